@@ -1,0 +1,1 @@
+//! Case folders: discovery, sniffing, inventory and loading.

@@ -1,0 +1,1 @@
+//! Crash dumps: kernel (full, kernel, bitmap, triage) and user-mode minidumps.

@@ -1,0 +1,1 @@
+//! Windows event logs (EVTX): CodeIntegrity and System events as typed records.

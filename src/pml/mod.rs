@@ -1,0 +1,1 @@
+//! Process Monitor logs (PML), read with nom over a memory map.

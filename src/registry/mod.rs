@@ -1,0 +1,1 @@
+//! The SYSTEM registry hive: control set, services, time zone.

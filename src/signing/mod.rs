@@ -1,0 +1,1 @@
+//! Authenticode hashes, embedded signatures, catalogs and signature verdicts.

@@ -1,0 +1,1 @@
+//! Symbols: symbol paths, symbol-store layout, PDB lookup, export-table fallback.

@@ -1,0 +1,1 @@
+//! Writers for every format we read: fixtures, the demo case and scale benchmarks.
