@@ -477,3 +477,34 @@ fn many_events_span_several_chunks_with_valid_checksums() {
 fn jiff_seconds(i: i64) -> std::time::Duration {
     std::time::Duration::from_secs(i as u64)
 }
+
+/// Damaged copies of a written log never panic the reader: each loads (with warnings) or is
+/// refused with an error.
+#[test]
+fn damaged_logs_load_or_fail_without_panicking() {
+    let clean = written_log().to_bytes();
+    let dir = tempfile::tempdir().expect("tmp");
+    let p = dir.path().join("damaged.evtx");
+    let mut seed: u64 = 0x5eed;
+    let mut next = || {
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (seed >> 33) as usize
+    };
+    // The interesting bytes: the file header, the chunk header and the records.
+    let span = 4096 + 512 + 6000;
+    for round in 0..200 {
+        let mut bytes = clean.clone();
+        for _ in 0..(1 + round % 8) {
+            let at = next() % span.min(bytes.len());
+            bytes[at] = next() as u8;
+        }
+        std::fs::write(&p, &bytes).expect("write");
+        let _ = eventlog::open(&p);
+        let _ = eventlog::open_with(&p, &Selection::all());
+    }
+    // A truncated log keeps what it can read.
+    std::fs::write(&p, &clean[..4096 + 30_000]).expect("write");
+    assert!(eventlog::open(&p).is_ok_and(|l| l.events.is_empty()));
+}
