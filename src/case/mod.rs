@@ -5,9 +5,11 @@
 //! the parsers can map it. The case folder itself is only ever read.
 
 mod discover;
+mod load;
 pub mod sniff;
 
 pub use discover::{DEFAULT_MAX_INFLATE, Extract};
+pub use load::{Case, LoadProgress, NOTES_FILE, write_atomic};
 pub use sniff::{Kind, Wrapper};
 
 use serde::Serialize;
