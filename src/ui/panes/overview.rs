@@ -126,7 +126,11 @@ impl Pane for OverviewPane {
         frame.render_widget(block, list);
         let range = self.cursor.window(files.len(), inner.height as usize);
         let w = inner.width as usize;
-        let longest = files.iter().map(|f| f.path.chars().count()).max().unwrap_or(4);
+        let longest = files
+            .iter()
+            .map(|f| f.path.chars().count())
+            .max()
+            .unwrap_or(4);
         let path_w = longest.min(w.saturating_sub(38)).max(10);
         let lines: Vec<Line> = files[range.clone()]
             .iter()
