@@ -19,7 +19,7 @@ mod value;
 
 pub use service::{ErrorControl, Service, ServiceType, StartType};
 pub use time::{FileTime, TimeZone, TransitionRule, days_from_civil, format_unix};
-pub use value::{RegValue, ValueData, kind_name};
+pub use value::{RegValue, ValueData, hex, kind_name};
 
 use crate::driver::DriverKey;
 use regf::{Hive, KeyNode};
