@@ -18,6 +18,20 @@ pub struct PeLayoutError {
     pub expected: String,
 }
 
+impl From<crate::pe::PeError> for PeLayoutError {
+    fn from(e: crate::pe::PeError) -> PeLayoutError {
+        use crate::pe::PeError;
+        let offset = match &e {
+            PeError::NotMz { .. } => 0,
+            PeError::BadLfanew { .. } => 0x3c,
+            PeError::NotPe { offset }
+            | PeError::Truncated { offset, .. }
+            | PeError::BadMagic { offset, .. } => *offset,
+        };
+        err(offset, format!("PE headers ({e})"))
+    }
+}
+
 fn err(offset: usize, expected: impl Into<String>) -> PeLayoutError {
     PeLayoutError {
         offset,
@@ -42,92 +56,65 @@ pub struct PeLayout {
     pub cert_table: Option<(usize, usize)>,
 }
 
-fn u16_at(b: &[u8], off: usize) -> Result<u16, PeLayoutError> {
-    b.get(off..off + 2)
-        .map(|s| u16::from_le_bytes([s[0], s[1]]))
-        .ok_or_else(|| err(off, "2 bytes of header"))
-}
-
-fn u32_at(b: &[u8], off: usize) -> Result<u32, PeLayoutError> {
-    b.get(off..off + 4)
-        .map(|s| u32::from_le_bytes([s[0], s[1], s[2], s[3]]))
-        .ok_or_else(|| err(off, "4 bytes of header"))
-}
-
 fn to_usize(v: u32) -> usize {
     usize::try_from(v).unwrap_or(usize::MAX)
 }
 
 impl PeLayout {
-    /// Read the layout from the file bytes; every offset is checked against the file size.
+    /// Read the layout from the file bytes (headers through [`crate::pe::Pe`]); the certificate
+    /// table and every section's raw data must lie within the file, as Windows requires.
     pub fn parse(b: &[u8]) -> Result<PeLayout, PeLayoutError> {
-        if b.get(..2) != Some(b"MZ") {
-            return Err(err(0, "the DOS signature MZ"));
-        }
-        let pe = to_usize(u32_at(b, 0x3c)?);
-        if b.get(pe..pe + 4) != Some(b"PE\0\0") {
-            return Err(err(pe, "the PE signature PE\\0\\0 at e_lfanew"));
-        }
-        let coff = pe + 4;
-        let machine = u16_at(b, coff)?;
-        let n_sections = usize::from(u16_at(b, coff + 2)?);
-        let opt_size = usize::from(u16_at(b, coff + 16)?);
-        let opt = coff + 20;
-        let magic = u16_at(b, opt)?;
-        let (pe32_plus, dirs_at, n_dirs_at) = match magic {
-            0x10b => (false, opt + 96, opt + 92),
-            0x20b => (true, opt + 112, opt + 108),
-            _ => {
-                return Err(err(
-                    opt,
-                    format!("optional header magic 0x10b or 0x20b (found {magic:#x})"),
-                ));
-            }
-        };
-        let checksum_offset = opt + 64;
-        u32_at(b, checksum_offset)?;
-        let size_of_headers = to_usize(u32_at(b, opt + 60)?);
+        use crate::pe::{Layout, Pe};
+        let pe = Pe::parse(b, Layout::File).map_err(PeLayoutError::from)?;
+        PeLayout::from_pe(&pe)
+    }
+
+    /// The layout of an image already parsed (file layout).
+    pub fn from_pe(pe: &crate::pe::Pe<'_>) -> Result<PeLayout, PeLayoutError> {
+        let b = pe.data();
+        let h = pe.headers();
+        let checksum_offset = h.checksum_offset;
+        let size_of_headers = to_usize(h.size_of_headers);
         if size_of_headers > b.len() || size_of_headers < checksum_offset + 4 {
             return Err(err(
-                opt + 60,
+                checksum_offset - 4,
                 "SizeOfHeaders within the file and past the CheckSum",
             ));
         }
-        let n_dirs = to_usize(u32_at(b, n_dirs_at)?);
-        let (security_entry_offset, cert_table) = if n_dirs > 4 {
-            let entry = dirs_at + 4 * 8;
-            let off = to_usize(u32_at(b, entry)?);
-            let size = to_usize(u32_at(b, entry + 4)?);
-            let table = if off != 0 && size != 0 {
+        let has_security_entry = h.data_directories.len() > crate::pe::dir::SECURITY;
+        let security_entry_offset =
+            has_security_entry.then(|| pe.security_directory_entry_offset());
+        let cert_table = match pe.security_directory() {
+            Some((off, size)) => {
+                let (off, size) = (to_usize(off), to_usize(size));
                 if off.checked_add(size).is_none_or(|end| end > b.len()) {
-                    return Err(err(entry, "a certificate table within the file"));
+                    return Err(err(
+                        security_entry_offset.unwrap_or(0),
+                        "a certificate table within the file",
+                    ));
                 }
                 Some((off, size))
-            } else {
-                None
-            };
-            (Some(entry), table)
-        } else {
-            (None, None)
+            }
+            None => None,
         };
-        let sec_table = opt + opt_size;
-        let mut sections = Vec::with_capacity(n_sections);
-        for i in 0..n_sections {
-            let h = sec_table + i * 40;
-            let size = to_usize(u32_at(b, h + 16)?);
-            let ptr = to_usize(u32_at(b, h + 20)?);
+        let mut sections = Vec::with_capacity(h.sections.len());
+        for (i, s) in h.sections.iter().enumerate() {
+            let (ptr, size) = (to_usize(s.raw_offset), to_usize(s.raw_size));
             if size == 0 {
                 continue;
             }
             if ptr.checked_add(size).is_none_or(|end| end > b.len()) {
-                return Err(err(h + 16, format!("section {i} raw data within the file")));
+                return Err(err(
+                    ptr,
+                    format!("section {i} ({}) raw data within the file", s.name),
+                ));
             }
             sections.push((ptr, size));
         }
         sections.sort_unstable();
         Ok(PeLayout {
-            machine,
-            pe32_plus,
+            machine: h.machine,
+            pe32_plus: h.is_pe32_plus,
             checksum_offset,
             security_entry_offset,
             size_of_headers,
@@ -228,29 +215,6 @@ pub fn authenticode_digest(bytes: &[u8], layout: &PeLayout, algorithm: &str) -> 
         "sha512" => Some(run::<sha2::Sha512>(bytes, &ranges)),
         _ => None,
     }
-}
-
-/// The PE CheckSum as the loader computes it (16-bit one's-complement sum of the file's
-/// words, CheckSum field taken as zero, plus the file length): used by the writer and to report
-/// a stale checksum.
-pub fn pe_checksum(bytes: &[u8], checksum_offset: usize) -> u32 {
-    let mut sum: u64 = 0;
-    for (i, chunk) in bytes.chunks(2).enumerate() {
-        let off = i * 2;
-        if off == checksum_offset || off == checksum_offset + 2 {
-            continue;
-        }
-        let w = match chunk {
-            [a, b] => u16::from_le_bytes([*a, *b]),
-            [a] => u16::from(*a),
-            _ => 0,
-        };
-        sum += u64::from(w);
-        sum = (sum & 0xffff) + (sum >> 16);
-    }
-    sum = (sum & 0xffff) + (sum >> 16);
-    let len = u64::try_from(bytes.len()).unwrap_or(u64::MAX);
-    u32::try_from((sum & 0xffff).wrapping_add(len) & 0xffff_ffff).unwrap_or(0)
 }
 
 #[cfg(test)]

@@ -112,6 +112,8 @@ pub struct FileVerdict {
     pub sha256: Option<String>,
     pub flat_sha1: Option<String>,
     pub flat_sha256: Option<String>,
+    /// Identity of a PE image: machine, link time and version resource (sigcheck's columns).
+    pub image: Option<ImageInfo>,
     pub embedded: EmbeddedSummary,
     /// The catalog that vouches (CatRoot, then other folders, then servicing), if any.
     pub catalog: Option<CatalogRef>,
@@ -121,6 +123,39 @@ pub struct FileVerdict {
     /// Verdicts of sigcheck / sigverif reports found for this file: shown, never used.
     pub third_party: Vec<ThirdPartyVerdict>,
     pub warnings: Vec<String>,
+}
+
+/// What sigcheck shows beside a signature: machine, link date, version strings.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct ImageInfo {
+    pub machine: u16,
+    pub machine_name: Option<&'static str>,
+    /// COFF TimeDateStamp (seconds since 1970; "Link date").
+    pub timestamp: u32,
+    pub company: Option<String>,
+    pub description: Option<String>,
+    pub file_version: Option<String>,
+    pub product: Option<String>,
+    pub original_filename: Option<String>,
+}
+
+impl ImageInfo {
+    fn of(pe: &crate::pe::Pe<'_>) -> ImageInfo {
+        let vi = pe.version_info();
+        let s = |f: fn(&crate::pe::VersionInfo) -> Option<&str>| {
+            vi.as_ref().and_then(|v| f(v).map(str::to_string))
+        };
+        ImageInfo {
+            machine: pe.machine(),
+            machine_name: crate::pe::machine_name(pe.machine()),
+            timestamp: pe.timestamp(),
+            company: s(crate::pe::VersionInfo::company_name),
+            description: s(crate::pe::VersionInfo::file_description),
+            file_version: vi.as_ref().and_then(|v| v.file_version()),
+            product: s(crate::pe::VersionInfo::product_name),
+            original_filename: s(crate::pe::VersionInfo::original_filename),
+        }
+    }
 }
 
 /// Errors of the path-level API.
@@ -150,6 +185,7 @@ pub fn verdict(path: &Path, index: &CatalogIndex, roots: Option<&RootStore>) -> 
         sha256: None,
         flat_sha1: None,
         flat_sha256: None,
+        image: None,
         embedded: EmbeddedSummary::default(),
         catalog: None,
         catalogs: Vec::new(),
@@ -172,7 +208,12 @@ pub fn verdict(path: &Path, index: &CatalogIndex, roots: Option<&RootStore>) -> 
     };
     v.size = u64::try_from(bytes.len()).ok();
     let (keys, embedded) = if bytes.starts_with(b"MZ") {
-        let layout = match PeLayout::parse(&bytes) {
+        let layout = match crate::pe::Pe::parse(&bytes, crate::pe::Layout::File)
+            .map_err(PeLayoutError::from)
+            .and_then(|pe| {
+                v.image = Some(ImageInfo::of(&pe));
+                PeLayout::from_pe(&pe)
+            }) {
             Ok(l) => l,
             Err(source) => {
                 v.warnings.push(
@@ -310,36 +351,88 @@ pub const CATROOT_GUID: &str = "{F750E6C3-38EE-11D1-85E5-00C04FC295EE}";
 /// folder holding `Windows\System32\CatRoot\{F750E6C3-…}` and/or `Windows\servicing\Packages`
 /// (any letter case; the folder may also be the Windows folder itself).
 pub fn find_case_catalogs(path: &Path) -> Vec<CatalogDir> {
+    find_case_root(path)
+        .map(|root| case_catalogs(&root))
+        .unwrap_or_default()
+}
+
+/// The nearest folder at or above `path` that holds a case's catalog folders.
+pub fn find_case_root(path: &Path) -> Option<PathBuf> {
     let start = if path.is_dir() {
         Some(path)
     } else {
         path.parent()
     };
-    for dir in start.into_iter().flat_map(Path::ancestors) {
+    start
+        .into_iter()
+        .flat_map(Path::ancestors)
+        .find(|dir| !case_catalogs(dir).is_empty())
+        .map(Path::to_path_buf)
+}
+
+/// The catalog folders directly under a case root (or a Windows folder).
+pub fn case_catalogs(dir: &Path) -> Vec<CatalogDir> {
+    for prefix in [&["windows"][..], &[][..]] {
         let mut found = Vec::new();
-        for prefix in [&["windows"][..], &[][..]] {
-            let catroot: Vec<&str> = prefix
-                .iter()
-                .copied()
-                .chain(["system32", "catroot", CATROOT_GUID])
-                .collect();
-            let servicing: Vec<&str> = prefix
-                .iter()
-                .copied()
-                .chain(["servicing", "packages"])
-                .collect();
-            if let Some(p) = resolve_ci(dir, &catroot) {
-                found.push(CatalogDir::with_location(p, CatalogLocation::Catroot));
-            }
-            if let Some(p) = resolve_ci(dir, &servicing) {
-                found.push(CatalogDir::with_location(p, CatalogLocation::Servicing));
-            }
-            if !found.is_empty() {
-                return found;
-            }
+        let catroot: Vec<&str> = prefix
+            .iter()
+            .copied()
+            .chain(["system32", "catroot", CATROOT_GUID])
+            .collect();
+        let servicing: Vec<&str> = prefix
+            .iter()
+            .copied()
+            .chain(["servicing", "packages"])
+            .collect();
+        if let Some(p) = resolve_ci(dir, &catroot) {
+            found.push(CatalogDir::with_location(p, CatalogLocation::Catroot));
+        }
+        if let Some(p) = resolve_ci(dir, &servicing) {
+            found.push(CatalogDir::with_location(p, CatalogLocation::Servicing));
+        }
+        if !found.is_empty() {
+            return found;
         }
     }
     Vec::new()
+}
+
+/// Counts of verdicts over a set of files, and what they point to.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Summary {
+    pub files: usize,
+    pub counts: BTreeMap<Verdict, usize>,
+    /// Files whose hash is only in servicing\Packages catalogs.
+    pub only_in_servicing: Vec<PathBuf>,
+}
+
+impl Summary {
+    pub fn of(verdicts: &[FileVerdict]) -> Summary {
+        let mut s = Summary {
+            files: verdicts.len(),
+            ..Summary::default()
+        };
+        for v in verdicts {
+            *s.counts.entry(v.verdict).or_default() += 1;
+            if v.verdict == Verdict::CatalogOnlyInServicing {
+                s.only_in_servicing.push(v.path.clone());
+            }
+        }
+        s
+    }
+
+    /// The finding the counts support, when there is one (reference §0.2).
+    pub fn advice(&self) -> Option<String> {
+        let n = self.only_in_servicing.len();
+        (n > 0).then(|| {
+            format!(
+                "{n} file(s) are listed only in servicing\\Packages catalogs: their CatRoot \
+                 catalogs are missing, so Code Integrity treats them as unsigned \
+                 (STATUS_INVALID_IMAGE_HASH, CI 3004). Restoring the catalogs \
+                 (copy servicing\\Packages\\*.cat into CatRoot\\{CATROOT_GUID}) fixes that."
+            )
+        })
+    }
 }
 
 /// Follow `parts` below `base`, matching each name without regard to letter case.
@@ -428,7 +521,7 @@ impl CaseSignatures {
     ) -> Vec<FileVerdict> {
         use rayon::prelude::*;
         use std::sync::atomic::{AtomicUsize, Ordering};
-        let dirs = find_case_catalogs(case_root);
+        let dirs = case_catalogs(case_root);
         let index = CatalogIndex::build(&dirs, &|p: IndexProgress| {
             progress(ScanProgress::Indexing {
                 done: p.done,
