@@ -1,1 +1,3 @@
 //! Writers for every format we read: fixtures, the demo case and scale benchmarks.
+pub mod catalog;
+pub mod pe;
