@@ -13,12 +13,12 @@
 //! costs a few hundred KiB. kdmp-parser (PyPI) stays our independent oracle in the tests.
 
 pub mod analysis;
-// pub mod report; // needs bugcheck (symbols branch)
-// pub mod bugcheck; // provided by the `symbols` branch; enabled once merged.
+pub mod bugcheck;
 pub mod header;
 pub mod image;
 pub mod memory;
 pub mod physical;
+pub mod report;
 pub mod triage;
 pub mod unwind;
 pub mod user;
