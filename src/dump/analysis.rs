@@ -59,9 +59,25 @@ pub struct Frame {
     pub trap_frame: bool,
 }
 
-/// A symbol source beyond exports (PDBs from a symbol store): module + RVA -> (name, offset).
-pub trait SymbolSource {
+/// A symbol source beyond the images' exports (PDBs from a symbol store): module + RVA ->
+/// (name, offset), and the image file of a module.
+pub trait FrameSymbols {
     fn symbolize(&self, module: &Module, rva: u32) -> Option<(String, u32)>;
+    fn find_image(&self, _module: &Module) -> Option<PathBuf> {
+        None
+    }
+}
+
+/// The symbol store and PDB reader of `crate::symbols`.
+impl FrameSymbols for crate::symbols::Symbolizer {
+    fn symbolize(&self, module: &Module, rva: u32) -> Option<(String, u32)> {
+        let m = crate::symbols::ModuleRef::new(&module.name, module.timestamp, module.size);
+        let s = crate::symbols::Symbolizer::symbolize(self, &m, rva)?;
+        Some((s.name, u32::try_from(s.offset).ok()?))
+    }
+    fn find_image(&self, module: &Module) -> Option<PathBuf> {
+        crate::symbols::Symbolizer::find_image(self, &module.name, module.timestamp, module.size)
+    }
 }
 
 /// Options of an analysis.
@@ -73,7 +89,7 @@ pub struct AnalyzeOptions<'s> {
     /// Extra folders (the case folder) searched for module images.
     pub image_folders: Vec<PathBuf>,
     /// PDB symbols, when available.
-    pub symbols: Option<&'s dyn SymbolSource>,
+    pub symbols: Option<&'s dyn FrameSymbols>,
     /// Maximum number of frames.
     pub max_frames: usize,
 }
@@ -131,12 +147,31 @@ const IP_IN_P4: &[u32] = &[0x0a, 0xd1, 0xc5];
 /// Resolved images, cached per module base.
 struct Images<'a> {
     dump: &'a CrashDump,
+    symbols: Option<&'a dyn FrameSymbols>,
     locator: ImageLocator,
     cache: HashMap<u64, Option<Image<'a>>>,
+    headers: HashMap<u64, Option<Image<'a>>>,
     used: Vec<(String, String)>,
 }
 
 impl<'a> Images<'a> {
+    /// Whether `va` is in a code section of `m`, from any readable headers (the image, or the
+    /// header page a triage dump captured). `None` when no section table is at hand.
+    fn is_code(&mut self, m: &Module, va: u64) -> Option<bool> {
+        let rva = u32::try_from(va - m.base).ok()?;
+        if let Some(img) = self.get(m) {
+            return img.is_code(rva);
+        }
+        if !self.headers.contains_key(&m.base) {
+            let img = Image::load(ImageSource::Memory {
+                memory: &self.dump.memory,
+                base: m.base,
+            });
+            self.headers.insert(m.base, img);
+        }
+        self.headers.get(&m.base)?.as_ref()?.is_code(rva)
+    }
+
     fn get(&mut self, m: &Module) -> Option<&mut Image<'a>> {
         if !self.cache.contains_key(&m.base) {
             let img = self.load(m);
@@ -166,13 +201,17 @@ impl<'a> Images<'a> {
         {
             return Some(img);
         }
-        let (path, bytes) = self.locator.find(m)?;
+        let found = self.symbols.and_then(|s| s.find_image(m)).and_then(|p| {
+            let bytes = crate::mapped::Bytes::open(&p).ok()?;
+            Some((p, std::sync::Arc::new(bytes)))
+        });
+        let (path, bytes) = found.or_else(|| self.locator.find(m))?;
         Image::load(ImageSource::File { path, bytes })
     }
 }
 
 /// Build the analysis of `dump`.
-pub fn analyze(dump: &CrashDump, opts: &AnalyzeOptions<'_>) -> Analysis {
+pub fn analyze<'s>(dump: &'s CrashDump, opts: &AnalyzeOptions<'s>) -> Analysis {
     let mut folders = opts.image_folders.clone();
     if let Some(dir) = dump.path.parent() {
         folders.push(dir.to_path_buf());
@@ -181,8 +220,10 @@ pub fn analyze(dump: &CrashDump, opts: &AnalyzeOptions<'_>) -> Analysis {
     let sym_path = opts.symbol_path.clone().or(env_path);
     let mut images = Images {
         dump,
+        symbols: opts.symbols,
         locator: ImageLocator::from_symbol_path(sym_path.as_deref(), &folders),
         cache: HashMap::new(),
+        headers: HashMap::new(),
         used: Vec::new(),
     };
     let mut out = Analysis::default();
@@ -410,8 +451,12 @@ fn scan_from(
             at += width;
             continue;
         };
+        let arm64 = dump.machine == 0xaa64;
         if let Some(m) = dump.module_at(v).cloned()
             && v - m.base >= 0x1000
+            && (!arm64 || v % 4 == 0)
+            && v & 0xfff != 0
+            && images.is_code(&m, v) != Some(false)
         {
             {
                 let check = if dump.machine == 0xaa64 { 4 } else { 7 };
@@ -443,7 +488,7 @@ fn scan_from(
 fn name_frame(
     dump: &CrashDump,
     images: &mut Images<'_>,
-    symbols: Option<&dyn SymbolSource>,
+    symbols: Option<&dyn FrameSymbols>,
     f: &mut Frame,
 ) {
     let Some(m) = dump.module_at(f.ip).cloned() else {

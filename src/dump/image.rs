@@ -26,6 +26,7 @@ struct Section {
     vsize: u32,
     raw: u32,
     raw_size: u32,
+    characteristics: u32,
 }
 
 /// One RUNTIME_FUNCTION (x64: Begin, End, UnwindInfo RVAs).
@@ -95,6 +96,7 @@ impl<'a> Image<'a> {
                 va: u32_at(&head, s + 12).unwrap_or(0),
                 raw_size: u32_at(&head, s + 16).unwrap_or(0),
                 raw: u32_at(&head, s + 20).unwrap_or(0),
+                characteristics: u32_at(&head, s + 36).unwrap_or(0),
             });
         }
         let mut image = Image {
@@ -117,6 +119,19 @@ impl<'a> Image<'a> {
             .get(index)
             .copied()
             .filter(|d| d.0 != 0 && d.1 != 0)
+    }
+
+    /// Whether `rva` lies in a section that holds code (IMAGE_SCN_CNT_CODE or MEM_EXECUTE).
+    /// `None` when the section table is unknown.
+    pub fn is_code(&self, rva: u32) -> Option<bool> {
+        if self.sections.is_empty() {
+            return None;
+        }
+        Some(self.sections.iter().any(|s| {
+            rva >= s.va
+                && rva - s.va < s.vsize.max(s.raw_size)
+                && s.characteristics & 0x2000_0020 != 0
+        }))
     }
 
     /// Read `len` bytes at `rva` (all of them, or `None`).
