@@ -3,3 +3,4 @@ pub mod story;
 pub mod regf;
 pub mod catalog;
 pub mod pe;
+pub mod dump;
