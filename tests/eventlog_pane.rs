@@ -211,6 +211,11 @@ fn snapshots_at_both_sizes() {
         let text = draw(&mut pane, &case, None, w, h);
         assert!(text.contains("catalog-only-in-servicing"), "{text}");
         assert!(text.contains("INVALID_IMAGE_HASH"), "{text}");
+        // The bug check by name where the Status column has room for it.
+        assert!(
+            w < 100 || text.contains("0x5a CRITICAL_SERVICE_FAILED"),
+            "{text}"
+        );
         insta::assert_snapshot!(format!("integrity_{w}x{h}"), text);
     }
 }

@@ -151,7 +151,10 @@ fn status_label(e: &Event) -> String {
         })
         | Some(SystemEvent::BugCheckReport {
             bugcheck: Some(b), ..
-        }) => format!("bugcheck {:#x}", b.code),
+        }) => b.name().map_or_else(
+            || format!("bugcheck {:#x}", b.code),
+            |n| format!("{:#x} {n}", b.code),
+        ),
         Some(SystemEvent::BootDriversNotLoaded { .. }) => "did not load".to_string(),
         _ => String::new(),
     }
@@ -466,7 +469,7 @@ impl IntegrityPane {
         let range = cursor.window(rows.len(), height);
         let w = inner.width as usize;
         let (src_w, drv_w, st_w) = if w >= 140 {
-            (14, 16, 26)
+            (14, 16, 30)
         } else if w >= 100 {
             (13, 14, 22)
         } else {
