@@ -19,6 +19,7 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 /// The three tables.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -324,7 +325,7 @@ impl IntegrityModel {
 
 /// The Integrity pane.
 pub struct IntegrityPane {
-    model: Option<IntegrityModel>,
+    model: Option<Arc<IntegrityModel>>,
     /// What the model was built from (artefact counts), to rebuild when the case changes.
     built_from: Option<(usize, usize, usize, usize, usize)>,
     boot_log: Option<BTreeSet<DriverKey>>,
@@ -382,13 +383,17 @@ impl IntegrityPane {
         self.active
     }
 
-    fn model(&mut self, case: &Case) -> &IntegrityModel {
+    /// The model, rebuilt when the case changed (shared, so a frame never copies it).
+    fn model(&mut self, case: &Case) -> Arc<IntegrityModel> {
         let fp = fingerprint(case);
         if self.model.is_none() || self.built_from != Some(fp) {
-            self.model = Some(IntegrityModel::build(case, self.boot_log.as_ref()));
+            self.model = Some(Arc::new(IntegrityModel::build(
+                case,
+                self.boot_log.as_ref(),
+            )));
             self.built_from = Some(fp);
         }
-        self.model.get_or_insert_with(IntegrityModel::default)
+        Arc::clone(self.model.get_or_insert_with(Arc::default))
     }
 
     /// The rows of each table under the focus.
@@ -646,7 +651,7 @@ impl Pane for IntegrityPane {
             widgets::missing(frame, area, "Integrity", NEEDS, theme);
             return;
         }
-        let model = self.model(case).clone();
+        let model = self.model(case);
         let focus = ctx.focus.or(self.focus.as_ref()).cloned();
         let (ev, gr, sg) = IntegrityPane::visible(&model, focus.as_ref());
 
@@ -707,7 +712,7 @@ impl Pane for IntegrityPane {
 
     fn handle_key(&mut self, key: KeyEvent, ctx: &PaneContext) -> Outcome {
         let focus = ctx.focus.or(self.focus.as_ref()).cloned();
-        let model = self.model(ctx.case).clone();
+        let model = self.model(ctx.case);
         let (ev, gr, sg) = IntegrityPane::visible(&model, focus.as_ref());
         match key.code {
             KeyCode::Char('e') => {
