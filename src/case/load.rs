@@ -8,6 +8,7 @@
 use super::{CaseError, CaseFile, Extract, Inventory, Kind, Problem};
 use crate::dump::{self, CrashDump, analysis::Analysis};
 use crate::eventlog::{self, EventLog};
+use crate::links::DriverIndex;
 use crate::registry::{self, SystemHive};
 use crate::signing::{self, FileVerdict};
 use std::path::{Path, PathBuf};
@@ -46,6 +47,8 @@ pub struct Case {
     pub hive: Option<SystemHive>,
     /// The signature verdict of every driver file in the case.
     pub signatures: Vec<FileVerdict>,
+    /// Every reference to each driver across the artefacts above.
+    pub links: DriverIndex,
 }
 
 /// The name of the notes file the workbench keeps in a case folder (the only file it writes).
@@ -114,6 +117,7 @@ impl Case {
         case.problems
             .extend(problems.into_inner().unwrap_or_default());
         case.inventory = Some(inventory);
+        case.links = DriverIndex::build(&case);
         Ok(case)
     }
 
