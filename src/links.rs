@@ -90,8 +90,14 @@ pub struct DriverLinks {
 impl DriverLinks {
     /// Something in the case points at this driver as a problem.
     pub fn is_suspect(&self) -> bool {
-        let bad_sig = self.signature.as_ref().is_some_and(|s| !s.verdict.is_signed());
-        let dump = self.dump.as_ref().is_some_and(|d| d.faulting || d.named_by_parameter);
+        let bad_sig = self
+            .signature
+            .as_ref()
+            .is_some_and(|s| !s.verdict.is_signed());
+        let dump = self
+            .dump
+            .as_ref()
+            .is_some_and(|d| d.faulting || d.named_by_parameter);
         bad_sig || dump || self.events.worst_severity >= 3
     }
 }
@@ -117,7 +123,10 @@ impl DriverIndex {
             }
             for u in &d.dump.unloaded_modules {
                 if let Some(k) = DriverKey::from_path(&u.name) {
-                    ix.entry(&k).dump.get_or_insert_with(InDump::default).unloaded = true;
+                    ix.entry(&k)
+                        .dump
+                        .get_or_insert_with(InDump::default)
+                        .unloaded = true;
                 }
             }
             for (i, f) in d.analysis.stack.iter().enumerate() {
@@ -127,17 +136,39 @@ impl DriverIndex {
                     e.faulting |= d.analysis.faulting_frame == Some(i);
                 }
             }
-            if let Some(k) = d.analysis.faulting_module.as_deref().and_then(DriverKey::from_path) {
-                ix.entry(&k).dump.get_or_insert_with(InDump::default).faulting = true;
+            if let Some(k) = d
+                .analysis
+                .faulting_module
+                .as_deref()
+                .and_then(DriverKey::from_path)
+            {
+                ix.entry(&k)
+                    .dump
+                    .get_or_insert_with(InDump::default)
+                    .faulting = true;
             }
-            if let Some(k) = d.analysis.parameter_driver.as_deref().and_then(DriverKey::from_path) {
-                ix.entry(&k).dump.get_or_insert_with(InDump::default).named_by_parameter = true;
+            if let Some(k) = d
+                .analysis
+                .parameter_driver
+                .as_deref()
+                .and_then(DriverKey::from_path)
+            {
+                ix.entry(&k)
+                    .dump
+                    .get_or_insert_with(InDump::default)
+                    .named_by_parameter = true;
             }
         }
         let mut service_keys: BTreeMap<String, DriverKey> = BTreeMap::new();
         if let Some(h) = &case.hive {
-            for s in h.services.iter().filter(|s| s.service_type.is_some_and(|t| t.is_driver())) {
-                let Some(k) = DriverKey::from_service(&s.name, s.image_path.as_deref()) else { continue };
+            for s in h
+                .services
+                .iter()
+                .filter(|s| s.service_type.is_some_and(|t| t.is_driver()))
+            {
+                let Some(k) = DriverKey::from_service(&s.name, s.image_path.as_deref()) else {
+                    continue;
+                };
                 service_keys.insert(s.name.to_ascii_lowercase(), k.clone());
                 ix.entry(&k).service = Some(ServiceLink {
                     name: s.name.clone(),
@@ -157,13 +188,21 @@ impl DriverIndex {
                 verdict: v.verdict,
                 catalog: v.catalog.as_ref().map(|c| c.path.display().to_string()),
                 catalog_location: v.catalog.as_ref().map(|c| c.location.as_str()),
-                third_party: v.third_party.iter().map(|t| format!("{}: {}", t.source, t.status)).collect(),
+                third_party: v
+                    .third_party
+                    .iter()
+                    .map(|t| format!("{}: {}", t.source, t.status))
+                    .collect(),
             });
         }
         for log in &case.event_logs {
             for ev in &log.events {
                 let mut keys: Vec<DriverKey> = ev.drivers.clone();
-                keys.extend(ev.services.iter().filter_map(|s| service_keys.get(&s.to_ascii_lowercase()).cloned()));
+                keys.extend(
+                    ev.services
+                        .iter()
+                        .filter_map(|s| service_keys.get(&s.to_ascii_lowercase()).cloned()),
+                );
                 keys.sort();
                 keys.dedup();
                 for k in keys {
@@ -205,7 +244,12 @@ impl DriverIndex {
     }
 
     fn entry(&mut self, k: &DriverKey) -> &mut DriverLinks {
-        self.drivers.entry(k.clone()).or_insert_with(|| DriverLinks { key: Some(k.clone()), ..DriverLinks::default() })
+        self.drivers
+            .entry(k.clone())
+            .or_insert_with(|| DriverLinks {
+                key: Some(k.clone()),
+                ..DriverLinks::default()
+            })
     }
 
     pub fn get(&self, k: &DriverKey) -> Option<&DriverLinks> {
@@ -216,7 +260,11 @@ impl DriverIndex {
     pub fn by_service(&self, name: &str) -> Option<&DriverKey> {
         self.drivers
             .iter()
-            .find(|(_, l)| l.service.as_ref().is_some_and(|s| s.name.eq_ignore_ascii_case(name)))
+            .find(|(_, l)| {
+                l.service
+                    .as_ref()
+                    .is_some_and(|s| s.name.eq_ignore_ascii_case(name))
+            })
             .map(|(k, _)| k)
     }
 }

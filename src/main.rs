@@ -26,6 +26,8 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
+    /// Load a whole case and state the findings, with the evidence from each artefact.
+    Analyze(cmd::analyze::Args),
     /// List every file of a case folder with the kind sniffed from its content.
     Scan(cmd::scan::Args),
     /// Read a Procmon log (PML): Procmon's CSV export, JSON or text.
@@ -44,6 +46,7 @@ fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     init_logging(cli.log.as_deref());
     match cli.command {
+        Some(Command::Analyze(a)) => cmd::analyze::run(a),
         Some(Command::Scan(a)) => cmd::scan::run(a),
         Some(Command::Pml(a)) => cmd::pml::run(a),
         Some(Command::Dump(a)) => cmd::dump::run(a),

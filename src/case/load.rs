@@ -49,6 +49,8 @@ pub struct Case {
     pub signatures: Vec<FileVerdict>,
     /// Every reference to each driver across the artefacts above.
     pub links: DriverIndex,
+    /// What the rules conclude from all of the above, most severe first.
+    pub findings: Vec<crate::findings::Finding>,
 }
 
 /// The name of the notes file the workbench keeps in a case folder (the only file it writes).
@@ -91,6 +93,13 @@ impl Case {
         };
         let problems = Mutex::new(Vec::new());
         let problem = |f: &CaseFile, message: String| {
+            // Messages name the file by its case path, not by its inflated copy in the temp dir.
+            let message = match &f.local {
+                Some(local) => message
+                    .replace(&format!("{}: ", local.display()), "")
+                    .replace(&local.display().to_string(), &f.path),
+                None => message,
+            };
             if let Ok(mut p) = problems.lock() {
                 p.push(Problem::new(f.path.clone(), message));
             }
@@ -118,6 +127,7 @@ impl Case {
             .extend(problems.into_inner().unwrap_or_default());
         case.inventory = Some(inventory);
         case.links = DriverIndex::build(&case);
+        case.findings = crate::findings::analyze(&case);
         Ok(case)
     }
 

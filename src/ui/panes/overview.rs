@@ -2,6 +2,7 @@
 
 use crate::case::{Case, Kind};
 use crate::driver::DriverKey;
+use crate::findings::Severity;
 use crate::ui::action::Outcome;
 use crate::ui::pane::{Hint, Pane, PaneContext, hint};
 use crate::ui::widgets::{self, cursor::Cursor, fit};
@@ -165,7 +166,7 @@ impl Pane for OverviewPane {
         if problems.is_empty() {
             plines.push(Line::styled("Everything in the case was read.", theme.good));
         } else {
-            for p in problems.iter().take(6) {
+            for p in problems.iter().take(4) {
                 plines.push(Line::from(vec![
                     Span::styled(format!("{}: ", p.path), theme.bad),
                     Span::raw(p.message.clone()),
