@@ -233,10 +233,10 @@ impl DriverIndex {
         }
         if let Some(inv) = &case.inventory {
             for f in inv.of_kind(Kind::PeImage) {
-                if let Some(k) = DriverKey::from_path(&f.path.replace('/', "\\")) {
-                    if ix.drivers.contains_key(&k) || f.detail.starts_with("driver") {
-                        ix.entry(&k).files.push(f.path.clone());
-                    }
+                if let Some(k) = DriverKey::from_path(&f.path.replace('/', "\\"))
+                    && (ix.drivers.contains_key(&k) || f.detail.starts_with("driver"))
+                {
+                    ix.entry(&k).files.push(f.path.clone());
                 }
             }
         }
