@@ -135,7 +135,7 @@ mod tests {
     #[test]
     fn times_render_like_procmon() {
         // 2020-07-31 07:37:18.2093997 UTC
-        let ft = 132_406_570_382_093_997u64;
+        let ft = 132_406_546_382_093_997u64;
         assert_eq!(time_of_day(ft), "7:37:18.2093997 AM");
         assert_eq!(date_time(ft), "7/31/2020 7:37:18 AM");
         assert_eq!(date_time(0), "1/1/1601 12:00:00 AM");
