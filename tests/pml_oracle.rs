@@ -1,5 +1,6 @@
 //! Oracle test: our rendering of every sample equals Procmon's own CSV export of it, row by
-//! row, on Time of Day, Process Name, PID, Operation, Path, Result and Detail. Only documented
+//! row, on Time of Day, Process Name, PID, Operation, Path, Result and Detail, and on every
+//! other column of the export. Only documented
 //! Procmon quirks are excepted (see `quirk`), each with its reason.
 
 mod common;
@@ -16,6 +17,7 @@ const SAMPLES: &[&str] = &[
     "CompressedLogFileUTC32Filesystem",
 ];
 
+/// The columns the issue requires, then every other column of Procmon's export.
 const COLUMNS: &[&str] = &[
     "Time of Day",
     "Process Name",
@@ -24,6 +26,26 @@ const COLUMNS: &[&str] = &[
     "Path",
     "Result",
     "Detail",
+    "Date & Time",
+    "Relative Time",
+    "Duration",
+    "Completion Time",
+    "Event Class",
+    "Sequence",
+    "Image Path",
+    "Company",
+    "Description",
+    "Version",
+    "User",
+    "Authentication ID",
+    "Session",
+    "Command Line",
+    "TID",
+    "Virtualized",
+    "Integrity",
+    "Category",
+    "Parent PID",
+    "Architecture",
 ];
 
 fn inflate(p: &Path) -> Vec<u8> {

@@ -536,6 +536,12 @@ fn file_system(
 ) -> Option<()> {
     let op = o.ev.operation;
     let sub = o.ev.sub_operation;
+    // Categories by operation, whatever the sub-operation (oracle CSVs).
+    match op {
+        fs_op::QUERY_INFORMATION_FILE | fs_op::QUERY_EA_FILE => o.category("Read Metadata"),
+        fs_op::SET_INFORMATION_FILE | fs_op::SET_EA_FILE => o.category("Write Metadata"),
+        _ => {}
+    }
     if names::has_sub_operations(op)
         && (sub != 0 || op == fs_op::PLUG_AND_PLAY)
         && names::sub_operation_name(op, sub).is_none()
@@ -745,15 +751,9 @@ fn file_system(
             o.category("Read Metadata");
             o.put("Filter", names::notify_change_text(blk.u32(0x10, 0x14)?));
         }
-        (fs_op::QUERY_INFORMATION_FILE, _) => {
-            o.category("Read Metadata");
-            query_information(o, &blk, sub, extra)?;
-        }
+        (fs_op::QUERY_INFORMATION_FILE, _) => query_information(o, &blk, sub, extra)?,
         (fs_op::SET_INFORMATION_FILE, _) => set_information(o, sub, &mut tail)?,
-        (fs_op::QUERY_VOLUME_INFORMATION, _) => {
-            o.category("Read Metadata");
-            query_volume(o, sub, extra)?;
-        }
+        (fs_op::QUERY_VOLUME_INFORMATION, _) => query_volume(o, sub, extra)?,
         (fs_op::QUERY_SECURITY_FILE, _) => {
             o.category("Read Metadata");
             o.put(
@@ -976,16 +976,13 @@ fn set_information(o: &mut Out, sub: u8, tail: &mut Cur) -> Option<()> {
             }
         }
         4 => {
-            o.category("Write Metadata");
             file_time_fields(o, tail)?;
             o.put("FileAttributes", names::file_attributes_text(tail.u32()?));
         }
         19 => {
-            o.category("Write");
             o.put("AllocationSize", thousands(i128::from(tail.u64()? as i64)));
         }
         20 => {
-            o.category("Write");
             o.put("EndOfFile", thousands(i128::from(tail.u64()? as i64)));
         }
         _ => {}

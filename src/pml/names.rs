@@ -148,6 +148,8 @@ pub mod fs_op {
     pub const WRITE_FILE: u16 = 24;
     pub const QUERY_INFORMATION_FILE: u16 = 25;
     pub const SET_INFORMATION_FILE: u16 = 26;
+    pub const QUERY_EA_FILE: u16 = 27;
+    pub const SET_EA_FILE: u16 = 28;
     pub const QUERY_VOLUME_INFORMATION: u16 = 30;
     pub const SET_VOLUME_INFORMATION: u16 = 31;
     pub const DIRECTORY_CONTROL: u16 = 32;
