@@ -3,7 +3,7 @@
 //! index holds (path, process, operation, result, thread, time) are matched per distinct value
 //! without decoding events; Detail and Category decode the event.
 
-use super::index::{EventIndex, NO_PROCESS};
+use super::index::EventIndex;
 use super::render;
 use super::{PmlLog, names};
 use serde::Serialize;
@@ -252,8 +252,8 @@ pub struct Filter {
 }
 
 /// The text of a process column for a process slot.
-fn process_cell(log: &PmlLog, slot: u32, col: Column) -> String {
-    let Some(p) = (slot != NO_PROCESS).then(|| log.process(slot)).flatten() else {
+fn process_cell(log: &PmlLog, slot: Option<u32>, col: Column) -> String {
+    let Some(p) = slot.and_then(|s| log.process(s)) else {
         return String::new();
     };
     match col {
@@ -341,7 +341,7 @@ impl Filter {
                 Column::Path => Prepared::ByPath(ix.paths.iter().map(|p| r.test(p)).collect()),
                 c if is_process_column(c) => Prepared::ByProcess(
                     (0..log.processes().len() as u32)
-                        .map(|s| r.test(&process_cell(log, s, c)))
+                        .map(|s| r.test(&process_cell(log, Some(s), c)))
                         .collect(),
                     r.test(""),
                 ),
@@ -405,9 +405,9 @@ impl Filter {
                         .and_then(|&id| v.get(id as usize))
                         .copied()
                         .unwrap_or(false),
-                    Prepared::ByProcess(v, none) => match ix.process.get(i) {
-                        Some(&s) if s != NO_PROCESS => v.get(s as usize).copied().unwrap_or(*none),
-                        _ => *none,
+                    Prepared::ByProcess(v, none) => match ix.process_of(i) {
+                        Some(s) => v.get(s as usize).copied().unwrap_or(*none),
+                        None => *none,
                     },
                     Prepared::ByOp(v) => ix
                         .op
@@ -416,7 +416,7 @@ impl Filter {
                         .copied()
                         .unwrap_or(false),
                     Prepared::ByResult(r) => {
-                        let code = ix.result.get(i).copied().unwrap_or(0);
+                        let code = ix.result_of(i);
                         *result_cache[k]
                             .entry(code)
                             .or_insert_with(|| r.test(&names::result_text(code)))
@@ -457,20 +457,14 @@ impl Filter {
             .iter()
             .map(|r| match r.column {
                 Column::Path => r.test(ix.path_of(i)),
-                c if is_process_column(c) => r.test(&process_cell(
-                    log,
-                    ix.process.get(i).copied().unwrap_or(NO_PROCESS),
-                    c,
-                )),
+                c if is_process_column(c) => r.test(&process_cell(log, ix.process_of(i), c)),
                 Column::Operation => r.test(&ix.op_of(i).map(|o| o.name()).unwrap_or_default()),
                 Column::EventClass => r.test(
                     ix.op_of(i)
                         .and_then(|o| names::class_name(o.class))
                         .unwrap_or(""),
                 ),
-                Column::Result => {
-                    r.test(&names::result_text(ix.result.get(i).copied().unwrap_or(0)))
-                }
+                Column::Result => r.test(&names::result_text(ix.result_of(i))),
                 _ => per_event(log, ix, i, first, r, &mut decoded).unwrap_or(false),
             })
             .collect();
