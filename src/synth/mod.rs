@@ -4,3 +4,4 @@ pub mod dump;
 pub mod pe;
 pub mod regf;
 pub mod story;
+pub mod pml;
