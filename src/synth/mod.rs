@@ -1,6 +1,7 @@
 //! Writers for every format we read: fixtures, the demo case and scale benchmarks.
 pub mod catalog;
 pub mod dump;
+pub mod evtx;
 pub mod pe;
 pub mod regf;
 pub mod story;
