@@ -12,6 +12,9 @@ use pdb::FallibleIterator;
 use std::io::Cursor;
 use std::path::{Path, PathBuf};
 
+/// CodeView record kind of a public symbol (cvinfo.h).
+const S_PUB32: u16 = 0x110e;
+
 /// Why a PDB could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum PdbError {
@@ -82,7 +85,8 @@ pub struct PdbSymbols {
     pub table: SymbolTable,
     pub publics: usize,
     pub procedures: usize,
-    /// Records that could not be parsed or translated (kept going without them).
+    /// Public or procedure records that could not be parsed or placed at an RVA (absolute
+    /// symbols, damaged records); reading went on without them.
     pub skipped: usize,
 }
 
@@ -158,7 +162,9 @@ pub fn load_bytes(
                 None => skipped += 1,
             },
             Ok(_) => {}
-            Err(_) => skipped += 1,
+            // Kinds the crate does not decode are not ours to count; a bad S_PUB32 is.
+            Err(_) if sym.raw_kind() == S_PUB32 => skipped += 1,
+            Err(_) => {}
         }
     }
 
