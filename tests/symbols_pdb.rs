@@ -197,6 +197,34 @@ fn store_lookup_and_pdb_symbols_match_llvm_symbolizer() {
 }
 
 #[test]
+fn a_codeview_record_alone_is_enough() {
+    let xcpt4 = sample_or_skip!("windows-seh-tests/xcpt4.exe");
+    let samples = xcpt4.parent().expect("dir").to_path_buf();
+    let fx = fixture(&samples, &["xcpt4"]);
+    let bytes = std::fs::read(&xcpt4).expect("read");
+    let pe = Pe::parse(&bytes, Layout::File).expect("parse");
+    let cv = pe.codeview().expect("cv");
+    // No image anywhere: the store holds only the PDB.
+    let sym = Symbolizer::new(&SymbolPath::parse(&fx.store.to_string_lossy()), &[]);
+    let m = ModuleRef::new("xcpt4.exe", pe.timestamp(), pe.size_of_image()).with_codeview(&cv);
+    let entry = sym.symbolize(&m, pe.headers().entry_point).expect("named");
+    assert_eq!(
+        (entry.name.as_str(), entry.offset, entry.source),
+        ("mainCRTStartup", 0, SymbolSource::Pdb)
+    );
+    let ms = sym.module_symbols(&m);
+    assert!(ms.image_path.is_none() && ms.pdb_path.is_some());
+    // Without the record nothing can be found, and the notes say why.
+    let bare = sym.module_symbols(&ModuleRef::new("other.exe", 1, 0x1000));
+    assert!(bare.source.is_none());
+    assert!(
+        bare.notes.iter().any(|n| n.contains("other.exe/00000001")),
+        "{:?}",
+        bare.notes
+    );
+}
+
+#[test]
 fn flat_folder_pdb_must_match_the_codeview_record() {
     let xcpt4 = sample_or_skip!("windows-seh-tests/xcpt4.exe");
     let samples = xcpt4.parent().expect("dir").to_path_buf();
