@@ -311,3 +311,49 @@ fn image_lookup_by_timestamp_and_size() {
         "wrong size"
     );
 }
+
+/// The scope names read from MSVC-decorated publics agree with llvm-undname on every decorated
+/// public of the sample PDBs (listed by llvm-pdbutil) that the small reader takes apart.
+#[test]
+fn msvc_undecoration_agrees_with_llvm_undname() {
+    let xcpt4 = sample_or_skip!("windows-seh-tests/xcpt4.pdb");
+    if !llvm_symbolizer() {
+        return; // llvm-pdbutil and llvm-undname come in the same package
+    }
+    let mut checked = 0;
+    for pdb in [xcpt4.clone(), xcpt4.with_file_name("nested_collided.pdb")] {
+        let out = Command::new("llvm-pdbutil")
+            .args(["dump", "-publics"])
+            .arg(&pdb)
+            .output()
+            .expect("llvm-pdbutil");
+        let text = String::from_utf8_lossy(&out.stdout);
+        let names: Vec<&str> = text
+            .lines()
+            .filter_map(|l| l.split_once("S_PUB32"))
+            .filter_map(|(_, r)| r.split('`').nth(1))
+            .collect();
+        assert!(
+            names.len() > 100,
+            "llvm-pdbutil listed {} publics",
+            names.len()
+        );
+        for n in names.iter().filter(|n| n.starts_with('?')) {
+            let Some(ours) = bsod_workbench::symbols::table::undecorate_msvc(n) else {
+                continue;
+            };
+            let und = Command::new("llvm-undname")
+                .arg(n)
+                .output()
+                .expect("llvm-undname");
+            let theirs = String::from_utf8_lossy(&und.stdout);
+            let theirs = theirs.lines().nth(1).unwrap_or("").to_string();
+            assert!(
+                theirs.contains(&format!("{ours}(")) || theirs.ends_with(&ours),
+                "{n}: ours {ours}, llvm-undname {theirs}"
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked >= 5, "only {checked} decorated names checked");
+}

@@ -6,7 +6,7 @@
 //! `Read + Seek` (our memory maps), while ms-pdb's address lookup only finds exact matches, it
 //! needs a file handle, and it pulls in a C build of zstd.
 
-use super::table::{SymbolEntry, SymbolTable, undecorate_x86};
+use super::table::{SymbolEntry, SymbolTable, undecorate_msvc, undecorate_x86};
 use crate::pe::CodeView;
 use pdb::FallibleIterator;
 use std::io::Cursor;
@@ -147,10 +147,10 @@ pub fn load_bytes(
             Ok(pdb::SymbolData::Public(p)) => match p.offset.to_rva(&address_map) {
                 Some(rva) => {
                     let raw = p.name.to_string();
-                    let name = if x86 {
-                        undecorate_x86(&raw).to_string()
-                    } else {
-                        raw.into_owned()
+                    let name = match undecorate_msvc(&raw) {
+                        Some(n) => n,
+                        None if x86 => undecorate_x86(&raw).to_string(),
+                        None => raw.into_owned(),
                     };
                     entries.push(SymbolEntry {
                         rva: rva.0,
