@@ -8,13 +8,14 @@
 //! (`$BSODWB_SAMPLES`, else `../shared/samples`).
 
 use bsod_workbench::symbols::pdbfile;
-use bsod_workbench::symbols::table::{SymbolEntry, SymbolTable};
+use bsod_workbench::symbols::table::{SymbolEntry, SymbolTable, undecorate_msvc};
 use ms_pdb::syms::{SymData, SymKind};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-/// Publics and procedures read with ms-pdb, translated with the PDB's section headers.
+/// Publics and procedures read with ms-pdb, translated with the PDB's section headers (and the
+/// same undecoration of C++ publics that `pdbfile` applies).
 fn load_ms_pdb(path: &Path) -> anyhow::Result<(Vec<SymbolEntry>, usize, usize)> {
     let pdb = ms_pdb::Pdb::open(path)?;
     let sections = pdb.section_headers()?;
@@ -32,7 +33,7 @@ fn load_ms_pdb(path: &Path) -> anyhow::Result<(Vec<SymbolEntry>, usize, usize)> 
             entries.push(SymbolEntry {
                 rva: r,
                 len: None,
-                name: p.name.to_string(),
+                name: undecorate_msvc(&p.name.to_string()).unwrap_or_else(|| p.name.to_string()),
             });
             publics += 1;
         }
@@ -185,6 +186,75 @@ fn main() -> anyhow::Result<()> {
             "  ms-pdb find_symbol_by_addr: {exact} of {} function starts, {inside} of {} addresses one byte in",
             starts.len(),
             starts.len()
+        );
+    }
+    symbolizer_end_to_end(&pdbs)?;
+    Ok(())
+}
+
+/// The whole path a dump takes: a store holding the PDB, the image beside it in a case folder,
+/// first lookup (find image, find PDB, load) and then cached lookups through `Symbolizer`.
+fn symbolizer_end_to_end(pdbs: &[PathBuf]) -> anyhow::Result<()> {
+    use bsod_workbench::pe::{Layout, Pe};
+    use bsod_workbench::symbols::{ModuleRef, SymbolPath, Symbolizer};
+    println!("\nSymbolizer (store + case folder, per-module cache)");
+    for pdb in pdbs {
+        let exe = pdb.with_extension("exe");
+        let Ok(bytes) = std::fs::read(&exe) else {
+            continue;
+        };
+        let pe = Pe::parse(&bytes, Layout::File)?;
+        let Some(cv) = pe.codeview() else { continue };
+        let dir = tempfile::tempdir()?;
+        let key_dir = dir
+            .path()
+            .join("store")
+            .join(cv.pdb_name())
+            .join(cv.store_key());
+        std::fs::create_dir_all(&key_dir)?;
+        std::fs::copy(pdb, key_dir.join(cv.pdb_name()))?;
+        std::fs::create_dir_all(dir.path().join("case"))?;
+        std::fs::copy(
+            &exe,
+            dir.path()
+                .join("case")
+                .join(exe.file_name().unwrap_or_default()),
+        )?;
+        let path = SymbolPath::parse(&format!("srv*{}", dir.path().join("store").display()));
+        let name = exe
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default()
+            .to_string();
+        let rfs = pe.runtime_functions();
+        let (cold, _) = time(20, || {
+            let sym = Symbolizer::new(&path, &[dir.path().join("case")]);
+            sym.symbolize(
+                &ModuleRef::new(&name, pe.timestamp(), pe.size_of_image()),
+                pe.headers().entry_point,
+            )
+        });
+        let sym = Symbolizer::new(&path, &[dir.path().join("case")]);
+        let m = ModuleRef::new(&name, pe.timestamp(), pe.size_of_image());
+        let _ = sym.symbolize(&m, 0);
+        let n = 200_000u32;
+        let t = Instant::now();
+        let mut named = 0;
+        for i in 0..n {
+            let Some(rf) = rfs.get(i as usize % rfs.len().max(1)) else {
+                break;
+            };
+            if sym
+                .symbolize(&m, std::hint::black_box(rf.begin + 1))
+                .is_some()
+            {
+                named += 1;
+            }
+        }
+        println!(
+            "  {name}: first symbolize {:>9.3?} (find image + PDB, load); then {:>6.1} ns/address cached ({named} of {n} named)",
+            cold,
+            t.elapsed().as_nanos() as f64 / f64::from(n)
         );
     }
     Ok(())
