@@ -731,6 +731,12 @@ mod tests {
                 "0x{code:x} has meanings but no summary"
             );
         }
+        for code in k.summaries.keys().chain(k.hints.keys()) {
+            assert!(
+                name(*code).is_some(),
+                "0x{code:x} is not in bugcheck_codes.tsv"
+            );
+        }
         for (code, _, _) in k.values.keys() {
             assert!(
                 k.params.contains_key(code),
