@@ -259,7 +259,7 @@ pub struct HiveWriter {
 }
 
 /// 2024-04-09T07:12:00Z, a fixed default so written fixtures are reproducible.
-const DEFAULT_TIME: FileTime = FileTime(133_571_971_200_000_000);
+const DEFAULT_TIME: FileTime = FileTime(133_571_203_200_000_000);
 
 impl Default for HiveWriter {
     fn default() -> Self {
