@@ -18,6 +18,7 @@ pub mod driver;
 pub mod dump;
 pub mod eventlog;
 pub mod mapped;
+pub mod pe;
 pub mod pml;
 pub mod registry;
 pub mod signing;

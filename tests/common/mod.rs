@@ -19,9 +19,15 @@ pub fn sample(relative: &str) -> Option<PathBuf> {
         return Some(path);
     }
     if std::env::var("BSODWB_REQUIRE_SAMPLES").as_deref() == Ok("1") {
-        panic!("required sample is missing: {} (BSODWB_REQUIRE_SAMPLES=1)", path.display());
+        panic!(
+            "required sample is missing: {} (BSODWB_REQUIRE_SAMPLES=1)",
+            path.display()
+        );
     }
-    eprintln!("SKIP: sample {} not found (set BSODWB_SAMPLES)", path.display());
+    eprintln!(
+        "SKIP: sample {} not found (set BSODWB_SAMPLES)",
+        path.display()
+    );
     None
 }
 
@@ -46,7 +52,9 @@ pub fn python_oracle(module: &str) -> bool {
         .is_ok_and(|o| o.status.success());
     if !ok {
         if std::env::var("BSODWB_REQUIRE_ORACLES").as_deref() == Ok("1") {
-            panic!("required Python oracle `{module}` is not importable (BSODWB_REQUIRE_ORACLES=1)");
+            panic!(
+                "required Python oracle `{module}` is not importable (BSODWB_REQUIRE_ORACLES=1)"
+            );
         }
         eprintln!("SKIP: Python oracle `{module}` not installed");
     }
