@@ -356,18 +356,24 @@ pub fn find_case_catalogs(path: &Path) -> Vec<CatalogDir> {
         .unwrap_or_default()
 }
 
-/// The nearest folder at or above `path` that holds a case's catalog folders.
+/// The nearest folder at or above `path` that holds a case's catalog folders: the case root
+/// (the folder holding `Windows`), or the Windows folder itself when nothing is above it.
 pub fn find_case_root(path: &Path) -> Option<PathBuf> {
     let start = if path.is_dir() {
         Some(path)
     } else {
         path.parent()
     };
-    start
+    let dir = start
         .into_iter()
         .flat_map(Path::ancestors)
-        .find(|dir| !case_catalogs(dir).is_empty())
-        .map(Path::to_path_buf)
+        .find(|dir| !case_catalogs(dir).is_empty())?;
+    // Reached through the Windows folder: the case root is its parent (where reports such as a
+    // sigcheck CSV are usually saved), when that parent sees the same catalogs.
+    match dir.parent() {
+        Some(parent) if !case_catalogs(parent).is_empty() => Some(parent.to_path_buf()),
+        _ => Some(dir.to_path_buf()),
+    }
 }
 
 /// The catalog folders directly under a case root (or a Windows folder).
@@ -546,5 +552,60 @@ impl CaseSignatures {
             .collect();
         attach_third_party(&mut out, &reports);
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn case_roots_are_found_from_any_depth_and_letter_case() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = dir.path();
+        let catroot = root.join("WINDOWS/system32/CATROOT/{f750e6c3-38ee-11d1-85e5-00c04fc295ee}");
+        let servicing = root.join("WINDOWS/Servicing/packages");
+        let drivers = root.join("WINDOWS/system32/drivers");
+        for d in [&catroot, &servicing, &drivers] {
+            std::fs::create_dir_all(d).expect("mkdir");
+        }
+        let sys = drivers.join("filecrypt.sys");
+        std::fs::write(&sys, b"not a PE").expect("write");
+        assert_eq!(find_case_root(&sys).as_deref(), Some(root));
+        assert_eq!(find_case_root(&drivers).as_deref(), Some(root));
+        let dirs = find_case_catalogs(&sys);
+        assert_eq!(
+            dirs,
+            vec![
+                CatalogDir::with_location(&catroot, CatalogLocation::Catroot),
+                CatalogDir::with_location(&servicing, CatalogLocation::Servicing),
+            ]
+        );
+        // A Windows folder given directly: its parent is the case root.
+        let only = tempfile::tempdir().expect("tempdir");
+        let win = only.path().join("Windows");
+        std::fs::create_dir_all(win.join("servicing/Packages")).expect("mkdir");
+        assert_eq!(find_case_root(&win).as_deref(), Some(only.path()));
+        assert!(find_case_root(Path::new("/nonexistent/x.sys")).is_none());
+    }
+
+    #[test]
+    fn verdict_strings_are_the_documented_ones() {
+        let all = [
+            Verdict::SignedEmbedded,
+            Verdict::SignedCatalog,
+            Verdict::CatalogOnlyInServicing,
+            Verdict::DigestMismatch,
+            Verdict::Unsigned,
+            Verdict::Unreadable,
+        ];
+        for v in all {
+            let json = serde_json::to_string(&v).expect("json");
+            assert_eq!(json, format!("\"{}\"", v.as_str()));
+        }
+        assert_eq!(
+            Verdict::CatalogOnlyInServicing.as_str(),
+            "catalog-only-in-servicing"
+        );
     }
 }
