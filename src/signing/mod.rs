@@ -119,6 +119,9 @@ pub struct FileVerdict {
     pub catalog: Option<CatalogRef>,
     /// Every catalog listing the file.
     pub catalogs: Vec<CatalogRef>,
+    /// When no catalog lists the file's hash: catalogs that list a driver of the same file
+    /// name under another hash (the file was replaced, patched or is another version).
+    pub listed_by_name: Vec<CatalogRef>,
     pub verdict: Verdict,
     /// Verdicts of sigcheck / sigverif reports found for this file: shown, never used.
     pub third_party: Vec<ThirdPartyVerdict>,
@@ -189,6 +192,7 @@ pub fn verdict(path: &Path, index: &CatalogIndex, roots: Option<&RootStore>) -> 
         embedded: EmbeddedSummary::default(),
         catalog: None,
         catalogs: Vec::new(),
+        listed_by_name: Vec::new(),
         verdict: Verdict::Unreadable,
         third_party: Vec::new(),
         warnings: Vec::new(),
@@ -259,6 +263,24 @@ pub fn verdict(path: &Path, index: &CatalogIndex, roots: Option<&RootStore>) -> 
         v.warnings.extend(c.warnings.iter().cloned());
     }
     v.catalog = v.catalogs.first().cloned();
+    if v.catalogs.is_empty()
+        && let Some(key) = &v.driver
+    {
+        let mut named = index.lookup_name(key);
+        named.sort_by_key(|h| (h.catalog, h.member));
+        named.dedup_by_key(|h| h.catalog);
+        v.listed_by_name = named
+            .into_iter()
+            .map(|h| index.describe(h, roots))
+            .collect();
+        if let Some(first) = v.listed_by_name.first() {
+            v.warnings.push(format!(
+                "{} lists {} under another hash: this file is not the one catalogued",
+                first.path.display(),
+                key
+            ));
+        }
+    }
 
     let mut embedded_intact = false;
     let mut embedded_present = false;
