@@ -210,7 +210,8 @@ struct CtlHeader<'a> {
 pub(crate) struct RawMember<'a> {
     tag: &'a [u8],
     digest: Option<&'a [u8]>,
-    digest_oid: Option<String>,
+    /// Content octets of the digest algorithm OID (rendered only for full parses).
+    digest_oid: Option<&'a [u8]>,
     attrs: Option<Tlv<'a>>,
     /// The "File" name/value as written (UTF-16LE), found while walking for the digest.
     file_utf16: Option<&'a [u8]>,
@@ -234,8 +235,8 @@ impl<'a> RawMember<'a> {
             digest: self.digest().map(|d| d.into_owned()).unwrap_or_default(),
             digest_algorithm: self
                 .digest_oid
-                .as_deref()
-                .map(|o| pkcs7::digest_name(o).to_string())
+                .and_then(der::oid_string)
+                .map(|o| pkcs7::digest_name(&o).to_string())
                 .unwrap_or_else(|| match self.digest().map(|d| d.len()) {
                     Some(32) => "sha256".to_string(),
                     _ => "sha1".to_string(),
@@ -353,7 +354,7 @@ fn raw_member(s: Tlv<'_>) -> DerResult<RawMember<'_>> {
                 continue;
             }
             let values = fields.expect(der::SET, "the SPC_INDIRECT_DATA values")?;
-            let (alg, digest) = indirect_data_digest(
+            let (alg, digest) = indirect_data_digest_raw(
                 values
                     .children()
                     .expect(der::SEQUENCE, "SpcIndirectDataContent")?,
@@ -376,15 +377,26 @@ const SPC_INDIRECT_DATA_BYTES: &[u8] =
 
 /// `SpcIndirectDataContent { data, messageDigest DigestInfo { alg, digest } }`: (alg OID, digest).
 pub(crate) fn indirect_data_digest(content: Tlv<'_>) -> DerResult<(String, &[u8])> {
+    let (alg, digest) = indirect_data_digest_raw(content)?;
+    let dotted = der::oid_string(alg)
+        .ok_or_else(|| DerError::new(content.offset, "a valid digest algorithm OID"))?;
+    Ok((dotted, digest))
+}
+
+/// As [`indirect_data_digest`] with the OID as content octets (no allocation: the index path).
+fn indirect_data_digest_raw(content: Tlv<'_>) -> DerResult<(&[u8], &[u8])> {
     let mut r = content.children();
     r.expect(der::SEQUENCE, "SpcAttributeTypeAndOptionalValue")?;
     let di = r.expect(der::SEQUENCE, "the DigestInfo")?;
     let mut d = di.children();
-    let alg = pkcs7::algorithm_oid(d.expect(der::SEQUENCE, "the digest AlgorithmIdentifier")?)?;
+    let alg = d.expect(der::SEQUENCE, "the digest AlgorithmIdentifier")?;
+    let oid = alg
+        .children()
+        .expect(der::OID, "an algorithm OBJECT IDENTIFIER")?;
     let digest = d
         .expect(der::OCTET_STRING, "the digest OCTET STRING")?
         .value;
-    Ok((alg, digest))
+    Ok((oid.value, digest))
 }
 
 /// `CAT_NAMEVALUE ::= SEQUENCE { tag BMPString, flags INTEGER, value OCTET STRING (UTF-16LE) }`.
@@ -519,7 +531,7 @@ impl CatalogIndex {
                     IndexedCatalog {
                         path: path.clone(),
                         location: *location,
-                        members: u32::try_from(indexed.digests.len()).unwrap_or(u32::MAX),
+                        members: u32::try_from(indexed.members()).unwrap_or(u32::MAX),
                         error: indexed.error.clone(),
                     },
                     indexed,
@@ -532,16 +544,16 @@ impl CatalogIndex {
             for (name, member) in indexed.names {
                 index.by_name.push((name, CatalogHit { catalog, member }));
             }
-            for (digest, member) in indexed.digests {
-                let hit = CatalogHit { catalog, member };
-                if let Ok(d) = <[u8; 20]>::try_from(digest.as_slice()) {
-                    index.sha1.push((d, hit));
-                } else if let Ok(d) = <[u8; 32]>::try_from(digest.as_slice()) {
-                    index.sha256.push((d, hit));
-                } else {
-                    index.other.push((digest.into_boxed_slice(), hit));
-                }
-            }
+            let hit = |member| CatalogHit { catalog, member };
+            index
+                .sha1
+                .extend(indexed.sha1.into_iter().map(|(d, m)| (d, hit(m))));
+            index
+                .sha256
+                .extend(indexed.sha256.into_iter().map(|(d, m)| (d, hit(m))));
+            index
+                .other
+                .extend(indexed.other.into_iter().map(|(d, m)| (d, hit(m))));
             index.catalogs.push(cat);
         }
         index.sha1.par_sort_unstable_by(|a, b| a.0.cmp(&b.0));
@@ -693,22 +705,36 @@ pub struct CatalogRef {
 }
 
 /// (digest, member number) of every member of one catalog.
-type MemberDigests = Vec<(Vec<u8>, u32)>;
-
-/// What one catalog gives the index: member digests, `.sys` member names, an error.
+/// What one catalog gives the index: member digests by length, `.sys` member names, an error.
+#[derive(Default)]
 struct Indexed {
-    digests: MemberDigests,
+    sha1: Vec<([u8; 20], u32)>,
+    sha256: Vec<([u8; 32], u32)>,
+    other: Vec<(Box<[u8]>, u32)>,
     names: Vec<(Box<str>, u32)>,
     error: Option<String>,
 }
 
-/// Parse one catalog for the index: (digest, member number) pairs, and an error if any.
+impl Indexed {
+    fn members(&self) -> usize {
+        self.sha1.len() + self.sha256.len() + self.other.len()
+    }
+}
+
+/// Whether a UTF-16LE file name (NUL-terminated or not) ends in `.sys`, any case: decided on
+/// the bytes so that the index only allocates names of drivers.
+fn ends_with_sys(utf16: &[u8]) -> bool {
+    let body = utf16.strip_suffix(&[0, 0]).unwrap_or(utf16);
+    body.len() >= 8
+        && body[body.len() - 8..]
+            .chunks_exact(2)
+            .zip(".sys".bytes())
+            .all(|(c, want)| c[1] == 0 && c[0].eq_ignore_ascii_case(&want))
+}
+
+/// Parse one catalog for the index: its member digests and driver names, and an error if any.
 fn index_one(path: &Path) -> Indexed {
-    let mut out = Indexed {
-        digests: Vec::new(),
-        names: Vec::new(),
-        error: None,
-    };
+    let mut out = Indexed::default();
     let bytes = match crate::mapped::Bytes::open(path) {
         Ok(b) => b,
         Err(e) => {
@@ -728,15 +754,19 @@ fn index_one(path: &Path) -> Indexed {
         match m {
             Ok(m) => {
                 if let Some(d) = m.digest() {
-                    out.digests.push((d.into_owned(), n));
+                    if let Ok(k) = <[u8; 20]>::try_from(&*d) {
+                        out.sha1.push((k, n));
+                    } else if let Ok(k) = <[u8; 32]>::try_from(&*d) {
+                        out.sha256.push((k, n));
+                    } else {
+                        out.other.push((d.into_owned().into_boxed_slice(), n));
+                    }
                 }
                 if let Some(f) = m.file_utf16
-                    && f.len() > 8
+                    && ends_with_sys(f)
                 {
                     let name = utf16le(f).to_ascii_lowercase();
-                    if name.ends_with(".sys") {
-                        out.names.push((name.into_boxed_str(), n));
-                    }
+                    out.names.push((name.into_boxed_str(), n));
                 }
             }
             Err(e) => {
