@@ -190,3 +190,48 @@ print(hex(p.translate_virtual({rsp})))
     assert_eq!(lines[4], format!("{:#x}", d.memory.read_u64(rsp).unwrap()));
     assert_eq!(lines[5], format!("{:#x}", d.memory.translate(rsp).unwrap()));
 }
+
+#[test]
+fn trap_frame_unwinds_through_the_machine_frame() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("MEMORY.DMP");
+    let spec = DumpSpec::demo_0xd1();
+    write_bitmap_dump(&p, &spec).unwrap();
+    let d = dump::open(&p).unwrap();
+    let a = dump::analysis::analyze(&d, &Default::default());
+    let sites: Vec<String> = a
+        .stack
+        .iter()
+        .map(|f| {
+            format!(
+                "{}!{}",
+                f.module_short.clone().unwrap_or_default(),
+                f.symbol.clone().unwrap_or_default()
+            )
+        })
+        .collect();
+    assert_eq!(sites, spec.call_chain, "{:?}", a.warnings);
+    assert!(a.stack.iter().all(|f| f.method == FrameMethod::Unwind));
+    // KiPageFault's frame crosses the hardware frame; the next frame is the interrupted IP (P4).
+    assert!(a.stack[2].trap_frame);
+    assert_eq!(a.stack.iter().filter(|f| f.trap_frame).count(), 1);
+    let p4 = d.bugcheck.as_ref().unwrap().parameters[3];
+    assert_eq!(a.stack[3].ip, p4);
+    assert_eq!(a.stack[2].return_address, p4);
+    // The culprit: the driver, not the nt plumbing.
+    assert_eq!(a.faulting_module.as_deref(), Some("faultydrv.sys"));
+    assert_eq!(a.module_name.as_deref(), Some("faultydrv"));
+    let off = a.stack[3].symbol_offset.unwrap();
+    assert_eq!(
+        a.symbol_name,
+        Some(format!("faultydrv!ReadRegisterBlock+{off:x}"))
+    );
+    assert_eq!(a.faulting_ip, Some(p4));
+    assert!(
+        a.faulting_ip_disasm
+            .as_deref()
+            .is_some_and(|s| s.contains("call")),
+        "{:?}",
+        a.faulting_ip_disasm
+    );
+}

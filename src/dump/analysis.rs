@@ -244,8 +244,11 @@ pub fn analyze<'s>(dump: &'s CrashDump, opts: &AnalyzeOptions<'s>) -> Analysis {
     } else {
         out.warnings.push("no context record: no stack".to_string());
     }
+    let mut after_trap = false;
     for f in &mut out.stack {
-        name_frame(dump, &mut images, opts.symbols, f);
+        let exact = f.index == 0 || after_trap;
+        after_trap = f.trap_frame;
+        name_frame(dump, &mut images, opts.symbols, f, exact);
     }
     choose_culprit(dump, &mut images, &mut out);
     out.images = images.used;
@@ -490,6 +493,7 @@ fn name_frame(
     images: &mut Images<'_>,
     symbols: Option<&dyn FrameSymbols>,
     f: &mut Frame,
+    exact: bool,
 ) {
     let Some(m) = dump.module_at(f.ip).cloned() else {
         f.call_site = format!("{:#x}", f.ip);
@@ -501,7 +505,8 @@ fn name_frame(
     f.offset = Some(offset);
     // For return addresses look up the call instruction (ip-1) so that a call at the very end
     // of a function names that function.
-    let probe = if f.index == 0 || f.trap_frame {
+    // (Frame 0 and the frame a trap interrupted hold an exact IP.)
+    let probe = if exact {
         offset
     } else {
         offset.saturating_sub(1)
