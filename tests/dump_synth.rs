@@ -91,6 +91,13 @@ fn bitmap_dump_reads_back_and_unwinds() {
         }
         let names: Vec<&str> = d.unloaded_modules.iter().map(|u| u.name.as_str()).collect();
         assert_eq!(names, ["dam.sys", "WdBoot.sys"]);
+        assert_eq!(d.process_name.as_deref(), Some("System"));
+        let t = d.thread.as_ref().unwrap();
+        assert!(t.address.is_some());
+        let rsp = d.context.as_ref().unwrap().sp();
+        assert!(
+            rsp >= t.stack_start.unwrap() && rsp < t.stack_start.unwrap() + t.stack_size.unwrap()
+        );
         assert!(
             d.module_by_key(&bsod_workbench::driver::DriverKey::from_path("cdrom.sys").unwrap())
                 .is_some()

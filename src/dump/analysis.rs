@@ -538,6 +538,9 @@ fn choose_culprit(dump: &CrashDump, images: &mut Images<'_>, out: &mut Analysis)
         Some(params[1])
     } else if IP_IN_P4.contains(&code) {
         Some(params[3])
+    } else if dump.bugcheck.is_none() {
+        // User-mode dumps: the exception stream's address.
+        dump.exception.as_ref().map(|e| e.address)
     } else {
         None
     };

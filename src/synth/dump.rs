@@ -806,6 +806,23 @@ fn build_kernel(spec: &DumpSpec) -> Result<Kernel, SynthDumpError> {
     vs.write(mm_unloaded, &array.to_le_bytes());
     let mm_last = pool.alloc(4);
     vs.write(mm_last, &(spec.unloaded.len() as u32).to_le_bytes());
+    // KiProcessorBlock -> KPRCB per CPU; CPU 0 runs the crashing thread: KTHREAD with its
+    // stack limits and ApcState.Process -> EPROCESS.ImageFileName (x64 19041 offsets).
+    let eprocess = pool.alloc(0x640);
+    let name = spec.process_name.as_bytes();
+    vs.write(eprocess + 0x5a8, &name[..name.len().min(14)]);
+    let kthread = pool.alloc(0x100);
+    vs.write(kthread + 0x30, &(STACK_TOP - 0x6000).to_le_bytes());
+    vs.write(kthread + 0x38, &STACK_TOP.to_le_bytes());
+    vs.write(kthread + 0xb8, &eprocess.to_le_bytes());
+    let processor_block = pool.alloc(8 * spec.processors.max(1) as usize);
+    for cpu in 0..u64::from(spec.processors.max(1)) {
+        let prcb = pool.alloc(0x100);
+        // Other CPUs run their idle threads (no stack here).
+        let t = if cpu == 0 { kthread } else { pool.alloc(0x100) };
+        vs.write(prcb + 8, &t.to_le_bytes());
+        vs.write(processor_block + 8 * cpu, &prcb.to_le_bytes());
+    }
     // KDBG (decoded): List, OwnerTag, Size, KernBase, PsLoadedModuleList, MmUnloadedDrivers...
     // It sits alone in a page that the page tables mark as a transition PTE.
     let kdbg = POOL_BASE + 0x10_0000;
@@ -814,6 +831,7 @@ fn build_kernel(spec: &DumpSpec) -> Result<Kernel, SynthDumpError> {
     kd[0x14..0x18].copy_from_slice(&0x380u32.to_le_bytes());
     kd[0x18..0x20].copy_from_slice(&NT_BASE.to_le_bytes());
     kd[0x48..0x50].copy_from_slice(&head.to_le_bytes());
+    kd[0x218..0x220].copy_from_slice(&processor_block.to_le_bytes());
     kd[0x220..0x228].copy_from_slice(&mm_unloaded.to_le_bytes());
     kd[0x228..0x230].copy_from_slice(&mm_last.to_le_bytes());
     vs.write(kdbg, &kd);
