@@ -517,7 +517,12 @@ fn name_frame(
         .or_else(|| images.get(&m).and_then(|img| img.export_symbol(rva)));
     if let Some((name, off)) = named {
         let off = u64::from(off) + (offset - probe);
-        f.call_site = format!("{}!{}+{:#x}", m.short_name(), name, off);
+        // WinDbg prints a function start without `+0x0`.
+        f.call_site = if off == 0 {
+            format!("{}!{}", m.short_name(), name)
+        } else {
+            format!("{}!{}+{:#x}", m.short_name(), name, off)
+        };
         f.symbol = Some(name);
         f.symbol_offset = Some(off);
     } else {
@@ -615,6 +620,14 @@ fn choose_culprit(dump: &CrashDump, images: &mut Images<'_>, out: &mut Analysis)
         });
         out.image_version = images.get(&m).and_then(|img| img.version());
         out.faulting_module = Some(m.name.clone());
+    }
+    // Only nt/hal on the stack and a driver named by a parameter (0x5A's image path): that
+    // driver is the one to look at, loaded or not.
+    if outside.is_none()
+        && ip_module.is_none()
+        && let Some(d) = &out.parameter_driver
+    {
+        out.faulting_module = Some(d.clone());
     }
 }
 

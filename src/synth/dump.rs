@@ -142,7 +142,7 @@ impl DumpSpec {
             dense_bitmap: true,
             build: 19041,
             processors: 4,
-            // 2024-03-14 08:15:02 UTC
+            // 2024-03-14 07:15:02 UTC
             system_time: 133_548_741_020_000_000,
             uptime: 41_500_000,
             process_name: "System".to_string(),
@@ -375,11 +375,13 @@ fn place_modules(spec: &DumpSpec) -> Result<Vec<Placed>, SynthDumpError> {
                 SHAPES[(shape_i - 1) % SHAPES.len()]
             };
             let p = shape.prolog().len() as u32;
+            // A body of plausible size before the call, so offsets look like real ones.
+            let pad = 0x10 + fnv(name) % 0x300;
             let (call_rva, split) = if shape == Shape::Chained {
                 // prolog, two nops, then the chained range with the call.
-                (rva + p + 2, rva + p + 2)
+                (rva + p + 2 + pad, rva + p + 2)
             } else {
-                (rva + p, 0)
+                (rva + p + pad, 0)
             };
             let end = call_rva + 5 + shape.epilog().len() as u32;
             funcs.push(Func {
@@ -480,6 +482,7 @@ fn build_image(p: &Placed) -> Vec<u8> {
             code.extend_from_slice(&[0x90, 0x90]);
         }
         let call_at = f.call_rva.unwrap_or(f.rva);
+        code.resize((call_at - f.rva) as usize, 0x90);
         let target = f.callee.unwrap_or(p.base + u64::from(f.rva));
         let next = p.base + u64::from(call_at) + 5;
         let rel = (target as i64).wrapping_sub(next as i64) as i32;
