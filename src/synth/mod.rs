@@ -1,2 +1,6 @@
 //! Writers for every format we read: fixtures, the demo case and scale benchmarks.
+pub mod catalog;
 pub mod dump;
+pub mod pe;
+pub mod regf;
+pub mod story;

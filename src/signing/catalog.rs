@@ -1,0 +1,753 @@
+//! Catalog files (`.cat`): PKCS#7 SignedData whose content is a Certificate Trust List, and the
+//! index of whole catalog folders (CatRoot, servicing\Packages) by member hash.
+//!
+//! CTL layout (reference integrity-and-signing.md §3.3b; MS-CAT / wincrypt.h CTL_INFO):
+//! `SEQUENCE { subjectUsage SEQUENCE OF OID, listIdentifier OCTET STRING OPT, sequenceNumber
+//! INTEGER OPT, thisUpdate Time, nextUpdate Time OPT, subjectAlgorithm AlgorithmIdentifier,
+//! trustedSubjects SEQUENCE OF TrustedSubject OPT, ctlExtensions [0] EXPLICIT Extensions OPT }`,
+//! `TrustedSubject ::= SEQUENCE { subjectIdentifier OCTET STRING, attributes SET OF Attribute }`.
+
+use super::chain::{ChainStatus, RootStore};
+use super::der::{self, DerError, DerResult, Tlv};
+use super::pkcs7;
+use rayon::prelude::*;
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+pub const OID_CAT_NAMEVALUE: &str = "1.3.6.1.4.1.311.12.2.1";
+pub const OID_CAT_MEMBERINFO: &str = "1.3.6.1.4.1.311.12.2.2";
+pub const OID_CATALOG_LIST: &str = "1.3.6.1.4.1.311.12.1.1";
+/// subjectAlgorithm of v1 (SHA1) catalogs.
+pub const OID_CATALOG_LIST_MEMBER: &str = "1.3.6.1.4.1.311.12.1.2";
+/// subjectAlgorithm of v2 (SHA256) catalogs.
+pub const OID_CATALOG_LIST_MEMBER2: &str = "1.3.6.1.4.1.311.12.1.3";
+/// SIP of PE images (Authenticode hash) and of flat files (hash of the whole file).
+pub const SIP_PE_IMAGE: &str = "{C689AAB8-8E78-11D0-8C47-00C04FC295EE}";
+pub const SIP_FLAT_FILE: &str = "{DE351A42-8E59-11D0-8C47-00C04FC295EE}";
+
+/// Where a catalog folder sits in a Windows installation: decides `signed-catalog` versus
+/// `catalog-only-in-servicing`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CatalogLocation {
+    /// `System32\CatRoot\{F750E6C3-38EE-11D1-85E5-00C04FC295EE}`: what Code Integrity reads.
+    Catroot,
+    /// `servicing\Packages`: copies the servicing stack keeps; CI does not read them.
+    Servicing,
+    /// A folder given by the user (`--catalogs`) or a vendor package.
+    #[default]
+    Other,
+}
+
+impl CatalogLocation {
+    /// Classify a path by its last components (any case, either separator).
+    pub fn of_path(path: &Path) -> CatalogLocation {
+        let lower = path
+            .to_string_lossy()
+            .replace('\\', "/")
+            .to_ascii_lowercase();
+        if lower.contains("servicing/packages") {
+            CatalogLocation::Servicing
+        } else if lower.contains("catroot/{f750e6c3-38ee-11d1-85e5-00c04fc295ee}")
+            || lower.trim_end_matches('/').ends_with("/catroot")
+        {
+            CatalogLocation::Catroot
+        } else {
+            CatalogLocation::Other
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CatalogLocation::Catroot => "catroot",
+            CatalogLocation::Servicing => "servicing",
+            CatalogLocation::Other => "other",
+        }
+    }
+}
+
+/// One member of a catalog.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct CatalogMember {
+    /// The subject identifier as written (usually the upper-case hex digest; MakeCat may use a name).
+    pub tag: String,
+    /// The member digest from its SPC_INDIRECT_DATA (else from a hex tag): the lookup key.
+    #[serde(serialize_with = "ser_hex")]
+    pub digest: Vec<u8>,
+    /// `sha1` or `sha256` (or the raw OID when unknown).
+    pub digest_algorithm: String,
+    /// The "File" name/value, e.g. `ftdibus.sys`.
+    pub file: Option<String>,
+    /// The "OSAttr" name/value, e.g. `2:6.1,2:6.2,2:6.3,2:10.0`.
+    pub os_attr: Option<String>,
+    /// SIP GUID of CAT_MEMBERINFO: PE image or flat file.
+    pub sip_guid: Option<String>,
+    /// Every other name/value pair of the member.
+    pub name_values: Vec<(String, String)>,
+}
+
+fn ser_hex<S: serde::Serializer>(v: &[u8], s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&der::hex_upper(v))
+}
+
+/// A whole catalog.
+#[derive(Clone, Debug, Serialize)]
+pub struct Catalog {
+    pub list_identifier: Option<String>,
+    pub this_update: Option<String>,
+    /// The subjectAlgorithm OID (CATALOG_LIST_MEMBER v1, CATALOG_LIST_MEMBER2 v2).
+    pub subject_algorithm: Option<String>,
+    pub members: Vec<CatalogMember>,
+    /// Catalog-level name/values ("OS", "HWID1", …).
+    pub attributes: Vec<(String, String)>,
+    /// Common name of the first signer's certificate, and of its issuer.
+    pub signer: Option<String>,
+    pub signer_issuer: Option<String>,
+    /// Members or certificates that could not be read.
+    pub warnings: Vec<String>,
+}
+
+/// Errors reading a catalog.
+#[derive(Debug, thiserror::Error)]
+pub enum CatalogError {
+    #[error("{path}: cannot read: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: not a catalog: {source}")]
+    Format { path: PathBuf, source: DerError },
+}
+
+impl Catalog {
+    /// Parse a catalog from its bytes. Members that fail to decode are skipped with a warning.
+    pub fn parse(bytes: &[u8]) -> DerResult<Catalog> {
+        let sd = pkcs7::parse_content_info(bytes, 0)?;
+        let mut cat = Catalog {
+            list_identifier: None,
+            this_update: None,
+            subject_algorithm: None,
+            members: Vec::new(),
+            attributes: Vec::new(),
+            signer: None,
+            signer_issuer: None,
+            warnings: sd.warnings.clone(),
+        };
+        if let Some(si) = sd.signer_infos.first() {
+            if let Some(cert) = sd.signer_certificate(si) {
+                cat.signer = Some(pkcs7::common_name(&cert.subject));
+                cat.signer_issuer = Some(pkcs7::common_name(&cert.issuer));
+            } else if let Some(issuer) = &si.issuer {
+                cat.signer_issuer = Some(pkcs7::common_name(issuer));
+            }
+        }
+        let ctl = ctl_element(&sd)?;
+        let header = walk_ctl(ctl, |member| {
+            match member {
+                Ok(m) => cat.members.push(m.into_member()),
+                Err(e) => cat.warnings.push(format!("member skipped: {e}")),
+            }
+            true
+        })?;
+        cat.list_identifier = header.list_identifier.map(der::hex_upper);
+        cat.this_update = header.this_update;
+        cat.subject_algorithm = header.subject_algorithm;
+        if let Some(ext) = header.extensions {
+            cat.attributes = catalog_attributes(ext);
+        }
+        Ok(cat)
+    }
+
+    /// Read and parse a catalog file.
+    pub fn open(path: &Path) -> Result<Catalog, CatalogError> {
+        let bytes = crate::mapped::Bytes::open(path).map_err(|source| CatalogError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Catalog::parse(&bytes).map_err(|source| CatalogError::Format {
+            path: path.to_path_buf(),
+            source,
+        })
+    }
+
+    /// The members whose digest is `digest`.
+    pub fn find(&self, digest: &[u8]) -> impl Iterator<Item = &CatalogMember> {
+        self.members.iter().filter(move |m| m.digest == digest)
+    }
+}
+
+/// The CTL SEQUENCE inside a SignedData (checks the content type).
+fn ctl_element<'a>(sd: &pkcs7::SignedData<'a>) -> DerResult<Tlv<'a>> {
+    let content = sd
+        .content
+        .ok_or_else(|| DerError::new(0, "an encapsulated CTL (content is absent)"))?;
+    if sd.content_type != pkcs7::OID_CTL {
+        return Err(DerError::new(
+            content.offset,
+            format!(
+                "content type CTL {} (found {})",
+                pkcs7::OID_CTL,
+                sd.content_type
+            ),
+        ));
+    }
+    // CMS framing wraps the CTL in an OCTET STRING; PKCS#7 v1.5 (what MakeCat writes) does not.
+    if content.tag == der::OCTET_STRING {
+        return der::parse(content.value, content.value_offset());
+    }
+    content.expect(der::SEQUENCE, "a CTL SEQUENCE")
+}
+
+struct CtlHeader<'a> {
+    list_identifier: Option<&'a [u8]>,
+    this_update: Option<String>,
+    subject_algorithm: Option<String>,
+    extensions: Option<Tlv<'a>>,
+}
+
+/// A member as walked: borrowed, allocation-free until turned into a [`CatalogMember`].
+pub(crate) struct RawMember<'a> {
+    tag: &'a [u8],
+    digest: Option<&'a [u8]>,
+    digest_oid: Option<String>,
+    attrs: Option<Tlv<'a>>,
+}
+
+impl<'a> RawMember<'a> {
+    /// The lookup digest: the SPC_INDIRECT_DATA digest, else the tag read as hex.
+    fn digest(&self) -> Option<std::borrow::Cow<'a, [u8]>> {
+        if let Some(d) = self.digest {
+            return Some(std::borrow::Cow::Borrowed(d));
+        }
+        let tag = utf16le(self.tag);
+        der::from_hex(&tag)
+            .filter(|d| d.len() == 20 || d.len() == 32)
+            .map(std::borrow::Cow::Owned)
+    }
+
+    fn into_member(self) -> CatalogMember {
+        let mut m = CatalogMember {
+            tag: utf16le(self.tag),
+            digest: self.digest().map(|d| d.into_owned()).unwrap_or_default(),
+            digest_algorithm: self
+                .digest_oid
+                .as_deref()
+                .map(|o| pkcs7::digest_name(o).to_string())
+                .unwrap_or_else(|| match self.digest().map(|d| d.len()) {
+                    Some(32) => "sha256".to_string(),
+                    _ => "sha1".to_string(),
+                }),
+            file: None,
+            os_attr: None,
+            sip_guid: None,
+            name_values: Vec::new(),
+        };
+        for attr in pkcs7::attributes(self.attrs) {
+            match attr.oid.as_str() {
+                OID_CAT_NAMEVALUE => {
+                    for v in attr.values {
+                        if let Some((name, value)) = name_value(v) {
+                            match name.as_str() {
+                                "File" => m.file = Some(value),
+                                "OSAttr" => m.os_attr = Some(value),
+                                _ => m.name_values.push((name, value)),
+                            }
+                        }
+                    }
+                }
+                OID_CAT_MEMBERINFO => {
+                    if let Some(v) = attr.values.first()
+                        && let Ok(Some(guid)) = v.children().next_tlv()
+                    {
+                        m.sip_guid = Some(guid.text());
+                    }
+                }
+                _ => {}
+            }
+        }
+        m
+    }
+}
+
+/// Walk a CTL, handing each member to `visit` (return `false` to stop). Returns the header.
+fn walk_ctl<'a>(
+    ctl: Tlv<'a>,
+    mut visit: impl FnMut(DerResult<RawMember<'a>>) -> bool,
+) -> DerResult<CtlHeader<'a>> {
+    let mut r = ctl.children();
+    r.expect(der::SEQUENCE, "the CTL subjectUsage SEQUENCE")?;
+    let list_identifier = r.optional(der::OCTET_STRING)?.map(|t| t.value);
+    r.optional(der::INTEGER)?;
+    let this_update = r.any("the CTL thisUpdate")?.time().ok();
+    if matches!(r.peek_tag(), Some(der::UTC_TIME | der::GENERALIZED_TIME)) {
+        r.next_tlv()?;
+    }
+    let subject_algorithm = Some(pkcs7::algorithm_oid(
+        r.expect(der::SEQUENCE, "the CTL subjectAlgorithm")?,
+    )?);
+    let mut header = CtlHeader {
+        list_identifier,
+        this_update,
+        subject_algorithm,
+        extensions: None,
+    };
+    if let Some(subjects) = r.optional(der::SEQUENCE)? {
+        let mut sr = subjects.children();
+        loop {
+            match sr.next_tlv() {
+                Ok(Some(s)) => {
+                    if !visit(raw_member(s)) {
+                        break;
+                    }
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    // The rest of the list cannot be framed: report and keep what was read.
+                    visit(Err(e));
+                    break;
+                }
+            }
+        }
+    }
+    if let Some(ext) = r.optional(der::ctx(0))? {
+        header.extensions = ext.children().next_tlv()?;
+    }
+    Ok(header)
+}
+
+fn raw_member(s: Tlv<'_>) -> DerResult<RawMember<'_>> {
+    let s = s.expect(der::SEQUENCE, "a TrustedSubject SEQUENCE")?;
+    let mut r = s.children();
+    let tag = r.expect(der::OCTET_STRING, "the subjectIdentifier")?.value;
+    let attrs = r.optional(der::SET)?;
+    let mut member = RawMember {
+        tag,
+        digest: None,
+        digest_oid: None,
+        attrs,
+    };
+    // Find SPC_INDIRECT_DATA without allocating OID strings: compare content octets.
+    if let Some(set) = attrs {
+        let mut ar = set.children();
+        while let Some(a) = ar.next_tlv()? {
+            let mut fields = a.children();
+            let oid = fields.expect(der::OID, "an attribute type")?;
+            if oid.value != SPC_INDIRECT_DATA_BYTES {
+                continue;
+            }
+            let values = fields.expect(der::SET, "the SPC_INDIRECT_DATA values")?;
+            let (alg, digest) = indirect_data_digest(
+                values
+                    .children()
+                    .expect(der::SEQUENCE, "SpcIndirectDataContent")?,
+            )?;
+            member.digest = Some(digest);
+            member.digest_oid = Some(alg);
+        }
+    }
+    Ok(member)
+}
+
+/// 1.3.6.1.4.1.311.2.1.4 as content octets.
+const SPC_INDIRECT_DATA_BYTES: &[u8] =
+    &[0x2b, 0x06, 0x01, 0x04, 0x01, 0x82, 0x37, 0x02, 0x01, 0x04];
+
+/// `SpcIndirectDataContent { data, messageDigest DigestInfo { alg, digest } }`: (alg OID, digest).
+pub(crate) fn indirect_data_digest(content: Tlv<'_>) -> DerResult<(String, &[u8])> {
+    let mut r = content.children();
+    r.expect(der::SEQUENCE, "SpcAttributeTypeAndOptionalValue")?;
+    let di = r.expect(der::SEQUENCE, "the DigestInfo")?;
+    let mut d = di.children();
+    let alg = pkcs7::algorithm_oid(d.expect(der::SEQUENCE, "the digest AlgorithmIdentifier")?)?;
+    let digest = d
+        .expect(der::OCTET_STRING, "the digest OCTET STRING")?
+        .value;
+    Ok((alg, digest))
+}
+
+/// `CAT_NAMEVALUE ::= SEQUENCE { tag BMPString, flags INTEGER, value OCTET STRING (UTF-16LE) }`.
+fn name_value(v: Tlv<'_>) -> Option<(String, String)> {
+    let mut r = v.children();
+    let name = r.expect(der::BMP_STRING, "name").ok()?.text();
+    r.optional(der::INTEGER).ok()?;
+    let value = r.expect(der::OCTET_STRING, "value").ok()?;
+    Some((name, utf16le(value.value)))
+}
+
+/// The catalog-level name/values of `ctlExtensions` (each extension value wraps a CAT_NAMEVALUE).
+fn catalog_attributes(exts: Tlv<'_>) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut r = exts.children();
+    while let Ok(Some(ext)) = r.next_tlv() {
+        let mut e = ext.children();
+        let Ok(oid) = e.expect(der::OID, "extension id") else {
+            continue;
+        };
+        let _ = e.optional(der::BOOLEAN);
+        let Ok(value) = e.expect(der::OCTET_STRING, "extension value") else {
+            continue;
+        };
+        if oid.oid().ok().as_deref() == Some(OID_CAT_NAMEVALUE)
+            && let Ok(inner) = der::parse(value.value, value.value_offset())
+            && let Some(nv) = name_value(inner)
+        {
+            out.push(nv);
+        }
+    }
+    out
+}
+
+/// UTF-16LE bytes to text, without the terminating NUL.
+pub(crate) fn utf16le(bytes: &[u8]) -> String {
+    let units: Vec<u16> = bytes
+        .chunks_exact(2)
+        .map(|c| u16::from_le_bytes([c[0], c[1]]))
+        .collect();
+    String::from_utf16_lossy(&units)
+        .trim_end_matches('\0')
+        .to_string()
+}
+
+// ---------------------------------------------------------------------------------------------
+// The index
+
+/// A folder of catalogs (or one `.cat` file) and where it sits.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct CatalogDir {
+    pub path: PathBuf,
+    pub location: CatalogLocation,
+}
+
+impl CatalogDir {
+    /// A folder whose location is read from its path (CatRoot, servicing\Packages, else other).
+    pub fn new(path: impl Into<PathBuf>) -> CatalogDir {
+        let path = path.into();
+        let location = CatalogLocation::of_path(&path);
+        CatalogDir { path, location }
+    }
+
+    pub fn with_location(path: impl Into<PathBuf>, location: CatalogLocation) -> CatalogDir {
+        CatalogDir {
+            path: path.into(),
+            location,
+        }
+    }
+}
+
+/// One indexed catalog file.
+#[derive(Clone, Debug, Serialize)]
+pub struct IndexedCatalog {
+    pub path: PathBuf,
+    pub location: CatalogLocation,
+    pub members: u32,
+    /// Why the catalog (or part of it) could not be read.
+    pub error: Option<String>,
+}
+
+/// Progress of an index build: catalogs parsed so far of the total found.
+#[derive(Clone, Copy, Debug)]
+pub struct IndexProgress {
+    pub done: usize,
+    pub total: usize,
+}
+
+/// A hit: which catalog, which member (its position in the catalog's member list).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CatalogHit {
+    pub catalog: u32,
+    pub member: u32,
+}
+
+/// Every member hash of every catalog in some folders, for lookups by Authenticode digest.
+///
+/// Kept lean for CatRoots with hundreds of thousands of members: sorted `(digest, hit)` arrays
+/// (28-40 bytes per member, binary search), member details re-read from the catalog on demand.
+#[derive(Debug, Default)]
+pub struct CatalogIndex {
+    pub catalogs: Vec<IndexedCatalog>,
+    sha1: Vec<([u8; 20], CatalogHit)>,
+    sha256: Vec<([u8; 32], CatalogHit)>,
+    other: Vec<(Box<[u8]>, CatalogHit)>,
+}
+
+impl CatalogIndex {
+    /// Index every `.cat` file under each folder (recursively; a folder may also be one `.cat`
+    /// file), in parallel. Unreadable catalogs are listed with their error, never fatal.
+    pub fn build(dirs: &[CatalogDir], progress: &(dyn Fn(IndexProgress) + Sync)) -> CatalogIndex {
+        let mut files: Vec<(PathBuf, CatalogLocation)> = Vec::new();
+        for dir in dirs {
+            collect_catalogs(&dir.path, dir.location, &mut files, 0);
+        }
+        files.sort();
+        files.dedup_by(|a, b| a.0 == b.0);
+        let total = files.len();
+        let done = AtomicUsize::new(0);
+        let parsed: Vec<(IndexedCatalog, MemberDigests)> = files
+            .par_iter()
+            .map(|(path, location)| {
+                let (members, error) = index_one(path);
+                let n = done.fetch_add(1, Ordering::Relaxed) + 1;
+                if n.is_multiple_of(256) || n == total {
+                    progress(IndexProgress { done: n, total });
+                }
+                (
+                    IndexedCatalog {
+                        path: path.clone(),
+                        location: *location,
+                        members: u32::try_from(members.len()).unwrap_or(u32::MAX),
+                        error,
+                    },
+                    members,
+                )
+            })
+            .collect();
+        let mut index = CatalogIndex::default();
+        for (ci, (cat, members)) in parsed.into_iter().enumerate() {
+            let catalog = u32::try_from(ci).unwrap_or(u32::MAX);
+            for (digest, member) in members {
+                let hit = CatalogHit { catalog, member };
+                if let Ok(d) = <[u8; 20]>::try_from(digest.as_slice()) {
+                    index.sha1.push((d, hit));
+                } else if let Ok(d) = <[u8; 32]>::try_from(digest.as_slice()) {
+                    index.sha256.push((d, hit));
+                } else {
+                    index.other.push((digest.into_boxed_slice(), hit));
+                }
+            }
+            index.catalogs.push(cat);
+        }
+        index.sha1.par_sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        index.sha256.par_sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        index.other.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        index
+    }
+
+    /// The catalogs listing `digest` (an Authenticode SHA1/SHA256 or a flat-file hash).
+    pub fn lookup(&self, digest: &[u8]) -> Vec<CatalogHit> {
+        fn range<K: Ord>(v: &[(K, CatalogHit)], key: &K) -> Vec<CatalogHit> {
+            let start = v.partition_point(|(k, _)| k < key);
+            v.get(start..)
+                .unwrap_or_default()
+                .iter()
+                .take_while(|(k, _)| k == key)
+                .map(|(_, h)| *h)
+                .collect()
+        }
+        if let Ok(d) = <[u8; 20]>::try_from(digest) {
+            range(&self.sha1, &d)
+        } else if let Ok(d) = <[u8; 32]>::try_from(digest) {
+            range(&self.sha256, &d)
+        } else {
+            range(&self.other, &Box::<[u8]>::from(digest))
+        }
+    }
+
+    /// The catalog of a hit.
+    pub fn catalog(&self, hit: CatalogHit) -> Option<&IndexedCatalog> {
+        self.catalogs.get(usize::try_from(hit.catalog).ok()?)
+    }
+
+    /// The member details of a hit (re-reads that one catalog).
+    pub fn member(&self, hit: CatalogHit) -> Result<CatalogMember, CatalogError> {
+        let cat = self.catalog(hit).ok_or_else(|| CatalogError::Format {
+            path: PathBuf::new(),
+            source: DerError::new(0, "a catalog number within the index"),
+        })?;
+        let parsed = Catalog::open(&cat.path)?;
+        let n = usize::try_from(hit.member).unwrap_or(usize::MAX);
+        parsed
+            .members
+            .into_iter()
+            .nth(n)
+            .ok_or_else(|| CatalogError::Format {
+                path: cat.path.clone(),
+                source: DerError::new(0, format!("member {n} in the catalog")),
+            })
+    }
+
+    /// What a hit says: the catalog's path and location, the member's file name and OS
+    /// attributes, the catalog signer, and its signature and chain checks (re-reads that one
+    /// catalog, walking only up to the member).
+    pub fn describe(&self, hit: CatalogHit, roots: Option<&RootStore>) -> CatalogRef {
+        let Some(cat) = self.catalog(hit) else {
+            return CatalogRef::default();
+        };
+        let mut out = CatalogRef {
+            path: cat.path.clone(),
+            location: cat.location,
+            ..CatalogRef::default()
+        };
+        let bytes = match crate::mapped::Bytes::open(&cat.path) {
+            Ok(b) => b,
+            Err(e) => {
+                out.warnings
+                    .push(format!("{}: cannot read: {e}", cat.path.display()));
+                return out;
+            }
+        };
+        let sd = match pkcs7::parse_content_info(&bytes, 0) {
+            Ok(sd) => sd,
+            Err(e) => {
+                out.warnings.push(format!("{}: {e}", cat.path.display()));
+                return out;
+            }
+        };
+        if let Ok(ctl) = ctl_element(&sd) {
+            let mut n: u32 = 0;
+            let mut found = None;
+            let _ = walk_ctl(ctl, |m| {
+                if n == hit.member {
+                    found = m.ok();
+                    return false;
+                }
+                n = n.saturating_add(1);
+                true
+            });
+            if let Some(m) = found {
+                let m = m.into_member();
+                out.member_file = m.file;
+                out.os_attr = m.os_attr;
+            }
+            if let Some(si) = sd.signer_infos.first() {
+                let cert = sd.signer_certificate(si);
+                out.signer = cert.map(|c| pkcs7::common_name(&c.subject));
+                let (md, sig) = pkcs7::verify_signer(&sd, si, &ctl);
+                out.signature_ok = match (md, sig) {
+                    (Some(false), _) | (_, Some(false)) => Some(false),
+                    (Some(true), Some(true)) => Some(true),
+                    _ => None,
+                };
+                if let (Some(roots), Some(cert)) = (roots, cert) {
+                    out.chain = Some(roots.check_chain(cert, &sd.certificates).status);
+                }
+            } else {
+                out.signature_ok = None;
+            }
+        }
+        out
+    }
+
+    /// Number of member hashes indexed.
+    pub fn member_count(&self) -> usize {
+        self.sha1.len() + self.sha256.len() + self.other.len()
+    }
+}
+
+/// A catalog that lists a file, as shown beside its verdict.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct CatalogRef {
+    pub path: PathBuf,
+    pub location: CatalogLocation,
+    /// The member's "File" and "OSAttr" name/values.
+    pub member_file: Option<String>,
+    pub os_attr: Option<String>,
+    /// Common name of the catalog's signing certificate (`None` for an unsigned catalog).
+    pub signer: Option<String>,
+    /// Whether the catalog's signer signature verifies (`None`: unsigned or not checkable).
+    pub signature_ok: Option<bool>,
+    /// The chain check of the catalog signer, when roots were given.
+    pub chain: Option<ChainStatus>,
+    pub warnings: Vec<String>,
+}
+
+/// (digest, member number) of every member of one catalog.
+type MemberDigests = Vec<(Vec<u8>, u32)>;
+
+/// Parse one catalog for the index: (digest, member number) pairs, and an error if any.
+fn index_one(path: &Path) -> (MemberDigests, Option<String>) {
+    let bytes = match crate::mapped::Bytes::open(path) {
+        Ok(b) => b,
+        Err(e) => return (Vec::new(), Some(format!("cannot read: {e}"))),
+    };
+    let mut out = Vec::new();
+    let mut error = None;
+    let sd = match pkcs7::parse_content_info(&bytes, 0) {
+        Ok(sd) => sd,
+        Err(e) => return (out, Some(e.to_string())),
+    };
+    let ctl = match ctl_element(&sd) {
+        Ok(c) => c,
+        Err(e) => return (out, Some(e.to_string())),
+    };
+    let mut n: u32 = 0;
+    let res = walk_ctl(ctl, |m| {
+        match m {
+            Ok(m) => {
+                if let Some(d) = m.digest() {
+                    out.push((d.into_owned(), n));
+                }
+            }
+            Err(e) => {
+                error.get_or_insert_with(|| format!("member {n}: {e}"));
+            }
+        }
+        n = n.saturating_add(1);
+        true
+    });
+    if let Err(e) = res {
+        error.get_or_insert_with(|| e.to_string());
+    }
+    (out, error)
+}
+
+/// Depth limit for catalog folder walks (servicing trees are flat; this only stops loops).
+const MAX_WALK_DEPTH: usize = 8;
+
+fn collect_catalogs(
+    path: &Path,
+    location: CatalogLocation,
+    out: &mut Vec<(PathBuf, CatalogLocation)>,
+    depth: usize,
+) {
+    if path.is_file() {
+        out.push((path.to_path_buf(), location));
+        return;
+    }
+    if depth > MAX_WALK_DEPTH {
+        return;
+    }
+    let Ok(entries) = std::fs::read_dir(path) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let p = entry.path();
+        let Ok(ft) = entry.file_type() else { continue };
+        if ft.is_dir() {
+            collect_catalogs(&p, location, out, depth + 1);
+        } else if p.extension().is_some_and(|e| e.eq_ignore_ascii_case("cat")) {
+            out.push((p, location));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn locations_from_paths() {
+        let cat = Path::new(
+            "/case/Windows/System32/CatRoot/{F750E6C3-38EE-11D1-85E5-00C04FC295EE}/a.cat",
+        );
+        assert_eq!(CatalogLocation::of_path(cat), CatalogLocation::Catroot);
+        let svc = Path::new("/case/WINDOWS/servicing/Packages");
+        assert_eq!(CatalogLocation::of_path(svc), CatalogLocation::Servicing);
+        assert_eq!(
+            CatalogLocation::of_path(Path::new("/tmp/vendor")),
+            CatalogLocation::Other
+        );
+    }
+
+    #[test]
+    fn garbage_is_an_error_with_an_offset_not_a_panic() {
+        for bytes in [
+            &b""[..],
+            b"\x30\x03\x06\x01",
+            b"MZ\x90\x00",
+            &[0x30, 0x80, 0x30, 0x80],
+        ] {
+            assert!(Catalog::parse(bytes).is_err());
+        }
+    }
+}
