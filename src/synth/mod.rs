@@ -6,3 +6,4 @@ pub mod pe;
 pub mod pml;
 pub mod regf;
 pub mod story;
+pub mod demo;
