@@ -65,8 +65,9 @@ fn main() -> anyhow::Result<()> {
                 Some(c) => c,
                 None => {
                     let dir = bsod_workbench::synth::demo::default_demo_dir();
-                    bsod_workbench::synth::demo::ensure_demo_case(&dir)
-                        .map_err(|e| anyhow::anyhow!("cannot write the demo case to {}: {e}", dir.display()))?
+                    bsod_workbench::synth::demo::ensure_demo_case(&dir).map_err(|e| {
+                        anyhow::anyhow!("cannot write the demo case to {}: {e}", dir.display())
+                    })?
                 }
             };
             bsod_workbench::ui::run(Some(case), cli.ascii)?;

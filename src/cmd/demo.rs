@@ -31,7 +31,12 @@ pub fn run_demo(args: DemoArgs) -> anyhow::Result<()> {
     let dir = args.dir.unwrap_or_else(demo::default_demo_dir);
     let start = std::time::Instant::now();
     let s = demo::write_demo_case(&dir)?;
-    println!("wrote the demo case to {} ({} files, {:.0?})", dir.display(), s.files.len(), start.elapsed());
+    println!(
+        "wrote the demo case to {} ({} files, {:.0?})",
+        dir.display(),
+        s.files.len(),
+        start.elapsed()
+    );
     println!("open it: bsodwb {}", dir.display());
     Ok(())
 }
@@ -43,6 +48,11 @@ pub fn run_synth(args: SynthArgs) -> anyhow::Result<()> {
     };
     let start = std::time::Instant::now();
     let s = demo::write_scaled_case(&args.out, scale, &mut |stage| eprintln!("{stage}..."))?;
-    println!("wrote {} files to {} in {:.1?}", s.files.len(), args.out.display(), start.elapsed());
+    println!(
+        "wrote {} files to {} in {:.1?}",
+        s.files.len(),
+        args.out.display(),
+        start.elapsed()
+    );
     Ok(())
 }

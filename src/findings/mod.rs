@@ -114,7 +114,10 @@ fn refused_drivers(case: &Case, out: &mut Vec<Finding>) {
         }
         // Warnings (3001 and friends) about drivers that are not critical are summed up by the
         // catalog and signature findings; a driver gets its own finding when it could stop the boot.
-        let critical = links.service.as_ref().is_some_and(|s| s.is_critical_boot_driver());
+        let critical = links
+            .service
+            .as_ref()
+            .is_some_and(|s| s.is_critical_boot_driver());
         let ci_error = case
             .event_logs
             .iter()

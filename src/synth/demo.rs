@@ -19,7 +19,9 @@ use super::catalog::{CatalogSpec, CatalogVersion, MemberSpec, write_catalog};
 use super::dump::{DumpSpec, ModuleSpec as DumpModule, write_bitmap_dump};
 use super::evtx::EvtxWriter;
 use super::pe::{PeSpec, write_pe};
-use super::pml::{Capture, EventSpec, ModuleSpec as PmlModule, PmlWriter, ProcessSpec, RegData, status};
+use super::pml::{
+    Capture, EventSpec, ModuleSpec as PmlModule, PmlWriter, ProcessSpec, RegData, status,
+};
 use super::regf::{HiveWriter, ServiceSpec};
 use super::story::{self, CATROOT_GUID, CatalogHome, GOOD_CATALOG, LOST_CATALOG, StoryDriver};
 use crate::eventlog::codes::NtStatus;
@@ -60,9 +62,15 @@ fn is_system32(d: &StoryDriver) -> bool {
 /// The driver's path inside the case and as Windows spells it under C:.
 fn driver_paths(d: &StoryDriver) -> (String, String) {
     if is_system32(d) {
-        (format!("Windows/System32/{}", d.file), format!("C:\\Windows\\System32\\{}", d.file))
+        (
+            format!("Windows/System32/{}", d.file),
+            format!("C:\\Windows\\System32\\{}", d.file),
+        )
     } else {
-        (format!("Windows/System32/drivers/{}", d.file), format!("C:\\Windows\\System32\\drivers\\{}", d.file))
+        (
+            format!("Windows/System32/drivers/{}", d.file),
+            format!("C:\\Windows\\System32\\drivers\\{}", d.file),
+        )
     }
 }
 
@@ -89,7 +97,10 @@ fn write(root: &Path, rel: &str, bytes: &[u8], summary: &mut DemoSummary) -> io:
 /// replaced; nothing else in `root` is touched.
 pub fn write_demo_case(root: &Path) -> io::Result<DemoSummary> {
     std::fs::create_dir_all(root)?;
-    let mut summary = DemoSummary { root: root.to_path_buf(), files: Vec::new() };
+    let mut summary = DemoSummary {
+        root: root.to_path_buf(),
+        files: Vec::new(),
+    };
     let hashes = write_drivers(root, &mut summary)?;
     write_catalogs(root, &hashes, &mut summary)?;
     write_hive(root, &mut summary)?;
@@ -102,7 +113,10 @@ pub fn write_demo_case(root: &Path) -> io::Result<DemoSummary> {
 
 /// The default home of the demo case: the user's cache folder (`~/.cache/bsodwb/demo-case`).
 pub fn default_demo_dir() -> PathBuf {
-    dirs::cache_dir().unwrap_or_else(std::env::temp_dir).join("bsodwb").join("demo-case")
+    dirs::cache_dir()
+        .unwrap_or_else(std::env::temp_dir)
+        .join("bsodwb")
+        .join("demo-case")
 }
 
 /// The demo case folder, written on first use and reused while its version stamp matches.
@@ -115,7 +129,10 @@ pub fn ensure_demo_case(root: &Path) -> io::Result<PathBuf> {
 }
 
 /// Write every story driver as a small PE; their Authenticode hashes, in story order.
-fn write_drivers(root: &Path, summary: &mut DemoSummary) -> io::Result<Vec<crate::signing::authenticode::AuthenticodeHashes>> {
+fn write_drivers(
+    root: &Path,
+    summary: &mut DemoSummary,
+) -> io::Result<Vec<crate::signing::authenticode::AuthenticodeHashes>> {
     let (ma, mi, build, rev) = story::OS_VERSION;
     let mut out = Vec::new();
     for (i, d) in story::DRIVERS.iter().enumerate() {
@@ -125,7 +142,8 @@ fn write_drivers(root: &Path, summary: &mut DemoSummary) -> io::Result<Vec<crate
         spec.description = d.description.to_string();
         spec.timestamp = 0x6620_0000 + i as u32 * 0x1111;
         let bytes = write_pe(&spec);
-        let hashes = authenticode_hashes(&bytes).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e.to_string()))?;
+        let hashes = authenticode_hashes(&bytes)
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e.to_string()))?;
         write(root, &driver_paths(d).0, &bytes, summary)?;
         out.push(hashes);
     }
@@ -134,11 +152,18 @@ fn write_drivers(root: &Path, summary: &mut DemoSummary) -> io::Result<Vec<crate
 
 fn catalog_for(
     seed: u64,
-    drivers: &[(&StoryDriver, &crate::signing::authenticode::AuthenticodeHashes)],
+    drivers: &[(
+        &StoryDriver,
+        &crate::signing::authenticode::AuthenticodeHashes,
+    )],
 ) -> Vec<u8> {
     let mut spec = CatalogSpec::new(seed, CatalogVersion::V2Sha256);
     for (d, h) in drivers {
-        spec.members.push(MemberSpec::pe(&d.file.to_ascii_lowercase(), h, CatalogVersion::V2Sha256));
+        spec.members.push(MemberSpec::pe(
+            &d.file.to_ascii_lowercase(),
+            h,
+            CatalogVersion::V2Sha256,
+        ));
     }
     write_catalog(&spec)
 }
@@ -151,26 +176,60 @@ fn write_catalogs(
     summary: &mut DemoSummary,
 ) -> io::Result<()> {
     let pairs: Vec<_> = story::DRIVERS.iter().zip(hashes).collect();
-    let good: Vec<_> = pairs.iter().filter(|(d, _)| d.catalog == CatalogHome::CatRoot).copied().collect();
-    let lost: Vec<_> = pairs.iter().filter(|(d, _)| d.catalog == CatalogHome::ServicingOnly).copied().collect();
+    let good: Vec<_> = pairs
+        .iter()
+        .filter(|(d, _)| d.catalog == CatalogHome::CatRoot)
+        .copied()
+        .collect();
+    let lost: Vec<_> = pairs
+        .iter()
+        .filter(|(d, _)| d.catalog == CatalogHome::ServicingOnly)
+        .copied()
+        .collect();
     let good_cat = catalog_for(0x5eed_0001, &good);
     let lost_cat = catalog_for(0x5eed_1257, &lost);
     let catroot = format!("Windows/System32/CatRoot/{CATROOT_GUID}");
-    write(root, &format!("{catroot}/{GOOD_CATALOG}"), &good_cat, summary)?;
-    write(root, &format!("Windows/servicing/Packages/{GOOD_CATALOG}"), &good_cat, summary)?;
-    write(root, &format!("Windows/servicing/Packages/{LOST_CATALOG}"), &lost_cat, summary)?;
+    write(
+        root,
+        &format!("{catroot}/{GOOD_CATALOG}"),
+        &good_cat,
+        summary,
+    )?;
+    write(
+        root,
+        &format!("Windows/servicing/Packages/{GOOD_CATALOG}"),
+        &good_cat,
+        summary,
+    )?;
+    write(
+        root,
+        &format!("Windows/servicing/Packages/{LOST_CATALOG}"),
+        &lost_cat,
+        summary,
+    )?;
     // A few unrelated catalogs on both sides, as on any server.
     for n in 0..6u64 {
-        let name = format!("Package_{}_for_KB50{}~31bf3856ad364e35~amd64~~10.0.1.{n}.cat", 100 + n * 37, 30000 + n * 111);
+        let name = format!(
+            "Package_{}_for_KB50{}~31bf3856ad364e35~amd64~~10.0.1.{n}.cat",
+            100 + n * 37,
+            30000 + n * 111
+        );
         let bytes = catalog_for(0x7000 + n, &[]);
         write(root, &format!("{catroot}/{name}"), &bytes, summary)?;
-        write(root, &format!("Windows/servicing/Packages/{name}"), &bytes, summary)?;
+        write(
+            root,
+            &format!("Windows/servicing/Packages/{name}"),
+            &bytes,
+            summary,
+        )?;
     }
     Ok(())
 }
 
 fn write_hive(root: &Path, summary: &mut DemoSummary) -> io::Result<()> {
-    let mut hive = HiveWriter::system().computer_name("SRV-FS01").time_zone(&super::regf::pacific_time_zone());
+    let mut hive = HiveWriter::system()
+        .computer_name("SRV-FS01")
+        .time_zone(&super::regf::pacific_time_zone());
     for d in story::DRIVERS {
         hive = hive.service(
             ServiceSpec::driver(d.service, d.start, d.service_type, d.error_control)
@@ -192,8 +251,14 @@ fn write_event_logs(root: &Path, summary: &mut DemoSummary) -> io::Result<()> {
     // The failing boot: CodeIntegrity cannot find the catalogs, then refuses the drivers.
     let mut ci = EvtxWriter::new().computer("SRV-FS01");
     let mut ms = 0;
-    let cat_path = format!("\\Device\\HarddiskVolume2\\Windows\\System32\\CatRoot\\{CATROOT_GUID}\\{LOST_CATALOG}");
-    ci = ci.code_integrity_3010(evtx_time(BOOT_UNIX + 2, ms)?, &cat_path, NtStatus { code: 0xC000_0034 });
+    let cat_path = format!(
+        "\\Device\\HarddiskVolume2\\Windows\\System32\\CatRoot\\{CATROOT_GUID}\\{LOST_CATALOG}"
+    );
+    ci = ci.code_integrity_3010(
+        evtx_time(BOOT_UNIX + 2, ms)?,
+        &cat_path,
+        NtStatus { code: 0xC000_0034 },
+    );
     for d in story::lost_drivers() {
         ms += 37;
         let t = evtx_time(BOOT_UNIX + 3, ms)?;
@@ -204,7 +269,12 @@ fn write_event_logs(root: &Path, summary: &mut DemoSummary) -> io::Result<()> {
         }
     }
     let bytes = ci.to_bytes();
-    write(root, "Microsoft-Windows-CodeIntegrity%4Operational.evtx", &bytes, summary)?;
+    write(
+        root,
+        "Microsoft-Windows-CodeIntegrity%4Operational.evtx",
+        &bytes,
+        summary,
+    )?;
 
     // The next boot (signature enforcement off) records what the crashed boot left behind.
     let next = CRASH_UNIX + 600;
@@ -217,7 +287,16 @@ fn write_event_logs(root: &Path, summary: &mut DemoSummary) -> io::Result<()> {
         .computer("SRV-FS01")
         .kernel_general_12(evtx_time(next, 0)?, [10, 0, 14393, 6795])
         .eventlog_6008(evtx_time(next + 20, 0)?, "2:13:41 AM", "5/14/2024")
-        .kernel_power_41(evtx_time(next + 21, 0)?, 0x5a, [1, 0xffff9907_c7d23060, 0xffffd50f_e22139c0, 0xffffffff_c0000428]);
+        .kernel_power_41(
+            evtx_time(next + 21, 0)?,
+            0x5a,
+            [
+                1,
+                0xffff9907_c7d23060,
+                0xffffd50f_e22139c0,
+                0xffffffff_c0000428,
+            ],
+        );
     if let Some(c) = culprit {
         // 577: Windows cannot verify the digital signature for this file.
         sys = sys.scm_7000(evtx_time(next + 30, 0)?, c.display_name, 577, c.service);
@@ -261,7 +340,9 @@ fn write_boot_log(root: &Path, summary: &mut DemoSummary) -> io::Result<()> {
             timestamp: 0x6620_0000,
         },
     );
-    let bases: Vec<(u64, u32)> = (0..story::DRIVERS.len()).map(|i| (0xfffff803_e5000000 + i as u64 * 0x20_0000, 0x4_0000)).collect();
+    let bases: Vec<(u64, u32)> = (0..story::DRIVERS.len())
+        .map(|i| (0xfffff803_e5000000 + i as u64 * 0x20_0000, 0x4_0000))
+        .collect();
     for (d, (base, size)) in story::DRIVERS.iter().zip(&bases) {
         if d.loaded {
             w.add_module(
@@ -285,37 +366,79 @@ fn write_boot_log(root: &Path, summary: &mut DemoSummary) -> io::Result<()> {
     };
     // IopLoadDriver's neighbourhood in nt, then the driver itself once loaded.
     let nt_stack = |extra: Option<u64>| {
-        let mut s = vec![KERNEL_BASE + 0x5b_3e10, KERNEL_BASE + 0x59_d87e, KERNEL_BASE + 0x55_9304];
+        let mut s = vec![
+            KERNEL_BASE + 0x5b_3e10,
+            KERNEL_BASE + 0x59_d87e,
+            KERNEL_BASE + 0x55_9304,
+        ];
         if let Some(x) = extra {
             s.insert(0, x);
         }
         s
     };
-    let ev = |time: u64, result: u32, stack: Vec<u64>| EventSpec { process: system, tid: 8, time, duration: 120, result, stack };
+    let ev = |time: u64, result: u32, stack: Vec<u64>| EventSpec {
+        process: system,
+        tid: 8,
+        time,
+        duration: 120,
+        result,
+        stack,
+    };
     for (d, (base, size)) in story::DRIVERS.iter().zip(&bases) {
         let service = format!("HKLM\\System\\CurrentControlSet\\Services\\{}", d.service);
         let (_, image) = driver_paths(d);
-        w.reg_open_key(&ev(tick(900), status::SUCCESS, nt_stack(None)), &service, 0x20019)?;
-        w.reg_query_value(&ev(tick(300), status::SUCCESS, nt_stack(None)), &format!("{service}\\Start"), Some(&RegData::Dword(d.start)))?;
+        w.reg_open_key(
+            &ev(tick(900), status::SUCCESS, nt_stack(None)),
+            &service,
+            0x20019,
+        )?;
+        w.reg_query_value(
+            &ev(tick(300), status::SUCCESS, nt_stack(None)),
+            &format!("{service}\\Start"),
+            Some(&RegData::Dword(d.start)),
+        )?;
         w.reg_query_value(
             &ev(tick(300), status::SUCCESS, nt_stack(None)),
             &format!("{service}\\ImagePath"),
             Some(&RegData::ExpandSz(image_path(d))),
         )?;
-        w.create_file(&ev(tick(1500), status::SUCCESS, nt_stack(None)), &image, 0x1200a9, 1, 0x60, 5, Some(1))?;
+        w.create_file(
+            &ev(tick(1500), status::SUCCESS, nt_stack(None)),
+            &image,
+            0x1200a9,
+            1,
+            0x60,
+            5,
+            Some(1),
+        )?;
         if d.loaded {
-            w.load_image(&ev(tick(4000), status::SUCCESS, nt_stack(None)), &image, *base, *size)?;
+            w.load_image(
+                &ev(tick(4000), status::SUCCESS, nt_stack(None)),
+                &image,
+                *base,
+                *size,
+            )?;
         } else {
             // Code integrity looks for the catalog that should vouch for the image, and fails.
             let cat = format!("C:\\Windows\\System32\\CatRoot\\{CATROOT_GUID}\\{LOST_CATALOG}");
-            w.create_file(&ev(tick(2500), status::NAME_NOT_FOUND, nt_stack(None)), &cat, 0x120089, 1, 0x60, 7, None)?;
+            w.create_file(
+                &ev(tick(2500), status::NAME_NOT_FOUND, nt_stack(None)),
+                &cat,
+                0x120089,
+                1,
+                0x60,
+                7,
+                None,
+            )?;
             // The critical filecrypt.sys is the last thing the machine did.
             if d.file == story::CULPRIT {
                 break;
             }
         }
     }
-    w.finish_unclosed()?;
+    // Procmon turns the boot-time capture into a closed log at the next boot: the events stop
+    // where the machine died, the file itself is complete.
+    w.finish()?;
     summary.files.push(path);
     Ok(())
 }
@@ -340,7 +463,12 @@ pub fn story_dump_spec(size_bytes: u64) -> DumpSpec {
         nt.functions = old.functions.clone();
     }
     spec.modules = modules;
-    spec.params = [1, 0xffff9907_c7d23060, 0xffffd50f_e22139c0, 0xffffffff_c0000428];
+    spec.params = [
+        1,
+        0xffff9907_c7d23060,
+        0xffffd50f_e22139c0,
+        0xffffffff_c0000428,
+    ];
     spec.build = 14393;
     spec.system_time = filetime(CRASH_UNIX, 0);
     spec.uptime = 9 * 10_000_000;
@@ -351,7 +479,8 @@ pub fn story_dump_spec(size_bytes: u64) -> DumpSpec {
 
 fn write_dump(root: &Path, size_bytes: u64, summary: &mut DemoSummary) -> io::Result<()> {
     let path = root.join("MEMORY.DMP");
-    write_bitmap_dump(&path, &story_dump_spec(size_bytes)).map_err(|e| io::Error::other(e.to_string()))?;
+    write_bitmap_dump(&path, &story_dump_spec(size_bytes))
+        .map_err(|e| io::Error::other(e.to_string()))?;
     summary.files.push(path);
     Ok(())
 }
@@ -367,13 +496,20 @@ pub enum Scale {
 }
 
 /// Write a case of the demo's shape at `scale` into `root`.
-pub fn write_scaled_case(root: &Path, scale: Scale, progress: &mut dyn FnMut(&str)) -> io::Result<DemoSummary> {
+pub fn write_scaled_case(
+    root: &Path,
+    scale: Scale,
+    progress: &mut dyn FnMut(&str),
+) -> io::Result<DemoSummary> {
     if scale == Scale::Small {
         progress("writing the demo case");
         return write_demo_case(root);
     }
     std::fs::create_dir_all(root)?;
-    let mut summary = DemoSummary { root: root.to_path_buf(), files: Vec::new() };
+    let mut summary = DemoSummary {
+        root: root.to_path_buf(),
+        files: Vec::new(),
+    };
     progress("writing 500 drivers");
     let mut hashes = Vec::new();
     let mut names = Vec::new();
@@ -382,8 +518,16 @@ pub fn write_scaled_case(root: &Path, scale: Scale, progress: &mut dyn FnMut(&st
         let mut spec = PeSpec::driver(&name);
         spec.timestamp = 0x6000_0000 + i;
         let bytes = write_pe(&spec);
-        hashes.push(authenticode_hashes(&bytes).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e.to_string()))?);
-        write(root, &format!("Windows/System32/drivers/{name}"), &bytes, &mut summary)?;
+        hashes.push(
+            authenticode_hashes(&bytes)
+                .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e.to_string()))?,
+        );
+        write(
+            root,
+            &format!("Windows/System32/drivers/{name}"),
+            &bytes,
+            &mut summary,
+        )?;
         names.push(name);
     }
     progress("writing 6,000 catalogs");
@@ -391,9 +535,15 @@ pub fn write_scaled_case(root: &Path, scale: Scale, progress: &mut dyn FnMut(&st
     for c in 0..6000u64 {
         let mut spec = CatalogSpec::new(c + 1, CatalogVersion::V2Sha256);
         // Every twelfth catalog lists a driver; the rest list hashes of nothing in the case.
-        let driver = (c % 12 == 0).then_some((c / 12) as usize).filter(|d| *d < names.len());
+        let driver = (c % 12 == 0)
+            .then_some((c / 12) as usize)
+            .filter(|d| *d < names.len());
         if let Some(d) = driver {
-            spec.members.push(MemberSpec::pe(&names[d], &hashes[d], CatalogVersion::V2Sha256));
+            spec.members.push(MemberSpec::pe(
+                &names[d],
+                &hashes[d],
+                CatalogVersion::V2Sha256,
+            ));
         }
         for m in 0..8u64 {
             let mut digest = [0u8; 32];
@@ -406,8 +556,17 @@ pub fn write_scaled_case(root: &Path, scale: Scale, progress: &mut dyn FnMut(&st
             });
         }
         // One driver in ten is vouched for only in servicing\Packages.
-        let home = if driver.is_some_and(|d| d % 10 == 0) { "Windows/servicing/Packages".to_string() } else { catroot.clone() };
-        write(root, &format!("{home}/Package_{c}.cat"), &write_catalog(&spec), &mut summary)?;
+        let home = if driver.is_some_and(|d| d % 10 == 0) {
+            "Windows/servicing/Packages".to_string()
+        } else {
+            catroot.clone()
+        };
+        write(
+            root,
+            &format!("{home}/Package_{c}.cat"),
+            &write_catalog(&spec),
+            &mut summary,
+        )?;
     }
     progress("writing a 5 M-event boot log");
     let driver_names: Vec<&str> = names.iter().map(String::as_str).collect();
