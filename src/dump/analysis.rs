@@ -424,7 +424,7 @@ fn walk_x64(
                 ));
                 let sp = before.rsp();
                 frames.push(f);
-                let more = scan_from(dump, images, sp + 8, frames.len(), max, 8);
+                let more = scan_from(dump, images, sp.saturating_add(8), frames.len(), max, 8);
                 if let (Some(last), Some(next)) = (frames.last_mut(), more.first()) {
                     last.return_address = next.ip;
                 }
@@ -468,12 +468,13 @@ fn scan_frames(
 
 /// Bytes `[va-n, va)` from the module image (memory, then file).
 fn code_before(dump: &CrashDump, images: &mut Images<'_>, va: u64, n: usize) -> Option<Vec<u8>> {
-    if let Ok(b) = dump.memory.read_vec(va - n as u64, n) {
+    let start = va.checked_sub(n as u64)?;
+    if let Ok(b) = dump.memory.read_vec(start, n) {
         return Some(b);
     }
     let m = dump.module_at(va)?.clone();
     let img = images.get(&m)?;
-    let rva = u32::try_from(va - n as u64 - m.base).ok()?;
+    let rva = u32::try_from(start.checked_sub(m.base)?).ok()?;
     img.read(rva, n)
 }
 
@@ -502,20 +503,23 @@ fn scan_from(
                         .and_then(|t| t.stack_start)
                         .unwrap_or(0) =>
         {
-            e.min(sp + 0x10000)
+            e.min(sp.saturating_add(0x10000))
         }
-        _ => sp + 0x4000,
+        _ => sp.saturating_add(0x4000),
     };
     let mut frames: Vec<Frame> = Vec::new();
     let mut at = sp;
-    while at + width <= end && first_index + frames.len() < max {
+    while at.saturating_add(width) <= end
+        && at < u64::MAX - width
+        && first_index + frames.len() < max
+    {
         let value = if width == 8 {
             dump.memory.read_u64(at).ok()
         } else {
             dump.memory.read_u32(at).ok().map(u64::from)
         };
         let Some(v) = value else {
-            if frames.is_empty() && at > sp + 0x100 {
+            if frames.is_empty() && at > sp.saturating_add(0x100) {
                 break;
             }
             at += width;
@@ -674,7 +678,7 @@ fn choose_culprit(dump: &CrashDump, images: &mut Images<'_>, out: &mut Analysis)
             );
         }
     } else if let Some(m) = &module {
-        let off = fip.unwrap_or(m.base) - m.base;
+        let off = fip.unwrap_or(m.base).wrapping_sub(m.base);
         out.symbol_name = Some(format!("{}+{off:x}", m.short_name()));
     }
     if let Some(m) = module {

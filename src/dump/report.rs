@@ -359,7 +359,7 @@ pub fn text_report(dump: &CrashDump, a: &Analysis) -> String {
             s,
             "{} {}{mark}  {:<15} {:08x}  {:08x} {}",
             q(m.base),
-            q(m.base + u64::from(m.size)),
+            q(m.base.wrapping_add(u64::from(m.size))),
             m.short_name(),
             m.timestamp,
             m.checksum,

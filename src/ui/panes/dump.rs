@@ -394,7 +394,7 @@ impl Pane for DumpPane {
                         "{}{} {} {:<24} {:08x} {:08x} {}",
                         if is_faulting { "*" } else { " " },
                         hex(m.base),
-                        hex(m.base + u64::from(m.size)),
+                        hex(m.base.wrapping_add(u64::from(m.size))),
                         fit(&m.name, 24),
                         m.timestamp,
                         m.checksum,
@@ -577,7 +577,7 @@ impl DumpPane {
                     &format!(
                         "base {:016x}  end {:016x}  size {:#x}",
                         m.base,
-                        m.base + u64::from(m.size),
+                        m.base.wrapping_add(u64::from(m.size)),
                         m.size
                     ),
                     iw,
@@ -612,7 +612,7 @@ impl DumpPane {
             lines.push(Line::raw(""));
             let before = 0x30u64;
             let bytes = d.memory.read_prefix(ip.saturating_sub(before), 0x60);
-            let listing = if bytes.len() as u64 > before {
+            let listing = if ip >= before && bytes.len() as u64 > before {
                 sync_listing(d.machine, ip, before, &bytes)
             } else {
                 Vec::new()
