@@ -115,6 +115,8 @@ pub struct Analysis {
     /// The EXCEPTION_RECORD a bug-check parameter points to (0x7E P3, 0x139 P3).
     pub exception_record: Option<super::ExceptionRecord>,
     pub faulting_ip_disasm: Option<String>,
+    /// WinDbg-style bucket: `AV_amdppm!unknown_function`, `0x5A_nt!IopLoadDriver`.
+    pub failure_bucket_id: Option<String>,
     /// For 0x5A and friends: the driver image named by a bug-check parameter.
     pub parameter_driver: Option<String>,
     /// Module images used for unwinding: module name -> where from.
@@ -257,6 +259,7 @@ pub fn analyze<'s>(dump: &'s CrashDump, opts: &AnalyzeOptions<'s>) -> Analysis {
         name_frame(dump, &mut images, opts.symbols, f, exact);
     }
     choose_culprit(dump, &mut images, &mut out);
+    out.failure_bucket_id = failure_bucket(dump, &out);
     out.images = images.used;
     out
 }
@@ -700,6 +703,31 @@ fn choose_culprit(dump: &CrashDump, images: &mut Images<'_>, out: &mut Analysis)
     {
         out.faulting_module = Some(d.clone());
     }
+}
+
+/// `<class>_<module>!<function>`: the class is `AV` for an access violation (the exception
+/// record's or P1's code), else the bug-check code; the function is `unknown_function` without
+/// symbols (WinDbg's spelling).
+fn failure_bucket(dump: &CrashDump, a: &Analysis) -> Option<String> {
+    let module = a.module_name.as_ref()?;
+    let frame = a.faulting_frame.and_then(|i| a.stack.get(i));
+    let function = frame
+        .and_then(|f| f.symbol.clone())
+        .unwrap_or_else(|| "unknown_function".to_string());
+    let av = a.exception_record.as_ref().map(|e| e.code) == Some(0xc000_0005)
+        || dump.exception.as_ref().map(|e| e.code) == Some(0xc000_0005) && dump.bugcheck.is_none()
+        || dump.bugcheck.as_ref().is_some_and(|b| {
+            IP_IN_P2.contains(&b.code) && b.parameters[0] & 0xffff_ffff == 0xc000_0005
+        });
+    let class = match (&dump.bugcheck, av) {
+        (_, true) => "AV".to_string(),
+        (Some(b), false) => format!("{:#X}", b.code).replace("0X", "0x"),
+        (None, false) => dump.exception.as_ref().map_or_else(
+            || "APPLICATION_FAULT".to_string(),
+            |e| format!("{:08x}", e.code),
+        ),
+    };
+    Some(format!("{class}_{module}!{function}"))
 }
 
 /// One instruction at `ip`, Intel syntax.
