@@ -472,7 +472,16 @@ impl Pane for DumpPane {
             }
             KeyCode::Char('f') => self.focus_selected(a),
             KeyCode::Char('i') => match self.info(a).and_then(|i| i.hint) {
-                Some(h) if h.pane != HintPane::Dump => Outcome::GoTo(pane_index(h.pane)),
+                // Take the driver the bug check names along (0x5A's P3), so the pane opens on it.
+                Some(h) if h.pane != HintPane::Dump => match a
+                    .analysis
+                    .parameter_driver
+                    .as_deref()
+                    .and_then(DriverKey::from_path)
+                {
+                    Some(k) => Outcome::FocusAndGoTo(k, pane_index(h.pane)),
+                    None => Outcome::GoTo(pane_index(h.pane)),
+                },
                 _ => Outcome::Message("the bug check points to no other pane".into()),
             },
             KeyCode::Char('d') if ctx.case.dumps.len() > 1 => {
@@ -513,7 +522,10 @@ impl Pane for DumpPane {
                 "sort the module list (load order, name, base, size, timestamp)",
             ),
             hint("r", "reverse the module order"),
-            hint("i", "open the pane the bug check points to"),
+            hint(
+                "i",
+                "open the pane the bug check points to, focused on the driver it names",
+            ),
             hint("d", "next dump of the case"),
             hint("Esc", "close the details"),
         ]

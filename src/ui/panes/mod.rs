@@ -13,13 +13,17 @@ use crate::case::Case;
 pub fn build(case: &Case) -> Vec<Box<dyn Pane>> {
     vec![
         Box::new(overview::OverviewPane::new()),
-        Box::new(absent::AbsentPane::new(
-            "Dump",
-            &[
-                "MEMORY.DMP (a kernel or complete memory dump)",
-                "Minidump\\*.dmp (a small memory dump)",
-            ],
-        )),
+        if case.dumps.is_empty() {
+            Box::new(absent::AbsentPane::new(
+                "Dump",
+                &[
+                    "MEMORY.DMP (a kernel or complete memory dump)",
+                    "Minidump\\*.dmp (a small memory dump)",
+                ],
+            ))
+        } else {
+            Box::new(dump::DumpPane::new())
+        },
         Box::new(absent::AbsentPane::new(
             "Timeline",
             &["Bootlog.pml (a Procmon boot log; zipped is fine)"],
