@@ -60,6 +60,10 @@ fn filecrypt_is_a_critical_system_start_filter() {
     assert_eq!(fc.depend_on_service, vec!["FltMgr".to_string()]);
     assert_eq!(fc.subkeys, vec!["Instances".to_string()]);
     assert!(fc.is_critical_boot_driver());
+    // Boot load order: FSFilter Encryption is the 19th group of ServiceGroupOrder\List.
+    assert_eq!(hive.service_group_order.len(), 70);
+    assert_eq!(hive.load_order(fc).0, 1);
+    assert_eq!(hive.load_order(fc).1, 18);
     // Case-insensitive lookup and the driver identity agree.
     let key = DriverKey::from_path("\\SystemRoot\\System32\\drivers\\FileCrypt.sys").expect("key");
     assert_eq!(

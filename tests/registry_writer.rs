@@ -150,6 +150,10 @@ fn our_reader_reads_every_written_value() {
         Some("BasicDisplay")
     );
 
+    assert_eq!(
+        hive.service_group_order,
+        bsod_workbench::synth::regf::SERVICE_GROUP_ORDER.to_vec()
+    );
     let tz = hive.time_zone().expect("tz");
     assert_eq!(tz, &bsod_workbench::synth::regf::pacific_time_zone());
 }

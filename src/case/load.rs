@@ -8,6 +8,7 @@
 use super::{CaseError, CaseFile, Extract, Inventory, Kind, Problem};
 use crate::dump::{self, CrashDump, analysis::Analysis};
 use crate::eventlog::{self, EventLog};
+use crate::links::DriverIndex;
 use crate::registry::{self, SystemHive};
 use crate::signing::{self, FileVerdict};
 use std::path::{Path, PathBuf};
@@ -46,6 +47,10 @@ pub struct Case {
     pub hive: Option<SystemHive>,
     /// The signature verdict of every driver file in the case.
     pub signatures: Vec<FileVerdict>,
+    /// Every reference to each driver across the artefacts above.
+    pub links: DriverIndex,
+    /// What the rules conclude from all of the above, most severe first.
+    pub findings: Vec<crate::findings::Finding>,
 }
 
 /// The name of the notes file the workbench keeps in a case folder (the only file it writes).
@@ -88,6 +93,13 @@ impl Case {
         };
         let problems = Mutex::new(Vec::new());
         let problem = |f: &CaseFile, message: String| {
+            // Messages name the file by its case path, not by its inflated copy in the temp dir.
+            let message = match &f.local {
+                Some(local) => message
+                    .replace(&format!("{}: ", local.display()), "")
+                    .replace(&local.display().to_string(), &f.path),
+                None => message,
+            };
             if let Ok(mut p) = problems.lock() {
                 p.push(Problem::new(f.path.clone(), message));
             }
@@ -114,6 +126,8 @@ impl Case {
         case.problems
             .extend(problems.into_inner().unwrap_or_default());
         case.inventory = Some(inventory);
+        case.links = DriverIndex::build(&case);
+        case.findings = crate::findings::analyze(&case);
         Ok(case)
     }
 

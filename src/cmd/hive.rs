@@ -41,6 +41,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 "control_set": hive.control_set,
                 "time_zone": hive.time_zone,
                 "computer_name": hive.computer_name,
+                "service_group_order": hive.service_group_order,
                 "logs_applied": hive.logs_applied,
                 "warnings": hive.warnings,
                 "services": selected,

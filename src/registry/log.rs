@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 pub const LOG_SEED: u64 = 0x82EF_4D88_7A4E_55C5;
 const ENTRY_HEADER: usize = 40;
 /// A hive larger than this is not believed (the log would be corrupt).
-const MAX_HBINS: u32 = 0x8000_0000;
+const MAX_HBINS: u32 = 0x4000_0000;
 
 /// Marvin32 (the .NET / SymCrypt string hash), 64-bit result `hi << 32 | lo`.
 pub fn marvin32(data: &[u8], seed: u64) -> u64 {

@@ -92,6 +92,8 @@ pub struct SystemHive {
     pub time_zone: Option<TimeZone>,
     /// `Control\ComputerName\ComputerName\ComputerName`.
     pub computer_name: Option<String>,
+    /// `Control\ServiceGroupOrder\List`: the order in which service groups load at boot.
+    pub service_group_order: Vec<String>,
     /// Transaction logs replayed onto the primary.
     pub logs_applied: Vec<PathBuf>,
     /// What could not be read, or was read from a dirty file as is.
@@ -216,6 +218,15 @@ pub fn from_bytes_with_logs(
                 .find(|v| v.name.eq_ignore_ascii_case("ComputerName"))
         })
         .and_then(|v| v.data.as_str().map(str::to_string));
+    let service_group_order = hive
+        .descend(&set, "Control\\ServiceGroupOrder", &mut warnings)
+        .and_then(|k| {
+            values_of(&hive, &k, &mut warnings)
+                .into_iter()
+                .find(|v| v.name.eq_ignore_ascii_case("List"))
+        })
+        .and_then(|v| v.data.as_strings().map(<[String]>::to_vec))
+        .unwrap_or_default();
     Ok(SystemHive {
         path: path.to_path_buf(),
         header,
@@ -223,6 +234,7 @@ pub fn from_bytes_with_logs(
         services,
         time_zone,
         computer_name,
+        service_group_order,
         logs_applied,
         warnings,
     })
@@ -404,6 +416,28 @@ impl SystemHive {
     /// Kernel-mode driver services.
     pub fn drivers(&self) -> impl Iterator<Item = &Service> {
         self.services.iter().filter(|s| s.is_driver())
+    }
+
+    /// Boot load order of a service: Start, then its group's place in
+    /// `ServiceGroupOrder\List` (groups not listed load after), then Tag, then name. This is
+    /// the order the kernel's boot loader and `IopInitializeBootDrivers` follow; it ignores
+    /// `GroupOrderList`'s per-group tag order, which only refines ties within a group.
+    pub fn load_order(&self, service: &Service) -> (u32, usize, u32, String) {
+        let group = service
+            .group
+            .as_deref()
+            .and_then(|g| {
+                self.service_group_order
+                    .iter()
+                    .position(|x| x.eq_ignore_ascii_case(g))
+            })
+            .unwrap_or(usize::MAX);
+        (
+            service.start.map_or(u32::MAX, |s| s.0),
+            group,
+            service.tag.unwrap_or(u32::MAX),
+            service.name.to_ascii_lowercase(),
+        )
     }
 
     /// The machine's time zone, when the hive has one.

@@ -266,6 +266,8 @@ pub struct Hive<'a> {
 
 /// Nesting limit for `ri` lists (real hives use one level); stops loops in damaged hives.
 const MAX_RI_DEPTH: u32 = 8;
+/// Subkey offsets collected below one key at most.
+const MAX_LISTED: usize = 1 << 24;
 
 impl<'a> Hive<'a> {
     pub fn new(data: &'a [u8], path: &'a Path, base: &BaseBlock) -> Hive<'a> {
@@ -335,6 +337,17 @@ impl<'a> Hive<'a> {
         if key.subkey_count > 0 && key.subkey_list != NO_CELL {
             self.collect_list(key.subkey_list, 0, &mut offsets, warnings);
         }
+        // Damaged `ri` lists can repeat a list many times over: keep no more than the key
+        // says it has.
+        if offsets.len() > key.subkey_count as usize {
+            warnings.push(format!(
+                "{:?} lists {} subkeys but says it has {}; extra entries ignored",
+                key.name,
+                offsets.len(),
+                key.subkey_count
+            ));
+            offsets.truncate(key.subkey_count as usize);
+        }
         let mut keys = Vec::with_capacity(offsets.len());
         for offset in offsets {
             match self.key(offset) {
@@ -370,7 +383,12 @@ impl<'a> Hive<'a> {
                     self.collect_list(sub, depth + 1, out, warnings);
                 }
             }
-            Ok((_, offsets)) => out.extend(offsets),
+            // 16M entries: far beyond any real key, small enough to stop damaged `ri` fan-out.
+            Ok((_, offsets)) if out.len() + offsets.len() <= MAX_LISTED => out.extend(offsets),
+            Ok(_) => warnings.push(
+                self.err(offset, "at most 16M subkeys below one key")
+                    .to_string(),
+            ),
             Err(e) => warnings.push(e.to_string()),
         }
     }

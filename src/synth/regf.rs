@@ -223,6 +223,80 @@ impl ServiceSpec {
     }
 }
 
+/// `Control\ServiceGroupOrder\List` as Windows 10 1709 has it (the regipy sample).
+pub const SERVICE_GROUP_ORDER: &[&str] = &[
+    "System Reserved",
+    "EMS",
+    "WdfLoadGroup",
+    "Boot Bus Extender",
+    "System Bus Extender",
+    "SCSI miniport",
+    "Port",
+    "Primary Disk",
+    "SCSI Class",
+    "SCSI CDROM Class",
+    "FSFilter Infrastructure",
+    "FSFilter System",
+    "FSFilter Bottom",
+    "FSFilter Copy Protection",
+    "FSFilter Security Enhancer",
+    "FSFilter Open File",
+    "FSFilter Physical Quota Management",
+    "FSFilter Virtualization",
+    "FSFilter Encryption",
+    "FSFilter Compression",
+    "FSFilter Imaging",
+    "FSFilter HSM",
+    "FSFilter Cluster File System",
+    "FSFilter System Recovery",
+    "FSFilter Quota Management",
+    "FSFilter Content Screener",
+    "FSFilter Continuous Backup",
+    "FSFilter Replication",
+    "FSFilter Anti-Virus",
+    "FSFilter Undelete",
+    "FSFilter Activity Monitor",
+    "FSFilter Top",
+    "Filter",
+    "Boot File System",
+    "Base",
+    "Pointer Port",
+    "Keyboard Port",
+    "Pointer Class",
+    "Keyboard Class",
+    "Video Init",
+    "Video",
+    "Video Save",
+    "File System",
+    "Streams Drivers",
+    "NDIS Wrapper",
+    "COM Infrastructure",
+    "Event Log",
+    "PerceptionGroup",
+    "ProfSvc_Group",
+    "AudioGroup",
+    "UIGroup",
+    "MS_WindowsLocalValidation",
+    "PlugPlay",
+    "Cryptography",
+    "PNP_TDI",
+    "NDIS",
+    "TDI",
+    "iSCSI",
+    "NetBIOSGroup",
+    "ShellSvcGroup",
+    "SchedulerGroup",
+    "SpoolerGroup",
+    "SmartCardGroup",
+    "NetworkProvider",
+    "MS_WindowsRemoteValidation",
+    "NetDDEGroup",
+    "Parallel arbitrator",
+    "Extended Base",
+    "PCI Configuration",
+    "MS Transactions",
+];
+
 /// Pacific time as Windows 10 writes it (the regipy sample's values).
 pub fn pacific_time_zone() -> TimeZone {
     let rule = |month, day| TransitionRule {
@@ -259,7 +333,7 @@ pub struct HiveWriter {
 }
 
 /// 2024-04-09T07:12:00Z, a fixed default so written fixtures are reproducible.
-const DEFAULT_TIME: FileTime = FileTime(133_571_971_200_000_000);
+const DEFAULT_TIME: FileTime = FileTime(133_571_203_200_000_000);
 
 impl Default for HiveWriter {
     fn default() -> Self {
@@ -278,8 +352,8 @@ impl HiveWriter {
     }
 
     /// A SYSTEM hive skeleton: `Select` (Current = Default = LastKnownGood = 1, Failed = 0),
-    /// `ControlSet001\Control\TimeZoneInformation` (Pacific), `Control\ComputerName`, and an
-    /// empty `ControlSet001\Services`.
+    /// `ControlSet001\Control\TimeZoneInformation` (Pacific), `Control\ComputerName`,
+    /// `Control\ServiceGroupOrder`, and an empty `ControlSet001\Services`.
     pub fn system() -> HiveWriter {
         let mut w = HiveWriter::new();
         let select = w.root.key("Select");
@@ -288,6 +362,10 @@ impl HiveWriter {
         select.set("Failed", RegData::Dword(0));
         select.set("LastKnownGood", RegData::Dword(1));
         w.root.key("ControlSet001\\Services");
+        w.root.key("ControlSet001\\Control\\ServiceGroupOrder").set(
+            "List",
+            RegData::MultiSz(SERVICE_GROUP_ORDER.iter().map(|g| g.to_string()).collect()),
+        );
         w.time_zone(&pacific_time_zone())
             .computer_name("DESKTOP-BSODWB")
     }

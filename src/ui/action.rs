@@ -37,6 +37,8 @@ pub enum Outcome {
     Focus(DriverKey),
     /// Switch to another pane (by its index in [`super::PANE_TITLES`]), e.g. from a hint.
     GoTo(usize),
+    /// Focus every pane on this driver and switch to a pane (the bug check's "look there").
+    FocusAndGoTo(DriverKey, usize),
     /// Show a message in the status line.
     Message(String),
 }

@@ -220,6 +220,10 @@ impl App {
             Outcome::Consumed => {}
             Outcome::Focus(k) => self.set_focus(Some(k)),
             Outcome::GoTo(i) => self.active = i.min(self.panes.len().saturating_sub(1)),
+            Outcome::FocusAndGoTo(k, i) => {
+                self.set_focus(Some(k));
+                self.active = i.min(self.panes.len().saturating_sub(1));
+            }
             Outcome::Message(m) => self.message = Some(m),
         }
     }

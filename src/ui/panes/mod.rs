@@ -1,6 +1,7 @@
 //! The panes, one file each.
 
 pub mod absent;
+pub mod dump;
 pub mod integrity;
 pub mod notes;
 pub mod overview;
@@ -13,13 +14,17 @@ use crate::case::Case;
 pub fn build(case: &Case) -> Vec<Box<dyn Pane>> {
     vec![
         Box::new(overview::OverviewPane::new()),
-        Box::new(absent::AbsentPane::new(
-            "Dump",
-            &[
-                "MEMORY.DMP (a kernel or complete memory dump)",
-                "Minidump\\*.dmp (a small memory dump)",
-            ],
-        )),
+        if case.dumps.is_empty() {
+            Box::new(absent::AbsentPane::new(
+                "Dump",
+                &[
+                    "MEMORY.DMP (a kernel or complete memory dump)",
+                    "Minidump\\*.dmp (a small memory dump)",
+                ],
+            ))
+        } else {
+            Box::new(dump::DumpPane::new())
+        },
         Box::new(absent::AbsentPane::new(
             "Timeline",
             &["Bootlog.pml (a Procmon boot log; zipped is fine)"],
