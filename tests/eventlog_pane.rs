@@ -288,3 +288,46 @@ fn a_case_without_integrity_artefacts_says_what_it_needs() {
     let text = draw(&mut pane, &case, None, 80, 24);
     assert!(text.contains("CodeIntegrity%4Operational.evtx"), "{text}");
 }
+
+/// The demo case (`synth::demo`, the motivating case with every artefact): filecrypt.sys shows
+/// its CodeIntegrity 3004 and its signature verdict in the pane, on one row each, with the
+/// service's Start and ErrorControl from the hive.
+#[test]
+fn the_demo_case_shows_filecrypt_3004_beside_its_verdict() {
+    let dir = tempfile::tempdir().expect("tmp");
+    bsod_workbench::synth::demo::write_demo_case(dir.path()).expect("demo case");
+    let case = Case::load(dir.path(), &mut |_| {}).expect("load");
+    let fc = DriverKey::from_path("filecrypt.sys").expect("key");
+    let model = IntegrityModel::build(&case, None);
+    assert!(
+        model
+            .events
+            .iter()
+            .any(|e| e.id == 3004 && e.drivers.contains(&fc) && e.status == "INVALID_IMAGE_HASH")
+    );
+    let sig = model
+        .signatures
+        .iter()
+        .find(|s| s.driver == fc)
+        .expect("filecrypt.sys signature row");
+    assert_eq!(
+        sig.verdict.map(|v| v.as_str()),
+        Some("catalog-only-in-servicing")
+    );
+    assert_eq!(sig.error_control.as_deref(), Some("critical"));
+    assert!(sig.on_stack.is_some(), "the demo has an analysed dump");
+    assert!(sig.attention);
+    let mut pane = IntegrityPane::new();
+    pane.on_focus(Some(&fc), &case);
+    let text = draw(&mut pane, &case, Some(&fc), 160, 48);
+    let row = text
+        .lines()
+        .find(|l| l.contains("filecrypt.sys") && l.contains("catalog-only-in-servicing"))
+        .unwrap_or_else(|| panic!("no signature row for filecrypt.sys:\n{text}"));
+    assert!(row.contains("critical"), "{row}");
+    assert!(
+        text.lines()
+            .any(|l| l.contains(" 3004 ") && l.contains("filecrypt.sys")),
+        "{text}"
+    );
+}

@@ -83,9 +83,14 @@ pub struct SignatureRow {
     pub in_boot_log: Option<bool>,
     /// `None`: the case has no analysed dump.
     pub on_stack: Option<bool>,
+    /// Named by a bug-check parameter (0x5A names the driver that failed to load).
+    pub named_by_bugcheck: bool,
     pub events: usize,
     /// Worth a look first: a failing verdict, error events, on the stack, or a critical boot driver.
     pub attention: bool,
+    /// How strongly the case points at this driver (sort key, highest first): named by the bug
+    /// check, error events, a failing verdict, a critical boot driver.
+    pub rank: u8,
 }
 
 /// Everything the pane shows, built once per case from its artefacts.
@@ -265,6 +270,8 @@ impl IntegrityModel {
                 .filter_map(|f| f.module.as_deref().and_then(DriverKey::from_path))
                 .collect()
         });
+        // Without an explicit list, the links say which drivers a loaded boot log saw.
+        let boot_log_loaded = case.links.drivers.values().any(|l| l.boot_log_events > 0);
         let mut known: BTreeSet<DriverKey> = groups.keys().cloned().collect();
         if let Some(d) = dump {
             known.extend(d.dump.modules.iter().filter_map(|m| m.key()));
@@ -283,12 +290,24 @@ impl IntegrityModel {
                 let service = hive.and_then(|h| h.service_for_driver(&driver));
                 let group = groups.get(&driver);
                 let on_stack = stack.as_ref().map(|s| s.contains(&driver));
+                let named_by_bugcheck = case
+                    .links
+                    .drivers
+                    .get(&driver)
+                    .and_then(|l| l.dump.as_ref())
+                    .is_some_and(|d| d.named_by_parameter);
                 let critical_boot = service.is_some_and(|s| s.is_critical_boot_driver());
                 let bad_verdict = verdict.as_ref().is_some_and(|v| !v.verdict.is_signed());
                 let attention = bad_verdict
                     || group.is_some_and(|g| g.severity >= 3)
+                    || named_by_bugcheck
                     || on_stack == Some(true) && critical_boot;
+                let rank = u8::from(named_by_bugcheck) * 8
+                    + u8::from(group.is_some_and(|g| g.severity >= 3)) * 4
+                    + u8::from(bad_verdict) * 2
+                    + u8::from(critical_boot);
                 SignatureRow {
+                    rank,
                     catalog: verdict.as_ref().and_then(|v| {
                         v.catalog.as_ref().map(|c| {
                             let name = c
@@ -306,7 +325,17 @@ impl IntegrityModel {
                     error_control: service
                         .and_then(|s| s.error_control)
                         .map(|e| e.name().map_or_else(|| e.0.to_string(), str::to_string)),
-                    in_boot_log: boot_log.map(|b| b.contains(&driver)),
+                    in_boot_log: match boot_log {
+                        Some(b) => Some(b.contains(&driver)),
+                        None if boot_log_loaded => Some(
+                            case.links
+                                .drivers
+                                .get(&driver)
+                                .is_some_and(|l| l.boot_log_events > 0),
+                        ),
+                        None => None,
+                    },
+                    named_by_bugcheck,
                     on_stack,
                     events: group.map_or(0, |g| g.count),
                     attention,
@@ -314,7 +343,7 @@ impl IntegrityModel {
                 }
             })
             .collect();
-        signatures.sort_by(|a, b| b.attention.cmp(&a.attention).then(a.driver.cmp(&b.driver)));
+        signatures.sort_by(|a, b| b.rank.cmp(&a.rank).then(a.driver.cmp(&b.driver)));
         IntegrityModel {
             events,
             groups: groups.into_values().collect(),
@@ -586,11 +615,12 @@ impl IntegrityPane {
         // Driver, verdict, Start, ErrorControl, boot log, stack (and events when wide); the
         // catalog gets the rest.
         let wide = w >= 100;
-        let fixed = 15 + 26 + 8 + 9 + 5 + 6 + if wide { 4 } else { 0 };
+        let dw = if wide { 18 } else { 14 };
+        let fixed = dw + 1 + 26 + 8 + 9 + 5 + 6 + if wide { 4 } else { 0 };
         let cat_w = w.saturating_sub(fixed).max(9);
         let ev_head = if wide { " Ev" } else { "" };
         let header = format!(
-            "{:<14} {:<25} {:<7} {:<8} {:<4} {:<5}{ev_head} {}",
+            "{:<dw$} {:<25} {:<7} {:<8} {:<4} {:<5}{ev_head} {}",
             "Driver", "Verdict", "Start", "ErrorCtl", "Boot", "Stack", "Catalog"
         );
         let mut lines = vec![Line::styled(fit(&header, w), theme.header)];
@@ -614,13 +644,17 @@ impl IntegrityPane {
                 String::new()
             };
             let text = format!(
-                "{:<14} {:<25} {:<7} {:<8} {:<4} {:<5}{ev} {}",
-                fit(r.driver.name(), 14),
+                "{:<dw$} {:<25} {:<7} {:<8} {:<4} {:<5}{ev} {}",
+                fit(r.driver.name(), dw),
                 verdict,
                 fit(r.start.as_deref().unwrap_or("-"), 7),
                 fit(r.error_control.as_deref().unwrap_or("-"), 8),
                 yes_no(r.in_boot_log),
-                yes_no(r.on_stack),
+                match (r.on_stack, r.named_by_bugcheck) {
+                    (Some(true), _) => "yes",
+                    (_, true) => "param",
+                    (other, false) => yes_no(other),
+                },
                 fit(&catalog, cat_w)
             );
             let severity = if r.verdict.is_some_and(|v| !v.is_signed()) {
