@@ -14,12 +14,20 @@ use std::path::PathBuf;
 struct Cli {
     /// The case folder to open in the workbench (default: the demo case).
     case: Option<PathBuf>,
+    /// Draw borders and markers in ASCII (for PuTTY and fonts without box-drawing glyphs).
+    #[arg(long, global = true)]
+    ascii: bool,
+    /// Write a debug log here (the terminal is never logged to while the workbench runs).
+    #[arg(long, global = true, value_name = "FILE")]
+    log: Option<PathBuf>,
     #[command(subcommand)]
     command: Option<Command>,
 }
 
 #[derive(Subcommand, Debug)]
 enum Command {
+    /// Load a whole case and state the findings, with the evidence from each artefact.
+    Analyze(cmd::analyze::Args),
     /// List every file of a case folder with the kind sniffed from its content.
     Scan(cmd::scan::Args),
     /// Read a Procmon log (PML): Procmon's CSV export, JSON or text.
@@ -36,13 +44,43 @@ enum Command {
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    init_logging(cli.log.as_deref());
     match cli.command {
+        Some(Command::Analyze(a)) => cmd::analyze::run(a),
         Some(Command::Scan(a)) => cmd::scan::run(a),
         Some(Command::Pml(a)) => cmd::pml::run(a),
         Some(Command::Dump(a)) => cmd::dump::run(a),
         Some(Command::Evtx(a)) => cmd::evtx::run(a),
         Some(Command::Sig(a)) => cmd::sig::run(a),
         Some(Command::Hive(a)) => cmd::hive::run(a),
-        None => anyhow::bail!("the workbench is not built yet: {:?}", cli.case),
+        None => {
+            bsod_workbench::ui::run(cli.case, cli.ascii)?;
+            Ok(())
+        }
+    }
+}
+
+/// Tracing goes to a file (`--log` or `BSODWB_LOG`), never to the terminal the TUI draws on.
+fn init_logging(path: Option<&std::path::Path>) {
+    let path = path
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("BSODWB_LOG").map(PathBuf::from));
+    let Some(path) = path else { return };
+    match std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+    {
+        Ok(file) => {
+            let _ = tracing_subscriber::fmt()
+                .with_writer(std::sync::Mutex::new(file))
+                .with_ansi(false)
+                .with_env_filter(
+                    tracing_subscriber::EnvFilter::try_from_env("BSODWB_LOG_LEVEL")
+                        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+                )
+                .try_init();
+        }
+        Err(e) => eprintln!("bsodwb: cannot open log file {}: {e}", path.display()),
     }
 }

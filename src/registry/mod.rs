@@ -1,1 +1,447 @@
-//! The SYSTEM registry hive: control set, services, time zone.
+//! The SYSTEM registry hive: control set, services and drivers, time zone.
+//!
+//! Our own regf reader (see [`regf`]): the SYSTEM hive needs only keys, values and subkey
+//! lists, and a reader of our own handles dirty hives and their transaction logs ([`log`])
+//! without the nom-7 pin notatin needs or the GPL of nt-hive.
+//!
+//! ```no_run
+//! let hive = bsod_workbench::registry::open("SYSTEM")?;
+//! let fc = hive.service("FileCrypt").expect("FileCrypt");
+//! assert_eq!(fc.error_control.map(|e| e.0), Some(3));
+//! # Ok::<(), bsod_workbench::registry::HiveError>(())
+//! ```
+
+pub mod log;
+pub mod regf;
+mod service;
+mod time;
+mod value;
+
+pub use service::{ErrorControl, Service, ServiceType, StartType};
+pub use time::{FileTime, TimeZone, TransitionRule, days_from_civil, format_unix};
+pub use value::{RegValue, ValueData, hex, kind_name};
+
+use crate::driver::DriverKey;
+use regf::{Hive, KeyNode};
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+
+/// Why a hive could not be read at all (anything less is a warning on [`SystemHive`]).
+#[derive(Debug, thiserror::Error)]
+pub enum HiveError {
+    #[error("{path}: cannot read: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}: offset {offset:#x}: expected {expected}")]
+    Malformed {
+        path: PathBuf,
+        offset: u64,
+        expected: String,
+    },
+    #[error("{path}: not a SYSTEM hive: {reason}")]
+    NotSystemHive { path: PathBuf, reason: String },
+}
+
+impl HiveError {
+    pub(crate) fn malformed(path: &Path, offset: u64, expected: impl Into<String>) -> HiveError {
+        HiveError::Malformed {
+            path: path.to_path_buf(),
+            offset,
+            expected: expected.into(),
+        }
+    }
+}
+
+/// The `Select` key and the control set chosen from it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ControlSet {
+    /// `Select\Current`: the set the machine booted with (`CurrentControlSet` does not exist
+    /// in a hive file).
+    pub current: u32,
+    pub default: Option<u32>,
+    pub failed: Option<u32>,
+    pub last_known_good: Option<u32>,
+    /// The key read, e.g. `ControlSet001`.
+    pub key: String,
+}
+
+/// What the base block says about the file.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct HiveHeader {
+    pub primary_sequence: u32,
+    pub secondary_sequence: u32,
+    pub last_written: FileTime,
+    /// Format version, e.g. "1.5".
+    pub version: String,
+    pub checksum_ok: bool,
+    /// The file was dirty as found (before any log replay).
+    pub dirty: bool,
+}
+
+/// A SYSTEM hive as read: services of the current control set and the time zone.
+#[derive(Clone, Debug, Serialize)]
+pub struct SystemHive {
+    pub path: PathBuf,
+    pub header: HiveHeader,
+    pub control_set: ControlSet,
+    /// Services in hive order (sorted by upper-case name, as Windows keeps subkeys).
+    pub services: Vec<Service>,
+    pub time_zone: Option<TimeZone>,
+    /// `Control\ComputerName\ComputerName\ComputerName`.
+    pub computer_name: Option<String>,
+    /// `Control\ServiceGroupOrder\List`: the order in which service groups load at boot.
+    pub service_group_order: Vec<String>,
+    /// Transaction logs replayed onto the primary.
+    pub logs_applied: Vec<PathBuf>,
+    /// What could not be read, or was read from a dirty file as is.
+    pub warnings: Vec<String>,
+}
+
+/// Open a SYSTEM hive read-only. A dirty hive is recovered from the transaction logs beside
+/// it (`SYSTEM.LOG1`, `SYSTEM.LOG2`, `SYSTEM.LOG`) when they hold the missing writes, else read
+/// as is with a warning.
+pub fn open(path: impl AsRef<Path>) -> Result<SystemHive, HiveError> {
+    let path = path.as_ref();
+    let bytes = crate::mapped::Bytes::open(path).map_err(|source| HiveError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let logs = log::logs_beside(path);
+    from_bytes_with_logs(&bytes, path, &logs)
+}
+
+/// Read a hive held in memory (e.g. decompressed); `path` names it in errors. No log replay.
+pub fn from_bytes(data: &[u8], path: &Path) -> Result<SystemHive, HiveError> {
+    from_bytes_with_logs(data, path, &[])
+}
+
+/// Read a hive held in memory, replaying the given transaction logs if it is dirty.
+pub fn from_bytes_with_logs(
+    data: &[u8],
+    path: &Path,
+    logs: &[PathBuf],
+) -> Result<SystemHive, HiveError> {
+    let base = regf::parse_base_block(data, path)?;
+    let mut warnings = Vec::new();
+    let header = HiveHeader {
+        primary_sequence: base.primary_sequence,
+        secondary_sequence: base.secondary_sequence,
+        last_written: FileTime(base.last_written),
+        version: format!("{}.{}", base.major, base.minor),
+        checksum_ok: base.checksum_ok,
+        dirty: base.is_dirty(),
+    };
+    let mut logs_applied = Vec::new();
+    let mut recovered: Option<Vec<u8>> = None;
+    if base.is_dirty() {
+        let state = if base.checksum_ok {
+            format!(
+                "sequence numbers {} and {} differ",
+                base.primary_sequence, base.secondary_sequence
+            )
+        } else {
+            "its base block checksum is wrong".to_string()
+        };
+        let (replay, notes) = log::replay(data, &base, logs);
+        match replay {
+            Some(r) => {
+                warnings.push(format!(
+                    "{}: the hive is dirty ({state}); recovered from {}: {}",
+                    path.display(),
+                    r.logs_applied
+                        .iter()
+                        .map(|p| p.display().to_string())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    notes.join("; ")
+                ));
+                logs_applied = r.logs_applied;
+                recovered = Some(r.data);
+            }
+            None => {
+                let why = if logs.is_empty() {
+                    "no transaction log (.LOG1/.LOG2/.LOG) beside it".to_string()
+                } else {
+                    notes.join("; ")
+                };
+                warnings.push(format!(
+                    "{}: the hive is dirty ({state}) and was read as is: {why}; the last writes before the machine stopped may be missing",
+                    path.display()
+                ));
+            }
+        }
+    }
+    let data = recovered.as_deref().unwrap_or(data);
+    let base = if recovered.is_some() {
+        regf::parse_base_block(data, path)?
+    } else {
+        base
+    };
+    let hive = Hive::new(data, path, &base);
+    let root = hive.key(base.root_cell)?;
+    let control_set = control_set(&hive, &root, &mut warnings)?;
+    let Some(set) = hive.subkey(&root, &control_set.key, &mut warnings) else {
+        return Err(HiveError::NotSystemHive {
+            path: path.to_path_buf(),
+            reason: format!("no {} key below the root", control_set.key),
+        });
+    };
+    let services = match hive.subkey(&set, "Services", &mut warnings) {
+        Some(key) => read_services(&hive, &key, &mut warnings),
+        None => {
+            warnings.push(format!(
+                "{}: {} has no Services key",
+                path.display(),
+                control_set.key
+            ));
+            Vec::new()
+        }
+    };
+    let time_zone = hive
+        .descend(&set, "Control\\TimeZoneInformation", &mut warnings)
+        .map(|k| read_time_zone(&hive, &k, &mut warnings));
+    if time_zone.is_none() {
+        warnings.push(format!(
+            "{}: {}\\Control\\TimeZoneInformation is missing; times stay in UTC",
+            path.display(),
+            control_set.key
+        ));
+    }
+    let computer_name = hive
+        .descend(&set, "Control\\ComputerName\\ComputerName", &mut warnings)
+        .and_then(|k| {
+            values_of(&hive, &k, &mut warnings)
+                .into_iter()
+                .find(|v| v.name.eq_ignore_ascii_case("ComputerName"))
+        })
+        .and_then(|v| v.data.as_str().map(str::to_string));
+    let service_group_order = hive
+        .descend(&set, "Control\\ServiceGroupOrder", &mut warnings)
+        .and_then(|k| {
+            values_of(&hive, &k, &mut warnings)
+                .into_iter()
+                .find(|v| v.name.eq_ignore_ascii_case("List"))
+        })
+        .and_then(|v| v.data.as_strings().map(<[String]>::to_vec))
+        .unwrap_or_default();
+    Ok(SystemHive {
+        path: path.to_path_buf(),
+        header,
+        control_set,
+        services,
+        time_zone,
+        computer_name,
+        service_group_order,
+        logs_applied,
+        warnings,
+    })
+}
+
+fn control_set(
+    hive: &Hive,
+    root: &KeyNode,
+    warnings: &mut Vec<String>,
+) -> Result<ControlSet, HiveError> {
+    let path = hive.path();
+    if let Some(select) = hive.subkey(root, "Select", warnings) {
+        let values = values_of(hive, &select, warnings);
+        let get = |name: &str| {
+            values
+                .iter()
+                .find(|v| v.name.eq_ignore_ascii_case(name))
+                .and_then(|v| v.data.as_dword())
+        };
+        if let Some(current) = get("Current") {
+            return Ok(ControlSet {
+                current,
+                default: get("Default"),
+                failed: get("Failed"),
+                last_known_good: get("LastKnownGood"),
+                key: format!("ControlSet{current:03}"),
+            });
+        }
+        warnings.push(format!("{}: Select has no Current value", path.display()));
+    } else {
+        warnings.push(format!("{}: no Select key below the root", path.display()));
+    }
+    // Without Select, take the lowest-numbered control set there is.
+    let mut sets: Vec<u32> = hive
+        .subkeys(root, warnings)
+        .iter()
+        .filter_map(|k| {
+            let n = k.name.get(..10)?;
+            n.eq_ignore_ascii_case("ControlSet")
+                .then(|| k.name.get(10..)?.parse().ok())?
+        })
+        .collect();
+    sets.sort_unstable();
+    match sets.first() {
+        Some(&current) => {
+            warnings.push(format!(
+                "{}: using ControlSet{current:03}, the lowest control set present",
+                path.display()
+            ));
+            Ok(ControlSet {
+                current,
+                default: None,
+                failed: None,
+                last_known_good: None,
+                key: format!("ControlSet{current:03}"),
+            })
+        }
+        None => Err(HiveError::NotSystemHive {
+            path: path.to_path_buf(),
+            reason: "no Select key and no ControlSet00N key below the root".into(),
+        }),
+    }
+}
+
+fn values_of(hive: &Hive, key: &KeyNode, warnings: &mut Vec<String>) -> Vec<RegValue> {
+    hive.values(key, warnings)
+        .into_iter()
+        .filter_map(|v| match hive.value_data(&v) {
+            Ok(bytes) => Some(RegValue {
+                data: ValueData::decode(v.kind, &bytes),
+                name: v.name,
+                kind: v.kind,
+            }),
+            Err(e) => {
+                warnings.push(format!("value {:?} of {:?}: {e}", v.name, key.name));
+                None
+            }
+        })
+        .collect()
+}
+
+fn read_services(hive: &Hive, services: &KeyNode, warnings: &mut Vec<String>) -> Vec<Service> {
+    hive.subkeys(services, warnings)
+        .into_iter()
+        .map(|key| read_service(hive, key, warnings))
+        .collect()
+}
+
+fn read_service(hive: &Hive, key: KeyNode, warnings: &mut Vec<String>) -> Service {
+    let values = values_of(hive, &key, warnings);
+    let find = |name: &str| values.iter().find(|v| v.name.eq_ignore_ascii_case(name));
+    let dword = |name: &str| find(name).and_then(|v| v.data.as_dword());
+    let string = |name: &str| find(name).and_then(|v| v.data.as_str()).map(str::to_string);
+    let strings = |name: &str| {
+        find(name)
+            .map(|v| match &v.data {
+                ValueData::MultiString(list) => list.clone(),
+                ValueData::String(s) if !s.is_empty() => vec![s.clone()],
+                _ => Vec::new(),
+            })
+            .unwrap_or_default()
+    };
+    let service_type = dword("Type").map(ServiceType);
+    let image_path = string("ImagePath");
+    let driver = service_type
+        .filter(|t| t.is_driver())
+        .and_then(|_| DriverKey::from_service(&key.name, image_path.as_deref()));
+    let subkeys = hive
+        .subkeys(&key, warnings)
+        .into_iter()
+        .map(|k| k.name)
+        .collect();
+    Service {
+        start: dword("Start").map(StartType),
+        service_type,
+        error_control: dword("ErrorControl").map(ErrorControl),
+        group: string("Group"),
+        display_name: string("DisplayName"),
+        description: string("Description"),
+        tag: dword("Tag"),
+        depend_on_service: strings("DependOnService"),
+        depend_on_group: strings("DependOnGroup"),
+        last_write: FileTime(key.last_written),
+        image_path,
+        driver,
+        subkeys,
+        name: key.name,
+        values,
+    }
+}
+
+fn read_time_zone(hive: &Hive, key: &KeyNode, warnings: &mut Vec<String>) -> TimeZone {
+    let values = values_of(hive, key, warnings);
+    let find = |name: &str| values.iter().find(|v| v.name.eq_ignore_ascii_case(name));
+    // Biases are signed minutes stored as DWORDs.
+    let bias = |name: &str| find(name).and_then(|v| v.data.as_dword()).map(|d| d as i32);
+    let string = |name: &str| find(name).and_then(|v| v.data.as_str()).map(str::to_string);
+    let rule = |name: &str| {
+        find(name)
+            .and_then(|v| v.data.as_bytes())
+            .and_then(TransitionRule::from_time_fields)
+    };
+    TimeZone {
+        key_name: string("TimeZoneKeyName"),
+        bias: bias("Bias"),
+        standard_name: string("StandardName"),
+        standard_bias: bias("StandardBias"),
+        standard_start: rule("StandardStart"),
+        daylight_name: string("DaylightName"),
+        daylight_bias: bias("DaylightBias"),
+        daylight_start: rule("DaylightStart"),
+        active_time_bias: bias("ActiveTimeBias"),
+        dynamic_daylight_time_disabled: find("DynamicDaylightTimeDisabled")
+            .and_then(|v| v.data.as_dword()),
+        real_time_is_universal: find("RealTimeIsUniversal").and_then(|v| v.data.as_dword()),
+    }
+}
+
+impl SystemHive {
+    /// Every service of the current control set.
+    pub fn services(&self) -> &[Service] {
+        &self.services
+    }
+
+    /// The service named `name` (case-insensitive).
+    pub fn service(&self, name: &str) -> Option<&Service> {
+        self.services
+            .iter()
+            .find(|s| s.name.eq_ignore_ascii_case(name))
+    }
+
+    /// The driver service whose image is `driver` (by ImagePath, or `<name>.sys` without one).
+    pub fn service_for_driver(&self, driver: &DriverKey) -> Option<&Service> {
+        self.services
+            .iter()
+            .find(|s| s.driver.as_ref() == Some(driver))
+    }
+
+    /// Kernel-mode driver services.
+    pub fn drivers(&self) -> impl Iterator<Item = &Service> {
+        self.services.iter().filter(|s| s.is_driver())
+    }
+
+    /// Boot load order of a service: Start, then its group's place in
+    /// `ServiceGroupOrder\List` (groups not listed load after), then Tag, then name. This is
+    /// the order the kernel's boot loader and `IopInitializeBootDrivers` follow; it ignores
+    /// `GroupOrderList`'s per-group tag order, which only refines ties within a group.
+    pub fn load_order(&self, service: &Service) -> (u32, usize, u32, String) {
+        let group = service
+            .group
+            .as_deref()
+            .and_then(|g| {
+                self.service_group_order
+                    .iter()
+                    .position(|x| x.eq_ignore_ascii_case(g))
+            })
+            .unwrap_or(usize::MAX);
+        (
+            service.start.map_or(u32::MAX, |s| s.0),
+            group,
+            service.tag.unwrap_or(u32::MAX),
+            service.name.to_ascii_lowercase(),
+        )
+    }
+
+    /// The machine's time zone, when the hive has one.
+    pub fn time_zone(&self) -> Option<&TimeZone> {
+        self.time_zone.as_ref()
+    }
+}

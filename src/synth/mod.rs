@@ -1,3 +1,8 @@
 //! Writers for every format we read: fixtures, the demo case and scale benchmarks.
 pub mod catalog;
+pub mod dump;
+pub mod evtx;
 pub mod pe;
+pub mod regf;
+pub mod story;
+pub mod pml;

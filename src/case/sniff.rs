@@ -1,0 +1,375 @@
+//! Sniffing: what a file is, from its first bytes, never from its name.
+
+use serde::Serialize;
+use std::fmt;
+
+/// The kind of a case file. The strings are part of `bsodwb scan`'s JSON contract.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Kind {
+    CrashDump,
+    UserDump,
+    ProcmonLog,
+    EventLog,
+    RegistryHive,
+    PeImage,
+    Catalog,
+    Pdb,
+    SigcheckCsv,
+    SigverifLog,
+    Unknown,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::CrashDump => "crash-dump",
+            Kind::UserDump => "user-dump",
+            Kind::ProcmonLog => "procmon-log",
+            Kind::EventLog => "event-log",
+            Kind::RegistryHive => "registry-hive",
+            Kind::PeImage => "pe-image",
+            Kind::Catalog => "catalog",
+            Kind::Pdb => "pdb",
+            Kind::SigcheckCsv => "sigcheck-csv",
+            Kind::SigverifLog => "sigverif-log",
+            Kind::Unknown => "unknown",
+        }
+    }
+}
+
+impl fmt::Display for Kind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// How many leading bytes sniffing wants: enough for a dump header's DumpType (0xF98) and the
+/// bitmap signature at 0x2000, a PE header, and a catalog's outer DER structure.
+pub const SNIFF_LEN: usize = 0x2010;
+
+/// A compression wrapper recognised around a file's content.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Wrapper {
+    Zip,
+    Gzip,
+    Xz,
+    Zlib,
+}
+
+impl Wrapper {
+    pub fn sniff(head: &[u8]) -> Option<Wrapper> {
+        match head {
+            [b'P', b'K', 3, 4, ..] | [b'P', b'K', 5, 6, ..] => Some(Wrapper::Zip),
+            [0x1f, 0x8b, 8, ..] => Some(Wrapper::Gzip),
+            [0xfd, b'7', b'z', b'X', b'Z', 0, ..] => Some(Wrapper::Xz),
+            // RFC 1950: CM=8 (deflate), window <= 32 KiB, and (CMF*256+FLG) % 31 == 0, no preset dictionary.
+            [cmf, flg, ..]
+                if cmf & 0x0f == 8
+                    && cmf >> 4 <= 7
+                    && flg & 0x20 == 0
+                    && (u16::from(*cmf) * 256 + u16::from(*flg)) % 31 == 0 =>
+            {
+                Some(Wrapper::Zlib)
+            }
+            _ => None,
+        }
+    }
+}
+
+fn u16_at(b: &[u8], off: usize) -> Option<u16> {
+    Some(u16::from_le_bytes(b.get(off..off + 2)?.try_into().ok()?))
+}
+
+fn u32_at(b: &[u8], off: usize) -> Option<u32> {
+    Some(u32::from_le_bytes(b.get(off..off + 4)?.try_into().ok()?))
+}
+
+/// The kind of a file and a one-line detail, from its first bytes (`head`, up to [`SNIFF_LEN`]).
+pub fn sniff(head: &[u8]) -> (Kind, String) {
+    if head.starts_with(b"PAGEDU64") || head.starts_with(b"PAGEDUMP") {
+        return (Kind::CrashDump, dump_detail(head));
+    }
+    if head.starts_with(b"MDMP") {
+        return (Kind::UserDump, "user-mode minidump".into());
+    }
+    if head.starts_with(b"PML_") {
+        let version = u32_at(head, 4).unwrap_or(0);
+        let bits = if u32_at(head, 8) == Some(1) {
+            "64-bit"
+        } else {
+            "32-bit"
+        };
+        return (Kind::ProcmonLog, format!("Procmon log v{version}, {bits}"));
+    }
+    if head.starts_with(b"ElfFile\0") {
+        return (Kind::EventLog, "EVTX event log".into());
+    }
+    if head.starts_with(b"regf") {
+        return (Kind::RegistryHive, hive_detail(head));
+    }
+    if head.starts_with(b"Microsoft C/C++ MSF 7.00\r\n\x1aDS\0\0\0") {
+        return (Kind::Pdb, "PDB (MSF 7.00)".into());
+    }
+    if let Some(detail) = pe_detail(head) {
+        return (Kind::PeImage, detail);
+    }
+    if head.starts_with(b"MZ") {
+        return (Kind::Unknown, "MZ header without a PE header".into());
+    }
+    if is_catalog(head) {
+        return (Kind::Catalog, "security catalog (PKCS#7 CTL)".into());
+    }
+    let text = decode_text_head(head);
+    if let Some(kind) = sniff_text(&text) {
+        return kind;
+    }
+    (Kind::Unknown, String::new())
+}
+
+fn dump_detail(head: &[u8]) -> String {
+    let is64 = head.starts_with(b"PAGEDU64");
+    let type_off = if is64 { 0xf98 } else { 0xf88 };
+    let dump_type = u32_at(head, type_off);
+    let bitmap_sig = head.get(0x2000..0x2004);
+    let kind = match dump_type {
+        Some(1) => "full".to_string(),
+        Some(2) => "summary (kernel)".to_string(),
+        Some(4) => "triage (small memory dump)".to_string(),
+        Some(5) | Some(6) => match bitmap_sig {
+            Some(b"SDMP") => "bitmap kernel (SDMP)".to_string(),
+            Some(b"FDMP") => "bitmap complete (FDMP)".to_string(),
+            _ => "bitmap".to_string(),
+        },
+        Some(8..=10) => "range (RDMP)".to_string(),
+        Some(t) => format!("type {t}"),
+        None => "header cut short".to_string(),
+    };
+    format!(
+        "{} kernel dump, {kind}",
+        if is64 { "64-bit" } else { "32-bit" }
+    )
+}
+
+fn hive_detail(head: &[u8]) -> String {
+    // Base block: file name, UTF-16LE, 64 bytes at 0x30 (the tail of the hive's original path).
+    let name: String = head
+        .get(0x30..0x70)
+        .map(|b| {
+            let units: Vec<u16> = b
+                .chunks_exact(2)
+                .map(|c| u16::from_le_bytes([c[0], c[1]]))
+                .collect();
+            String::from_utf16_lossy(&units)
+                .trim_end_matches('\0')
+                .to_string()
+        })
+        .unwrap_or_default();
+    let dirty = u32_at(head, 4) != u32_at(head, 8);
+    let mut detail = if name.is_empty() {
+        "registry hive".to_string()
+    } else {
+        format!("registry hive {name}")
+    };
+    if dirty {
+        detail.push_str(" (dirty: sequence numbers differ)");
+    }
+    detail
+}
+
+fn pe_detail(head: &[u8]) -> Option<String> {
+    if !head.starts_with(b"MZ") {
+        return None;
+    }
+    let pe = usize::try_from(u32_at(head, 0x3c)?).ok()?;
+    if head.get(pe..pe + 4)? != b"PE\0\0" {
+        return None;
+    }
+    let machine = u16_at(head, pe + 4)?;
+    let characteristics = u16_at(head, pe + 22)?;
+    let opt = pe + 24;
+    let magic = u16_at(head, opt)?;
+    let subsystem = u16_at(head, opt + 68)?;
+    let machine_name = match machine {
+        0x8664 => "x64",
+        0x14c => "x86",
+        0xaa64 => "ARM64",
+        0x1c4 => "ARM",
+        _ => "unknown machine",
+    };
+    let role = if subsystem == 1 {
+        "driver"
+    } else if characteristics & 0x2000 != 0 {
+        "dll"
+    } else {
+        "exe"
+    };
+    let bits = if magic == 0x20b { "PE32+" } else { "PE32" };
+    Some(format!("{role}, {machine_name} {bits}"))
+}
+
+/// A DER reader just deep enough to find a PKCS#7 SignedData's content type.
+struct Der<'a>(&'a [u8]);
+
+impl<'a> Der<'a> {
+    /// The next TLV: (tag, content). Lengths may exceed the sniffed head; the content is cut.
+    fn next(&mut self) -> Option<(u8, &'a [u8])> {
+        let (&tag, rest) = self.0.split_first()?;
+        let (&first, mut rest) = rest.split_first()?;
+        let len = if first < 0x80 {
+            usize::from(first)
+        } else {
+            let n = usize::from(first & 0x7f);
+            if n == 0 || n > 4 || rest.len() < n {
+                return None;
+            }
+            let len = rest[..n]
+                .iter()
+                .fold(0usize, |acc, b| (acc << 8) | usize::from(*b));
+            rest = &rest[n..];
+            len
+        };
+        let take = len.min(rest.len());
+        let (content, after) = rest.split_at(take);
+        self.0 = after;
+        Some((tag, content))
+    }
+}
+
+const OID_SIGNED_DATA: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x02];
+const OID_CTL: &[u8] = &[0x2b, 0x06, 0x01, 0x04, 0x01, 0x82, 0x37, 0x0a, 0x01];
+
+/// ContentInfo { signedData, [0] SignedData { version, digestAlgorithms, EncapsulatedContentInfo { CTL OID, ... } } }
+fn is_catalog(head: &[u8]) -> bool {
+    (|| {
+        let (0x30, content_info) = Der(head).next()? else {
+            return None;
+        };
+        let mut ci = Der(content_info);
+        let (0x06, oid) = ci.next()? else { return None };
+        if oid != OID_SIGNED_DATA {
+            return None;
+        }
+        let (0xa0, explicit) = ci.next()? else {
+            return None;
+        };
+        let (0x30, signed_data) = Der(explicit).next()? else {
+            return None;
+        };
+        let mut sd = Der(signed_data);
+        let (0x02, _version) = sd.next()? else {
+            return None;
+        };
+        let (0x31, _digests) = sd.next()? else {
+            return None;
+        };
+        let (0x30, encap) = sd.next()? else {
+            return None;
+        };
+        let (0x06, content_type) = Der(encap).next()? else {
+            return None;
+        };
+        Some(content_type == OID_CTL)
+    })()
+    .unwrap_or(false)
+}
+
+/// The head as text: UTF-16LE when it has a BOM (sigcheck writes Unicode), else lossy UTF-8.
+fn decode_text_head(head: &[u8]) -> String {
+    if let Some(rest) = head.strip_prefix(&[0xff, 0xfe]) {
+        let units: Vec<u16> = rest
+            .chunks_exact(2)
+            .map(|c| u16::from_le_bytes([c[0], c[1]]))
+            .collect();
+        return String::from_utf16_lossy(&units);
+    }
+    let rest = head.strip_prefix(b"\xef\xbb\xbf").unwrap_or(head);
+    if rest.iter().take(512).filter(|b| **b == 0).count() > 8 {
+        return String::new(); // binary
+    }
+    String::from_utf8_lossy(rest).into_owned()
+}
+
+fn sniff_text(text: &str) -> Option<(Kind, String)> {
+    let first = text.lines().map(str::trim).find(|l| !l.is_empty())?;
+    let lower = first.to_ascii_lowercase();
+    // sigcheck -c / -ct: a header row naming Path and Verified, comma or tab separated.
+    if (lower.contains(',') || lower.contains('\t'))
+        && lower.contains("path")
+        && lower.contains("verified")
+    {
+        let sep = if lower.contains('\t') { "tab" } else { "comma" };
+        return Some((
+            Kind::SigcheckCsv,
+            format!("sigcheck export ({sep}-separated)"),
+        ));
+    }
+    let head: String = text
+        .lines()
+        .take(6)
+        .collect::<Vec<_>>()
+        .join("\n")
+        .to_ascii_lowercase();
+    if head.contains("signature verification")
+        && (head.contains("log file generated") || head.contains("scan results"))
+    {
+        return Some((Kind::SigverifLog, "sigverif log".into()));
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn magic_numbers() {
+        assert_eq!(sniff(b"PML_\x09\0\0\0\x01\0\0\0").0, Kind::ProcmonLog);
+        assert_eq!(sniff(b"ElfFile\0rest").0, Kind::EventLog);
+        assert_eq!(sniff(b"MDMP\x93\xa7").0, Kind::UserDump);
+        assert_eq!(sniff(b"regf\x01\0\0\0\x01\0\0\0").0, Kind::RegistryHive);
+        assert_eq!(sniff(b"hello world").0, Kind::Unknown);
+        assert_eq!(sniff(b"").0, Kind::Unknown);
+    }
+
+    #[test]
+    fn dump_types_are_named() {
+        let mut h = vec![0u8; SNIFF_LEN];
+        h[..8].copy_from_slice(b"PAGEDU64");
+        h[0xf98] = 5;
+        h[0x2000..0x2004].copy_from_slice(b"SDMP");
+        assert_eq!(
+            sniff(&h),
+            (
+                Kind::CrashDump,
+                "64-bit kernel dump, bitmap kernel (SDMP)".into()
+            )
+        );
+        h[0xf98] = 4;
+        assert!(sniff(&h).1.contains("triage"));
+        assert!(sniff(b"PAGEDU64").1.contains("cut short"));
+    }
+
+    #[test]
+    fn text_exports() {
+        let csv = "\"Path\",\"Verified\",\"Date\",\"Publisher\"\r\n\"c:\\windows\\system32\\drivers\\filecrypt.sys\",\"Unsigned\",\"n/a\",\"n/a\"\r\n";
+        assert_eq!(sniff(csv.as_bytes()).0, Kind::SigcheckCsv);
+        let utf16: Vec<u8> = [0xff, 0xfe]
+            .into_iter()
+            .chain(csv.encode_utf16().flat_map(u16::to_le_bytes))
+            .collect();
+        assert_eq!(sniff(&utf16).0, Kind::SigcheckCsv);
+        let sigverif = "\r\n********************************\r\n\r\nMicrosoft Signature Verification\r\n\r\nLog file generated on 5/1/2024 at 10:00 AM\r\n";
+        assert_eq!(sniff(sigverif.as_bytes()).0, Kind::SigverifLog);
+    }
+
+    #[test]
+    fn wrappers() {
+        assert_eq!(Wrapper::sniff(&[0x78, 0x9c, 0]), Some(Wrapper::Zlib));
+        assert_eq!(Wrapper::sniff(&[0x78, 0x01]), Some(Wrapper::Zlib));
+        assert_eq!(Wrapper::sniff(&[0x78, 0x9d]), None);
+        assert_eq!(Wrapper::sniff(b"PK\x03\x04"), Some(Wrapper::Zip));
+        assert_eq!(Wrapper::sniff(b"MZ\x90\0"), None);
+    }
+}

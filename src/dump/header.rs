@@ -1,0 +1,462 @@
+//! The kernel dump header (`PAGEDU64` 0x2000 bytes, `PAGEDUMP` 0x1000 bytes), CONTEXT and
+//! EXCEPTION_RECORD decoding, and dispatch to the body readers by DumpType and by the signature
+//! of the secondary header (reference §2.2–§2.5).
+
+use super::le::{u32_at, u64_at};
+use super::memory::{Backing, Memory};
+use super::{Bugcheck, CrashDump, DumpError, DumpKind, not_page64, physical, triage};
+use serde::Serialize;
+use std::path::Path;
+use std::sync::Arc;
+
+/// AMD64 CONTEXT (0x4D0 bytes; offsets from reference §2.3).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Amd64Context {
+    pub context_flags: u32,
+    pub rax: u64,
+    pub rcx: u64,
+    pub rdx: u64,
+    pub rbx: u64,
+    pub rsp: u64,
+    pub rbp: u64,
+    pub rsi: u64,
+    pub rdi: u64,
+    pub r8: u64,
+    pub r9: u64,
+    pub r10: u64,
+    pub r11: u64,
+    pub r12: u64,
+    pub r13: u64,
+    pub r14: u64,
+    pub r15: u64,
+    pub rip: u64,
+    pub eflags: u32,
+    pub seg_cs: u16,
+    pub seg_ss: u16,
+}
+
+/// Size of an AMD64 CONTEXT.
+pub const AMD64_CONTEXT_SIZE: usize = 0x4d0;
+
+impl Amd64Context {
+    /// Decode from at least 0x100 bytes.
+    pub fn parse(b: &[u8]) -> Option<Amd64Context> {
+        let q = |o: usize| u64_at(b, o);
+        Some(Amd64Context {
+            context_flags: u32_at(b, 0x30)?,
+            seg_cs: super::le::u16_at(b, 0x38)?,
+            seg_ss: super::le::u16_at(b, 0x42)?,
+            eflags: u32_at(b, 0x44)?,
+            rax: q(0x78)?,
+            rcx: q(0x80)?,
+            rdx: q(0x88)?,
+            rbx: q(0x90)?,
+            rsp: q(0x98)?,
+            rbp: q(0xa0)?,
+            rsi: q(0xa8)?,
+            rdi: q(0xb0)?,
+            r8: q(0xb8)?,
+            r9: q(0xc0)?,
+            r10: q(0xc8)?,
+            r11: q(0xd0)?,
+            r12: q(0xd8)?,
+            r13: q(0xe0)?,
+            r14: q(0xe8)?,
+            r15: q(0xf0)?,
+            rip: q(0xf8)?,
+        })
+    }
+
+    /// The integer registers in x64 encoding order (rax=0 .. r15=15).
+    pub fn gpr(&self) -> [u64; 16] {
+        [
+            self.rax, self.rcx, self.rdx, self.rbx, self.rsp, self.rbp, self.rsi, self.rdi,
+            self.r8, self.r9, self.r10, self.r11, self.r12, self.r13, self.r14, self.r15,
+        ]
+    }
+
+    /// Write the fields back into a CONTEXT-sized buffer (used by the writer).
+    pub fn write(&self, b: &mut [u8]) {
+        let mut put = |o: usize, v: &[u8]| {
+            if let Some(d) = b.get_mut(o..o + v.len()) {
+                d.copy_from_slice(v);
+            }
+        };
+        put(0x30, &self.context_flags.to_le_bytes());
+        put(0x38, &self.seg_cs.to_le_bytes());
+        put(0x42, &self.seg_ss.to_le_bytes());
+        put(0x44, &self.eflags.to_le_bytes());
+        for (i, v) in self.gpr().iter().enumerate() {
+            put(0x78 + 8 * i, &v.to_le_bytes());
+        }
+        put(0xf8, &self.rip.to_le_bytes());
+    }
+}
+
+/// ARM64 CONTEXT: ContextFlags 0, Cpsr 4, X0..X28 8.., Fp 0xF0, Lr 0xF8, Sp 0x100, Pc 0x108.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Arm64Context {
+    pub context_flags: u32,
+    pub cpsr: u32,
+    pub x: Vec<u64>,
+    pub fp: u64,
+    pub lr: u64,
+    pub sp: u64,
+    pub pc: u64,
+}
+
+impl Arm64Context {
+    pub fn parse(b: &[u8]) -> Option<Arm64Context> {
+        let mut x = Vec::with_capacity(29);
+        for i in 0..29 {
+            x.push(u64_at(b, 8 + 8 * i)?);
+        }
+        Some(Arm64Context {
+            context_flags: u32_at(b, 0)?,
+            cpsr: u32_at(b, 4)?,
+            x,
+            fp: u64_at(b, 0xf0)?,
+            lr: u64_at(b, 0xf8)?,
+            sp: u64_at(b, 0x100)?,
+            pc: u64_at(b, 0x108)?,
+        })
+    }
+}
+
+/// x86 CONTEXT (the integer part; offsets after the 112-byte FloatSave area).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct X86Context {
+    pub context_flags: u32,
+    pub edi: u32,
+    pub esi: u32,
+    pub ebx: u32,
+    pub edx: u32,
+    pub ecx: u32,
+    pub eax: u32,
+    pub ebp: u32,
+    pub eip: u32,
+    pub eflags: u32,
+    pub esp: u32,
+}
+
+impl X86Context {
+    pub fn parse(b: &[u8]) -> Option<X86Context> {
+        Some(X86Context {
+            context_flags: u32_at(b, 0)?,
+            edi: u32_at(b, 0x9c)?,
+            esi: u32_at(b, 0xa0)?,
+            ebx: u32_at(b, 0xa4)?,
+            edx: u32_at(b, 0xa8)?,
+            ecx: u32_at(b, 0xac)?,
+            eax: u32_at(b, 0xb0)?,
+            ebp: u32_at(b, 0xb4)?,
+            eip: u32_at(b, 0xb8)?,
+            eflags: u32_at(b, 0xc0)?,
+            esp: u32_at(b, 0xc4)?,
+        })
+    }
+}
+
+/// A CONTEXT record of the dump's machine.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "arch", rename_all = "snake_case")]
+pub enum Context {
+    Amd64(Amd64Context),
+    Arm64(Arm64Context),
+    X86(X86Context),
+}
+
+impl Context {
+    /// Decode a CONTEXT for `machine` from its bytes.
+    pub fn parse(machine: u32, b: &[u8]) -> Option<Context> {
+        match machine {
+            0x8664 => Amd64Context::parse(b).map(Context::Amd64),
+            0xaa64 => Arm64Context::parse(b).map(Context::Arm64),
+            0x14c => X86Context::parse(b).map(Context::X86),
+            _ => None,
+        }
+    }
+
+    /// Instruction pointer.
+    pub fn ip(&self) -> u64 {
+        match self {
+            Context::Amd64(c) => c.rip,
+            Context::Arm64(c) => c.pc,
+            Context::X86(c) => u64::from(c.eip),
+        }
+    }
+
+    /// Stack pointer.
+    pub fn sp(&self) -> u64 {
+        match self {
+            Context::Amd64(c) => c.rsp,
+            Context::Arm64(c) => c.sp,
+            Context::X86(c) => u64::from(c.esp),
+        }
+    }
+
+    /// Named registers for display, in WinDbg's order.
+    pub fn registers(&self) -> Vec<(&'static str, u64)> {
+        match self {
+            Context::Amd64(c) => vec![
+                ("rax", c.rax),
+                ("rbx", c.rbx),
+                ("rcx", c.rcx),
+                ("rdx", c.rdx),
+                ("rsi", c.rsi),
+                ("rdi", c.rdi),
+                ("rip", c.rip),
+                ("rsp", c.rsp),
+                ("rbp", c.rbp),
+                ("r8", c.r8),
+                ("r9", c.r9),
+                ("r10", c.r10),
+                ("r11", c.r11),
+                ("r12", c.r12),
+                ("r13", c.r13),
+                ("r14", c.r14),
+                ("r15", c.r15),
+                ("efl", u64::from(c.eflags)),
+            ],
+            Context::Arm64(c) => {
+                let mut v: Vec<(&'static str, u64)> = Vec::new();
+                const NAMES: [&str; 29] = [
+                    "x0", "x1", "x2", "x3", "x4", "x5", "x6", "x7", "x8", "x9", "x10", "x11",
+                    "x12", "x13", "x14", "x15", "x16", "x17", "x18", "x19", "x20", "x21", "x22",
+                    "x23", "x24", "x25", "x26", "x27", "x28",
+                ];
+                for (n, x) in NAMES.iter().zip(c.x.iter()) {
+                    v.push((n, *x));
+                }
+                v.extend([("fp", c.fp), ("lr", c.lr), ("sp", c.sp), ("pc", c.pc)]);
+                v
+            }
+            Context::X86(c) => vec![
+                ("eax", c.eax.into()),
+                ("ebx", c.ebx.into()),
+                ("ecx", c.ecx.into()),
+                ("edx", c.edx.into()),
+                ("esi", c.esi.into()),
+                ("edi", c.edi.into()),
+                ("eip", c.eip.into()),
+                ("esp", c.esp.into()),
+                ("ebp", c.ebp.into()),
+                ("efl", c.eflags.into()),
+            ],
+        }
+    }
+}
+
+/// EXCEPTION_RECORD64 (code, flags, record, address @0x10, NumberParameters @0x18, Information @0x20).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ExceptionRecord {
+    pub code: u32,
+    pub flags: u32,
+    pub record: u64,
+    pub address: u64,
+    pub parameters: Vec<u64>,
+}
+
+impl ExceptionRecord {
+    /// Decode an EXCEPTION_RECORD64.
+    pub fn parse64(b: &[u8]) -> Option<ExceptionRecord> {
+        let n = u32_at(b, 0x18)?.min(15) as usize;
+        let mut parameters = Vec::with_capacity(n);
+        for i in 0..n {
+            parameters.push(u64_at(b, 0x20 + 8 * i)?);
+        }
+        Some(ExceptionRecord {
+            code: u32_at(b, 0)?,
+            flags: u32_at(b, 4)?,
+            record: u64_at(b, 8)?,
+            address: u64_at(b, 0x10)?,
+            parameters,
+        })
+    }
+
+    /// Decode an EXCEPTION_RECORD32 (code, flags, record, address, n, info[15] as u32).
+    pub fn parse32(b: &[u8]) -> Option<ExceptionRecord> {
+        let n = u32_at(b, 0x10)?.min(15) as usize;
+        let mut parameters = Vec::with_capacity(n);
+        for i in 0..n {
+            parameters.push(u64::from(u32_at(b, 0x14 + 4 * i)?));
+        }
+        Some(ExceptionRecord {
+            code: u32_at(b, 0)?,
+            flags: u32_at(b, 4)?,
+            record: u32_at(b, 8)?.into(),
+            address: u32_at(b, 0xc)?.into(),
+            parameters,
+        })
+    }
+}
+
+fn format_err(path: &Path, offset: u64, expected: &str) -> DumpError {
+    DumpError::Format {
+        path: path.to_path_buf(),
+        offset,
+        expected: expected.to_string(),
+    }
+}
+
+/// A set 32-bit field (not the `PAGE` fill).
+fn not_page32(v: u32) -> Option<u32> {
+    (v != super::PAGE_PATTERN_32).then_some(v)
+}
+
+/// Open a `PAGEDU64` dump: the header, then the body by type and secondary signature.
+pub fn open_kernel64(
+    path: &Path,
+    bytes: Arc<crate::mapped::Bytes>,
+) -> Result<CrashDump, DumpError> {
+    let b: &[u8] = &bytes;
+    if b.len() < 0x2000 {
+        return Err(format_err(
+            path,
+            b.len() as u64,
+            "a 0x2000-byte PAGEDU64 header",
+        ));
+    }
+    let q = |o: usize| u64_at(b, o).unwrap_or(0);
+    let d = |o: usize| u32_at(b, o).unwrap_or(0);
+    let machine = d(0x30);
+    let dump_type = d(0xf98);
+    let mut warnings = Vec::new();
+    let context = b
+        .get(0x348..0x348 + 3000)
+        .and_then(|c| Context::parse(machine, c));
+    if context.is_none() {
+        warnings.push(format!(
+            "header context at 0x348: machine {machine:#x} has no CONTEXT decoder"
+        ));
+    }
+    let exception = b.get(0xf00..0xf98).and_then(ExceptionRecord::parse64);
+    let secondary = b
+        .get(0x2000..0x2004)
+        .map(|s| String::from_utf8_lossy(s).into_owned());
+    let mut dump = CrashDump {
+        path: path.to_path_buf(),
+        kind: DumpKind::KernelHeaderOnly,
+        dump_type,
+        secondary_signature: None,
+        machine,
+        major_version: d(0x8),
+        build: d(0xc),
+        os_version: None,
+        processors: d(0x34),
+        bugcheck: Some(Bugcheck {
+            code: d(0x38),
+            parameters: [q(0x40), q(0x48), q(0x50), q(0x58)],
+        }),
+        system_time: not_page64(q(0xfa8)).filter(|&t| t != 0),
+        system_uptime: not_page64(q(0x1030)),
+        directory_table_base: not_page64(q(0x10)),
+        pfn_database: not_page64(q(0x18)),
+        ps_loaded_module_list: not_page64(q(0x20)),
+        ps_active_process_head: not_page64(q(0x28)),
+        kd_debugger_data_block: not_page64(q(0x80)),
+        context,
+        exception,
+        modules: Vec::new(),
+        unloaded_modules: Vec::new(),
+        process_name: None,
+        thread: None,
+        triage: None,
+        warnings,
+        memory: Memory::new(bytes.clone(), Backing::None),
+    };
+    let sig = b.get(0x2000..0x2004).unwrap_or(&[]);
+    let sig_at4 = b.get(0x2004..0x2008).unwrap_or(&[]);
+    // Dispatch on the secondary signature first: new types keep appearing (§5, kdmp-parser#26).
+    if (sig == b"SDMP" || sig == b"FDMP") && sig_at4 == b"DUMP" {
+        dump.secondary_signature = secondary;
+        dump.kind = DumpKind::KernelBitmap;
+        let phys = physical::PhysMap::bitmap64(path, &bytes, 0x2000)?;
+        physical::attach_kernel(&mut dump, phys);
+    } else if sig_at4 == b"RDMP" {
+        dump.secondary_signature = Some("RDMP".to_string());
+        dump.kind = DumpKind::KernelRange;
+        let phys = physical::PhysMap::range64(path, &bytes, 0x2000, dump_type)?;
+        physical::attach_kernel(&mut dump, phys);
+    } else if dump_type == 4 {
+        dump.kind = DumpKind::KernelTriage;
+        triage::read_triage64(&mut dump, &bytes)?;
+    } else if dump_type == 1 {
+        dump.kind = DumpKind::KernelFull;
+        let phys = physical::PhysMap::runs64(path, &bytes, 0x88, 0x2000)?;
+        physical::attach_kernel(&mut dump, phys);
+    } else {
+        dump.warnings.push(format!(
+            "DumpType {dump_type:#x} at 0xf98 with secondary signature {:?}: body not read",
+            String::from_utf8_lossy(sig)
+        ));
+    }
+    Ok(dump)
+}
+
+/// Open a 32-bit `PAGEDUMP`: header facts, triage driver list; memory of full/bitmap 32-bit
+/// dumps is not read (offsets from the `DH_*` indexes, reference §2.2, unverified on a real file).
+pub fn open_kernel32(
+    path: &Path,
+    bytes: Arc<crate::mapped::Bytes>,
+) -> Result<CrashDump, DumpError> {
+    let b: &[u8] = &bytes;
+    if b.len() < 0x1000 {
+        return Err(format_err(
+            path,
+            b.len() as u64,
+            "a 0x1000-byte PAGEDUMP header",
+        ));
+    }
+    let d = |o: usize| u32_at(b, o).unwrap_or(0);
+    let machine = d(0x20);
+    let dump_type = d(0xf88);
+    let context = b
+        .get(0x320..0x320 + 1200)
+        .and_then(|c| Context::parse(machine, c));
+    let exception = b.get(0x7d0..0x820).and_then(ExceptionRecord::parse32);
+    let time = u64_at(b, 0xfc0).and_then(not_page64).filter(|&t| t != 0);
+    let mut dump = CrashDump {
+        path: path.to_path_buf(),
+        kind: DumpKind::KernelHeaderOnly,
+        dump_type,
+        secondary_signature: None,
+        machine,
+        major_version: d(0x8),
+        build: d(0xc),
+        os_version: None,
+        processors: d(0x24),
+        bugcheck: Some(Bugcheck {
+            code: d(0x28),
+            parameters: [
+                d(0x2c).into(),
+                d(0x30).into(),
+                d(0x34).into(),
+                d(0x38).into(),
+            ],
+        }),
+        system_time: time,
+        system_uptime: None,
+        directory_table_base: not_page32(d(0x10)).map(u64::from),
+        pfn_database: not_page32(d(0x14)).map(u64::from),
+        ps_loaded_module_list: not_page32(d(0x18)).map(u64::from),
+        ps_active_process_head: not_page32(d(0x1c)).map(u64::from),
+        kd_debugger_data_block: not_page32(d(0x60)).map(u64::from),
+        context,
+        exception,
+        modules: Vec::new(),
+        unloaded_modules: Vec::new(),
+        process_name: None,
+        thread: None,
+        triage: None,
+        warnings: vec![
+            "32-bit PAGEDUMP: header offsets come from the DH_* indexes and are not verified on a real file; memory is not read".to_string(),
+        ],
+        memory: Memory::new(bytes.clone(), Backing::None),
+    };
+    if dump_type == 4 {
+        dump.kind = DumpKind::KernelTriage;
+        triage::read_triage32(&mut dump, &bytes);
+    }
+    Ok(dump)
+}

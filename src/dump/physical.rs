@@ -1,0 +1,393 @@
+//! Physical memory of full (run list), bitmap (`SDMP`/`FDMP`) and range (`RDMP`) dumps, and the
+//! kernel structures read through it: PsLoadedModuleList and KDBG's unloaded-driver table
+//! (reference §2.4, §2.5, §2.7, §2.8).
+
+use super::le::{u32_at, u64_at};
+use super::memory::{Backing, Memory};
+use super::{CrashDump, DumpError, Module, UnloadedModule};
+use std::path::Path;
+
+const PAGE: u64 = 0x1000;
+
+/// A run of consecutive PFNs stored consecutively in the file.
+#[derive(Clone, Copy, Debug)]
+pub struct Run {
+    pub base_pfn: u64,
+    pub count: u64,
+    /// File offset of the run's first page.
+    pub file_offset: u64,
+}
+
+/// Where each physical page lives in the file.
+#[derive(Debug)]
+pub enum PhysMap {
+    /// Runs sorted by PFN (full and range dumps).
+    Runs(Vec<Run>),
+    /// A bitmap in the file: bit n set = PFN n stored; pages follow in PFN order from
+    /// `first_page`. `rank[i]` counts the set bits before bit `i * 512`.
+    Bitmap {
+        bitmap_offset: usize,
+        bits: u64,
+        first_page: u64,
+        rank: Vec<u32>,
+    },
+}
+
+/// Bits per rank entry: 512 pages = 64 bytes of bitmap.
+const RANK_BITS: u64 = 512;
+
+impl PhysMap {
+    /// The 4 KiB of PFN `pfn`, when the file stores it.
+    pub fn page<'a>(&self, bytes: &'a [u8], pfn: u64) -> Option<&'a [u8]> {
+        let off = self.file_offset(bytes, pfn)?;
+        let start = usize::try_from(off).ok()?;
+        bytes.get(start..start.checked_add(PAGE as usize)?)
+    }
+
+    /// File offset of PFN `pfn`.
+    pub fn file_offset(&self, bytes: &[u8], pfn: u64) -> Option<u64> {
+        match self {
+            PhysMap::Runs(runs) => {
+                let i = runs.partition_point(|r| r.base_pfn <= pfn).checked_sub(1)?;
+                let r = runs.get(i)?;
+                (pfn - r.base_pfn < r.count).then(|| r.file_offset + (pfn - r.base_pfn) * PAGE)
+            }
+            PhysMap::Bitmap {
+                bitmap_offset,
+                bits,
+                first_page,
+                rank,
+            } => {
+                if pfn >= *bits {
+                    return None;
+                }
+                let byte = |i: u64| {
+                    bytes
+                        .get(bitmap_offset.checked_add(usize::try_from(i).ok()?)?)
+                        .copied()
+                };
+                if byte(pfn / 8)? & (1 << (pfn % 8)) == 0 {
+                    return None;
+                }
+                let chunk = pfn / RANK_BITS;
+                let mut count = u64::from(*rank.get(usize::try_from(chunk).ok()?)?);
+                let mut i = chunk * RANK_BITS;
+                // Whole bytes, then the bits of the last byte below `pfn`.
+                while i + 8 <= pfn {
+                    count += u64::from(byte(i / 8)?.count_ones());
+                    i += 8;
+                }
+                let mask = (1u16 << (pfn - i)) - 1;
+                count += u64::from((u16::from(byte(i / 8)?) & mask).count_ones());
+                Some(first_page + count * PAGE)
+            }
+        }
+    }
+
+    /// Number of physical pages the dump stores.
+    pub fn stored_pages(&self, bytes: &[u8]) -> u64 {
+        match self {
+            PhysMap::Runs(runs) => runs.iter().map(|r| r.count).sum(),
+            PhysMap::Bitmap {
+                bitmap_offset,
+                bits,
+                ..
+            } => {
+                let n = (bits.div_ceil(8)) as usize;
+                bytes
+                    .get(*bitmap_offset..bitmap_offset.saturating_add(n))
+                    .map_or(0, |s| s.iter().map(|b| u64::from(b.count_ones())).sum())
+            }
+        }
+    }
+
+    /// The 64-bit bitmap header at `off` (§2.5): FirstPage @0x20, Pages @0x30, bitmap @0x38.
+    pub fn bitmap64(path: &Path, bytes: &[u8], off: usize) -> Result<PhysMap, DumpError> {
+        let err = |o: usize, what: &str| DumpError::Format {
+            path: path.to_path_buf(),
+            offset: o as u64,
+            expected: what.to_string(),
+        };
+        let first_page =
+            u64_at(bytes, off + 0x20).ok_or_else(|| err(off + 0x20, "bitmap FirstPage"))?;
+        let bits = u64_at(bytes, off + 0x30).ok_or_else(|| err(off + 0x30, "bitmap Pages"))?;
+        let bitmap_offset = off + 0x38;
+        let nbytes =
+            usize::try_from(bits.div_ceil(8)).map_err(|_| err(off + 0x30, "a bitmap size"))?;
+        let bitmap = bytes
+            .get(bitmap_offset..bitmap_offset.saturating_add(nbytes))
+            .ok_or_else(|| err(bitmap_offset, &format!("a bitmap of {nbytes:#x} bytes")))?;
+        let mut rank = Vec::with_capacity(nbytes / 64 + 1);
+        let mut total: u32 = 0;
+        for chunk in bitmap.chunks(64) {
+            rank.push(total);
+            // Eight u64 popcounts per chunk: the whole pass is a few hundred µs per GiB... of bitmap.
+            total = total.saturating_add(chunk.iter().map(|b| b.count_ones()).sum::<u32>());
+        }
+        Ok(PhysMap::Bitmap {
+            bitmap_offset,
+            bits,
+            first_page,
+            rank,
+        })
+    }
+
+    /// A full dump's PhysicalMemoryBlock at `off` (NumberOfRuns u32, pad, NumberOfPages u64,
+    /// then {BasePage, PageCount} u64 pairs, at most 42); pages start at `data`.
+    pub fn runs64(path: &Path, bytes: &[u8], off: usize, data: u64) -> Result<PhysMap, DumpError> {
+        let n = u32_at(bytes, off).ok_or_else(|| DumpError::Format {
+            path: path.to_path_buf(),
+            offset: off as u64,
+            expected: "PhysicalMemoryBlock.NumberOfRuns".to_string(),
+        })?;
+        if n == super::PAGE_PATTERN_32 || n > 42 {
+            return Err(DumpError::Format {
+                path: path.to_path_buf(),
+                offset: off as u64,
+                expected: format!("at most 42 physical memory runs (found {n:#x})"),
+            });
+        }
+        let mut runs = Vec::new();
+        let mut file_offset = data;
+        for i in 0..n as usize {
+            let base_pfn = u64_at(bytes, off + 0x10 + 16 * i).unwrap_or(0);
+            let count = u64_at(bytes, off + 0x18 + 16 * i).unwrap_or(0);
+            runs.push(Run {
+                base_pfn,
+                count,
+                file_offset,
+            });
+            file_offset = file_offset.saturating_add(count.saturating_mul(PAGE));
+        }
+        runs.sort_by_key(|r| r.base_pfn);
+        Ok(PhysMap::Runs(runs))
+    }
+
+    /// An `RDMP` range dump at `off` (§2.7): FirstPageOffset @0x18, ranges from @0x30.
+    pub fn range64(
+        path: &Path,
+        bytes: &[u8],
+        off: usize,
+        dump_type: u32,
+    ) -> Result<PhysMap, DumpError> {
+        let first = u64_at(bytes, off + 0x18).ok_or_else(|| DumpError::Format {
+            path: path.to_path_buf(),
+            offset: (off + 0x18) as u64,
+            expected: "RDMP FirstPageOffset".to_string(),
+        })?;
+        let limit = if dump_type == 0xA {
+            u32_at(bytes, off + 0x20).unwrap_or(0) as usize
+        } else {
+            usize::MAX
+        };
+        let mut runs = Vec::new();
+        let mut file_offset = first;
+        let mut at = off + 0x30;
+        while runs.len() < limit && (at as u64) + 16 <= first && runs.len() < 1 << 20 {
+            let (Some(base_pfn), Some(count)) = (u64_at(bytes, at), u64_at(bytes, at + 8)) else {
+                break;
+            };
+            if count == 0 {
+                break;
+            }
+            runs.push(Run {
+                base_pfn,
+                count,
+                file_offset,
+            });
+            file_offset = file_offset.saturating_add(count.saturating_mul(PAGE));
+            at += 16;
+        }
+        runs.sort_by_key(|r| r.base_pfn);
+        Ok(PhysMap::Runs(runs))
+    }
+}
+
+/// Install physical memory and read the kernel lists through it.
+pub fn attach_kernel(dump: &mut CrashDump, phys: PhysMap) {
+    let bytes = dump.memory_bytes();
+    let cr3 = dump.directory_table_base.unwrap_or(0);
+    dump.memory = Memory::new(bytes, Backing::Physical { phys, cr3 });
+    if dump.machine != 0x8664 {
+        dump.warnings.push(format!(
+            "machine {:#x}: only the x64 page walk is implemented; virtual memory is not read",
+            dump.machine
+        ));
+        return;
+    }
+    if let Some(head) = dump.ps_loaded_module_list {
+        let (modules, warnings) = walk_loaded_modules(&dump.memory, head);
+        dump.modules = modules;
+        dump.warnings.extend(warnings);
+    } else {
+        dump.warnings
+            .push("PsLoadedModuleList is not set in the header".to_string());
+    }
+    if let Some(kdbg) = dump.kd_debugger_data_block {
+        match read_unloaded(&dump.memory, kdbg) {
+            Ok(u) => dump.unloaded_modules = u,
+            Err(w) => dump.warnings.push(w),
+        }
+        match current_thread(dump, kdbg) {
+            Ok((thread, process)) => {
+                dump.thread = Some(thread);
+                dump.process_name = process;
+            }
+            Err(w) => dump.warnings.push(w),
+        }
+    }
+}
+
+/// x64 offsets used to find the crashing thread (stable since Windows 8 for KTHREAD; the
+/// ImageFileName offset moved in 20H1): KPRCB.CurrentThread 0x8, KTHREAD.StackLimit 0x30,
+/// StackBase 0x38, ApcState.Process 0xb8, EPROCESS.ImageFileName 0x5a8 (19041+) or 0x450.
+const KPRCB_CURRENT_THREAD: u64 = 0x8;
+const KTHREAD_STACK_LIMIT: u64 = 0x30;
+const KTHREAD_STACK_BASE: u64 = 0x38;
+const KTHREAD_PROCESS: u64 = 0xb8;
+
+/// The thread whose kernel stack holds the context's RSP, found through KDBG's KiProcessorBlock
+/// (0x218), and its process name.
+fn current_thread(
+    dump: &CrashDump,
+    kdbg: u64,
+) -> Result<(super::ThreadInfo, Option<String>), String> {
+    let mem = &dump.memory;
+    let rsp = dump.context.as_ref().map(|c| c.sp()).unwrap_or(0);
+    let blocks = mem
+        .read_u64(kdbg + 0x218)
+        .map_err(|e| format!("KDBG KiProcessorBlock: {e}"))?;
+    for cpu in 0..u64::from(dump.processors.min(1024)) {
+        let Ok(prcb) = mem.read_u64(blocks + 8 * cpu) else {
+            continue;
+        };
+        let Ok(thread) = mem.read_u64(prcb + KPRCB_CURRENT_THREAD) else {
+            continue;
+        };
+        let (Ok(limit), Ok(base)) = (
+            mem.read_u64(thread + KTHREAD_STACK_LIMIT),
+            mem.read_u64(thread + KTHREAD_STACK_BASE),
+        ) else {
+            continue;
+        };
+        if !(limit..base).contains(&rsp) {
+            continue;
+        }
+        let process = mem.read_u64(thread + KTHREAD_PROCESS).ok().and_then(|p| {
+            let offsets: &[u64] = if dump.build >= 19041 {
+                &[0x5a8, 0x450]
+            } else {
+                &[0x450, 0x5a8]
+            };
+            offsets.iter().find_map(|o| {
+                let b = mem.read_vec(p + o, 16).ok()?;
+                let end = b.iter().position(|&c| c == 0)?;
+                let name = b.get(..end)?;
+                (end > 0 && name.iter().all(|c| c.is_ascii_graphic() || *c == b' '))
+                    .then(|| String::from_utf8_lossy(name).into_owned())
+            })
+        });
+        let thread_info = super::ThreadInfo {
+            id: None,
+            address: Some(thread),
+            stack_start: Some(limit),
+            stack_size: Some(base - limit),
+        };
+        return Ok((thread_info, process));
+    }
+    Err(format!(
+        "no processor's current thread has RSP {rsp:#x} on its stack: PROCESS_NAME not read"
+    ))
+}
+
+impl CrashDump {
+    /// The shared file bytes behind the dump.
+    pub(crate) fn memory_bytes(&self) -> std::sync::Arc<crate::mapped::Bytes> {
+        self.memory.shared_bytes()
+    }
+}
+
+/// Walk PsLoadedModuleList (KLDR_DATA_TABLE_ENTRY x64: DllBase 0x30, SizeOfImage 0x40,
+/// FullDllName 0x48, BaseDllName 0x58, CheckSum 0x78, TimeDateStamp 0x9C; §2.8), bounded and
+/// cycle-safe.
+pub fn walk_loaded_modules(mem: &Memory, head: u64) -> (Vec<Module>, Vec<String>) {
+    let mut modules = Vec::new();
+    let mut warnings = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    let mut entry = match mem.read_u64(head) {
+        Ok(v) => v,
+        Err(e) => {
+            warnings.push(format!("PsLoadedModuleList head {head:#x}: {e}"));
+            return (modules, warnings);
+        }
+    };
+    while entry != head && entry != 0 && modules.len() < 4096 {
+        if !seen.insert(entry) {
+            warnings.push(format!("module list loops at {entry:#x}"));
+            break;
+        }
+        let base = mem.read_u64(entry + 0x30).unwrap_or(0);
+        let size = mem.read_u32(entry + 0x40).unwrap_or(0);
+        let path = mem
+            .read_unicode_string64(entry + 0x48)
+            .unwrap_or_else(|_| "<unreadable>".to_string());
+        let name = mem
+            .read_unicode_string64(entry + 0x58)
+            .ok()
+            .filter(|s| !s.is_empty())
+            .unwrap_or_else(|| path.rsplit('\\').next().unwrap_or("").to_string());
+        modules.push(Module {
+            name,
+            path,
+            base,
+            size,
+            timestamp: mem.read_u32(entry + 0x9c).unwrap_or(0),
+            checksum: mem.read_u32(entry + 0x78).unwrap_or(0),
+        });
+        entry = match mem.read_u64(entry) {
+            Ok(v) => v,
+            Err(e) => {
+                warnings.push(format!("module list entry {entry:#x}: Flink {e}"));
+                break;
+            }
+        };
+    }
+    (modules, warnings)
+}
+
+/// KDBG (decoded, `KDBG` tag at +0x10): MmUnloadedDrivers @0x220 (pointer to the array of
+/// 0x28-byte UNLOADED_DRIVERS {Name UNICODE_STRING64, StartAddress, EndAddress, CurrentTime}),
+/// MmLastUnloadedDriver @0x228 (pointer to the count).
+fn read_unloaded(mem: &Memory, kdbg: u64) -> Result<Vec<UnloadedModule>, String> {
+    let tag = mem
+        .read_u32(kdbg + 0x10)
+        .map_err(|e| format!("KDBG at {kdbg:#x}: {e}"))?;
+    if tag != u32::from_le_bytes(*b"KDBG") {
+        return Err(format!(
+            "KDBG at {kdbg:#x}: no `KDBG` tag (encoded block?); unloaded drivers not read"
+        ));
+    }
+    let list_ptr = mem.read_u64(kdbg + 0x220).map_err(|e| e.to_string())?;
+    let count_ptr = mem.read_u64(kdbg + 0x228).map_err(|e| e.to_string())?;
+    if list_ptr == 0 || count_ptr == 0 {
+        return Ok(Vec::new());
+    }
+    let array = mem
+        .read_u64(list_ptr)
+        .map_err(|e| format!("MmUnloadedDrivers: {e}"))?;
+    let count = mem
+        .read_u32(count_ptr)
+        .map_err(|e| format!("MmLastUnloadedDriver: {e}"))?
+        .min(50);
+    let mut out = Vec::new();
+    for i in 0..u64::from(count) {
+        let e = array + i * 0x28;
+        let name = mem.read_unicode_string64(e).unwrap_or_default();
+        out.push(UnloadedModule {
+            name,
+            start: mem.read_u64(e + 0x10).unwrap_or(0),
+            end: mem.read_u64(e + 0x18).unwrap_or(0),
+        });
+    }
+    Ok(out)
+}

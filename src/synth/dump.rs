@@ -1,0 +1,1291 @@
+//! Crash-dump writers for fixtures, the demo case and benchmarks: x64 bitmap kernel dumps
+//! (MEMORY.DMP, DumpType 5, `SDMP`) with page tables, and triage minidumps (DumpType 4), both
+//! with a module list, real in-memory PE images (headers, .text, .pdata, UNWIND_INFO, exports),
+//! a KDBG with unloaded drivers and a thread stack that unwinds to a chosen call chain.
+//!
+//! Layouts follow `../shared/reference/crash-dump-format.md` §2.2–§2.6 and §2.8; the reader in
+//! `crate::dump` and kdmp-parser (PyPI) read what this writes.
+//!
+//! Function names resolve through each image's export table, so the reader names frames with its
+//! generic export fallback (no hidden side channel).
+
+use crate::dump::Amd64Context;
+use std::collections::BTreeMap;
+use std::io::{Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+
+/// A module to place in the dump.
+#[derive(Clone, Debug)]
+pub struct ModuleSpec {
+    /// File name, e.g. `ntoskrnl.exe`.
+    pub name: String,
+    /// Path as the loader records it, e.g. `\SystemRoot\system32\ntoskrnl.exe`.
+    pub path: String,
+    /// Extra exported functions beside those of the call chain.
+    pub functions: Vec<String>,
+}
+
+impl ModuleSpec {
+    /// A driver under `\SystemRoot\System32\drivers\`.
+    pub fn driver(name: &str) -> ModuleSpec {
+        ModuleSpec {
+            name: name.to_string(),
+            path: format!("\\SystemRoot\\System32\\drivers\\{name}"),
+            functions: vec!["DriverEntry".to_string()],
+        }
+    }
+
+    /// An image under `\SystemRoot\system32\`.
+    pub fn system(name: &str) -> ModuleSpec {
+        ModuleSpec {
+            name: name.to_string(),
+            path: format!("\\SystemRoot\\system32\\{name}"),
+            functions: Vec::new(),
+        }
+    }
+}
+
+/// What to write.
+#[derive(Clone, Debug)]
+pub struct DumpSpec {
+    pub bugcheck: u32,
+    /// P1..P4. Parameters listed in `string_params` are replaced by the address of a
+    /// UNICODE_STRING holding the text.
+    pub params: [u64; 4],
+    /// (parameter index 0..3, text): written as UNICODE_STRING in memory.
+    pub string_params: Vec<(usize, String)>,
+    /// The first module must be the kernel (`ntoskrnl.exe`).
+    pub modules: Vec<ModuleSpec>,
+    /// Unloaded drivers (name) recorded in MmUnloadedDrivers / the triage table.
+    pub unloaded: Vec<String>,
+    /// Innermost first: `nt!KeBugCheckEx`, `nt!IopLoadDriver`, ... (`module!function`, where
+    /// module is the short name: `nt`, or the file stem).
+    pub call_chain: Vec<String>,
+    /// A parameter set to the faulting IP: the instruction of the frame a trap handler
+    /// (KiPageFault...) interrupted (P4 of 0xD1, P2 of 0x1E...).
+    pub fault_ip_param: Option<usize>,
+    /// Physical memory size of the bitmap dump (the file is sparse: only written pages use
+    /// disk).
+    pub size_bytes: u64,
+    /// All bits set in the bitmap (a complete dump) or only the written pages plus every
+    /// third page (exercises the PFN-to-offset index).
+    pub dense_bitmap: bool,
+    pub build: u32,
+    pub processors: u32,
+    /// FILETIME of the crash.
+    pub system_time: u64,
+    /// Up-time in 100 ns units.
+    pub uptime: u64,
+    /// Process name in the EPROCESS copy (triage).
+    pub process_name: String,
+}
+
+impl DumpSpec {
+    /// The demo case: a boot-time 0x5A CRITICAL_SERVICE_FAILED, P4 = STATUS_INVALID_IMAGE_HASH,
+    /// raised by nt!IopLoadDriver for filecrypt.sys (which is therefore not loaded).
+    pub fn demo_0x5a() -> DumpSpec {
+        let mut modules = vec![
+            ModuleSpec::system("ntoskrnl.exe"),
+            ModuleSpec::system("hal.dll"),
+            ModuleSpec::system("kd.dll"),
+            ModuleSpec::system("mcupdate_GenuineIntel.dll"),
+            ModuleSpec::driver("CLFS.SYS"),
+            ModuleSpec::driver("tm.sys"),
+            ModuleSpec::driver("PSHED.dll"),
+            ModuleSpec::system("CI.dll"),
+            ModuleSpec::driver("cng.sys"),
+            ModuleSpec::driver("Wdf01000.sys"),
+            ModuleSpec::driver("ACPI.sys"),
+            ModuleSpec::driver("msisadrv.sys"),
+            ModuleSpec::driver("pci.sys"),
+            ModuleSpec::driver("partmgr.sys"),
+            ModuleSpec::driver("volmgr.sys"),
+            ModuleSpec::driver("volmgrx.sys"),
+            ModuleSpec::driver("mountmgr.sys"),
+            ModuleSpec::driver("storahci.sys"),
+            ModuleSpec::driver("storport.sys"),
+            ModuleSpec::driver("disk.sys"),
+            ModuleSpec::driver("CLASSPNP.SYS"),
+            ModuleSpec::driver("cdrom.sys"),
+            ModuleSpec::driver("FLTMGR.SYS"),
+            ModuleSpec::driver("Ntfs.sys"),
+            ModuleSpec::driver("ksecdd.sys"),
+            ModuleSpec::driver("volsnap.sys"),
+        ];
+        modules[0].functions = vec!["KeBugCheck".into(), "IoCreateDriver".into()];
+        DumpSpec {
+            bugcheck: 0x5a,
+            params: [1, 0, 0, 0xffff_ffff_c000_0428],
+            string_params: vec![
+                (1, "\\FileSystem\\FileCrypt".to_string()),
+                (
+                    2,
+                    "\\SystemRoot\\System32\\drivers\\filecrypt.sys".to_string(),
+                ),
+            ],
+            modules,
+            unloaded: vec!["dam.sys".into(), "WdBoot.sys".into()],
+            call_chain: [
+                "nt!KeBugCheckEx",
+                "nt!IopLoadDriver",
+                "nt!IopInitializeSystemDrivers",
+                "nt!IoInitSystem",
+                "nt!Phase1Initialization",
+                "nt!PspSystemThreadStartup",
+                "nt!KiStartSystemThread",
+            ]
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
+            fault_ip_param: None,
+            size_bytes: 64 << 20,
+            dense_bitmap: true,
+            build: 19041,
+            processors: 4,
+            // 2024-03-14 07:15:02 UTC
+            system_time: 133_548_741_020_000_000,
+            uptime: 41_500_000,
+            process_name: "System".to_string(),
+        }
+    }
+}
+
+impl DumpSpec {
+    /// A driver fault: 0xD1 DRIVER_IRQL_NOT_LESS_OR_EQUAL in `faultydrv.sys`, reached through a
+    /// page fault (a trap frame on the stack), P4 = the faulting IP.
+    pub fn demo_0xd1() -> DumpSpec {
+        let mut spec = DumpSpec::demo_0x5a();
+        spec.bugcheck = 0xd1;
+        spec.params = [0x10, 2, 0, 0];
+        spec.string_params.clear();
+        spec.fault_ip_param = Some(3);
+        spec.modules.push(ModuleSpec::driver("faultydrv.sys"));
+        spec.call_chain = [
+            "nt!KeBugCheckEx",
+            "nt!KiBugCheckDispatch",
+            "nt!KiPageFault",
+            "faultydrv!ReadRegisterBlock",
+            "faultydrv!DispatchDeviceControl",
+            "nt!IofCallDriver",
+            "nt!IopXxxControlFile",
+            "nt!NtDeviceIoControlFile",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        spec
+    }
+}
+
+/// Why a spec cannot be written.
+#[derive(Debug, thiserror::Error)]
+pub enum SynthDumpError {
+    #[error("{0}: {1}")]
+    Io(PathBuf, std::io::Error),
+    #[error("invalid dump spec: {0}")]
+    Spec(String),
+}
+
+// ---------------------------------------------------------------------------------------------
+// Virtual address plan.
+
+const NT_BASE: u64 = 0xffff_f803_1200_0000;
+const POOL_BASE: u64 = 0xffff_c08b_e400_0000;
+/// The stack lives in a 2 MiB large page (exercises the PS path of the page walk).
+const STACK_REGION: u64 = 0xffff_8504_2960_0000;
+const STACK_TOP: u64 = STACK_REGION + 0x1f_f000;
+const STACK_LARGE_PFN: u64 = 0x400;
+const TEXT_RVA: u32 = 0x1000;
+
+/// Prolog shapes, so that the chain exercises every unwind code the kernel uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Shape {
+    /// push rbx; push rsi; push rdi; sub rsp,0x40
+    Pushes,
+    /// sub rsp,0x48; mov [rsp+0x50],rbx (SAVE_NONVOL)
+    SaveNonvol,
+    /// push rbp; sub rsp,0x50; lea rbp,[rsp+0x20] (SET_FPREG)
+    FramePointer,
+    /// push r12; sub rsp,0x1a0 (ALLOC_LARGE); the call sits in a chained range.
+    Chained,
+    /// A trap handler entered through a hardware frame with an error code (PUSH_MACHFRAME 1):
+    /// push rbp; sub rsp,0x158. Used for the functions named in [`TRAP_HANDLERS`].
+    Trap,
+}
+
+/// Functions written as trap handlers: the frame below them was interrupted, not calling.
+pub const TRAP_HANDLERS: &[&str] = &[
+    "KiPageFault",
+    "KiGeneralProtectionFault",
+    "KiDivideErrorFault",
+    "KiInvalidOpcodeFault",
+];
+
+const SHAPES: [Shape; 4] = [
+    Shape::Pushes,
+    Shape::SaveNonvol,
+    Shape::FramePointer,
+    Shape::Chained,
+];
+
+struct Func {
+    name: String,
+    shape: Shape,
+    rva: u32,
+    /// RVA of the call instruction (when this function calls the next-inner one).
+    call_rva: Option<u32>,
+    /// Callee VA.
+    callee: Option<u64>,
+    /// End RVA of the primary range (Chained: where the chained range starts).
+    split: u32,
+    end: u32,
+}
+
+impl Shape {
+    fn prolog(self) -> Vec<u8> {
+        match self {
+            Shape::Pushes => vec![0x53, 0x56, 0x57, 0x48, 0x83, 0xec, 0x40],
+            Shape::SaveNonvol => vec![0x48, 0x83, 0xec, 0x48, 0x48, 0x89, 0x5c, 0x24, 0x50],
+            Shape::FramePointer => vec![0x55, 0x48, 0x83, 0xec, 0x50, 0x48, 0x8d, 0x6c, 0x24, 0x20],
+            Shape::Chained => vec![0x41, 0x54, 0x48, 0x81, 0xec, 0xa0, 0x01, 0, 0],
+            Shape::Trap => vec![0x55, 0x48, 0x81, 0xec, 0x58, 0x01, 0, 0],
+        }
+    }
+    fn epilog(self) -> Vec<u8> {
+        match self {
+            Shape::Pushes => vec![0x48, 0x83, 0xc4, 0x40, 0x5f, 0x5e, 0x5b, 0xc3],
+            Shape::SaveNonvol => vec![0x48, 0x8b, 0x5c, 0x24, 0x50, 0x48, 0x83, 0xc4, 0x48, 0xc3],
+            Shape::FramePointer => vec![0x48, 0x83, 0xc4, 0x50, 0x5d, 0xc3],
+            Shape::Chained => vec![0x48, 0x81, 0xc4, 0xa0, 0x01, 0, 0, 0x41, 0x5c, 0xc3],
+            // add rsp,0x158; pop rbp; add rsp,8 (the error code); iretq
+            Shape::Trap => vec![
+                0x48, 0x81, 0xc4, 0x58, 0x01, 0, 0, 0x5d, 0x48, 0x83, 0xc4, 0x08, 0x48, 0xcf,
+            ],
+        }
+    }
+    /// UNWIND_INFO for the primary range: version 1, codes in reverse prolog order.
+    fn unwind_info(self) -> Vec<u8> {
+        let code = |off: u8, op: u8, info: u8| [off, op | (info << 4)];
+        let mut v = Vec::new();
+        let (prolog, frame, codes): (u8, u8, Vec<[u8; 2]>) = match self {
+            Shape::Pushes => (
+                7,
+                0,
+                vec![code(7, 2, 7), code(3, 0, 7), code(2, 0, 6), code(1, 0, 3)],
+            ),
+            Shape::SaveNonvol => (9, 0, vec![code(9, 4, 3), [0x0a, 0], code(4, 2, 8)]),
+            Shape::FramePointer => (
+                10,
+                0x25, // rbp, offset 2*16
+                vec![code(10, 3, 0), code(5, 2, 9), code(1, 0, 5)],
+            ),
+            Shape::Chained => (9, 0, vec![code(9, 1, 0), [0x34, 0], code(2, 0, 12)]),
+            Shape::Trap => (
+                8,
+                0,
+                vec![code(8, 1, 0), [0x2b, 0], code(1, 0, 5), code(0, 10, 1)],
+            ),
+        };
+        v.push(1); // version 1, no flags
+        v.push(prolog);
+        v.push(codes.len() as u8);
+        v.push(frame);
+        for c in &codes {
+            v.extend_from_slice(c);
+        }
+        if codes.len() % 2 == 1 {
+            v.extend_from_slice(&[0, 0]);
+        }
+        v
+    }
+}
+
+/// A module placed in memory.
+struct Placed {
+    spec: ModuleSpec,
+    base: u64,
+    image: Vec<u8>,
+    timestamp: u32,
+    checksum: u32,
+    funcs: Vec<Func>,
+}
+
+fn fnv(s: &str) -> u32 {
+    let mut h: u32 = 0x811c_9dc5;
+    for b in s.bytes() {
+        h = (h ^ u32::from(b)).wrapping_mul(0x0100_0193);
+    }
+    h
+}
+
+fn short_name(name: &str) -> String {
+    let lower = name.to_ascii_lowercase();
+    if crate::dump::is_kernel_image(&lower) {
+        return "nt".to_string();
+    }
+    lower
+        .rsplit_once('.')
+        .map_or(lower.clone(), |(s, _)| s.to_string())
+}
+
+/// Lay out every module's functions and addresses.
+fn place_modules(spec: &DumpSpec) -> Result<Vec<Placed>, SynthDumpError> {
+    if spec.modules.is_empty() || short_name(&spec.modules[0].name) != "nt" {
+        return Err(SynthDumpError::Spec(
+            "the first module must be ntoskrnl.exe".to_string(),
+        ));
+    }
+    // Functions per module: chain functions first, then the extras.
+    let mut per_module: Vec<Vec<String>> = vec![Vec::new(); spec.modules.len()];
+    for entry in &spec.call_chain {
+        let (m, f) = entry.split_once('!').ok_or_else(|| {
+            SynthDumpError::Spec(format!(
+                "call chain entry {entry:?}: expected module!function"
+            ))
+        })?;
+        let idx = spec
+            .modules
+            .iter()
+            .position(|s| short_name(&s.name) == m.to_ascii_lowercase())
+            .ok_or_else(|| {
+                SynthDumpError::Spec(format!("call chain module {m:?} is not in the module list"))
+            })?;
+        if !per_module[idx].iter().any(|x| x == f) {
+            per_module[idx].push(f.to_string());
+        }
+    }
+    for (i, m) in spec.modules.iter().enumerate() {
+        for f in &m.functions {
+            if !per_module[i].contains(f) {
+                per_module[i].push(f.clone());
+            }
+        }
+    }
+    let mut placed = Vec::new();
+    let mut base = NT_BASE;
+    let mut shape_i = 0usize;
+    for (i, m) in spec.modules.iter().enumerate() {
+        let mut funcs = Vec::new();
+        let mut rva = TEXT_RVA;
+        for name in &per_module[i] {
+            let shape = if TRAP_HANDLERS.contains(&name.as_str()) {
+                Shape::Trap
+            } else {
+                shape_i += 1;
+                SHAPES[(shape_i - 1) % SHAPES.len()]
+            };
+            let p = shape.prolog().len() as u32;
+            // A body of plausible size before the call, so offsets look like real ones.
+            let pad = 0x10 + fnv(name) % 0x300;
+            let (call_rva, split) = if shape == Shape::Chained {
+                // prolog, two nops, then the chained range with the call.
+                (rva + p + 2 + pad, rva + p + 2)
+            } else {
+                (rva + p + pad, 0)
+            };
+            let end = call_rva + 5 + shape.epilog().len() as u32;
+            funcs.push(Func {
+                name: name.clone(),
+                shape,
+                rva,
+                call_rva: Some(call_rva),
+                callee: None,
+                split: if split == 0 { end } else { split },
+                end,
+            });
+            rva = (end + 15) & !15;
+        }
+        let text_size = (rva - TEXT_RVA).max(0x10);
+        let text_pages = text_size.div_ceil(0x1000);
+        // .rdata (unwind info + exports) one or two pages, .pdata one page.
+        let rdata_rva = TEXT_RVA + text_pages * 0x1000;
+        let size = rdata_rva + 0x2000 + 0x1000;
+        placed.push(Placed {
+            spec: m.clone(),
+            base,
+            image: Vec::new(),
+            timestamp: 0x5f00_0000 | (fnv(&m.name) & 0x00ff_ffff),
+            checksum: fnv(&m.path) & 0x00ff_ffff,
+            funcs,
+        });
+        let _ = size;
+        base += 0x20_0000 + u64::from(fnv(&m.name) & 0xf) * 0x1000;
+        base = (base + 0xffff) & !0xffff;
+    }
+    // Resolve callees: entry k calls entry k-1.
+    for k in 1..spec.call_chain.len() {
+        let callee_va = chain_va(&placed, spec, k - 1)?;
+        let (mi, fi) = chain_index(&placed, spec, k)?;
+        placed[mi].funcs[fi].callee = Some(callee_va);
+    }
+    for p in &mut placed {
+        p.image = build_image(p);
+    }
+    Ok(placed)
+}
+
+fn chain_index(
+    placed: &[Placed],
+    spec: &DumpSpec,
+    k: usize,
+) -> Result<(usize, usize), SynthDumpError> {
+    let entry = spec
+        .call_chain
+        .get(k)
+        .ok_or_else(|| SynthDumpError::Spec("call chain index".into()))?;
+    let (m, f) = entry.split_once('!').unwrap_or(("", entry));
+    for (mi, p) in placed.iter().enumerate() {
+        if short_name(&p.spec.name) == m.to_ascii_lowercase()
+            && let Some(fi) = p.funcs.iter().position(|x| x.name == f)
+        {
+            return Ok((mi, fi));
+        }
+    }
+    Err(SynthDumpError::Spec(format!("{entry:?} not placed")))
+}
+
+fn chain_va(placed: &[Placed], spec: &DumpSpec, k: usize) -> Result<u64, SynthDumpError> {
+    let (mi, fi) = chain_index(placed, spec, k)?;
+    Ok(placed[mi].base + u64::from(placed[mi].funcs[fi].rva))
+}
+
+fn put(buf: &mut Vec<u8>, off: usize, bytes: &[u8]) {
+    if buf.len() < off + bytes.len() {
+        buf.resize(off + bytes.len(), 0);
+    }
+    buf[off..off + bytes.len()].copy_from_slice(bytes);
+}
+
+/// A PE32+ image in loaded layout (FileAlignment = SectionAlignment = 0x1000, so the file
+/// bytes are the memory bytes).
+fn build_image(p: &Placed) -> Vec<u8> {
+    let text_end = p
+        .funcs
+        .iter()
+        .map(|f| f.end)
+        .max()
+        .unwrap_or(TEXT_RVA + 0x10);
+    let text_pages = (text_end - TEXT_RVA).div_ceil(0x1000).max(1);
+    let rdata_rva = TEXT_RVA + text_pages * 0x1000;
+    let pdata_rva = rdata_rva + 0x2000;
+    let size_of_image = pdata_rva + 0x1000;
+    let mut img = vec![0u8; size_of_image as usize];
+    // .text: int3 filler, then each function.
+    for b in &mut img[TEXT_RVA as usize..rdata_rva as usize] {
+        *b = 0xcc;
+    }
+    let mut rdata = Vec::new();
+    let mut pdata = Vec::new();
+    for f in &p.funcs {
+        let mut code = f.shape.prolog();
+        if f.shape == Shape::Chained {
+            code.extend_from_slice(&[0x90, 0x90]);
+        }
+        let call_at = f.call_rva.unwrap_or(f.rva);
+        code.resize((call_at - f.rva) as usize, 0x90);
+        let target = f.callee.unwrap_or(p.base + u64::from(f.rva));
+        let next = p.base + u64::from(call_at) + 5;
+        let rel = (target as i64).wrapping_sub(next as i64) as i32;
+        code.push(0xe8);
+        code.extend_from_slice(&rel.to_le_bytes());
+        code.extend_from_slice(&f.shape.epilog());
+        put(&mut img, f.rva as usize, &code);
+        // UNWIND_INFO of the primary range.
+        while rdata.len() % 4 != 0 {
+            rdata.push(0);
+        }
+        let info_rva = rdata_rva + rdata.len() as u32;
+        rdata.extend_from_slice(&f.shape.unwind_info());
+        pdata.push((f.rva, f.split, info_rva));
+        if f.shape == Shape::Chained {
+            // A chained entry: no codes, CHAININFO, then the parent RUNTIME_FUNCTION.
+            while rdata.len() % 4 != 0 {
+                rdata.push(0);
+            }
+            let chained_rva = rdata_rva + rdata.len() as u32;
+            rdata.extend_from_slice(&[1 | (4 << 3), 0, 0, 0]);
+            for v in [f.rva, f.split, info_rva] {
+                rdata.extend_from_slice(&v.to_le_bytes());
+            }
+            pdata.push((f.split, f.end, chained_rva));
+        }
+    }
+    // Export directory.
+    while rdata.len() % 4 != 0 {
+        rdata.push(0);
+    }
+    let export_rva = rdata_rva + rdata.len() as u32;
+    let mut names: Vec<(&str, u32)> = p.funcs.iter().map(|f| (f.name.as_str(), f.rva)).collect();
+    names.sort();
+    let n = names.len() as u32;
+    let dll_name_rva = export_rva + 40 + n * 10;
+    let mut exp = vec![0u8; 40];
+    let funcs_rva = export_rva + 40;
+    let names_rva = funcs_rva + 4 * n;
+    let ords_rva = names_rva + 4 * n;
+    exp[12..16].copy_from_slice(&dll_name_rva.to_le_bytes());
+    exp[16..20].copy_from_slice(&1u32.to_le_bytes());
+    exp[20..24].copy_from_slice(&n.to_le_bytes());
+    exp[24..28].copy_from_slice(&n.to_le_bytes());
+    exp[28..32].copy_from_slice(&funcs_rva.to_le_bytes());
+    exp[32..36].copy_from_slice(&names_rva.to_le_bytes());
+    exp[36..40].copy_from_slice(&ords_rva.to_le_bytes());
+    let mut strings = Vec::new();
+    strings.extend_from_slice(p.spec.name.as_bytes());
+    strings.push(0);
+    let mut name_rvas = Vec::new();
+    for (name, _) in &names {
+        name_rvas.push(dll_name_rva + strings.len() as u32);
+        strings.extend_from_slice(name.as_bytes());
+        strings.push(0);
+    }
+    for (_, rva) in &names {
+        exp.extend_from_slice(&rva.to_le_bytes());
+    }
+    for r in &name_rvas {
+        exp.extend_from_slice(&r.to_le_bytes());
+    }
+    for i in 0..n {
+        exp.extend_from_slice(&(i as u16).to_le_bytes());
+    }
+    exp.extend_from_slice(&strings);
+    let export_size = exp.len() as u32;
+    rdata.extend_from_slice(&exp);
+    // Version resource: root -> RT_VERSION(16) -> id 1 -> lang 0x409 -> data.
+    while rdata.len() % 4 != 0 {
+        rdata.push(0);
+    }
+    let rsrc_rva = rdata_rva + rdata.len() as u32;
+    let mut rsrc = Vec::new();
+    let dir = |rsrc: &mut Vec<u8>, id: u32, target: u32| {
+        rsrc.extend_from_slice(&[0; 12]);
+        rsrc.extend_from_slice(&0u16.to_le_bytes());
+        rsrc.extend_from_slice(&1u16.to_le_bytes());
+        rsrc.extend_from_slice(&id.to_le_bytes());
+        rsrc.extend_from_slice(&target.to_le_bytes());
+    };
+    dir(&mut rsrc, 16, 0x8000_0018);
+    dir(&mut rsrc, 1, 0x8000_0030);
+    dir(&mut rsrc, 0x409, 0x48);
+    let vs_rva = rsrc_rva + 0x58;
+    let mut vs = Vec::new();
+    // VS_VERSIONINFO header (wLength, wValueLength, wType, "VS_VERSION_INFO", pad) then
+    // VS_FIXEDFILEINFO.
+    let key: Vec<u8> = "VS_VERSION_INFO\0"
+        .encode_utf16()
+        .flat_map(|c| c.to_le_bytes())
+        .collect();
+    vs.extend_from_slice(&[0, 0, 52, 0, 0, 0]);
+    vs.extend_from_slice(&key);
+    while vs.len() % 4 != 0 {
+        vs.push(0);
+    }
+    let build = 19041u32;
+    let rev = fnv(&p.spec.name) % 4000;
+    let fixed: [u32; 13] = [
+        0xfeef_04bd,
+        0x0001_0000,
+        (10 << 16),
+        (build << 16) | rev,
+        (10 << 16),
+        (build << 16) | rev,
+        0x3f,
+        0,
+        0x0004_0004,
+        3,
+        0,
+        0,
+        0,
+    ];
+    for v in fixed {
+        vs.extend_from_slice(&v.to_le_bytes());
+    }
+    let vs_len = vs.len() as u16;
+    vs[0..2].copy_from_slice(&vs_len.to_le_bytes());
+    // Data entry at 0x48: RVA, size, codepage, reserved.
+    rsrc.extend_from_slice(&vs_rva.to_le_bytes());
+    rsrc.extend_from_slice(&u32::from(vs_len).to_le_bytes());
+    rsrc.extend_from_slice(&[0; 8]);
+    rsrc.resize(0x58, 0);
+    rsrc.extend_from_slice(&vs);
+    let rsrc_size = rsrc.len() as u32;
+    rdata.extend_from_slice(&rsrc);
+    put(&mut img, rdata_rva as usize, &rdata);
+    let mut pd = Vec::new();
+    pdata.sort();
+    for (b, e, u) in &pdata {
+        for v in [b, e, u] {
+            pd.extend_from_slice(&v.to_le_bytes());
+        }
+    }
+    put(&mut img, pdata_rva as usize, &pd);
+    // Headers.
+    put(&mut img, 0, b"MZ");
+    put(&mut img, 0x3c, &0x80u32.to_le_bytes());
+    put(&mut img, 0x80, b"PE\0\0");
+    let coff = 0x84;
+    put(&mut img, coff, &0x8664u16.to_le_bytes());
+    put(&mut img, coff + 2, &3u16.to_le_bytes());
+    put(&mut img, coff + 4, &p.timestamp.to_le_bytes());
+    put(&mut img, coff + 16, &0xf0u16.to_le_bytes());
+    put(&mut img, coff + 18, &0x22u16.to_le_bytes());
+    let opt = coff + 20;
+    put(&mut img, opt, &0x20bu16.to_le_bytes());
+    put(&mut img, opt + 16, &TEXT_RVA.to_le_bytes()); // entry point
+    put(&mut img, opt + 24, &p.base.to_le_bytes());
+    put(&mut img, opt + 32, &0x1000u32.to_le_bytes());
+    put(&mut img, opt + 36, &0x1000u32.to_le_bytes());
+    put(&mut img, opt + 40, &10u16.to_le_bytes());
+    put(&mut img, opt + 48, &10u16.to_le_bytes());
+    put(&mut img, opt + 56, &size_of_image.to_le_bytes());
+    put(&mut img, opt + 60, &0x1000u32.to_le_bytes());
+    put(&mut img, opt + 64, &p.checksum.to_le_bytes());
+    put(&mut img, opt + 68, &1u16.to_le_bytes()); // native subsystem
+    put(&mut img, opt + 108, &16u32.to_le_bytes());
+    let dirs = opt + 112;
+    put(&mut img, dirs, &export_rva.to_le_bytes());
+    put(&mut img, dirs + 4, &export_size.to_le_bytes());
+    put(&mut img, dirs + 16, &rsrc_rva.to_le_bytes());
+    put(&mut img, dirs + 20, &rsrc_size.to_le_bytes());
+    put(&mut img, dirs + 24, &pdata_rva.to_le_bytes());
+    put(&mut img, dirs + 28, &(pd.len() as u32).to_le_bytes());
+    let sect = opt + 0xf0;
+    let sections: [(&[u8], u32, u32, u32); 3] = [
+        (b".text", TEXT_RVA, rdata_rva - TEXT_RVA, 0x6000_0020),
+        (b".rdata", rdata_rva, 0x2000, 0x4000_0040),
+        (b".pdata", pdata_rva, 0x1000, 0x4000_0040),
+    ];
+    for (i, (name, rva, size, ch)) in sections.iter().enumerate() {
+        let s = sect + 40 * i;
+        put(&mut img, s, name);
+        put(&mut img, s + 8, &size.to_le_bytes());
+        put(&mut img, s + 12, &rva.to_le_bytes());
+        put(&mut img, s + 16, &size.to_le_bytes());
+        put(&mut img, s + 20, &rva.to_le_bytes());
+        put(&mut img, s + 36, &ch.to_le_bytes());
+    }
+    img
+}
+
+// ---------------------------------------------------------------------------------------------
+// The kernel's memory, built as a map of virtual pages.
+
+#[derive(Default)]
+struct VSpace {
+    pages: BTreeMap<u64, Vec<u8>>,
+}
+
+impl VSpace {
+    fn write(&mut self, va: u64, bytes: &[u8]) {
+        let mut done = 0;
+        while done < bytes.len() {
+            let cur = va + done as u64;
+            let page = cur & !0xfff;
+            let off = (cur & 0xfff) as usize;
+            let n = (0x1000 - off).min(bytes.len() - done);
+            let p = self.pages.entry(page).or_insert_with(|| vec![0u8; 0x1000]);
+            p[off..off + n].copy_from_slice(&bytes[done..done + n]);
+            done += n;
+        }
+    }
+    fn read(&self, va: u64, len: usize) -> Vec<u8> {
+        (0..len as u64)
+            .map(|i| {
+                let a = va + i;
+                self.pages
+                    .get(&(a & !0xfff))
+                    .map_or(0, |p| p[(a & 0xfff) as usize])
+            })
+            .collect()
+    }
+}
+
+/// A bump allocator in the pool region.
+struct Pool {
+    next: u64,
+}
+
+impl Pool {
+    fn alloc(&mut self, len: usize) -> u64 {
+        let va = self.next;
+        self.next = (self.next + len as u64 + 15) & !15;
+        va
+    }
+}
+
+fn unicode_string(vs: &mut VSpace, pool: &mut Pool, text: &str) -> u64 {
+    let utf16: Vec<u8> = text.encode_utf16().flat_map(|c| c.to_le_bytes()).collect();
+    let buf = pool.alloc(utf16.len() + 2);
+    vs.write(buf, &utf16);
+    let s = pool.alloc(16);
+    let len = utf16.len() as u16;
+    let mut us = Vec::new();
+    us.extend_from_slice(&len.to_le_bytes());
+    us.extend_from_slice(&(len + 2).to_le_bytes());
+    us.extend_from_slice(&[0; 4]);
+    us.extend_from_slice(&buf.to_le_bytes());
+    vs.write(s, &us);
+    s
+}
+
+/// Everything the two writers share.
+struct Kernel {
+    placed: Vec<Placed>,
+    vs: VSpace,
+    context: Amd64Context,
+    params: [u64; 4],
+    ps_loaded_module_list: u64,
+    kdbg: u64,
+    kdbg_bytes: Vec<u8>,
+    stack_low: u64,
+    /// Pool addresses holding the UNICODE_STRINGs of string parameters (and their buffers).
+    param_blocks: Vec<(u64, usize)>,
+}
+
+fn build_kernel(spec: &DumpSpec) -> Result<Kernel, SynthDumpError> {
+    let placed = place_modules(spec)?;
+    let mut vs = VSpace::default();
+    for p in &placed {
+        vs.write(p.base, &p.image);
+    }
+    let mut pool = Pool { next: POOL_BASE };
+    // Parameters that are strings.
+    let mut params = spec.params;
+    let mut param_blocks = Vec::new();
+    for (i, text) in &spec.string_params {
+        let before = pool.next;
+        let va = unicode_string(&mut vs, &mut pool, text);
+        if let Some(p) = params.get_mut(*i) {
+            *p = va;
+        }
+        param_blocks.push((before, (pool.next - before) as usize));
+    }
+    // PsLoadedModuleList: head + KLDR_DATA_TABLE_ENTRY (0xa0 bytes used) per module.
+    let head = pool.alloc(16);
+    let mut entries = Vec::new();
+    for p in &placed {
+        let e = pool.alloc(0xa0);
+        let full = unicode_string(&mut vs, &mut pool, &p.spec.path);
+        let base_name = unicode_string(&mut vs, &mut pool, &p.spec.name);
+        let mut b = vec![0u8; 0xa0];
+        b[0x10..0x18]
+            .copy_from_slice(&(p.base + u64::from(p.image.len() as u32 - 0x1000)).to_le_bytes());
+        b[0x30..0x38].copy_from_slice(&p.base.to_le_bytes());
+        b[0x38..0x40].copy_from_slice(&(p.base + 0x1000).to_le_bytes());
+        b[0x40..0x44].copy_from_slice(&(p.image.len() as u32).to_le_bytes());
+        b[0x48..0x58].copy_from_slice(&vs.read(full, 16));
+        b[0x58..0x68].copy_from_slice(&vs.read(base_name, 16));
+        b[0x78..0x7c].copy_from_slice(&p.checksum.to_le_bytes());
+        b[0x9c..0xa0].copy_from_slice(&p.timestamp.to_le_bytes());
+        vs.write(e, &b);
+        entries.push(e);
+    }
+    for (i, &e) in entries.iter().enumerate() {
+        let next = entries.get(i + 1).copied().unwrap_or(head);
+        let prev = if i == 0 { head } else { entries[i - 1] };
+        vs.write(e, &next.to_le_bytes());
+        vs.write(e + 8, &prev.to_le_bytes());
+    }
+    vs.write(
+        head,
+        &entries.first().copied().unwrap_or(head).to_le_bytes(),
+    );
+    vs.write(
+        head + 8,
+        &entries.last().copied().unwrap_or(head).to_le_bytes(),
+    );
+    // Unloaded drivers: MmUnloadedDrivers -> array of 0x28-byte entries; MmLastUnloadedDriver.
+    let array = pool.alloc(0x28 * spec.unloaded.len().max(1));
+    for (i, name) in spec.unloaded.iter().enumerate() {
+        let s = unicode_string(&mut vs, &mut pool, name);
+        let start = 0xffff_f803_0000_0000 + (i as u64) * 0x10_0000;
+        let mut b = vs.read(s, 16);
+        b.extend_from_slice(&start.to_le_bytes());
+        b.extend_from_slice(&(start + 0x1_c000).to_le_bytes());
+        b.extend_from_slice(&spec.system_time.to_le_bytes());
+        vs.write(array + 0x28 * i as u64, &b);
+    }
+    let mm_unloaded = pool.alloc(8);
+    vs.write(mm_unloaded, &array.to_le_bytes());
+    let mm_last = pool.alloc(4);
+    vs.write(mm_last, &(spec.unloaded.len() as u32).to_le_bytes());
+    // KiProcessorBlock -> KPRCB per CPU; CPU 0 runs the crashing thread: KTHREAD with its
+    // stack limits and ApcState.Process -> EPROCESS.ImageFileName (x64 19041 offsets).
+    let eprocess = pool.alloc(0x640);
+    let name = spec.process_name.as_bytes();
+    vs.write(eprocess + 0x5a8, &name[..name.len().min(14)]);
+    let kthread = pool.alloc(0x100);
+    vs.write(kthread + 0x30, &(STACK_TOP - 0x6000).to_le_bytes());
+    vs.write(kthread + 0x38, &STACK_TOP.to_le_bytes());
+    vs.write(kthread + 0xb8, &eprocess.to_le_bytes());
+    let processor_block = pool.alloc(8 * spec.processors.max(1) as usize);
+    for cpu in 0..u64::from(spec.processors.max(1)) {
+        let prcb = pool.alloc(0x100);
+        // Other CPUs run their idle threads (no stack here).
+        let t = if cpu == 0 { kthread } else { pool.alloc(0x100) };
+        vs.write(prcb + 8, &t.to_le_bytes());
+        vs.write(processor_block + 8 * cpu, &prcb.to_le_bytes());
+    }
+    // KDBG (decoded): List, OwnerTag, Size, KernBase, PsLoadedModuleList, MmUnloadedDrivers...
+    // It sits alone in a page that the page tables mark as a transition PTE.
+    let kdbg = POOL_BASE + 0x10_0000;
+    let mut kd = vec![0u8; 0x380];
+    kd[0x10..0x14].copy_from_slice(b"KDBG");
+    kd[0x14..0x18].copy_from_slice(&0x380u32.to_le_bytes());
+    kd[0x18..0x20].copy_from_slice(&NT_BASE.to_le_bytes());
+    kd[0x48..0x50].copy_from_slice(&head.to_le_bytes());
+    kd[0x218..0x220].copy_from_slice(&processor_block.to_le_bytes());
+    kd[0x220..0x228].copy_from_slice(&mm_unloaded.to_le_bytes());
+    kd[0x228..0x230].copy_from_slice(&mm_last.to_le_bytes());
+    vs.write(kdbg, &kd);
+    // The stack: from the outermost function inwards.
+    if let Some(i) = spec.fault_ip_param {
+        let trap = spec.call_chain.iter().position(|e| {
+            e.split_once('!')
+                .is_some_and(|(_, f)| TRAP_HANDLERS.contains(&f))
+        });
+        let Some(t) = trap.filter(|t| t + 1 < spec.call_chain.len()) else {
+            return Err(SynthDumpError::Spec(
+                "fault_ip_param needs a trap handler with an interrupted frame above it".into(),
+            ));
+        };
+        let (mi, fi) = chain_index(&placed, spec, t + 1)?;
+        let f = &placed[mi].funcs[fi];
+        if let Some(p) = params.get_mut(i) {
+            *p = placed[mi].base + u64::from(f.call_rva.unwrap_or(f.rva));
+        }
+    }
+    let mut regs: [u64; 16] = [0; 16];
+    for (i, r) in regs.iter_mut().enumerate() {
+        *r = 0x1111_0000 + i as u64;
+    }
+    let n = spec.call_chain.len();
+    if n == 0 {
+        return Err(SynthDumpError::Spec("empty call chain".into()));
+    }
+    let mut entry_rsp = STACK_TOP - 0x48; // 8 mod 16, like a real function entry
+    vs.write(entry_rsp, &0u64.to_le_bytes()); // the outermost frame returns to 0
+    let mut rip = 0;
+    for k in (0..n).rev() {
+        let (mi, fi) = chain_index(&placed, spec, k)?;
+        let f = &placed[mi].funcs[fi];
+        let fva = placed[mi].base + u64::from(f.rva);
+        if k == 0 {
+            // Frame 0 (KeBugCheckEx) is captured at its entry with the arguments spilled to
+            // its home area, as in real dumps.
+            rip = fva;
+            let home = [u64::from(spec.bugcheck), params[0], params[1], params[2]];
+            for (j, v) in home.iter().enumerate() {
+                vs.write(entry_rsp + 8 + 8 * j as u64, &v.to_le_bytes());
+            }
+            break;
+        }
+        let mut sp = entry_rsp;
+        let push = |vs: &mut VSpace, sp: &mut u64, v: u64| {
+            *sp -= 8;
+            vs.write(*sp, &v.to_le_bytes());
+        };
+        match f.shape {
+            Shape::Pushes => {
+                push(&mut vs, &mut sp, regs[3]);
+                push(&mut vs, &mut sp, regs[6]);
+                push(&mut vs, &mut sp, regs[7]);
+                sp -= 0x40;
+                regs[3] = 0xb000 + k as u64;
+                regs[6] = 0x5000 + k as u64;
+                regs[7] = 0xd000 + k as u64;
+            }
+            Shape::SaveNonvol => {
+                sp -= 0x48;
+                vs.write(sp + 0x50, &regs[3].to_le_bytes());
+                regs[3] = 0xb100 + k as u64;
+            }
+            Shape::FramePointer => {
+                push(&mut vs, &mut sp, regs[5]);
+                sp -= 0x50;
+                regs[5] = sp + 0x20;
+            }
+            Shape::Chained => {
+                push(&mut vs, &mut sp, regs[12]);
+                sp -= 0x1a0;
+                regs[12] = 0xc000 + k as u64;
+            }
+            Shape::Trap => {
+                push(&mut vs, &mut sp, regs[5]);
+                sp -= 0x158;
+                regs[5] = 0xf000 + k as u64;
+            }
+        }
+        let at = placed[mi].base + u64::from(f.call_rva.unwrap_or(f.rva));
+        let (cmi, cfi) = chain_index(&placed, spec, k - 1)?;
+        if placed[cmi].funcs[cfi].shape == Shape::Trap {
+            // Interrupted at `at`: the CPU pushes SS, RSP, RFLAGS, CS, RIP and an error code
+            // on a 16-byte aligned stack.
+            let mut top = sp & !0xf;
+            for v in [0x18, sp, 0x10282, 0x10, at, 2] {
+                top -= 8;
+                vs.write(top, &v.to_le_bytes());
+            }
+            entry_rsp = top;
+        } else {
+            // The call to the next-inner function pushes the return address.
+            entry_rsp = sp - 8;
+            vs.write(entry_rsp, &(at + 5).to_le_bytes());
+        }
+    }
+    regs[4] = entry_rsp;
+    let context = Amd64Context {
+        context_flags: 0x0010_001f,
+        rax: regs[0],
+        rcx: u64::from(spec.bugcheck),
+        rdx: params[0],
+        rbx: regs[3],
+        rsp: regs[4],
+        rbp: regs[5],
+        rsi: regs[6],
+        rdi: regs[7],
+        r8: params[1],
+        r9: params[2],
+        r10: regs[10],
+        r11: regs[11],
+        r12: regs[12],
+        r13: regs[13],
+        r14: regs[14],
+        r15: regs[15],
+        rip,
+        eflags: 0x86,
+        seg_cs: 0x10,
+        seg_ss: 0x18,
+    };
+    Ok(Kernel {
+        placed,
+        vs,
+        context,
+        params,
+        ps_loaded_module_list: head,
+        kdbg,
+        kdbg_bytes: kd,
+        stack_low: entry_rsp,
+        param_blocks,
+    })
+}
+
+/// The 0x2000-byte DUMP_HEADER64, `PAGE`-filled where unused.
+fn header64(spec: &DumpSpec, k: &Kernel, dump_type: u32, cr3: u64, file_size: u64) -> Vec<u8> {
+    let mut h = b"PAGE".repeat(0x800);
+    let mut set = |off: usize, b: &[u8]| h[off..off + b.len()].copy_from_slice(b);
+    set(0, b"PAGEDU64");
+    set(8, &0xfu32.to_le_bytes());
+    set(0xc, &spec.build.to_le_bytes());
+    set(0x10, &cr3.to_le_bytes());
+    set(0x18, &(0xffff_a580_0000_0000u64).to_le_bytes());
+    set(0x20, &k.ps_loaded_module_list.to_le_bytes());
+    set(0x28, &(POOL_BASE + 0x20_0000).to_le_bytes());
+    set(0x30, &0x8664u32.to_le_bytes());
+    set(0x34, &spec.processors.to_le_bytes());
+    set(0x38, &spec.bugcheck.to_le_bytes());
+    set(0x3c, &0u32.to_le_bytes());
+    for (i, p) in k.params.iter().enumerate() {
+        set(0x40 + 8 * i, &p.to_le_bytes());
+    }
+    set(0x60, &[0u8; 32]);
+    set(0x80, &k.kdbg.to_le_bytes());
+    let mut ctx = vec![0u8; crate::dump::header::AMD64_CONTEXT_SIZE];
+    k.context.write(&mut ctx);
+    set(0x348, &ctx);
+    // The header exception record: the breakpoint KeBugCheckEx raises, as in real dumps.
+    let mut ex = vec![0u8; 0x98];
+    ex[0..4].copy_from_slice(&0x8000_0003u32.to_le_bytes());
+    ex[0x10..0x18].copy_from_slice(&k.context.rip.to_le_bytes());
+    set(0xf00, &ex);
+    set(0xf98, &dump_type.to_le_bytes());
+    set(0xf9c, &0u32.to_le_bytes());
+    set(0xfa0, &file_size.to_le_bytes());
+    set(0xfa8, &spec.system_time.to_le_bytes());
+    set(0x1030, &spec.uptime.to_le_bytes());
+    set(0x1038, &0u32.to_le_bytes());
+    set(0x1040, &1u32.to_le_bytes());
+    set(0x1044, &0x110u32.to_le_bytes());
+    set(0x1048, &0u32.to_le_bytes());
+    h
+}
+
+/// Write an x64 bitmap kernel dump (MEMORY.DMP, DumpType 5, `SDMP`). The file is sparse:
+/// only the header, the bitmap and the written pages use disk.
+pub fn write_bitmap_dump(path: &Path, spec: &DumpSpec) -> Result<(), SynthDumpError> {
+    let io = |e| SynthDumpError::Io(path.to_path_buf(), e);
+    let k = build_kernel(spec)?;
+    // Physical pages: the stack region as one 2 MiB large page, the rest 4 KiB pages.
+    let mut next_pfn = 0x10u64;
+    let mut phys: BTreeMap<u64, Vec<u8>> = BTreeMap::new();
+    let alloc = |next: &mut u64| {
+        let p = *next;
+        *next += 1;
+        if *next == STACK_LARGE_PFN {
+            *next = STACK_LARGE_PFN + 0x200;
+        }
+        p
+    };
+    let pml4 = alloc(&mut next_pfn);
+    phys.insert(pml4, vec![0u8; 0x1000]);
+    let mut tables: BTreeMap<(u8, u64), u64> = BTreeMap::new();
+    let entry = |phys: &mut BTreeMap<u64, Vec<u8>>, table: u64, idx: u64, value: u64| {
+        let t = phys.entry(table).or_insert_with(|| vec![0u8; 0x1000]);
+        let o = (idx * 8) as usize;
+        t[o..o + 8].copy_from_slice(&value.to_le_bytes());
+    };
+    // Walk/create the tables down to level `stop` (1 = PD for large pages, 0 = PT).
+    let mut table_for =
+        |phys: &mut BTreeMap<u64, Vec<u8>>, next: &mut u64, va: u64, stop: u8| -> u64 {
+            let mut table = pml4;
+            for (level, shift) in [(3u8, 39u32), (2, 30), (1, 21)] {
+                if level == stop {
+                    break;
+                }
+                let key = (level, va >> (shift) << shift);
+                let child = match tables.get(&key) {
+                    Some(&c) => c,
+                    None => {
+                        let c = alloc(next);
+                        phys.insert(c, vec![0u8; 0x1000]);
+                        tables.insert(key, c);
+                        entry(phys, table, (va >> shift) & 0x1ff, (c << 12) | 0x63);
+                        c
+                    }
+                };
+                table = child;
+            }
+            table
+        };
+    // The large stack page.
+    let pd = table_for(&mut phys, &mut next_pfn, STACK_REGION, 1);
+    entry(
+        &mut phys,
+        pd,
+        (STACK_REGION >> 21) & 0x1ff,
+        (STACK_LARGE_PFN << 12) | 0xe3,
+    );
+    for (va, bytes) in &k.vs.pages {
+        if *va >= STACK_REGION && *va < STACK_REGION + 0x20_0000 {
+            phys.insert(STACK_LARGE_PFN + ((va - STACK_REGION) >> 12), bytes.clone());
+            continue;
+        }
+        let pt = table_for(&mut phys, &mut next_pfn, *va, 0);
+        let pfn = alloc(&mut next_pfn);
+        phys.insert(pfn, bytes.clone());
+        // KDBG's page is in transition (not present, bit 11): still readable from RAM.
+        let flags = if *va == k.kdbg & !0xfff { 0x800 } else { 0x63 };
+        entry(&mut phys, pt, (va >> 12) & 0x1ff, (pfn << 12) | flags);
+    }
+    let highest = phys.keys().next_back().copied().unwrap_or(0);
+    let pages = (spec.size_bytes / 0x1000)
+        .max(highest + 1)
+        .max(STACK_LARGE_PFN + 0x200);
+    // The bitmap.
+    let nbytes = pages.div_ceil(8) as usize;
+    let mut bitmap = vec![0u8; nbytes];
+    let set_bit = |bitmap: &mut Vec<u8>, pfn: u64| bitmap[(pfn / 8) as usize] |= 1 << (pfn % 8);
+    if spec.dense_bitmap {
+        for b in bitmap.iter_mut() {
+            *b = 0xff;
+        }
+        if !pages.is_multiple_of(8) {
+            bitmap[nbytes - 1] = (1u8 << (pages % 8)) - 1;
+        }
+    } else {
+        for pfn in (0..pages).step_by(3) {
+            set_bit(&mut bitmap, pfn);
+        }
+        for pfn in phys.keys() {
+            set_bit(&mut bitmap, *pfn);
+        }
+    }
+    let present: u64 = bitmap.iter().map(|b| u64::from(b.count_ones())).sum();
+    let first_page = (0x2038 + nbytes as u64).div_ceil(0x1000) * 0x1000;
+    let file_size = first_page + present * 0x1000;
+    let cr3 = pml4 << 12;
+    let mut f = std::fs::File::create(path).map_err(io)?;
+    f.write_all(&header64(spec, &k, 5, cr3, file_size))
+        .map_err(io)?;
+    let mut bh = vec![0u8; 0x38];
+    bh[0..4].copy_from_slice(b"SDMP");
+    bh[4..8].copy_from_slice(b"DUMP");
+    bh[0x20..0x28].copy_from_slice(&first_page.to_le_bytes());
+    bh[0x28..0x30].copy_from_slice(&present.to_le_bytes());
+    bh[0x30..0x38].copy_from_slice(&pages.to_le_bytes());
+    f.write_all(&bh).map_err(io)?;
+    f.write_all(&bitmap).map_err(io)?;
+    f.set_len(file_size).map_err(io)?;
+    // Pages in PFN order: the rank of each written PFN among the set bits.
+    let mut rank = 0u64;
+    let mut last = 0u64;
+    for (pfn, bytes) in &phys {
+        for p in last..*pfn {
+            if bitmap[(p / 8) as usize] & (1 << (p % 8)) != 0 {
+                rank += 1;
+            }
+        }
+        last = *pfn + 1;
+        f.seek(SeekFrom::Start(first_page + rank * 0x1000))
+            .map_err(io)?;
+        f.write_all(bytes).map_err(io)?;
+        rank += 1;
+    }
+    f.flush().map_err(io)?;
+    Ok(())
+}
+
+/// Write the module images as PE files in a symbol-store layout
+/// (`dir/name/TIMESTAMPSIZEOFIMAGE/name`): what a triage dump needs to be unwound.
+pub fn write_module_images(dir: &Path, spec: &DumpSpec) -> Result<Vec<PathBuf>, SynthDumpError> {
+    let placed = place_modules(spec)?;
+    let mut out = Vec::new();
+    for p in &placed {
+        let key = format!("{:08X}{:x}", p.timestamp, p.image.len());
+        let d = dir.join(&p.spec.name).join(key);
+        std::fs::create_dir_all(&d).map_err(|e| SynthDumpError::Io(d.clone(), e))?;
+        let file = d.join(&p.spec.name);
+        std::fs::write(&file, &p.image).map_err(|e| SynthDumpError::Io(file.clone(), e))?;
+        out.push(file);
+    }
+    Ok(out)
+}
+
+/// Write a triage (small memory) dump, DumpType 4, with TRIAGE_DUMP64 at 0x2000.
+pub fn write_triage_dump(path: &Path, spec: &DumpSpec) -> Result<(), SynthDumpError> {
+    let io = |e| SynthDumpError::Io(path.to_path_buf(), e);
+    let k = build_kernel(spec)?;
+    let mut body: Vec<u8> = vec![0u8; 0x80]; // TRIAGE_DUMP64, offsets relative to the file
+    let base = 0x2000usize;
+    let at = |body: &mut Vec<u8>, bytes: &[u8]| -> u32 {
+        while !body.len().is_multiple_of(8) {
+            body.push(0);
+        }
+        let off = (base + body.len()) as u32;
+        body.extend_from_slice(bytes);
+        off
+    };
+    let mm = at(&mut body, &[0u8; 0x50]);
+    // Unloaded drivers: count, pad, then 0x38-byte entries with the name inline.
+    let mut ud = Vec::new();
+    ud.extend_from_slice(&(spec.unloaded.len() as u32).to_le_bytes());
+    ud.extend_from_slice(&[0; 4]);
+    for (i, name) in spec.unloaded.iter().enumerate() {
+        let mut e = vec![0u8; 0x38];
+        let units: Vec<u8> = name
+            .encode_utf16()
+            .take(12)
+            .flat_map(|c| c.to_le_bytes())
+            .collect();
+        e[0..2].copy_from_slice(&(units.len() as u16).to_le_bytes());
+        e[2..4].copy_from_slice(&(units.len() as u16).to_le_bytes());
+        e[0x10..0x10 + units.len()].copy_from_slice(&units);
+        let start = 0xffff_f803_0000_0000 + (i as u64) * 0x10_0000;
+        e[0x28..0x30].copy_from_slice(&start.to_le_bytes());
+        e[0x30..0x38].copy_from_slice(&(start + 0x1_c000).to_le_bytes());
+        ud.extend_from_slice(&e);
+    }
+    let unloaded = at(&mut body, &ud);
+    let prcb = at(&mut body, &[0u8; 0x100]);
+    let mut eprocess = vec![0u8; 0x640];
+    let name = spec.process_name.as_bytes();
+    let n = name.len().min(14);
+    eprocess[0x5a8..0x5a8 + n].copy_from_slice(&name[..n]);
+    let process = at(&mut body, &eprocess);
+    let thread = at(&mut body, &[0u8; 0x400]);
+    let stack_size = (STACK_TOP - k.stack_low) as usize;
+    let stack = k.vs.read(k.stack_low, stack_size);
+    let call_stack = at(&mut body, &stack);
+    // Driver list: 0x90-byte entries; names in the string pool.
+    let mut strings = Vec::new();
+    let mut name_offsets = Vec::new();
+    let driver_list_off = {
+        let len = 0x90 * k.placed.len();
+        at(&mut body, &vec![0u8; len])
+    };
+    let string_pool = (base + body.len()) as u32;
+    for p in &k.placed {
+        while strings.len() % 2 != 0 {
+            strings.push(0);
+        }
+        name_offsets.push(string_pool + strings.len() as u32);
+        let units: Vec<u16> = p.spec.path.encode_utf16().collect();
+        strings.extend_from_slice(&(units.len() as u32).to_le_bytes());
+        for u in &units {
+            strings.extend_from_slice(&u.to_le_bytes());
+        }
+        strings.extend_from_slice(&[0, 0]);
+    }
+    let pool_off = at(&mut body, &strings);
+    debug_assert_eq!(pool_off, string_pool);
+    for (i, p) in k.placed.iter().enumerate() {
+        let e = (driver_list_off as usize - base) + 0x90 * i;
+        body[e..e + 4].copy_from_slice(&name_offsets[i].to_le_bytes());
+        body[e + 0x38..e + 0x40].copy_from_slice(&p.base.to_le_bytes());
+        body[e + 0x48..e + 0x4c].copy_from_slice(&(p.image.len() as u32).to_le_bytes());
+        body[e + 0x80..e + 0x84].copy_from_slice(&p.checksum.to_le_bytes());
+        body[e + 0x88..e + 0x8c].copy_from_slice(&p.timestamp.to_le_bytes());
+    }
+    let debugger = at(&mut body, &k.kdbg_bytes);
+    // Data blocks: the string parameters, the page of the first frame's code, nt's headers.
+    let mut blocks: Vec<(u64, Vec<u8>)> = Vec::new();
+    for (va, len) in &k.param_blocks {
+        blocks.push((*va, k.vs.read(*va, *len)));
+    }
+    let ip_page = k.context.rip & !0xfff;
+    blocks.push((ip_page, k.vs.read(ip_page, 0x1000)));
+    if let Some(nt) = k.placed.first() {
+        blocks.push((nt.base, k.vs.read(nt.base, 0x1000)));
+    }
+    let mut block_table = Vec::new();
+    let mut datas = Vec::new();
+    for (va, bytes) in &blocks {
+        let off = at(&mut body, bytes);
+        datas.push((*va, off, bytes.len() as u32));
+    }
+    for (va, off, size) in &datas {
+        block_table.extend_from_slice(&va.to_le_bytes());
+        block_table.extend_from_slice(&off.to_le_bytes());
+        block_table.extend_from_slice(&size.to_le_bytes());
+    }
+    let blocks_off = at(&mut body, &block_table);
+    let valid = at(&mut body, b"TRGD");
+    let size_of_dump = valid + 4;
+    let fields: [(usize, u32); 24] = [
+        (0x4, size_of_dump),
+        (0x8, valid),
+        (0xc, 0x348),
+        (0x10, 0xf00),
+        (0x14, mm),
+        (0x18, unloaded),
+        (0x1c, prcb),
+        (0x20, process),
+        (0x24, thread),
+        (0x28, call_stack),
+        (0x2c, stack_size as u32),
+        (0x30, driver_list_off),
+        (0x34, k.placed.len() as u32),
+        (0x38, string_pool),
+        (0x3c, strings.len() as u32),
+        (0x40, 0),
+        (0x44, 0xffff_ffff),
+        (0x68, 0),
+        (0x6c, 0),
+        (0x70, debugger),
+        (0x74, 0x380),
+        (0x78, blocks_off),
+        (0x7c, datas.len() as u32),
+        (0x0, 0),
+    ];
+    for (off, v) in fields {
+        body[off..off + 4].copy_from_slice(&v.to_le_bytes());
+    }
+    body[0x48..0x50].copy_from_slice(&k.stack_low.to_le_bytes());
+    let file_size = base as u64 + body.len() as u64;
+    let mut f = std::fs::File::create(path).map_err(io)?;
+    f.write_all(&header64(spec, &k, 4, 0x1ad000, file_size))
+        .map_err(io)?;
+    f.write_all(&body).map_err(io)?;
+    f.flush().map_err(io)?;
+    Ok(())
+}

@@ -1,0 +1,66 @@
+//! The contract every pane keeps: render, take a key, follow the driver focus, list its keys.
+
+use super::action::Outcome;
+use super::theme::Theme;
+use crate::case::Case;
+use crate::driver::DriverKey;
+use ratatui::Frame;
+use ratatui::crossterm::event::KeyEvent;
+use ratatui::layout::Rect;
+
+/// What a pane may read while it renders or handles a key.
+pub struct PaneContext<'a> {
+    pub case: &'a Case,
+    pub focus: Option<&'a DriverKey>,
+    pub theme: &'a Theme,
+}
+
+/// One line of the help overlay and hint bar: a key and what it does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Hint {
+    pub key: &'static str,
+    pub desc: &'static str,
+}
+
+pub const fn hint(key: &'static str, desc: &'static str) -> Hint {
+    Hint { key, desc }
+}
+
+/// A pane of the workbench. Panes read the loaded [`Case`]; they never parse bytes.
+pub trait Pane {
+    /// The pane's title, shown in the tab bar.
+    fn title(&self) -> &'static str;
+
+    /// Draw into `area`.
+    fn render(&mut self, frame: &mut Frame, area: Rect, ctx: &PaneContext);
+
+    /// Take a key press. Return [`Outcome::Ignored`] for keys the pane does not use, so the
+    /// app can apply its global bindings (only when [`Pane::captures_input`] is false).
+    fn handle_key(&mut self, key: KeyEvent, ctx: &PaneContext) -> Outcome;
+
+    /// The driver focus changed (or was cleared): filter or highlight what concerns it.
+    fn on_focus(&mut self, focus: Option<&DriverKey>, case: &Case);
+
+    /// This pane's own keys for the help overlay and the hint bar.
+    fn hints(&self) -> Vec<Hint>;
+
+    /// True while the pane edits text (a filter bar, the notes editor): every key goes to the
+    /// pane first, global keys included, until it lets go (Esc).
+    fn captures_input(&self) -> bool {
+        false
+    }
+
+    /// Poll background work; true when something changed and the pane wants a redraw.
+    fn tick(&mut self) -> bool {
+        false
+    }
+
+    /// The mode shown in the status line while this pane is active.
+    fn mode(&self) -> &'static str {
+        if self.captures_input() {
+            "INSERT"
+        } else {
+            "NORMAL"
+        }
+    }
+}

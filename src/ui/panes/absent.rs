@@ -1,0 +1,37 @@
+//! A pane whose artefact the case lacks: it says which file it needs.
+
+use crate::case::Case;
+use crate::driver::DriverKey;
+use crate::ui::action::Outcome;
+use crate::ui::pane::{Hint, Pane, PaneContext};
+use crate::ui::widgets;
+use ratatui::Frame;
+use ratatui::crossterm::event::KeyEvent;
+use ratatui::layout::Rect;
+
+pub struct AbsentPane {
+    title: &'static str,
+    needs: &'static [&'static str],
+}
+
+impl AbsentPane {
+    pub fn new(title: &'static str, needs: &'static [&'static str]) -> AbsentPane {
+        AbsentPane { title, needs }
+    }
+}
+
+impl Pane for AbsentPane {
+    fn title(&self) -> &'static str {
+        self.title
+    }
+    fn render(&mut self, frame: &mut Frame, area: Rect, ctx: &PaneContext) {
+        widgets::missing(frame, area, self.title, self.needs, ctx.theme);
+    }
+    fn handle_key(&mut self, _key: KeyEvent, _ctx: &PaneContext) -> Outcome {
+        Outcome::Ignored
+    }
+    fn on_focus(&mut self, _focus: Option<&DriverKey>, _case: &Case) {}
+    fn hints(&self) -> Vec<Hint> {
+        Vec::new()
+    }
+}

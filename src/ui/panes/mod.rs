@@ -1,0 +1,40 @@
+//! The panes, one file each.
+
+pub mod absent;
+pub mod notes;
+pub mod overview;
+
+use super::pane::Pane;
+use crate::case::Case;
+
+/// The six panes for a loaded case, in tab order. A pane whose artefact the case lacks says
+/// which file it needs.
+pub fn build(case: &Case) -> Vec<Box<dyn Pane>> {
+    vec![
+        Box::new(overview::OverviewPane::new()),
+        Box::new(absent::AbsentPane::new(
+            "Dump",
+            &[
+                "MEMORY.DMP (a kernel or complete memory dump)",
+                "Minidump\\*.dmp (a small memory dump)",
+            ],
+        )),
+        Box::new(absent::AbsentPane::new(
+            "Timeline",
+            &["Bootlog.pml (a Procmon boot log; zipped is fine)"],
+        )),
+        Box::new(absent::AbsentPane::new(
+            "Integrity",
+            &[
+                "Microsoft-Windows-CodeIntegrity%4Operational.evtx",
+                "System.evtx",
+                "driver files (.sys) with CatRoot or servicing\\Packages catalogs",
+            ],
+        )),
+        Box::new(absent::AbsentPane::new(
+            "Drivers",
+            &["SYSTEM (the registry hive from Windows\\System32\\config)"],
+        )),
+        Box::new(notes::NotesPane::new(case)),
+    ]
+}

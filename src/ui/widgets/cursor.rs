@@ -1,0 +1,76 @@
+//! The selection and scroll state of a virtualised list: only the visible window is ever built.
+
+use ratatui::crossterm::event::{KeyCode, KeyEvent};
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Cursor {
+    pub selected: usize,
+    pub offset: usize,
+    /// Rows visible at the last render (page size).
+    pub page: usize,
+}
+
+impl Cursor {
+    /// Apply a movement key (arrows, h/j/k/l, PgUp/PgDn, g/G, Home/End) over `len` rows.
+    /// Returns false for keys that are not movement.
+    pub fn handle(&mut self, key: &KeyEvent, len: usize) -> bool {
+        let page = self.page.max(1);
+        let last = len.saturating_sub(1);
+        match key.code {
+            KeyCode::Down | KeyCode::Char('j') => self.selected = (self.selected + 1).min(last),
+            KeyCode::Up | KeyCode::Char('k') => self.selected = self.selected.saturating_sub(1),
+            KeyCode::PageDown => self.selected = (self.selected + page).min(last),
+            KeyCode::PageUp => self.selected = self.selected.saturating_sub(page),
+            KeyCode::Home | KeyCode::Char('g') => self.selected = 0,
+            KeyCode::End | KeyCode::Char('G') => self.selected = last,
+            _ => return false,
+        }
+        true
+    }
+
+    /// Keep the selection inside `len` and visible in `height` rows; returns the visible range.
+    pub fn window(&mut self, len: usize, height: usize) -> std::ops::Range<usize> {
+        self.page = height;
+        if len == 0 {
+            self.selected = 0;
+            self.offset = 0;
+            return 0..0;
+        }
+        self.selected = self.selected.min(len - 1);
+        if self.selected < self.offset {
+            self.offset = self.selected;
+        }
+        if height > 0 && self.selected >= self.offset + height {
+            self.offset = self.selected + 1 - height;
+        }
+        self.offset = self.offset.min(len.saturating_sub(height.max(1)));
+        self.offset..(self.offset + height).min(len)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ratatui::crossterm::event::KeyModifiers;
+
+    fn k(c: KeyCode) -> KeyEvent {
+        KeyEvent::new(c, KeyModifiers::NONE)
+    }
+
+    #[test]
+    fn moves_and_scrolls_within_bounds() {
+        let mut c = Cursor::default();
+        assert_eq!(c.window(100, 10), 0..10);
+        assert!(c.handle(&k(KeyCode::Char('G')), 100));
+        assert_eq!(c.window(100, 10), 90..100);
+        assert!(c.handle(&k(KeyCode::PageUp), 100));
+        assert_eq!(c.selected, 89);
+        assert!(c.handle(&k(KeyCode::Char('g')), 100));
+        assert_eq!(c.window(100, 10), 0..10);
+        assert!(!c.handle(&k(KeyCode::Char('x')), 100));
+        assert_eq!(c.window(0, 10), 0..0);
+        c.selected = 50;
+        assert_eq!(c.window(5, 10), 0..5);
+        assert_eq!(c.selected, 4);
+    }
+}

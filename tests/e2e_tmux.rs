@@ -1,0 +1,217 @@
+//! End-to-end: the real `bsodwb` binary in tmux at 80x24, driven by keys, read by capture-pane.
+//! Run under TERM=xterm-256color, TERM=screen and NO_COLOR=1; each run quits with `q` and must
+//! exit 0 with the terminal out of the alternate screen.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+struct Tmux {
+    socket: String,
+    status: PathBuf,
+}
+
+fn tmux_available() -> bool {
+    let ok = Command::new("tmux")
+        .arg("-V")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok {
+        if std::env::var("BSODWB_REQUIRE_ORACLES").as_deref() == Ok("1") {
+            panic!("tmux is required (BSODWB_REQUIRE_ORACLES=1)");
+        }
+        eprintln!("SKIP: tmux not installed");
+    }
+    ok
+}
+
+impl Tmux {
+    fn start(name: &str, env: &[(&str, &str)], args: &[&Path], work: &Path) -> Tmux {
+        let socket = format!("bsodwb-e2e-{}-{name}", std::process::id());
+        let status = work.join(format!("{name}.status"));
+        let bin = env!("CARGO_BIN_EXE_bsodwb");
+        let args: Vec<String> = args.iter().map(|a| format!("'{}'", a.display())).collect();
+        let script = format!(
+            "'{bin}' {}; echo $? > '{}'; sleep 60",
+            args.join(" "),
+            status.display()
+        );
+        let mut cmd = Command::new("tmux");
+        cmd.args([
+            "-L",
+            &socket,
+            "-f",
+            "/dev/null",
+            "new-session",
+            "-d",
+            "-x",
+            "80",
+            "-y",
+            "24",
+        ]);
+        for (k, v) in env {
+            cmd.args(["-e", &format!("{k}={v}")]);
+        }
+        cmd.args(["sh", "-c", &script]);
+        let out = cmd.output().expect("tmux runs");
+        assert!(
+            out.status.success(),
+            "tmux new-session: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Tmux { socket, status }
+    }
+
+    fn tmux(&self, args: &[&str]) -> String {
+        let out = Command::new("tmux")
+            .args(["-L", &self.socket])
+            .args(args)
+            .output()
+            .expect("tmux");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn screen(&self) -> String {
+        self.tmux(&["capture-pane", "-p"])
+    }
+
+    fn screen_with_escapes(&self) -> String {
+        self.tmux(&["capture-pane", "-p", "-e"])
+    }
+
+    fn keys(&self, keys: &[&str]) {
+        for k in keys {
+            self.tmux(&["send-keys", k]);
+            std::thread::sleep(Duration::from_millis(60));
+        }
+    }
+
+    fn text(&self, text: &str) {
+        self.tmux(&["send-keys", "-l", text]);
+    }
+
+    /// Poll the screen until it contains `needle` (generous timeout for slow CI machines).
+    fn wait_for(&self, needle: &str) -> String {
+        let start = Instant::now();
+        loop {
+            let s = self.screen();
+            if s.contains(needle) {
+                return s;
+            }
+            if start.elapsed() > Duration::from_secs(30) {
+                panic!("timed out waiting for {needle:?}; screen:\n{s}");
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// Wait for the process to exit; its exit code.
+    fn exit_code(&self) -> i32 {
+        let start = Instant::now();
+        loop {
+            if let Ok(s) = std::fs::read_to_string(&self.status) {
+                return s.trim().parse().expect("exit code");
+            }
+            if start.elapsed() > Duration::from_secs(20) {
+                panic!("bsodwb did not exit; screen:\n{}", self.screen());
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    fn alternate_on(&self) -> bool {
+        self.tmux(&["display-message", "-p", "#{alternate_on}"])
+            .trim()
+            == "1"
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux")
+            .args(["-L", &self.socket, "kill-server"])
+            .output();
+    }
+}
+
+/// A small case folder of our own (a copy of a real minidump plus a sigverif log), in a temp dir
+/// so the notes the test writes never touch the shared samples.
+fn case_dir() -> Option<tempfile::TempDir> {
+    let dump = common::sample("rizin-testbins/triage_x64.dmp")?;
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::create_dir_all(dir.path().join("Minidump")).expect("mkdir");
+    std::fs::copy(dump, dir.path().join("Minidump/022121-01.dmp")).expect("copy");
+    Some(dir)
+}
+
+fn walk(name: &str, env: &[(&str, &str)]) {
+    if !tmux_available() {
+        return;
+    }
+    let Some(case) = case_dir() else { return };
+    let work = tempfile::tempdir().expect("work");
+    let t = Tmux::start(name, env, &[case.path()], work.path());
+    let s = t.wait_for("Minidump/022121-01.dmp");
+    assert!(s.contains("1 Overview"), "{s}");
+    assert!(
+        t.alternate_on(),
+        "the workbench draws on the alternate screen"
+    );
+    t.keys(&["2"]);
+    t.wait_for("Dump");
+    t.keys(&["?"]);
+    t.wait_for("Everywhere");
+    t.keys(&["Escape", "6", "i"]);
+    t.text("checked in tmux");
+    t.keys(&["Escape"]);
+    t.wait_for("saved");
+    t.keys(&["q"]);
+    assert_eq!(t.exit_code(), 0, "bsodwb exits 0 on q");
+    assert!(!t.alternate_on(), "the terminal left the alternate screen");
+    let notes =
+        std::fs::read_to_string(case.path().join("bsodwb-notes.md")).expect("notes written");
+    assert_eq!(notes.trim(), "checked in tmux");
+}
+
+#[test]
+fn tmux_xterm_256color() {
+    walk("xterm", &[("TERM", "xterm-256color")]);
+}
+
+#[test]
+fn tmux_screen() {
+    walk("screen", &[("TERM", "screen")]);
+}
+
+#[test]
+fn tmux_no_color_draws_no_colour_escapes() {
+    if !tmux_available() {
+        return;
+    }
+    let Some(case) = case_dir() else { return };
+    let work = tempfile::tempdir().expect("work");
+    let t = Tmux::start(
+        "nocolor",
+        &[("TERM", "xterm-256color"), ("NO_COLOR", "1")],
+        &[case.path()],
+        work.path(),
+    );
+    t.wait_for("Minidump/022121-01.dmp");
+    let raw = t.screen_with_escapes();
+    // SGR colour parameters: 30-37, 38;..., 40-47, 48;..., 90-97, 100-107.
+    let coloured = raw.split("\x1b[").skip(1).any(|seq| {
+        let params = seq.split('m').next().unwrap_or("");
+        params.split(';').any(|p| {
+            matches!(
+                p.parse::<u32>(),
+                Ok(30..=38 | 40..=48 | 90..=97 | 100..=107)
+            )
+        })
+    });
+    assert!(!coloured, "colour escapes under NO_COLOR:\n{raw:?}");
+    t.keys(&["q"]);
+    assert_eq!(t.exit_code(), 0);
+    assert!(!t.alternate_on());
+}
