@@ -425,6 +425,44 @@ pub fn case_catalogs(dir: &Path) -> Vec<CatalogDir> {
     Vec::new()
 }
 
+/// Every catalog folder inside a case folder: the `case_catalogs` layout at the root, and any
+/// `CatRoot\{F750E6C3-…}` or `servicing\Packages` folder further down (a `C\Windows\…` copy,
+/// catalogs collected into a sub-folder), at most six levels deep. WinSxS is not entered.
+pub fn discover_catalog_dirs(case_root: &Path) -> Vec<CatalogDir> {
+    let mut found = case_catalogs(case_root);
+    walk_catalog_dirs(case_root, 0, &mut found);
+    found.sort_by(|a, b| a.path.cmp(&b.path));
+    found.dedup_by(|a, b| a.path == b.path);
+    found
+}
+
+fn walk_catalog_dirs(dir: &Path, depth: usize, out: &mut Vec<CatalogDir>) {
+    if depth > 6 {
+        return;
+    }
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        if !e.file_type().is_ok_and(|t| t.is_dir()) {
+            continue;
+        }
+        let name = e.file_name().to_string_lossy().to_ascii_lowercase();
+        let path = e.path();
+        let parent_is = |want: &str| {
+            dir.file_name()
+                .is_some_and(|n| n.to_string_lossy().eq_ignore_ascii_case(want))
+        };
+        if name.eq_ignore_ascii_case(CATROOT_GUID) && parent_is("catroot") {
+            out.push(CatalogDir::with_location(path, CatalogLocation::Catroot));
+        } else if name == "packages" && parent_is("servicing") {
+            out.push(CatalogDir::with_location(path, CatalogLocation::Servicing));
+        } else if name != "winsxs" {
+            walk_catalog_dirs(&path, depth + 1, out);
+        }
+    }
+}
+
 /// Counts of verdicts over a set of files, and what they point to.
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct Summary {
@@ -529,7 +567,8 @@ pub enum ScanProgress {
 pub struct CaseSignatures;
 
 impl CaseSignatures {
-    /// Find the case's catalog folders (CatRoot and servicing\Packages under `case_root`),
+    /// Find the case's catalog folders (CatRoot and servicing\Packages anywhere under
+    /// `case_root`, see [`discover_catalog_dirs`]),
     /// index them, judge every file of `drivers`, and attach sigcheck / SIGVERIF.TXT reports
     /// found in the case. Chains are not checked (see [`CaseSignatures::scan_with_roots`]).
     pub fn scan(
@@ -549,7 +588,7 @@ impl CaseSignatures {
     ) -> Vec<FileVerdict> {
         use rayon::prelude::*;
         use std::sync::atomic::{AtomicUsize, Ordering};
-        let dirs = case_catalogs(case_root);
+        let dirs = discover_catalog_dirs(case_root);
         let index = CatalogIndex::build(&dirs, &|p: IndexProgress| {
             progress(ScanProgress::Indexing {
                 done: p.done,
@@ -609,6 +648,25 @@ mod tests {
         std::fs::create_dir_all(win.join("servicing/Packages")).expect("mkdir");
         assert_eq!(find_case_root(&win).as_deref(), Some(only.path()));
         assert!(find_case_root(Path::new("/nonexistent/x.sys")).is_none());
+    }
+
+    #[test]
+    fn catalog_folders_deeper_in_a_case_are_discovered() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = dir.path();
+        let catroot = root.join("C/Windows/System32/catroot").join(CATROOT_GUID);
+        let servicing = root.join("collected/Servicing/Packages");
+        let sxs = root.join("C/Windows/WinSxS/servicing/packages");
+        for d in [&catroot, &servicing, &sxs] {
+            std::fs::create_dir_all(d).expect("mkdir");
+        }
+        assert_eq!(
+            discover_catalog_dirs(root),
+            vec![
+                CatalogDir::with_location(&catroot, CatalogLocation::Catroot),
+                CatalogDir::with_location(&servicing, CatalogLocation::Servicing),
+            ]
+        );
     }
 
     #[test]

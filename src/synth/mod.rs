@@ -3,6 +3,6 @@ pub mod catalog;
 pub mod dump;
 pub mod evtx;
 pub mod pe;
+pub mod pml;
 pub mod regf;
 pub mod story;
-pub mod pml;
