@@ -512,3 +512,31 @@ fn osslsigncode_signed_drivers_get_embedded_verdicts() {
     assert_eq!(v.verdict, Verdict::DigestMismatch);
     assert_eq!(v.embedded.digest_ok, Some(false));
 }
+
+/// A case that holds a copy of the system drive one level down (`C\Windows\…`): the case loader
+/// hands over the case folder and the catalogs are still found; progress counts them.
+#[test]
+fn case_scan_finds_catalogs_in_a_drive_copy() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let drivers = write_case(&dir.path().join("C"));
+    let indexed = std::sync::Mutex::new(Vec::new());
+    let verdicts = CaseSignatures::scan(dir.path(), &drivers, &|p| {
+        if let signing::ScanProgress::Indexing { done, total } = p {
+            indexed.lock().expect("lock").push((done, total));
+        }
+    });
+    assert_eq!(indexed.into_inner().expect("lock").last(), Some(&(4, 4)));
+    assert_eq!(verdicts[0].verdict, Verdict::CatalogOnlyInServicing);
+    assert!(
+        verdicts[1..]
+            .iter()
+            .all(|v| v.verdict == Verdict::SignedCatalog)
+    );
+    let summary = signing::Summary::of(&verdicts);
+    assert_eq!(summary.only_in_servicing, vec![drivers[0].clone()]);
+    assert!(
+        summary
+            .advice()
+            .is_some_and(|a| a.contains("servicing\\Packages"))
+    );
+}

@@ -328,21 +328,46 @@ pub fn verdicts(
     paths.par_iter().map(|p| verdict(p, index, roots)).collect()
 }
 
-/// Attach third-party report lines to the verdicts of the files they name (by driver name;
-/// when a report gives a PESHA1 it must also equal our SHA1).
+/// Attach third-party report lines to the verdicts of the files they name: by driver name,
+/// and when several files share the name, only to those whose path ends with the report's
+/// (`windows\system32\drivers\x.sys`); a report's PESHA1 must also equal our SHA1.
 pub fn attach_third_party(verdicts: &mut [FileVerdict], reports: &[ThirdPartyVerdict]) {
-    for v in verdicts.iter_mut() {
-        let Some(key) = &v.driver else { continue };
-        for r in reports {
-            if r.driver().as_ref() != Some(key) {
-                continue;
+    let canonical: Vec<String> = verdicts
+        .iter()
+        .map(|v| crate::driver::canonical_path(&v.path.to_string_lossy()))
+        .collect();
+    for r in reports {
+        let Some(key) = r.driver() else { continue };
+        let theirs = crate::driver::canonical_path(&r.file);
+        let candidates: Vec<usize> = verdicts
+            .iter()
+            .enumerate()
+            .filter(|(_, v)| v.driver.as_ref() == Some(&key))
+            .filter(|(_, v)| match (&r.pesha1, &v.sha1) {
+                (Some(t), Some(o)) => t == o,
+                _ => true,
+            })
+            .map(|(i, _)| i)
+            .collect();
+        let by_path: Vec<usize> = candidates
+            .iter()
+            .copied()
+            .filter(|&i| {
+                theirs.contains('\\')
+                    && canonical
+                        .get(i)
+                        .is_some_and(|c| c.ends_with(&format!("\\{theirs}")) || *c == theirs)
+            })
+            .collect();
+        let chosen = if by_path.is_empty() {
+            candidates
+        } else {
+            by_path
+        };
+        for i in chosen {
+            if let Some(v) = verdicts.get_mut(i) {
+                v.third_party.push(r.clone());
             }
-            if let (Some(theirs), Some(ours)) = (&r.pesha1, &v.sha1)
-                && theirs != ours
-            {
-                continue;
-            }
-            v.third_party.push(r.clone());
         }
     }
 }
@@ -667,6 +692,56 @@ mod tests {
                 CatalogDir::with_location(&servicing, CatalogLocation::Servicing),
             ]
         );
+    }
+
+    fn bare(path: &str) -> FileVerdict {
+        FileVerdict {
+            path: PathBuf::from(path),
+            driver: DriverKey::from_path(path),
+            size: None,
+            hash_kind: HashKind::None,
+            sha1: Some("AA".into()),
+            sha256: None,
+            flat_sha1: None,
+            flat_sha256: None,
+            image: None,
+            embedded: EmbeddedSummary::default(),
+            catalog: None,
+            catalogs: Vec::new(),
+            listed_by_name: Vec::new(),
+            verdict: Verdict::Unsigned,
+            third_party: Vec::new(),
+            warnings: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn reports_attach_by_path_when_names_repeat() {
+        let mut v = vec![
+            bare("/case/Windows/System32/drivers/filecrypt.sys"),
+            bare("/case/Windows/System32/DriverStore/FileRepository/x/filecrypt.sys"),
+            bare("/case/Windows/System32/drivers/cdrom.sys"),
+        ];
+        let line = |file: &str, pesha1: Option<&str>| ThirdPartyVerdict {
+            source: "sigcheck",
+            report: PathBuf::from("s.csv"),
+            file: file.into(),
+            status: "Unsigned".into(),
+            catalog: None,
+            signer: None,
+            pesha1: pesha1.map(str::to_string),
+        };
+        attach_third_party(
+            &mut v,
+            &[
+                line("c:\\windows\\system32\\drivers\\filecrypt.sys", None),
+                line("cdrom.sys", Some("BB")),
+            ],
+        );
+        assert_eq!(v[0].third_party.len(), 1);
+        assert!(v[1].third_party.is_empty());
+        // A PESHA1 that is not ours: not our file.
+        assert!(v[2].third_party.is_empty());
     }
 
     #[test]
