@@ -147,7 +147,9 @@ impl<'a> Tlv<'a> {
     /// UTCTime or GeneralizedTime as ISO 8601 (`2021-07-08T14:54:18Z`).
     pub fn time(&self) -> DerResult<String> {
         let s = std::str::from_utf8(self.value)
-            .map_err(|_| DerError::new(self.offset, "an ASCII time"))?;
+            .ok()
+            .filter(|s| s.is_ascii())
+            .ok_or_else(|| DerError::new(self.offset, "an ASCII time"))?;
         let digits = s.trim_end_matches('Z');
         let (year, rest) = match self.tag {
             UTC_TIME if digits.len() >= 10 => {
@@ -156,14 +158,17 @@ impl<'a> Tlv<'a> {
                     .get(..2)
                     .and_then(|d| d.parse().ok())
                     .ok_or_else(|| DerError::new(self.offset, "UTCTime digits"))?;
-                (if yy >= 50 { 1900 + yy } else { 2000 + yy }, &digits[2..])
+                (
+                    if yy >= 50 { 1900 + yy } else { 2000 + yy },
+                    digits.get(2..).unwrap_or_default(),
+                )
             }
             GENERALIZED_TIME if digits.len() >= 12 => {
                 let y: u32 = digits
                     .get(..4)
                     .and_then(|d| d.parse().ok())
                     .ok_or_else(|| DerError::new(self.offset, "GeneralizedTime digits"))?;
-                (y, &digits[4..])
+                (y, digits.get(4..).unwrap_or_default())
             }
             _ => return Err(DerError::new(self.offset, "a UTCTime or GeneralizedTime")),
         };
@@ -423,6 +428,8 @@ mod tests {
         assert_eq!(t.time().as_deref(), Ok("2021-07-08T14:54:18Z"));
         let g = parse(b"\x18\x0f20210708145418Z", 0).expect("gt");
         assert_eq!(g.time().as_deref(), Ok("2021-07-08T14:54:18Z"));
+        let odd = parse("\x17\x0e21\u{e9}0708145418Z".as_bytes(), 0).expect("utc");
+        assert!(odd.time().is_err());
         assert_eq!(hex_upper(&[0xd4, 0x16]), "D416");
         assert_eq!(from_hex("d416"), Some(vec![0xd4, 0x16]));
         assert_eq!(from_hex("d41"), None);

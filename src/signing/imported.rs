@@ -138,8 +138,8 @@ pub fn parse_sigverif(text: &str, report: &Path) -> Vec<ThirdPartyVerdict> {
     for line in text.lines() {
         let line = line.trim_end();
         let trimmed = line.trim();
-        if trimmed.starts_with('[') && trimmed.ends_with(']') {
-            dir = Some(trimmed[1..trimmed.len() - 1].to_string());
+        if let Some(inner) = trimmed.strip_prefix('[').and_then(|t| t.strip_suffix(']')) {
+            dir = Some(inner.to_string());
             continue;
         }
         let Some(dir) = &dir else { continue };
