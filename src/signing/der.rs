@@ -423,6 +423,34 @@ mod tests {
     }
 
     #[test]
+    fn deep_indefinite_nesting_is_refused_not_a_stack_overflow() {
+        let deep: Vec<u8> = [0x30, 0x80].repeat(100_000);
+        let e = parse(&deep, 0).expect_err("too deep");
+        assert!(e.expected.contains("nesting depth"), "{e}");
+        // Random bytes: walking every element never panics.
+        let mut x: u64 = 1;
+        for _ in 0..2000 {
+            let buf: Vec<u8> = (0..64)
+                .map(|_| {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    (x >> 24) as u8
+                })
+                .collect();
+            fn walk(r: &mut Reader<'_>) {
+                while let Ok(Some(t)) = r.next_tlv() {
+                    let _ = (t.time(), t.oid(), t.small_uint(), t.text());
+                    if t.tag & 0x20 != 0 {
+                        walk(&mut t.children());
+                    }
+                }
+            }
+            walk(&mut Reader::new(&buf, 0));
+        }
+    }
+
+    #[test]
     fn times_and_hex() {
         let t = parse(b"\x17\x0d210708145418Z", 0).expect("utc");
         assert_eq!(t.time().as_deref(), Ok("2021-07-08T14:54:18Z"));
