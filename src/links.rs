@@ -186,7 +186,7 @@ impl DriverIndex {
             let Some(k) = v.driver.clone() else { continue };
             ix.entry(&k).signature = Some(SignatureLink {
                 verdict: v.verdict,
-                catalog: v.catalog.as_ref().map(|c| c.path.display().to_string()),
+                catalog: v.catalog.as_ref().map(|c| case_relative(case, &c.path)),
                 catalog_location: v.catalog.as_ref().map(|c| c.location.as_str()),
                 third_party: v
                     .third_party
@@ -267,4 +267,14 @@ impl DriverIndex {
             })
             .map(|(k, _)| k)
     }
+}
+
+/// A path inside the case shown relative to the case folder (`Windows/servicing/Packages/x.cat`).
+fn case_relative(case: &Case, path: &std::path::Path) -> String {
+    case.root
+        .as_deref()
+        .and_then(|r| path.strip_prefix(r).ok())
+        .unwrap_or(path)
+        .display()
+        .to_string()
 }

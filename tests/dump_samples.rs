@@ -152,6 +152,10 @@ fn triage_x64_analysis_names_amdppm() {
     assert_eq!(a.faulting_module.as_deref(), Some("amdppm.sys"));
     assert_eq!(a.module_name.as_deref(), Some("amdppm"));
     assert_eq!(a.symbol_name.as_deref(), Some("amdppm+334c"));
+    assert_eq!(
+        a.failure_bucket_id.as_deref(),
+        Some("AV_amdppm!unknown_function")
+    );
     assert_eq!(a.stack[0].call_site, "amdppm+0x334c");
     // P3's EXCEPTION_RECORD (reference §1.3): c0000005 at P2, parameters [1, ffffffffffffffff].
     let ex = a

@@ -41,6 +41,10 @@ fn check_stack(d: &dump::CrashDump, a: &dump::analysis::Analysis, spec: &DumpSpe
     assert_eq!(f0.args[1], Some(1));
     assert_eq!(f0.call_site, "nt!KeBugCheckEx");
     assert_eq!(a.faulting_module.as_deref(), Some("filecrypt.sys"));
+    assert_eq!(
+        a.failure_bucket_id.as_deref(),
+        Some("0x5A_nt!IopLoadDriver")
+    );
     // Return addresses follow a call instruction, and the last frame returns to 0.
     assert_eq!(a.stack.last().unwrap().return_address, 0);
     for w in a.stack.windows(2) {

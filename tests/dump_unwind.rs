@@ -217,6 +217,12 @@ fn check_program(name: &str) {
     let prolog = img.read(inner.unwind_info, 4).unwrap()[1];
     run_prolog(&img, inner, &mut regs, &mut mem, 0).unwrap();
     regs.rip = BASE + u64::from(inner.begin) + u64::from(prolog);
+    // The same stack as a user-mode minidump, analysed end to end (image from the case folder,
+    // names from the PDB) before the step-by-step check below.
+    let start = regs.clone();
+    let mdmp = minidump_of(&exe, &img, &mem, &start);
+    let caller_begins: Vec<u32> = best.iter().map(|b| b.0).collect();
+    check_minidump(&exe, &mdmp, &caller_begins, expected.len() + 1);
     // Unwind and compare, innermost caller first.
     expected.reverse();
     for (i, (rip, rsp, gpr)) in expected.iter().enumerate() {
@@ -308,6 +314,137 @@ fn check_program(name: &str) {
         expected.len(),
         funcs.len()
     );
+}
+
+/// A user-mode minidump (MINIDUMP_HEADER, SystemInfo, ModuleList, ThreadList, Exception) with
+/// one thread whose stack is `mem` and whose context is `regs`.
+fn minidump_of(exe: &std::path::Path, img: &Image<'_>, mem: &Mem, regs: &Regs) -> Vec<u8> {
+    let lo = *mem.0.keys().min().unwrap();
+    let hi = *mem.0.keys().max().unwrap() + 8;
+    let mut stack = vec![0u8; (hi - lo) as usize];
+    for (va, v) in &mem.0 {
+        let o = (va - lo) as usize;
+        stack[o..o + 8].copy_from_slice(&v.to_le_bytes());
+    }
+    let mut ctx = vec![0u8; 0x4d0];
+    let mut c = bsod_workbench::dump::Amd64Context {
+        context_flags: 0x10_001f,
+        rip: regs.rip,
+        ..Default::default()
+    };
+    let g = regs.gpr;
+    (c.rax, c.rcx, c.rdx, c.rbx, c.rsp, c.rbp, c.rsi, c.rdi) =
+        (g[0], g[1], g[2], g[3], g[4], g[5], g[6], g[7]);
+    (c.r8, c.r9, c.r10, c.r11, c.r12, c.r13, c.r14, c.r15) =
+        (g[8], g[9], g[10], g[11], g[12], g[13], g[14], g[15]);
+    c.write(&mut ctx);
+    let name: Vec<u8> = format!("C:\\tests\\{}", exe.file_name().unwrap().to_str().unwrap())
+        .encode_utf16()
+        .flat_map(|u| u.to_le_bytes())
+        .collect();
+    // Layout: header 0x20, directory 4*12, then the streams and data.
+    let sysinfo_at = 0x20 + 48;
+    let modules_at = sysinfo_at + 56;
+    let threads_at = modules_at + 4 + 108;
+    let exception_at = threads_at + 4 + 48;
+    let name_at = exception_at + 0xa8;
+    let ctx_at = (name_at + 4 + name.len() + 15) & !15;
+    let stack_at = ctx_at + ctx.len();
+    let mut f = vec![0u8; stack_at + stack.len()];
+    let mut put = |o: usize, b: &[u8]| f[o..o + b.len()].copy_from_slice(b);
+    put(0, b"MDMP");
+    put(4, &0xa793u32.to_le_bytes());
+    put(8, &4u32.to_le_bytes());
+    put(0xc, &0x20u32.to_le_bytes());
+    put(0x14, &0x6000_0000u32.to_le_bytes());
+    for (i, (kind, size, rva)) in [
+        (7u32, 56u32, sysinfo_at),
+        (4, 4 + 108, modules_at),
+        (3, 4 + 48, threads_at),
+        (6, 0xa8, exception_at),
+    ]
+    .iter()
+    .enumerate()
+    {
+        put(0x20 + 12 * i, &kind.to_le_bytes());
+        put(0x24 + 12 * i, &size.to_le_bytes());
+        put(0x28 + 12 * i, &(*rva as u32).to_le_bytes());
+    }
+    put(sysinfo_at, &9u16.to_le_bytes());
+    put(sysinfo_at + 6, &[1, 1]);
+    put(sysinfo_at + 8, &10u32.to_le_bytes());
+    put(sysinfo_at + 0x10, &19041u32.to_le_bytes());
+    put(modules_at, &1u32.to_le_bytes());
+    let m = modules_at + 4;
+    put(m, &BASE.to_le_bytes());
+    put(m + 8, &img.size_of_image.to_le_bytes());
+    put(m + 0x10, &img.timestamp.to_le_bytes());
+    put(m + 0x14, &(name_at as u32).to_le_bytes());
+    put(name_at, &(name.len() as u32).to_le_bytes());
+    put(name_at + 4, &name);
+    put(threads_at, &1u32.to_le_bytes());
+    let t = threads_at + 4;
+    put(t, &0x1234u32.to_le_bytes());
+    put(t + 0x18, &lo.to_le_bytes());
+    put(t + 0x20, &(stack.len() as u32).to_le_bytes());
+    put(t + 0x24, &(stack_at as u32).to_le_bytes());
+    put(t + 0x28, &(ctx.len() as u32).to_le_bytes());
+    put(t + 0x2c, &(ctx_at as u32).to_le_bytes());
+    put(exception_at, &0x1234u32.to_le_bytes());
+    put(exception_at + 8, &0xc000_0005u32.to_le_bytes());
+    put(exception_at + 0x18, &regs.rip.to_le_bytes());
+    put(exception_at + 0xa0, &(ctx.len() as u32).to_le_bytes());
+    put(exception_at + 0xa4, &(ctx_at as u32).to_le_bytes());
+    put(ctx_at, &ctx);
+    put(stack_at, &stack);
+    f
+}
+
+/// Open the minidump, analyse it with the sample folder as the case folder and check the stack
+/// unwinds (not scans) through the functions beginning at `begins`, named from the PDB.
+fn check_minidump(exe: &std::path::Path, mdmp: &[u8], begins: &[u32], frames: usize) {
+    use bsod_workbench::dump::{self, analysis};
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("app.dmp");
+    std::fs::write(&p, mdmp).unwrap();
+    let d = dump::open(&p).unwrap();
+    assert_eq!(d.kind, dump::DumpKind::UserMinidump);
+    assert_eq!(d.modules.len(), 1);
+    let folder = exe.parent().unwrap().to_path_buf();
+    let sym = bsod_workbench::symbols::Symbolizer::new(
+        &bsod_workbench::symbols::SymbolPath::parse(""),
+        std::slice::from_ref(&folder),
+    );
+    let opts = analysis::AnalyzeOptions {
+        image_folders: vec![folder],
+        symbols: Some(&sym),
+        ..Default::default()
+    };
+    let a = analysis::analyze(&d, &opts);
+    assert!(a.stack.len() >= frames, "{:#?} {:?}", a.stack, a.warnings);
+    let m = bsod_workbench::symbols::ModuleRef::new(
+        &d.modules[0].name,
+        d.modules[0].timestamp,
+        d.modules[0].size,
+    );
+    for (i, f) in a.stack.iter().take(frames).enumerate() {
+        assert_eq!(
+            f.method,
+            analysis::FrameMethod::Unwind,
+            "frame {i}: {}",
+            f.call_site
+        );
+        let want = sym
+            .symbolize(&m, begins[i])
+            .expect("PDB names the function");
+        assert_eq!(want.offset, 0);
+        assert_eq!(f.symbol.as_deref(), Some(want.name.as_str()), "frame {i}");
+    }
+    assert_eq!(
+        a.faulting_module.as_deref(),
+        Some(d.modules[0].name.as_str())
+    );
+    assert_eq!(a.images.len(), 1, "the image came from the case folder");
 }
 
 /// The primary RUNTIME_FUNCTION begin of a (possibly chained) range.

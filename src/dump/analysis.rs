@@ -115,6 +115,8 @@ pub struct Analysis {
     /// The EXCEPTION_RECORD a bug-check parameter points to (0x7E P3, 0x139 P3).
     pub exception_record: Option<super::ExceptionRecord>,
     pub faulting_ip_disasm: Option<String>,
+    /// WinDbg-style bucket: `AV_amdppm!unknown_function`, `0x5A_nt!IopLoadDriver`.
+    pub failure_bucket_id: Option<String>,
     /// For 0x5A and friends: the driver image named by a bug-check parameter.
     pub parameter_driver: Option<String>,
     /// Module images used for unwinding: module name -> where from.
@@ -257,6 +259,7 @@ pub fn analyze<'s>(dump: &'s CrashDump, opts: &AnalyzeOptions<'s>) -> Analysis {
         name_frame(dump, &mut images, opts.symbols, f, exact);
     }
     choose_culprit(dump, &mut images, &mut out);
+    out.failure_bucket_id = failure_bucket(dump, &out);
     out.images = images.used;
     out
 }
@@ -424,7 +427,7 @@ fn walk_x64(
                 ));
                 let sp = before.rsp();
                 frames.push(f);
-                let more = scan_from(dump, images, sp + 8, frames.len(), max, 8);
+                let more = scan_from(dump, images, sp.saturating_add(8), frames.len(), max, 8);
                 if let (Some(last), Some(next)) = (frames.last_mut(), more.first()) {
                     last.return_address = next.ip;
                 }
@@ -468,12 +471,13 @@ fn scan_frames(
 
 /// Bytes `[va-n, va)` from the module image (memory, then file).
 fn code_before(dump: &CrashDump, images: &mut Images<'_>, va: u64, n: usize) -> Option<Vec<u8>> {
-    if let Ok(b) = dump.memory.read_vec(va - n as u64, n) {
+    let start = va.checked_sub(n as u64)?;
+    if let Ok(b) = dump.memory.read_vec(start, n) {
         return Some(b);
     }
     let m = dump.module_at(va)?.clone();
     let img = images.get(&m)?;
-    let rva = u32::try_from(va - n as u64 - m.base).ok()?;
+    let rva = u32::try_from(start.checked_sub(m.base)?).ok()?;
     img.read(rva, n)
 }
 
@@ -502,20 +506,23 @@ fn scan_from(
                         .and_then(|t| t.stack_start)
                         .unwrap_or(0) =>
         {
-            e.min(sp + 0x10000)
+            e.min(sp.saturating_add(0x10000))
         }
-        _ => sp + 0x4000,
+        _ => sp.saturating_add(0x4000),
     };
     let mut frames: Vec<Frame> = Vec::new();
     let mut at = sp;
-    while at + width <= end && first_index + frames.len() < max {
+    while at.saturating_add(width) <= end
+        && at < u64::MAX - width
+        && first_index + frames.len() < max
+    {
         let value = if width == 8 {
             dump.memory.read_u64(at).ok()
         } else {
             dump.memory.read_u32(at).ok().map(u64::from)
         };
         let Some(v) = value else {
-            if frames.is_empty() && at > sp + 0x100 {
+            if frames.is_empty() && at > sp.saturating_add(0x100) {
                 break;
             }
             at += width;
@@ -674,7 +681,7 @@ fn choose_culprit(dump: &CrashDump, images: &mut Images<'_>, out: &mut Analysis)
             );
         }
     } else if let Some(m) = &module {
-        let off = fip.unwrap_or(m.base) - m.base;
+        let off = fip.unwrap_or(m.base).wrapping_sub(m.base);
         out.symbol_name = Some(format!("{}+{off:x}", m.short_name()));
     }
     if let Some(m) = module {
@@ -696,6 +703,31 @@ fn choose_culprit(dump: &CrashDump, images: &mut Images<'_>, out: &mut Analysis)
     {
         out.faulting_module = Some(d.clone());
     }
+}
+
+/// `<class>_<module>!<function>`: the class is `AV` for an access violation (the exception
+/// record's or P1's code), else the bug-check code; the function is `unknown_function` without
+/// symbols (WinDbg's spelling).
+fn failure_bucket(dump: &CrashDump, a: &Analysis) -> Option<String> {
+    let module = a.module_name.as_ref()?;
+    let frame = a.faulting_frame.and_then(|i| a.stack.get(i));
+    let function = frame
+        .and_then(|f| f.symbol.clone())
+        .unwrap_or_else(|| "unknown_function".to_string());
+    let av = a.exception_record.as_ref().map(|e| e.code) == Some(0xc000_0005)
+        || dump.exception.as_ref().map(|e| e.code) == Some(0xc000_0005) && dump.bugcheck.is_none()
+        || dump.bugcheck.as_ref().is_some_and(|b| {
+            IP_IN_P2.contains(&b.code) && b.parameters[0] & 0xffff_ffff == 0xc000_0005
+        });
+    let class = match (&dump.bugcheck, av) {
+        (_, true) => "AV".to_string(),
+        (Some(b), false) => format!("{:#X}", b.code).replace("0X", "0x"),
+        (None, false) => dump.exception.as_ref().map_or_else(
+            || "APPLICATION_FAULT".to_string(),
+            |e| format!("{:08x}", e.code),
+        ),
+    };
+    Some(format!("{class}_{module}!{function}"))
 }
 
 /// One instruction at `ip`, Intel syntax.

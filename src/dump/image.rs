@@ -150,7 +150,9 @@ impl<'a> Image<'a> {
     /// As many bytes as are readable at `rva`, up to `len`.
     pub fn read_prefix(&self, rva: u32, len: usize) -> Vec<u8> {
         match &self.source {
-            ImageSource::Memory { memory, base } => memory.read_prefix(base + u64::from(rva), len),
+            ImageSource::Memory { memory, base } => {
+                memory.read_prefix(base.wrapping_add(u64::from(rva)), len)
+            }
             ImageSource::File { bytes, .. } => match self.file_offset(rva) {
                 Some(off) => bytes
                     .get(off..off.saturating_add(len).min(bytes.len()))
@@ -294,7 +296,7 @@ impl<'a> Image<'a> {
         for _ in 0..3 {
             let hdr = self.read(dir, 16)?;
             let n = usize::from(u16_at(&hdr, 12)?) + usize::from(u16_at(&hdr, 14)?);
-            let entries = self.read(dir + 16, n.min(512) * 8)?;
+            let entries = self.read(dir.checked_add(16)?, n.min(512) * 8)?;
             let mut next = None;
             for i in 0..n.min(512) {
                 let id = u32_at(&entries, 8 * i)?;
@@ -307,10 +309,10 @@ impl<'a> Image<'a> {
             let off = next?;
             want = None;
             if off & 0x8000_0000 != 0 {
-                dir = rva + (off & 0x7fff_ffff);
+                dir = rva.checked_add(off & 0x7fff_ffff)?;
             } else {
                 // A data entry where a directory was expected: read it.
-                dir = rva + off;
+                dir = rva.checked_add(off)?;
                 break;
             }
         }

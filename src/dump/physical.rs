@@ -50,7 +50,10 @@ impl PhysMap {
             PhysMap::Runs(runs) => {
                 let i = runs.partition_point(|r| r.base_pfn <= pfn).checked_sub(1)?;
                 let r = runs.get(i)?;
-                (pfn - r.base_pfn < r.count).then(|| r.file_offset + (pfn - r.base_pfn) * PAGE)
+                (pfn - r.base_pfn < r.count).then(|| {
+                    r.file_offset
+                        .saturating_add((pfn - r.base_pfn).saturating_mul(PAGE))
+                })
             }
             PhysMap::Bitmap {
                 bitmap_offset,
@@ -79,7 +82,7 @@ impl PhysMap {
                 }
                 let mask = (1u16 << (pfn - i)) - 1;
                 count += u64::from((u16::from(byte(i / 8)?) & mask).count_ones());
-                Some(first_page + count * PAGE)
+                Some(first_page.saturating_add(count.saturating_mul(PAGE)))
             }
         }
     }

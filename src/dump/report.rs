@@ -113,6 +113,7 @@ pub struct JsonReport {
     pub image_name: Option<String>,
     pub image_version: Option<String>,
     pub faulting_module: Option<String>,
+    pub failure_bucket_id: Option<String>,
     pub faulting_ip: Option<String>,
     pub faulting_ip_disasm: Option<String>,
     pub parameter_driver: Option<String>,
@@ -207,6 +208,7 @@ pub fn json_report(dump: &CrashDump, a: &Analysis) -> JsonReport {
         image_name: a.image_name.clone(),
         image_version: a.image_version.clone(),
         faulting_module: a.faulting_module.clone(),
+        failure_bucket_id: a.failure_bucket_id.clone(),
         faulting_ip: a.faulting_ip.map(hex),
         faulting_ip_disasm: a.faulting_ip_disasm.clone(),
         parameter_driver: a.parameter_driver.clone(),
@@ -342,6 +344,7 @@ pub fn text_report(dump: &CrashDump, a: &Analysis) -> String {
     let _ = writeln!(s, "IMAGE_NAME:  {}", opt(&a.image_name));
     let _ = writeln!(s, "IMAGE_VERSION:  {}", opt(&a.image_version));
     let _ = writeln!(s, "FAULTING_MODULE: {}", opt(&a.faulting_module));
+    let _ = writeln!(s, "FAILURE_BUCKET_ID:  {}", opt(&a.failure_bucket_id));
     if let Some(d) = &a.parameter_driver {
         let _ = writeln!(s, "DRIVER_IN_PARAMETER: {d}");
     }
@@ -359,7 +362,7 @@ pub fn text_report(dump: &CrashDump, a: &Analysis) -> String {
             s,
             "{} {}{mark}  {:<15} {:08x}  {:08x} {}",
             q(m.base),
-            q(m.base + u64::from(m.size)),
+            q(m.base.wrapping_add(u64::from(m.size))),
             m.short_name(),
             m.timestamp,
             m.checksum,

@@ -167,7 +167,7 @@ pub fn read_triage64(
         }
     }
     // Memory: data blocks {VA u64, FileOffset u32, Size u32}, plus the call-stack window.
-    let mut blocks = Vec::with_capacity(h.data_blocks_count as usize + 1);
+    let mut blocks = Vec::with_capacity(h.data_blocks_count.min(1 << 16) as usize + 1);
     for i in 0..h.data_blocks_count.min(1 << 20) as usize {
         let e = h.data_blocks_offset as usize + i * 16;
         let (Some(va), Some(off), Some(size)) = (u64_at(b, e), u32_at(b, e + 8), u32_at(b, e + 12))

@@ -131,8 +131,8 @@ fn apply_info(
     let frame_reg = usize::from(head[3] & 0xf);
     let frame_off = u64::from(head[3] >> 4) * 16;
     let codes = image
-        .read(func.unwind_info + 4, count.div_ceil(2) * 4 + 12)
-        .or_else(|| image.read(func.unwind_info + 4, count * 2))
+        .read(func.unwind_info.wrapping_add(4), count.div_ceil(2) * 4 + 12)
+        .or_else(|| image.read(func.unwind_info.wrapping_add(4), count * 2))
         .ok_or(bad.clone())?;
     let slot = |i: usize| u16_at(&codes, 2 * i);
     // Only the primary entry can be mid-prolog; chained parents ran completely.
@@ -370,7 +370,8 @@ pub fn follows_call_x64(before: &[u8], ret: u64) -> bool {
     for len in 2..=7usize.min(before.len()) {
         let start = before.len() - len;
         let code = &before[start..];
-        let mut dec = Decoder::with_ip(64, code, ret - len as u64, DecoderOptions::NONE);
+        let mut dec =
+            Decoder::with_ip(64, code, ret.wrapping_sub(len as u64), DecoderOptions::NONE);
         let ins = dec.decode();
         if !ins.is_invalid() && ins.len() == len && ins.mnemonic() == Mnemonic::Call {
             return true;

@@ -132,7 +132,7 @@ pub fn open_user(path: &Path, bytes: Arc<crate::mapped::Bytes>) -> Result<CrashD
             dump.unloaded_modules.push(UnloadedModule {
                 name: base_name(&name),
                 start,
-                end: start + u64::from(size),
+                end: start.saturating_add(u64::from(size)),
             });
         }
     }

@@ -112,6 +112,20 @@ fn refused_drivers(case: &Case, out: &mut Vec<Finding>) {
         if ci_failures.is_empty() {
             continue;
         }
+        // Warnings (3001 and friends) about drivers that are not critical are summed up by the
+        // catalog and signature findings; a driver gets its own finding when it could stop the boot.
+        let critical = links
+            .service
+            .as_ref()
+            .is_some_and(|s| s.is_critical_boot_driver());
+        let ci_error = case
+            .event_logs
+            .iter()
+            .flat_map(|l| l.by_driver(key))
+            .any(|e| e.code_integrity().is_some() && e.severity() >= 3);
+        if !critical && !ci_error {
+            continue;
+        }
         let mut evidence = ci_failures;
         evidence.truncate(6);
         push_driver_context(case, links, &mut evidence);
@@ -257,8 +271,8 @@ fn bad_signatures(case: &Case, out: &mut Vec<Finding>) {
             ),
             _ => continue,
         };
-        // Drivers with CodeIntegrity failures already have their finding.
-        if links.events.code_integrity > 0 && links.events.worst_severity >= 2 {
+        // Drivers with CodeIntegrity errors already have their finding.
+        if links.events.code_integrity > 0 && links.events.worst_severity >= 3 {
             continue;
         }
         let mut evidence = Vec::new();

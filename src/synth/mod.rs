@@ -1,5 +1,6 @@
 //! Writers for every format we read: fixtures, the demo case and scale benchmarks.
 pub mod catalog;
+pub mod demo;
 pub mod dump;
 pub mod evtx;
 pub mod pe;

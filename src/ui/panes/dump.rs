@@ -1,0 +1,666 @@
+//! Dump: the bug check and what its parameters mean on top, then the stack (STACK_TEXT) and the
+//! module list. Enter on a frame or module opens its details (and the disassembly around the
+//! address where the dump holds the bytes); `f` focuses its driver; the focused driver's frames
+//! and module row are highlighted.
+
+use crate::case::{Case, DumpArtefact};
+use crate::driver::DriverKey;
+use crate::dump::analysis::{Frame as StackFrame, FrameMethod, disassemble};
+use crate::dump::bugcheck::{BugcheckInfo, HintPane};
+use crate::dump::{CrashDump, Module, filetime_to_string, report};
+use crate::ui::action::Outcome;
+use crate::ui::pane::{Hint, Pane, PaneContext, hint};
+use crate::ui::theme::Theme;
+use crate::ui::widgets::{self, cursor::Cursor, fit};
+use ratatui::Frame;
+use ratatui::crossterm::event::{KeyCode, KeyEvent};
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Clear, Paragraph};
+
+/// Which list has the cursor.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum List {
+    Stack,
+    Modules,
+}
+
+/// Module table order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Sort {
+    /// As the dump lists them (load order).
+    Load,
+    Name,
+    Base,
+    Size,
+    Timestamp,
+}
+
+impl Sort {
+    fn next(self) -> Sort {
+        match self {
+            Sort::Load => Sort::Name,
+            Sort::Name => Sort::Base,
+            Sort::Base => Sort::Size,
+            Sort::Size => Sort::Timestamp,
+            Sort::Timestamp => Sort::Load,
+        }
+    }
+    fn label(self) -> &'static str {
+        match self {
+            Sort::Load => "load order",
+            Sort::Name => "name",
+            Sort::Base => "base",
+            Sort::Size => "size",
+            Sort::Timestamp => "timestamp",
+        }
+    }
+}
+
+/// The pane index of a hint's target (the tab order of `panes::build`).
+fn pane_index(p: HintPane) -> usize {
+    match p {
+        HintPane::Overview => 0,
+        HintPane::Dump => 1,
+        HintPane::Timeline => 2,
+        HintPane::Integrity => 3,
+        HintPane::Drivers => 4,
+    }
+}
+
+fn pane_name(p: HintPane) -> &'static str {
+    match p {
+        HintPane::Overview => "Overview",
+        HintPane::Dump => "Dump",
+        HintPane::Timeline => "Timeline",
+        HintPane::Integrity => "Integrity",
+        HintPane::Drivers => "Drivers",
+    }
+}
+
+pub struct DumpPane {
+    /// Which of the case's dumps is shown (`d` cycles).
+    dump: usize,
+    list: List,
+    stack: Cursor,
+    modules: Cursor,
+    sort: Sort,
+    descending: bool,
+    /// The details popup is open.
+    detail: bool,
+    /// Cached bug-check explanation: (dump index, info).
+    info: Option<(usize, Option<BugcheckInfo>)>,
+}
+
+impl Default for DumpPane {
+    fn default() -> Self {
+        DumpPane::new()
+    }
+}
+
+impl DumpPane {
+    pub fn new() -> DumpPane {
+        DumpPane {
+            dump: 0,
+            list: List::Stack,
+            stack: Cursor::default(),
+            modules: Cursor::default(),
+            sort: Sort::Load,
+            descending: false,
+            detail: false,
+            info: None,
+        }
+    }
+
+    fn artefact<'c>(&self, case: &'c Case) -> Option<&'c DumpArtefact> {
+        case.dumps.get(self.dump).or_else(|| case.dumps.first())
+    }
+
+    fn info(&mut self, a: &DumpArtefact) -> Option<BugcheckInfo> {
+        match &self.info {
+            Some((i, info)) if *i == self.dump => info.clone(),
+            _ => {
+                let info = report::bugcheck_info(&a.dump);
+                self.info = Some((self.dump, info.clone()));
+                info
+            }
+        }
+    }
+
+    /// Module indexes in the current order.
+    fn module_order(&self, dump: &CrashDump) -> Vec<usize> {
+        let mut idx: Vec<usize> = (0..dump.modules.len()).collect();
+        let m = &dump.modules;
+        match self.sort {
+            Sort::Load => {}
+            Sort::Name => idx.sort_by_key(|&i| m[i].name.to_ascii_lowercase()),
+            Sort::Base => idx.sort_by_key(|&i| m[i].base),
+            Sort::Size => idx.sort_by_key(|&i| m[i].size),
+            Sort::Timestamp => idx.sort_by_key(|&i| m[i].timestamp),
+        }
+        if self.descending {
+            idx.reverse();
+        }
+        idx
+    }
+
+    fn selected_module<'d>(&self, dump: &'d CrashDump) -> Option<&'d Module> {
+        let order = self.module_order(dump);
+        order
+            .get(self.modules.selected)
+            .and_then(|&i| dump.modules.get(i))
+    }
+
+    fn selected_frame<'a>(&self, a: &'a DumpArtefact) -> Option<&'a StackFrame> {
+        a.analysis.stack.get(self.stack.selected)
+    }
+}
+
+fn frame_key(dump: &CrashDump, f: &StackFrame) -> Option<DriverKey> {
+    dump.module_at(f.ip).and_then(Module::key)
+}
+
+fn hex(v: u64) -> String {
+    format!("{v:016x}")
+}
+
+impl Pane for DumpPane {
+    fn title(&self) -> &'static str {
+        "Dump"
+    }
+
+    fn render(&mut self, frame: &mut Frame, area: Rect, ctx: &PaneContext) {
+        let theme = ctx.theme;
+        let Some(a) = self.artefact(ctx.case) else {
+            widgets::missing(
+                frame,
+                area,
+                "Dump",
+                &[
+                    "MEMORY.DMP (a kernel or complete memory dump)",
+                    "Minidump\\*.dmp (a small memory dump)",
+                ],
+                theme,
+            );
+            return;
+        };
+        let info = self.info(a);
+        let d = &a.dump;
+        let an = &a.analysis;
+        let tall = area.height >= 40;
+        let top_h = if info.is_some() { 8 } else { 3 };
+        let [top, summary, stack_area, module_area] = Layout::vertical([
+            Constraint::Length(top_h),
+            Constraint::Length(if tall { 3 } else { 2 }),
+            Constraint::Fill(3),
+            Constraint::Fill(2),
+        ])
+        .areas(area);
+
+        // The bug check and its parameters.
+        let w = top.width.saturating_sub(2) as usize;
+        let mut lines = Vec::new();
+        let title = if ctx.case.dumps.len() > 1 {
+            format!(
+                "Dump {} of {} ({}, d: next)",
+                self.dump + 1,
+                ctx.case.dumps.len(),
+                a.file
+            )
+        } else {
+            format!("Dump ({})", a.file)
+        };
+        match &info {
+            Some(i) => {
+                lines.push(Line::from(vec![Span::styled(
+                    fit(
+                        &format!("{} ({:#x})", i.name.unwrap_or("UNKNOWN_BUGCHECK"), i.code),
+                        w,
+                    ),
+                    theme.bad,
+                )]));
+                for (n, p) in i.params.iter().enumerate() {
+                    let decoded = p
+                        .decoded
+                        .as_deref()
+                        .map_or(String::new(), |s| format!("{s}  "));
+                    let text = format!(
+                        "P{} {:016x}  {decoded}{}",
+                        n + 1,
+                        p.value,
+                        p.meaning.unwrap_or("")
+                    );
+                    let style = if p.decoded.is_some() {
+                        theme.text
+                    } else {
+                        theme.dim
+                    };
+                    lines.push(Line::styled(fit(&text, w), style));
+                }
+                if let Some(h) = &i.hint {
+                    let lead = if h.pane == HintPane::Dump {
+                        String::new()
+                    } else {
+                        format!("i: {} pane  ", pane_name(h.pane))
+                    };
+                    lines.push(Line::from(vec![
+                        Span::styled(lead, theme.key),
+                        Span::styled(fit(h.text, w), theme.warn),
+                    ]));
+                }
+            }
+            None => lines.push(Line::styled(
+                fit(
+                    &format!(
+                        "User-mode dump: {} exception {:#x}",
+                        d.process_name.as_deref().unwrap_or("?"),
+                        d.exception.as_ref().map_or(0, |e| e.code)
+                    ),
+                    w,
+                ),
+                theme.bad,
+            )),
+        }
+        frame.render_widget(
+            Paragraph::new(lines).block(widgets::block(&title, theme, false)),
+            top,
+        );
+
+        // One or two summary lines.
+        let opt = |v: &Option<String>| v.clone().unwrap_or_else(|| "?".to_string());
+        let when = d
+            .system_time
+            .map(|t| filetime_to_string(t).chars().take(19).collect::<String>())
+            .unwrap_or_default();
+        let up = d
+            .system_uptime
+            .map_or(String::new(), |u| format!(" up {:.1} s", u as f64 / 1e7));
+        let l1 = format!(
+            "{} · {} {} · build {} · {}{} · {}",
+            d.dump_type_name(),
+            d.machine_name().unwrap_or("?"),
+            d.processors,
+            d.build,
+            when,
+            up,
+            d.process_name.as_deref().unwrap_or("")
+        );
+        let l2 = format!(
+            "SYMBOL_NAME {}  MODULE {}  IMAGE {} {}  FAULTING {}",
+            opt(&an.symbol_name),
+            opt(&an.module_name),
+            opt(&an.image_name),
+            an.image_version.as_deref().unwrap_or(""),
+            opt(&an.faulting_module)
+        );
+        let sw = summary.width as usize;
+        let mut slines = vec![
+            Line::styled(fit(&l1, sw), theme.dim),
+            Line::styled(fit(&l2, sw), theme.header),
+        ];
+        if tall && let (Some(ip), Some(dis)) = (an.faulting_ip, &an.faulting_ip_disasm) {
+            slines.push(Line::styled(
+                fit(&format!("FAULTING_IP {ip:016x}  {dis}"), sw),
+                theme.text,
+            ));
+        }
+        frame.render_widget(Paragraph::new(slines), summary);
+
+        // The stack.
+        let focus = ctx.focus;
+        let block = widgets::block(
+            &format!("Stack ({} frames; s)", an.stack.len()),
+            theme,
+            self.list == List::Stack,
+        );
+        let inner = block.inner(stack_area);
+        frame.render_widget(block, stack_area);
+        let range = self.stack.window(an.stack.len(), inner.height as usize);
+        let w = inner.width as usize;
+        let wide = w >= 120;
+        let lines: Vec<Line> = an.stack[range.clone()]
+            .iter()
+            .map(|f| {
+                let mark = match (f.method, f.verified, f.trap_frame) {
+                    (FrameMethod::Scan, true, _) => " (scan)",
+                    (FrameMethod::Scan, false, _) => " (scan?)",
+                    (_, _, true) => " (TrapFrame)",
+                    _ => "",
+                };
+                let faulting = an.faulting_frame == Some(f.index);
+                let text = if wide {
+                    let args: Vec<String> = f
+                        .args
+                        .iter()
+                        .map(|a| a.map_or_else(|| "?".repeat(16), hex))
+                        .collect();
+                    format!(
+                        "{}{:02} {} {} : {} : {}{mark}",
+                        if faulting { "*" } else { " " },
+                        f.index,
+                        hex(f.child_sp),
+                        hex(f.return_address),
+                        args.join(" "),
+                        f.call_site
+                    )
+                } else {
+                    format!(
+                        "{}{:02} {} {}{mark}",
+                        if faulting { "*" } else { " " },
+                        f.index,
+                        hex(f.child_sp),
+                        f.call_site
+                    )
+                };
+                let focused = focus.is_some_and(|k| frame_key(d, f).as_ref() == Some(k));
+                let style = row_style(
+                    theme,
+                    self.list == List::Stack && f.index == self.stack.selected,
+                    focused,
+                    faulting,
+                );
+                Line::styled(fit(&text, w), style)
+            })
+            .collect();
+        frame.render_widget(Paragraph::new(lines), inner);
+
+        // The module list.
+        let order = self.module_order(d);
+        let block = widgets::block(
+            &format!(
+                "Modules ({}; m, o: sort by {}{})",
+                d.modules.len(),
+                self.sort.label(),
+                if self.descending { " desc" } else { "" }
+            ),
+            theme,
+            self.list == List::Modules,
+        );
+        let inner = block.inner(module_area);
+        frame.render_widget(block, module_area);
+        let range = self.modules.window(order.len(), inner.height as usize);
+        let w = inner.width as usize;
+        let faulting = an.faulting_module.as_deref();
+        let lines: Vec<Line> = order[range.clone()]
+            .iter()
+            .enumerate()
+            .filter_map(|(row, &i)| {
+                let m = d.modules.get(i)?;
+                let row = range.start + row;
+                let is_faulting = faulting == Some(m.name.as_str());
+                let text = if w >= 120 {
+                    format!(
+                        "{}{} {} {:<24} {:08x} {:08x} {}",
+                        if is_faulting { "*" } else { " " },
+                        hex(m.base),
+                        hex(m.base.wrapping_add(u64::from(m.size))),
+                        fit(&m.name, 24),
+                        m.timestamp,
+                        m.checksum,
+                        m.path
+                    )
+                } else {
+                    format!(
+                        "{}{} {:<20} {:>8x} {:08x}",
+                        if is_faulting { "*" } else { " " },
+                        hex(m.base),
+                        fit(&m.name, 20),
+                        m.size,
+                        m.timestamp
+                    )
+                };
+                let focused = focus.is_some_and(|k| m.key().as_ref() == Some(k));
+                let style = row_style(
+                    theme,
+                    self.list == List::Modules && row == self.modules.selected,
+                    focused,
+                    is_faulting,
+                );
+                Some(Line::styled(fit(&text, w), style))
+            })
+            .collect();
+        frame.render_widget(Paragraph::new(lines), inner);
+
+        if self.detail {
+            self.render_detail(frame, area, a, theme);
+        }
+    }
+
+    fn handle_key(&mut self, key: KeyEvent, ctx: &PaneContext) -> Outcome {
+        let Some(a) = self.artefact(ctx.case) else {
+            return Outcome::Ignored;
+        };
+        if self.detail {
+            return match key.code {
+                KeyCode::Esc | KeyCode::Enter => {
+                    self.detail = false;
+                    Outcome::Consumed
+                }
+                KeyCode::Char('f') => self.focus_selected(a),
+                _ => Outcome::Consumed,
+            };
+        }
+        let handled = match self.list {
+            List::Stack => self.stack.handle(&key, a.analysis.stack.len()),
+            List::Modules => self.modules.handle(&key, a.dump.modules.len()),
+        };
+        if handled {
+            return Outcome::Consumed;
+        }
+        match key.code {
+            KeyCode::Char('s') | KeyCode::Left => {
+                self.list = List::Stack;
+                Outcome::Consumed
+            }
+            KeyCode::Char('m') | KeyCode::Right => {
+                self.list = List::Modules;
+                Outcome::Consumed
+            }
+            KeyCode::Char('o') => {
+                self.sort = self.sort.next();
+                self.list = List::Modules;
+                Outcome::Consumed
+            }
+            KeyCode::Char('r') => {
+                self.descending = !self.descending;
+                Outcome::Consumed
+            }
+            KeyCode::Enter => {
+                self.detail = true;
+                Outcome::Consumed
+            }
+            KeyCode::Char('f') => self.focus_selected(a),
+            KeyCode::Char('i') => match self.info(a).and_then(|i| i.hint) {
+                Some(h) if h.pane != HintPane::Dump => Outcome::GoTo(pane_index(h.pane)),
+                _ => Outcome::Message("the bug check points to no other pane".into()),
+            },
+            KeyCode::Char('d') if ctx.case.dumps.len() > 1 => {
+                self.dump = (self.dump + 1) % ctx.case.dumps.len();
+                self.stack = Cursor::default();
+                self.modules = Cursor::default();
+                Outcome::Consumed
+            }
+            KeyCode::Esc => Outcome::Ignored,
+            _ => Outcome::Ignored,
+        }
+    }
+
+    fn on_focus(&mut self, focus: Option<&DriverKey>, case: &Case) {
+        // Bring the focused driver's module row into view.
+        let Some(key) = focus else { return };
+        let Some(a) = self.artefact(case) else { return };
+        let order = self.module_order(&a.dump);
+        if let Some(row) = order
+            .iter()
+            .position(|&i| a.dump.modules.get(i).and_then(Module::key).as_ref() == Some(key))
+        {
+            self.modules.selected = row;
+        }
+    }
+
+    fn hints(&self) -> Vec<Hint> {
+        vec![
+            hint("j/k ↑/↓", "move in the stack or the module list"),
+            hint("s/m ←/→", "stack / module list"),
+            hint(
+                "Enter",
+                "details of the frame or module (disassembly where the dump holds it)",
+            ),
+            hint("f", "focus the driver of the selected frame or module"),
+            hint(
+                "o",
+                "sort the module list (load order, name, base, size, timestamp)",
+            ),
+            hint("r", "reverse the module order"),
+            hint("i", "open the pane the bug check points to"),
+            hint("d", "next dump of the case"),
+            hint("Esc", "close the details"),
+        ]
+    }
+}
+
+fn row_style(theme: &Theme, selected: bool, focused: bool, faulting: bool) -> Style {
+    if selected {
+        theme.selected
+    } else if focused {
+        theme.focused_driver
+    } else if faulting {
+        theme.bad
+    } else {
+        theme.text
+    }
+}
+
+impl DumpPane {
+    fn focus_selected(&self, a: &DumpArtefact) -> Outcome {
+        let key = match self.list {
+            List::Stack => self.selected_frame(a).and_then(|f| frame_key(&a.dump, f)),
+            List::Modules => self.selected_module(&a.dump).and_then(Module::key),
+        };
+        match key {
+            Some(k) => Outcome::Focus(k),
+            None => Outcome::Message("this frame is in no known module".into()),
+        }
+    }
+
+    fn render_detail(&self, frame: &mut Frame, area: Rect, a: &DumpArtefact, theme: &Theme) {
+        let d = &a.dump;
+        let (module, ip, title) = match self.list {
+            List::Stack => match self.selected_frame(a) {
+                Some(f) => (
+                    d.module_at(f.ip).cloned(),
+                    Some(f.ip),
+                    format!("Frame {:02}: {}", f.index, f.call_site),
+                ),
+                None => return,
+            },
+            List::Modules => match self.selected_module(d) {
+                Some(m) => (Some(m.clone()), None, format!("Module {}", m.name)),
+                None => return,
+            },
+        };
+        let w = area.width.saturating_sub(4).min(110);
+        let h = area.height.saturating_sub(2).min(30);
+        let popup = Rect {
+            x: area.x + (area.width - w) / 2,
+            y: area.y + (area.height - h) / 2,
+            width: w,
+            height: h,
+        };
+        let iw = w.saturating_sub(2) as usize;
+        let mut lines = Vec::new();
+        match &module {
+            Some(m) => {
+                lines.push(Line::styled(fit(&m.path, iw), theme.header));
+                lines.push(Line::raw(fit(
+                    &format!(
+                        "base {:016x}  end {:016x}  size {:#x}",
+                        m.base,
+                        m.base.wrapping_add(u64::from(m.size)),
+                        m.size
+                    ),
+                    iw,
+                )));
+                lines.push(Line::raw(fit(
+                    &format!(
+                        "timestamp {:08x}  checksum {:08x}  store key {}\\{}\\{}",
+                        m.timestamp,
+                        m.checksum,
+                        m.name,
+                        m.image_store_key(),
+                        m.name
+                    ),
+                    iw,
+                )));
+                let used = a
+                    .analysis
+                    .images
+                    .iter()
+                    .find(|(n, _)| n == &m.name)
+                    .map_or("not found (stack scanned)".to_string(), |(_, from)| {
+                        from.clone()
+                    });
+                lines.push(Line::raw(fit(&format!("image for unwinding: {used}"), iw)));
+                if a.analysis.faulting_module.as_deref() == Some(m.name.as_str()) {
+                    lines.push(Line::styled("the faulting module", theme.bad));
+                }
+            }
+            None => lines.push(Line::styled("in no loaded module", theme.warn)),
+        }
+        if let Some(ip) = ip {
+            lines.push(Line::raw(""));
+            let before = 0x30u64;
+            let bytes = d.memory.read_prefix(ip.saturating_sub(before), 0x60);
+            let listing = if ip >= before && bytes.len() as u64 > before {
+                sync_listing(d.machine, ip, before, &bytes)
+            } else {
+                Vec::new()
+            };
+            if listing.is_empty() {
+                lines.push(Line::styled(
+                    "the dump does not hold the code bytes at this address",
+                    theme.dim,
+                ));
+            } else {
+                lines.push(Line::styled(
+                    "disassembly (▶ = this frame's address)",
+                    theme.dim,
+                ));
+                for (at, text) in listing {
+                    let here = at == ip;
+                    let s = format!("{} {:016x}  {text}", if here { "▶" } else { " " }, at);
+                    lines.push(Line::styled(
+                        fit(&s, iw),
+                        if here { theme.selected } else { theme.text },
+                    ));
+                }
+            }
+        }
+        frame.render_widget(Clear, popup);
+        frame.render_widget(
+            Paragraph::new(lines).block(widgets::block(
+                &format!("{title} (Esc closes, f focuses)"),
+                theme,
+                true,
+            )),
+            popup,
+        );
+    }
+}
+
+/// Instructions around `ip` from `bytes` (which start `before` bytes ahead of it): decode from
+/// the earliest start whose instruction stream lands exactly on `ip`, so the listing shows the
+/// instructions leading to it (the call, for a return address).
+fn sync_listing(machine: u32, ip: u64, before: u64, bytes: &[u8]) -> Vec<(u64, String)> {
+    let start_va = ip - before;
+    for skip in 0..before {
+        let listing = disassemble(machine, start_va + skip, &bytes[skip as usize..], 200);
+        if listing.iter().any(|(at, _)| *at == ip) {
+            let pos = listing.iter().position(|(at, _)| *at == ip).unwrap_or(0);
+            let from = pos.saturating_sub(6);
+            return listing.into_iter().skip(from).take(14).collect();
+        }
+    }
+    disassemble(machine, ip, &bytes[before as usize..], 8)
+}

@@ -1,0 +1,158 @@
+//! The Dump pane on ratatui's TestBackend (80x24 and 160x48), as insta snapshots, over a written
+//! 0x5A demo dump and the real x64 triage sample: bug check and parameter meanings on top, the
+//! stack, the module list, details with disassembly, sorting and the driver focus.
+
+mod common;
+
+use bsod_workbench::case::{Case, DumpArtefact};
+use bsod_workbench::driver::DriverKey;
+use bsod_workbench::dump::{self, analysis};
+use bsod_workbench::synth::dump::{DumpSpec, write_bitmap_dump};
+use bsod_workbench::ui::action::Outcome;
+use bsod_workbench::ui::pane::{Pane, PaneContext};
+use bsod_workbench::ui::panes::dump::DumpPane;
+use bsod_workbench::ui::theme::Theme;
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+fn key(c: KeyCode) -> KeyEvent {
+    KeyEvent::new(c, KeyModifiers::NONE)
+}
+
+fn case_of(path: &std::path::Path, file: &str) -> Case {
+    let d = dump::open(path).expect("open");
+    let a = analysis::analyze(&d, &analysis::AnalyzeOptions::default());
+    Case {
+        dumps: vec![DumpArtefact {
+            file: file.to_string(),
+            dump: d,
+            analysis: a,
+        }],
+        ..Case::default()
+    }
+}
+
+fn draw(pane: &mut DumpPane, case: &Case, focus: Option<&DriverKey>, w: u16, h: u16) -> String {
+    let theme = Theme::ansi16();
+    let mut t = Terminal::new(TestBackend::new(w, h)).expect("terminal");
+    t.draw(|f| {
+        let ctx = PaneContext {
+            case,
+            focus,
+            theme: &theme,
+        };
+        pane.render(f, f.area(), &ctx);
+    })
+    .expect("draw");
+    format!("{}", t.backend())
+}
+
+fn press(pane: &mut DumpPane, case: &Case, c: KeyCode) -> Outcome {
+    let theme = Theme::ansi16();
+    let ctx = PaneContext {
+        case,
+        focus: None,
+        theme: &theme,
+    };
+    pane.handle_key(key(c), &ctx)
+}
+
+fn demo_case() -> (tempfile::TempDir, Case) {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("MEMORY.DMP");
+    write_bitmap_dump(&p, &DumpSpec::demo_0x5a()).unwrap();
+    let case = case_of(&p, "MEMORY.DMP");
+    (dir, case)
+}
+
+#[test]
+fn demo_0x5a_at_both_sizes() {
+    let (_dir, case) = demo_case();
+    let mut pane = DumpPane::new();
+    for (w, h) in [(80, 24), (160, 48)] {
+        let text = draw(&mut pane, &case, None, w, h);
+        insta::assert_snapshot!(format!("dump_pane_0x5a_{w}x{h}"), text);
+        assert!(text.contains("CRITICAL_SERVICE_FAILED (0x5a)"));
+        assert!(text.contains("STATUS_INVALID_IMAGE_HASH"));
+        assert!(text.contains("i: Integrity pane"));
+        assert!(text.contains("nt!IopLoadDriver+0x"));
+    }
+    // `i` goes to the Integrity pane (index 3).
+    assert_eq!(
+        press(&mut pane, &case, KeyCode::Char('i')),
+        Outcome::GoTo(3)
+    );
+}
+
+#[test]
+fn enter_on_a_frame_shows_module_details_and_disassembly() {
+    let (_dir, case) = demo_case();
+    let mut pane = DumpPane::new();
+    press(&mut pane, &case, KeyCode::Down); // frame 1: nt!IopLoadDriver
+    press(&mut pane, &case, KeyCode::Enter);
+    for (w, h) in [(80, 24), (160, 48)] {
+        let text = draw(&mut pane, &case, None, w, h);
+        insta::assert_snapshot!(format!("dump_pane_frame_detail_{w}x{h}"), text);
+        assert!(text.contains("\\SystemRoot\\system32\\ntoskrnl.exe"));
+        assert!(text.contains("call"), "the call before the return address");
+    }
+    assert_eq!(press(&mut pane, &case, KeyCode::Esc), Outcome::Consumed);
+    assert!(!draw(&mut pane, &case, None, 80, 24).contains("Esc closes"));
+}
+
+#[test]
+fn focus_sort_and_highlight_modules() {
+    let (_dir, case) = demo_case();
+    let mut pane = DumpPane::new();
+    // `f` on frame 0 focuses ntoskrnl.exe.
+    assert_eq!(
+        press(&mut pane, &case, KeyCode::Char('f')),
+        Outcome::Focus(DriverKey::from_path("ntoskrnl.exe").unwrap())
+    );
+    // In the module list, sorted by name, `f` focuses the selected module.
+    press(&mut pane, &case, KeyCode::Char('m'));
+    press(&mut pane, &case, KeyCode::Char('o')); // by name
+    let first = press(&mut pane, &case, KeyCode::Char('f'));
+    assert_eq!(
+        first,
+        Outcome::Focus(DriverKey::from_path("ACPI.sys").unwrap())
+    );
+    let cdrom = DriverKey::from_path("cdrom.sys").unwrap();
+    pane.on_focus(Some(&cdrom), &case);
+    for (w, h) in [(80, 24), (160, 48)] {
+        let text = draw(&mut pane, &case, Some(&cdrom), w, h);
+        insta::assert_snapshot!(format!("dump_pane_modules_focus_{w}x{h}"), text);
+        assert!(text.contains("cdrom.sys"));
+        assert!(text.contains("sort by name"));
+    }
+    assert_eq!(
+        press(&mut pane, &case, KeyCode::Char('f')),
+        Outcome::Focus(cdrom)
+    );
+}
+
+#[test]
+fn real_triage_dump_at_both_sizes() {
+    let p = sample_or_skip!("rizin-testbins/triage_x64.dmp");
+    let case = case_of(&p, "Minidump/triage_x64.dmp");
+    let mut pane = DumpPane::new();
+    for (w, h) in [(80, 24), (160, 48)] {
+        let text = draw(&mut pane, &case, None, w, h);
+        insta::assert_snapshot!(format!("dump_pane_triage_x64_{w}x{h}"), text);
+        assert!(text.contains("SYSTEM_THREAD_EXCEPTION_NOT_HANDLED_M (0x1000007e)"));
+        assert!(text.contains("FAULTING amdppm.sys"));
+    }
+    // Frame 0's code page is in the dump: the faulting instruction is disassembled.
+    press(&mut pane, &case, KeyCode::Enter);
+    let text = draw(&mut pane, &case, None, 160, 48);
+    insta::assert_snapshot!("dump_pane_triage_x64_frame0_160x48", text);
+    assert!(text.contains("mov [r9+r8],edx"));
+}
+
+#[test]
+fn no_dump_says_what_the_pane_needs() {
+    let mut pane = DumpPane::new();
+    let text = draw(&mut pane, &Case::default(), None, 80, 24);
+    assert!(text.contains("MEMORY.DMP"));
+}
