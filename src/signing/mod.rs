@@ -43,7 +43,8 @@ pub enum Verdict {
     SignedCatalog,
     /// Listed only in `servicing\Packages` catalogs: Code Integrity will not find it.
     CatalogOnlyInServicing,
-    /// An embedded signature whose signed digest does not match the file (changed after signing).
+    /// An embedded signature that does not hold: its signed digest differs from the file's
+    /// (changed after signing), its signed attributes do not verify, or it cannot be decoded.
     DigestMismatch,
     /// No embedded signature and in no catalog.
     Unsigned,
@@ -178,6 +179,11 @@ pub enum SigningError {
 
 /// The verdict for one file against a catalog index, with a chain check when `roots` is given.
 /// Never fails: an unreadable file gets [`Verdict::Unreadable`] and the reason in `warnings`.
+///
+/// Order, as Code Integrity would see it: an intact embedded signature; else a catalog it reads
+/// (CatRoot, or a folder given as one); else a broken embedded signature; else a catalog only in
+/// servicing\Packages; else unsigned. Chain checks are reported, not folded into the verdict:
+/// Microsoft roots are rarely all available offline.
 pub fn verdict(path: &Path, index: &CatalogIndex, roots: Option<&RootStore>) -> FileVerdict {
     let mut v = FileVerdict {
         path: path.to_path_buf(),
