@@ -255,6 +255,20 @@ mod tests {
     }
 
     #[test]
+    fn utf16_reports_with_a_bom_are_read() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("sigcheck.csv");
+        let text = "Path,Verified\r\nc:\\windows\\system32\\drivers\\cdrom.sys,Signed\r\n";
+        let mut bytes = vec![0xff, 0xfe];
+        bytes.extend(text.encode_utf16().flat_map(|u| u.to_le_bytes()));
+        std::fs::write(&path, &bytes).expect("write");
+        let v = read_report(&path).expect("reads");
+        assert_eq!(v.len(), 1);
+        assert_eq!((v[0].source, v[0].status.as_str()), ("sigcheck", "Signed"));
+        assert_eq!(find_reports(dir.path()), vec![path]);
+    }
+
+    #[test]
     fn sigverif_rows_under_directory_headers() {
         let text = "Microsoft Signature Verification\r\n\r\nLog file generated on 1/2/2024 at 10:00 AM\r\n\
             File                Modified    Version     Status        Catalog       Signed By\r\n\
