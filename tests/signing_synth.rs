@@ -532,6 +532,18 @@ fn case_scan_finds_catalogs_in_a_drive_copy() {
             .iter()
             .all(|v| v.verdict == Verdict::SignedCatalog)
     );
+    // The full load keeps what the verdicts were judged against; a damaged catalog is a problem
+    // to show, not a failure.
+    std::fs::write(
+        dir.path().join("C").join(CATROOT).join("broken.cat"),
+        b"\x30\x05oops",
+    )
+    .expect("write");
+    let full = CaseSignatures::load(dir.path(), &drivers, None, &|_| {});
+    assert_eq!(full.catalog_dirs.len(), 2);
+    assert_eq!((full.catalogs, full.catalog_errors.len()), (5, 1));
+    assert!(full.catalog_errors[0].0.ends_with("broken.cat"));
+    assert_eq!(full.verdicts.len(), drivers.len());
     let summary = signing::Summary::of(&verdicts);
     assert_eq!(summary.only_in_servicing, vec![drivers[0].clone()]);
     assert!(

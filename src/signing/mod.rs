@@ -594,20 +594,33 @@ pub enum ScanProgress {
     Verdicts { done: usize, total: usize },
 }
 
-/// Signature verdicts for the driver files of a case folder.
-pub struct CaseSignatures;
+/// Signature verdicts for the driver files of a case folder, with what they were judged
+/// against: the catalog folders found, catalogs that could not be read, the reports imported.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct CaseSignatures {
+    pub catalog_dirs: Vec<CatalogDir>,
+    /// Number of catalog files indexed, and the member hashes they list.
+    pub catalogs: usize,
+    pub catalog_members: usize,
+    /// Catalogs that could not be read (or only in part), with why: load problems to show.
+    pub catalog_errors: Vec<(PathBuf, String)>,
+    /// sigcheck CSV / SIGVERIF.TXT files imported, and those that could not be read.
+    pub reports: Vec<PathBuf>,
+    pub report_errors: Vec<String>,
+    pub verdicts: Vec<FileVerdict>,
+}
 
 impl CaseSignatures {
     /// Find the case's catalog folders (CatRoot and servicing\Packages anywhere under
-    /// `case_root`, see [`discover_catalog_dirs`]),
-    /// index them, judge every file of `drivers`, and attach sigcheck / SIGVERIF.TXT reports
-    /// found in the case. Chains are not checked (see [`CaseSignatures::scan_with_roots`]).
+    /// `case_root`, see [`discover_catalog_dirs`]), index them, judge every file of `drivers`,
+    /// and attach sigcheck / SIGVERIF.TXT reports found in the case. Chains are not checked
+    /// (see [`CaseSignatures::load`]).
     pub fn scan(
         case_root: &Path,
         drivers: &[PathBuf],
         progress: &(dyn Fn(ScanProgress) + Sync),
     ) -> Vec<FileVerdict> {
-        Self::scan_with_roots(case_root, drivers, None, progress)
+        Self::load(case_root, drivers, None, progress).verdicts
     }
 
     /// As [`CaseSignatures::scan`], with a chain check against `roots`.
@@ -617,10 +630,21 @@ impl CaseSignatures {
         roots: Option<&RootStore>,
         progress: &(dyn Fn(ScanProgress) + Sync),
     ) -> Vec<FileVerdict> {
+        Self::load(case_root, drivers, roots, progress).verdicts
+    }
+
+    /// Everything [`CaseSignatures::scan`] does, keeping the catalog folders, unreadable
+    /// catalogs and imported reports beside the verdicts.
+    pub fn load(
+        case_root: &Path,
+        drivers: &[PathBuf],
+        roots: Option<&RootStore>,
+        progress: &(dyn Fn(ScanProgress) + Sync),
+    ) -> CaseSignatures {
         use rayon::prelude::*;
         use std::sync::atomic::{AtomicUsize, Ordering};
-        let dirs = discover_catalog_dirs(case_root);
-        let index = CatalogIndex::build(&dirs, &|p: IndexProgress| {
+        let catalog_dirs = discover_catalog_dirs(case_root);
+        let index = CatalogIndex::build(&catalog_dirs, &|p: IndexProgress| {
             progress(ScanProgress::Indexing {
                 done: p.done,
                 total: p.total,
@@ -628,7 +652,7 @@ impl CaseSignatures {
         });
         let total = drivers.len();
         let done = AtomicUsize::new(0);
-        let mut out: Vec<FileVerdict> = drivers
+        let mut verdicts: Vec<FileVerdict> = drivers
             .par_iter()
             .map(|p| {
                 let v = verdict(p, &index, roots);
@@ -637,13 +661,29 @@ impl CaseSignatures {
                 v
             })
             .collect();
-        let reports: Vec<ThirdPartyVerdict> = imported::find_reports(case_root)
-            .iter()
-            .filter_map(|r| imported::read_report(r).ok())
-            .flatten()
-            .collect();
-        attach_third_party(&mut out, &reports);
-        out
+        let reports = imported::find_reports(case_root);
+        let mut lines = Vec::new();
+        let mut report_errors = Vec::new();
+        for r in &reports {
+            match imported::read_report(r) {
+                Ok(l) => lines.extend(l),
+                Err(e) => report_errors.push(e.to_string()),
+            }
+        }
+        attach_third_party(&mut verdicts, &lines);
+        CaseSignatures {
+            catalog_dirs,
+            catalogs: index.catalogs.len(),
+            catalog_members: index.member_count(),
+            catalog_errors: index
+                .catalogs
+                .iter()
+                .filter_map(|c| c.error.as_ref().map(|e| (c.path.clone(), e.clone())))
+                .collect(),
+            reports,
+            report_errors,
+            verdicts,
+        }
     }
 }
 
