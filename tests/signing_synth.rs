@@ -439,6 +439,33 @@ fn osslsigncode_signs_and_verifies_written_catalogs() {
         let c = v.catalog.expect("catalog");
         assert_eq!(c.signature_ok, Some(true));
         assert_eq!(c.chain, Some(signing::ChainStatus::Verified));
+
+        // Change the member's file name inside the signed catalog: its signature no longer
+        // holds (osslsigncode agrees), so it vouches for nothing.
+        let mut bytes = std::fs::read(&signed).expect("read");
+        let name: Vec<u8> = "cmbatt.sys"
+            .encode_utf16()
+            .flat_map(|u| u.to_le_bytes())
+            .collect();
+        let at = bytes
+            .windows(name.len())
+            .position(|w| w == name.as_slice())
+            .expect("file name in the catalog");
+        bytes[at] = b'k';
+        std::fs::write(&signed, &bytes).expect("write");
+        let (ok, text) = run(Command::new("osslsigncode")
+            .args(["verify", "-ignore-crl", "-CAfile"])
+            .arg(&cert)
+            .arg("-catalog")
+            .arg(&signed)
+            .arg("-in")
+            .arg(&sys));
+        assert!(!ok, "osslsigncode accepted a changed catalog: {text}");
+        let index = signing::CatalogIndex::build(&[signing::CatalogDir::new(&cats)], &|_| {});
+        let v = signing::verdict(&sys, &index, Some(&roots));
+        assert_eq!(v.catalog.as_ref().and_then(|c| c.signature_ok), Some(false));
+        assert_eq!(v.verdict, Verdict::Unsigned);
+        assert!(v.warnings.iter().any(|w| w.contains("does not verify")));
     }
 }
 

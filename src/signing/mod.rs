@@ -181,9 +181,9 @@ pub enum SigningError {
 /// Never fails: an unreadable file gets [`Verdict::Unreadable`] and the reason in `warnings`.
 ///
 /// Order, as Code Integrity would see it: an intact embedded signature; else a catalog it reads
-/// (CatRoot, or a folder given as one); else a broken embedded signature; else a catalog only in
-/// servicing\Packages; else unsigned. Chain checks are reported, not folded into the verdict:
-/// Microsoft roots are rarely all available offline.
+/// (CatRoot, or a folder given as one) whose own signature does not fail; else a broken embedded
+/// signature; else a catalog only in servicing\Packages; else unsigned. Chain checks are
+/// reported, not folded into the verdict: Microsoft roots are rarely all available offline.
 pub fn verdict(path: &Path, index: &CatalogIndex, roots: Option<&RootStore>) -> FileVerdict {
     let mut v = FileVerdict {
         path: path.to_path_buf(),
@@ -306,8 +306,19 @@ pub fn verdict(path: &Path, index: &CatalogIndex, roots: Option<&RootStore>) -> 
         };
         v.warnings.extend(emb.warnings);
     }
-    let outside_servicing = v
+    // A catalog whose own signature fails (changed after signing) vouches for nothing.
+    for c in v.catalogs.iter().filter(|c| c.signature_ok == Some(false)) {
+        v.warnings.push(format!(
+            "{}: the catalog's signature does not verify (changed after signing); not counted",
+            c.path.display()
+        ));
+    }
+    let vouching: Vec<&CatalogRef> = v
         .catalogs
+        .iter()
+        .filter(|c| c.signature_ok != Some(false))
+        .collect();
+    let outside_servicing = vouching
         .iter()
         .any(|c| c.location != CatalogLocation::Servicing);
     v.verdict = if embedded_intact {
@@ -316,7 +327,7 @@ pub fn verdict(path: &Path, index: &CatalogIndex, roots: Option<&RootStore>) -> 
         Verdict::SignedCatalog
     } else if embedded_present {
         Verdict::DigestMismatch
-    } else if !v.catalogs.is_empty() {
+    } else if !vouching.is_empty() {
         Verdict::CatalogOnlyInServicing
     } else {
         Verdict::Unsigned
