@@ -5,38 +5,15 @@
 
 use serde::ser::SerializeStruct;
 use serde::{Serialize, Serializer};
-use std::collections::HashMap;
-use std::sync::OnceLock;
 
-/// The NTSTATUS names, from ../shared/reference/ntstatus_codes.tsv (code, tab, name).
-/// Our own copy until `dump::bugcheck` exposes the project-wide table.
-const NTSTATUS_TSV: &str = include_str!("ntstatus_codes.tsv");
-
-/// CodeIntegrity statuses the shared table lacks (ntstatus.h, FACILITY_SYSTEM_INTEGRITY).
+/// CodeIntegrity statuses the shared NTSTATUS table (`dump::bugcheck::ntstatus`) lacks
+/// (ntstatus.h, FACILITY_SYSTEM_INTEGRITY).
 const NTSTATUS_EXTRA: &[(u32, &str)] = &[
     (0xC0E9_0001, "STATUS_SYSTEM_INTEGRITY_ROLLBACK_DETECTED"),
     (0xC0E9_0002, "STATUS_SYSTEM_INTEGRITY_POLICY_VIOLATION"),
     (0xC0E9_0003, "STATUS_SYSTEM_INTEGRITY_INVALID_POLICY"),
     (0xC0E9_0004, "STATUS_SYSTEM_INTEGRITY_POLICY_NOT_SIGNED"),
 ];
-
-fn ntstatus_table() -> &'static HashMap<u32, &'static str> {
-    static TABLE: OnceLock<HashMap<u32, &'static str>> = OnceLock::new();
-    TABLE.get_or_init(|| {
-        let mut table: HashMap<u32, &'static str> = NTSTATUS_TSV
-            .lines()
-            .filter_map(|line| {
-                let (code, name) = line.split_once('\t')?;
-                let code = u32::from_str_radix(code.trim().trim_start_matches("0x"), 16).ok()?;
-                Some((code, name.trim()))
-            })
-            .collect();
-        for (code, name) in NTSTATUS_EXTRA {
-            table.entry(*code).or_insert(name);
-        }
-        table
-    })
-}
 
 /// Parse a number as events render it: decimal (`3236495362`), or hex with `0x` (`0xc0e90002`).
 pub fn parse_number(text: &str) -> Option<u64> {
@@ -76,7 +53,12 @@ impl NtStatus {
     }
 
     pub fn name(&self) -> Option<&'static str> {
-        ntstatus_table().get(&self.code).copied()
+        crate::dump::bugcheck::ntstatus::name(self.code).or_else(|| {
+            NTSTATUS_EXTRA
+                .iter()
+                .find(|(c, _)| *c == self.code)
+                .map(|(_, n)| *n)
+        })
     }
 
     /// Whether this is an error status (severity bits 11).

@@ -350,8 +350,13 @@ fn system_summary(s: &SystemEvent) -> String {
         } => format!("service {name} installed: {image_path} ({start_type})"),
         UncleanReboot { bugcheck, .. } => match bugcheck {
             Some(b) => format!(
-                "rebooted without clean shutdown; bugcheck {:#x} ({:#x}, {:#x}, {:#x}, {:#x})",
-                b.code, b.parameters[0], b.parameters[1], b.parameters[2], b.parameters[3]
+                "rebooted without clean shutdown; bugcheck {:#x} {}({:#x}, {:#x}, {:#x}, {:#x})",
+                b.code,
+                b.name().map(|n| format!("{n} ")).unwrap_or_default(),
+                b.parameters[0],
+                b.parameters[1],
+                b.parameters[2],
+                b.parameters[3]
             ),
             None => "rebooted without clean shutdown".to_string(),
         },

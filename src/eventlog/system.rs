@@ -22,6 +22,13 @@ pub struct BugcheckInfo {
     pub parameters: [u64; 4],
 }
 
+impl BugcheckInfo {
+    /// The bug check's name (`CRITICAL_SERVICE_FAILED` for 0x5A).
+    pub fn name(&self) -> Option<&'static str> {
+        crate::dump::bugcheck::name(self.code)
+    }
+}
+
 /// A typed System event.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -434,6 +441,7 @@ mod tests {
             panic!("typed");
         };
         assert_eq!(b.code, 0x5A);
+        assert_eq!(b.name(), Some("CRITICAL_SERVICE_FAILED"));
         assert_eq!(b.parameters, [1, 0, 0, 0xffff_ffff_c000_0428]);
     }
 

@@ -2,6 +2,7 @@
 
 pub mod absent;
 pub mod dump;
+pub mod integrity;
 pub mod notes;
 pub mod overview;
 

@@ -1,0 +1,793 @@
+//! Integrity: the CodeIntegrity and System events of every event log in one time-ordered table,
+//! the same events grouped by driver (count, first and last time, worst status), and a
+//! signature table of every driver the case knows (dump modules, hive driver services, driver
+//! files, events) with its verdict, catalog, service Start and ErrorControl, and whether it is
+//! in the boot log and on the crash stack. The driver focus filters all three tables.
+
+use crate::case::Case;
+use crate::driver::DriverKey;
+use crate::eventlog::{Event, SystemEvent};
+use crate::signing::{self, CatalogLocation, Verdict};
+use crate::ui::action::Outcome;
+use crate::ui::pane::{Hint, Pane, PaneContext, hint};
+use crate::ui::theme::Theme;
+use crate::ui::widgets::{self, cursor::Cursor, fit};
+use ratatui::Frame;
+use ratatui::crossterm::event::{KeyCode, KeyEvent};
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+/// The three tables.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Table {
+    Events,
+    Drivers,
+    Signatures,
+}
+
+impl Table {
+    fn index(self) -> usize {
+        match self {
+            Table::Events => 0,
+            Table::Drivers => 1,
+            Table::Signatures => 2,
+        }
+    }
+}
+
+/// One event, ready to show.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EventRow {
+    pub time: String,
+    pub source: String,
+    pub id: u16,
+    pub level: &'static str,
+    /// 3 error/critical, 2 warning, 1 other.
+    pub severity: u8,
+    /// The drivers the event names, service key names resolved through the hive.
+    pub drivers: Vec<DriverKey>,
+    /// The driver or service shown in the Driver column.
+    pub subject: String,
+    /// The status, error or bug check the event reports, by name.
+    pub status: String,
+    pub summary: String,
+}
+
+/// The events of one driver.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GroupRow {
+    pub driver: DriverKey,
+    pub count: usize,
+    pub first: String,
+    pub last: String,
+    /// The status of its worst event (or that event's ID and level).
+    pub worst: String,
+    pub severity: u8,
+}
+
+/// One driver's signature and configuration.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SignatureRow {
+    pub driver: DriverKey,
+    /// `None`: no file of this driver in the case.
+    pub verdict: Option<Verdict>,
+    /// The catalog that lists it (file name) and where it is.
+    pub catalog: Option<(String, CatalogLocation)>,
+    pub start: Option<String>,
+    pub error_control: Option<String>,
+    /// `None`: the case has no boot log to tell.
+    pub in_boot_log: Option<bool>,
+    /// `None`: the case has no analysed dump.
+    pub on_stack: Option<bool>,
+    pub events: usize,
+    /// Worth a look first: a failing verdict, error events, on the stack, or a critical boot driver.
+    pub attention: bool,
+}
+
+/// Everything the pane shows, built once per case from its artefacts.
+#[derive(Clone, Debug, Default)]
+pub struct IntegrityModel {
+    pub events: Vec<EventRow>,
+    pub groups: Vec<GroupRow>,
+    pub signatures: Vec<SignatureRow>,
+}
+
+fn short_source(provider: &str) -> String {
+    match provider {
+        "Service Control Manager" => "SCM".to_string(),
+        "Microsoft-Windows-CodeIntegrity" => "CodeIntegrity".to_string(),
+        "Microsoft-Windows-WER-SystemErrorReporting" => "WER".to_string(),
+        p => p
+            .strip_prefix("Microsoft-Windows-")
+            .unwrap_or(p)
+            .to_string(),
+    }
+}
+
+fn short_level(e: &Event) -> &'static str {
+    match e.level {
+        Some(1) => "Crit",
+        Some(2) => "Err",
+        Some(3) => "Warn",
+        Some(5) => "Verb",
+        _ => "Info",
+    }
+}
+
+fn strip(name: &str, prefix: &str) -> String {
+    name.strip_prefix(prefix).unwrap_or(name).to_string()
+}
+
+/// The status, error or bug check an event reports, by name.
+fn status_label(e: &Event) -> String {
+    if let Some(ci) = e.code_integrity() {
+        if let Some(s) = ci.status {
+            return s
+                .name()
+                .map_or_else(|| format!("{:#010x}", s.code), |n| strip(n, "STATUS_"));
+        }
+        if let Some(v) = ci.signature.as_ref().and_then(|s| s.verification_error) {
+            return v.name().unwrap_or("verification error").to_string();
+        }
+        return String::new();
+    }
+    match e.system() {
+        Some(SystemEvent::ServiceStartFailed { error, .. })
+        | Some(SystemEvent::ServiceTerminated { error, .. })
+        | Some(SystemEvent::DependencyStartFailed { error, .. })
+        | Some(SystemEvent::ServiceSpecificError { error, .. }) => error
+            .name()
+            .map_or_else(|| error.raw.clone(), |n| strip(n, "ERROR_")),
+        Some(SystemEvent::DeviceDriverFailed {
+            status: Some(s), ..
+        }) => s
+            .name()
+            .map_or_else(|| format!("{:#010x}", s.code), |n| strip(n, "STATUS_")),
+        Some(SystemEvent::UncleanReboot {
+            bugcheck: Some(b), ..
+        })
+        | Some(SystemEvent::BugCheckReport {
+            bugcheck: Some(b), ..
+        }) => b.name().map_or_else(
+            || format!("bugcheck {:#x}", b.code),
+            |n| format!("{:#x} {n}", b.code),
+        ),
+        Some(SystemEvent::BootDriversNotLoaded { .. }) => "did not load".to_string(),
+        _ => String::new(),
+    }
+}
+
+fn time_text(e: &Event) -> String {
+    e.time.strftime("%Y-%m-%d %H:%M:%S").to_string()
+}
+
+impl IntegrityModel {
+    /// Build the tables from the case; `boot_log` is the set of drivers a boot log saw load,
+    /// when the case has one.
+    pub fn build(case: &Case, boot_log: Option<&BTreeSet<DriverKey>>) -> IntegrityModel {
+        let hive = case.hive.as_ref();
+        let mut events: Vec<(&Event, EventRow)> = Vec::new();
+        for log in &case.event_logs {
+            for e in &log.events {
+                let mut drivers = e.drivers.clone();
+                // Service key names (7000, 7023, 7040) become drivers when the hive says so.
+                for s in &e.services {
+                    if let Some(d) = hive
+                        .and_then(|h| h.service(s))
+                        .and_then(|svc| svc.driver.clone())
+                        .filter(|d| !drivers.contains(d))
+                    {
+                        drivers.push(d);
+                    }
+                }
+                let subject = drivers
+                    .first()
+                    .map(|d| d.name().to_string())
+                    .or_else(|| e.services.first().cloned())
+                    .unwrap_or_default();
+                let row = EventRow {
+                    time: time_text(e),
+                    source: short_source(&e.provider),
+                    id: e.event_id,
+                    level: short_level(e),
+                    severity: e.severity(),
+                    drivers,
+                    subject,
+                    status: status_label(e),
+                    summary: e.summary(),
+                };
+                events.push((e, row));
+            }
+        }
+        // A 3089 names no file: it belongs to the driver of the event with its ActivityID.
+        let mut by_activity: BTreeMap<String, Vec<DriverKey>> = BTreeMap::new();
+        for (e, row) in &events {
+            if let (Some(act), Some(ci)) = (&e.activity_id, e.code_integrity())
+                && ci.id != 3089
+                && !row.drivers.is_empty()
+            {
+                by_activity
+                    .entry(act.to_ascii_lowercase())
+                    .or_default()
+                    .extend(row.drivers.iter().cloned());
+            }
+        }
+        for (e, row) in &mut events {
+            if let (Some(act), Some(ci)) = (&e.activity_id, e.code_integrity())
+                && ci.id == 3089
+                && row.drivers.is_empty()
+                && let Some(d) = by_activity.get(&act.to_ascii_lowercase())
+            {
+                row.drivers = d.clone();
+                row.subject = d.first().map(|k| k.name().to_string()).unwrap_or_default();
+            }
+        }
+        events.sort_by(|a, b| {
+            a.0.time
+                .cmp(&b.0.time)
+                .then(a.0.record_id.cmp(&b.0.record_id))
+        });
+        let events: Vec<EventRow> = events.into_iter().map(|(_, r)| r).collect();
+
+        let mut groups: BTreeMap<DriverKey, GroupRow> = BTreeMap::new();
+        for r in &events {
+            for d in &r.drivers {
+                let g = groups.entry(d.clone()).or_insert_with(|| GroupRow {
+                    driver: d.clone(),
+                    count: 0,
+                    first: r.time.clone(),
+                    last: r.time.clone(),
+                    worst: String::new(),
+                    severity: 0,
+                });
+                g.count += 1;
+                g.last = r.time.clone();
+                if r.severity > g.severity || (r.severity == g.severity && g.worst.is_empty()) {
+                    g.severity = r.severity;
+                    g.worst = if r.status.is_empty() {
+                        format!("{} {}", r.id, r.level)
+                    } else {
+                        r.status.clone()
+                    };
+                }
+            }
+        }
+
+        let dump = case.dump();
+        let stack: Option<BTreeSet<DriverKey>> = dump.map(|d| {
+            d.analysis
+                .stack
+                .iter()
+                .filter_map(|f| f.module.as_deref().and_then(DriverKey::from_path))
+                .collect()
+        });
+        let mut known: BTreeSet<DriverKey> = groups.keys().cloned().collect();
+        if let Some(d) = dump {
+            known.extend(d.dump.modules.iter().filter_map(|m| m.key()));
+        }
+        if let Some(h) = hive {
+            known.extend(h.drivers().filter_map(|s| s.driver.clone()));
+        }
+        known.extend(case.signatures.iter().filter_map(|v| v.driver.clone()));
+
+        let mut signatures: Vec<SignatureRow> = known
+            .into_iter()
+            .map(|driver| {
+                let verdict = signing::for_driver(&case.signatures, &driver)
+                    .first()
+                    .map(|v| (*v).clone());
+                let service = hive.and_then(|h| h.service_for_driver(&driver));
+                let group = groups.get(&driver);
+                let on_stack = stack.as_ref().map(|s| s.contains(&driver));
+                let critical_boot = service.is_some_and(|s| s.is_critical_boot_driver());
+                let bad_verdict = verdict.as_ref().is_some_and(|v| !v.verdict.is_signed());
+                let attention = bad_verdict
+                    || group.is_some_and(|g| g.severity >= 3)
+                    || on_stack == Some(true) && critical_boot;
+                SignatureRow {
+                    catalog: verdict.as_ref().and_then(|v| {
+                        v.catalog.as_ref().map(|c| {
+                            let name = c
+                                .path
+                                .file_name()
+                                .map(|n| n.to_string_lossy().into_owned())
+                                .unwrap_or_default();
+                            (name, c.location)
+                        })
+                    }),
+                    verdict: verdict.map(|v| v.verdict),
+                    start: service
+                        .and_then(|s| s.start)
+                        .map(|s| s.name().map_or_else(|| s.0.to_string(), str::to_string)),
+                    error_control: service
+                        .and_then(|s| s.error_control)
+                        .map(|e| e.name().map_or_else(|| e.0.to_string(), str::to_string)),
+                    in_boot_log: boot_log.map(|b| b.contains(&driver)),
+                    on_stack,
+                    events: group.map_or(0, |g| g.count),
+                    attention,
+                    driver,
+                }
+            })
+            .collect();
+        signatures.sort_by(|a, b| b.attention.cmp(&a.attention).then(a.driver.cmp(&b.driver)));
+        IntegrityModel {
+            events,
+            groups: groups.into_values().collect(),
+            signatures,
+        }
+    }
+}
+
+/// The Integrity pane.
+pub struct IntegrityPane {
+    model: Option<Arc<IntegrityModel>>,
+    /// What the model was built from (artefact counts), to rebuild when the case changes.
+    built_from: Option<(usize, usize, usize, usize, usize)>,
+    boot_log: Option<BTreeSet<DriverKey>>,
+    active: Table,
+    /// The lower table shown when there is room for only one (Drivers or Signatures).
+    lower: Table,
+    cursors: [Cursor; 3],
+    focus: Option<DriverKey>,
+}
+
+impl Default for IntegrityPane {
+    fn default() -> Self {
+        IntegrityPane::new()
+    }
+}
+
+fn fingerprint(case: &Case) -> (usize, usize, usize, usize, usize) {
+    (
+        case.event_logs.len(),
+        case.event_logs.iter().map(|l| l.events.len()).sum(),
+        case.signatures.len(),
+        case.hive.as_ref().map_or(0, |h| h.services.len()),
+        case.dumps.len(),
+    )
+}
+
+const NEEDS: &[&str] = &[
+    "Microsoft-Windows-CodeIntegrity%4Operational.evtx",
+    "System.evtx",
+    "driver files (.sys) with CatRoot or servicing\\Packages catalogs",
+    "SYSTEM (the registry hive), for Start and ErrorControl",
+];
+
+impl IntegrityPane {
+    pub fn new() -> IntegrityPane {
+        IntegrityPane {
+            model: None,
+            built_from: None,
+            boot_log: None,
+            active: Table::Events,
+            lower: Table::Signatures,
+            cursors: [Cursor::default(); 3],
+            focus: None,
+        }
+    }
+
+    /// The drivers a boot log (Procmon) saw load, for the "boot log" column.
+    pub fn set_boot_log_drivers(&mut self, drivers: BTreeSet<DriverKey>) {
+        self.boot_log = Some(drivers);
+        self.model = None;
+    }
+
+    /// The table that moves with j/k.
+    pub fn active(&self) -> Table {
+        self.active
+    }
+
+    /// The model, rebuilt when the case changed (shared, so a frame never copies it).
+    fn model(&mut self, case: &Case) -> Arc<IntegrityModel> {
+        let fp = fingerprint(case);
+        if self.model.is_none() || self.built_from != Some(fp) {
+            self.model = Some(Arc::new(IntegrityModel::build(
+                case,
+                self.boot_log.as_ref(),
+            )));
+            self.built_from = Some(fp);
+        }
+        Arc::clone(self.model.get_or_insert_with(Arc::default))
+    }
+
+    /// The rows of each table under the focus.
+    fn visible(
+        model: &IntegrityModel,
+        focus: Option<&DriverKey>,
+    ) -> (Vec<usize>, Vec<usize>, Vec<usize>) {
+        let ev = model
+            .events
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| focus.is_none_or(|f| r.drivers.contains(f)))
+            .map(|(i, _)| i)
+            .collect();
+        let gr = model
+            .groups
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| focus.is_none_or(|f| r.driver == *f))
+            .map(|(i, _)| i)
+            .collect();
+        let sg = model
+            .signatures
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| focus.is_none_or(|f| r.driver == *f))
+            .map(|(i, _)| i)
+            .collect();
+        (ev, gr, sg)
+    }
+}
+
+fn row_style(theme: &Theme, selected: bool, severity: u8) -> Style {
+    if selected {
+        theme.selected
+    } else if severity >= 3 {
+        theme.bad
+    } else if severity == 2 {
+        theme.warn
+    } else {
+        theme.text
+    }
+}
+
+fn yes_no(v: Option<bool>) -> &'static str {
+    match v {
+        Some(true) => "yes",
+        Some(false) => "no",
+        None => "-",
+    }
+}
+
+fn location_word(l: CatalogLocation) -> &'static str {
+    match l {
+        CatalogLocation::Catroot => "catroot",
+        CatalogLocation::Servicing => "servicing",
+        CatalogLocation::Other => "other",
+    }
+}
+
+impl IntegrityPane {
+    #[allow(clippy::too_many_arguments)]
+    fn draw_events(
+        &mut self,
+        frame: &mut Frame,
+        area: Rect,
+        model: &IntegrityModel,
+        rows: &[usize],
+        theme: &Theme,
+        title: &str,
+    ) {
+        let active = self.active == Table::Events;
+        let block = widgets::block(title, theme, active);
+        let inner = block.inner(area);
+        frame.render_widget(block, area);
+        let height = inner.height.saturating_sub(1) as usize;
+        let cursor = &mut self.cursors[Table::Events.index()];
+        let range = cursor.window(rows.len(), height);
+        let w = inner.width as usize;
+        let (src_w, drv_w, st_w) = if w >= 140 {
+            (14, 16, 30)
+        } else if w >= 100 {
+            (13, 14, 22)
+        } else {
+            (0, 13, 18)
+        };
+        let fixed = 19 + 1 + 5 + 5 + drv_w + 1 + st_w + 1 + if src_w > 0 { src_w + 1 } else { 0 };
+        let sum_w = w.saturating_sub(fixed);
+        let mut header = format!("{:<19} ", "Time (UTC)");
+        if src_w > 0 {
+            header.push_str(&format!("{:<src_w$} ", "Source"));
+        }
+        header.push_str(&format!(
+            "{:>4} {:<4} {:<drv_w$} {:<st_w$} {}",
+            "ID", "Lvl", "Driver", "Status", "Details"
+        ));
+        let mut lines = vec![Line::styled(fit(&header, w), theme.header)];
+        if rows.is_empty() {
+            lines.push(Line::styled("No events.", theme.dim));
+        }
+        for (i, &ix) in rows[range.clone()].iter().enumerate() {
+            let Some(r) = model.events.get(ix) else {
+                continue;
+            };
+            let selected = active && range.start + i == cursor.selected;
+            let mut text = format!("{:<19} ", r.time);
+            if src_w > 0 {
+                text.push_str(&format!("{:<src_w$} ", fit(&r.source, src_w)));
+            }
+            text.push_str(&format!(
+                "{:>4} {:<4} {:<drv_w$} {:<st_w$} {}",
+                r.id,
+                r.level,
+                fit(&r.subject, drv_w),
+                fit(&r.status, st_w),
+                fit(&r.summary, sum_w)
+            ));
+            lines.push(Line::styled(
+                fit(&text, w),
+                row_style(theme, selected, r.severity),
+            ));
+        }
+        frame.render_widget(Paragraph::new(lines), inner);
+    }
+
+    fn draw_groups(
+        &mut self,
+        frame: &mut Frame,
+        area: Rect,
+        model: &IntegrityModel,
+        rows: &[usize],
+        theme: &Theme,
+    ) {
+        let active = self.active == Table::Drivers;
+        let block = widgets::block("By driver (d)", theme, active);
+        let inner = block.inner(area);
+        frame.render_widget(block, area);
+        let height = inner.height.saturating_sub(1) as usize;
+        let cursor = &mut self.cursors[Table::Drivers.index()];
+        let range = cursor.window(rows.len(), height);
+        let w = inner.width as usize;
+        // Narrow: the times without their year.
+        let tw = if w >= 100 { 19 } else { 14 };
+        let cut = |t: &str| -> String { t.chars().skip(19 - tw).collect() };
+        let header = format!(
+            "{:<16} {:>5} {:<tw$} {:<tw$} {}",
+            "Driver", "Count", "First", "Last", "Worst status"
+        );
+        let mut lines = vec![Line::styled(fit(&header, w), theme.header)];
+        if rows.is_empty() {
+            lines.push(Line::styled("No event names a driver.", theme.dim));
+        }
+        for (i, &ix) in rows[range.clone()].iter().enumerate() {
+            let Some(r) = model.groups.get(ix) else {
+                continue;
+            };
+            let selected = active && range.start + i == cursor.selected;
+            let text = format!(
+                "{:<16} {:>5} {:<tw$} {:<tw$} {}",
+                fit(r.driver.name(), 16),
+                r.count,
+                cut(&r.first),
+                cut(&r.last),
+                r.worst
+            );
+            lines.push(Line::styled(
+                fit(&text, w),
+                row_style(theme, selected, r.severity),
+            ));
+        }
+        frame.render_widget(Paragraph::new(lines), inner);
+    }
+
+    fn draw_signatures(
+        &mut self,
+        frame: &mut Frame,
+        area: Rect,
+        model: &IntegrityModel,
+        rows: &[usize],
+        theme: &Theme,
+    ) {
+        let active = self.active == Table::Signatures;
+        let block = widgets::block("Signatures (s)", theme, active);
+        let inner = block.inner(area);
+        frame.render_widget(block, area);
+        let height = inner.height.saturating_sub(1) as usize;
+        let cursor = &mut self.cursors[Table::Signatures.index()];
+        let range = cursor.window(rows.len(), height);
+        let w = inner.width as usize;
+        // Driver, verdict, Start, ErrorControl, boot log, stack (and events when wide); the
+        // catalog gets the rest.
+        let wide = w >= 100;
+        let fixed = 15 + 26 + 8 + 9 + 5 + 6 + if wide { 4 } else { 0 };
+        let cat_w = w.saturating_sub(fixed).max(9);
+        let ev_head = if wide { " Ev" } else { "" };
+        let header = format!(
+            "{:<14} {:<25} {:<7} {:<8} {:<4} {:<5}{ev_head} {}",
+            "Driver", "Verdict", "Start", "ErrorCtl", "Boot", "Stack", "Catalog"
+        );
+        let mut lines = vec![Line::styled(fit(&header, w), theme.header)];
+        if rows.is_empty() {
+            lines.push(Line::styled("No driver known to the case.", theme.dim));
+        }
+        for (i, &ix) in rows[range.clone()].iter().enumerate() {
+            let Some(r) = model.signatures.get(ix) else {
+                continue;
+            };
+            let selected = active && range.start + i == cursor.selected;
+            let verdict = r.verdict.map_or("no file in case", |v| v.as_str());
+            let catalog = match &r.catalog {
+                Some((name, loc)) if cat_w >= 24 => format!("{} {}", location_word(*loc), name),
+                Some((_, loc)) => location_word(*loc).to_string(),
+                None => "-".to_string(),
+            };
+            let ev = if wide {
+                format!(" {:>2}", r.events)
+            } else {
+                String::new()
+            };
+            let text = format!(
+                "{:<14} {:<25} {:<7} {:<8} {:<4} {:<5}{ev} {}",
+                fit(r.driver.name(), 14),
+                verdict,
+                fit(r.start.as_deref().unwrap_or("-"), 7),
+                fit(r.error_control.as_deref().unwrap_or("-"), 8),
+                yes_no(r.in_boot_log),
+                yes_no(r.on_stack),
+                fit(&catalog, cat_w)
+            );
+            let severity = if r.verdict.is_some_and(|v| !v.is_signed()) {
+                3
+            } else if r.attention {
+                2
+            } else {
+                1
+            };
+            lines.push(Line::styled(
+                fit(&text, w),
+                row_style(theme, selected, severity),
+            ));
+        }
+        frame.render_widget(Paragraph::new(lines), inner);
+    }
+}
+
+impl Pane for IntegrityPane {
+    fn title(&self) -> &'static str {
+        "Integrity"
+    }
+
+    fn render(&mut self, frame: &mut Frame, area: Rect, ctx: &PaneContext) {
+        let theme = ctx.theme;
+        let case = ctx.case;
+        if case.event_logs.is_empty() && case.signatures.is_empty() && case.hive.is_none() {
+            widgets::missing(frame, area, "Integrity", NEEDS, theme);
+            return;
+        }
+        let model = self.model(case);
+        let focus = ctx.focus.or(self.focus.as_ref()).cloned();
+        let (ev, gr, sg) = IntegrityPane::visible(&model, focus.as_ref());
+
+        let ci = model
+            .events
+            .iter()
+            .filter(|e| e.source == "CodeIntegrity")
+            .count();
+        let mut head = vec![
+            Span::styled("Integrity ", theme.header),
+            Span::raw(format!(
+                "{} events ({} CodeIntegrity, {} System) in {} logs, {} drivers",
+                model.events.len(),
+                ci,
+                model.events.len() - ci,
+                case.event_logs.len(),
+                model.signatures.len()
+            )),
+        ];
+        if let Some(f) = &focus {
+            head.push(Span::raw("  focus "));
+            head.push(Span::styled(f.name().to_string(), theme.focused_driver));
+        }
+
+        let title = match &focus {
+            Some(f) => format!("Events of {} (e): {}", f.name(), ev.len()),
+            None => format!("Events (e): {}", ev.len()),
+        };
+        if area.height >= 36 {
+            // Room for all three tables, one under the other, each at full width.
+            let [top, events_area, groups_area, sigs_area] = Layout::vertical([
+                Constraint::Length(1),
+                Constraint::Percentage(40),
+                Constraint::Percentage(22),
+                Constraint::Min(5),
+            ])
+            .areas(area);
+            frame.render_widget(Paragraph::new(Line::from(head)), top);
+            self.draw_events(frame, events_area, &model, &ev, theme, &title);
+            self.draw_groups(frame, groups_area, &model, &gr, theme);
+            self.draw_signatures(frame, sigs_area, &model, &sg, theme);
+            return;
+        }
+        let [top, events_area, lower_area] = Layout::vertical([
+            Constraint::Length(1),
+            Constraint::Percentage(45),
+            Constraint::Min(4),
+        ])
+        .areas(area);
+        frame.render_widget(Paragraph::new(Line::from(head)), top);
+        self.draw_events(frame, events_area, &model, &ev, theme, &title);
+        if self.lower == Table::Drivers {
+            self.draw_groups(frame, lower_area, &model, &gr, theme);
+        } else {
+            self.draw_signatures(frame, lower_area, &model, &sg, theme);
+        }
+    }
+
+    fn handle_key(&mut self, key: KeyEvent, ctx: &PaneContext) -> Outcome {
+        let focus = ctx.focus.or(self.focus.as_ref()).cloned();
+        let model = self.model(ctx.case);
+        let (ev, gr, sg) = IntegrityPane::visible(&model, focus.as_ref());
+        match key.code {
+            KeyCode::Char('e') => {
+                self.active = Table::Events;
+                return Outcome::Consumed;
+            }
+            KeyCode::Char('d') => {
+                self.active = Table::Drivers;
+                self.lower = Table::Drivers;
+                return Outcome::Consumed;
+            }
+            KeyCode::Char('s') => {
+                self.active = Table::Signatures;
+                self.lower = Table::Signatures;
+                return Outcome::Consumed;
+            }
+            KeyCode::Char('v') => {
+                self.active = match self.active {
+                    Table::Events => Table::Drivers,
+                    Table::Drivers => Table::Signatures,
+                    Table::Signatures => Table::Events,
+                };
+                if self.active != Table::Events {
+                    self.lower = self.active;
+                }
+                return Outcome::Consumed;
+            }
+            _ => {}
+        }
+        let len = match self.active {
+            Table::Events => ev.len(),
+            Table::Drivers => gr.len(),
+            Table::Signatures => sg.len(),
+        };
+        let cursor = &mut self.cursors[self.active.index()];
+        if cursor.handle(&key, len) {
+            return Outcome::Consumed;
+        }
+        if key.code == KeyCode::Enter || key.code == KeyCode::Char('f') {
+            let sel = cursor.selected;
+            let driver = match self.active {
+                Table::Events => ev
+                    .get(sel)
+                    .and_then(|i| model.events.get(*i))
+                    .and_then(|r| r.drivers.first().cloned()),
+                Table::Drivers => gr
+                    .get(sel)
+                    .and_then(|i| model.groups.get(*i))
+                    .map(|r| r.driver.clone()),
+                Table::Signatures => sg
+                    .get(sel)
+                    .and_then(|i| model.signatures.get(*i))
+                    .map(|r| r.driver.clone()),
+            };
+            return match driver {
+                Some(d) => Outcome::Focus(d),
+                None => Outcome::Message("this row names no driver".to_string()),
+            };
+        }
+        Outcome::Ignored
+    }
+
+    fn on_focus(&mut self, focus: Option<&DriverKey>, _case: &Case) {
+        self.focus = focus.cloned();
+        self.cursors = [Cursor::default(); 3];
+    }
+
+    fn hints(&self) -> Vec<Hint> {
+        vec![
+            hint("e/d/s", "events / by driver / signatures table"),
+            hint("v", "next table"),
+            hint("j/k ↑/↓", "move"),
+            hint("PgUp/PgDn", "page"),
+            hint("g/G", "first/last row"),
+            hint("Enter/f", "focus the driver of this row"),
+        ]
+    }
+}
