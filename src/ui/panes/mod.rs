@@ -1,6 +1,7 @@
 //! The panes, one file each.
 
 pub mod absent;
+pub mod drivers;
 pub mod notes;
 pub mod overview;
 
