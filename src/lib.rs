@@ -17,6 +17,8 @@ pub mod case;
 pub mod driver;
 pub mod dump;
 pub mod eventlog;
+pub mod findings;
+pub mod links;
 pub mod mapped;
 pub mod pe;
 pub mod pml;

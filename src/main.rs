@@ -26,6 +26,8 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
+    /// Load a whole case and state the findings, with the evidence from each artefact.
+    Analyze(cmd::analyze::Args),
     /// List every file of a case folder with the kind sniffed from its content.
     Scan(cmd::scan::Args),
     /// Read a Procmon log (PML): Procmon's CSV export, JSON or text.
@@ -38,20 +40,37 @@ enum Command {
     Sig(cmd::sig::Args),
     /// The services of a SYSTEM hive.
     Hive(cmd::hive::Args),
+    /// Write the demo case (the motivating 0x5A case) to DIR (default: the cache folder).
+    Demo(cmd::demo::DemoArgs),
+    /// Write a case of the demo's shape at benchmark size.
+    Synth(cmd::demo::SynthArgs),
 }
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     init_logging(cli.log.as_deref());
     match cli.command {
+        Some(Command::Analyze(a)) => cmd::analyze::run(a),
         Some(Command::Scan(a)) => cmd::scan::run(a),
         Some(Command::Pml(a)) => cmd::pml::run(a),
         Some(Command::Dump(a)) => cmd::dump::run(a),
         Some(Command::Evtx(a)) => cmd::evtx::run(a),
         Some(Command::Sig(a)) => cmd::sig::run(a),
         Some(Command::Hive(a)) => cmd::hive::run(a),
+        Some(Command::Demo(a)) => cmd::demo::run_demo(a),
+        Some(Command::Synth(a)) => cmd::demo::run_synth(a),
         None => {
-            bsod_workbench::ui::run(cli.case, cli.ascii)?;
+            // No case: the demo case, written to the cache folder on first use.
+            let case = match cli.case {
+                Some(c) => c,
+                None => {
+                    let dir = bsod_workbench::synth::demo::default_demo_dir();
+                    bsod_workbench::synth::demo::ensure_demo_case(&dir).map_err(|e| {
+                        anyhow::anyhow!("cannot write the demo case to {}: {e}", dir.display())
+                    })?
+                }
+            };
+            bsod_workbench::ui::run(Some(case), cli.ascii)?;
             Ok(())
         }
     }

@@ -153,6 +153,16 @@ fn triage_x64_analysis_names_amdppm() {
     assert_eq!(a.module_name.as_deref(), Some("amdppm"));
     assert_eq!(a.symbol_name.as_deref(), Some("amdppm+334c"));
     assert_eq!(a.stack[0].call_site, "amdppm+0x334c");
+    // P3's EXCEPTION_RECORD (reference §1.3): c0000005 at P2, parameters [1, ffffffffffffffff].
+    let ex = a
+        .exception_record
+        .as_ref()
+        .expect("P3 exception record captured");
+    assert_eq!(ex.code, 0xc000_0005);
+    assert_eq!(ex.flags, 0);
+    assert_eq!(ex.address, 0xfffff8048b58334c);
+    assert_eq!(ex.parameters, [1, u64::MAX]);
+    assert!(a.context_source.as_deref().unwrap().contains(".cxr"));
     assert_eq!(
         a.faulting_ip_disasm
             .as_deref()

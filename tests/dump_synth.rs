@@ -39,7 +39,8 @@ fn check_stack(d: &dump::CrashDump, a: &dump::analysis::Analysis, spec: &DumpSpe
     let f0 = &a.stack[0];
     assert_eq!(f0.args[0], Some(0x5a));
     assert_eq!(f0.args[1], Some(1));
-    assert_eq!(f0.call_site, "nt!KeBugCheckEx+0x0");
+    assert_eq!(f0.call_site, "nt!KeBugCheckEx");
+    assert_eq!(a.faulting_module.as_deref(), Some("filecrypt.sys"));
     // Return addresses follow a call instruction, and the last frame returns to 0.
     assert_eq!(a.stack.last().unwrap().return_address, 0);
     for w in a.stack.windows(2) {
@@ -91,6 +92,13 @@ fn bitmap_dump_reads_back_and_unwinds() {
         }
         let names: Vec<&str> = d.unloaded_modules.iter().map(|u| u.name.as_str()).collect();
         assert_eq!(names, ["dam.sys", "WdBoot.sys"]);
+        assert_eq!(d.process_name.as_deref(), Some("System"));
+        let t = d.thread.as_ref().unwrap();
+        assert!(t.address.is_some());
+        let rsp = d.context.as_ref().unwrap().sp();
+        assert!(
+            rsp >= t.stack_start.unwrap() && rsp < t.stack_start.unwrap() + t.stack_size.unwrap()
+        );
         assert!(
             d.module_by_key(&bsod_workbench::driver::DriverKey::from_path("cdrom.sys").unwrap())
                 .is_some()
@@ -189,4 +197,49 @@ print(hex(p.translate_virtual({rsp})))
     // The return address at RSP, read by both.
     assert_eq!(lines[4], format!("{:#x}", d.memory.read_u64(rsp).unwrap()));
     assert_eq!(lines[5], format!("{:#x}", d.memory.translate(rsp).unwrap()));
+}
+
+#[test]
+fn trap_frame_unwinds_through_the_machine_frame() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("MEMORY.DMP");
+    let spec = DumpSpec::demo_0xd1();
+    write_bitmap_dump(&p, &spec).unwrap();
+    let d = dump::open(&p).unwrap();
+    let a = dump::analysis::analyze(&d, &Default::default());
+    let sites: Vec<String> = a
+        .stack
+        .iter()
+        .map(|f| {
+            format!(
+                "{}!{}",
+                f.module_short.clone().unwrap_or_default(),
+                f.symbol.clone().unwrap_or_default()
+            )
+        })
+        .collect();
+    assert_eq!(sites, spec.call_chain, "{:?}", a.warnings);
+    assert!(a.stack.iter().all(|f| f.method == FrameMethod::Unwind));
+    // KiPageFault's frame crosses the hardware frame; the next frame is the interrupted IP (P4).
+    assert!(a.stack[2].trap_frame);
+    assert_eq!(a.stack.iter().filter(|f| f.trap_frame).count(), 1);
+    let p4 = d.bugcheck.as_ref().unwrap().parameters[3];
+    assert_eq!(a.stack[3].ip, p4);
+    assert_eq!(a.stack[2].return_address, p4);
+    // The culprit: the driver, not the nt plumbing.
+    assert_eq!(a.faulting_module.as_deref(), Some("faultydrv.sys"));
+    assert_eq!(a.module_name.as_deref(), Some("faultydrv"));
+    let off = a.stack[3].symbol_offset.unwrap();
+    assert_eq!(
+        a.symbol_name,
+        Some(format!("faultydrv!ReadRegisterBlock+{off:x}"))
+    );
+    assert_eq!(a.faulting_ip, Some(p4));
+    assert!(
+        a.faulting_ip_disasm
+            .as_deref()
+            .is_some_and(|s| s.contains("call")),
+        "{:?}",
+        a.faulting_ip_disasm
+    );
 }

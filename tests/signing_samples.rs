@@ -28,6 +28,21 @@ const EXPECTED: &[(&str, Verdict)] = &[
 
 fn noop(_: signing::IndexProgress) {}
 
+/// `2021-07-05T12:37:23Z` as OpenSSL prints it: `Jul  5 12:37:23 2021 GMT`.
+fn openssl_time(iso: &str) -> String {
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let month: usize = iso[5..7].parse().expect("month");
+    let day: u32 = iso[8..10].parse().expect("day");
+    format!(
+        "{} {day:>2} {} {} GMT",
+        MONTHS[month - 1],
+        &iso[11..19],
+        &iso[..4]
+    )
+}
+
 #[test]
 fn hashes_equal_the_ground_truth() {
     let root = sample_or_skip!("arduino-drivers");
@@ -175,8 +190,10 @@ fn embedded_signatures_match_osslsigncode_outputs() {
         let signer = s.signer.as_deref().expect("signer");
         assert!(text.contains(signer), "{signer} not in osslsigncode output");
         let time = s.signing_time.as_deref().expect("timestamp");
-        // osslsigncode prints "Timestamp time: Jul  7 12:34:56 2021 GMT"-style times; compare the year.
-        assert!(text.contains(&time[..4]), "{time}");
+        assert!(
+            text.contains(&format!("Timestamp time: {}", openssl_time(time))),
+            "{time}"
+        );
     }
     assert_eq!(emb.signatures[0].depth, 0);
     assert_eq!(emb.signatures[1].depth, 1);
@@ -284,4 +301,25 @@ fn osslsigncode_catalog_verify_agrees_live() {
             assert!(text.contains(sha1), "{rel}: {sha1} not in\n{text}");
         }
     }
+}
+
+/// The tampered copy under its real name: unsigned, and ftdibus.cat is named as listing an
+/// ftdibus.sys under another hash (what a replaced inbox driver looks like).
+#[test]
+fn a_replaced_driver_is_linked_to_the_catalog_naming_it() {
+    let root = sample_or_skip!("arduino-drivers");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let renamed = dir.path().join("FTDIBUS.SYS");
+    std::fs::copy(root.join("derived/ftdibus.tampered.sys"), &renamed).expect("copy");
+    let index = CatalogIndex::build(&[CatalogDir::new(root.join("ftdi"))], &noop);
+    let v = signing::verdict(&renamed, &index, None);
+    assert_eq!(v.verdict, Verdict::Unsigned);
+    assert!(v.catalogs.is_empty());
+    assert_eq!(v.listed_by_name.len(), 1);
+    assert!(v.listed_by_name[0].path.ends_with("ftdibus.cat"));
+    assert_eq!(
+        v.listed_by_name[0].member_file.as_deref(),
+        Some("ftdibus.sys")
+    );
+    assert!(v.warnings.iter().any(|w| w.contains("under another hash")));
 }

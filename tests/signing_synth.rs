@@ -91,6 +91,15 @@ fn write_case(root: &Path) -> Vec<PathBuf> {
 fn bsodwb_sig_finds_filecrypt_only_in_servicing() {
     let dir = tempfile::tempdir().expect("tempdir");
     write_case(dir.path());
+    // sigverif's log, where Windows writes it: shown beside our verdict, not instead of it.
+    std::fs::write(
+        dir.path().join("Windows/SIGVERIF.TXT"),
+        "Microsoft Signature Verification\r\n\r\n\
+         File            Modified    Version     Status        Catalog       Signed By\r\n\
+         [c:\\windows\\system32\\drivers]\r\n\
+         filecrypt.sys   1/1/2024    10.0        Not Signed    N/A\r\n",
+    )
+    .expect("write sigverif");
     let out = Command::new(env!("CARGO_BIN_EXE_bsodwb"))
         .args(["sig", "--format", "json"])
         .arg(dir.path().join("Windows/System32/drivers"))
@@ -124,6 +133,8 @@ fn bsodwb_sig_finds_filecrypt_only_in_servicing() {
     assert!(fc["embedded"]["digest_ok"].is_null());
     assert_eq!(fc["sha1"].as_str().map(str::len), Some(40));
     assert_eq!(fc["sha256"].as_str().map(str::len), Some(64));
+    assert_eq!(fc["third_party"][0]["source"], "sigverif");
+    assert_eq!(fc["third_party"][0]["status"], "Not Signed");
     for n in ["cdrom.sys", "BasicDisplay.sys", "CmBatt.sys"] {
         let f = by_name(n);
         assert_eq!(f["verdict"], "signed-catalog", "{n}");
@@ -147,6 +158,21 @@ fn bsodwb_sig_finds_filecrypt_only_in_servicing() {
         "{text}"
     );
     assert!(text.contains("CatRoot catalogs are missing"), "{text}");
+    assert!(text.contains("sigverif:    Not Signed"), "{text}");
+
+    // CSV, one line per file.
+    let out = Command::new(env!("CARGO_BIN_EXE_bsodwb"))
+        .args(["sig", "--format", "csv"])
+        .arg(dir.path())
+        .output()
+        .expect("runs bsodwb");
+    let csv = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(csv.lines().count(), 5, "{csv}");
+    assert!(
+        csv.lines()
+            .any(|l| l.contains("filecrypt.sys,catalog-only-in-servicing,")),
+        "{csv}"
+    );
 }
 
 #[test]

@@ -197,6 +197,34 @@ fn store_lookup_and_pdb_symbols_match_llvm_symbolizer() {
 }
 
 #[test]
+fn a_codeview_record_alone_is_enough() {
+    let xcpt4 = sample_or_skip!("windows-seh-tests/xcpt4.exe");
+    let samples = xcpt4.parent().expect("dir").to_path_buf();
+    let fx = fixture(&samples, &["xcpt4"]);
+    let bytes = std::fs::read(&xcpt4).expect("read");
+    let pe = Pe::parse(&bytes, Layout::File).expect("parse");
+    let cv = pe.codeview().expect("cv");
+    // No image anywhere: the store holds only the PDB.
+    let sym = Symbolizer::new(&SymbolPath::parse(&fx.store.to_string_lossy()), &[]);
+    let m = ModuleRef::new("xcpt4.exe", pe.timestamp(), pe.size_of_image()).with_codeview(&cv);
+    let entry = sym.symbolize(&m, pe.headers().entry_point).expect("named");
+    assert_eq!(
+        (entry.name.as_str(), entry.offset, entry.source),
+        ("mainCRTStartup", 0, SymbolSource::Pdb)
+    );
+    let ms = sym.module_symbols(&m);
+    assert!(ms.image_path.is_none() && ms.pdb_path.is_some());
+    // Without the record nothing can be found, and the notes say why.
+    let bare = sym.module_symbols(&ModuleRef::new("other.exe", 1, 0x1000));
+    assert!(bare.source.is_none());
+    assert!(
+        bare.notes.iter().any(|n| n.contains("other.exe/00000001")),
+        "{:?}",
+        bare.notes
+    );
+}
+
+#[test]
 fn flat_folder_pdb_must_match_the_codeview_record() {
     let xcpt4 = sample_or_skip!("windows-seh-tests/xcpt4.exe");
     let samples = xcpt4.parent().expect("dir").to_path_buf();
@@ -282,4 +310,50 @@ fn image_lookup_by_timestamp_and_size() {
         None,
         "wrong size"
     );
+}
+
+/// The scope names read from MSVC-decorated publics agree with llvm-undname on every decorated
+/// public of the sample PDBs (listed by llvm-pdbutil) that the small reader takes apart.
+#[test]
+fn msvc_undecoration_agrees_with_llvm_undname() {
+    let xcpt4 = sample_or_skip!("windows-seh-tests/xcpt4.pdb");
+    if !llvm_symbolizer() {
+        return; // llvm-pdbutil and llvm-undname come in the same package
+    }
+    let mut checked = 0;
+    for pdb in [xcpt4.clone(), xcpt4.with_file_name("nested_collided.pdb")] {
+        let out = Command::new("llvm-pdbutil")
+            .args(["dump", "-publics"])
+            .arg(&pdb)
+            .output()
+            .expect("llvm-pdbutil");
+        let text = String::from_utf8_lossy(&out.stdout);
+        let names: Vec<&str> = text
+            .lines()
+            .filter_map(|l| l.split_once("S_PUB32"))
+            .filter_map(|(_, r)| r.split('`').nth(1))
+            .collect();
+        assert!(
+            names.len() > 100,
+            "llvm-pdbutil listed {} publics",
+            names.len()
+        );
+        for n in names.iter().filter(|n| n.starts_with('?')) {
+            let Some(ours) = bsod_workbench::symbols::table::undecorate_msvc(n) else {
+                continue;
+            };
+            let und = Command::new("llvm-undname")
+                .arg(n)
+                .output()
+                .expect("llvm-undname");
+            let theirs = String::from_utf8_lossy(&und.stdout);
+            let theirs = theirs.lines().nth(1).unwrap_or("").to_string();
+            assert!(
+                theirs.contains(&format!("{ours}(")) || theirs.ends_with(&ours),
+                "{n}: ours {ours}, llvm-undname {theirs}"
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked >= 5, "only {checked} decorated names checked");
 }

@@ -27,7 +27,7 @@ fn sample_case() -> Option<Case> {
     Some(Case {
         root: Some(PathBuf::from("/cases/rizin-testbins")),
         inventory: Some(inventory),
-        problems: Vec::new(),
+        ..Case::default()
     })
 }
 

@@ -1,7 +1,18 @@
 //! A loaded case: the inventory plus every artefact parsed from it, and what could not be read.
+//!
+//! Loading sniffs the folder (inflating archives into a private temp dir), then parses the
+//! artefacts in parallel: the dump with its stack analysis, the event logs, the SYSTEM hive and
+//! the signature verdicts of every driver file. A failure of one artefact is a [`Problem`]; the
+//! others still load.
 
-use super::{CaseError, Extract, Inventory, Problem};
+use super::{CaseError, CaseFile, Extract, Inventory, Kind, Problem};
+use crate::dump::{self, CrashDump, analysis::Analysis};
+use crate::eventlog::{self, EventLog};
+use crate::links::DriverIndex;
+use crate::registry::{self, SystemHive};
+use crate::signing::{self, FileVerdict};
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 /// Progress of a case load, for the UI's progress line.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -9,6 +20,15 @@ pub struct LoadProgress {
     pub stage: String,
     pub done: usize,
     pub total: usize,
+}
+
+/// A crash dump of the case with its `!analyze`-like analysis.
+#[derive(Debug)]
+pub struct DumpArtefact {
+    /// The dump's path in the case (as in the inventory).
+    pub file: String,
+    pub dump: CrashDump,
+    pub analysis: Analysis,
 }
 
 /// Everything the workbench knows about one case folder. Each artefact is optional: a case with
@@ -19,6 +39,18 @@ pub struct Case {
     pub root: Option<PathBuf>,
     pub inventory: Option<Inventory>,
     pub problems: Vec<Problem>,
+    /// Crash dumps, the one to analyse first (a kernel MEMORY.DMP, else the newest minidump) first.
+    pub dumps: Vec<DumpArtefact>,
+    /// Event logs (CodeIntegrity, System, ...), with the events a boot failure needs.
+    pub event_logs: Vec<EventLog>,
+    /// The SYSTEM hive.
+    pub hive: Option<SystemHive>,
+    /// The signature verdict of every driver file in the case.
+    pub signatures: Vec<FileVerdict>,
+    /// Every reference to each driver across the artefacts above.
+    pub links: DriverIndex,
+    /// What the rules conclude from all of the above, most severe first.
+    pub findings: Vec<crate::findings::Finding>,
 }
 
 /// The name of the notes file the workbench keeps in a case folder (the only file it writes).
@@ -31,7 +63,10 @@ impl Case {
     }
 
     /// Discover and load every artefact of `root`, reporting progress as it goes.
-    pub fn load(root: &Path, progress: &mut dyn FnMut(LoadProgress)) -> Result<Case, CaseError> {
+    pub fn load(
+        root: &Path,
+        progress: &mut (dyn FnMut(LoadProgress) + Send),
+    ) -> Result<Case, CaseError> {
         let mut seen = 0usize;
         let inventory = Inventory::discover(root, Extract::ToTempDir, &mut |path| {
             seen += 1;
@@ -41,12 +76,64 @@ impl Case {
                 total: 0,
             });
         })?;
-        let problems = inventory.problems.clone();
-        Ok(Case {
+        let mut case = Case {
             root: Some(root.to_path_buf()),
-            inventory: Some(inventory),
-            problems,
-        })
+            problems: inventory.problems.clone(),
+            ..Case::default()
+        };
+        let progress = Mutex::new(progress);
+        let say = |stage: String| {
+            if let Ok(mut p) = progress.lock() {
+                p(LoadProgress {
+                    stage,
+                    done: 0,
+                    total: 0,
+                });
+            }
+        };
+        let problems = Mutex::new(Vec::new());
+        let problem = |f: &CaseFile, message: String| {
+            // Messages name the file by its case path, not by its inflated copy in the temp dir.
+            let message = match &f.local {
+                Some(local) => message
+                    .replace(&format!("{}: ", local.display()), "")
+                    .replace(&local.display().to_string(), &f.path),
+                None => message,
+            };
+            if let Ok(mut p) = problems.lock() {
+                p.push(Problem::new(f.path.clone(), message));
+            }
+        };
+        let (mut dumps, (event_logs, (hive, signatures))) = rayon::join(
+            || load_dumps(root, &inventory, &say, &problem),
+            || {
+                rayon::join(
+                    || load_event_logs(&inventory, &say, &problem),
+                    || {
+                        rayon::join(
+                            || load_hive(&inventory, &say, &problem),
+                            || load_signatures(root, &inventory, &say),
+                        )
+                    },
+                )
+            },
+        );
+        dumps.sort_by_key(|d| dump_rank(&d.dump));
+        case.dumps = dumps;
+        case.event_logs = event_logs;
+        case.hive = hive;
+        case.signatures = signatures;
+        case.problems
+            .extend(problems.into_inner().unwrap_or_default());
+        case.inventory = Some(inventory);
+        case.links = DriverIndex::build(&case);
+        case.findings = crate::findings::analyze(&case);
+        Ok(case)
+    }
+
+    /// The dump to analyse first.
+    pub fn dump(&self) -> Option<&DumpArtefact> {
+        self.dumps.first()
     }
 
     /// Where the case's notes live: `CASE/bsodwb-notes.md` (beside the file when the case is one file).
@@ -59,6 +146,140 @@ impl Case {
         };
         Some(dir.join(NOTES_FILE))
     }
+}
+
+/// A kernel MEMORY.DMP first, then minidumps newest first, then user dumps.
+fn dump_rank(d: &CrashDump) -> (u8, std::cmp::Reverse<u64>) {
+    let kind = match d.dump_type {
+        4 => 1,
+        0 => 2,
+        _ => 0,
+    };
+    (kind, std::cmp::Reverse(d.system_time.unwrap_or(0)))
+}
+
+fn readable(f: &CaseFile) -> Option<&Path> {
+    f.local.as_deref()
+}
+
+fn load_dumps(
+    root: &Path,
+    inv: &Inventory,
+    say: &(dyn Fn(String) + Sync),
+    problem: &(dyn Fn(&CaseFile, String) + Sync),
+) -> Vec<DumpArtefact> {
+    let symbol_path = crate::symbols::SymbolPath::from_arg_or_env(None);
+    let folders: Vec<PathBuf> = vec![if root.is_file() {
+        root.parent().unwrap_or(root).to_path_buf()
+    } else {
+        root.to_path_buf()
+    }];
+    let symbolizer = crate::symbols::Symbolizer::new(&symbol_path, &folders);
+    let mut out = Vec::new();
+    for f in inv
+        .files
+        .iter()
+        .filter(|f| matches!(f.kind, Kind::CrashDump | Kind::UserDump))
+    {
+        let Some(path) = readable(f) else { continue };
+        say(format!("reading dump {}", f.path));
+        match dump::open(path) {
+            Ok(d) => {
+                say(format!("unwinding the stack of {}", f.path));
+                let opts = dump::analysis::AnalyzeOptions {
+                    symbol_path: std::env::var("_NT_SYMBOL_PATH").ok(),
+                    image_folders: folders.clone(),
+                    symbols: Some(&symbolizer),
+                    max_frames: 64,
+                };
+                let analysis = dump::analysis::analyze(&d, &opts);
+                out.push(DumpArtefact {
+                    file: f.path.clone(),
+                    dump: d,
+                    analysis,
+                });
+            }
+            Err(e) => problem(f, e.to_string()),
+        }
+    }
+    out
+}
+
+fn load_event_logs(
+    inv: &Inventory,
+    say: &(dyn Fn(String) + Sync),
+    problem: &(dyn Fn(&CaseFile, String) + Sync),
+) -> Vec<EventLog> {
+    let mut out = Vec::new();
+    for f in inv.of_kind(Kind::EventLog) {
+        let Some(path) = readable(f) else { continue };
+        say(format!("reading events of {}", f.path));
+        match eventlog::open(path) {
+            Ok(log) => {
+                for w in &log.warnings {
+                    problem(f, w.to_string());
+                }
+                out.push(log);
+            }
+            Err(e) => problem(f, e.to_string()),
+        }
+    }
+    out
+}
+
+fn load_hive(
+    inv: &Inventory,
+    say: &(dyn Fn(String) + Sync),
+    problem: &(dyn Fn(&CaseFile, String) + Sync),
+) -> Option<SystemHive> {
+    let mut found = None;
+    for f in inv.of_kind(Kind::RegistryHive) {
+        let Some(path) = readable(f) else { continue };
+        say(format!("reading hive {}", f.path));
+        match registry::open(path) {
+            Ok(h) if found.is_none() && !h.services.is_empty() => {
+                for w in &h.warnings {
+                    problem(f, w.clone());
+                }
+                found = Some(h);
+            }
+            Ok(_) => {}
+            Err(e) => problem(f, e.to_string()),
+        }
+    }
+    found
+}
+
+fn load_signatures(
+    root: &Path,
+    inv: &Inventory,
+    say: &(dyn Fn(String) + Sync),
+) -> Vec<FileVerdict> {
+    let drivers: Vec<PathBuf> = inv
+        .of_kind(Kind::PeImage)
+        .filter(|f| f.detail.starts_with("driver") || f.path.to_ascii_lowercase().ends_with(".sys"))
+        .filter_map(|f| f.local.clone())
+        .collect();
+    if drivers.is_empty() {
+        return Vec::new();
+    }
+    let case_root = if root.is_file() {
+        root.parent().unwrap_or(root)
+    } else {
+        root
+    };
+    signing::CaseSignatures::scan(case_root, &drivers, &|p| match p {
+        signing::ScanProgress::Indexing { done, total } => {
+            if done % 64 == 0 || done == total {
+                say(format!("indexing catalogs {done}/{total}"));
+            }
+        }
+        signing::ScanProgress::Verdicts { done, total } => {
+            if done % 16 == 0 || done == total {
+                say(format!("checking driver signatures {done}/{total}"));
+            }
+        }
+    })
 }
 
 /// Write `contents` to `path` atomically: a temp file in the same folder, synced, then renamed

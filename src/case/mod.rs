@@ -9,7 +9,7 @@ mod load;
 pub mod sniff;
 
 pub use discover::{DEFAULT_MAX_INFLATE, Extract};
-pub use load::{Case, LoadProgress, NOTES_FILE, write_atomic};
+pub use load::{Case, DumpArtefact, LoadProgress, NOTES_FILE, write_atomic};
 pub use sniff::{Kind, Wrapper};
 
 use serde::Serialize;

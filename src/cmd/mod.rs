@@ -1,6 +1,8 @@
 //! One module per sub-command: argument structs (clap) and the glue that prints a library result.
 //! Knowledge lives in the library; these only choose the output format.
 
+pub mod analyze;
+pub mod demo;
 pub mod dump;
 pub mod evtx;
 pub mod hive;

@@ -1,16 +1,151 @@
-//! `bsodwb pml`.
+//! `bsodwb pml FILE --format csv|json|text [--filter RULE]... [--driver NAME]`.
 
+use bsod_workbench::driver::DriverKey;
+use bsod_workbench::pml::{self, Filter, csv as pmlcsv};
+use serde::Serialize;
+use std::io::{self, BufWriter, Write};
 use std::path::PathBuf;
+use std::sync::atomic::AtomicBool;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// The file to read.
+    /// The log to read (`name.pml`; rollover siblings `name-1.pml`, … are read too).
     pub file: PathBuf,
-    /// Output format.
+    /// Output format: csv = Procmon's CSV export, json = one object per line with the stack,
+    /// text = one aligned line per event.
     #[arg(long, value_enum, default_value_t = super::Format::Text)]
     pub format: super::Format,
+    /// A Procmon filter rule, `'COLUMN RELATION VALUE [include|exclude]'`, e.g.
+    /// `'Path ends with .sys'` or `'Result is SUCCESS exclude'`. Repeatable.
+    #[arg(long = "filter", value_name = "RULE")]
+    pub filters: Vec<String>,
+    /// Only the events of one driver (Load Image, file events on it, registry under its
+    /// service key, stacks through it), e.g. `filecrypt.sys`.
+    #[arg(long)]
+    pub driver: Option<String>,
+    /// Stop after this many events.
+    #[arg(long)]
+    pub limit: Option<usize>,
+}
+
+#[derive(Serialize)]
+struct JsonEvent<'a> {
+    number: usize,
+    #[serde(flatten)]
+    columns: std::collections::BTreeMap<&'static str, String>,
+    class: u32,
+    operation: u16,
+    result: u32,
+    stack: Vec<JsonFrame>,
+    #[serde(skip)]
+    _p: std::marker::PhantomData<&'a ()>,
+}
+
+#[derive(Serialize)]
+struct JsonFrame {
+    address: String,
+    kernel: bool,
+    module: Option<String>,
+    location: String,
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
-    anyhow::bail!("bsodwb pml: not built yet ({})", args.file.display())
+    let log = pml::open(&args.file)?;
+    for w in log.warnings() {
+        eprintln!("warning: {w}");
+    }
+    let filter = Filter::parse(&args.filters)?;
+    let cancel = AtomicBool::new(false);
+    let mut selected = filter.apply(&log, &mut |_, _| {}, &cancel);
+    if let Some(name) = &args.driver {
+        let key = DriverKey::from_path(name)
+            .ok_or_else(|| anyhow::anyhow!("--driver {name:?}: not a driver file name"))?;
+        let mine = log.driver_events(&key, None).all;
+        let keep: std::collections::HashSet<u32> = mine.into_iter().collect();
+        selected.retain(|i| keep.contains(i));
+    }
+    if let Some(n) = args.limit {
+        selected.truncate(n);
+    }
+    let stdout = io::stdout();
+    let mut out = BufWriter::new(stdout.lock());
+    let result = write_events(&log, &selected, args.format, &mut out);
+    match result.and_then(|()| out.flush()) {
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
+        other => Ok(other?),
+    }
+}
+
+fn write_events<W: Write>(
+    log: &pml::PmlLog,
+    selected: &[u32],
+    format: super::Format,
+    out: &mut W,
+) -> io::Result<()> {
+    let r = pmlcsv::Renderer::new(log);
+    if format == super::Format::Csv {
+        pmlcsv::write_header(out)?;
+    }
+    let mut failed = 0usize;
+    for &i in selected {
+        let ev = match log.event(i as usize) {
+            Ok(ev) => ev,
+            Err(e) => {
+                failed += 1;
+                if failed <= 10 {
+                    eprintln!("warning: {e}");
+                }
+                continue;
+            }
+        };
+        match format {
+            super::Format::Csv => pmlcsv::write_event(out, &r, &ev)?,
+            super::Format::Json => {
+                let stack = log
+                    .stack(&ev)
+                    .into_iter()
+                    .map(|f| JsonFrame {
+                        address: format!("0x{:x}", f.address),
+                        kernel: f.kernel,
+                        location: f.label(),
+                        module: f.module,
+                    })
+                    .collect();
+                let row = JsonEvent {
+                    number: ev.number,
+                    columns: r.columns(&ev).into_iter().collect(),
+                    class: ev.class,
+                    operation: ev.operation,
+                    result: ev.result,
+                    stack,
+                    _p: std::marker::PhantomData,
+                };
+                serde_json::to_writer(&mut *out, &row)?;
+                out.write_all(b"\n")?;
+            }
+            super::Format::Text => {
+                let c = r.row(&ev);
+                let get = |k: usize| c.get(k).map(String::as_str).unwrap_or("");
+                writeln!(
+                    out,
+                    "{:>9} {:<18} {:>14} {:>6} {:<28} {:<60} {:<18} {}",
+                    ev.number,
+                    get(0),
+                    get(1),
+                    get(2),
+                    get(3),
+                    get(4),
+                    get(5),
+                    get(6)
+                )?;
+            }
+        }
+    }
+    if failed > 10 {
+        eprintln!("warning: {failed} events could not be decoded");
+    }
+    if format == super::Format::Text {
+        writeln!(out, "{} of {} events", selected.len(), log.len())?;
+    }
+    Ok(())
 }

@@ -177,6 +177,14 @@ fn write_text(out: &mut impl Write, verdicts: &[FileVerdict]) -> std::io::Result
                 )?;
             }
         }
+        for n in &v.listed_by_name {
+            writeln!(
+                out,
+                "    Named in:    {} ({}) under another hash",
+                n.path.display(),
+                n.location.as_str()
+            )?;
+        }
         if v.embedded.present {
             for s in &v.embedded.signatures {
                 let label = if s.depth == 0 { "Signer:" } else { "Nested:" };

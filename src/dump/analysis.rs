@@ -109,6 +109,11 @@ pub struct Analysis {
     pub faulting_module: Option<String>,
     /// The address FAULTING_IP disassembles, and its text.
     pub faulting_ip: Option<u64>,
+    /// The context the stack starts from, and where it came from (header, `.cxr`, `.trap`).
+    pub context: Option<Context>,
+    pub context_source: Option<String>,
+    /// The EXCEPTION_RECORD a bug-check parameter points to (0x7E P3, 0x139 P3).
+    pub exception_record: Option<super::ExceptionRecord>,
     pub faulting_ip_disasm: Option<String>,
     /// For 0x5A and friends: the driver image named by a bug-check parameter.
     pub parameter_driver: Option<String>,
@@ -233,6 +238,7 @@ pub fn analyze<'s>(dump: &'s CrashDump, opts: &AnalyzeOptions<'s>) -> Analysis {
         opts.max_frames
     };
     let start = start_context(dump, &mut out);
+    out.context = start.clone();
     if let Some(ctx) = &start {
         out.stack = match ctx {
             Context::Amd64(c) => walk_x64(dump, &mut images, Regs::from(c), max, &mut out.warnings),
@@ -244,26 +250,47 @@ pub fn analyze<'s>(dump: &'s CrashDump, opts: &AnalyzeOptions<'s>) -> Analysis {
     } else {
         out.warnings.push("no context record: no stack".to_string());
     }
+    let mut after_trap = false;
     for f in &mut out.stack {
-        name_frame(dump, &mut images, opts.symbols, f);
+        let exact = f.index == 0 || after_trap;
+        after_trap = f.trap_frame;
+        name_frame(dump, &mut images, opts.symbols, f, exact);
     }
     choose_culprit(dump, &mut images, &mut out);
     out.images = images.used;
     out
 }
 
-/// The context to start from: P4's CONTEXT for 0x7E-style codes when readable, else the header's.
+/// The context to start from: the CONTEXT a bug-check parameter points to (0x7E P4, 0x3B P3,
+/// `.cxr`), else a KTRAP_FRAME parameter (0x8E P3, 0x139 P2, `.trap`), else the header's.
 fn start_context(dump: &CrashDump, out: &mut Analysis) -> Option<Context> {
     if let Some(bc) = &dump.bugcheck {
-        let cxr = match bc.code {
-            0x7e | 0x1000_007e => Some(bc.parameters[3]),
-            0x3b => Some(bc.parameters[2]),
-            _ => None,
+        let p = bc.parameters;
+        let (cxr, trap, exr) = match bc.code {
+            0x7e | 0x1000_007e => (Some(p[3]), None, Some(p[2])),
+            0x3b => (Some(p[2]), None, None),
+            0x8e | 0x1000_008e => (None, Some(p[2]), None),
+            0x139 => (None, Some(p[1]), Some(p[2])),
+            _ => (None, None, None),
         };
+        if let Some(at) = exr.filter(|&a| a != 0) {
+            match dump.memory.read_vec(at, 0x98) {
+                Ok(b) => out.exception_record = super::ExceptionRecord::parse64(&b),
+                Err(e) => out.warnings.push(format!(
+                    "EXCEPTION_RECORD at {at:#x} (bug-check parameter): {e}"
+                )),
+            }
+        }
         if let Some(at) = cxr.filter(|&a| a != 0) {
-            match dump.memory.read_vec(at, super::header::AMD64_CONTEXT_SIZE) {
+            let size = if dump.machine == 0xaa64 {
+                0x390
+            } else {
+                super::header::AMD64_CONTEXT_SIZE
+            };
+            match dump.memory.read_vec(at, size) {
                 Ok(b) => {
                     if let Some(c) = Context::parse(dump.machine, &b) {
+                        out.context_source = Some(format!("CONTEXT at {at:#x} (.cxr)"));
                         return Some(c);
                     }
                 }
@@ -272,8 +299,51 @@ fn start_context(dump: &CrashDump, out: &mut Analysis) -> Option<Context> {
                     .push(format!("CONTEXT at {at:#x} (bug-check parameter): {e}")),
             }
         }
+        if let Some(at) = trap.filter(|&a| a != 0 && dump.machine == 0x8664) {
+            match dump.memory.read_vec(at, 0x190) {
+                Ok(b) => {
+                    if let Some(c) =
+                        trap_frame_context(&b).filter(|c| dump.module_at(c.rip).is_some())
+                    {
+                        out.context_source = Some(format!("KTRAP_FRAME at {at:#x} (.trap)"));
+                        return Some(Context::Amd64(c));
+                    }
+                }
+                Err(e) => out
+                    .warnings
+                    .push(format!("KTRAP_FRAME at {at:#x} (bug-check parameter): {e}")),
+            }
+        }
     }
+    out.context_source = dump.context.as_ref().map(|_| "dump header".to_string());
     dump.context.clone()
+}
+
+/// The registers a x64 KTRAP_FRAME holds (volatile ones, plus rbx/rdi/rsi/rbp, RIP, RSP):
+/// Rax 0x30, Rcx 0x38, Rdx 0x40, R8..R11 0x48..0x60, Rbx 0x140, Rdi 0x148, Rsi 0x150,
+/// Rbp 0x158, Rip 0x168, SegCs 0x170, EFlags 0x178, Rsp 0x180, SegSs 0x188.
+fn trap_frame_context(b: &[u8]) -> Option<super::Amd64Context> {
+    use super::le::{u16_at, u32_at, u64_at};
+    Some(super::Amd64Context {
+        context_flags: 0,
+        rax: u64_at(b, 0x30)?,
+        rcx: u64_at(b, 0x38)?,
+        rdx: u64_at(b, 0x40)?,
+        r8: u64_at(b, 0x48)?,
+        r9: u64_at(b, 0x50)?,
+        r10: u64_at(b, 0x58)?,
+        r11: u64_at(b, 0x60)?,
+        rbx: u64_at(b, 0x140)?,
+        rdi: u64_at(b, 0x148)?,
+        rsi: u64_at(b, 0x150)?,
+        rbp: u64_at(b, 0x158)?,
+        rip: u64_at(b, 0x168)?,
+        seg_cs: u16_at(b, 0x170)?,
+        eflags: u32_at(b, 0x178)?,
+        rsp: u64_at(b, 0x180)?,
+        seg_ss: u16_at(b, 0x188)?,
+        ..Default::default()
+    })
 }
 
 fn args_at(dump: &CrashDump, sp: u64, width: u64) -> [Option<u64>; 4] {
@@ -490,6 +560,7 @@ fn name_frame(
     images: &mut Images<'_>,
     symbols: Option<&dyn FrameSymbols>,
     f: &mut Frame,
+    exact: bool,
 ) {
     let Some(m) = dump.module_at(f.ip).cloned() else {
         f.call_site = format!("{:#x}", f.ip);
@@ -501,7 +572,8 @@ fn name_frame(
     f.offset = Some(offset);
     // For return addresses look up the call instruction (ip-1) so that a call at the very end
     // of a function names that function.
-    let probe = if f.index == 0 || f.trap_frame {
+    // (Frame 0 and the frame a trap interrupted hold an exact IP.)
+    let probe = if exact {
         offset
     } else {
         offset.saturating_sub(1)
@@ -512,7 +584,12 @@ fn name_frame(
         .or_else(|| images.get(&m).and_then(|img| img.export_symbol(rva)));
     if let Some((name, off)) = named {
         let off = u64::from(off) + (offset - probe);
-        f.call_site = format!("{}!{}+{:#x}", m.short_name(), name, off);
+        // WinDbg prints a function start without `+0x0`.
+        f.call_site = if off == 0 {
+            format!("{}!{}", m.short_name(), name)
+        } else {
+            format!("{}!{}+{:#x}", m.short_name(), name, off)
+        };
         f.symbol = Some(name);
         f.symbol_offset = Some(off);
     } else {
@@ -533,6 +610,9 @@ fn choose_culprit(dump: &CrashDump, images: &mut Images<'_>, out: &mut Analysis)
         Some(params[1])
     } else if IP_IN_P4.contains(&code) {
         Some(params[3])
+    } else if dump.bugcheck.is_none() {
+        // User-mode dumps: the exception stream's address.
+        dump.exception.as_ref().map(|e| e.address)
     } else {
         None
     };
@@ -607,6 +687,14 @@ fn choose_culprit(dump: &CrashDump, images: &mut Images<'_>, out: &mut Analysis)
         });
         out.image_version = images.get(&m).and_then(|img| img.version());
         out.faulting_module = Some(m.name.clone());
+    }
+    // Only nt/hal on the stack and a driver named by a parameter (0x5A's image path): that
+    // driver is the one to look at, loaded or not.
+    if outside.is_none()
+        && ip_module.is_none()
+        && let Some(d) = &out.parameter_driver
+    {
+        out.faulting_module = Some(d.clone());
     }
 }
 

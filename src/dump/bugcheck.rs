@@ -8,6 +8,7 @@
 //!   with rows that apply only when another parameter has a given value (`P1=0x3`);
 //! * `bugcheck_values.tsv`: labels for enumerated parameters (trap numbers, access kinds...);
 //! * `bugcheck_hints.tsv`: where to look next (which pane), per code and parameter value;
+//! * `bugcheck_summaries.tsv`: one line on what happened, per code;
 //! * `ntstatus_codes.tsv`: NTSTATUS names, for [`ntstatus::name`].
 //!
 //! Decoding that needs the dump (module+offset of an address, a UNICODE_STRING in memory, a driver
@@ -21,6 +22,7 @@ const CODES_TSV: &str = include_str!("../../assets/bugcheck_codes.tsv");
 const PARAMS_TSV: &str = include_str!("../../assets/bugcheck_params.tsv");
 const VALUES_TSV: &str = include_str!("../../assets/bugcheck_values.tsv");
 const HINTS_TSV: &str = include_str!("../../assets/bugcheck_hints.tsv");
+const SUMMARIES_TSV: &str = include_str!("../../assets/bugcheck_summaries.tsv");
 
 /// The `_M` flag of 0x1000007E-style codes: same parameters as the base code (reference §4).
 const M_FLAG: u32 = 0x1000_0000;
@@ -241,6 +243,7 @@ struct Knowledge {
     params: HashMap<u32, Vec<ParamRow>>,
     values: HashMap<(u32, usize, u64), &'static str>,
     hints: HashMap<u32, Vec<HintRow>>,
+    summaries: HashMap<u32, &'static str>,
 }
 
 fn knowledge() -> &'static Knowledge {
@@ -300,6 +303,16 @@ fn knowledge() -> &'static Knowledge {
             })();
             if let Some((code, row)) = parsed {
                 k.hints.entry(code).or_default().push(row);
+            }
+        }
+        for r in rows(SUMMARIES_TSV) {
+            if let (Some(code), Some(text)) = (
+                r.first()
+                    .and_then(|c| parse_hex(c))
+                    .and_then(|c| u32::try_from(c).ok()),
+                r.get(1),
+            ) {
+                k.summaries.insert(code, text.trim());
             }
         }
         k
@@ -387,6 +400,8 @@ pub struct BugcheckInfo {
     #[serde(serialize_with = "hex_u32")]
     pub code: u32,
     pub name: Option<&'static str>,
+    /// What happened, in one line (for the ~60 codes the workbench knows well).
+    pub summary: Option<&'static str>,
     pub params: [ParamInfo; 4],
     pub hint: Option<Hint>,
 }
@@ -427,6 +442,7 @@ pub fn describe_with(code: u32, params: [u64; 4], resolver: &dyn ParamResolver) 
     BugcheckInfo {
         code,
         name: name(code),
+        summary: k.summaries.get(&tcode).copied(),
         params: [info(0), info(1), info(2), info(3)],
         hint,
     }
@@ -547,6 +563,7 @@ mod tests {
         ];
         let b = describe_with(0x5a, p, &R(strings));
         assert_eq!(b.name, Some("CRITICAL_SERVICE_FAILED"));
+        assert!(b.summary.unwrap().contains("critical"));
         assert_eq!(b.params[3].kind, ParamKind::Ntstatus);
         assert_eq!(
             b.params[3].decoded.as_deref(),
@@ -703,6 +720,23 @@ mod tests {
             k.params.len() >= 50,
             "about 50 codes have parameter meanings"
         );
+        assert_eq!(
+            k.summaries.len(),
+            rows(SUMMARIES_TSV).count(),
+            "every summary row parses"
+        );
+        for code in k.params.keys() {
+            assert!(
+                k.summaries.contains_key(code),
+                "0x{code:x} has meanings but no summary"
+            );
+        }
+        for code in k.summaries.keys().chain(k.hints.keys()) {
+            assert!(
+                name(*code).is_some(),
+                "0x{code:x} is not in bugcheck_codes.tsv"
+            );
+        }
         for (code, _, _) in k.values.keys() {
             assert!(
                 k.params.contains_key(code),

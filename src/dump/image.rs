@@ -207,6 +207,11 @@ impl<'a> Image<'a> {
         v
     }
 
+    /// The RUNTIME_FUNCTIONs, sorted by begin address.
+    pub fn functions(&self) -> &[RuntimeFunction] {
+        &self.functions
+    }
+
     /// Number of RUNTIME_FUNCTIONs read.
     pub fn function_count(&self) -> usize {
         self.functions.len()

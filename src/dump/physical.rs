@@ -228,7 +228,76 @@ pub fn attach_kernel(dump: &mut CrashDump, phys: PhysMap) {
             Ok(u) => dump.unloaded_modules = u,
             Err(w) => dump.warnings.push(w),
         }
+        match current_thread(dump, kdbg) {
+            Ok((thread, process)) => {
+                dump.thread = Some(thread);
+                dump.process_name = process;
+            }
+            Err(w) => dump.warnings.push(w),
+        }
     }
+}
+
+/// x64 offsets used to find the crashing thread (stable since Windows 8 for KTHREAD; the
+/// ImageFileName offset moved in 20H1): KPRCB.CurrentThread 0x8, KTHREAD.StackLimit 0x30,
+/// StackBase 0x38, ApcState.Process 0xb8, EPROCESS.ImageFileName 0x5a8 (19041+) or 0x450.
+const KPRCB_CURRENT_THREAD: u64 = 0x8;
+const KTHREAD_STACK_LIMIT: u64 = 0x30;
+const KTHREAD_STACK_BASE: u64 = 0x38;
+const KTHREAD_PROCESS: u64 = 0xb8;
+
+/// The thread whose kernel stack holds the context's RSP, found through KDBG's KiProcessorBlock
+/// (0x218), and its process name.
+fn current_thread(
+    dump: &CrashDump,
+    kdbg: u64,
+) -> Result<(super::ThreadInfo, Option<String>), String> {
+    let mem = &dump.memory;
+    let rsp = dump.context.as_ref().map(|c| c.sp()).unwrap_or(0);
+    let blocks = mem
+        .read_u64(kdbg + 0x218)
+        .map_err(|e| format!("KDBG KiProcessorBlock: {e}"))?;
+    for cpu in 0..u64::from(dump.processors.min(1024)) {
+        let Ok(prcb) = mem.read_u64(blocks + 8 * cpu) else {
+            continue;
+        };
+        let Ok(thread) = mem.read_u64(prcb + KPRCB_CURRENT_THREAD) else {
+            continue;
+        };
+        let (Ok(limit), Ok(base)) = (
+            mem.read_u64(thread + KTHREAD_STACK_LIMIT),
+            mem.read_u64(thread + KTHREAD_STACK_BASE),
+        ) else {
+            continue;
+        };
+        if !(limit..base).contains(&rsp) {
+            continue;
+        }
+        let process = mem.read_u64(thread + KTHREAD_PROCESS).ok().and_then(|p| {
+            let offsets: &[u64] = if dump.build >= 19041 {
+                &[0x5a8, 0x450]
+            } else {
+                &[0x450, 0x5a8]
+            };
+            offsets.iter().find_map(|o| {
+                let b = mem.read_vec(p + o, 16).ok()?;
+                let end = b.iter().position(|&c| c == 0)?;
+                let name = b.get(..end)?;
+                (end > 0 && name.iter().all(|c| c.is_ascii_graphic() || *c == b' '))
+                    .then(|| String::from_utf8_lossy(name).into_owned())
+            })
+        });
+        let thread_info = super::ThreadInfo {
+            id: None,
+            address: Some(thread),
+            stack_start: Some(limit),
+            stack_size: Some(base - limit),
+        };
+        return Ok((thread_info, process));
+    }
+    Err(format!(
+        "no processor's current thread has RSP {rsp:#x} on its stack: PROCESS_NAME not read"
+    ))
 }
 
 impl CrashDump {

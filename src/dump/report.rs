@@ -116,7 +116,21 @@ pub struct JsonReport {
     pub faulting_ip: Option<String>,
     pub faulting_ip_disasm: Option<String>,
     pub parameter_driver: Option<String>,
+    /// Where the stack's starting context came from (dump header, `.cxr`, `.trap`).
+    pub context_source: Option<String>,
+    /// The EXCEPTION_RECORD a bug-check parameter points to.
+    pub exception_record: Option<serde_json::Value>,
     pub warnings: Vec<String>,
+}
+
+fn exception_json(e: &super::ExceptionRecord) -> serde_json::Value {
+    serde_json::json!({
+        "code": hex(e.code.into()),
+        "name": bugcheck::ntstatus::name(e.code),
+        "flags": hex(e.flags.into()),
+        "address": hex(e.address),
+        "parameters": e.parameters.iter().map(|&p| hex(p)).collect::<Vec<_>>(),
+    })
 }
 
 /// Build the JSON document.
@@ -149,14 +163,7 @@ pub fn json_report(dump: &CrashDump, a: &Analysis) -> JsonReport {
                 .map(|(n, v)| (n.to_string(), hex(v)))
                 .collect()
         }),
-        exception: dump.exception.as_ref().map(|e| {
-            serde_json::json!({
-                "code": hex(e.code.into()),
-                "flags": hex(e.flags.into()),
-                "address": hex(e.address),
-                "parameters": e.parameters.iter().map(|&p| hex(p)).collect::<Vec<_>>(),
-            })
-        }),
+        exception: dump.exception.as_ref().map(exception_json),
         modules: dump
             .modules
             .iter()
@@ -203,6 +210,8 @@ pub fn json_report(dump: &CrashDump, a: &Analysis) -> JsonReport {
         faulting_ip: a.faulting_ip.map(hex),
         faulting_ip_disasm: a.faulting_ip_disasm.clone(),
         parameter_driver: a.parameter_driver.clone(),
+        context_source: a.context_source.clone(),
+        exception_record: a.exception_record.as_ref().map(exception_json),
         warnings,
     }
 }
@@ -271,6 +280,35 @@ pub fn text_report(dump: &CrashDump, a: &Analysis) -> String {
             "\nEXCEPTION_RECORD (header): code {:x} flags {:x} address {:x} params {:x?}",
             e.code, e.flags, e.address, e.parameters
         );
+    }
+    if let Some(e) = &a.exception_record {
+        let _ = writeln!(
+            s,
+            "\nEXCEPTION_RECORD:  (from the bug-check parameter)\nExceptionAddress: {:016x}\n   ExceptionCode: {:08x}{}\n  ExceptionFlags: {:08x}\nNumberParameters: {}",
+            e.address,
+            e.code,
+            bugcheck::ntstatus::name(e.code).map_or(String::new(), |n| format!(" ({n})")),
+            e.flags,
+            e.parameters.len()
+        );
+        for (i, p) in e.parameters.iter().enumerate() {
+            let _ = writeln!(s, "   Parameter[{i}]: {p:016x}");
+        }
+    }
+    if let Some(c) = &a.context {
+        let _ = writeln!(
+            s,
+            "\nCONTEXT:  {}",
+            a.context_source.as_deref().unwrap_or("")
+        );
+        let regs = c.registers();
+        for chunk in regs.chunks(3) {
+            let line: Vec<String> = chunk
+                .iter()
+                .map(|(n, v)| format!("{n:>3}={v:016x}"))
+                .collect();
+            let _ = writeln!(s, "{}", line.join(" "));
+        }
     }
     if let (Some(ip), Some(d)) = (a.faulting_ip, &a.faulting_ip_disasm) {
         let _ = writeln!(s, "\nFAULTING_IP:\n{}  {d}", q(ip));

@@ -22,12 +22,12 @@ pub use json::Field;
 pub use system::{BugcheckInfo, SystemEvent};
 
 use crate::driver::DriverKey;
-use evtx::{EvtxParser, EvtxRecord, ParserSettings, Timestamp};
+use evtx::{EvtxRecord, ParserSettings, Timestamp};
 use json::JNode;
+use rayon::prelude::*;
 use serde::Serialize;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
-use std::io::Cursor;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -400,6 +400,8 @@ fn system_summary(s: &SystemEvent) -> String {
 pub struct LoadStats {
     /// Chunks in the file (by size).
     pub chunks: u64,
+    /// Chunks the evtx crate built because they held records to render.
+    pub chunks_parsed: u64,
     /// Records read (selected or not).
     pub records: u64,
     /// Records skipped by provider and ID without rendering.
@@ -476,46 +478,32 @@ pub fn from_bytes(path: &Path, bytes: &[u8], selection: &Selection) -> Result<Ev
         });
     }
     let mut warnings = checksum_warnings(bytes);
-    let parser = EvtxParser::from_read_seek(Cursor::new(bytes)).map_err(|e| EvtxError::Header {
-        path: path.to_path_buf(),
-        reason: error_chain(&e),
-    })?;
-    let settings = ParserSettings::new()
-        .num_threads(0)
-        .indent(false)
-        .validate_checksums(false);
-    let mut parser = parser.with_configuration(settings);
-
-    let sel = Arc::new(selection.clone());
-    let mut cache: HashMap<u32, Option<template::TemplateInfo>> = HashMap::new();
-    let per_record = move |rec: evtx::err::Result<EvtxRecord<'_>>| {
-        let rec = rec?;
-        Ok(select_and_type(rec, &sel, &mut cache))
-    };
-
+    let settings = Arc::new(
+        ParserSettings::new()
+            .indent(false)
+            .validate_checksums(false),
+    );
+    let chunks = (bytes.len() as u64).saturating_sub(FILE_HEADER_SIZE) / CHUNK_SIZE;
+    // One task per chunk on the rayon pool; each decides record by record from the bytes
+    // whether to build the chunk at all (see `load_chunk`).
+    let outcomes: Vec<ChunkOutcome> = (0..chunks)
+        .into_par_iter()
+        .map(|n| load_chunk(bytes, n, selection, &settings))
+        .collect();
     let mut stats = LoadStats {
-        chunks: (bytes.len() as u64).saturating_sub(FILE_HEADER_SIZE) / CHUNK_SIZE,
+        chunks,
         ..LoadStats::default()
     };
     let mut events = Vec::new();
-    for outcome in parser.serialized_records(per_record) {
-        match outcome {
-            Err(e) => warnings.push(warning_from(&e)),
-            Ok(o) => {
-                stats.records += 1;
-                match o {
-                    Outcome::Skipped => stats.skipped_unrendered += 1,
-                    Outcome::NotWanted => stats.skipped_rendered += 1,
-                    Outcome::Kept(e) => events.push(*e),
-                    Outcome::Failed { record_id, message } => warnings.push(Warning {
-                        chunk: None,
-                        offset: None,
-                        record_id: Some(record_id),
-                        message,
-                    }),
-                }
-            }
+    for o in outcomes {
+        stats.records += o.records;
+        stats.skipped_unrendered += o.skipped_unrendered;
+        stats.skipped_rendered += o.skipped_rendered;
+        if o.parsed {
+            stats.chunks_parsed += 1;
         }
+        events.extend(o.events);
+        warnings.extend(o.warnings);
     }
     events.sort_by(|a, b| a.time.cmp(&b.time).then(a.record_id.cmp(&b.record_id)));
     join_signatures(&mut events);
@@ -541,6 +529,132 @@ pub fn from_bytes(path: &Path, bytes: &[u8], selection: &Selection) -> Result<Ev
         by_driver,
         by_service,
     })
+}
+
+/// What one chunk gave.
+#[derive(Default)]
+struct ChunkOutcome {
+    events: Vec<Event>,
+    warnings: Vec<Warning>,
+    records: u64,
+    skipped_unrendered: u64,
+    skipped_rendered: u64,
+    /// Whether the evtx crate built the chunk (it had records to render).
+    parsed: bool,
+}
+
+/// The records of chunk `n` to render: the chunk-relative BinXML offsets of the records that
+/// are wanted or that cannot be identified from their bytes, and how many records there are.
+/// `None` when the chunk's record layout is not the plain one (the evtx crate then decides).
+fn plan_chunk(data: &[u8], sel: &Selection) -> Option<(HashSet<u64>, u64)> {
+    let free = (le_u32(data, 48)? as usize).clamp(CHUNK_HEADER_SIZE, data.len());
+    let mut cache = HashMap::new();
+    let mut render = HashSet::new();
+    let mut total = 0u64;
+    let mut at = CHUNK_HEADER_SIZE;
+    // Record: `**\0\0` (4), size (4), record ID (8), FILETIME (8), BinXML, size (4).
+    while at + 24 <= free {
+        if data.get(at..at + 4)? != [0x2a, 0x2a, 0, 0] {
+            return None;
+        }
+        let size = le_u32(data, at + 4)? as usize;
+        if size < 28 || at + size > free {
+            return None;
+        }
+        let binxml = at + 24;
+        let keep = template::record_wanted(data, binxml, at + size - 4, &mut cache, |p, id| {
+            sel.wants(p, id)
+        })
+        .unwrap_or(true);
+        if keep {
+            render.insert(binxml as u64);
+        }
+        total += 1;
+        at += size;
+    }
+    Some((render, total))
+}
+
+fn load_chunk(
+    bytes: &[u8],
+    n: u64,
+    sel: &Selection,
+    settings: &Arc<ParserSettings>,
+) -> ChunkOutcome {
+    let mut out = ChunkOutcome::default();
+    let start = chunk_offset(n) as usize;
+    let Some(data) = bytes.get(start..start + CHUNK_SIZE as usize) else {
+        return out;
+    };
+    let magic_ok = data.get(..8) == Some(b"ElfChnk\0".as_slice());
+    // Empty chunks are normal at the end of a log that has not filled up.
+    if !magic_ok && data.iter().all(|b| *b == 0) {
+        return out;
+    }
+    let plan = if sel.all || !magic_ok {
+        None
+    } else {
+        plan_chunk(data, sel)
+    };
+    if let Some((render, total)) = &plan
+        && render.is_empty()
+    {
+        out.records = *total;
+        out.skipped_unrendered = *total;
+        return out;
+    }
+    let chunk_warning = |message: String| Warning {
+        chunk: Some(n),
+        offset: Some(start as u64),
+        record_id: None,
+        message,
+    };
+    let mut chunk_data = match evtx::EvtxChunkData::new(data.to_vec(), false) {
+        Ok(c) => c,
+        Err(e) => {
+            out.warnings
+                .push(chunk_warning(format!("chunk skipped: {}", error_chain(&e))));
+            return out;
+        }
+    };
+    chunk_data.number = Some(n);
+    let mut chunk = match chunk_data.parse(Arc::clone(settings)) {
+        Ok(c) => c,
+        Err(e) => {
+            out.warnings
+                .push(chunk_warning(format!("chunk skipped: {}", error_chain(&e))));
+            return out;
+        }
+    };
+    out.parsed = true;
+    let mut cache = HashMap::new();
+    for rec in chunk.iter() {
+        let rec = match rec {
+            Ok(r) => r,
+            Err(e) => {
+                out.warnings.push(warning_from(&e));
+                continue;
+            }
+        };
+        out.records += 1;
+        let outcome = match &plan {
+            Some((render, _)) if !render.contains(&rec.binxml_offset) => Outcome::Skipped,
+            Some(_) => render_and_type(rec, sel),
+            None => select_and_type(rec, sel, &mut cache),
+        };
+        match outcome {
+            Outcome::Skipped => out.skipped_unrendered += 1,
+            Outcome::NotWanted => out.skipped_rendered += 1,
+            Outcome::Kept(e) => out.events.push(*e),
+            Outcome::Failed { record_id, message } => out.warnings.push(Warning {
+                chunk: Some(n),
+                offset: None,
+                record_id: Some(record_id),
+                message,
+            }),
+        }
+    }
+    out
 }
 
 /// What became of one record in the worker.
@@ -578,6 +692,11 @@ fn select_and_type(
             }
         }
     }
+    render_and_type(rec, sel)
+}
+
+/// Render a record and type it.
+fn render_and_type(rec: EvtxRecord<'_>, sel: &Selection) -> Outcome {
     let record_id = rec.event_record_id;
     let time = rec.timestamp;
     let rendered = match rec.into_json() {

@@ -203,3 +203,89 @@ pub(crate) fn resolve_number(src: &Source, values: &[BinXmlValue<'_>]) -> Option
         Source::Substitution(i) => values.get(*i as usize).and_then(value_number),
     }
 }
+
+/// Who a record is (provider, event ID), read from its bytes without building it: the
+/// record's BinXML at `binxml..end` of `chunk` is a fragment header, then a template instance
+/// (token 0x0c, 1 byte, template ID 4, definition offset 4, the definition itself when it is
+/// resident right there, then value count 4, descriptors of 4 bytes (size 2, type 1, pad 1),
+/// then the values), and whether `wants(provider, id)`. `None` when the record is laid out
+/// otherwise; the caller then renders it to find out.
+pub(crate) fn record_wanted(
+    chunk: &[u8],
+    binxml: usize,
+    end: usize,
+    cache: &mut std::collections::HashMap<u32, Option<TemplateInfo>>,
+    wants: impl Fn(&str, u16) -> bool,
+) -> Option<bool> {
+    let bytes = chunk.get(..end)?;
+    let mut r = Reader {
+        chunk: bytes,
+        pos: binxml,
+    };
+    if r.u8()? == 0x0f {
+        r.skip(3)?;
+    } else {
+        r.pos -= 1;
+    }
+    if r.u8()? & 0x0f != 0x0c {
+        return None;
+    }
+    r.skip(1 + 4)?;
+    let def_offset = r.u32()?;
+    if def_offset as usize == r.pos {
+        r.skip(20)?;
+        let size = r.u32()? as usize;
+        r.skip(size)?;
+    }
+    let count = r.u32()? as usize;
+    if count > 4096 {
+        return None;
+    }
+    let desc_at = r.pos;
+    let values_at = desc_at.checked_add(count * 4)?;
+    let info = cache
+        .entry(def_offset)
+        .or_insert_with(|| scan_template(chunk, def_offset))
+        .as_ref()?;
+    // The value `i`: its type and bytes.
+    let value = |i: u16| -> Option<(u8, &[u8])> {
+        let i = usize::from(i);
+        if i >= count {
+            return None;
+        }
+        let mut at = values_at;
+        for k in 0..i {
+            let d = desc_at + k * 4;
+            at += usize::from(u16::from_le_bytes([*bytes.get(d)?, *bytes.get(d + 1)?]));
+        }
+        let d = desc_at + i * 4;
+        let size = usize::from(u16::from_le_bytes([*bytes.get(d)?, *bytes.get(d + 1)?]));
+        let ty = *bytes.get(d + 2)?;
+        Some((ty, bytes.get(at..at + size)?))
+    };
+    let id = match info.event_id.as_ref()? {
+        Source::Literal(s) => s.trim().parse().ok()?,
+        Source::Substitution(i) => match value(*i)? {
+            (0x06, b) => u16::from_le_bytes([*b.first()?, *b.get(1)?]),
+            (0x04, b) => u16::from(*b.first()?),
+            (0x08, b) => u16::try_from(u32::from_le_bytes(b.get(..4)?.try_into().ok()?)).ok()?,
+            _ => return None,
+        },
+    };
+    // Real logs name the provider literally in the template: no allocation per record.
+    match info.provider.as_ref()? {
+        Source::Literal(s) => Some(wants(s, id)),
+        Source::Substitution(i) => {
+            let (ty, b) = value(*i)?;
+            if ty != 0x01 {
+                return None;
+            }
+            let units: Vec<u16> = b
+                .chunks_exact(2)
+                .map(|c| u16::from_le_bytes([c[0], c[1]]))
+                .take_while(|u| *u != 0)
+                .collect();
+            Some(wants(&String::from_utf16(&units).ok()?, id))
+        }
+    }
+}

@@ -210,8 +210,11 @@ struct CtlHeader<'a> {
 pub(crate) struct RawMember<'a> {
     tag: &'a [u8],
     digest: Option<&'a [u8]>,
-    digest_oid: Option<String>,
+    /// Content octets of the digest algorithm OID (rendered only for full parses).
+    digest_oid: Option<&'a [u8]>,
     attrs: Option<Tlv<'a>>,
+    /// The "File" name/value as written (UTF-16LE), found while walking for the digest.
+    file_utf16: Option<&'a [u8]>,
 }
 
 impl<'a> RawMember<'a> {
@@ -232,8 +235,8 @@ impl<'a> RawMember<'a> {
             digest: self.digest().map(|d| d.into_owned()).unwrap_or_default(),
             digest_algorithm: self
                 .digest_oid
-                .as_deref()
-                .map(|o| pkcs7::digest_name(o).to_string())
+                .and_then(der::oid_string)
+                .map(|o| pkcs7::digest_name(&o).to_string())
                 .unwrap_or_else(|| match self.digest().map(|d| d.len()) {
                     Some(32) => "sha256".to_string(),
                     _ => "sha1".to_string(),
@@ -326,18 +329,32 @@ fn raw_member(s: Tlv<'_>) -> DerResult<RawMember<'_>> {
         digest: None,
         digest_oid: None,
         attrs,
+        file_utf16: None,
     };
-    // Find SPC_INDIRECT_DATA without allocating OID strings: compare content octets.
+    // Find SPC_INDIRECT_DATA and the "File" name without allocating: compare content octets.
     if let Some(set) = attrs {
         let mut ar = set.children();
         while let Some(a) = ar.next_tlv()? {
             let mut fields = a.children();
             let oid = fields.expect(der::OID, "an attribute type")?;
+            if oid.value == CAT_NAMEVALUE_BYTES {
+                if let Ok(values) = fields.expect(der::SET, "name/value values")
+                    && let Ok(nv) = values.children().expect(der::SEQUENCE, "CAT_NAMEVALUE")
+                {
+                    let mut f = nv.children();
+                    if f.expect(der::BMP_STRING, "name").map(|t| t.value) == Ok(FILE_BMP) {
+                        let _ = f.optional(der::INTEGER);
+                        member.file_utf16 =
+                            f.expect(der::OCTET_STRING, "value").ok().map(|t| t.value);
+                    }
+                }
+                continue;
+            }
             if oid.value != SPC_INDIRECT_DATA_BYTES {
                 continue;
             }
             let values = fields.expect(der::SET, "the SPC_INDIRECT_DATA values")?;
-            let (alg, digest) = indirect_data_digest(
+            let (alg, digest) = indirect_data_digest_raw(
                 values
                     .children()
                     .expect(der::SEQUENCE, "SpcIndirectDataContent")?,
@@ -349,21 +366,37 @@ fn raw_member(s: Tlv<'_>) -> DerResult<RawMember<'_>> {
     Ok(member)
 }
 
+/// 1.3.6.1.4.1.311.12.2.1 as content octets.
+const CAT_NAMEVALUE_BYTES: &[u8] = &[0x2b, 0x06, 0x01, 0x04, 0x01, 0x82, 0x37, 0x0c, 0x02, 0x01];
+/// "File" as a BMPString (UTF-16BE).
+const FILE_BMP: &[u8] = &[0, b'F', 0, b'i', 0, b'l', 0, b'e'];
+
 /// 1.3.6.1.4.1.311.2.1.4 as content octets.
 const SPC_INDIRECT_DATA_BYTES: &[u8] =
     &[0x2b, 0x06, 0x01, 0x04, 0x01, 0x82, 0x37, 0x02, 0x01, 0x04];
 
 /// `SpcIndirectDataContent { data, messageDigest DigestInfo { alg, digest } }`: (alg OID, digest).
 pub(crate) fn indirect_data_digest(content: Tlv<'_>) -> DerResult<(String, &[u8])> {
+    let (alg, digest) = indirect_data_digest_raw(content)?;
+    let dotted = der::oid_string(alg)
+        .ok_or_else(|| DerError::new(content.offset, "a valid digest algorithm OID"))?;
+    Ok((dotted, digest))
+}
+
+/// As [`indirect_data_digest`] with the OID as content octets (no allocation: the index path).
+fn indirect_data_digest_raw(content: Tlv<'_>) -> DerResult<(&[u8], &[u8])> {
     let mut r = content.children();
     r.expect(der::SEQUENCE, "SpcAttributeTypeAndOptionalValue")?;
     let di = r.expect(der::SEQUENCE, "the DigestInfo")?;
     let mut d = di.children();
-    let alg = pkcs7::algorithm_oid(d.expect(der::SEQUENCE, "the digest AlgorithmIdentifier")?)?;
+    let alg = d.expect(der::SEQUENCE, "the digest AlgorithmIdentifier")?;
+    let oid = alg
+        .children()
+        .expect(der::OID, "an algorithm OBJECT IDENTIFIER")?;
     let digest = d
         .expect(der::OCTET_STRING, "the digest OCTET STRING")?
         .value;
-    Ok((alg, digest))
+    Ok((oid.value, digest))
 }
 
 /// `CAT_NAMEVALUE ::= SEQUENCE { tag BMPString, flags INTEGER, value OCTET STRING (UTF-16LE) }`.
@@ -469,6 +502,9 @@ pub struct CatalogIndex {
     sha1: Vec<([u8; 20], CatalogHit)>,
     sha256: Vec<([u8; 32], CatalogHit)>,
     other: Vec<(Box<[u8]>, CatalogHit)>,
+    /// Lower-case "File" names of `.sys` members: to say a catalog lists a driver by name
+    /// under another hash (a replaced or patched file).
+    by_name: Vec<(Box<str>, CatalogHit)>,
 }
 
 impl CatalogIndex {
@@ -483,10 +519,10 @@ impl CatalogIndex {
         files.dedup_by(|a, b| a.0 == b.0);
         let total = files.len();
         let done = AtomicUsize::new(0);
-        let parsed: Vec<(IndexedCatalog, MemberDigests)> = files
+        let parsed: Vec<(IndexedCatalog, Indexed)> = files
             .par_iter()
             .map(|(path, location)| {
-                let (members, error) = index_one(path);
+                let indexed = index_one(path);
                 let n = done.fetch_add(1, Ordering::Relaxed) + 1;
                 if n.is_multiple_of(256) || n == total {
                     progress(IndexProgress { done: n, total });
@@ -495,32 +531,49 @@ impl CatalogIndex {
                     IndexedCatalog {
                         path: path.clone(),
                         location: *location,
-                        members: u32::try_from(members.len()).unwrap_or(u32::MAX),
-                        error,
+                        members: u32::try_from(indexed.members()).unwrap_or(u32::MAX),
+                        error: indexed.error.clone(),
                     },
-                    members,
+                    indexed,
                 )
             })
             .collect();
         let mut index = CatalogIndex::default();
-        for (ci, (cat, members)) in parsed.into_iter().enumerate() {
+        for (ci, (cat, indexed)) in parsed.into_iter().enumerate() {
             let catalog = u32::try_from(ci).unwrap_or(u32::MAX);
-            for (digest, member) in members {
-                let hit = CatalogHit { catalog, member };
-                if let Ok(d) = <[u8; 20]>::try_from(digest.as_slice()) {
-                    index.sha1.push((d, hit));
-                } else if let Ok(d) = <[u8; 32]>::try_from(digest.as_slice()) {
-                    index.sha256.push((d, hit));
-                } else {
-                    index.other.push((digest.into_boxed_slice(), hit));
-                }
+            for (name, member) in indexed.names {
+                index.by_name.push((name, CatalogHit { catalog, member }));
             }
+            let hit = |member| CatalogHit { catalog, member };
+            index
+                .sha1
+                .extend(indexed.sha1.into_iter().map(|(d, m)| (d, hit(m))));
+            index
+                .sha256
+                .extend(indexed.sha256.into_iter().map(|(d, m)| (d, hit(m))));
+            index
+                .other
+                .extend(indexed.other.into_iter().map(|(d, m)| (d, hit(m))));
             index.catalogs.push(cat);
         }
         index.sha1.par_sort_unstable_by(|a, b| a.0.cmp(&b.0));
         index.sha256.par_sort_unstable_by(|a, b| a.0.cmp(&b.0));
         index.other.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        index.by_name.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         index
+    }
+
+    /// The catalogs listing a `.sys` member with this driver's file name (any hash).
+    pub fn lookup_name(&self, driver: &crate::driver::DriverKey) -> Vec<CatalogHit> {
+        let key = driver.name();
+        let start = self.by_name.partition_point(|(k, _)| &**k < key);
+        self.by_name
+            .get(start..)
+            .unwrap_or_default()
+            .iter()
+            .take_while(|(k, _)| &**k == key)
+            .map(|(_, h)| *h)
+            .collect()
     }
 
     /// The catalogs listing `digest` (an Authenticode SHA1/SHA256 or a flat-file hash).
@@ -652,43 +705,81 @@ pub struct CatalogRef {
 }
 
 /// (digest, member number) of every member of one catalog.
-type MemberDigests = Vec<(Vec<u8>, u32)>;
+/// What one catalog gives the index: member digests by length, `.sys` member names, an error.
+#[derive(Default)]
+struct Indexed {
+    sha1: Vec<([u8; 20], u32)>,
+    sha256: Vec<([u8; 32], u32)>,
+    other: Vec<(Box<[u8]>, u32)>,
+    names: Vec<(Box<str>, u32)>,
+    error: Option<String>,
+}
 
-/// Parse one catalog for the index: (digest, member number) pairs, and an error if any.
-fn index_one(path: &Path) -> (MemberDigests, Option<String>) {
+impl Indexed {
+    fn members(&self) -> usize {
+        self.sha1.len() + self.sha256.len() + self.other.len()
+    }
+}
+
+/// Whether a UTF-16LE file name (NUL-terminated or not) ends in `.sys`, any case: decided on
+/// the bytes so that the index only allocates names of drivers.
+fn ends_with_sys(utf16: &[u8]) -> bool {
+    let body = utf16.strip_suffix(&[0, 0]).unwrap_or(utf16);
+    body.len() >= 8
+        && body[body.len() - 8..]
+            .chunks_exact(2)
+            .zip(".sys".bytes())
+            .all(|(c, want)| c[1] == 0 && c[0].eq_ignore_ascii_case(&want))
+}
+
+/// Parse one catalog for the index: its member digests and driver names, and an error if any.
+fn index_one(path: &Path) -> Indexed {
+    let mut out = Indexed::default();
     let bytes = match crate::mapped::Bytes::open(path) {
         Ok(b) => b,
-        Err(e) => return (Vec::new(), Some(format!("cannot read: {e}"))),
+        Err(e) => {
+            out.error = Some(format!("cannot read: {e}"));
+            return out;
+        }
     };
-    let mut out = Vec::new();
-    let mut error = None;
-    let sd = match pkcs7::parse_content_info(&bytes, 0) {
-        Ok(sd) => sd,
-        Err(e) => return (out, Some(e.to_string())),
-    };
-    let ctl = match ctl_element(&sd) {
+    let ctl = match pkcs7::parse_content_info(&bytes, 0).and_then(|sd| ctl_element(&sd)) {
         Ok(c) => c,
-        Err(e) => return (out, Some(e.to_string())),
+        Err(e) => {
+            out.error = Some(e.to_string());
+            return out;
+        }
     };
     let mut n: u32 = 0;
     let res = walk_ctl(ctl, |m| {
         match m {
             Ok(m) => {
                 if let Some(d) = m.digest() {
-                    out.push((d.into_owned(), n));
+                    if let Ok(k) = <[u8; 20]>::try_from(&*d) {
+                        out.sha1.push((k, n));
+                    } else if let Ok(k) = <[u8; 32]>::try_from(&*d) {
+                        out.sha256.push((k, n));
+                    } else {
+                        out.other.push((d.into_owned().into_boxed_slice(), n));
+                    }
+                }
+                if let Some(f) = m.file_utf16
+                    && ends_with_sys(f)
+                {
+                    let name = utf16le(f).to_ascii_lowercase();
+                    out.names.push((name.into_boxed_str(), n));
                 }
             }
             Err(e) => {
-                error.get_or_insert_with(|| format!("member {n}: {e}"));
+                out.error.get_or_insert_with(|| format!("member {n}: {e}"));
             }
         }
         n = n.saturating_add(1);
         true
     });
     if let Err(e) = res {
-        error.get_or_insert_with(|| e.to_string());
+        out.error.get_or_insert_with(|| e.to_string());
     }
-    (out, error)
+    out
 }
 
 /// Depth limit for catalog folder walks (servicing trees are flat; this only stops loops).

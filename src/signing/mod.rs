@@ -119,6 +119,9 @@ pub struct FileVerdict {
     pub catalog: Option<CatalogRef>,
     /// Every catalog listing the file.
     pub catalogs: Vec<CatalogRef>,
+    /// When no catalog lists the file's hash: catalogs that list a driver of the same file
+    /// name under another hash (the file was replaced, patched or is another version).
+    pub listed_by_name: Vec<CatalogRef>,
     pub verdict: Verdict,
     /// Verdicts of sigcheck / sigverif reports found for this file: shown, never used.
     pub third_party: Vec<ThirdPartyVerdict>,
@@ -189,6 +192,7 @@ pub fn verdict(path: &Path, index: &CatalogIndex, roots: Option<&RootStore>) -> 
         embedded: EmbeddedSummary::default(),
         catalog: None,
         catalogs: Vec::new(),
+        listed_by_name: Vec::new(),
         verdict: Verdict::Unreadable,
         third_party: Vec::new(),
         warnings: Vec::new(),
@@ -259,6 +263,24 @@ pub fn verdict(path: &Path, index: &CatalogIndex, roots: Option<&RootStore>) -> 
         v.warnings.extend(c.warnings.iter().cloned());
     }
     v.catalog = v.catalogs.first().cloned();
+    if v.catalogs.is_empty()
+        && let Some(key) = &v.driver
+    {
+        let mut named = index.lookup_name(key);
+        named.sort_by_key(|h| (h.catalog, h.member));
+        named.dedup_by_key(|h| h.catalog);
+        v.listed_by_name = named
+            .into_iter()
+            .map(|h| index.describe(h, roots))
+            .collect();
+        if let Some(first) = v.listed_by_name.first() {
+            v.warnings.push(format!(
+                "{} lists {} under another hash: this file is not the one catalogued",
+                first.path.display(),
+                key
+            ));
+        }
+    }
 
     let mut embedded_intact = false;
     let mut embedded_present = false;
@@ -356,18 +378,24 @@ pub fn find_case_catalogs(path: &Path) -> Vec<CatalogDir> {
         .unwrap_or_default()
 }
 
-/// The nearest folder at or above `path` that holds a case's catalog folders.
+/// The nearest folder at or above `path` that holds a case's catalog folders: the case root
+/// (the folder holding `Windows`), or the Windows folder itself when nothing is above it.
 pub fn find_case_root(path: &Path) -> Option<PathBuf> {
     let start = if path.is_dir() {
         Some(path)
     } else {
         path.parent()
     };
-    start
+    let dir = start
         .into_iter()
         .flat_map(Path::ancestors)
-        .find(|dir| !case_catalogs(dir).is_empty())
-        .map(Path::to_path_buf)
+        .find(|dir| !case_catalogs(dir).is_empty())?;
+    // Reached through the Windows folder: the case root is its parent (where reports such as a
+    // sigcheck CSV are usually saved), when that parent sees the same catalogs.
+    match dir.parent() {
+        Some(parent) if !case_catalogs(parent).is_empty() => Some(parent.to_path_buf()),
+        _ => Some(dir.to_path_buf()),
+    }
 }
 
 /// The catalog folders directly under a case root (or a Windows folder).
@@ -546,5 +574,60 @@ impl CaseSignatures {
             .collect();
         attach_third_party(&mut out, &reports);
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn case_roots_are_found_from_any_depth_and_letter_case() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = dir.path();
+        let catroot = root.join("WINDOWS/system32/CATROOT/{f750e6c3-38ee-11d1-85e5-00c04fc295ee}");
+        let servicing = root.join("WINDOWS/Servicing/packages");
+        let drivers = root.join("WINDOWS/system32/drivers");
+        for d in [&catroot, &servicing, &drivers] {
+            std::fs::create_dir_all(d).expect("mkdir");
+        }
+        let sys = drivers.join("filecrypt.sys");
+        std::fs::write(&sys, b"not a PE").expect("write");
+        assert_eq!(find_case_root(&sys).as_deref(), Some(root));
+        assert_eq!(find_case_root(&drivers).as_deref(), Some(root));
+        let dirs = find_case_catalogs(&sys);
+        assert_eq!(
+            dirs,
+            vec![
+                CatalogDir::with_location(&catroot, CatalogLocation::Catroot),
+                CatalogDir::with_location(&servicing, CatalogLocation::Servicing),
+            ]
+        );
+        // A Windows folder given directly: its parent is the case root.
+        let only = tempfile::tempdir().expect("tempdir");
+        let win = only.path().join("Windows");
+        std::fs::create_dir_all(win.join("servicing/Packages")).expect("mkdir");
+        assert_eq!(find_case_root(&win).as_deref(), Some(only.path()));
+        assert!(find_case_root(Path::new("/nonexistent/x.sys")).is_none());
+    }
+
+    #[test]
+    fn verdict_strings_are_the_documented_ones() {
+        let all = [
+            Verdict::SignedEmbedded,
+            Verdict::SignedCatalog,
+            Verdict::CatalogOnlyInServicing,
+            Verdict::DigestMismatch,
+            Verdict::Unsigned,
+            Verdict::Unreadable,
+        ];
+        for v in all {
+            let json = serde_json::to_string(&v).expect("json");
+            assert_eq!(json, format!("\"{}\"", v.as_str()));
+        }
+        assert_eq!(
+            Verdict::CatalogOnlyInServicing.as_str(),
+            "catalog-only-in-servicing"
+        );
     }
 }

@@ -36,6 +36,9 @@ pub struct ModuleRef<'a> {
     pub size_of_image: u32,
     /// The image as loaded (from a full dump's memory), when the caller has it.
     pub image: Option<&'a [u8]>,
+    /// The CodeView record, when the caller read it already (e.g. from the debug directory
+    /// pages of an image in a dump): enough to find the PDB without any image.
+    pub codeview: Option<&'a CodeView>,
 }
 
 impl<'a> ModuleRef<'a> {
@@ -45,6 +48,14 @@ impl<'a> ModuleRef<'a> {
             timestamp,
             size_of_image,
             image: None,
+            codeview: None,
+        }
+    }
+    /// The same module with its CodeView record.
+    pub fn with_codeview(self, codeview: &'a CodeView) -> ModuleRef<'a> {
+        ModuleRef {
+            codeview: Some(codeview),
+            ..self
         }
     }
     /// The same module with its in-memory image.
@@ -310,8 +321,8 @@ impl Symbolizer {
         let mut export_table = None;
         let mut sections = Vec::new();
         let mut read_image = |pe: &Pe, out: &mut ModuleSymbols| {
-            out.codeview = pe.codeview();
-            out.version = pe.version_info();
+            out.codeview = pe.codeview().or_else(|| out.codeview.take());
+            out.version = pe.version_info().or_else(|| out.version.take());
             sections = table::section_extents(pe);
             let ex = pe.exports();
             if !ex.entries.is_empty() {
@@ -324,6 +335,9 @@ impl Symbolizer {
         } else if module.image.is_some() {
             out.notes
                 .push("the in-memory image has no readable PE header".into());
+        }
+        if out.codeview.is_none() {
+            out.codeview = module.codeview.cloned();
         }
         if in_memory.is_none() || out.codeview.is_none() {
             if let Some(p) = self.find_image(module.name, module.timestamp, module.size_of_image) {

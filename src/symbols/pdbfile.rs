@@ -6,11 +6,14 @@
 //! `Read + Seek` (our memory maps), while ms-pdb's address lookup only finds exact matches, it
 //! needs a file handle, and it pulls in a C build of zstd.
 
-use super::table::{SymbolEntry, SymbolTable, undecorate_x86};
+use super::table::{SymbolEntry, SymbolTable, undecorate_msvc, undecorate_x86};
 use crate::pe::CodeView;
 use pdb::FallibleIterator;
 use std::io::Cursor;
 use std::path::{Path, PathBuf};
+
+/// CodeView record kind of a public symbol (cvinfo.h).
+const S_PUB32: u16 = 0x110e;
 
 /// Why a PDB could not be read.
 #[derive(Debug, thiserror::Error)]
@@ -82,7 +85,8 @@ pub struct PdbSymbols {
     pub table: SymbolTable,
     pub publics: usize,
     pub procedures: usize,
-    /// Records that could not be parsed or translated (kept going without them).
+    /// Public or procedure records that could not be parsed or placed at an RVA (absolute
+    /// symbols, damaged records); reading went on without them.
     pub skipped: usize,
 }
 
@@ -143,10 +147,10 @@ pub fn load_bytes(
             Ok(pdb::SymbolData::Public(p)) => match p.offset.to_rva(&address_map) {
                 Some(rva) => {
                     let raw = p.name.to_string();
-                    let name = if x86 {
-                        undecorate_x86(&raw).to_string()
-                    } else {
-                        raw.into_owned()
+                    let name = match undecorate_msvc(&raw) {
+                        Some(n) => n,
+                        None if x86 => undecorate_x86(&raw).to_string(),
+                        None => raw.into_owned(),
                     };
                     entries.push(SymbolEntry {
                         rva: rva.0,
@@ -158,7 +162,9 @@ pub fn load_bytes(
                 None => skipped += 1,
             },
             Ok(_) => {}
-            Err(_) => skipped += 1,
+            // Kinds the crate does not decode are not ours to count; a bad S_PUB32 is.
+            Err(_) if sym.raw_kind() == S_PUB32 => skipped += 1,
+            Err(_) => {}
         }
     }
 

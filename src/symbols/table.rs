@@ -160,6 +160,62 @@ pub fn undecorate_x86(name: &str) -> &str {
     }
 }
 
+/// The qualified name of a simple MSVC-decorated C++ name, the part WinDbg shows before the
+/// offset: `?Bar@Foo@ns@@QEAAXH@Z` → `ns::Foo::Bar`, `??0Foo@@...` → `Foo::Foo`, `??1Foo@@...` →
+/// `Foo::~Foo`, `??2@...`/`??3@...` → `operator new`/`operator delete`. `None` for what this small
+/// reader does not take apart (templates, back-references, special names such as `??_C` strings).
+pub fn undecorate_msvc(name: &str) -> Option<String> {
+    let rest = name.strip_prefix('?')?;
+    let (special, rest) = match rest.strip_prefix('?') {
+        Some(r) => {
+            let mut chars = r.chars();
+            let code = chars.next()?;
+            (Some(code), chars.as_str())
+        }
+        None => (None, rest),
+    };
+    // Global operator new/delete have an empty scope: `??2@...`, `??3@...`.
+    if let Some(code @ ('2' | '3')) = special
+        && rest.starts_with('@')
+    {
+        return Some(
+            if code == '2' {
+                "operator new"
+            } else {
+                "operator delete"
+            }
+            .to_string(),
+        );
+    }
+    let (qualified, _) = rest.split_once("@@")?;
+    let parts: Vec<&str> = qualified.split('@').collect();
+    let simple = |p: &&str| {
+        !p.is_empty()
+            && !p.starts_with('?')
+            && !p.starts_with('$')
+            && !p.bytes().all(|b| b.is_ascii_digit())
+            && p.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+    };
+    match special {
+        None => {
+            if !parts.iter().all(simple) {
+                return None;
+            }
+            Some(parts.iter().rev().copied().collect::<Vec<_>>().join("::"))
+        }
+        Some(code @ ('0' | '1')) => {
+            if !parts.iter().all(simple) {
+                return None;
+            }
+            let class = parts.first()?;
+            let scope = parts.iter().rev().copied().collect::<Vec<_>>().join("::");
+            let tilde = if code == '1' { "~" } else { "" };
+            Some(format!("{scope}::{tilde}{class}"))
+        }
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -207,6 +263,35 @@ mod tests {
         assert!(t.lookup(0x0fff).is_none());
         // Outside every known section: nearest preceding all the same.
         assert_eq!(t.lookup(0x9000).map(|(e, _)| e.name.as_str()), Some("Data"));
+    }
+
+    #[test]
+    fn msvc_scopes() {
+        assert_eq!(
+            undecorate_msvc("?Test82Foo@@YAXXZ").as_deref(),
+            Some("Test82Foo")
+        );
+        assert_eq!(
+            undecorate_msvc("?Bar@Foo@ns@@QEAAXH@Z").as_deref(),
+            Some("ns::Foo::Bar")
+        );
+        assert_eq!(
+            undecorate_msvc("??0Foo@ns@@QEAA@XZ").as_deref(),
+            Some("ns::Foo::Foo")
+        );
+        assert_eq!(
+            undecorate_msvc("??1Foo@@QEAA@XZ").as_deref(),
+            Some("Foo::~Foo")
+        );
+        assert_eq!(
+            undecorate_msvc("??3@YAXPEAX_K@Z").as_deref(),
+            Some("operator delete")
+        );
+        assert_eq!(undecorate_msvc("??0?$Destructable@$0FK@@@QEAA@H@Z"), None);
+        assert_eq!(undecorate_msvc("??_C@_07GLGIIGGC@failed?6@"), None);
+        assert_eq!(undecorate_msvc("KeBugCheckEx"), None);
+        assert_eq!(undecorate_msvc("?"), None);
+        assert_eq!(undecorate_msvc("??"), None);
     }
 
     #[test]

@@ -61,6 +61,9 @@ pub struct DumpSpec {
     /// Innermost first: `nt!KeBugCheckEx`, `nt!IopLoadDriver`, ... (`module!function`, where
     /// module is the short name: `nt`, or the file stem).
     pub call_chain: Vec<String>,
+    /// A parameter set to the faulting IP: the instruction of the frame a trap handler
+    /// (KiPageFault...) interrupted (P4 of 0xD1, P2 of 0x1E...).
+    pub fault_ip_param: Option<usize>,
     /// Physical memory size of the bitmap dump (the file is sparse: only written pages use
     /// disk).
     pub size_bytes: u64,
@@ -134,15 +137,43 @@ impl DumpSpec {
             .iter()
             .map(|s| s.to_string())
             .collect(),
+            fault_ip_param: None,
             size_bytes: 64 << 20,
             dense_bitmap: true,
             build: 19041,
             processors: 4,
-            // 2024-03-14 08:15:02 UTC
+            // 2024-03-14 07:15:02 UTC
             system_time: 133_548_741_020_000_000,
             uptime: 41_500_000,
             process_name: "System".to_string(),
         }
+    }
+}
+
+impl DumpSpec {
+    /// A driver fault: 0xD1 DRIVER_IRQL_NOT_LESS_OR_EQUAL in `faultydrv.sys`, reached through a
+    /// page fault (a trap frame on the stack), P4 = the faulting IP.
+    pub fn demo_0xd1() -> DumpSpec {
+        let mut spec = DumpSpec::demo_0x5a();
+        spec.bugcheck = 0xd1;
+        spec.params = [0x10, 2, 0, 0];
+        spec.string_params.clear();
+        spec.fault_ip_param = Some(3);
+        spec.modules.push(ModuleSpec::driver("faultydrv.sys"));
+        spec.call_chain = [
+            "nt!KeBugCheckEx",
+            "nt!KiBugCheckDispatch",
+            "nt!KiPageFault",
+            "faultydrv!ReadRegisterBlock",
+            "faultydrv!DispatchDeviceControl",
+            "nt!IofCallDriver",
+            "nt!IopXxxControlFile",
+            "nt!NtDeviceIoControlFile",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        spec
     }
 }
 
@@ -177,7 +208,18 @@ enum Shape {
     FramePointer,
     /// push r12; sub rsp,0x1a0 (ALLOC_LARGE); the call sits in a chained range.
     Chained,
+    /// A trap handler entered through a hardware frame with an error code (PUSH_MACHFRAME 1):
+    /// push rbp; sub rsp,0x158. Used for the functions named in [`TRAP_HANDLERS`].
+    Trap,
 }
+
+/// Functions written as trap handlers: the frame below them was interrupted, not calling.
+pub const TRAP_HANDLERS: &[&str] = &[
+    "KiPageFault",
+    "KiGeneralProtectionFault",
+    "KiDivideErrorFault",
+    "KiInvalidOpcodeFault",
+];
 
 const SHAPES: [Shape; 4] = [
     Shape::Pushes,
@@ -206,6 +248,7 @@ impl Shape {
             Shape::SaveNonvol => vec![0x48, 0x83, 0xec, 0x48, 0x48, 0x89, 0x5c, 0x24, 0x50],
             Shape::FramePointer => vec![0x55, 0x48, 0x83, 0xec, 0x50, 0x48, 0x8d, 0x6c, 0x24, 0x20],
             Shape::Chained => vec![0x41, 0x54, 0x48, 0x81, 0xec, 0xa0, 0x01, 0, 0],
+            Shape::Trap => vec![0x55, 0x48, 0x81, 0xec, 0x58, 0x01, 0, 0],
         }
     }
     fn epilog(self) -> Vec<u8> {
@@ -214,6 +257,10 @@ impl Shape {
             Shape::SaveNonvol => vec![0x48, 0x8b, 0x5c, 0x24, 0x50, 0x48, 0x83, 0xc4, 0x48, 0xc3],
             Shape::FramePointer => vec![0x48, 0x83, 0xc4, 0x50, 0x5d, 0xc3],
             Shape::Chained => vec![0x48, 0x81, 0xc4, 0xa0, 0x01, 0, 0, 0x41, 0x5c, 0xc3],
+            // add rsp,0x158; pop rbp; add rsp,8 (the error code); iretq
+            Shape::Trap => vec![
+                0x48, 0x81, 0xc4, 0x58, 0x01, 0, 0, 0x5d, 0x48, 0x83, 0xc4, 0x08, 0x48, 0xcf,
+            ],
         }
     }
     /// UNWIND_INFO for the primary range: version 1, codes in reverse prolog order.
@@ -233,6 +280,11 @@ impl Shape {
                 vec![code(10, 3, 0), code(5, 2, 9), code(1, 0, 5)],
             ),
             Shape::Chained => (9, 0, vec![code(9, 1, 0), [0x34, 0], code(2, 0, 12)]),
+            Shape::Trap => (
+                8,
+                0,
+                vec![code(8, 1, 0), [0x2b, 0], code(1, 0, 5), code(0, 10, 1)],
+            ),
         };
         v.push(1); // version 1, no flags
         v.push(prolog);
@@ -316,14 +368,20 @@ fn place_modules(spec: &DumpSpec) -> Result<Vec<Placed>, SynthDumpError> {
         let mut funcs = Vec::new();
         let mut rva = TEXT_RVA;
         for name in &per_module[i] {
-            let shape = SHAPES[shape_i % SHAPES.len()];
-            shape_i += 1;
+            let shape = if TRAP_HANDLERS.contains(&name.as_str()) {
+                Shape::Trap
+            } else {
+                shape_i += 1;
+                SHAPES[(shape_i - 1) % SHAPES.len()]
+            };
             let p = shape.prolog().len() as u32;
+            // A body of plausible size before the call, so offsets look like real ones.
+            let pad = 0x10 + fnv(name) % 0x300;
             let (call_rva, split) = if shape == Shape::Chained {
                 // prolog, two nops, then the chained range with the call.
-                (rva + p + 2, rva + p + 2)
+                (rva + p + 2 + pad, rva + p + 2)
             } else {
-                (rva + p, 0)
+                (rva + p + pad, 0)
             };
             let end = call_rva + 5 + shape.epilog().len() as u32;
             funcs.push(Func {
@@ -424,6 +482,7 @@ fn build_image(p: &Placed) -> Vec<u8> {
             code.extend_from_slice(&[0x90, 0x90]);
         }
         let call_at = f.call_rva.unwrap_or(f.rva);
+        code.resize((call_at - f.rva) as usize, 0x90);
         let target = f.callee.unwrap_or(p.base + u64::from(f.rva));
         let next = p.base + u64::from(call_at) + 5;
         let rel = (target as i64).wrapping_sub(next as i64) as i32;
@@ -750,6 +809,23 @@ fn build_kernel(spec: &DumpSpec) -> Result<Kernel, SynthDumpError> {
     vs.write(mm_unloaded, &array.to_le_bytes());
     let mm_last = pool.alloc(4);
     vs.write(mm_last, &(spec.unloaded.len() as u32).to_le_bytes());
+    // KiProcessorBlock -> KPRCB per CPU; CPU 0 runs the crashing thread: KTHREAD with its
+    // stack limits and ApcState.Process -> EPROCESS.ImageFileName (x64 19041 offsets).
+    let eprocess = pool.alloc(0x640);
+    let name = spec.process_name.as_bytes();
+    vs.write(eprocess + 0x5a8, &name[..name.len().min(14)]);
+    let kthread = pool.alloc(0x100);
+    vs.write(kthread + 0x30, &(STACK_TOP - 0x6000).to_le_bytes());
+    vs.write(kthread + 0x38, &STACK_TOP.to_le_bytes());
+    vs.write(kthread + 0xb8, &eprocess.to_le_bytes());
+    let processor_block = pool.alloc(8 * spec.processors.max(1) as usize);
+    for cpu in 0..u64::from(spec.processors.max(1)) {
+        let prcb = pool.alloc(0x100);
+        // Other CPUs run their idle threads (no stack here).
+        let t = if cpu == 0 { kthread } else { pool.alloc(0x100) };
+        vs.write(prcb + 8, &t.to_le_bytes());
+        vs.write(processor_block + 8 * cpu, &prcb.to_le_bytes());
+    }
     // KDBG (decoded): List, OwnerTag, Size, KernBase, PsLoadedModuleList, MmUnloadedDrivers...
     // It sits alone in a page that the page tables mark as a transition PTE.
     let kdbg = POOL_BASE + 0x10_0000;
@@ -758,10 +834,27 @@ fn build_kernel(spec: &DumpSpec) -> Result<Kernel, SynthDumpError> {
     kd[0x14..0x18].copy_from_slice(&0x380u32.to_le_bytes());
     kd[0x18..0x20].copy_from_slice(&NT_BASE.to_le_bytes());
     kd[0x48..0x50].copy_from_slice(&head.to_le_bytes());
+    kd[0x218..0x220].copy_from_slice(&processor_block.to_le_bytes());
     kd[0x220..0x228].copy_from_slice(&mm_unloaded.to_le_bytes());
     kd[0x228..0x230].copy_from_slice(&mm_last.to_le_bytes());
     vs.write(kdbg, &kd);
     // The stack: from the outermost function inwards.
+    if let Some(i) = spec.fault_ip_param {
+        let trap = spec.call_chain.iter().position(|e| {
+            e.split_once('!')
+                .is_some_and(|(_, f)| TRAP_HANDLERS.contains(&f))
+        });
+        let Some(t) = trap.filter(|t| t + 1 < spec.call_chain.len()) else {
+            return Err(SynthDumpError::Spec(
+                "fault_ip_param needs a trap handler with an interrupted frame above it".into(),
+            ));
+        };
+        let (mi, fi) = chain_index(&placed, spec, t + 1)?;
+        let f = &placed[mi].funcs[fi];
+        if let Some(p) = params.get_mut(i) {
+            *p = placed[mi].base + u64::from(f.call_rva.unwrap_or(f.rva));
+        }
+    }
     let mut regs: [u64; 16] = [0; 16];
     for (i, r) in regs.iter_mut().enumerate() {
         *r = 0x1111_0000 + i as u64;
@@ -817,11 +910,28 @@ fn build_kernel(spec: &DumpSpec) -> Result<Kernel, SynthDumpError> {
                 sp -= 0x1a0;
                 regs[12] = 0xc000 + k as u64;
             }
+            Shape::Trap => {
+                push(&mut vs, &mut sp, regs[5]);
+                sp -= 0x158;
+                regs[5] = 0xf000 + k as u64;
+            }
         }
-        // The call to the next-inner function pushes the return address.
-        let ret = placed[mi].base + u64::from(f.call_rva.unwrap_or(f.rva)) + 5;
-        entry_rsp = sp - 8;
-        vs.write(entry_rsp, &ret.to_le_bytes());
+        let at = placed[mi].base + u64::from(f.call_rva.unwrap_or(f.rva));
+        let (cmi, cfi) = chain_index(&placed, spec, k - 1)?;
+        if placed[cmi].funcs[cfi].shape == Shape::Trap {
+            // Interrupted at `at`: the CPU pushes SS, RSP, RFLAGS, CS, RIP and an error code
+            // on a 16-byte aligned stack.
+            let mut top = sp & !0xf;
+            for v in [0x18, sp, 0x10282, 0x10, at, 2] {
+                top -= 8;
+                vs.write(top, &v.to_le_bytes());
+            }
+            entry_rsp = top;
+        } else {
+            // The call to the next-inner function pushes the return address.
+            entry_rsp = sp - 8;
+            vs.write(entry_rsp, &(at + 5).to_le_bytes());
+        }
     }
     regs[4] = entry_rsp;
     let context = Amd64Context {

@@ -1,6 +1,9 @@
 //! Writers for every format we read: fixtures, the demo case and scale benchmarks.
-pub mod story;
-pub mod regf;
 pub mod catalog;
-pub mod pe;
+pub mod demo;
 pub mod dump;
+pub mod evtx;
+pub mod pe;
+pub mod pml;
+pub mod regf;
+pub mod story;

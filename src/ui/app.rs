@@ -30,7 +30,7 @@ pub const PANE_TITLES: [&str; 6] = [
 /// Messages from the loading worker.
 pub enum LoadMsg {
     Progress(LoadProgress),
-    Done(Result<Case, String>),
+    Done(Box<Result<Case, String>>),
 }
 
 pub struct App {
@@ -82,7 +82,7 @@ impl App {
                         let _ = progress_tx.send(LoadMsg::Progress(p));
                     }
                 });
-                let _ = tx.send(LoadMsg::Done(result.map_err(|e| e.to_string())));
+                let _ = tx.send(LoadMsg::Done(Box::new(result.map_err(|e| e.to_string()))));
             })
             .map_err(|e| tracing::error!("cannot start the loader thread: {e}"))
             .ok();
@@ -122,7 +122,7 @@ impl App {
                         changed = true;
                     }
                     Ok(LoadMsg::Done(result)) => {
-                        finished = Some(result);
+                        finished = Some(*result);
                         break;
                     }
                     Err(TryRecvError::Empty) => break,

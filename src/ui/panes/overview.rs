@@ -2,6 +2,7 @@
 
 use crate::case::{Case, Kind};
 use crate::driver::DriverKey;
+use crate::findings::Severity;
 use crate::ui::action::Outcome;
 use crate::ui::pane::{Hint, Pane, PaneContext, hint};
 use crate::ui::widgets::{self, cursor::Cursor, fit};
@@ -90,14 +91,49 @@ impl Pane for OverviewPane {
         let problem_rows = if problems.is_empty() {
             1
         } else {
-            problems.len().min(6) as u16 + 1
+            problems.len().min(4) as u16 + 1
         };
-        let [head, list, probs] = Layout::vertical([
+        let findings = &ctx.case.findings;
+        let finding_rows = if findings.is_empty() {
+            0
+        } else {
+            (findings.len() as u16 * 2).min(area.height / 3) + 2
+        };
+        let [head, found, list, probs] = Layout::vertical([
             Constraint::Length(3),
+            Constraint::Length(finding_rows),
             Constraint::Min(3),
             Constraint::Length(problem_rows + 2),
         ])
         .areas(area);
+        if !findings.is_empty() {
+            let mut flines = Vec::new();
+            for f in findings {
+                let style = match f.severity {
+                    Severity::Critical | Severity::Error => theme.bad,
+                    Severity::Warning => theme.warn,
+                    Severity::Info => theme.text,
+                };
+                let focused = f.driver.is_some() && f.driver.as_ref() == ctx.focus;
+                flines.push(Line::styled(
+                    fit(&f.title, found.width.saturating_sub(2) as usize),
+                    if focused { theme.focused_driver } else { style },
+                ));
+                if let Some(r) = &f.remediation {
+                    flines.push(Line::styled(format!("  => {r}"), theme.dim));
+                } else if let Some(e) = f.evidence.first() {
+                    flines.push(Line::styled(format!("  {e}"), theme.dim));
+                }
+            }
+            let title = format!(
+                "Findings ({}) - focus a driver with f in any pane",
+                findings.len()
+            );
+            frame.render_widget(
+                Paragraph::new(flines).block(widgets::block(&title, theme, false)),
+                found,
+            );
+        }
 
         let mut counts: std::collections::BTreeMap<&str, usize> = Default::default();
         for f in files {
@@ -165,7 +201,7 @@ impl Pane for OverviewPane {
         if problems.is_empty() {
             plines.push(Line::styled("Everything in the case was read.", theme.good));
         } else {
-            for p in problems.iter().take(6) {
+            for p in problems.iter().take(4) {
                 plines.push(Line::from(vec![
                     Span::styled(format!("{}: ", p.path), theme.bad),
                     Span::raw(p.message.clone()),

@@ -1,0 +1,56 @@
+//! `bsodwb analyze CASE`: load a whole case and print what the rules conclude, with evidence.
+
+use bsod_workbench::case::Case;
+use std::io::Write;
+use std::path::PathBuf;
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// The case folder.
+    pub case: PathBuf,
+    /// Output format: text (findings with evidence) or json (findings, drivers, problems).
+    #[arg(long, value_enum, default_value_t = super::Format::Text)]
+    pub format: super::Format,
+}
+
+#[derive(serde::Serialize)]
+struct Report<'a> {
+    findings: &'a [bsod_workbench::findings::Finding],
+    drivers: &'a bsod_workbench::links::DriverIndex,
+    problems: &'a [bsod_workbench::case::Problem],
+}
+
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let case = Case::load(&args.case, &mut |_| {})?;
+    let mut out = std::io::stdout().lock();
+    match args.format {
+        super::Format::Json => {
+            let r = Report {
+                findings: &case.findings,
+                drivers: &case.links,
+                problems: &case.problems,
+            };
+            serde_json::to_writer_pretty(&mut out, &r)?;
+            writeln!(out)?;
+        }
+        super::Format::Text | super::Format::Csv => {
+            if case.findings.is_empty() {
+                writeln!(out, "No findings.")?;
+            }
+            for f in &case.findings {
+                writeln!(out, "[{:?}] {}", f.severity, f.title)?;
+                for e in &f.evidence {
+                    writeln!(out, "    - {e}")?;
+                }
+                if let Some(r) = &f.remediation {
+                    writeln!(out, "    => {r}")?;
+                }
+                writeln!(out)?;
+            }
+            for p in &case.problems {
+                writeln!(out, "problem: {}: {}", p.path, p.message)?;
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,323 @@
+//! Findings: rules over a loaded case that state what went wrong, with the evidence from each
+//! artefact and what to do about it. They join the clues an engineer would otherwise join by
+//! hand across WinDbg, the event viewer, sigcheck and regedit.
+
+use crate::case::Case;
+use crate::driver::DriverKey;
+use crate::eventlog::SystemEvent;
+use crate::links::DriverLinks;
+use crate::signing::Verdict;
+use serde::Serialize;
+
+/// How much a finding matters.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Critical,
+    Error,
+    Warning,
+    Info,
+}
+
+/// One conclusion with its evidence.
+#[derive(Clone, Debug, Serialize)]
+pub struct Finding {
+    pub severity: Severity,
+    pub title: String,
+    /// The driver the finding is about, when it is about one (focus it to see every clue).
+    pub driver: Option<DriverKey>,
+    /// One line per clue, each naming its artefact.
+    pub evidence: Vec<String>,
+    /// What to do, when the finding implies a fix.
+    pub remediation: Option<String>,
+}
+
+/// The CatRoot database folder (sigcheck's and the seed's `{F750E6C3-...}`).
+pub const CATROOT: &str = r"C:\Windows\System32\CatRoot\{F750E6C3-38EE-11D1-85E5-00C04FC295EE}";
+
+/// Every finding of `case`, most severe first.
+pub fn analyze(case: &Case) -> Vec<Finding> {
+    let mut out = Vec::new();
+    bugcheck(case, &mut out);
+    refused_drivers(case, &mut out);
+    lost_catalogs(case, &mut out);
+    bad_signatures(case, &mut out);
+    drivers_not_loaded(case, &mut out);
+    out.sort_by_key(|f| f.severity);
+    out
+}
+
+fn bugcheck(case: &Case, out: &mut Vec<Finding>) {
+    let Some(d) = case.dump() else { return };
+    let Some(info) = crate::dump::report::bugcheck_info(&d.dump) else {
+        return;
+    };
+    let name = info.name.unwrap_or("unknown bug check");
+    let mut evidence = vec![format!("{}: bug check 0x{:x} {name}", d.file, info.code)];
+    for (i, p) in info.params.iter().enumerate() {
+        let mut line = format!("P{} = 0x{:x}", i + 1, p.value);
+        if let Some(m) = p.meaning {
+            line.push_str(&format!(": {m}"));
+        }
+        if let Some(dec) = &p.decoded {
+            line.push_str(&format!(" ({dec})"));
+        }
+        evidence.push(line);
+    }
+    if let Some(sym) = &d.analysis.symbol_name {
+        evidence.push(format!("stack: faulting frame {sym}"));
+    }
+    let driver = d
+        .analysis
+        .parameter_driver
+        .as_deref()
+        .or(d.analysis.faulting_module.as_deref())
+        .and_then(DriverKey::from_path)
+        .filter(|k| !crate::dump::is_kernel_image(k.name()));
+    if let Some(k) = &driver {
+        evidence.push(format!("the dump points at {k}"));
+    }
+    out.push(Finding {
+        severity: Severity::Critical,
+        title: format!("Bug check 0x{:X} {name}", info.code),
+        driver,
+        evidence,
+        remediation: info.hint.map(|h| h.text.to_string()),
+    });
+}
+
+/// CodeIntegrity (or a 0x5A status) refused a driver: the chain from the event to the service.
+fn refused_drivers(case: &Case, out: &mut Vec<Finding>) {
+    for (key, links) in &case.links.drivers {
+        let ci_failures: Vec<String> = case
+            .event_logs
+            .iter()
+            .flat_map(|l| l.by_driver(key))
+            .filter_map(|e| {
+                let ci = e.code_integrity()?;
+                (e.severity() >= 2).then(|| {
+                    let status = ci
+                        .status
+                        .map(|s| format!(", status {s}"))
+                        .unwrap_or_default();
+                    format!(
+                        "CodeIntegrity {} at {}: {}{status}",
+                        e.event_id,
+                        e.time,
+                        e.summary()
+                    )
+                })
+            })
+            .collect();
+        if ci_failures.is_empty() {
+            continue;
+        }
+        // Warnings (3001 and friends) about drivers that are not critical are summed up by the
+        // catalog and signature findings; a driver gets its own finding when it could stop the boot.
+        let critical = links
+            .service
+            .as_ref()
+            .is_some_and(|s| s.is_critical_boot_driver());
+        let ci_error = case
+            .event_logs
+            .iter()
+            .flat_map(|l| l.by_driver(key))
+            .any(|e| e.code_integrity().is_some() && e.severity() >= 3);
+        if !critical && !ci_error {
+            continue;
+        }
+        let mut evidence = ci_failures;
+        evidence.truncate(6);
+        push_driver_context(case, links, &mut evidence);
+        let critical = links
+            .service
+            .as_ref()
+            .is_some_and(|s| s.is_critical_boot_driver());
+        let title = if critical {
+            format!(
+                "{key} failed its code-integrity check and is a critical boot driver: this is what bugchecks 0x5A"
+            )
+        } else {
+            format!("{key} failed its code-integrity check")
+        };
+        let remediation = match links.signature.as_ref().map(|s| s.verdict) {
+            Some(Verdict::CatalogOnlyInServicing) => Some(format!(
+                "restore its catalog: xcopy C:\\Windows\\servicing\\Packages\\*.cat {CATROOT}\\ then confirm with sigcheck -i"
+            )),
+            Some(Verdict::DigestMismatch) => Some("the file changed after signing: replace it from the install media or a healthy machine of the same build".into()),
+            Some(Verdict::Unsigned) => Some("no catalog in the case vouches for it: find the catalog that lists it (servicing\\Packages of a healthy machine) or replace the file".into()),
+            _ => None,
+        };
+        out.push(Finding {
+            severity: if critical {
+                Severity::Critical
+            } else {
+                Severity::Error
+            },
+            title,
+            driver: Some(key.clone()),
+            evidence,
+            remediation,
+        });
+    }
+}
+
+fn push_driver_context(case: &Case, links: &DriverLinks, evidence: &mut Vec<String>) {
+    if let Some(s) = &links.signature {
+        let cat = s
+            .catalog
+            .as_deref()
+            .map(|c| format!(" ({c})"))
+            .unwrap_or_default();
+        evidence.push(format!("signature: {}{cat}", s.verdict.as_str()));
+        for t in &s.third_party {
+            evidence.push(format!("report: {t}"));
+        }
+    }
+    if let Some(s) = &links.service {
+        evidence.push(format!(
+            "service {}: Start={} ({}), ErrorControl={} ({}), Group \"{}\"",
+            s.name,
+            s.start.map_or("?".into(), |v| v.to_string()),
+            s.start_name.unwrap_or("?"),
+            s.error_control.map_or("?".into(), |v| v.to_string()),
+            s.error_control_name.unwrap_or("?"),
+            s.group.as_deref().unwrap_or("")
+        ));
+    }
+    if let Some(d) = case.dump() {
+        match &links.dump {
+            Some(l) if l.base.is_some() => {
+                evidence.push(format!("{}: loaded when the machine crashed", d.file))
+            }
+            Some(l) if l.named_by_parameter => {
+                evidence.push(format!("{}: named by the bug-check parameters", d.file))
+            }
+            _ => evidence.push(format!(
+                "{}: not in the loaded-module list (it never loaded)",
+                d.file
+            )),
+        }
+    }
+    if links.boot_log_events > 0 {
+        evidence.push(format!("boot log: {} events", links.boot_log_events));
+    }
+}
+
+/// Drivers whose hash only a servicing\Packages catalog lists: CatRoot lost catalogs.
+fn lost_catalogs(case: &Case, out: &mut Vec<Finding>) {
+    let lost: Vec<(&DriverKey, &DriverLinks)> = case
+        .links
+        .drivers
+        .iter()
+        .filter(|(_, l)| {
+            l.signature
+                .as_ref()
+                .is_some_and(|s| s.verdict == Verdict::CatalogOnlyInServicing)
+        })
+        .collect();
+    if lost.is_empty() {
+        return;
+    }
+    let mut catalogs: Vec<String> = lost
+        .iter()
+        .filter_map(|(_, l)| l.signature.as_ref()?.catalog.clone())
+        .map(|c| c.rsplit(['/', '\\']).next().unwrap_or(&c).to_string())
+        .collect();
+    catalogs.sort();
+    catalogs.dedup();
+    let mut evidence: Vec<String> = lost
+        .iter()
+        .map(|(k, l)| {
+            let cat = l
+                .signature
+                .as_ref()
+                .and_then(|s| s.catalog.as_deref())
+                .unwrap_or("?");
+            format!("{k}: listed only in {cat}")
+        })
+        .collect();
+    evidence.insert(
+        0,
+        format!("catalogs missing from CatRoot: {}", catalogs.join(", ")),
+    );
+    out.push(Finding {
+        severity: Severity::Error,
+        title: format!(
+            "{} driver(s) are vouched for only by catalogs in servicing\\Packages: CatRoot lost them",
+            lost.len()
+        ),
+        driver: lost.first().map(|(k, _)| (*k).clone()),
+        evidence,
+        remediation: Some(format!(
+            "boot with driver signature enforcement disabled, then: xcopy C:\\Windows\\servicing\\Packages\\*.cat {CATROOT}\\ ; check with sigcheck -i on each driver; re-enable enforcement"
+        )),
+    });
+}
+
+fn bad_signatures(case: &Case, out: &mut Vec<Finding>) {
+    for (key, links) in &case.links.drivers {
+        let Some(sig) = &links.signature else {
+            continue;
+        };
+        let (severity, what) = match sig.verdict {
+            Verdict::DigestMismatch => (
+                Severity::Error,
+                "was changed after it was signed (digest mismatch)",
+            ),
+            Verdict::Unsigned => (
+                Severity::Warning,
+                "is unsigned and in no catalog of the case",
+            ),
+            _ => continue,
+        };
+        // Drivers with CodeIntegrity errors already have their finding.
+        if links.events.code_integrity > 0 && links.events.worst_severity >= 3 {
+            continue;
+        }
+        let mut evidence = Vec::new();
+        push_driver_context(case, links, &mut evidence);
+        out.push(Finding {
+            severity,
+            title: format!("{key} {what}"),
+            driver: Some(key.clone()),
+            evidence,
+            remediation: None,
+        });
+    }
+}
+
+/// System 7026, once for the whole case: which boot/system-start drivers did not load, when.
+fn drivers_not_loaded(case: &Case, out: &mut Vec<Finding>) {
+    let mut names: Vec<String> = Vec::new();
+    let mut evidence = Vec::new();
+    for log in &case.event_logs {
+        for e in &log.events {
+            let Some(SystemEvent::BootDriversNotLoaded { drivers }) = e.system() else {
+                continue;
+            };
+            evidence.push(format!("System 7026 at {}: {}", e.time, drivers.join(", ")));
+            for d in drivers {
+                if !names.iter().any(|n| n.eq_ignore_ascii_case(d)) {
+                    names.push(d.clone());
+                }
+            }
+        }
+    }
+    if names.is_empty() {
+        return;
+    }
+    evidence.sort();
+    evidence.dedup();
+    let driver = names.iter().find_map(|d| case.links.by_service(d).cloned());
+    out.push(Finding {
+        severity: Severity::Warning,
+        title: format!(
+            "boot- or system-start drivers did not load: {}",
+            names.join(", ")
+        ),
+        driver,
+        evidence,
+        remediation: None,
+    });
+}
