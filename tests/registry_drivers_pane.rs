@@ -358,3 +358,32 @@ fn the_sample_hive_focused_on_filecrypt() {
         "{text}"
     );
 }
+
+#[test]
+fn the_demo_case_shows_filecrypt_with_its_verdict_and_dump_state() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    bsod_workbench::synth::demo::write_demo_case(dir.path()).expect("demo case");
+    let case = Case::load(dir.path(), &mut |_| {}).expect("load");
+    assert!(case.hive.is_some(), "{:?}", case.problems);
+    let mut pane = DriversPane::from_case(&case);
+    let focus = filecrypt();
+    pane.on_focus(Some(&focus), &case);
+    assert_eq!(pane.selected().map(|s| s.name.as_str()), Some("FileCrypt"));
+    let theme = Theme::ansi16();
+    let ctx = PaneContext {
+        case: &case,
+        focus: Some(&focus),
+        theme: &theme,
+    };
+    let mut t = Terminal::new(TestBackend::new(160, 48)).expect("terminal");
+    t.draw(|f| pane.render(f, f.area(), &ctx)).expect("draw");
+    let text = format!("{}", t.backend());
+    assert!(
+        text.contains("Services\\FileCrypt (filecrypt.sys)"),
+        "{text}"
+    );
+    assert!(text.contains("3 critical"), "{text}");
+    // The story: filecrypt.sys is listed only by a servicing\Packages catalog and never loaded.
+    assert!(text.contains("catalog-only-in-servicing"), "{text}");
+    assert!(text.contains("not loaded"), "{text}");
+}

@@ -108,6 +108,39 @@ impl DriversPane {
         pane
     }
 
+    /// The pane over a loaded case: its hive, plus each driver's signature verdict and, when
+    /// the case has a dump, whether the dump's module list has it loaded.
+    pub fn from_case(case: &Case) -> DriversPane {
+        let mut facts: HashMap<DriverKey, DriverFacts> = HashMap::new();
+        let has_dump = case.dump().is_some();
+        for (key, links) in &case.links.drivers {
+            let loaded = links
+                .dump
+                .as_ref()
+                .is_some_and(|d| d.base.is_some() && !d.unloaded);
+            facts.insert(
+                key.clone(),
+                DriverFacts {
+                    verdict: links
+                        .signature
+                        .as_ref()
+                        .map(|s| s.verdict.as_str().to_string()),
+                    loaded_in_dump: has_dump.then_some(loaded),
+                },
+            );
+        }
+        if has_dump && let Some(hive) = &case.hive {
+            // Drivers the dump never mentions were not loaded when it was taken.
+            for key in hive.drivers().filter_map(|s| s.driver.clone()) {
+                facts.entry(key).or_insert(DriverFacts {
+                    verdict: None,
+                    loaded_in_dump: Some(false),
+                });
+            }
+        }
+        DriversPane::new(case.hive.clone()).with_facts(facts)
+    }
+
     /// Add what the rest of the case knows per driver (signature verdict, loaded in the dump).
     pub fn with_facts(mut self, facts: HashMap<DriverKey, DriverFacts>) -> DriversPane {
         self.facts = facts;

@@ -32,10 +32,7 @@ pub fn build(case: &Case) -> Vec<Box<dyn Pane>> {
                 "driver files (.sys) with CatRoot or servicing\\Packages catalogs",
             ],
         )),
-        Box::new(absent::AbsentPane::new(
-            "Drivers",
-            &["SYSTEM (the registry hive from Windows\\System32\\config)"],
-        )),
+        Box::new(drivers::DriversPane::from_case(case)),
         Box::new(notes::NotesPane::new(case)),
     ]
 }
