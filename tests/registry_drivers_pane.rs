@@ -200,6 +200,17 @@ fn press(pane: &mut DriversPane, code: KeyCode) -> Outcome {
     pane.handle_key(key(code), &ctx)
 }
 
+fn press_focused(pane: &mut DriversPane, focus: &DriverKey, code: KeyCode) -> Outcome {
+    let case = Case::empty();
+    let theme = Theme::ansi16();
+    let ctx = PaneContext {
+        case: &case,
+        focus: Some(focus),
+        theme: &theme,
+    };
+    pane.handle_key(key(code), &ctx)
+}
+
 fn filecrypt() -> DriverKey {
     DriverKey::from_path("filecrypt.sys").expect("key")
 }
@@ -280,6 +291,16 @@ fn focus_highlights_the_row_and_shows_the_service_key() {
         assert_eq!(cell.fg, Color::Magenta);
         assert!(cell.modifier.contains(Modifier::BOLD));
     }
+    // `]` scrolls the detail box down to the values the small screen cut off.
+    press_focused(&mut pane, &focus, KeyCode::Char(']'));
+    press_focused(&mut pane, &focus, KeyCode::Char(']'));
+    let text = format!("{}", draw(&mut pane, Some(&focus), 80, 24).backend());
+    assert!(
+        text.contains("[line 3]") && !text.contains("│Start "),
+        "{text}"
+    );
+    press_focused(&mut pane, &focus, KeyCode::Char('['));
+    press_focused(&mut pane, &focus, KeyCode::Char('['));
     let wide = format!("{}", draw(&mut pane, Some(&focus), 160, 48).backend());
     assert!(
         wide.contains("SIGNATURE") && wide.contains("not loaded"),

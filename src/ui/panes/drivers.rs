@@ -83,6 +83,8 @@ pub struct DriversPane {
     search: Option<LineInput>,
     query: String,
     focus: Option<DriverKey>,
+    /// First line shown in the detail box (`]` and `[` scroll it).
+    detail_scroll: u16,
 }
 
 /// The files this pane needs when the case has no hive.
@@ -103,6 +105,7 @@ impl DriversPane {
             search: None,
             query: String::new(),
             focus: None,
+            detail_scroll: 0,
         };
         pane.rebuild();
         pane
@@ -495,10 +498,19 @@ impl Pane for DriversPane {
                 Some(s) => format!("Services\\{} ({})", s.name, k),
                 None => format!("{k}: no service key"),
             };
+            // Keep at least one line in view when the box shrinks.
+            let max_scroll = (lines.len() as u16).saturating_sub(1);
+            self.detail_scroll = self.detail_scroll.min(max_scroll);
+            let title = if self.detail_scroll > 0 {
+                format!("{title} [line {}]", self.detail_scroll + 1)
+            } else {
+                title
+            };
             frame.render_widget(
                 Paragraph::new(lines)
                     .block(widgets::block(&title, theme, false))
-                    .wrap(Wrap { trim: false }),
+                    .wrap(Wrap { trim: false })
+                    .scroll((self.detail_scroll, 0)),
                 detail_area,
             );
         }
@@ -557,6 +569,14 @@ impl Pane for DriversPane {
                 self.search = Some(LineInput::new("Search drivers", &self.query));
                 Outcome::Consumed
             }
+            KeyCode::Char(']') if self.focus.is_some() => {
+                self.detail_scroll = self.detail_scroll.saturating_add(1);
+                Outcome::Consumed
+            }
+            KeyCode::Char('[') if self.focus.is_some() => {
+                self.detail_scroll = self.detail_scroll.saturating_sub(1);
+                Outcome::Consumed
+            }
             KeyCode::Char('n') => {
                 self.jump(true, false);
                 Outcome::Consumed
@@ -571,6 +591,7 @@ impl Pane for DriversPane {
 
     fn on_focus(&mut self, focus: Option<&DriverKey>, _case: &Case) {
         self.focus = focus.cloned();
+        self.detail_scroll = 0;
         // Bring the focused driver's row into view.
         let Some(hive) = &self.hive else { return };
         if let Some(pos) = self.rows.iter().position(|&i| {
@@ -592,6 +613,7 @@ impl Pane for DriversPane {
             hint("n/N", "next/previous match"),
             hint("c", "only critical boot drivers"),
             hint("a", "drivers only / all services"),
+            hint("] / [", "scroll the focused driver's key"),
         ]
     }
 
