@@ -1,9 +1,9 @@
 //! The panes, one file each.
 
 pub mod absent;
+pub mod drivers;
 pub mod dump;
 pub mod integrity;
-pub mod drivers;
 pub mod notes;
 pub mod overview;
 
