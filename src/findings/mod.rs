@@ -193,8 +193,16 @@ fn push_driver_context(case: &Case, links: &DriverLinks, evidence: &mut Vec<Stri
             )),
         }
     }
-    if links.boot_log_events > 0 {
-        evidence.push(format!("boot log: {} events", links.boot_log_events));
+    if case.boot_log.is_some() {
+        let loaded = if links.boot_log_loaded {
+            "loaded"
+        } else {
+            "no Load Image: it never loaded"
+        };
+        evidence.push(format!(
+            "boot log: {} events on its image and service key; {loaded}",
+            links.boot_log_events
+        ));
     }
 }
 
