@@ -81,8 +81,10 @@ pub struct DriverLinks {
     pub service: Option<ServiceLink>,
     pub signature: Option<SignatureLink>,
     pub events: InEvents,
-    /// Events of the boot log that concern the driver (filled when a boot log is loaded).
+    /// Events of the boot log on the driver's image or under its service key.
     pub boot_log_events: usize,
+    /// The boot log shows a Load Image of it.
+    pub boot_log_loaded: bool,
     /// The case files that are this driver.
     pub files: Vec<String>,
 }
@@ -231,6 +233,9 @@ impl DriverIndex {
                 }
             }
         }
+        if let Some(log) = &case.boot_log {
+            ix.link_boot_log(log);
+        }
         if let Some(inv) = &case.inventory {
             for f in inv.of_kind(Kind::PeImage) {
                 if let Some(k) = DriverKey::from_path(&f.path.replace('/', "\\"))
@@ -241,6 +246,55 @@ impl DriverIndex {
             }
         }
         ix
+    }
+
+    /// Count, in one pass over the boot log's column index, the events on each driver's image
+    /// (file system, Load Image) and under its service key in the registry.
+    fn link_boot_log(&mut self, log: &crate::pml::PmlLog) {
+        use crate::pml::names::{CLASS_PROCESS, CLASS_REGISTRY, proc_op};
+        let ix = log.index();
+        let services: BTreeMap<String, DriverKey> = self
+            .drivers
+            .iter()
+            .filter_map(|(k, l)| Some((l.service.as_ref()?.name.to_ascii_lowercase(), k.clone())))
+            .collect();
+        // Path id -> (driver, is the image itself).
+        let by_path: Vec<Option<(DriverKey, bool)>> = ix
+            .paths
+            .iter()
+            .map(|p| {
+                let lower = p.to_ascii_lowercase();
+                if lower.ends_with(".sys")
+                    || lower.ends_with(".dll") && lower.contains("\\system32\\")
+                {
+                    return DriverKey::from_path(p)
+                        .filter(|k| lower.ends_with(".sys") || self.drivers.contains_key(k))
+                        .map(|k| (k, true));
+                }
+                let (_, rest) = lower.split_once("\\services\\")?;
+                let name = rest.split('\\').next()?;
+                services.get(name).map(|k| (k.clone(), false))
+            })
+            .collect();
+        let mut counts: BTreeMap<DriverKey, (usize, bool)> = BTreeMap::new();
+        for i in 0..ix.len() {
+            let Some(Some((key, image))) = ix.path.get(i).and_then(|p| by_path.get(*p as usize))
+            else {
+                continue;
+            };
+            let Some(op) = ix.op_of(i) else { continue };
+            if !image && op.class != CLASS_REGISTRY {
+                continue;
+            }
+            let e = counts.entry(key.clone()).or_default();
+            e.0 += 1;
+            e.1 |= op.class == CLASS_PROCESS && op.operation == proc_op::LOAD_IMAGE;
+        }
+        for (k, (n, loaded)) in counts {
+            let e = self.entry(&k);
+            e.boot_log_events = n;
+            e.boot_log_loaded = loaded;
+        }
     }
 
     fn entry(&mut self, k: &DriverKey) -> &mut DriverLinks {

@@ -215,3 +215,35 @@ fn tmux_no_color_draws_no_colour_escapes() {
     assert_eq!(t.exit_code(), 0);
     assert!(!t.alternate_on());
 }
+
+/// The demo walk of the README, by keys alone: the Dump pane's 0x5A, then `i` follows the bug
+/// check to the Integrity pane focused on filecrypt.sys, its 3004 beside its signature verdict.
+#[test]
+fn tmux_demo_walk_from_the_bugcheck_to_filecrypt() {
+    if !tmux_available() {
+        return;
+    }
+    let case = tempfile::tempdir().expect("case");
+    bsod_workbench::synth::demo::write_demo_case(case.path()).expect("demo case");
+    let work = tempfile::tempdir().expect("work");
+    let t = Tmux::start(
+        "demo",
+        &[("TERM", "xterm-256color")],
+        &[case.path()],
+        work.path(),
+    );
+    let s = t.wait_for("Findings");
+    assert!(s.contains("Bug check 0x5A CRITICAL_SERVICE_FAILED"), "{s}");
+    t.keys(&["2"]);
+    let s = t.wait_for("STATUS_INVALID_IMAGE_HASH");
+    assert!(s.contains("CRITICAL_SERVICE_FAILED"), "{s}");
+    assert!(s.contains("IopLoadDriver"), "{s}");
+    t.keys(&["i"]);
+    let s = t.wait_for("focus: filecrypt.sys");
+    assert!(s.contains("4 Integrity"), "{s}");
+    let s = t.wait_for("3004");
+    assert!(s.contains("catalog-only-in-servicing"), "{s}");
+    t.keys(&["q"]);
+    assert_eq!(t.exit_code(), 0);
+    assert!(!t.alternate_on());
+}

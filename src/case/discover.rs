@@ -86,6 +86,10 @@ impl<'a> Walker<'a> {
         entries.sort_by_key(|e| e.file_name());
         for entry in entries {
             let name = entry.file_name().to_string_lossy().into_owned();
+            // Our own housekeeping (the demo's version stamp, notes' temp files) is not evidence.
+            if name.starts_with(".bsodwb") {
+                continue;
+            }
             let child_rel = if rel.is_empty() {
                 name.clone()
             } else {

@@ -9,6 +9,7 @@ use super::{CaseError, CaseFile, Extract, Inventory, Kind, Problem};
 use crate::dump::{self, CrashDump, analysis::Analysis};
 use crate::eventlog::{self, EventLog};
 use crate::links::DriverIndex;
+use crate::pml::{self, PmlLog};
 use crate::registry::{self, SystemHive};
 use crate::signing::{self, FileVerdict};
 use std::path::{Path, PathBuf};
@@ -33,7 +34,7 @@ pub struct DumpArtefact {
 
 /// Everything the workbench knows about one case folder. Each artefact is optional: a case with
 /// only a dump still works, and whatever failed to load is listed in `problems`.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct Case {
     /// The case folder; `None` for the empty screen shown when no case is open.
     pub root: Option<PathBuf>,
@@ -45,12 +46,30 @@ pub struct Case {
     pub event_logs: Vec<EventLog>,
     /// The SYSTEM hive.
     pub hive: Option<SystemHive>,
+    /// The Procmon boot log (with its rollover files), indexed; events decode on demand.
+    pub boot_log: Option<PmlLog>,
     /// The signature verdict of every driver file in the case.
     pub signatures: Vec<FileVerdict>,
     /// Every reference to each driver across the artefacts above.
     pub links: DriverIndex,
     /// What the rules conclude from all of the above, most severe first.
     pub findings: Vec<crate::findings::Finding>,
+}
+
+impl std::fmt::Debug for Case {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Case")
+            .field("root", &self.root)
+            .field("files", &self.inventory.as_ref().map(|i| i.files.len()))
+            .field("problems", &self.problems.len())
+            .field("dumps", &self.dumps.len())
+            .field("event_logs", &self.event_logs.len())
+            .field("hive", &self.hive.is_some())
+            .field("boot_log_events", &self.boot_log.as_ref().map(|l| l.len()))
+            .field("signatures", &self.signatures.len())
+            .field("findings", &self.findings.len())
+            .finish()
+    }
 }
 
 /// The name of the notes file the workbench keeps in a case folder (the only file it writes).
@@ -104,8 +123,13 @@ impl Case {
                 p.push(Problem::new(f.path.clone(), message));
             }
         };
-        let (mut dumps, (event_logs, (hive, signatures))) = rayon::join(
-            || load_dumps(root, &inventory, &say, &problem),
+        let ((mut dumps, boot_log), (event_logs, (hive, signatures))) = rayon::join(
+            || {
+                rayon::join(
+                    || load_dumps(root, &inventory, &say, &problem),
+                    || load_boot_log(&inventory, &say, &problem),
+                )
+            },
             || {
                 rayon::join(
                     || load_event_logs(&inventory, &say, &problem),
@@ -122,6 +146,7 @@ impl Case {
         case.dumps = dumps;
         case.event_logs = event_logs;
         case.hive = hive;
+        case.boot_log = boot_log;
         case.signatures = signatures;
         case.problems
             .extend(problems.into_inner().unwrap_or_default());
@@ -203,6 +228,29 @@ fn load_dumps(
         }
     }
     out
+}
+
+/// The first Procmon log (by path); rollover siblings beside it join as one timeline.
+fn load_boot_log(
+    inv: &Inventory,
+    say: &(dyn Fn(String) + Sync),
+    problem: &(dyn Fn(&CaseFile, String) + Sync),
+) -> Option<PmlLog> {
+    let f = inv.of_kind(Kind::ProcmonLog).next()?;
+    let path = readable(f)?;
+    say(format!("indexing the boot log {}", f.path));
+    match pml::open(path) {
+        Ok(log) => {
+            for w in log.warnings() {
+                problem(f, w.to_string());
+            }
+            Some(log)
+        }
+        Err(e) => {
+            problem(f, e.to_string());
+            None
+        }
+    }
 }
 
 fn load_event_logs(

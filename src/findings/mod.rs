@@ -93,20 +93,14 @@ fn refused_drivers(case: &Case, out: &mut Vec<Finding>) {
             .event_logs
             .iter()
             .flat_map(|l| l.by_driver(key))
-            .filter_map(|e| {
-                let ci = e.code_integrity()?;
-                (e.severity() >= 2).then(|| {
-                    let status = ci
-                        .status
-                        .map(|s| format!(", status {s}"))
-                        .unwrap_or_default();
-                    format!(
-                        "CodeIntegrity {} at {}: {}{status}",
-                        e.event_id,
-                        e.time,
-                        e.summary()
-                    )
-                })
+            .filter(|e| e.code_integrity().is_some() && e.severity() >= 2)
+            .map(|e| {
+                format!(
+                    "CodeIntegrity {} at {}: {}",
+                    e.event_id,
+                    e.time,
+                    e.summary()
+                )
             })
             .collect();
         if ci_failures.is_empty() {
@@ -199,8 +193,16 @@ fn push_driver_context(case: &Case, links: &DriverLinks, evidence: &mut Vec<Stri
             )),
         }
     }
-    if links.boot_log_events > 0 {
-        evidence.push(format!("boot log: {} events", links.boot_log_events));
+    if case.boot_log.is_some() {
+        let loaded = if links.boot_log_loaded {
+            "loaded"
+        } else {
+            "no Load Image: it never loaded"
+        };
+        evidence.push(format!(
+            "boot log: {} events on its image and service key; {loaded}",
+            links.boot_log_events
+        ));
     }
 }
 

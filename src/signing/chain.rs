@@ -304,6 +304,21 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_damaged_pem_names_the_certificate_and_line() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("roots.pem");
+        std::fs::write(
+            &path,
+            "# comment\n-----BEGIN CERTIFICATE-----\nMIIB*x\n-----END CERTIFICATE-----\n",
+        )
+        .expect("write");
+        let e = RootStore::from_pem_file(&path).expect_err("bad base64");
+        let msg = e.to_string();
+        assert!(msg.contains("roots.pem") && msg.contains("line 2"), "{msg}");
+        assert!(RootStore::from_pem_file(&dir.path().join("none.pem")).is_err());
+    }
+
+    #[test]
     fn base64_round_trip_values() {
         assert_eq!(base64_decode("TWFu").as_deref(), Some(&b"Man"[..]));
         assert_eq!(base64_decode("TWE=").as_deref(), Some(&b"Ma"[..]));

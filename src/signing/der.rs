@@ -147,7 +147,9 @@ impl<'a> Tlv<'a> {
     /// UTCTime or GeneralizedTime as ISO 8601 (`2021-07-08T14:54:18Z`).
     pub fn time(&self) -> DerResult<String> {
         let s = std::str::from_utf8(self.value)
-            .map_err(|_| DerError::new(self.offset, "an ASCII time"))?;
+            .ok()
+            .filter(|s| s.is_ascii())
+            .ok_or_else(|| DerError::new(self.offset, "an ASCII time"))?;
         let digits = s.trim_end_matches('Z');
         let (year, rest) = match self.tag {
             UTC_TIME if digits.len() >= 10 => {
@@ -156,14 +158,17 @@ impl<'a> Tlv<'a> {
                     .get(..2)
                     .and_then(|d| d.parse().ok())
                     .ok_or_else(|| DerError::new(self.offset, "UTCTime digits"))?;
-                (if yy >= 50 { 1900 + yy } else { 2000 + yy }, &digits[2..])
+                (
+                    if yy >= 50 { 1900 + yy } else { 2000 + yy },
+                    digits.get(2..).unwrap_or_default(),
+                )
             }
             GENERALIZED_TIME if digits.len() >= 12 => {
                 let y: u32 = digits
                     .get(..4)
                     .and_then(|d| d.parse().ok())
                     .ok_or_else(|| DerError::new(self.offset, "GeneralizedTime digits"))?;
-                (y, &digits[4..])
+                (y, digits.get(4..).unwrap_or_default())
             }
             _ => return Err(DerError::new(self.offset, "a UTCTime or GeneralizedTime")),
         };
@@ -418,11 +423,41 @@ mod tests {
     }
 
     #[test]
+    fn deep_indefinite_nesting_is_refused_not_a_stack_overflow() {
+        let deep: Vec<u8> = [0x30, 0x80].repeat(100_000);
+        let e = parse(&deep, 0).expect_err("too deep");
+        assert!(e.expected.contains("nesting depth"), "{e}");
+        // Random bytes: walking every element never panics.
+        let mut x: u64 = 1;
+        for _ in 0..2000 {
+            let buf: Vec<u8> = (0..64)
+                .map(|_| {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    (x >> 24) as u8
+                })
+                .collect();
+            fn walk(r: &mut Reader<'_>) {
+                while let Ok(Some(t)) = r.next_tlv() {
+                    let _ = (t.time(), t.oid(), t.small_uint(), t.text());
+                    if t.tag & 0x20 != 0 {
+                        walk(&mut t.children());
+                    }
+                }
+            }
+            walk(&mut Reader::new(&buf, 0));
+        }
+    }
+
+    #[test]
     fn times_and_hex() {
         let t = parse(b"\x17\x0d210708145418Z", 0).expect("utc");
         assert_eq!(t.time().as_deref(), Ok("2021-07-08T14:54:18Z"));
         let g = parse(b"\x18\x0f20210708145418Z", 0).expect("gt");
         assert_eq!(g.time().as_deref(), Ok("2021-07-08T14:54:18Z"));
+        let odd = parse("\x17\x0e21\u{e9}0708145418Z".as_bytes(), 0).expect("utc");
+        assert!(odd.time().is_err());
         assert_eq!(hex_upper(&[0xd4, 0x16]), "D416");
         assert_eq!(from_hex("d416"), Some(vec![0xd4, 0x16]));
         assert_eq!(from_hex("d41"), None);

@@ -138,8 +138,8 @@ pub fn parse_sigverif(text: &str, report: &Path) -> Vec<ThirdPartyVerdict> {
     for line in text.lines() {
         let line = line.trim_end();
         let trimmed = line.trim();
-        if trimmed.starts_with('[') && trimmed.ends_with(']') {
-            dir = Some(trimmed[1..trimmed.len() - 1].to_string());
+        if let Some(inner) = trimmed.strip_prefix('[').and_then(|t| t.strip_suffix(']')) {
+            dir = Some(inner.to_string());
             continue;
         }
         let Some(dir) = &dir else { continue };
@@ -252,6 +252,20 @@ mod tests {
             Some("D416E183EEAEA1E03F1B13C8A352BFF5C22544A2")
         );
         assert!(parse_sigcheck_csv("a,b\n1,2\n", Path::new("x.csv")).is_err());
+    }
+
+    #[test]
+    fn utf16_reports_with_a_bom_are_read() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("sigcheck.csv");
+        let text = "Path,Verified\r\nc:\\windows\\system32\\drivers\\cdrom.sys,Signed\r\n";
+        let mut bytes = vec![0xff, 0xfe];
+        bytes.extend(text.encode_utf16().flat_map(|u| u.to_le_bytes()));
+        std::fs::write(&path, &bytes).expect("write");
+        let v = read_report(&path).expect("reads");
+        assert_eq!(v.len(), 1);
+        assert_eq!((v[0].source, v[0].status.as_str()), ("sigcheck", "Signed"));
+        assert_eq!(find_reports(dir.path()), vec![path]);
     }
 
     #[test]

@@ -43,7 +43,8 @@ pub enum Verdict {
     SignedCatalog,
     /// Listed only in `servicing\Packages` catalogs: Code Integrity will not find it.
     CatalogOnlyInServicing,
-    /// An embedded signature whose signed digest does not match the file (changed after signing).
+    /// An embedded signature that does not hold: its signed digest differs from the file's
+    /// (changed after signing), its signed attributes do not verify, or it cannot be decoded.
     DigestMismatch,
     /// No embedded signature and in no catalog.
     Unsigned,
@@ -178,6 +179,11 @@ pub enum SigningError {
 
 /// The verdict for one file against a catalog index, with a chain check when `roots` is given.
 /// Never fails: an unreadable file gets [`Verdict::Unreadable`] and the reason in `warnings`.
+///
+/// Order, as Code Integrity would see it: an intact embedded signature; else a catalog it reads
+/// (CatRoot, or a folder given as one) whose own signature does not fail; else a broken embedded
+/// signature; else a catalog only in servicing\Packages; else unsigned. Chain checks are
+/// reported, not folded into the verdict: Microsoft roots are rarely all available offline.
 pub fn verdict(path: &Path, index: &CatalogIndex, roots: Option<&RootStore>) -> FileVerdict {
     let mut v = FileVerdict {
         path: path.to_path_buf(),
@@ -300,8 +306,19 @@ pub fn verdict(path: &Path, index: &CatalogIndex, roots: Option<&RootStore>) -> 
         };
         v.warnings.extend(emb.warnings);
     }
-    let outside_servicing = v
+    // A catalog whose own signature fails (changed after signing) vouches for nothing.
+    for c in v.catalogs.iter().filter(|c| c.signature_ok == Some(false)) {
+        v.warnings.push(format!(
+            "{}: the catalog's signature does not verify (changed after signing); not counted",
+            c.path.display()
+        ));
+    }
+    let vouching: Vec<&CatalogRef> = v
         .catalogs
+        .iter()
+        .filter(|c| c.signature_ok != Some(false))
+        .collect();
+    let outside_servicing = vouching
         .iter()
         .any(|c| c.location != CatalogLocation::Servicing);
     v.verdict = if embedded_intact {
@@ -310,7 +327,7 @@ pub fn verdict(path: &Path, index: &CatalogIndex, roots: Option<&RootStore>) -> 
         Verdict::SignedCatalog
     } else if embedded_present {
         Verdict::DigestMismatch
-    } else if !v.catalogs.is_empty() {
+    } else if !vouching.is_empty() {
         Verdict::CatalogOnlyInServicing
     } else {
         Verdict::Unsigned
@@ -328,21 +345,46 @@ pub fn verdicts(
     paths.par_iter().map(|p| verdict(p, index, roots)).collect()
 }
 
-/// Attach third-party report lines to the verdicts of the files they name (by driver name;
-/// when a report gives a PESHA1 it must also equal our SHA1).
+/// Attach third-party report lines to the verdicts of the files they name: by driver name,
+/// and when several files share the name, only to those whose path ends with the report's
+/// (`windows\system32\drivers\x.sys`); a report's PESHA1 must also equal our SHA1.
 pub fn attach_third_party(verdicts: &mut [FileVerdict], reports: &[ThirdPartyVerdict]) {
-    for v in verdicts.iter_mut() {
-        let Some(key) = &v.driver else { continue };
-        for r in reports {
-            if r.driver().as_ref() != Some(key) {
-                continue;
+    let canonical: Vec<String> = verdicts
+        .iter()
+        .map(|v| crate::driver::canonical_path(&v.path.to_string_lossy()))
+        .collect();
+    for r in reports {
+        let Some(key) = r.driver() else { continue };
+        let theirs = crate::driver::canonical_path(&r.file);
+        let candidates: Vec<usize> = verdicts
+            .iter()
+            .enumerate()
+            .filter(|(_, v)| v.driver.as_ref() == Some(&key))
+            .filter(|(_, v)| match (&r.pesha1, &v.sha1) {
+                (Some(t), Some(o)) => t == o,
+                _ => true,
+            })
+            .map(|(i, _)| i)
+            .collect();
+        let by_path: Vec<usize> = candidates
+            .iter()
+            .copied()
+            .filter(|&i| {
+                theirs.contains('\\')
+                    && canonical
+                        .get(i)
+                        .is_some_and(|c| c.ends_with(&format!("\\{theirs}")) || *c == theirs)
+            })
+            .collect();
+        let chosen = if by_path.is_empty() {
+            candidates
+        } else {
+            by_path
+        };
+        for i in chosen {
+            if let Some(v) = verdicts.get_mut(i) {
+                v.third_party.push(r.clone());
             }
-            if let (Some(theirs), Some(ours)) = (&r.pesha1, &v.sha1)
-                && theirs != ours
-            {
-                continue;
-            }
-            v.third_party.push(r.clone());
         }
     }
 }
@@ -423,6 +465,44 @@ pub fn case_catalogs(dir: &Path) -> Vec<CatalogDir> {
         }
     }
     Vec::new()
+}
+
+/// Every catalog folder inside a case folder: the `case_catalogs` layout at the root, and any
+/// `CatRoot\{F750E6C3-…}` or `servicing\Packages` folder further down (a `C\Windows\…` copy,
+/// catalogs collected into a sub-folder), at most six levels deep. WinSxS is not entered.
+pub fn discover_catalog_dirs(case_root: &Path) -> Vec<CatalogDir> {
+    let mut found = case_catalogs(case_root);
+    walk_catalog_dirs(case_root, 0, &mut found);
+    found.sort_by(|a, b| a.path.cmp(&b.path));
+    found.dedup_by(|a, b| a.path == b.path);
+    found
+}
+
+fn walk_catalog_dirs(dir: &Path, depth: usize, out: &mut Vec<CatalogDir>) {
+    if depth > 6 {
+        return;
+    }
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        if !e.file_type().is_ok_and(|t| t.is_dir()) {
+            continue;
+        }
+        let name = e.file_name().to_string_lossy().to_ascii_lowercase();
+        let path = e.path();
+        let parent_is = |want: &str| {
+            dir.file_name()
+                .is_some_and(|n| n.to_string_lossy().eq_ignore_ascii_case(want))
+        };
+        if name.eq_ignore_ascii_case(CATROOT_GUID) && parent_is("catroot") {
+            out.push(CatalogDir::with_location(path, CatalogLocation::Catroot));
+        } else if name == "packages" && parent_is("servicing") {
+            out.push(CatalogDir::with_location(path, CatalogLocation::Servicing));
+        } else if name != "winsxs" {
+            walk_catalog_dirs(&path, depth + 1, out);
+        }
+    }
 }
 
 /// Counts of verdicts over a set of files, and what they point to.
@@ -525,19 +605,33 @@ pub enum ScanProgress {
     Verdicts { done: usize, total: usize },
 }
 
-/// Signature verdicts for the driver files of a case folder.
-pub struct CaseSignatures;
+/// Signature verdicts for the driver files of a case folder, with what they were judged
+/// against: the catalog folders found, catalogs that could not be read, the reports imported.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct CaseSignatures {
+    pub catalog_dirs: Vec<CatalogDir>,
+    /// Number of catalog files indexed, and the member hashes they list.
+    pub catalogs: usize,
+    pub catalog_members: usize,
+    /// Catalogs that could not be read (or only in part), with why: load problems to show.
+    pub catalog_errors: Vec<(PathBuf, String)>,
+    /// sigcheck CSV / SIGVERIF.TXT files imported, and those that could not be read.
+    pub reports: Vec<PathBuf>,
+    pub report_errors: Vec<String>,
+    pub verdicts: Vec<FileVerdict>,
+}
 
 impl CaseSignatures {
-    /// Find the case's catalog folders (CatRoot and servicing\Packages under `case_root`),
-    /// index them, judge every file of `drivers`, and attach sigcheck / SIGVERIF.TXT reports
-    /// found in the case. Chains are not checked (see [`CaseSignatures::scan_with_roots`]).
+    /// Find the case's catalog folders (CatRoot and servicing\Packages anywhere under
+    /// `case_root`, see [`discover_catalog_dirs`]), index them, judge every file of `drivers`,
+    /// and attach sigcheck / SIGVERIF.TXT reports found in the case. Chains are not checked
+    /// (see [`CaseSignatures::load`]).
     pub fn scan(
         case_root: &Path,
         drivers: &[PathBuf],
         progress: &(dyn Fn(ScanProgress) + Sync),
     ) -> Vec<FileVerdict> {
-        Self::scan_with_roots(case_root, drivers, None, progress)
+        Self::load(case_root, drivers, None, progress).verdicts
     }
 
     /// As [`CaseSignatures::scan`], with a chain check against `roots`.
@@ -547,10 +641,21 @@ impl CaseSignatures {
         roots: Option<&RootStore>,
         progress: &(dyn Fn(ScanProgress) + Sync),
     ) -> Vec<FileVerdict> {
+        Self::load(case_root, drivers, roots, progress).verdicts
+    }
+
+    /// Everything [`CaseSignatures::scan`] does, keeping the catalog folders, unreadable
+    /// catalogs and imported reports beside the verdicts.
+    pub fn load(
+        case_root: &Path,
+        drivers: &[PathBuf],
+        roots: Option<&RootStore>,
+        progress: &(dyn Fn(ScanProgress) + Sync),
+    ) -> CaseSignatures {
         use rayon::prelude::*;
         use std::sync::atomic::{AtomicUsize, Ordering};
-        let dirs = case_catalogs(case_root);
-        let index = CatalogIndex::build(&dirs, &|p: IndexProgress| {
+        let catalog_dirs = discover_catalog_dirs(case_root);
+        let index = CatalogIndex::build(&catalog_dirs, &|p: IndexProgress| {
             progress(ScanProgress::Indexing {
                 done: p.done,
                 total: p.total,
@@ -558,7 +663,7 @@ impl CaseSignatures {
         });
         let total = drivers.len();
         let done = AtomicUsize::new(0);
-        let mut out: Vec<FileVerdict> = drivers
+        let mut verdicts: Vec<FileVerdict> = drivers
             .par_iter()
             .map(|p| {
                 let v = verdict(p, &index, roots);
@@ -567,13 +672,29 @@ impl CaseSignatures {
                 v
             })
             .collect();
-        let reports: Vec<ThirdPartyVerdict> = imported::find_reports(case_root)
-            .iter()
-            .filter_map(|r| imported::read_report(r).ok())
-            .flatten()
-            .collect();
-        attach_third_party(&mut out, &reports);
-        out
+        let reports = imported::find_reports(case_root);
+        let mut lines = Vec::new();
+        let mut report_errors = Vec::new();
+        for r in &reports {
+            match imported::read_report(r) {
+                Ok(l) => lines.extend(l),
+                Err(e) => report_errors.push(e.to_string()),
+            }
+        }
+        attach_third_party(&mut verdicts, &lines);
+        CaseSignatures {
+            catalog_dirs,
+            catalogs: index.catalogs.len(),
+            catalog_members: index.member_count(),
+            catalog_errors: index
+                .catalogs
+                .iter()
+                .filter_map(|c| c.error.as_ref().map(|e| (c.path.clone(), e.clone())))
+                .collect(),
+            reports,
+            report_errors,
+            verdicts,
+        }
     }
 }
 
@@ -609,6 +730,75 @@ mod tests {
         std::fs::create_dir_all(win.join("servicing/Packages")).expect("mkdir");
         assert_eq!(find_case_root(&win).as_deref(), Some(only.path()));
         assert!(find_case_root(Path::new("/nonexistent/x.sys")).is_none());
+    }
+
+    #[test]
+    fn catalog_folders_deeper_in_a_case_are_discovered() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = dir.path();
+        let catroot = root.join("C/Windows/System32/catroot").join(CATROOT_GUID);
+        let servicing = root.join("collected/Servicing/Packages");
+        let sxs = root.join("C/Windows/WinSxS/servicing/packages");
+        for d in [&catroot, &servicing, &sxs] {
+            std::fs::create_dir_all(d).expect("mkdir");
+        }
+        assert_eq!(
+            discover_catalog_dirs(root),
+            vec![
+                CatalogDir::with_location(&catroot, CatalogLocation::Catroot),
+                CatalogDir::with_location(&servicing, CatalogLocation::Servicing),
+            ]
+        );
+    }
+
+    fn bare(path: &str) -> FileVerdict {
+        FileVerdict {
+            path: PathBuf::from(path),
+            driver: DriverKey::from_path(path),
+            size: None,
+            hash_kind: HashKind::None,
+            sha1: Some("AA".into()),
+            sha256: None,
+            flat_sha1: None,
+            flat_sha256: None,
+            image: None,
+            embedded: EmbeddedSummary::default(),
+            catalog: None,
+            catalogs: Vec::new(),
+            listed_by_name: Vec::new(),
+            verdict: Verdict::Unsigned,
+            third_party: Vec::new(),
+            warnings: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn reports_attach_by_path_when_names_repeat() {
+        let mut v = vec![
+            bare("/case/Windows/System32/drivers/filecrypt.sys"),
+            bare("/case/Windows/System32/DriverStore/FileRepository/x/filecrypt.sys"),
+            bare("/case/Windows/System32/drivers/cdrom.sys"),
+        ];
+        let line = |file: &str, pesha1: Option<&str>| ThirdPartyVerdict {
+            source: "sigcheck",
+            report: PathBuf::from("s.csv"),
+            file: file.into(),
+            status: "Unsigned".into(),
+            catalog: None,
+            signer: None,
+            pesha1: pesha1.map(str::to_string),
+        };
+        attach_third_party(
+            &mut v,
+            &[
+                line("c:\\windows\\system32\\drivers\\filecrypt.sys", None),
+                line("cdrom.sys", Some("BB")),
+            ],
+        );
+        assert_eq!(v[0].third_party.len(), 1);
+        assert!(v[1].third_party.is_empty());
+        // A PESHA1 that is not ours: not our file.
+        assert!(v[2].third_party.is_empty());
     }
 
     #[test]

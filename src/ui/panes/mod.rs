@@ -1,6 +1,7 @@
 //! The panes, one file each.
 
 pub mod absent;
+pub mod drivers;
 pub mod dump;
 pub mod integrity;
 pub mod notes;
@@ -29,18 +30,8 @@ pub fn build(case: &Case) -> Vec<Box<dyn Pane>> {
             "Timeline",
             &["Bootlog.pml (a Procmon boot log; zipped is fine)"],
         )),
-        Box::new(absent::AbsentPane::new(
-            "Integrity",
-            &[
-                "Microsoft-Windows-CodeIntegrity%4Operational.evtx",
-                "System.evtx",
-                "driver files (.sys) with CatRoot or servicing\\Packages catalogs",
-            ],
-        )),
-        Box::new(absent::AbsentPane::new(
-            "Drivers",
-            &["SYSTEM (the registry hive from Windows\\System32\\config)"],
-        )),
+        Box::new(integrity::IntegrityPane::new()),
+        Box::new(drivers::DriversPane::from_case(case)),
         Box::new(notes::NotesPane::new(case)),
     ]
 }

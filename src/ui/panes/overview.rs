@@ -12,9 +12,22 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
+/// Which list has the cursor.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+enum List {
+    /// The findings, first when the case has any.
+    #[default]
+    Findings,
+    Files,
+}
+
 #[derive(Default)]
 pub struct OverviewPane {
     cursor: Cursor,
+    finding: Cursor,
+    list: List,
+    /// The evidence popup of the selected finding is open.
+    detail: bool,
 }
 
 impl OverviewPane {
@@ -108,7 +121,16 @@ impl Pane for OverviewPane {
         .areas(area);
         if !findings.is_empty() {
             let mut flines = Vec::new();
-            for f in findings {
+            let rows = found.height.saturating_sub(2) as usize;
+            // Two lines a finding: keep the selected one on screen.
+            let range = self.finding.window(findings.len(), (rows / 2).max(1));
+            for (i, f) in findings
+                .iter()
+                .enumerate()
+                .skip(range.start)
+                .take(range.len())
+            {
+                let selected = self.list == List::Findings && i == self.finding.selected;
                 let style = match f.severity {
                     Severity::Critical | Severity::Error => theme.bad,
                     Severity::Warning => theme.warn,
@@ -117,7 +139,13 @@ impl Pane for OverviewPane {
                 let focused = f.driver.is_some() && f.driver.as_ref() == ctx.focus;
                 flines.push(Line::styled(
                     fit(&f.title, found.width.saturating_sub(2) as usize),
-                    if focused { theme.focused_driver } else { style },
+                    if selected {
+                        theme.selected
+                    } else if focused {
+                        theme.focused_driver
+                    } else {
+                        style
+                    },
                 ));
                 if let Some(r) = &f.remediation {
                     flines.push(Line::styled(format!("  => {r}"), theme.dim));
@@ -126,11 +154,15 @@ impl Pane for OverviewPane {
                 }
             }
             let title = format!(
-                "Findings ({}) - focus a driver with f in any pane",
+                "Findings ({}): Enter evidence, f focus its driver",
                 findings.len()
             );
             frame.render_widget(
-                Paragraph::new(flines).block(widgets::block(&title, theme, false)),
+                Paragraph::new(flines).block(widgets::block(
+                    &title,
+                    theme,
+                    self.list == List::Findings,
+                )),
                 found,
             );
         }
@@ -183,7 +215,7 @@ impl Pane for OverviewPane {
                 let focused = ctx
                     .focus
                     .is_some_and(|k| k.matches_path(&f.path.replace('/', "\\")));
-                let style = if row == self.cursor.selected {
+                let style = if self.list == List::Files && row == self.cursor.selected {
                     theme.selected
                 } else if focused {
                     theme.focused_driver
@@ -221,6 +253,12 @@ impl Pane for OverviewPane {
                 .wrap(ratatui::widgets::Wrap { trim: true }),
             probs,
         );
+        // The evidence popup goes over everything else.
+        if self.detail
+            && let Some(f) = ctx.case.findings.get(self.finding.selected)
+        {
+            render_evidence(frame, area, f, theme);
+        }
     }
 
     fn handle_key(&mut self, key: KeyEvent, ctx: &PaneContext) -> Outcome {
@@ -230,6 +268,49 @@ impl Pane for OverviewPane {
             .as_ref()
             .map(|i| i.files.as_slice())
             .unwrap_or(&[]);
+        let findings = &ctx.case.findings;
+        if self.detail {
+            // The evidence popup takes Esc and Enter (close) and f (focus).
+            return match key.code {
+                KeyCode::Esc | KeyCode::Enter => {
+                    self.detail = false;
+                    Outcome::Consumed
+                }
+                KeyCode::Char('f') => self.focus_finding(ctx),
+                _ => Outcome::Consumed,
+            };
+        }
+        let list = if findings.is_empty() {
+            List::Files
+        } else {
+            self.list
+        };
+        match key.code {
+            KeyCode::Left | KeyCode::Right | KeyCode::Char('h') | KeyCode::Char('l')
+                if !findings.is_empty() =>
+            {
+                self.list = if list == List::Files {
+                    List::Findings
+                } else {
+                    List::Files
+                };
+                return Outcome::Consumed;
+            }
+            _ => {}
+        }
+        if list == List::Findings {
+            if self.finding.handle(&key, findings.len()) {
+                return Outcome::Consumed;
+            }
+            return match key.code {
+                KeyCode::Enter => {
+                    self.detail = true;
+                    Outcome::Consumed
+                }
+                KeyCode::Char('f') => self.focus_finding(ctx),
+                _ => Outcome::Ignored,
+            };
+        }
         if self.cursor.handle(&key, files.len()) {
             return Outcome::Consumed;
         }
@@ -257,10 +338,66 @@ impl Pane for OverviewPane {
     fn hints(&self) -> Vec<Hint> {
         vec![
             hint("j/k ↑/↓", "move"),
+            hint("h/l ←/→", "findings / files"),
             hint("PgUp/PgDn", "page"),
-            hint("g/G", "first/last file"),
-            hint("Enter", "open the pane that shows this file"),
-            hint("f", "focus the driver of this file"),
+            hint("g/G", "first/last row"),
+            hint(
+                "Enter",
+                "a finding's evidence; a file: the pane that shows it",
+            ),
+            hint("f", "focus the driver of the finding or file"),
+            hint("Esc", "close the evidence"),
         ]
     }
+}
+
+impl OverviewPane {
+    fn focus_finding(&self, ctx: &PaneContext) -> Outcome {
+        match ctx
+            .case
+            .findings
+            .get(self.finding.selected)
+            .and_then(|f| f.driver.clone())
+        {
+            Some(k) => Outcome::Focus(k),
+            None => Outcome::Message("this finding is about no single driver".into()),
+        }
+    }
+}
+
+/// The evidence of one finding, over the pane.
+fn render_evidence(
+    frame: &mut Frame,
+    area: Rect,
+    f: &crate::findings::Finding,
+    theme: &crate::ui::theme::Theme,
+) {
+    let mut lines = vec![Line::styled(f.title.clone(), theme.header), Line::raw("")];
+    for e in &f.evidence {
+        lines.push(Line::raw(format!("- {e}")));
+    }
+    if let Some(r) = &f.remediation {
+        lines.push(Line::raw(""));
+        lines.push(Line::styled(format!("=> {r}"), theme.good));
+    }
+    if let Some(k) = &f.driver {
+        lines.push(Line::raw(""));
+        lines.push(Line::styled(
+            format!("f focuses {k} in every pane; Esc closes"),
+            theme.dim,
+        ));
+    }
+    let popup = Rect {
+        x: area.x + 1,
+        y: area.y + 1,
+        width: area.width.saturating_sub(2),
+        height: area.height.saturating_sub(2),
+    };
+    frame.render_widget(ratatui::widgets::Clear, popup);
+    frame.render_widget(
+        Paragraph::new(lines)
+            .block(widgets::block("Evidence", theme, true))
+            .wrap(ratatui::widgets::Wrap { trim: false }),
+        popup,
+    );
 }
