@@ -316,6 +316,7 @@ fn the_demo_case_shows_filecrypt_3004_beside_its_verdict() {
     );
     assert_eq!(sig.error_control.as_deref(), Some("critical"));
     assert!(sig.on_stack.is_some(), "the demo has an analysed dump");
+    assert!(sig.in_boot_log.is_some(), "the demo has a boot log");
     assert!(sig.attention);
     let mut pane = IntegrityPane::new();
     pane.on_focus(Some(&fc), &case);

@@ -81,6 +81,8 @@ pub struct SignatureRow {
     pub error_control: Option<String>,
     /// `None`: the case has no boot log to tell.
     pub in_boot_log: Option<bool>,
+    /// The boot log shows a Load Image of it (`in_boot_log` alone: only other events on it).
+    pub loaded_in_boot_log: bool,
     /// `None`: the case has no analysed dump.
     pub on_stack: Option<bool>,
     /// Named by a bug-check parameter (0x5A names the driver that failed to load).
@@ -270,8 +272,8 @@ impl IntegrityModel {
                 .filter_map(|f| f.module.as_deref().and_then(DriverKey::from_path))
                 .collect()
         });
-        // Without an explicit list, the links say which drivers a loaded boot log saw.
-        let boot_log_loaded = case.links.drivers.values().any(|l| l.boot_log_events > 0);
+        // Without an explicit list, the links say which drivers the case's boot log saw.
+        let boot_log_loaded = case.boot_log.is_some();
         let mut known: BTreeSet<DriverKey> = groups.keys().cloned().collect();
         if let Some(d) = dump {
             known.extend(d.dump.modules.iter().filter_map(|m| m.key()));
@@ -331,11 +333,16 @@ impl IntegrityModel {
                             case.links
                                 .drivers
                                 .get(&driver)
-                                .is_some_and(|l| l.boot_log_events > 0),
+                                .is_some_and(|l| l.boot_log_events > 0 || l.boot_log_loaded),
                         ),
                         None => None,
                     },
                     named_by_bugcheck,
+                    loaded_in_boot_log: case
+                        .links
+                        .drivers
+                        .get(&driver)
+                        .is_some_and(|l| l.boot_log_loaded),
                     on_stack,
                     events: group.map_or(0, |g| g.count),
                     attention,
@@ -649,7 +656,11 @@ impl IntegrityPane {
                 verdict,
                 fit(r.start.as_deref().unwrap_or("-"), 7),
                 fit(r.error_control.as_deref().unwrap_or("-"), 8),
-                yes_no(r.in_boot_log),
+                match (r.in_boot_log, r.loaded_in_boot_log) {
+                    (Some(true), true) => "load",
+                    (Some(true), false) => "seen",
+                    (other, _) => yes_no(other),
+                },
                 match (r.on_stack, r.named_by_bugcheck) {
                     (Some(true), _) => "yes",
                     (_, true) => "param",
