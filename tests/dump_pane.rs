@@ -78,10 +78,13 @@ fn demo_0x5a_at_both_sizes() {
         assert!(text.contains("i: Integrity pane"));
         assert!(text.contains("nt!IopLoadDriver+0x"));
     }
-    // `i` goes to the Integrity pane (index 3).
+    // `i` goes to the Integrity pane (index 3), focused on the driver P3 names.
     assert_eq!(
         press(&mut pane, &case, KeyCode::Char('i')),
-        Outcome::GoTo(3)
+        Outcome::FocusAndGoTo(
+            bsod_workbench::driver::DriverKey::from_path("filecrypt.sys").expect("key"),
+            3
+        )
     );
 }
 
