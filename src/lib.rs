@@ -26,4 +26,5 @@ pub mod registry;
 pub mod signing;
 pub mod symbols;
 pub mod synth;
+pub mod text;
 pub mod ui;

@@ -156,15 +156,7 @@ fn hive_detail(head: &[u8]) -> String {
     // Base block: file name, UTF-16LE, 64 bytes at 0x30 (the tail of the hive's original path).
     let name: String = head
         .get(0x30..0x70)
-        .map(|b| {
-            let units: Vec<u16> = b
-                .chunks_exact(2)
-                .map(|c| u16::from_le_bytes([c[0], c[1]]))
-                .collect();
-            String::from_utf16_lossy(&units)
-                .trim_end_matches('\0')
-                .to_string()
-        })
+        .map(crate::text::utf16le_lossy)
         .unwrap_or_default();
     let dirty = u32_at(head, 4) != u32_at(head, 8);
     let mut detail = if name.is_empty() {
@@ -278,11 +270,7 @@ fn is_catalog(head: &[u8]) -> bool {
 /// The head as text: UTF-16LE when it has a BOM (sigcheck writes Unicode), else lossy UTF-8.
 fn decode_text_head(head: &[u8]) -> String {
     if let Some(rest) = head.strip_prefix(&[0xff, 0xfe]) {
-        let units: Vec<u16> = rest
-            .chunks_exact(2)
-            .map(|c| u16::from_le_bytes([c[0], c[1]]))
-            .collect();
-        return String::from_utf16_lossy(&units);
+        return crate::text::utf16le_lossy(rest);
     }
     let rest = head.strip_prefix(b"\xef\xbb\xbf").unwrap_or(head);
     if rest.iter().take(512).filter(|b| **b == 0).count() > 8 {

@@ -165,7 +165,7 @@ fn param(fields: &[Field], i: usize) -> String {
 /// (the evtx crate) or base64 (python-evtx).
 pub(crate) fn binary_key_name(fields: &[Field]) -> Option<String> {
     let raw = field(fields, &["Binary"])?.trim();
-    let bytes = decode_hex(raw).or_else(|| decode_base64(raw))?;
+    let bytes = decode_hex(raw).or_else(|| crate::text::base64_decode(raw))?;
     let units: Vec<u16> = bytes
         .chunks_exact(2)
         .map(|c| u16::from_le_bytes([c[0], c[1]]))
@@ -183,30 +183,6 @@ fn decode_hex(s: &str) -> Option<Vec<u8>> {
         .step_by(2)
         .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
         .collect()
-}
-
-fn decode_base64(s: &str) -> Option<Vec<u8>> {
-    let mut out = Vec::new();
-    let mut acc = 0u32;
-    let mut bits = 0;
-    for b in s.bytes() {
-        let v = match b {
-            b'A'..=b'Z' => b - b'A',
-            b'a'..=b'z' => b - b'a' + 26,
-            b'0'..=b'9' => b - b'0' + 52,
-            b'+' => 62,
-            b'/' => 63,
-            b'=' => break,
-            _ => return None,
-        };
-        acc = (acc << 6) | u32::from(v);
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((acc >> bits) as u8);
-        }
-    }
-    Some(out)
 }
 
 /// Parse WER 1001's first insertion: `0x0000005a (0x…, 0x…, 0x…, 0xffffffffc0000428)`.

@@ -230,27 +230,8 @@ pub fn decode_name(bytes: &[u8], compressed: bool) -> String {
     if compressed {
         bytes.iter().map(|&b| char::from(b)).collect()
     } else {
-        utf16_lossy(bytes)
+        crate::text::utf16le_lossy(bytes)
     }
-}
-
-/// UTF-16LE up to the first NUL (registry strings are usually NUL-terminated, and the bytes
-/// after the terminator are often leftovers).
-pub fn utf16_until_nul(bytes: &[u8]) -> String {
-    let units: Vec<u16> = bytes
-        .chunks_exact(2)
-        .map(|c| u16::from_le_bytes([c[0], c[1]]))
-        .take_while(|&u| u != 0)
-        .collect();
-    String::from_utf16_lossy(&units)
-}
-
-fn utf16_lossy(bytes: &[u8]) -> String {
-    let units: Vec<u16> = bytes
-        .chunks_exact(2)
-        .map(|c| u16::from_le_bytes([c[0], c[1]]))
-        .collect();
-    String::from_utf16_lossy(&units)
 }
 
 /// A hive's cells over its bytes. All reads are bounds-checked; damaged cells become errors

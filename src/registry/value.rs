@@ -1,6 +1,6 @@
 //! Registry values decoded by their `REG_*` type.
 
-use super::regf::utf16_until_nul;
+use crate::text::utf16le_until_nul as utf16_until_nul;
 use serde::Serialize;
 use std::fmt;
 

@@ -223,7 +223,7 @@ impl<'a> RawMember<'a> {
         if let Some(d) = self.digest {
             return Some(std::borrow::Cow::Borrowed(d));
         }
-        let tag = utf16le(self.tag);
+        let tag = crate::text::utf16le_lossy(self.tag);
         der::from_hex(&tag)
             .filter(|d| d.len() == 20 || d.len() == 32)
             .map(std::borrow::Cow::Owned)
@@ -231,7 +231,7 @@ impl<'a> RawMember<'a> {
 
     fn into_member(self) -> CatalogMember {
         let mut m = CatalogMember {
-            tag: utf16le(self.tag),
+            tag: crate::text::utf16le_lossy(self.tag),
             digest: self.digest().map(|d| d.into_owned()).unwrap_or_default(),
             digest_algorithm: self
                 .digest_oid
@@ -405,7 +405,7 @@ fn name_value(v: Tlv<'_>) -> Option<(String, String)> {
     let name = r.expect(der::BMP_STRING, "name").ok()?.text();
     r.optional(der::INTEGER).ok()?;
     let value = r.expect(der::OCTET_STRING, "value").ok()?;
-    Some((name, utf16le(value.value)))
+    Some((name, crate::text::utf16le_lossy(value.value)))
 }
 
 /// The catalog-level name/values of `ctlExtensions` (each extension value wraps a CAT_NAMEVALUE).
@@ -429,17 +429,6 @@ fn catalog_attributes(exts: Tlv<'_>) -> Vec<(String, String)> {
         }
     }
     out
-}
-
-/// UTF-16LE bytes to text, without the terminating NUL.
-pub(crate) fn utf16le(bytes: &[u8]) -> String {
-    let units: Vec<u16> = bytes
-        .chunks_exact(2)
-        .map(|c| u16::from_le_bytes([c[0], c[1]]))
-        .collect();
-    String::from_utf16_lossy(&units)
-        .trim_end_matches('\0')
-        .to_string()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -765,7 +754,7 @@ fn index_one(path: &Path) -> Indexed {
                 if let Some(f) = m.file_utf16
                     && ends_with_sys(f)
                 {
-                    let name = utf16le(f).to_ascii_lowercase();
+                    let name = crate::text::utf16le_lossy(f).to_ascii_lowercase();
                     out.names.push((name.into_boxed_str(), n));
                 }
             }

@@ -93,7 +93,8 @@ impl RootStore {
                         line: start,
                         what,
                     };
-                    let der = base64_decode(&b64).ok_or_else(|| fail("invalid base64".into()))?;
+                    let der = crate::text::base64_decode(&b64)
+                        .ok_or_else(|| fail("invalid base64".into()))?;
                     let tlv = der::parse(&der, 0).map_err(|e| fail(e.to_string()))?;
                     pkcs7::parse_certificate(tlv).map_err(|e| fail(e.to_string()))?;
                     roots.push(der);
@@ -273,32 +274,6 @@ fn rsa_key(bits: &[u8]) -> Result<rsa::RsaPublicKey, DerError> {
     .map_err(|e| DerError::new(n.offset, format!("a usable RSA key ({e})")))
 }
 
-/// Standard base64 (RFC 4648 §4), ignoring whitespace; `None` on any other character.
-fn base64_decode(s: &str) -> Option<Vec<u8>> {
-    let mut out = Vec::with_capacity(s.len() * 3 / 4);
-    let mut acc: u32 = 0;
-    let mut bits = 0;
-    for c in s.bytes() {
-        let v = match c {
-            b'A'..=b'Z' => c - b'A',
-            b'a'..=b'z' => c - b'a' + 26,
-            b'0'..=b'9' => c - b'0' + 52,
-            b'+' => 62,
-            b'/' => 63,
-            b'=' => break,
-            b' ' | b'\t' | b'\r' | b'\n' => continue,
-            _ => return None,
-        };
-        acc = (acc << 6) | u32::from(v);
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push(u8::try_from((acc >> bits) & 0xff).ok()?);
-        }
-    }
-    Some(out)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -320,9 +295,18 @@ mod tests {
 
     #[test]
     fn base64_round_trip_values() {
-        assert_eq!(base64_decode("TWFu").as_deref(), Some(&b"Man"[..]));
-        assert_eq!(base64_decode("TWE=").as_deref(), Some(&b"Ma"[..]));
-        assert_eq!(base64_decode("TQ==\n").as_deref(), Some(&b"M"[..]));
-        assert_eq!(base64_decode("T*=="), None);
+        assert_eq!(
+            crate::text::base64_decode("TWFu").as_deref(),
+            Some(&b"Man"[..])
+        );
+        assert_eq!(
+            crate::text::base64_decode("TWE=").as_deref(),
+            Some(&b"Ma"[..])
+        );
+        assert_eq!(
+            crate::text::base64_decode("TQ==\n").as_deref(),
+            Some(&b"M"[..])
+        );
+        assert_eq!(crate::text::base64_decode("T*=="), None);
     }
 }

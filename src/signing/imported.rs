@@ -50,7 +50,7 @@ pub enum ReportError {
 /// (BOM optional) or, failing that, Latin-1.
 fn report_text(bytes: &[u8]) -> String {
     if let Some(rest) = bytes.strip_prefix(&[0xff, 0xfe]) {
-        return super::catalog::utf16le(rest);
+        return crate::text::utf16le_lossy(rest);
     }
     let bytes = bytes.strip_prefix(&[0xef, 0xbb, 0xbf]).unwrap_or(bytes);
     match std::str::from_utf8(bytes) {

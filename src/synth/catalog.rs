@@ -133,7 +133,7 @@ pub fn write_catalog(spec: &CatalogSpec) -> Vec<u8> {
 }
 
 fn member(m: &MemberSpec, digest_oid: &str) -> Vec<u8> {
-    let tag = utf16le_z(&crate::signing::der::hex_upper(&m.digest));
+    let tag = crate::text::utf16le_z(&crate::signing::der::hex_upper(&m.digest));
     let mut attrs = vec![
         attribute(OID_CAT_NAMEVALUE, &name_value("File", &m.file)),
         attribute(
@@ -181,7 +181,7 @@ fn name_value(name: &str, value: &str) -> Vec<u8> {
     seq(&[
         bmp(name),
         integer(NAMEVALUE_FLAGS),
-        tlv(0x04, &utf16le_z(value)),
+        tlv(0x04, &crate::text::utf16le_z(value)),
     ]
     .concat())
 }
@@ -240,13 +240,6 @@ pub(crate) fn integer(v: u32) -> Vec<u8> {
 fn bmp(s: &str) -> Vec<u8> {
     let units: Vec<u8> = s.encode_utf16().flat_map(|u| u.to_be_bytes()).collect();
     tlv(0x1e, &units)
-}
-
-fn utf16le_z(s: &str) -> Vec<u8> {
-    s.encode_utf16()
-        .chain(std::iter::once(0))
-        .flat_map(|u| u.to_le_bytes())
-        .collect()
 }
 
 #[cfg(test)]

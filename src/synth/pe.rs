@@ -449,18 +449,11 @@ fn resource_section(spec: &PeSpec, rva: u32) -> Vec<u8> {
     r
 }
 
-fn utf16z(s: &str) -> Vec<u8> {
-    s.encode_utf16()
-        .chain(std::iter::once(0))
-        .flat_map(|u| u.to_le_bytes())
-        .collect()
-}
-
 /// One version-resource block: wLength, wValueLength, wType, szKey, padding, Value, padding,
 /// children (each 4-aligned).
 fn block(key: &str, value: &[u8], value_len: u16, text: bool, children: &[Vec<u8>]) -> Vec<u8> {
     let mut b = vec![0u8; 6];
-    b.extend_from_slice(&utf16z(key));
+    b.extend_from_slice(&crate::text::utf16le_z(key));
     pad_to(&mut b, 4, 0);
     b.extend_from_slice(value);
     for c in children {
@@ -497,7 +490,7 @@ fn version_info(spec: &PeSpec) -> Vec<u8> {
     let entries: Vec<Vec<u8>> = strings
         .iter()
         .map(|(k, v)| {
-            let value = utf16z(v);
+            let value = crate::text::utf16le_z(v);
             let words = u16::try_from(value.len() / 2).unwrap_or(u16::MAX);
             block(k, &value, words, true, &[])
         })

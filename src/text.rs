@@ -1,0 +1,80 @@
+//! Text encodings every Windows format uses: UTF-16LE strings and base64 blobs. One copy here,
+//! shared by the parsers and the writers.
+
+/// Decode UTF-16LE (lossy), dropping trailing NULs. An odd last byte is ignored.
+pub fn utf16le_lossy(bytes: &[u8]) -> String {
+    let units: Vec<u16> = bytes
+        .chunks_exact(2)
+        .map(|c| u16::from_le_bytes([c[0], c[1]]))
+        .collect();
+    String::from_utf16_lossy(&units)
+        .trim_end_matches('\0')
+        .to_string()
+}
+
+/// Decode UTF-16LE up to the first NUL (the bytes after a terminator are often leftovers).
+pub fn utf16le_until_nul(bytes: &[u8]) -> String {
+    let units: Vec<u16> = bytes
+        .chunks_exact(2)
+        .map(|c| u16::from_le_bytes([c[0], c[1]]))
+        .take_while(|&u| u != 0)
+        .collect();
+    String::from_utf16_lossy(&units)
+}
+
+/// Encode as UTF-16LE with a terminating NUL.
+pub fn utf16le_z(s: &str) -> Vec<u8> {
+    s.encode_utf16()
+        .chain(std::iter::once(0))
+        .flat_map(u16::to_le_bytes)
+        .collect()
+}
+
+/// Standard base64 (RFC 4648 §4), ignoring whitespace; `None` on any other character.
+pub fn base64_decode(s: &str) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(s.len() * 3 / 4);
+    let mut acc: u32 = 0;
+    let mut bits = 0;
+    for c in s.bytes() {
+        let v = match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            b'=' => break,
+            b' ' | b'\t' | b'\r' | b'\n' => continue,
+            _ => return None,
+        };
+        acc = (acc << 6) | u32::from(v);
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push(((acc >> bits) & 0xff) as u8);
+        }
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn utf16_round_trips_and_stops_where_asked() {
+        let z = utf16le_z("FileCrypt");
+        assert_eq!(z.len(), 20);
+        assert_eq!(utf16le_lossy(&z), "FileCrypt");
+        let mut leftovers = z.clone();
+        leftovers.extend_from_slice(&utf16le_z("junk"));
+        assert_eq!(utf16le_until_nul(&leftovers), "FileCrypt");
+        assert_eq!(utf16le_lossy(&[0x41, 0x00, 0x42]), "A");
+    }
+
+    #[test]
+    fn base64_decodes_rfc4648_vectors() {
+        assert_eq!(base64_decode("Zm9vYmFy").as_deref(), Some(&b"foobar"[..]));
+        assert_eq!(base64_decode("Zm9v\r\nYg==").as_deref(), Some(&b"foob"[..]));
+        assert_eq!(base64_decode("Zm9v!"), None);
+    }
+}
