@@ -173,14 +173,15 @@ impl Case {
     }
 }
 
-/// A kernel MEMORY.DMP first, then minidumps newest first, then user dumps.
-fn dump_rank(d: &CrashDump) -> (u8, std::cmp::Reverse<u64>) {
+/// A kernel MEMORY.DMP first, then minidumps newest first, then user dumps; a dump whose module
+/// list could not be read (a cut or damaged file) after the rest.
+fn dump_rank(d: &CrashDump) -> (bool, u8, std::cmp::Reverse<u64>) {
     let kind = match d.dump_type {
         4 => 1,
         0 => 2,
         _ => 0,
     };
-    (kind, std::cmp::Reverse(d.system_time.unwrap_or(0)))
+    (d.modules.is_empty(), kind, std::cmp::Reverse(d.system_time.unwrap_or(0)))
 }
 
 fn readable(f: &CaseFile) -> Option<&Path> {
