@@ -13,7 +13,7 @@ use crate::pml::{self, PmlLog};
 use crate::registry::{self, SystemHive};
 use crate::signing::{self, FileVerdict};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 /// Progress of a case load, for the UI's progress line.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -46,8 +46,11 @@ pub struct Case {
     pub event_logs: Vec<EventLog>,
     /// The SYSTEM hive.
     pub hive: Option<SystemHive>,
-    /// The Procmon boot log (with its rollover files), indexed; events decode on demand.
-    pub boot_log: Option<PmlLog>,
+    /// The Procmon boot log (with its rollover files), indexed; events decode on demand. Shared
+    /// so the Timeline pane's filter worker can read it off the UI thread.
+    pub boot_log: Option<Arc<PmlLog>>,
+    /// The boot log's path in the case (`Bootlog.zip!Bootlog.pml` for an archive entry).
+    pub boot_log_path: Option<String>,
     /// The signature verdict of every driver file in the case.
     pub signatures: Vec<FileVerdict>,
     /// Every reference to each driver across the artefacts above.
@@ -146,7 +149,10 @@ impl Case {
         case.dumps = dumps;
         case.event_logs = event_logs;
         case.hive = hive;
-        case.boot_log = boot_log;
+        if let Some((path, log)) = boot_log {
+            case.boot_log = Some(Arc::new(log));
+            case.boot_log_path = Some(path);
+        }
         case.signatures = signatures;
         case.problems
             .extend(problems.into_inner().unwrap_or_default());
@@ -236,7 +242,7 @@ fn load_boot_log(
     inv: &Inventory,
     say: &(dyn Fn(String) + Sync),
     problem: &(dyn Fn(&CaseFile, String) + Sync),
-) -> Option<PmlLog> {
+) -> Option<(String, PmlLog)> {
     let f = inv.of_kind(Kind::ProcmonLog).next()?;
     let path = readable(f)?;
     say(format!("indexing the boot log {}", f.path));
@@ -245,7 +251,7 @@ fn load_boot_log(
             for w in log.warnings() {
                 problem(f, w.to_string());
             }
-            Some(log)
+            Some((f.path.clone(), log))
         }
         Err(e) => {
             problem(f, e.to_string());
