@@ -12,6 +12,15 @@ pub fn utf16le_lossy(bytes: &[u8]) -> String {
         .to_string()
 }
 
+/// Decode UTF-16LE (lossy) exactly as stored: NULs kept, an odd last byte ignored.
+pub fn utf16le_all(bytes: &[u8]) -> String {
+    let units: Vec<u16> = bytes
+        .chunks_exact(2)
+        .map(|c| u16::from_le_bytes([c[0], c[1]]))
+        .collect();
+    String::from_utf16_lossy(&units)
+}
+
 /// Decode UTF-16LE up to the first NUL (the bytes after a terminator are often leftovers).
 pub fn utf16le_until_nul(bytes: &[u8]) -> String {
     let units: Vec<u16> = bytes
@@ -20,6 +29,11 @@ pub fn utf16le_until_nul(bytes: &[u8]) -> String {
         .take_while(|&u| u != 0)
         .collect();
     String::from_utf16_lossy(&units)
+}
+
+/// Encode as UTF-16LE, no terminator.
+pub fn utf16le(s: &str) -> Vec<u8> {
+    s.encode_utf16().flat_map(u16::to_le_bytes).collect()
 }
 
 /// Encode as UTF-16LE with a terminating NUL.

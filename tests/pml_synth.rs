@@ -425,3 +425,34 @@ fn rollover_files_read_as_one_timeline() {
     );
     assert_eq!(hits, d.load_image);
 }
+
+#[test]
+fn a_duration_rule_reads_each_events_header_and_agrees_with_the_decoded_events() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("Bootlog.pml");
+    write_boot_log(&path, 2000, &["filecrypt", "disk"]).expect("write");
+    let log = pml::open(&path).expect("open");
+    let durations: Vec<u64> = (0..log.len())
+        .map(|i| log.event(i).expect("event").duration)
+        .collect();
+    let mut distinct = durations.clone();
+    distinct.sort_unstable();
+    distinct.dedup();
+    assert!(distinct.len() > 1, "the writer varies durations");
+    let cut = distinct[distinct.len() / 2];
+    let rule = format!("Duration more than {}", pml::render::duration(cut));
+    let filter = pml::Filter::parse(&[rule.as_str()]).expect("rule");
+    let hits = filter.apply(
+        &log,
+        &mut |_, _| {},
+        &std::sync::atomic::AtomicBool::new(false),
+    );
+    let want: Vec<u32> = (0..log.len() as u32)
+        .filter(|&i| durations[i as usize] > cut)
+        .collect();
+    assert!(!want.is_empty());
+    assert_eq!(hits, want, "{rule}");
+    for i in [0, 1, log.len() - 1] {
+        assert_eq!(log.duration_of(i), Some(durations[i]));
+    }
+}

@@ -187,7 +187,11 @@ fn dump_rank(d: &CrashDump) -> (bool, u8, std::cmp::Reverse<u64>) {
         0 => 2,
         _ => 0,
     };
-    (d.modules.is_empty(), kind, std::cmp::Reverse(d.system_time.unwrap_or(0)))
+    (
+        d.modules.is_empty(),
+        kind,
+        std::cmp::Reverse(d.system_time.unwrap_or(0)),
+    )
 }
 
 fn readable(f: &CaseFile) -> Option<&Path> {

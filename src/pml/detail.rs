@@ -6,6 +6,7 @@ use super::PmlFile;
 use super::event::{Event, ImageLoad, fs_block_size, narrow_to_string, string_info};
 use super::names::{self, fs_op, proc_op, reg_op};
 use super::render::{date_time, duration, sid_text, thousands};
+use crate::text::{utf16le_all as utf16_units, utf16le_until_nul as utf16_nul};
 use std::borrow::Cow;
 
 /// A bounds-checked little-endian cursor over a blob.
@@ -111,23 +112,6 @@ impl<'a> Cur<'a> {
         }
         out
     }
-}
-
-fn utf16_units(b: &[u8]) -> String {
-    let u: Vec<u16> = b
-        .chunks_exact(2)
-        .map(|c| u16::from_le_bytes([c[0], c[1]]))
-        .collect();
-    String::from_utf16_lossy(&u)
-}
-
-fn utf16_nul(b: &[u8]) -> String {
-    let u: Vec<u16> = b
-        .chunks_exact(2)
-        .map(|c| u16::from_le_bytes([c[0], c[1]]))
-        .take_while(|&u| u != 0)
-        .collect();
-    String::from_utf16_lossy(&u)
 }
 
 struct Out<'e> {

@@ -129,13 +129,7 @@ pub fn narrow_to_string(b: &[u8]) -> String {
 }
 
 /// Decodes UTF-16LE without stopping at NUL.
-pub fn utf16_to_string(b: &[u8]) -> String {
-    let units: Vec<u16> = b
-        .chunks_exact(2)
-        .map(|c| u16::from_le_bytes([c[0], c[1]]))
-        .collect();
-    String::from_utf16_lossy(&units)
-}
+pub use crate::text::utf16le_all as utf16_to_string;
 
 impl PathRef<'_> {
     /// The path as text.

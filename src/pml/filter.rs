@@ -489,12 +489,11 @@ fn per_event(
     decoded: &mut Option<Option<super::Event>>,
 ) -> Option<bool> {
     let t = *ix.time.get(i)?;
-    let d = u64::from(*ix.duration.get(i)?);
     let cell = match r.column {
         Column::TimeOfDay => render::time_of_day(t),
         Column::DateTime => render::date_time(t),
         Column::RelativeTime => render::relative_time(t.saturating_sub(first)),
-        Column::Duration => render::duration(d),
+        Column::Duration => render::duration(log.duration_of(i)?),
         Column::Tid => ix.tid.get(i)?.to_string(),
         Column::Detail | Column::Category => {
             let ev = decoded.get_or_insert_with(|| log.event(i).ok()).as_ref()?;

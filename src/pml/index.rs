@@ -1,6 +1,7 @@
-//! The column index: one pass over the event headers builds compact columns (time, duration,
-//! process slot, thread, operation id, result id, interned path id) that serve filtering and
-//! sorting without decoding events: 26 bytes per event plus the distinct paths. The pass runs
+//! The column index: one pass over the event headers builds compact columns (time, process
+//! slot, thread, operation id, result id, interned path id) that serve filtering and sorting
+//! without decoding events: 22 bytes per event plus the distinct paths. (A Duration rule reads
+//! the event header in the map instead: it is rare, and a column would cost 4 bytes an event.) The pass runs
 //! on every core (rayon), each chunk interning its own paths, then merges.
 
 use super::event::{PathRef, path_of, utf16_to_string};
@@ -63,8 +64,6 @@ pub const NO_OP: u16 = u16::MAX;
 pub struct EventIndex {
     /// FILETIME, UTC.
     pub time: Vec<u64>,
-    /// 100 ns ticks, saturated at u32::MAX (~7 minutes).
-    pub duration: Vec<u32>,
     /// Process slot ([`NO_PROCESS`] when the record is missing).
     pub process: Vec<u16>,
     pub tid: Vec<u32>,
@@ -84,7 +83,6 @@ pub struct EventIndex {
 /// Mutable views of one chunk's rows in the final columns.
 struct Rows<'a> {
     time: &'a mut [u64],
-    duration: &'a mut [u32],
     process: &'a mut [u16],
     tid: &'a mut [u32],
     op: &'a mut [u16],
@@ -178,7 +176,6 @@ fn index_chunk(
             }
         };
         rows.time[k] = h.timestamp;
-        rows.duration[k] = u32::try_from(h.duration).unwrap_or(u32::MAX);
         rows.process[k] = file
             .process_slot(h.process_index)
             .and_then(|s| u16::try_from(s).ok())
@@ -225,7 +222,6 @@ impl EventIndex {
         let lens: Vec<usize> = jobs.iter().map(|j| j.1.len()).collect();
         let mut ix = EventIndex {
             time: vec![0; n],
-            duration: vec![0; n],
             process: vec![0; n],
             tid: vec![0; n],
             op: vec![0; n],
@@ -239,23 +235,19 @@ impl EventIndex {
         let tables: Vec<Tables> = {
             let parts = split_lengths(&mut ix.time, &lens)
                 .into_iter()
-                .zip(split_lengths(&mut ix.duration, &lens))
                 .zip(split_lengths(&mut ix.process, &lens))
                 .zip(split_lengths(&mut ix.tid, &lens))
                 .zip(split_lengths(&mut ix.op, &lens))
                 .zip(split_lengths(&mut ix.result, &lens))
                 .zip(split_lengths(&mut ix.path, &lens))
-                .map(
-                    |((((((time, duration), process), tid), op), result), path)| Rows {
-                        time,
-                        duration,
-                        process,
-                        tid,
-                        op,
-                        result,
-                        path,
-                    },
-                );
+                .map(|(((((time, process), tid), op), result), path)| Rows {
+                    time,
+                    process,
+                    tid,
+                    op,
+                    result,
+                    path,
+                });
             jobs.into_iter()
                 .zip(parts)
                 .collect::<Vec<_>>()
@@ -384,7 +376,6 @@ impl EventIndex {
     /// Heap bytes held by the index (columns and distinct paths), for memory budgets.
     pub fn heap_bytes(&self) -> usize {
         self.time.capacity() * 8
-            + self.duration.capacity() * 4
             + self.process.capacity() * 2
             + self.tid.capacity() * 4
             + self.op.capacity() * 2

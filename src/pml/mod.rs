@@ -519,6 +519,20 @@ impl PmlLog {
         (local < self.files.get(f)?.len()).then_some((f, local))
     }
 
+    /// The duration (100 ns ticks) in event `number`'s header, read from the map without
+    /// decoding the event.
+    pub fn duration_of(&self, number: usize) -> Option<u64> {
+        let (f, local) = self.locate(number)?;
+        let file = self.files.get(f)?;
+        let off = file.event_offset(local)?;
+        Some(
+            format::event_header(file.bytes().get(off..)?)
+                .ok()?
+                .1
+                .duration,
+        )
+    }
+
     /// Decodes event `number` (0-based, across the chain).
     pub fn event(&self, number: usize) -> Result<Event, PmlError> {
         let (f, local) = self.locate(number).ok_or(PmlError::NoSuchEvent {

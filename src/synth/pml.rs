@@ -7,6 +7,7 @@
 //! writes the file; [`PmlWriter::create`] streams events to the file as they are added and
 //! [`PmlWriter::finish`] appends the tables (for logs of millions of events).
 
+use crate::text::utf16le as utf16;
 use std::collections::HashMap;
 use std::fs::File;
 use std::io::{self, BufWriter, Seek, SeekFrom, Write};
@@ -130,10 +131,6 @@ impl RegData {
             RegData::Binary(b) => b.clone(),
         }
     }
-}
-
-fn utf16(s: &str) -> Vec<u8> {
-    s.encode_utf16().flat_map(|u| u.to_le_bytes()).collect()
 }
 
 /// A detail string: 8-bit when ASCII (bit 15 of the info word), else UTF-16 (§10).
