@@ -159,3 +159,177 @@ fn no_dump_says_what_the_pane_needs() {
     let text = draw(&mut pane, &Case::default(), None, 80, 24);
     assert!(text.contains("MEMORY.DMP"));
 }
+
+/// The text of the row drawn in the selection style (reverse video), at 160x48.
+fn selected_row(pane: &mut DumpPane, case: &Case) -> String {
+    let theme = Theme::ansi16();
+    let mut t = Terminal::new(TestBackend::new(160, 48)).expect("terminal");
+    t.draw(|f| {
+        let ctx = PaneContext {
+            case,
+            focus: None,
+            theme: &theme,
+        };
+        pane.render(f, f.area(), &ctx);
+    })
+    .expect("draw");
+    let buf = t.backend().buffer();
+    let rows: Vec<String> = (0..48)
+        .filter(|&y| {
+            buf[(1, y)]
+                .modifier
+                .contains(ratatui::style::Modifier::REVERSED)
+        })
+        .map(|y| (1..159).map(|x| buf[(x, y)].symbol().to_string()).collect())
+        .collect();
+    assert_eq!(rows.len(), 1, "one selected row: {rows:?}");
+    rows[0].trim_end().to_string()
+}
+
+fn search(pane: &mut DumpPane, case: &Case, query: &str) -> Outcome {
+    assert_eq!(press(pane, case, KeyCode::Char('/')), Outcome::Consumed);
+    assert!(pane.captures_input(), "the search line takes the keys");
+    // The line opens holding the last query: clear it first.
+    for _ in 0..32 {
+        press(pane, case, KeyCode::Backspace);
+    }
+    for c in query.chars() {
+        // `f`, `n`, `m`, `s` and `/` are text while the line is open.
+        assert_eq!(press(pane, case, KeyCode::Char(c)), Outcome::Consumed);
+    }
+    let out = press(pane, case, KeyCode::Enter);
+    assert!(!pane.captures_input());
+    out
+}
+
+#[test]
+fn slash_searches_frames_then_modules_and_n_steps_through_matches() {
+    let (_dir, case) = demo_case();
+    let mut pane = DumpPane::new();
+    // A call site: the cursor goes to frame 02 (case does not matter).
+    let out = search(&mut pane, &case, "iopINITIALIZE");
+    assert_eq!(out, Outcome::Message("/iopINITIALIZE: match 1 of 1".into()));
+    let row = selected_row(&mut pane, &case);
+    assert!(
+        row.starts_with(" 02 ") && row.contains("nt!IopInitializeSystemDrivers+0x2ce"),
+        "{row}"
+    );
+    assert!(draw(&mut pane, &case, None, 80, 24).contains("Stack"));
+
+    // A path fragment only the module list has: from frame 02 the first match is CLFS.SYS
+    // (\SystemRoot\System32\drivers\CLFS.SYS), then cng.sys, in load order.
+    let drivers_c: Vec<String> = case.dumps[0]
+        .dump
+        .modules
+        .iter()
+        .filter(|m| m.path.to_lowercase().contains("drivers\\c"))
+        .map(|m| m.name.clone())
+        .collect();
+    assert!(drivers_c.len() >= 3, "{drivers_c:?}");
+    assert_eq!(drivers_c[..2], ["CLFS.SYS", "cng.sys"]);
+    let out = search(&mut pane, &case, "DRIVERS\\C");
+    assert_eq!(
+        out,
+        Outcome::Message(format!("/DRIVERS\\C: match 1 of {}", drivers_c.len()))
+    );
+    assert!(selected_row(&mut pane, &case).contains("CLFS.SYS"));
+    // `f` focuses the module the search landed on: the cursor really moved to the module list.
+    assert_eq!(
+        press(&mut pane, &case, KeyCode::Char('f')),
+        Outcome::Focus(DriverKey::from_path("CLFS.SYS").unwrap())
+    );
+    press(&mut pane, &case, KeyCode::Char('n'));
+    assert!(selected_row(&mut pane, &case).contains("cng.sys"));
+    press(&mut pane, &case, KeyCode::Char('N'));
+    assert!(selected_row(&mut pane, &case).contains("CLFS.SYS"));
+    // Before the first match, N wraps to the last and says so.
+    let out = press(&mut pane, &case, KeyCode::Char('N'));
+    let last = drivers_c.last().unwrap();
+    assert!(
+        matches!(&out, Outcome::Message(m) if m.contains("hit the top")),
+        "{out:?}"
+    );
+    assert!(selected_row(&mut pane, &case).contains(last.as_str()));
+    // And past the last, n wraps to the first.
+    let out = press(&mut pane, &case, KeyCode::Char('n'));
+    assert!(
+        matches!(&out, Outcome::Message(m) if m.contains("match 1 of") && m.contains("hit the bottom")),
+        "{out:?}"
+    );
+    assert!(selected_row(&mut pane, &case).contains("CLFS.SYS"));
+    // Matching rows are drawn in the key style (bold), the selected one in reverse video.
+    let theme = Theme::monochrome();
+    let mut t = Terminal::new(TestBackend::new(160, 48)).expect("terminal");
+    t.draw(|f| {
+        let ctx = PaneContext {
+            case: &case,
+            focus: None,
+            theme: &theme,
+        };
+        pane.render(f, f.area(), &ctx);
+    })
+    .expect("draw");
+    let buf = t.backend().buffer();
+    let cng = (0..48)
+        .find(|&y| {
+            (1..60)
+                .map(|x| buf[(x, y)].symbol().to_string())
+                .collect::<String>()
+                .contains("cng.sys")
+        })
+        .expect("cng.sys row");
+    assert!(
+        buf[(2, cng)]
+            .modifier
+            .contains(ratatui::style::Modifier::BOLD)
+    );
+    assert_eq!(buf[(2, cng)].fg, ratatui::style::Color::Reset);
+}
+
+#[test]
+fn search_esc_cancels_and_no_match_says_so() {
+    let (_dir, case) = demo_case();
+    let mut pane = DumpPane::new();
+    press(&mut pane, &case, KeyCode::Char('/'));
+    for c in "hal".chars() {
+        press(&mut pane, &case, KeyCode::Char(c));
+    }
+    assert!(draw(&mut pane, &case, None, 80, 24).contains("Search frames and modules"));
+    assert_eq!(press(&mut pane, &case, KeyCode::Esc), Outcome::Consumed);
+    assert!(!pane.captures_input());
+    assert!(selected_row(&mut pane, &case).starts_with(" 00 "));
+    assert_eq!(
+        search(&mut pane, &case, "no-such-module"),
+        Outcome::Message("no frame or module matches \"no-such-module\"".into())
+    );
+    assert!(selected_row(&mut pane, &case).starts_with(" 00 "));
+    // The help lists the search keys.
+    let keys: Vec<&str> = pane.hints().iter().map(|h| h.key).collect();
+    assert!(keys.contains(&"/") && keys.contains(&"n/N"), "{keys:?}");
+}
+
+#[test]
+fn search_the_real_triage_dump() {
+    let p = sample_or_skip!("rizin-testbins/triage_x64.dmp");
+    let case = case_of(&p, "Minidump/triage_x64.dmp");
+    let mut pane = DumpPane::new();
+    let out = search(&mut pane, &case, "amdppm");
+    let Outcome::Message(m) = &out else {
+        panic!("{out:?}")
+    };
+    assert!(m.starts_with("/amdppm: match 1 of "), "{m}");
+    let first = selected_row(&mut pane, &case);
+    assert!(first.to_lowercase().contains("amdppm"), "{first}");
+    // The module row is among the matches: n reaches it.
+    let mut seen_module = false;
+    for _ in 0..64 {
+        press(&mut pane, &case, KeyCode::Char('n'));
+        let row = selected_row(&mut pane, &case);
+        assert!(row.to_lowercase().contains("amdppm"), "{row}");
+        if row.contains("\\amdppm.sys") {
+            seen_module = true;
+            break;
+        }
+    }
+    assert!(seen_module, "n reaches the amdppm.sys module row");
+}

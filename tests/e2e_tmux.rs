@@ -161,6 +161,14 @@ fn walk(name: &str, env: &[(&str, &str)]) {
     );
     t.keys(&["2"]);
     t.wait_for("Dump");
+    // `/` searches the pane: the line takes `q` and digits as text; Enter jumps, `n` goes on.
+    t.keys(&["/"]);
+    t.wait_for("Search frames and modules");
+    t.text("amdppm");
+    t.keys(&["Enter"]);
+    t.wait_for("/amdppm: match 1 of");
+    t.keys(&["n"]);
+    t.wait_for("/amdppm: match 2 of");
     t.keys(&["?"]);
     t.wait_for("Everywhere");
     t.keys(&["Escape", "6", "i"]);

@@ -2,8 +2,12 @@
 
 mod common;
 
-use bsod_workbench::case::{self, Case};
+use bsod_workbench::case::{self, Case, Problem};
 use bsod_workbench::ui::App;
+use bsod_workbench::ui::action::Outcome;
+use bsod_workbench::ui::pane::{Pane, PaneContext};
+use bsod_workbench::ui::panes::integrity::{IntegrityPane, Table};
+use bsod_workbench::ui::panes::overview::{List, OverviewPane};
 use bsod_workbench::ui::theme::Theme;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
@@ -185,4 +189,304 @@ fn demo_case_overview_findings_evidence_and_focus() {
     app.handle_key(key(KeyCode::Esc));
     let text = format!("{}", draw(&mut app, 80, 24).backend());
     assert!(text.contains("focus: filecrypt.sys"));
+}
+
+/// The text of every row drawn in the selection style (reverse video) inside a pane's boxes.
+fn reversed_rows(t: &Terminal<TestBackend>) -> Vec<String> {
+    let buf = t.backend().buffer();
+    let area = buf.area;
+    (0..area.height)
+        .filter(|&y| {
+            buf[(1, y)]
+                .modifier
+                .contains(ratatui::style::Modifier::REVERSED)
+        })
+        .map(|y| {
+            (0..area.width)
+                .map(|x| buf[(x, y)].symbol().to_string())
+                .collect::<String>()
+        })
+        .collect()
+}
+
+fn demo_case() -> (tempfile::TempDir, Case) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    bsod_workbench::synth::demo::write_demo_case(dir.path()).expect("demo");
+    let mut case = Case::load(dir.path(), &mut |_| {}).expect("load");
+    case.root = Some(PathBuf::from("/cases/demo"));
+    (dir, case)
+}
+
+fn type_search<P: Pane>(pane: &mut P, case: &Case, query: &str) -> Outcome {
+    let theme = Theme::ansi16();
+    let ctx = PaneContext {
+        case,
+        focus: None,
+        theme: &theme,
+    };
+    assert_eq!(
+        pane.handle_key(key(KeyCode::Char('/')), &ctx),
+        Outcome::Consumed
+    );
+    assert!(pane.captures_input());
+    for c in query.chars() {
+        pane.handle_key(key(KeyCode::Char(c)), &ctx);
+    }
+    let out = pane.handle_key(key(KeyCode::Enter), &ctx);
+    assert!(!pane.captures_input());
+    out
+}
+
+fn press_pane<P: Pane>(pane: &mut P, case: &Case, code: KeyCode) -> Outcome {
+    let theme = Theme::ansi16();
+    let ctx = PaneContext {
+        case,
+        focus: None,
+        theme: &theme,
+    };
+    pane.handle_key(key(code), &ctx)
+}
+
+fn draw_pane<P: Pane>(pane: &mut P, case: &Case, w: u16, h: u16) -> Terminal<TestBackend> {
+    let theme = Theme::ansi16();
+    let mut t = Terminal::new(TestBackend::new(w, h)).expect("terminal");
+    t.draw(|f| {
+        let ctx = PaneContext {
+            case,
+            focus: None,
+            theme: &theme,
+        };
+        pane.render(f, f.area(), &ctx);
+    })
+    .expect("draw");
+    t
+}
+
+#[test]
+fn overview_search_on_the_sample_case_through_the_app() {
+    let Some(case) = sample_case() else { return };
+    let mut app = App::new(case, Theme::ansi16());
+    app.handle_key(key(KeyCode::Char('/')));
+    // While the search line is open, digits and `q` are text, not pane switches or quit.
+    for c in "x64".chars() {
+        app.handle_key(key(KeyCode::Char(c)));
+    }
+    assert_eq!(app.active, 0);
+    let t = draw(&mut app, 80, 24);
+    assert!(format!("{}", t.backend()).contains("Search findings, files and load problems"));
+    app.handle_key(key(KeyCode::Enter));
+    let t = draw(&mut app, 80, 24);
+    let rows = reversed_rows(&t);
+    // The status line is reverse video too; the other reversed row is the selected file.
+    assert!(
+        rows.iter().any(|r| r.starts_with("│triage_x64.dmp ")),
+        "{rows:?}"
+    );
+    assert!(format!("{}", t.backend()).contains("/x64: match 1 of 2"));
+    app.handle_key(key(KeyCode::Char('n')));
+    let t = draw(&mut app, 80, 24);
+    assert!(
+        reversed_rows(&t)
+            .iter()
+            .any(|r| r.starts_with("│triage_x64.expected.json "))
+    );
+    app.handle_key(key(KeyCode::Char('n')));
+    let t = draw(&mut app, 80, 24);
+    assert!(
+        reversed_rows(&t)
+            .iter()
+            .any(|r| r.starts_with("│triage_x64.dmp "))
+    );
+    let text = format!("{}", t.backend());
+    assert!(
+        text.contains("match 1 of 2 (search hit the bottom"),
+        "{text}"
+    );
+    // The help overlay lists the search keys, and still every global key at 80x24.
+    app.handle_key(key(KeyCode::Char('?')));
+    let text = format!("{}", draw(&mut app, 80, 24).backend());
+    assert!(text.contains("/           search findings"), "{text}");
+    assert!(text.contains("n/N         next/previous match"), "{text}");
+    for b in &app.keymap.global {
+        assert!(text.contains(&b.desc), "help lacks {:?}", b.desc);
+    }
+}
+
+#[test]
+fn overview_search_goes_through_findings_then_files_of_the_demo_case() {
+    let (_dir, case) = demo_case();
+    let q = "filecrypt";
+    // What the search should visit, worked out from the case itself: the findings whose title
+    // or second line name it, then the files whose path, kind or detail name it.
+    let mut expected: Vec<(List, usize)> = Vec::new();
+    for (i, f) in case.findings.iter().enumerate() {
+        let line = f
+            .remediation
+            .clone()
+            .or_else(|| f.evidence.first().cloned())
+            .unwrap_or_default();
+        if f.title.to_lowercase().contains(q) || line.to_lowercase().contains(q) {
+            expected.push((List::Findings, i));
+        }
+    }
+    let files = &case.inventory.as_ref().expect("inventory").files;
+    for (i, f) in files.iter().enumerate() {
+        if format!("{} {} {}", f.path, f.kind.as_str(), f.detail)
+            .to_lowercase()
+            .contains(q)
+        {
+            expected.push((List::Files, i));
+        }
+    }
+    assert!(expected.iter().any(|(l, _)| *l == List::Findings));
+    assert!(expected.iter().any(|(l, _)| *l == List::Files));
+
+    let mut pane = OverviewPane::new();
+    let at = |p: &OverviewPane| {
+        let (finding, file, _) = p.selected();
+        match p.list(&case) {
+            List::Findings => (List::Findings, finding),
+            List::Files => (List::Files, file),
+            List::Problems => unreachable!("the demo case reads cleanly"),
+        }
+    };
+    let out = type_search(&mut pane, &case, "FileCrypt");
+    assert_eq!(
+        out,
+        Outcome::Message(format!("/FileCrypt: match 1 of {}", expected.len()))
+    );
+    assert_eq!(at(&pane), expected[0]);
+    for want in expected.iter().skip(1) {
+        press_pane(&mut pane, &case, KeyCode::Char('n'));
+        assert_eq!(at(&pane), *want);
+    }
+    // The selected file row is drawn selected, and it names the driver.
+    let t = draw_pane(&mut pane, &case, 160, 48);
+    let rows = reversed_rows(&t);
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert!(rows[0].to_lowercase().contains("filecrypt"), "{rows:?}");
+    // N goes back; from the first, N wraps to the last.
+    press_pane(&mut pane, &case, KeyCode::Char('g'));
+    press_pane(&mut pane, &case, KeyCode::Char('h'));
+    press_pane(&mut pane, &case, KeyCode::Char('g'));
+    let out = press_pane(&mut pane, &case, KeyCode::Char('N'));
+    assert_eq!(at(&pane), *expected.last().unwrap());
+    assert!(matches!(out, Outcome::Message(m) if m.contains("hit the top")));
+}
+
+#[test]
+fn overview_search_reaches_load_problems_past_the_fourth() {
+    let Some(mut case) = sample_case() else {
+        return;
+    };
+    case.problems = (1..=6)
+        .map(|i| {
+            Problem::new(
+                format!("broken{i}.evtx"),
+                format!("not an EVTX file: chunk {i} has a bad checksum"),
+            )
+        })
+        .collect();
+    let mut pane = OverviewPane::new();
+    let out = type_search(&mut pane, &case, "CHUNK 6");
+    assert_eq!(out, Outcome::Message("/CHUNK 6: match 1 of 1".into()));
+    assert_eq!(pane.list(&case), List::Problems);
+    assert_eq!(pane.selected().2, 5);
+    // The box shows four problems; it scrolls to the sixth and draws it selected.
+    let t = draw_pane(&mut pane, &case, 80, 24);
+    let rows = reversed_rows(&t);
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert!(
+        rows[0].starts_with("│broken6.evtx: not an EVTX file: chunk 6"),
+        "{rows:?}"
+    );
+    // Enter shows the whole problem; Esc closes it.
+    press_pane(&mut pane, &case, KeyCode::Enter);
+    let text = format!("{}", draw_pane(&mut pane, &case, 80, 24).backend());
+    assert!(text.contains("Load problem") && text.contains("chunk 6 has a bad checksum"));
+    press_pane(&mut pane, &case, KeyCode::Esc);
+    // h/l go round findings (none here), files and problems.
+    press_pane(&mut pane, &case, KeyCode::Char('l'));
+    assert_eq!(pane.list(&case), List::Files);
+}
+
+#[test]
+fn integrity_search_goes_through_events_drivers_and_signatures() {
+    let (_dir, case) = demo_case();
+    let mut pane = IntegrityPane::new();
+    let out = type_search(&mut pane, &case, "filecrypt");
+    let Outcome::Message(m) = out else {
+        panic!("{out:?}")
+    };
+    assert!(m.starts_with("/filecrypt: match 1 of "), "{m}");
+    assert_eq!(pane.active(), Table::Events);
+    let selected = |pane: &mut IntegrityPane| {
+        let rows = reversed_rows(&draw_pane(pane, &case, 160, 48));
+        assert_eq!(rows.len(), 1, "{rows:?}");
+        rows[0].clone()
+    };
+    assert!(selected(&mut pane).to_lowercase().contains("filecrypt"));
+    // n walks every match: events, then the by-driver table, then the signatures.
+    let mut tables = vec![pane.active()];
+    for _ in 0..200 {
+        if let Outcome::Message(m) = press_pane(&mut pane, &case, KeyCode::Char('n'))
+            && m.contains("hit the bottom")
+        {
+            break;
+        }
+        assert!(selected(&mut pane).to_lowercase().contains("filecrypt"));
+        if tables.last() != Some(&pane.active()) {
+            tables.push(pane.active());
+        }
+    }
+    assert_eq!(tables, [Table::Events, Table::Drivers, Table::Signatures]);
+    assert_eq!(pane.active(), Table::Events, "wrapped to the first match");
+    let keys: Vec<&str> = pane.hints().iter().map(|h| h.key).collect();
+    assert!(keys.contains(&"/") && keys.contains(&"n/N"), "{keys:?}");
+}
+
+#[test]
+fn every_pane_help_fits_80x24_with_every_key() {
+    let (_dir, case) = demo_case();
+    let keymap = bsod_workbench::ui::keymap::Keymap::builtin();
+    let panes: Vec<Box<dyn Pane>> = bsod_workbench::ui::panes::build(&case);
+    assert_eq!(panes.len(), 6);
+    for pane in &panes {
+        let hints = pane.hints();
+        let mut t = Terminal::new(TestBackend::new(80, 22)).expect("terminal");
+        t.draw(|f| {
+            bsod_workbench::ui::widgets::help::render(
+                f,
+                f.area(),
+                pane.title(),
+                &hints,
+                &keymap,
+                &Theme::ansi16(),
+            )
+        })
+        .expect("draw");
+        let text = format!("{}", t.backend());
+        for h in &hints {
+            let first = h.desc.split_whitespace().next().unwrap_or("");
+            assert!(
+                text.contains(&format!("  {:<12}{first}", h.key)),
+                "{}: help lacks {:?}\n{text}",
+                pane.title(),
+                h.key
+            );
+        }
+        for b in &keymap.global {
+            assert!(
+                text.contains(&b.desc),
+                "{}: lacks {:?}",
+                pane.title(),
+                b.desc
+            );
+        }
+        assert!(text.contains("Esc or ? closes"), "{}", pane.title());
+        if ["Overview", "Dump", "Integrity", "Drivers"].contains(&pane.title()) {
+            let keys: Vec<&str> = hints.iter().map(|h| h.key).collect();
+            assert!(keys.contains(&"/") && keys.contains(&"n/N"), "{keys:?}");
+        }
+    }
 }

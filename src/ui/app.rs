@@ -256,8 +256,7 @@ impl App {
                 .get(self.active)
                 .map(|p| (p.title(), p.hints()))
                 .unwrap_or(("Overview", Vec::new()));
-            let lines = widgets::help::lines(title, &hints, &self.keymap, &self.theme);
-            widgets::help::render(frame, body, lines, &self.theme);
+            widgets::help::render(frame, body, title, &hints, &self.keymap, &self.theme);
         }
     }
 

@@ -10,7 +10,7 @@ use crate::registry::{Service, SystemHive};
 use crate::ui::action::Outcome;
 use crate::ui::pane::{Hint, Pane, PaneContext, hint};
 use crate::ui::theme::Theme;
-use crate::ui::widgets::input::{InputEvent, LineInput};
+use crate::ui::widgets::search::{Edit, Jump, Search};
 use crate::ui::widgets::{self, cursor::Cursor, fit};
 use ratatui::Frame;
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
@@ -80,8 +80,7 @@ pub struct DriversPane {
     all_services: bool,
     /// Show only boot/system-start drivers with ErrorControl = critical.
     critical_only: bool,
-    search: Option<LineInput>,
-    query: String,
+    search: Search,
     focus: Option<DriverKey>,
     /// First line shown in the detail box (`]` and `[` scroll it).
     detail_scroll: u16,
@@ -102,8 +101,7 @@ impl DriversPane {
             descending: false,
             all_services: false,
             critical_only: false,
-            search: None,
-            query: String::new(),
+            search: Search::default(),
             focus: None,
             detail_scroll: 0,
         };
@@ -222,48 +220,36 @@ impl DriversPane {
     }
 
     fn matches(&self, s: &Service) -> bool {
-        if self.query.is_empty() {
-            return false;
-        }
-        let q = self.query.to_ascii_lowercase();
-        [
-            Some(s.name.as_str()),
-            s.group.as_deref(),
-            s.image_path.as_deref(),
-            s.display_name.as_deref(),
-            s.driver.as_ref().map(DriverKey::name),
-        ]
-        .into_iter()
-        .flatten()
-        .any(|f| f.to_ascii_lowercase().contains(&q))
+        self.search.matches_any(
+            [
+                Some(s.name.as_str()),
+                s.group.as_deref(),
+                s.image_path.as_deref(),
+                s.display_name.as_deref(),
+                s.driver.as_ref().map(DriverKey::name),
+            ]
+            .into_iter()
+            .flatten(),
+        )
     }
 
-    /// Move the cursor to the next (or previous) row matching the query, wrapping around.
-    fn jump(&mut self, forward: bool, include_current: bool) -> bool {
-        let n = self.rows.len();
-        if n == 0 || self.query.is_empty() {
-            return false;
+    /// Move the cursor to a row matching the query (wrapping around) and say which.
+    fn search_jump(&mut self, how: Jump) -> Outcome {
+        let Some(hive) = &self.hive else {
+            return Outcome::Consumed;
+        };
+        let (to, outcome) =
+            self.search
+                .jump(self.rows.len(), self.cursor.selected, how, "driver", |i| {
+                    self.rows
+                        .get(i)
+                        .and_then(|&r| hive.services.get(r))
+                        .is_some_and(|s| self.matches(s))
+                });
+        if let Some(i) = to {
+            self.cursor.selected = i;
         }
-        let start = self.cursor.selected;
-        for step in 0..n {
-            let offset = if include_current { step } else { step + 1 };
-            let i = if forward {
-                (start + offset) % n
-            } else {
-                (start + n - offset % n) % n
-            };
-            let hit = self.hive.as_ref().and_then(|h| {
-                self.rows
-                    .get(i)
-                    .and_then(|&r| h.services.get(r))
-                    .map(|s| self.matches(s))
-            });
-            if hit == Some(true) {
-                self.cursor.selected = i;
-                return true;
-            }
-        }
-        false
+        outcome
     }
 
     fn focused_service(&self) -> Option<&Service> {
@@ -314,7 +300,7 @@ impl Pane for DriversPane {
         let detail_height = detail_lines
             .as_ref()
             .map_or(0, |l| (l.len() as u16 + 2).min(area.height / 2));
-        let search_height = if self.search.is_some() { 3 } else { 0 };
+        let search_height = if self.search.is_open() { 3 } else { 0 };
         let [head, table, search, detail_area] = Layout::vertical([
             Constraint::Length(2),
             Constraint::Min(3),
@@ -360,8 +346,8 @@ impl Pane for DriversPane {
                 (false, false) => "drivers",
             }
         );
-        if !self.query.is_empty() {
-            view.push_str(&format!("  search: {}", self.query));
+        if !self.search.query().is_empty() {
+            view.push_str(&format!("  search: {}", self.search.query()));
         }
         frame.render_widget(
             Paragraph::new(vec![
@@ -490,9 +476,7 @@ impl Pane for DriversPane {
         }
         frame.render_widget(Paragraph::new(lines), body);
 
-        if let Some(input) = &mut self.search {
-            input.render(frame, search, theme);
-        }
+        self.search.render(frame, search, theme);
         if let (Some(lines), Some(k)) = (detail_lines, &self.focus) {
             let title = match &focused {
                 Some(s) => format!("Services\\{} ({})", s.name, k),
@@ -517,19 +501,11 @@ impl Pane for DriversPane {
     }
 
     fn handle_key(&mut self, key: KeyEvent, _ctx: &PaneContext) -> Outcome {
-        if let Some(input) = &mut self.search {
-            match input.handle(key) {
-                InputEvent::Submit(text) => {
-                    self.search = None;
-                    self.query = text.trim().to_string();
-                    if !self.query.is_empty() && !self.jump(true, true) {
-                        return Outcome::Message(format!("no driver matches {:?}", self.query));
-                    }
-                }
-                InputEvent::Cancel => self.search = None,
-                InputEvent::Edited => {}
-            }
-            return Outcome::Consumed;
+        if self.search.is_open() {
+            return match self.search.edit(key) {
+                Edit::Applied => self.search_jump(Jump::First),
+                Edit::Cancelled | Edit::Editing => Outcome::Consumed,
+            };
         }
         if self.hive.is_none() {
             return Outcome::Ignored;
@@ -566,7 +542,7 @@ impl Pane for DriversPane {
                 Outcome::Consumed
             }
             KeyCode::Char('/') => {
-                self.search = Some(LineInput::new("Search drivers", &self.query));
+                self.search.open("Search drivers");
                 Outcome::Consumed
             }
             KeyCode::Char(']') if self.focus.is_some() => {
@@ -577,14 +553,8 @@ impl Pane for DriversPane {
                 self.detail_scroll = self.detail_scroll.saturating_sub(1);
                 Outcome::Consumed
             }
-            KeyCode::Char('n') => {
-                self.jump(true, false);
-                Outcome::Consumed
-            }
-            KeyCode::Char('N') => {
-                self.jump(false, false);
-                Outcome::Consumed
-            }
+            KeyCode::Char('n') => self.search_jump(Jump::Next),
+            KeyCode::Char('N') => self.search_jump(Jump::Prev),
             _ => Outcome::Ignored,
         }
     }
@@ -618,7 +588,7 @@ impl Pane for DriversPane {
     }
 
     fn captures_input(&self) -> bool {
-        self.search.is_some()
+        self.search.is_open()
     }
 }
 

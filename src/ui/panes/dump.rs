@@ -11,6 +11,7 @@ use crate::dump::{CrashDump, Module, filetime_to_string, report};
 use crate::ui::action::Outcome;
 use crate::ui::pane::{Hint, Pane, PaneContext, hint};
 use crate::ui::theme::Theme;
+use crate::ui::widgets::search::{Edit, Jump, Search};
 use crate::ui::widgets::{self, cursor::Cursor, fit};
 use ratatui::Frame;
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
@@ -91,6 +92,8 @@ pub struct DumpPane {
     detail: bool,
     /// Cached bug-check explanation: (dump index, info).
     info: Option<(usize, Option<BugcheckInfo>)>,
+    /// `/` over the stack, then the module list.
+    search: Search,
 }
 
 impl Default for DumpPane {
@@ -110,6 +113,7 @@ impl DumpPane {
             descending: false,
             detail: false,
             info: None,
+            search: Search::default(),
         }
     }
 
@@ -155,6 +159,117 @@ impl DumpPane {
     fn selected_frame<'a>(&self, a: &'a DumpArtefact) -> Option<&'a StackFrame> {
         a.analysis.stack.get(self.stack.selected)
     }
+
+    /// A frame matches on what its row shows (call site, addresses, arguments) or its
+    /// module's path.
+    fn frame_matches(&self, f: &StackFrame, faulting: bool) -> bool {
+        self.search.matches_any([
+            frame_text(f, faulting, true).as_str(),
+            f.module.as_deref().unwrap_or(""),
+        ])
+    }
+
+    /// A module matches on its name, path, base and end, timestamp, checksum or size.
+    fn module_matches(&self, m: &Module, faulting: bool) -> bool {
+        self.search.matches_any([
+            m.name.as_str(),
+            module_text(m, faulting, true).as_str(),
+            module_text(m, faulting, false).as_str(),
+        ])
+    }
+
+    /// Move to a match: the stack rows, then the module rows in their current order.
+    fn search_jump(&mut self, a: &DumpArtefact, how: Jump) -> Outcome {
+        let stack = &a.analysis.stack;
+        let order = self.module_order(&a.dump);
+        let faulting_module = a.analysis.faulting_module.as_deref();
+        let cursor = match self.list {
+            List::Stack => self.stack.selected,
+            List::Modules => stack.len() + self.modules.selected,
+        };
+        let (to, outcome) = self.search.jump(
+            stack.len() + order.len(),
+            cursor,
+            how,
+            "frame or module",
+            |i| match stack.get(i) {
+                Some(f) => self.frame_matches(f, a.analysis.faulting_frame == Some(f.index)),
+                None => order
+                    .get(i - stack.len())
+                    .and_then(|&m| a.dump.modules.get(m))
+                    .is_some_and(|m| {
+                        self.module_matches(m, faulting_module == Some(m.name.as_str()))
+                    }),
+            },
+        );
+        if let Some(i) = to {
+            if i < stack.len() {
+                self.list = List::Stack;
+                self.stack.selected = i;
+            } else {
+                self.list = List::Modules;
+                self.modules.selected = i - stack.len();
+            }
+        }
+        outcome
+    }
+}
+
+/// A stack row as the wide table shows it (the narrow one drops the return address and args).
+fn frame_text(f: &StackFrame, faulting: bool, wide: bool) -> String {
+    let mark = match (f.method, f.verified, f.trap_frame) {
+        (FrameMethod::Scan, true, _) => " (scan)",
+        (FrameMethod::Scan, false, _) => " (scan?)",
+        (_, _, true) => " (TrapFrame)",
+        _ => "",
+    };
+    let star = if faulting { "*" } else { " " };
+    if wide {
+        let args: Vec<String> = f
+            .args
+            .iter()
+            .map(|a| a.map_or_else(|| "?".repeat(16), hex))
+            .collect();
+        format!(
+            "{star}{:02} {} {} : {} : {}{mark}",
+            f.index,
+            hex(f.child_sp),
+            hex(f.return_address),
+            args.join(" "),
+            f.call_site
+        )
+    } else {
+        format!(
+            "{star}{:02} {} {}{mark}",
+            f.index,
+            hex(f.child_sp),
+            f.call_site
+        )
+    }
+}
+
+/// A module row as the wide table (with the path) or the narrow one (with the size) shows it.
+fn module_text(m: &Module, faulting: bool, wide: bool) -> String {
+    let star = if faulting { "*" } else { " " };
+    if wide {
+        format!(
+            "{star}{} {} {:<24} {:08x} {:08x} {}",
+            hex(m.base),
+            hex(m.base.wrapping_add(u64::from(m.size))),
+            fit(&m.name, 24),
+            m.timestamp,
+            m.checksum,
+            m.path
+        )
+    } else {
+        format!(
+            "{star}{} {:<20} {:>8x} {:08x}",
+            hex(m.base),
+            fit(&m.name, 20),
+            m.size,
+            m.timestamp
+        )
+    }
 }
 
 fn frame_key(dump: &CrashDump, f: &StackFrame) -> Option<DriverKey> {
@@ -185,6 +300,7 @@ impl Pane for DumpPane {
             );
             return;
         };
+        let (area, search_area) = self.search.split(area);
         let info = self.info(a);
         let d = &a.dump;
         let an = &a.analysis;
@@ -322,42 +438,14 @@ impl Pane for DumpPane {
         let lines: Vec<Line> = an.stack[range.clone()]
             .iter()
             .map(|f| {
-                let mark = match (f.method, f.verified, f.trap_frame) {
-                    (FrameMethod::Scan, true, _) => " (scan)",
-                    (FrameMethod::Scan, false, _) => " (scan?)",
-                    (_, _, true) => " (TrapFrame)",
-                    _ => "",
-                };
                 let faulting = an.faulting_frame == Some(f.index);
-                let text = if wide {
-                    let args: Vec<String> = f
-                        .args
-                        .iter()
-                        .map(|a| a.map_or_else(|| "?".repeat(16), hex))
-                        .collect();
-                    format!(
-                        "{}{:02} {} {} : {} : {}{mark}",
-                        if faulting { "*" } else { " " },
-                        f.index,
-                        hex(f.child_sp),
-                        hex(f.return_address),
-                        args.join(" "),
-                        f.call_site
-                    )
-                } else {
-                    format!(
-                        "{}{:02} {} {}{mark}",
-                        if faulting { "*" } else { " " },
-                        f.index,
-                        hex(f.child_sp),
-                        f.call_site
-                    )
-                };
+                let text = frame_text(f, faulting, wide);
                 let focused = focus.is_some_and(|k| frame_key(d, f).as_ref() == Some(k));
                 let style = row_style(
                     theme,
                     self.list == List::Stack && f.index == self.stack.selected,
                     focused,
+                    self.frame_matches(f, faulting),
                     faulting,
                 );
                 Line::styled(fit(&text, w), style)
@@ -389,38 +477,20 @@ impl Pane for DumpPane {
                 let m = d.modules.get(i)?;
                 let row = range.start + row;
                 let is_faulting = faulting == Some(m.name.as_str());
-                let text = if w >= 120 {
-                    format!(
-                        "{}{} {} {:<24} {:08x} {:08x} {}",
-                        if is_faulting { "*" } else { " " },
-                        hex(m.base),
-                        hex(m.base.wrapping_add(u64::from(m.size))),
-                        fit(&m.name, 24),
-                        m.timestamp,
-                        m.checksum,
-                        m.path
-                    )
-                } else {
-                    format!(
-                        "{}{} {:<20} {:>8x} {:08x}",
-                        if is_faulting { "*" } else { " " },
-                        hex(m.base),
-                        fit(&m.name, 20),
-                        m.size,
-                        m.timestamp
-                    )
-                };
+                let text = module_text(m, is_faulting, w >= 120);
                 let focused = focus.is_some_and(|k| m.key().as_ref() == Some(k));
                 let style = row_style(
                     theme,
                     self.list == List::Modules && row == self.modules.selected,
                     focused,
+                    self.module_matches(m, is_faulting),
                     is_faulting,
                 );
                 Some(Line::styled(fit(&text, w), style))
             })
             .collect();
         frame.render_widget(Paragraph::new(lines), inner);
+        self.search.render(frame, search_area, theme);
 
         if self.detail {
             self.render_detail(frame, area, a, theme);
@@ -431,6 +501,12 @@ impl Pane for DumpPane {
         let Some(a) = self.artefact(ctx.case) else {
             return Outcome::Ignored;
         };
+        if self.search.is_open() {
+            return match self.search.edit(key) {
+                Edit::Applied => self.search_jump(a, Jump::First),
+                Edit::Cancelled | Edit::Editing => Outcome::Consumed,
+            };
+        }
         if self.detail {
             return match key.code {
                 KeyCode::Esc | KeyCode::Enter => {
@@ -471,6 +547,12 @@ impl Pane for DumpPane {
                 Outcome::Consumed
             }
             KeyCode::Char('f') => self.focus_selected(a),
+            KeyCode::Char('/') => {
+                self.search.open("Search frames and modules");
+                Outcome::Consumed
+            }
+            KeyCode::Char('n') => self.search_jump(a, Jump::Next),
+            KeyCode::Char('N') => self.search_jump(a, Jump::Prev),
             KeyCode::Char('i') => match self.info(a).and_then(|i| i.hint) {
                 // Take the driver the bug check names along (0x5A's P3), so the pane opens on it.
                 Some(h) if h.pane != HintPane::Dump => match a
@@ -526,17 +608,26 @@ impl Pane for DumpPane {
                 "i",
                 "open the pane the bug check points to, focused on the driver it names",
             ),
+            hint("/", "search frames and modules"),
+            hint("n/N", "next/previous match"),
             hint("d", "next dump of the case"),
             hint("Esc", "close the details"),
         ]
     }
+
+    fn captures_input(&self) -> bool {
+        self.search.is_open()
+    }
 }
 
-fn row_style(theme: &Theme, selected: bool, focused: bool, faulting: bool) -> Style {
+fn row_style(theme: &Theme, selected: bool, focused: bool, matched: bool, faulting: bool) -> Style {
     if selected {
         theme.selected
     } else if focused {
         theme.focused_driver
+    } else if matched {
+        // A faulting row keeps its `*` mark.
+        theme.key
     } else if faulting {
         theme.bad
     } else {

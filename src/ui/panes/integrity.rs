@@ -11,6 +11,7 @@ use crate::signing::{self, CatalogLocation, Verdict};
 use crate::ui::action::Outcome;
 use crate::ui::pane::{Hint, Pane, PaneContext, hint};
 use crate::ui::theme::Theme;
+use crate::ui::widgets::search::{Edit, Jump, Search};
 use crate::ui::widgets::{self, cursor::Cursor, fit};
 use ratatui::Frame;
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
@@ -370,6 +371,8 @@ pub struct IntegrityPane {
     lower: Table,
     cursors: [Cursor; 3],
     focus: Option<DriverKey>,
+    /// `/` over the events, the drivers, then the signatures (the rows under the focus).
+    search: Search,
 }
 
 impl Default for IntegrityPane {
@@ -405,6 +408,7 @@ impl IntegrityPane {
             lower: Table::Signatures,
             cursors: [Cursor::default(); 3],
             focus: None,
+            search: Search::default(),
         }
     }
 
@@ -462,9 +466,11 @@ impl IntegrityPane {
     }
 }
 
-fn row_style(theme: &Theme, selected: bool, severity: u8) -> Style {
+fn row_style(theme: &Theme, selected: bool, matched: bool, severity: u8) -> Style {
     if selected {
         theme.selected
+    } else if matched {
+        theme.key
     } else if severity >= 3 {
         theme.bad
     } else if severity == 2 {
@@ -490,7 +496,95 @@ fn location_word(l: CatalogLocation) -> &'static str {
     }
 }
 
+/// The case has something this pane shows.
+fn has_artefacts(case: &Case) -> bool {
+    !(case.event_logs.is_empty() && case.signatures.is_empty() && case.hive.is_none())
+}
+
+fn verdict_text(r: &SignatureRow) -> &'static str {
+    r.verdict.map_or("no file in case", |v| v.as_str())
+}
+
+fn event_matches(search: &Search, r: &EventRow) -> bool {
+    search.matches_any([
+        r.time.as_str(),
+        &r.source,
+        &r.id.to_string(),
+        r.level,
+        &r.subject,
+        &r.status,
+        &r.summary,
+    ])
+}
+
+fn group_matches(search: &Search, r: &GroupRow) -> bool {
+    search.matches_any([r.driver.name(), &r.first, &r.last, &r.worst])
+}
+
+fn signature_matches(search: &Search, r: &SignatureRow) -> bool {
+    let catalog = r
+        .catalog
+        .as_ref()
+        .map(|(name, loc)| format!("{} {name}", location_word(*loc)))
+        .unwrap_or_default();
+    search.matches_any([
+        r.driver.name(),
+        verdict_text(r),
+        r.start.as_deref().unwrap_or(""),
+        r.error_control.as_deref().unwrap_or(""),
+        &catalog,
+    ])
+}
+
 impl IntegrityPane {
+    /// Move to a match: the events, then the drivers, then the signatures (each as filtered by
+    /// the focus).
+    fn search_jump(&mut self, ctx: &PaneContext, how: Jump) -> Outcome {
+        let focus = ctx.focus.or(self.focus.as_ref()).cloned();
+        let model = self.model(ctx.case);
+        let (ev, gr, sg) = IntegrityPane::visible(&model, focus.as_ref());
+        let (ne, ng) = (ev.len(), gr.len());
+        let cursor = self.cursors[self.active.index()].selected
+            + match self.active {
+                Table::Events => 0,
+                Table::Drivers => ne,
+                Table::Signatures => ne + ng,
+            };
+        let search = &self.search;
+        let (to, outcome) = search.jump(ne + ng + sg.len(), cursor, how, "event or driver", |i| {
+            if i < ne {
+                model
+                    .events
+                    .get(ev[i])
+                    .is_some_and(|r| event_matches(search, r))
+            } else if i < ne + ng {
+                model
+                    .groups
+                    .get(gr[i - ne])
+                    .is_some_and(|r| group_matches(search, r))
+            } else {
+                sg.get(i - ne - ng)
+                    .and_then(|&j| model.signatures.get(j))
+                    .is_some_and(|r| signature_matches(search, r))
+            }
+        });
+        if let Some(i) = to {
+            let (table, row) = if i < ne {
+                (Table::Events, i)
+            } else if i < ne + ng {
+                (Table::Drivers, i - ne)
+            } else {
+                (Table::Signatures, i - ne - ng)
+            };
+            self.active = table;
+            if table != Table::Events {
+                self.lower = table;
+            }
+            self.cursors[table.index()].selected = row;
+        }
+        outcome
+    }
+
     #[allow(clippy::too_many_arguments)]
     fn draw_events(
         &mut self,
@@ -549,7 +643,7 @@ impl IntegrityPane {
             ));
             lines.push(Line::styled(
                 fit(&text, w),
-                row_style(theme, selected, r.severity),
+                row_style(theme, selected, event_matches(&self.search, r), r.severity),
             ));
         }
         frame.render_widget(Paragraph::new(lines), inner);
@@ -597,7 +691,7 @@ impl IntegrityPane {
             );
             lines.push(Line::styled(
                 fit(&text, w),
-                row_style(theme, selected, r.severity),
+                row_style(theme, selected, group_matches(&self.search, r), r.severity),
             ));
         }
         frame.render_widget(Paragraph::new(lines), inner);
@@ -639,7 +733,7 @@ impl IntegrityPane {
                 continue;
             };
             let selected = active && range.start + i == cursor.selected;
-            let verdict = r.verdict.map_or("no file in case", |v| v.as_str());
+            let verdict = verdict_text(r);
             let catalog = match &r.catalog {
                 Some((name, loc)) if cat_w >= 24 => format!("{} {}", location_word(*loc), name),
                 Some((_, loc)) => location_word(*loc).to_string(),
@@ -677,7 +771,12 @@ impl IntegrityPane {
             };
             lines.push(Line::styled(
                 fit(&text, w),
-                row_style(theme, selected, severity),
+                row_style(
+                    theme,
+                    selected,
+                    signature_matches(&self.search, r),
+                    severity,
+                ),
             ));
         }
         frame.render_widget(Paragraph::new(lines), inner);
@@ -692,10 +791,11 @@ impl Pane for IntegrityPane {
     fn render(&mut self, frame: &mut Frame, area: Rect, ctx: &PaneContext) {
         let theme = ctx.theme;
         let case = ctx.case;
-        if case.event_logs.is_empty() && case.signatures.is_empty() && case.hive.is_none() {
+        if !has_artefacts(case) {
             widgets::missing(frame, area, "Integrity", NEEDS, theme);
             return;
         }
+        let (area, search_area) = self.search.split(area);
         let model = self.model(case);
         let focus = ctx.focus.or(self.focus.as_ref()).cloned();
         let (ev, gr, sg) = IntegrityPane::visible(&model, focus.as_ref());
@@ -738,6 +838,7 @@ impl Pane for IntegrityPane {
             self.draw_events(frame, events_area, &model, &ev, theme, &title);
             self.draw_groups(frame, groups_area, &model, &gr, theme);
             self.draw_signatures(frame, sigs_area, &model, &sg, theme);
+            self.search.render(frame, search_area, theme);
             return;
         }
         let [top, events_area, lower_area] = Layout::vertical([
@@ -753,9 +854,25 @@ impl Pane for IntegrityPane {
         } else {
             self.draw_signatures(frame, lower_area, &model, &sg, theme);
         }
+        self.search.render(frame, search_area, theme);
     }
 
     fn handle_key(&mut self, key: KeyEvent, ctx: &PaneContext) -> Outcome {
+        if self.search.is_open() {
+            return match self.search.edit(key) {
+                Edit::Applied => self.search_jump(ctx, Jump::First),
+                Edit::Cancelled | Edit::Editing => Outcome::Consumed,
+            };
+        }
+        match key.code {
+            KeyCode::Char('/') if has_artefacts(ctx.case) => {
+                self.search.open("Search events, drivers and signatures");
+                return Outcome::Consumed;
+            }
+            KeyCode::Char('n') => return self.search_jump(ctx, Jump::Next),
+            KeyCode::Char('N') => return self.search_jump(ctx, Jump::Prev),
+            _ => {}
+        }
         let focus = ctx.focus.or(self.focus.as_ref()).cloned();
         let model = self.model(ctx.case);
         let (ev, gr, sg) = IntegrityPane::visible(&model, focus.as_ref());
@@ -833,6 +950,12 @@ impl Pane for IntegrityPane {
             hint("PgUp/PgDn", "page"),
             hint("g/G", "first/last row"),
             hint("Enter/f", "focus the driver of this row"),
+            hint("/", "search all three tables (driver, status, details)"),
+            hint("n/N", "next/previous match"),
         ]
+    }
+
+    fn captures_input(&self) -> bool {
+        self.search.is_open()
     }
 }

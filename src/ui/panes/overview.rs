@@ -1,10 +1,12 @@
-//! Overview: the case inventory (every file, its sniffed kind) and every load problem.
+//! Overview: the findings, the case inventory (every file, its sniffed kind) and every load
+//! problem, each a list with a cursor (h/l moves between them). `/` searches all three.
 
 use crate::case::{Case, Kind};
 use crate::driver::DriverKey;
 use crate::findings::Severity;
 use crate::ui::action::Outcome;
 use crate::ui::pane::{Hint, Pane, PaneContext, hint};
+use crate::ui::widgets::search::{Edit, Jump, Search};
 use crate::ui::widgets::{self, cursor::Cursor, fit};
 use ratatui::Frame;
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
@@ -14,26 +16,120 @@ use ratatui::widgets::Paragraph;
 
 /// Which list has the cursor.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-enum List {
+pub enum List {
     /// The findings, first when the case has any.
     #[default]
     Findings,
     Files,
+    /// The load problems.
+    Problems,
 }
 
 #[derive(Default)]
 pub struct OverviewPane {
     cursor: Cursor,
     finding: Cursor,
+    problem: Cursor,
     list: List,
-    /// The evidence popup of the selected finding is open.
+    /// The popup of the selected finding (its evidence) or load problem is open.
     detail: bool,
+    /// `/` over the findings, the files, then the load problems.
+    search: Search,
 }
 
 impl OverviewPane {
     pub fn new() -> OverviewPane {
         OverviewPane::default()
     }
+
+    /// The list that has the cursor (an empty list hands it to the files).
+    pub fn list(&self, case: &Case) -> List {
+        match self.list {
+            List::Findings if case.findings.is_empty() => List::Files,
+            List::Problems if case.problems.is_empty() => List::Files,
+            l => l,
+        }
+    }
+
+    /// The selected row of each list: (finding, file, problem).
+    pub fn selected(&self) -> (usize, usize, usize) {
+        (
+            self.finding.selected,
+            self.cursor.selected,
+            self.problem.selected,
+        )
+    }
+
+    /// Move to a match: the findings, then the files, then the load problems.
+    fn search_jump(&mut self, case: &Case, how: Jump) -> Outcome {
+        let files = files_of(case);
+        let (nf, nfiles) = (case.findings.len(), files.len());
+        let cursor = match self.list(case) {
+            List::Findings => self.finding.selected,
+            List::Files => nf + self.cursor.selected,
+            List::Problems => nf + nfiles + self.problem.selected,
+        };
+        let search = &self.search;
+        let (to, outcome) = search.jump(
+            nf + nfiles + case.problems.len(),
+            cursor,
+            how,
+            "finding, file or load problem",
+            |i| {
+                if i < nf {
+                    finding_matches(search, &case.findings[i])
+                } else if i < nf + nfiles {
+                    file_matches(search, &files[i - nf])
+                } else {
+                    case.problems
+                        .get(i - nf - nfiles)
+                        .is_some_and(|p| search.matches_any([p.path.as_str(), &p.message]))
+                }
+            },
+        );
+        if let Some(i) = to {
+            if i < nf {
+                self.list = List::Findings;
+                self.finding.selected = i;
+            } else if i < nf + nfiles {
+                self.list = List::Files;
+                self.cursor.selected = i - nf;
+            } else {
+                self.list = List::Problems;
+                self.problem.selected = i - nf - nfiles;
+            }
+        }
+        outcome
+    }
+}
+
+fn files_of(case: &Case) -> &[crate::case::CaseFile] {
+    case.inventory
+        .as_ref()
+        .map(|i| i.files.as_slice())
+        .unwrap_or(&[])
+}
+
+/// The second line a finding shows under its title.
+fn finding_line(f: &crate::findings::Finding) -> Option<String> {
+    if let Some(r) = &f.remediation {
+        Some(format!("  => {r}"))
+    } else {
+        f.evidence.first().map(|e| format!("  {e}"))
+    }
+}
+
+fn finding_matches(search: &Search, f: &crate::findings::Finding) -> bool {
+    search.matches_any([f.title.as_str(), finding_line(f).as_deref().unwrap_or("")])
+}
+
+fn file_matches(search: &Search, f: &crate::case::CaseFile) -> bool {
+    search.matches_any([
+        f.path.as_str(),
+        f.kind.as_str(),
+        &human_size(f.size),
+        &f.detail,
+    ])
 }
 
 /// The pane (index in the tab bar) that shows a kind of file.
@@ -94,18 +190,11 @@ impl Pane for OverviewPane {
             );
             return;
         };
-        let files = ctx
-            .case
-            .inventory
-            .as_ref()
-            .map(|i| i.files.as_slice())
-            .unwrap_or(&[]);
+        let (area, search_area) = self.search.split(area);
+        let files = files_of(ctx.case);
         let problems = &ctx.case.problems;
-        let problem_rows = if problems.is_empty() {
-            1
-        } else {
-            problems.len().min(4) as u16 + 1
-        };
+        let active = self.list(ctx.case);
+        let problem_rows = problems.len().clamp(1, 4) as u16;
         let findings = &ctx.case.findings;
         let finding_rows = if findings.is_empty() {
             0
@@ -130,7 +219,7 @@ impl Pane for OverviewPane {
                 .skip(range.start)
                 .take(range.len())
             {
-                let selected = self.list == List::Findings && i == self.finding.selected;
+                let selected = active == List::Findings && i == self.finding.selected;
                 let style = match f.severity {
                     Severity::Critical | Severity::Error => theme.bad,
                     Severity::Warning => theme.warn,
@@ -143,14 +232,14 @@ impl Pane for OverviewPane {
                         theme.selected
                     } else if focused {
                         theme.focused_driver
+                    } else if finding_matches(&self.search, f) {
+                        theme.key
                     } else {
                         style
                     },
                 ));
-                if let Some(r) = &f.remediation {
-                    flines.push(Line::styled(format!("  => {r}"), theme.dim));
-                } else if let Some(e) = f.evidence.first() {
-                    flines.push(Line::styled(format!("  {e}"), theme.dim));
+                if let Some(l) = finding_line(f) {
+                    flines.push(Line::styled(l, theme.dim));
                 }
             }
             let title = format!(
@@ -161,7 +250,7 @@ impl Pane for OverviewPane {
                 Paragraph::new(flines).block(widgets::block(
                     &title,
                     theme,
-                    self.list == List::Findings,
+                    active == List::Findings,
                 )),
                 found,
             );
@@ -188,7 +277,7 @@ impl Pane for OverviewPane {
         let block = widgets::block(
             "Files (Enter opens the pane that shows a file)",
             theme,
-            true,
+            active == List::Files,
         );
         let inner = block.inner(list);
         frame.render_widget(block, list);
@@ -215,10 +304,12 @@ impl Pane for OverviewPane {
                 let focused = ctx
                     .focus
                     .is_some_and(|k| k.matches_path(&f.path.replace('/', "\\")));
-                let style = if self.list == List::Files && row == self.cursor.selected {
+                let style = if active == List::Files && row == self.cursor.selected {
                     theme.selected
                 } else if focused {
                     theme.focused_driver
+                } else if file_matches(&self.search, f) {
+                    theme.key
                 } else if f.kind == Kind::Unknown {
                     theme.dim
                 } else {
@@ -229,107 +320,155 @@ impl Pane for OverviewPane {
             .collect();
         frame.render_widget(Paragraph::new(lines), inner);
 
+        // One line a problem (Enter shows it whole), scrolled to keep the cursor in view.
+        let title = if problems.is_empty() {
+            "Load problems (0)".to_string()
+        } else {
+            format!("Load problems ({}): Enter shows one", problems.len())
+        };
+        let block = widgets::block(&title, theme, active == List::Problems);
+        let inner = block.inner(probs);
+        frame.render_widget(block, probs);
         let mut plines = Vec::new();
         if problems.is_empty() {
             plines.push(Line::styled("Everything in the case was read.", theme.good));
         } else {
-            for p in problems.iter().take(4) {
-                plines.push(Line::from(vec![
-                    Span::styled(format!("{}: ", p.path), theme.bad),
-                    Span::raw(p.message.clone()),
-                ]));
-            }
-            if problems.len() > 6 {
-                plines.push(Line::styled(
-                    format!("... and {} more", problems.len() - 6),
-                    theme.dim,
-                ));
+            let range = self.problem.window(problems.len(), inner.height as usize);
+            let w = inner.width as usize;
+            for (i, p) in problems
+                .iter()
+                .enumerate()
+                .skip(range.start)
+                .take(range.len())
+            {
+                let path = fit(&format!("{}: ", p.path), w);
+                let message = fit(&p.message, w.saturating_sub(path.chars().count()));
+                let line = if active == List::Problems && i == self.problem.selected {
+                    Line::styled(format!("{path}{message}"), theme.selected)
+                } else if self.search.matches_any([p.path.as_str(), &p.message]) {
+                    Line::styled(format!("{path}{message}"), theme.key)
+                } else {
+                    Line::from(vec![Span::styled(path, theme.bad), Span::raw(message)])
+                };
+                plines.push(line);
             }
         }
-        let title = format!("Load problems ({})", problems.len());
-        frame.render_widget(
-            Paragraph::new(plines)
-                .block(widgets::block(&title, theme, false))
-                .wrap(ratatui::widgets::Wrap { trim: true }),
-            probs,
-        );
-        // The evidence popup goes over everything else.
-        if self.detail
-            && let Some(f) = ctx.case.findings.get(self.finding.selected)
-        {
-            render_evidence(frame, area, f, theme);
+        frame.render_widget(Paragraph::new(plines), inner);
+        self.search.render(frame, search_area, theme);
+        // The popup goes over everything else.
+        if self.detail {
+            match active {
+                List::Findings => {
+                    if let Some(f) = ctx.case.findings.get(self.finding.selected) {
+                        render_evidence(frame, area, f, theme);
+                    }
+                }
+                List::Problems => {
+                    if let Some(p) = problems.get(self.problem.selected) {
+                        render_problem(frame, area, p, theme);
+                    }
+                }
+                List::Files => {}
+            }
         }
     }
 
     fn handle_key(&mut self, key: KeyEvent, ctx: &PaneContext) -> Outcome {
-        let files = ctx
-            .case
-            .inventory
-            .as_ref()
-            .map(|i| i.files.as_slice())
-            .unwrap_or(&[]);
+        if self.search.is_open() {
+            return match self.search.edit(key) {
+                Edit::Applied => self.search_jump(ctx.case, Jump::First),
+                Edit::Cancelled | Edit::Editing => Outcome::Consumed,
+            };
+        }
+        let files = files_of(ctx.case);
         let findings = &ctx.case.findings;
+        let list = self.list(ctx.case);
         if self.detail {
-            // The evidence popup takes Esc and Enter (close) and f (focus).
+            // The popup takes Esc and Enter (close) and, over a finding, f (focus).
             return match key.code {
                 KeyCode::Esc | KeyCode::Enter => {
                     self.detail = false;
                     Outcome::Consumed
                 }
-                KeyCode::Char('f') => self.focus_finding(ctx),
+                KeyCode::Char('f') if list == List::Findings => self.focus_finding(ctx),
                 _ => Outcome::Consumed,
             };
         }
-        let list = if findings.is_empty() {
-            List::Files
-        } else {
-            self.list
-        };
+        // h/l go round the lists the case has: findings, files, load problems.
+        let lists: Vec<List> = [
+            (List::Findings, !findings.is_empty()),
+            (List::Files, true),
+            (List::Problems, !ctx.case.problems.is_empty()),
+        ]
+        .into_iter()
+        .filter_map(|(l, has)| has.then_some(l))
+        .collect();
+        let at = lists.iter().position(|l| *l == list).unwrap_or(0);
         match key.code {
-            KeyCode::Left | KeyCode::Right | KeyCode::Char('h') | KeyCode::Char('l')
-                if !findings.is_empty() =>
-            {
-                self.list = if list == List::Files {
-                    List::Findings
-                } else {
-                    List::Files
-                };
+            KeyCode::Right | KeyCode::Char('l') if lists.len() > 1 => {
+                self.list = lists[(at + 1) % lists.len()];
                 return Outcome::Consumed;
             }
+            KeyCode::Left | KeyCode::Char('h') if lists.len() > 1 => {
+                self.list = lists[(at + lists.len() - 1) % lists.len()];
+                return Outcome::Consumed;
+            }
+            KeyCode::Char('/') if ctx.case.root.is_some() => {
+                self.search.open("Search findings, files and load problems");
+                return Outcome::Consumed;
+            }
+            KeyCode::Char('n') => return self.search_jump(ctx.case, Jump::Next),
+            KeyCode::Char('N') => return self.search_jump(ctx.case, Jump::Prev),
             _ => {}
         }
-        if list == List::Findings {
-            if self.finding.handle(&key, findings.len()) {
-                return Outcome::Consumed;
+        match list {
+            List::Findings => {
+                if self.finding.handle(&key, findings.len()) {
+                    return Outcome::Consumed;
+                }
+                match key.code {
+                    KeyCode::Enter => {
+                        self.detail = true;
+                        Outcome::Consumed
+                    }
+                    KeyCode::Char('f') => self.focus_finding(ctx),
+                    _ => Outcome::Ignored,
+                }
             }
-            return match key.code {
-                KeyCode::Enter => {
-                    self.detail = true;
-                    Outcome::Consumed
+            List::Problems => {
+                if self.problem.handle(&key, ctx.case.problems.len()) {
+                    return Outcome::Consumed;
                 }
-                KeyCode::Char('f') => self.focus_finding(ctx),
-                _ => Outcome::Ignored,
-            };
-        }
-        if self.cursor.handle(&key, files.len()) {
-            return Outcome::Consumed;
-        }
-        match key.code {
-            KeyCode::Enter => match files
-                .get(self.cursor.selected)
-                .and_then(|f| pane_for(f.kind))
-            {
-                Some(p) => Outcome::GoTo(p),
-                None => Outcome::Message("no pane shows this kind of file".into()),
-            },
-            KeyCode::Char('f') => match files.get(self.cursor.selected) {
-                Some(f) if f.kind == Kind::PeImage => {
-                    DriverKey::from_path(&f.path.replace('/', "\\"))
-                        .map_or(Outcome::Consumed, Outcome::Focus)
+                match key.code {
+                    KeyCode::Enter => {
+                        self.detail = true;
+                        Outcome::Consumed
+                    }
+                    _ => Outcome::Ignored,
                 }
-                _ => Outcome::Message("select a driver file to focus it".into()),
-            },
-            _ => Outcome::Ignored,
+            }
+            List::Files => {
+                if self.cursor.handle(&key, files.len()) {
+                    return Outcome::Consumed;
+                }
+                match key.code {
+                    KeyCode::Enter => match files
+                        .get(self.cursor.selected)
+                        .and_then(|f| pane_for(f.kind))
+                    {
+                        Some(p) => Outcome::GoTo(p),
+                        None => Outcome::Message("no pane shows this kind of file".into()),
+                    },
+                    KeyCode::Char('f') => match files.get(self.cursor.selected) {
+                        Some(f) if f.kind == Kind::PeImage => {
+                            DriverKey::from_path(&f.path.replace('/', "\\"))
+                                .map_or(Outcome::Consumed, Outcome::Focus)
+                        }
+                        _ => Outcome::Message("select a driver file to focus it".into()),
+                    },
+                    _ => Outcome::Ignored,
+                }
+            }
         }
     }
 
@@ -338,16 +477,22 @@ impl Pane for OverviewPane {
     fn hints(&self) -> Vec<Hint> {
         vec![
             hint("j/k ↑/↓", "move"),
-            hint("h/l ←/→", "findings / files"),
+            hint("h/l ←/→", "findings/files/problems"),
             hint("PgUp/PgDn", "page"),
             hint("g/G", "first/last row"),
             hint(
                 "Enter",
-                "a finding's evidence; a file: the pane that shows it",
+                "a finding's evidence, a whole problem, a file's pane",
             ),
             hint("f", "focus the driver of the finding or file"),
-            hint("Esc", "close the evidence"),
+            hint("/", "search findings, files, problems"),
+            hint("n/N", "next/previous match"),
+            hint("Esc", "close the popup"),
         ]
+    }
+
+    fn captures_input(&self) -> bool {
+        self.search.is_open()
     }
 }
 
@@ -397,6 +542,35 @@ fn render_evidence(
     frame.render_widget(
         Paragraph::new(lines)
             .block(widgets::block("Evidence", theme, true))
+            .wrap(ratatui::widgets::Wrap { trim: false }),
+        popup,
+    );
+}
+
+/// One load problem in full, over the pane.
+fn render_problem(
+    frame: &mut Frame,
+    area: Rect,
+    p: &crate::case::Problem,
+    theme: &crate::ui::theme::Theme,
+) {
+    let lines = vec![
+        Line::styled(p.path.clone(), theme.header),
+        Line::raw(""),
+        Line::raw(p.message.clone()),
+        Line::raw(""),
+        Line::styled("Esc closes", theme.dim),
+    ];
+    let popup = Rect {
+        x: area.x + 1,
+        y: area.y + 1,
+        width: area.width.saturating_sub(2),
+        height: area.height.saturating_sub(2),
+    };
+    frame.render_widget(ratatui::widgets::Clear, popup);
+    frame.render_widget(
+        Paragraph::new(lines)
+            .block(widgets::block("Load problem", theme, true))
             .wrap(ratatui::widgets::Wrap { trim: false }),
         popup,
     );

@@ -4,7 +4,7 @@ use super::super::keymap::Keymap;
 use super::super::pane::Hint;
 use super::super::theme::Theme;
 use ratatui::Frame;
-use ratatui::layout::Rect;
+use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Clear, Paragraph};
 
@@ -31,24 +31,101 @@ pub fn lines(
 
 fn key_line(key: &str, desc: &str, theme: &Theme) -> Line<'static> {
     Line::from(vec![
-        Span::styled(format!("  {key:<12}"), theme.key),
+        Span::styled(format!("  {key:<w$}", w = KEY_W - 2), theme.key),
         Span::raw(desc.to_string()),
     ])
 }
 
-/// Draw the overlay centred over `area`.
-pub fn render(frame: &mut Frame, area: Rect, lines: Vec<Line<'static>>, theme: &Theme) {
-    let height = (lines.len() as u16 + 2).min(area.height);
-    let width = 60.min(area.width);
-    let x = area.x + (area.width - width) / 2;
-    let y = area.y + (area.height - height) / 2;
+/// Draw the overlay centred over `area`: one column when it fits, else the pane's keys on the
+/// left (descriptions wrapped) and the global keys on the right, so 80x24 shows every key.
+pub fn render(
+    frame: &mut Frame,
+    area: Rect,
+    pane_title: &str,
+    hints: &[Hint],
+    keymap: &Keymap,
+    theme: &Theme,
+) {
+    let single = lines(pane_title, hints, keymap, theme);
+    if single.len() as u16 + 2 <= area.height {
+        let inner = draw_block(frame, area, 60, single.len() as u16, theme);
+        frame.render_widget(Paragraph::new(single), inner);
+        return;
+    }
+    let mut right = vec![Line::styled("Everywhere", theme.header)];
+    for b in &keymap.global {
+        right.push(key_line(&b.key, &b.desc, theme));
+    }
+    right.push(Line::raw(""));
+    right.push(Line::styled("Esc or ? closes", theme.dim));
+    let right_w = right.iter().map(Line::width).max().unwrap_or(0) as u16 + 1;
+    let width = 100.min(area.width);
+    let left_w = width.saturating_sub(2 + right_w + 1);
+    let desc_w = (left_w as usize).saturating_sub(KEY_W).max(8);
+    let mut left = vec![Line::styled(format!("{pane_title} pane"), theme.header)];
+    for h in hints {
+        for (i, part) in wrap(h.desc, desc_w).into_iter().enumerate() {
+            let key = if i == 0 { h.key } else { "" };
+            left.push(key_line(key, &part, theme));
+        }
+    }
+    let rows = left.len().max(right.len()) as u16;
+    let popup = draw_block(frame, area, width, rows, theme);
+    let [l, _, r] = Layout::horizontal([
+        Constraint::Length(left_w),
+        Constraint::Length(1),
+        Constraint::Length(right_w),
+    ])
+    .areas(popup);
+    frame.render_widget(Paragraph::new(left), l);
+    frame.render_widget(Paragraph::new(right), r);
+}
+
+/// The width of the key column.
+const KEY_W: usize = 14;
+
+/// Greedy word wrap to `width` columns.
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut line = String::new();
+    for word in text.split_whitespace() {
+        if !line.is_empty() && line.chars().count() + 1 + word.chars().count() > width {
+            out.push(std::mem::take(&mut line));
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    out.push(line);
+    out
+}
+
+/// Clear and frame a centred popup of `width` and `rows` inner rows; returns its inner area.
+fn draw_block(frame: &mut Frame, area: Rect, width: u16, rows: u16, theme: &Theme) -> Rect {
+    let height = (rows + 2).min(area.height);
+    let width = width.min(area.width);
     let popup = Rect {
-        x,
-        y,
+        x: area.x + (area.width - width) / 2,
+        y: area.y + (area.height - height) / 2,
         width,
         height,
     };
     frame.render_widget(Clear, popup);
-    let p = Paragraph::new(lines).block(super::block("Help", theme, true));
-    frame.render_widget(p, popup);
+    let block = super::block("Help", theme, true);
+    let inner = block.inner(popup);
+    frame.render_widget(block, popup);
+    inner
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn wraps_on_words() {
+        assert_eq!(
+            super::wrap("search the stack, then the modules", 16),
+            ["search the", "stack, then the", "modules"]
+        );
+        assert_eq!(super::wrap("short", 16), ["short"]);
+    }
 }

@@ -3,6 +3,7 @@
 pub mod cursor;
 pub mod help;
 pub mod input;
+pub mod search;
 
 use super::theme::Theme;
 use ratatui::Frame;
