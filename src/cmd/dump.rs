@@ -3,6 +3,7 @@
 
 use bsod_workbench::dump::{self, analysis, report};
 use bsod_workbench::symbols::{SymbolPath, Symbolizer};
+use std::io::Write;
 use std::path::PathBuf;
 
 #[derive(clap::Args, Debug)]
@@ -37,12 +38,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let a = analysis::analyze(&d, &opts);
     match args.format {
         super::Format::Json => {
-            println!(
-                "{}",
-                serde_json::to_string_pretty(&report::json_report(&d, &a))?
-            );
+            let mut out = std::io::stdout().lock();
+            serde_json::to_writer_pretty(&mut out, &report::json_report(&d, &a))?;
+            writeln!(out)?;
         }
-        super::Format::Text => print!("{}", report::text_report(&d, &a)),
+        super::Format::Text => write!(std::io::stdout().lock(), "{}", report::text_report(&d, &a))?,
         super::Format::Csv => anyhow::bail!("bsodwb dump: csv is not offered; use text or json"),
     }
     Ok(())
