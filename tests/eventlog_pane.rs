@@ -332,3 +332,50 @@ fn the_demo_case_shows_filecrypt_3004_beside_its_verdict() {
         "{text}"
     );
 }
+
+#[test]
+fn z_shows_the_times_on_the_machines_clock() {
+    let (_dir, case) = load_case();
+    let fc = DriverKey::from_path("filecrypt.sys").expect("key");
+    let model = IntegrityModel::build(&case, None);
+    // The hive's zone is Pacific; on 27 November daylight time is over (it ended on Sunday
+    // 1 November 2026), so the machine's clock read UTC-8.
+    let group = model.groups.iter().find(|g| g.driver == fc).expect("group");
+    assert_eq!(group.first_local.as_deref(), Some("2026-11-27 00:00:02"));
+    assert_eq!(group.last_local.as_deref(), Some("2026-11-27 00:00:04"));
+    let mut pane = IntegrityPane::new();
+    let theme = Theme::ansi16();
+    let ctx = PaneContext {
+        case: &case,
+        focus: Some(&fc),
+        theme: &theme,
+    };
+    let before = draw(&mut pane, &case, Some(&fc), 160, 48);
+    assert!(before.contains("Time (UTC)") && before.contains("2026-11-27 08:00:02"));
+    match pane.handle_key(key(KeyCode::Char('z')), &ctx) {
+        Outcome::Message(m) => assert!(m.contains("Pacific Standard Time"), "{m}"),
+        other => panic!("z: {other:?}"),
+    }
+    let after = draw(&mut pane, &case, Some(&fc), 160, 48);
+    assert!(after.contains("Time (machine)"), "{after}");
+    assert!(after.contains("2026-11-27 00:00:02"), "{after}");
+    assert!(!after.contains("2026-11-27 08:00:02"), "{after}");
+    pane.handle_key(key(KeyCode::Char('z')), &ctx);
+    assert!(draw(&mut pane, &case, Some(&fc), 160, 48).contains("2026-11-27 08:00:02"));
+}
+
+#[test]
+fn z_without_a_time_zone_says_why_times_stay_in_utc() {
+    let case = Case::empty();
+    let mut pane = IntegrityPane::new();
+    let theme = Theme::ansi16();
+    let ctx = PaneContext {
+        case: &case,
+        focus: None,
+        theme: &theme,
+    };
+    match pane.handle_key(key(KeyCode::Char('z')), &ctx) {
+        Outcome::Message(m) => assert!(m.contains("stay in UTC"), "{m}"),
+        other => panic!("z: {other:?}"),
+    }
+}

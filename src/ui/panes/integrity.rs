@@ -7,6 +7,7 @@
 use crate::case::Case;
 use crate::driver::DriverKey;
 use crate::eventlog::{Event, SystemEvent};
+use crate::registry::{FileTime, TimeZone};
 use crate::signing::{self, CatalogLocation, Verdict};
 use crate::ui::action::Outcome;
 use crate::ui::pane::{Hint, Pane, PaneContext, hint};
@@ -43,7 +44,10 @@ impl Table {
 /// One event, ready to show.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct EventRow {
+    /// UTC, `YYYY-MM-DD HH:MM:SS`.
     pub time: String,
+    /// The machine's local time (the hive's `TimeZoneInformation`), same shape; `None` without it.
+    pub local: Option<String>,
     pub source: String,
     pub id: u16,
     pub level: &'static str,
@@ -65,6 +69,9 @@ pub struct GroupRow {
     pub count: usize,
     pub first: String,
     pub last: String,
+    /// First and last in the machine's local time, when the hive gives its time zone.
+    pub first_local: Option<String>,
+    pub last_local: Option<String>,
     /// The status of its worst event (or that event's ID and level).
     pub worst: String,
     pub severity: u8,
@@ -173,11 +180,19 @@ fn time_text(e: &Event) -> String {
     e.time.strftime("%Y-%m-%d %H:%M:%S").to_string()
 }
 
+/// The event's time on the machine's clock (`YYYY-MM-DD HH:MM:SS`), from the hive's time zone.
+fn local_text(e: &Event, tz: Option<&TimeZone>) -> Option<String> {
+    let iso = tz?.local_string(FileTime::from_unix_seconds(e.time.as_second()))?;
+    // `2017-10-20T00:47:58-07:00`: the date and time, without the offset.
+    Some(iso.get(..19)?.replacen('T', " ", 1))
+}
+
 impl IntegrityModel {
     /// Build the tables from the case; `boot_log` is the set of drivers a boot log saw load,
     /// when the case has one.
     pub fn build(case: &Case, boot_log: Option<&BTreeSet<DriverKey>>) -> IntegrityModel {
         let hive = case.hive.as_ref();
+        let tz = hive.and_then(|h| h.time_zone());
         let mut events: Vec<(&Event, EventRow)> = Vec::new();
         for log in &case.event_logs {
             for e in &log.events {
@@ -199,6 +214,7 @@ impl IntegrityModel {
                     .unwrap_or_default();
                 let row = EventRow {
                     time: time_text(e),
+                    local: local_text(e, tz),
                     source: short_source(&e.provider),
                     id: e.event_id,
                     level: short_level(e),
@@ -249,11 +265,14 @@ impl IntegrityModel {
                     count: 0,
                     first: r.time.clone(),
                     last: r.time.clone(),
+                    first_local: r.local.clone(),
+                    last_local: r.local.clone(),
                     worst: String::new(),
                     severity: 0,
                 });
                 g.count += 1;
                 g.last = r.time.clone();
+                g.last_local = r.local.clone();
                 if r.severity > g.severity || (r.severity == g.severity && g.worst.is_empty()) {
                     g.severity = r.severity;
                     g.worst = if r.status.is_empty() {
@@ -373,6 +392,8 @@ pub struct IntegrityPane {
     focus: Option<DriverKey>,
     /// `/` over the events, the drivers, then the signatures (the rows under the focus).
     search: Search,
+    /// Show times on the machine's clock (`z`) instead of UTC.
+    local_time: bool,
 }
 
 impl Default for IntegrityPane {
@@ -409,6 +430,7 @@ impl IntegrityPane {
             cursors: [Cursor::default(); 3],
             focus: None,
             search: Search::default(),
+            local_time: false,
         }
     }
 
@@ -508,6 +530,7 @@ fn verdict_text(r: &SignatureRow) -> &'static str {
 fn event_matches(search: &Search, r: &EventRow) -> bool {
     search.matches_any([
         r.time.as_str(),
+        r.local.as_deref().unwrap_or(""),
         &r.source,
         &r.id.to_string(),
         r.level,
@@ -612,7 +635,15 @@ impl IntegrityPane {
         };
         let fixed = 19 + 1 + 5 + 5 + drv_w + 1 + st_w + 1 + if src_w > 0 { src_w + 1 } else { 0 };
         let sum_w = w.saturating_sub(fixed);
-        let mut header = format!("{:<19} ", "Time (UTC)");
+        let local = self.local_time;
+        let mut header = format!(
+            "{:<19} ",
+            if local {
+                "Time (machine)"
+            } else {
+                "Time (UTC)"
+            }
+        );
         if src_w > 0 {
             header.push_str(&format!("{:<src_w$} ", "Source"));
         }
@@ -629,7 +660,11 @@ impl IntegrityPane {
                 continue;
             };
             let selected = active && range.start + i == cursor.selected;
-            let mut text = format!("{:<19} ", r.time);
+            let time = match (&r.local, local) {
+                (Some(l), true) => l,
+                _ => &r.time,
+            };
+            let mut text = format!("{:<19} ", time);
             if src_w > 0 {
                 text.push_str(&format!("{:<src_w$} ", fit(&r.source, src_w)));
             }
@@ -676,6 +711,13 @@ impl IntegrityPane {
         if rows.is_empty() {
             lines.push(Line::styled("No event names a driver.", theme.dim));
         }
+        let local = self.local_time;
+        let pick = |utc: &'_ str, l: &'_ Option<String>| -> String {
+            match l {
+                Some(l) if local => l.clone(),
+                _ => utc.to_string(),
+            }
+        };
         for (i, &ix) in rows[range.clone()].iter().enumerate() {
             let Some(r) = model.groups.get(ix) else {
                 continue;
@@ -685,8 +727,8 @@ impl IntegrityPane {
                 "{:<16} {:>5} {:<tw$} {:<tw$} {}",
                 fit(r.driver.name(), 16),
                 r.count,
-                cut(&r.first),
-                cut(&r.last),
+                cut(&pick(&r.first, &r.first_local)),
+                cut(&pick(&r.last, &r.last_local)),
                 r.worst
             );
             lines.push(Line::styled(
@@ -869,6 +911,26 @@ impl Pane for IntegrityPane {
                 self.search.open("Search events, drivers and signatures");
                 return Outcome::Consumed;
             }
+            KeyCode::Char('z') => {
+                let tz = ctx.case.hive.as_ref().and_then(|h| h.time_zone());
+                return match tz {
+                    None => Outcome::Message(
+                        "no time zone: the case has no SYSTEM hive with TimeZoneInformation; times stay in UTC"
+                            .to_string(),
+                    ),
+                    Some(tz) => {
+                        self.local_time = !self.local_time;
+                        Outcome::Message(if self.local_time {
+                            format!(
+                                "times on the machine's clock ({})",
+                                tz.key_name.as_deref().unwrap_or("TimeZoneInformation")
+                            )
+                        } else {
+                            "times in UTC".to_string()
+                        })
+                    }
+                };
+            }
             KeyCode::Char('n') => return self.search_jump(ctx, Jump::Next),
             KeyCode::Char('N') => return self.search_jump(ctx, Jump::Prev),
             _ => {}
@@ -952,6 +1014,7 @@ impl Pane for IntegrityPane {
             hint("Enter/f", "focus the driver of this row"),
             hint("/", "search all three tables (driver, status, details)"),
             hint("n/N", "next/previous match"),
+            hint("z", "times in UTC / on the machine's clock"),
         ]
     }
 
