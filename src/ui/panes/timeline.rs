@@ -960,21 +960,16 @@ impl Pane for TimelinePane {
 
     fn hints(&self) -> Vec<Hint> {
         vec![
-            hint("j/k ↑/↓", "move (PgUp/PgDn, g/G)"),
-            hint("Enter", "open the event (Esc back)"),
+            hint("j/k PgUp/PgDn", "move (g/G first/last)"),
+            hint("Enter / Esc", "open the event (stack, module) / back"),
             hint("f", "focus the driver of the row's path or stack"),
             hint("s / S", "sort by the next column / reverse"),
-            hint("i", "add a filter rule (Path ends with .sys)"),
-            hint("h", "add a highlight rule"),
-            hint("l", "list the rules"),
-            hint("x / c", "remove the last rule / clear all"),
-            hint("e", "failures only"),
-            hint("o", "image loads only"),
-            hint("p", "System process only"),
-            hint("d", "the focused driver's events only"),
-            hint("t", "jump to a time (HH:MM:SS)"),
-            hint("/", "find in process, path, operation, result"),
-            hint("n/N", "next/previous match"),
+            hint("i / h", "add a filter / highlight rule"),
+            hint("l / x / c", "list / remove last / clear the rules"),
+            hint("e / o / p", "only failures / image loads / System"),
+            hint("d", "only the focused driver's events"),
+            hint("t", "jump to a time (HH:MM:SS[.fffffff])"),
+            hint("/ n N", "find; next / previous match"),
         ]
     }
 
