@@ -462,3 +462,38 @@ fn no_color_draws_without_colours() {
         }
     }
 }
+
+#[test]
+fn sample_f_focuses_the_innermost_driver_frame_of_the_stack() {
+    let Some(case) = sample_case() else { return };
+    let mut pane = TimelinePane::from_case(&case).expect("boot log");
+    let log = log_of(&case);
+    // An event whose path is no driver, with a .sys frame on its stack.
+    let found = (0..log.len()).find_map(|i| {
+        let ev = log.event(i).ok()?;
+        if ev.path.to_ascii_lowercase().ends_with(".sys") {
+            return None;
+        }
+        let frame = log
+            .stack(&ev)
+            .into_iter()
+            .filter_map(|f| f.module)
+            .find(|m| m.to_ascii_lowercase().ends_with(".sys"))?;
+        Some((i, DriverKey::from_path(&frame)?))
+    });
+    let (event, driver) = found.expect("the sample has kernel stacks through drivers");
+    for _ in 0..event {
+        press(&mut pane, &case, KeyCode::Char('j'));
+    }
+    assert_eq!(pane.selected_event(), Some(event));
+    assert_eq!(
+        press(&mut pane, &case, KeyCode::Char('f')),
+        Outcome::Focus(driver.clone())
+    );
+    // Focused on it, the pane narrows to the library's events of that driver (stack included).
+    pane.on_focus(Some(&driver), &case);
+    pane.wait_idle();
+    let mine = log.driver_events(&driver, None);
+    assert!(mine.stack.contains(&(event as u32)));
+    assert_eq!(pane.rows().to_vec(), mine.all);
+}

@@ -388,14 +388,7 @@ impl TimelinePane {
         let mut lines = Vec::new();
         for r in &self.filter.rules {
             lines.push(Line::from(vec![
-                Span::styled(
-                    if r.include {
-                        "filter    "
-                    } else {
-                        "exclude   "
-                    },
-                    theme.key,
-                ),
+                Span::styled("filter    ", theme.key),
                 Span::raw(r.to_string()),
             ]));
         }
