@@ -233,6 +233,13 @@ fn demo_timeline_loaded_driver_shows_its_module_entry_and_f_focuses() {
         Outcome::Focus(fltmgr.clone())
     );
     press(&mut pane, &case, KeyCode::Esc);
+    // A driver the log never mentions: no rows, and the pane says why.
+    let absent = DriverKey::from_path("nosuch.sys").expect("key");
+    pane.on_focus(Some(&absent), &case);
+    pane.wait_idle();
+    assert!(pane.rows().is_empty());
+    let text = draw(&mut pane, &case, 80, 24);
+    assert!(text.contains("no event of nosuch.sys"), "{text}");
     pane.on_focus(None, &case);
     pane.wait_idle();
     assert_eq!(pane.rows().len(), log.len());

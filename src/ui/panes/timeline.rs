@@ -455,12 +455,28 @@ impl TimelinePane {
             head_row,
         );
         if self.rows.is_empty() {
+            let driver = self.focus.as_ref().filter(|_| self.driver_only);
             let msg = if self.job.is_some() {
-                "filtering..."
+                "filtering...".to_string()
+            } else if self.log.is_empty() {
+                "The boot log holds no events.".to_string()
+            } else if let (Some(t), true, false) =
+                (driver, self.filter.is_empty(), self.toggles.any())
+            {
+                format!(
+                    "The boot log has no event of {}: no open of its image, no read of its \
+                     service key, no stack through it. d shows every event.",
+                    t.key
+                )
             } else {
-                "No event matches: l lists the rules, x removes the last, c clears them."
+                "No event matches: l lists the rules, x removes the last, c clears them; \
+                 e/o/p/d switch the toggles."
+                    .to_string()
             };
-            frame.render_widget(Paragraph::new(Line::styled(msg, theme.dim)), body);
+            frame.render_widget(
+                Paragraph::new(Line::styled(msg, theme.dim)).wrap(Wrap { trim: false }),
+                body,
+            );
             return;
         }
         let range = self.cursor.window(self.rows.len(), body.height as usize);
