@@ -1,16 +1,25 @@
 //! PML benchmark: on a written boot log of ≥ 5 M events, the column index build rate, a
 //! Path-substring filter, resident memory per event beyond the mapped file, full decode and
 //! CSV rendering rate; then, in the same run, procmon-reader and procmon-parser (PyPI) on the
-//! same file through `examples/bench_pml_peers.py`, and the ratios.
+//! same file through `examples/bench_pml_peers.py`, and the ratios. Then the Timeline pane over
+//! the same log: the time to draw one 160x48 frame, idle and while its worker filters and sorts.
 //!
 //! cargo run --release --example bench_pml -- [EVENTS] [PATH]
 //! (defaults: 5,000,000 events in a temporary file; peers need `pip install -r
 //! .ci/requirements-pml.txt`; PML_BENCH_PEER_EVENTS caps the Python readers' event counts,
 //! default 1,000,000 for procmon-reader and a fifth of it for procmon-parser.)
 
+use bsod_workbench::case::Case;
 use bsod_workbench::pml::{self, Filter};
 use bsod_workbench::synth::pml::write_boot_log;
+use bsod_workbench::ui::pane::{Pane, PaneContext};
+use bsod_workbench::ui::panes::timeline::TimelinePane;
+use bsod_workbench::ui::theme::Theme;
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
@@ -116,7 +125,7 @@ fn main() -> anyhow::Result<()> {
 
     let anon0 = status_kb("RssAnon:");
     let t = Instant::now();
-    let log = pml::open(&path)?;
+    let log = Arc::new(pml::open(&path)?);
     let open_s = t.elapsed().as_secs_f64();
     let t = Instant::now();
     let cpu0 = cpu_secs();
@@ -170,6 +179,8 @@ fn main() -> anyhow::Result<()> {
         bytes
     );
 
+    timeline_frames(&log)?;
+
     let peer_max: usize = std::env::var("PML_BENCH_PEER_EVENTS")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -196,5 +207,115 @@ fn main() -> anyhow::Result<()> {
             index_rate / rate
         );
     }
+    Ok(())
+}
+
+/// Milliseconds to draw one frame of the pane.
+fn draw_ms(
+    term: &mut Terminal<TestBackend>,
+    pane: &mut TimelinePane,
+    case: &Case,
+    theme: &Theme,
+) -> anyhow::Result<f64> {
+    let t = Instant::now();
+    term.draw(|f| {
+        let ctx = PaneContext {
+            case,
+            focus: None,
+            theme,
+        };
+        pane.render(f, f.area(), &ctx);
+    })?;
+    Ok(t.elapsed().as_secs_f64() * 1e3)
+}
+
+/// Draw frames until the pane's worker is done: (frames, worst ms, seconds until done).
+fn frames_while_busy(
+    term: &mut Terminal<TestBackend>,
+    pane: &mut TimelinePane,
+    case: &Case,
+    theme: &Theme,
+) -> anyhow::Result<(usize, f64, f64)> {
+    let t = Instant::now();
+    let (mut frames, mut worst) = (0usize, 0f64);
+    while pane.is_busy() {
+        worst = worst.max(draw_ms(term, pane, case, theme)?);
+        frames += 1;
+        pane.tick();
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    Ok((frames, worst, t.elapsed().as_secs_f64()))
+}
+
+/// The Timeline pane over the benchmark log: only the visible rows are decoded per frame, and
+/// filtering and sorting run on its worker thread while frames keep being drawn.
+fn timeline_frames(log: &Arc<pml::PmlLog>) -> anyhow::Result<()> {
+    let case = Case {
+        boot_log: Some(Arc::clone(log)),
+        boot_log_path: Some("Bootlog.pml".into()),
+        ..Case::default()
+    };
+    let theme = Theme::ansi16();
+    let mut pane = TimelinePane::from_case(&case).ok_or_else(|| anyhow::anyhow!("no log"))?;
+    let mut term = Terminal::new(TestBackend::new(160, 48))?;
+    let key = |c: KeyCode| KeyEvent::new(c, KeyModifiers::NONE);
+    let press = |pane: &mut TimelinePane, c: KeyCode| {
+        let ctx = PaneContext {
+            case: &case,
+            focus: None,
+            theme: &theme,
+        };
+        pane.handle_key(key(c), &ctx);
+    };
+    let mut idle: Vec<f64> = Vec::new();
+    for k in 0..20 {
+        if k == 10 {
+            press(&mut pane, KeyCode::End);
+        }
+        idle.push(draw_ms(&mut term, &mut pane, &case, &theme)?);
+    }
+    idle.sort_by(f64::total_cmp);
+    println!(
+        "timeline pane, 160x48 frame over {} rows: median {:.2} ms, worst {:.2} ms (idle)",
+        pane.rows().len(),
+        idle[idle.len() / 2],
+        idle[idle.len() - 1]
+    );
+    press(&mut pane, KeyCode::Char('i'));
+    for ch in "Path contains filecrypt".chars() {
+        press(&mut pane, KeyCode::Char(ch));
+    }
+    press(&mut pane, KeyCode::Enter);
+    let (frames, worst, secs) = frames_while_busy(&mut term, &mut pane, &case, &theme)?;
+    println!(
+        "timeline pane, filter 'Path contains filecrypt' on the worker: {} rows in {:.3} s; {} frames drawn meanwhile, worst {:.2} ms",
+        pane.rows().len(),
+        secs,
+        frames,
+        worst
+    );
+    press(&mut pane, KeyCode::Char('c'));
+    for _ in 0..4 {
+        press(&mut pane, KeyCode::Char('s'));
+    }
+    let (frames, worst, secs) = frames_while_busy(&mut term, &mut pane, &case, &theme)?;
+    println!(
+        "timeline pane, sort {} rows by path on the worker: {:.3} s; {} frames drawn meanwhile, worst {:.2} ms",
+        pane.rows().len(),
+        secs,
+        frames,
+        worst
+    );
+    let key = bsod_workbench::driver::DriverKey::from_path("filecrypt.sys")
+        .ok_or_else(|| anyhow::anyhow!("driver key"))?;
+    pane.on_focus(Some(&key), &case);
+    let (frames, worst, secs) = frames_while_busy(&mut term, &mut pane, &case, &theme)?;
+    println!(
+        "timeline pane, focus filecrypt.sys (its image, service key and stack events, sorted by path): {} rows in {:.3} s; {} frames drawn meanwhile, worst {:.2} ms",
+        pane.rows().len(),
+        secs,
+        frames,
+        worst
+    );
     Ok(())
 }

@@ -251,6 +251,13 @@ fn tmux_demo_walk_from_the_bugcheck_to_filecrypt() {
     assert!(s.contains("4 Integrity"), "{s}");
     let s = t.wait_for("3004");
     assert!(s.contains("catalog-only-in-servicing"), "{s}");
+    // `3`: the Timeline narrowed to filecrypt.sys: its service key, its image, its catalog.
+    t.keys(&["3"]);
+    let s = t.wait_for("5/75 events");
+    assert!(s.contains("Services\\FileCrypt"), "{s}");
+    assert!(s.contains("\\filecrypt.sys"), "{s}");
+    assert!(s.contains("10.0.1.27.cat"), "{s}");
+    assert!(s.contains("NAME NOT FOUND"), "{s}");
     t.keys(&["q"]);
     assert_eq!(t.exit_code(), 0);
     assert!(!t.alternate_on());

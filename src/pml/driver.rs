@@ -112,6 +112,10 @@ impl PmlLog {
                 ranges.push((ev.file, img.base, img.base + u64::from(img.size)));
             }
         }
+        // A driver loaded many times at the same base (a long capture) needs one range per
+        // place, not one per load: the stack pass tests every frame against every range.
+        ranges.sort_unstable();
+        ranges.dedup();
         let stack = self.events_with_frames_in(ix, &ranges);
         let mut all: Vec<u32> = load_image
             .iter()

@@ -17,6 +17,7 @@ pub mod format;
 pub mod index;
 pub mod names;
 pub mod render;
+pub mod view;
 
 use crate::mapped::Bytes;
 use format::{EVENT_HEADER_SIZE, HEADER_SIZE, Header, Module, Process};

@@ -6,6 +6,7 @@ pub mod dump;
 pub mod integrity;
 pub mod notes;
 pub mod overview;
+pub mod timeline;
 
 use super::pane::Pane;
 use crate::case::Case;
@@ -26,10 +27,13 @@ pub fn build(case: &Case) -> Vec<Box<dyn Pane>> {
         } else {
             Box::new(dump::DumpPane::new())
         },
-        Box::new(absent::AbsentPane::new(
-            "Timeline",
-            &["Bootlog.pml (a Procmon boot log; zipped is fine)"],
-        )),
+        match timeline::TimelinePane::from_case(case) {
+            Some(pane) => Box::new(pane),
+            None => Box::new(absent::AbsentPane::new(
+                "Timeline",
+                &["Bootlog.pml (a Procmon boot log; zipped is fine)"],
+            )),
+        },
         Box::new(integrity::IntegrityPane::new()),
         Box::new(drivers::DriversPane::from_case(case)),
         Box::new(notes::NotesPane::new(case)),
