@@ -969,16 +969,17 @@ impl Pane for TimelinePane {
 
     fn hints(&self) -> Vec<Hint> {
         vec![
-            hint("j/k PgUp/PgDn", "move (g/G first/last)"),
-            hint("Enter / Esc", "open the event (stack, module) / back"),
-            hint("f", "focus the driver of the row's path or stack"),
-            hint("s / S", "sort by the next column / reverse"),
-            hint("i / h", "add a filter / highlight rule"),
-            hint("l / x / c", "list / remove last / clear the rules"),
-            hint("e / o / p", "only failures / image loads / System"),
-            hint("d", "only the focused driver's events"),
-            hint("t", "jump to a time (HH:MM:SS[.fffffff])"),
-            hint("/ n N", "find; next / previous match"),
+            hint("j/k g/G", "move, first/last row"),
+            hint("PgUp/PgDn", "page"),
+            hint("Enter/Esc", "event + stack / back"),
+            hint("f", "focus the row's driver"),
+            hint("s / S", "next sort column/reverse"),
+            hint("i / h", "add filter/highlight rule"),
+            hint("l / x / c", "rules: list/undo/clear"),
+            hint("e / o / p", "failures/loads/System"),
+            hint("d", "focused driver's events"),
+            hint("t", "jump to time HH:MM:SS"),
+            hint("/ n N", "find, next/previous"),
         ]
     }
 
