@@ -187,6 +187,13 @@ fn full_dump_with_pae_reads_back() {
         a.failure_bucket_id.as_deref(),
         Some("0x5A_nt!IopLoadDriver")
     );
+    // Windows 10 x86: no KTHREAD/EPROCESS offsets, said in a warning.
+    assert_eq!(d.process_name, None);
+    assert!(
+        d.warnings
+            .iter()
+            .any(|w| w.contains("PROCESS_NAME are not read"))
+    );
 }
 
 #[test]
@@ -213,6 +220,11 @@ fn summary_dump_without_pae_reads_back() {
     check_stack(&d, &a, &spec, &w);
     assert_eq!(a.faulting_module.as_deref(), Some("faultydrv.sys"));
     assert_eq!(a.module_name.as_deref(), Some("faultydrv"));
+    // Windows 7 x86: the crashing thread through KiProcessorBlock, and PROCESS_NAME.
+    assert_eq!(d.process_name.as_deref(), Some("System"));
+    let t = d.thread.as_ref().unwrap();
+    let (start, size) = (t.stack_start.unwrap(), t.stack_size.unwrap());
+    assert!((start..start + size).contains(&u64::from(w.esp)));
     assert_eq!(
         a.symbol_name.as_deref(),
         Some(

@@ -339,10 +339,13 @@ pub fn attach_with_paging(dump: &mut CrashDump, phys: PhysMap, paging: Paging) {
                 Err(w) => dump.warnings.push(w),
             }
         } else {
-            dump.warnings.push(
-                "x86: the crashing thread and PROCESS_NAME are not read (KTHREAD/EPROCESS offsets for x86 are not implemented)"
-                    .to_string(),
-            );
+            match current_thread32(dump, kdbg) {
+                Ok((thread, process)) => {
+                    dump.thread = Some(thread);
+                    dump.process_name = process;
+                }
+                Err(w) => dump.warnings.push(w),
+            }
         }
     }
 }
@@ -607,4 +610,71 @@ fn read_unloaded32(mem: &Memory, kdbg: u64) -> Result<Vec<UnloadedModule>, Strin
         });
     }
     Ok(out)
+}
+
+/// x86 offsets of Windows 7 (builds 7600/7601; public type dumps of the Windows 7 SP1 x86
+/// kernel): KPRCB.CurrentThread 0x4, KTHREAD.StackLimit 0x2C, StackBase 0x190,
+/// ApcState.Process 0x50, EPROCESS.ImageFileName 0x16C. Other 32-bit builds moved them.
+const X86_WIN7: [u64; 5] = [0x4, 0x2c, 0x190, 0x50, 0x16c];
+
+/// The crashing thread of a 32-bit kernel: KDBG's KiProcessorBlock (0x218, a sign-extended
+/// pointer to an array of 4-byte KPRCB pointers), each CPU's current thread, the one whose
+/// stack holds the context's ESP, and its process name. Windows 7 offsets only.
+fn current_thread32(
+    dump: &CrashDump,
+    kdbg: u64,
+) -> Result<(super::ThreadInfo, Option<String>), String> {
+    if !(7600..=7601).contains(&dump.build) {
+        return Err(format!(
+            "x86 build {}: KTHREAD/EPROCESS offsets are only known for Windows 7 (7600/7601); the crashing thread and PROCESS_NAME are not read",
+            dump.build
+        ));
+    }
+    let [current, limit_off, base_off, process_off, name_off] = X86_WIN7;
+    let mem = &dump.memory;
+    let esp = dump.context.as_ref().map(|c| c.sp()).unwrap_or(0);
+    let blocks = mem
+        .read_u64(kdbg.saturating_add(0x218))
+        .map_err(|e| format!("KDBG KiProcessorBlock: {e}"))?
+        & 0xffff_ffff;
+    for cpu in 0..u64::from(dump.processors.min(1024)) {
+        let Ok(prcb) = mem.read_u32(blocks.saturating_add(4 * cpu)).map(u64::from) else {
+            continue;
+        };
+        let Ok(thread) = mem.read_u32(prcb.saturating_add(current)).map(u64::from) else {
+            continue;
+        };
+        let (Ok(limit), Ok(base)) = (
+            mem.read_u32(thread.saturating_add(limit_off))
+                .map(u64::from),
+            mem.read_u32(thread.saturating_add(base_off)).map(u64::from),
+        ) else {
+            continue;
+        };
+        if !(limit..base).contains(&esp) {
+            continue;
+        }
+        let process = mem
+            .read_u32(thread.saturating_add(process_off))
+            .ok()
+            .and_then(|p| {
+                let b = mem
+                    .read_vec(u64::from(p).saturating_add(name_off), 15)
+                    .ok()?;
+                let end = b.iter().position(|&c| c == 0).unwrap_or(b.len());
+                let name = b.get(..end)?;
+                (end > 0 && name.iter().all(|c| c.is_ascii_graphic() || *c == b' '))
+                    .then(|| String::from_utf8_lossy(name).into_owned())
+            });
+        let info = super::ThreadInfo {
+            id: None,
+            address: Some(thread),
+            stack_start: Some(limit),
+            stack_size: Some(base - limit),
+        };
+        return Ok((info, process));
+    }
+    Err(format!(
+        "no processor's current thread has ESP {esp:#x} on its stack: PROCESS_NAME not read"
+    ))
 }

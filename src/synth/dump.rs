@@ -1,7 +1,9 @@
 //! Crash-dump writers for fixtures, the demo case and benchmarks: x64 bitmap kernel dumps
 //! (MEMORY.DMP, DumpType 5, `SDMP`) with page tables, and triage minidumps (DumpType 4), both
 //! with a module list, real in-memory PE images (headers, .text, .pdata, UNWIND_INFO, exports),
-//! a KDBG with unloaded drivers and a thread stack that unwinds to a chosen call chain.
+//! a KDBG with unloaded drivers and a thread stack that unwinds to a chosen call chain; and
+//! 32-bit `PAGEDUMP` kernel dumps ([`write_dump32`]: full or summary, PAE or non-PAE page
+//! tables, PE32 images, an EBP-chain stack).
 //!
 //! Layouts follow `../shared/reference/crash-dump-format.md` §2.2–§2.6 and §2.8; the reader in
 //! `crate::dump` and kdmp-parser (PyPI) read what this writes.
@@ -1692,6 +1694,26 @@ pub fn write_dump32(
     vs.write(mm_unloaded, &(array as u32).to_le_bytes());
     let mm_last = pool.alloc(4);
     vs.write(mm_last, &(spec.unloaded.len() as u32).to_le_bytes());
+    // KiProcessorBlock -> KPRCB per CPU (CurrentThread at +0x4); CPU 0 runs the crashing
+    // thread: Windows 7 x86 KTHREAD (StackLimit 0x2C, StackBase 0x190, ApcState.Process 0x50)
+    // and EPROCESS.ImageFileName 0x16C.
+    let eprocess = pool.alloc(0x2c0);
+    let pname = spec.process_name.as_bytes();
+    vs.write(eprocess + 0x16c, &pname[..pname.len().min(14)]);
+    let kthread = pool.alloc(0x200);
+    vs.write(
+        kthread + 0x2c,
+        &((STACK_TOP32 - 0x3000) as u32).to_le_bytes(),
+    );
+    vs.write(kthread + 0x190, &(STACK_TOP32 as u32).to_le_bytes());
+    vs.write(kthread + 0x50, &(eprocess as u32).to_le_bytes());
+    let processor_block = pool.alloc(4 * spec.processors.max(1) as usize);
+    for cpu in 0..u64::from(spec.processors.max(1)) {
+        let prcb = pool.alloc(0x20);
+        let t = if cpu == 0 { kthread } else { pool.alloc(0x200) };
+        vs.write(prcb + 4, &(t as u32).to_le_bytes());
+        vs.write(processor_block + 4 * cpu, &(prcb as u32).to_le_bytes());
+    }
     // KDBG (decoded; 64-bit fields, sign-extended pointers), alone in a transition page.
     let kdbg = POOL32 + 0x10_0000;
     let mut kd = vec![0u8; 0x340];
@@ -1699,6 +1721,7 @@ pub fn write_dump32(
     kd[0x14..0x18].copy_from_slice(&0x340u32.to_le_bytes());
     kd[0x18..0x20].copy_from_slice(&sign_extend32(NT_BASE32).to_le_bytes());
     kd[0x48..0x50].copy_from_slice(&sign_extend32(head).to_le_bytes());
+    kd[0x218..0x220].copy_from_slice(&sign_extend32(processor_block).to_le_bytes());
     kd[0x220..0x228].copy_from_slice(&sign_extend32(mm_unloaded).to_le_bytes());
     kd[0x228..0x230].copy_from_slice(&sign_extend32(mm_last).to_le_bytes());
     vs.write(kdbg, &kd);
