@@ -294,6 +294,35 @@ fn a_missing_pae_flag_is_guessed_and_said() {
 }
 
 #[test]
+fn a_hostile_run_count_keeps_the_header() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = spec_driver();
+    let opts = Dump32Options {
+        layout: Layout32::Full,
+        pae: true,
+        pae_flag: true,
+    };
+    let (p, _) = write(dir.path(), "m.dmp", &spec, opts);
+    let mut b = std::fs::read(&p).unwrap();
+    b[0x64..0x68].copy_from_slice(&0x7fff_ffffu32.to_le_bytes());
+    let d = dump::from_bytes(
+        &p,
+        std::sync::Arc::new(bsod_workbench::mapped::Bytes::from(b)),
+    )
+    .unwrap();
+    assert_eq!(d.kind, DumpKind::KernelHeaderOnly);
+    assert_eq!(d.bugcheck.as_ref().unwrap().code, spec.bugcheck);
+    assert!(d.modules.is_empty());
+    assert!(
+        d.warnings
+            .iter()
+            .any(|w| w.contains("physical memory runs")),
+        "{:?}",
+        d.warnings
+    );
+}
+
+#[test]
 fn the_wrong_paging_mode_does_not_read_the_module_list() {
     // Flip the PaeEnabled byte: the walk must fail cleanly (warning, no modules), not panic or
     // invent modules.

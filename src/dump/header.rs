@@ -464,20 +464,29 @@ pub fn open_kernel32(
     let phys = if (sig == b"SDMP" || sig == b"FDMP") && sig_at4 == b"DUMP" {
         dump.secondary_signature = Some(String::from_utf8_lossy(sig).into_owned());
         dump.kind = DumpKind::KernelBitmap;
-        Some(physical::PhysMap::bitmap32(path, &bytes, 0x1000)?)
+        physical::PhysMap::bitmap32(path, &bytes, 0x1000).map(Some)
     } else if dump_type == 4 {
         dump.kind = DumpKind::KernelTriage;
         triage::read_triage32(&mut dump, &bytes);
-        None
+        Ok(None)
     } else if dump_type == 1 {
         dump.kind = DumpKind::KernelFull;
-        Some(physical::PhysMap::runs32(path, &bytes, 0x64, 0x1000)?)
+        physical::PhysMap::runs32(path, &bytes, 0x64, 0x1000).map(Some)
     } else {
         dump.warnings.push(format!(
             "DumpType {dump_type:#x} at 0xf88 with secondary signature {:?}: body not read",
             String::from_utf8_lossy(sig)
         ));
-        None
+        Ok(None)
+    };
+    // A body that cannot be mapped (a hostile run count or bitmap size) leaves the header facts.
+    let phys = match phys {
+        Ok(p) => p,
+        Err(e) => {
+            dump.warnings.push(format!("{e}: memory is not read"));
+            dump.kind = DumpKind::KernelHeaderOnly;
+            None
+        }
     };
     if let Some(phys) = phys {
         if machine != 0x14c {
