@@ -17,6 +17,9 @@ pub enum FrameMethod {
     Unwind,
     /// By scanning the stack for return addresses.
     Scan,
+    /// By following the x86 EBP chain (`[ebp]` = caller's EBP, `[ebp+4]` = return address),
+    /// each return address checked for a call before it where code bytes are at hand.
+    FramePointer,
 }
 
 impl FrameMethod {
@@ -24,6 +27,7 @@ impl FrameMethod {
         match self {
             FrameMethod::Unwind => "unwind",
             FrameMethod::Scan => "scan",
+            FrameMethod::FramePointer => "frame_pointer",
         }
     }
 }
@@ -147,6 +151,9 @@ const PLUMBING: &[&str] = &[
     "PspUnhandledExceptionInSystemThread",
 ];
 
+/// Size of an x86 CONTEXT (with the extended registers area).
+const X86_CONTEXT_SIZE: usize = 0x2cc;
+
 /// Codes whose P2 is the faulting IP, and codes whose P4 is.
 const IP_IN_P2: &[u32] = &[0x1e, 0x7e, 0x8e, 0x3b, 0x1000_007e, 0x1000_008e];
 const IP_IN_P4: &[u32] = &[0x0a, 0xd1, 0xc5];
@@ -245,9 +252,7 @@ pub fn analyze<'s>(dump: &'s CrashDump, opts: &AnalyzeOptions<'s>) -> Analysis {
         out.stack = match ctx {
             Context::Amd64(c) => walk_x64(dump, &mut images, Regs::from(c), max, &mut out.warnings),
             Context::Arm64(c) => scan_frames(dump, &mut images, c.pc, c.sp, Some(c.lr), max, 8),
-            Context::X86(c) => {
-                scan_frames(dump, &mut images, c.eip.into(), c.esp.into(), None, max, 4)
-            }
+            Context::X86(c) => walk_x86(dump, &mut images, c, max),
         };
     } else {
         out.warnings.push("no context record: no stack".to_string());
@@ -277,18 +282,26 @@ fn start_context(dump: &CrashDump, out: &mut Analysis) -> Option<Context> {
             _ => (None, None, None),
         };
         if let Some(at) = exr.filter(|&a| a != 0) {
-            match dump.memory.read_vec(at, 0x98) {
-                Ok(b) => out.exception_record = super::ExceptionRecord::parse64(&b),
+            let x86 = dump.machine == 0x14c;
+            let size = if x86 { 0x50 } else { 0x98 };
+            match dump.memory.read_vec(at, size) {
+                Ok(b) => {
+                    out.exception_record = if x86 {
+                        super::ExceptionRecord::parse32(&b)
+                    } else {
+                        super::ExceptionRecord::parse64(&b)
+                    }
+                }
                 Err(e) => out.warnings.push(format!(
                     "EXCEPTION_RECORD at {at:#x} (bug-check parameter): {e}"
                 )),
             }
         }
         if let Some(at) = cxr.filter(|&a| a != 0) {
-            let size = if dump.machine == 0xaa64 {
-                0x390
-            } else {
-                super::header::AMD64_CONTEXT_SIZE
+            let size = match dump.machine {
+                0xaa64 => 0x390,
+                0x14c => X86_CONTEXT_SIZE,
+                _ => super::header::AMD64_CONTEXT_SIZE,
             };
             match dump.memory.read_vec(at, size) {
                 Ok(b) => {
@@ -440,6 +453,115 @@ fn walk_x64(
     frames
 }
 
+/// x86: frame 0 from the context, then the EBP chain (WinDbg's `kb` without FPO data): a
+/// frame's return address is `[ebp+4]` and its caller's EBP is `[ebp]`. Frames carry their EBP
+/// as Child-SP (WinDbg's ChildEBP) and the three dwords at EBP+8 as arguments. Frame 0 captured
+/// at a function entry (`mov edi,edi` / `push ebp`) or after `push ebp` returns through
+/// `[esp]` / `[esp+4]` first, since its EBP is still the caller's. A return address must lie
+/// in a module and, where code bytes are readable, follow a call; EBP must grow. When the chain
+/// breaks early the rest of the stack is scanned.
+fn walk_x86(
+    dump: &CrashDump,
+    images: &mut Images<'_>,
+    c: &super::X86Context,
+    max: usize,
+) -> Vec<Frame> {
+    let eip = u64::from(c.eip);
+    let esp = u64::from(c.esp);
+    let mut frames = Vec::new();
+    let mut f0 = blank_frame(0, eip, esp, FrameMethod::Unwind);
+    f0.args = args_at(dump, esp, 4);
+    frames.push(f0);
+    let code = dump.memory.read_vec(eip, 2).ok().or_else(|| {
+        let m = dump.module_at(eip)?.clone();
+        images.get(&m)?.read(u32::try_from(eip - m.base).ok()?, 2)
+    });
+    let ret_slot = match code.as_deref() {
+        Some([0x8b, 0xff]) | Some([0x55, _]) => Some(esp),
+        Some([0x8b, 0xec]) => esp.checked_add(4),
+        _ => None,
+    };
+    let mut fp = u64::from(c.ebp);
+    let mut floor = esp;
+    let mut clean_end = false;
+    // Frame 0 before its `mov ebp,esp`: its return address is on top of the stack.
+    if let Some(slot) = ret_slot {
+        match dump.memory.read_u32(slot).map(u64::from) {
+            Ok(ret) if valid_return(dump, images, ret) => {
+                frames[0].return_address = ret;
+                let mut f = blank_frame(1, ret, fp, FrameMethod::FramePointer);
+                f.verified = call_verdict(dump, images, ret) == Some(true);
+                f.args = args_at(dump, fp.saturating_add(4), 4);
+                frames.push(f);
+                floor = slot.saturating_add(4);
+            }
+            _ => {}
+        }
+    }
+    while frames.len() < max {
+        if fp < floor || fp % 4 != 0 || fp > 0xffff_fff0 {
+            break;
+        }
+        let (Ok(next_fp), Ok(ret)) = (
+            dump.memory.read_u32(fp).map(u64::from),
+            dump.memory.read_u32(fp + 4).map(u64::from),
+        ) else {
+            break;
+        };
+        if ret == 0 {
+            clean_end = true;
+            break;
+        }
+        if !valid_return(dump, images, ret) {
+            break;
+        }
+        if let Some(last) = frames.last_mut() {
+            last.return_address = ret;
+        }
+        let mut f = blank_frame(frames.len(), ret, next_fp, FrameMethod::FramePointer);
+        f.verified = call_verdict(dump, images, ret) == Some(true);
+        f.args = args_at(dump, next_fp.saturating_add(4), 4);
+        frames.push(f);
+        floor = fp + 8;
+        if next_fp == 0 {
+            clean_end = true;
+            break;
+        }
+        if next_fp <= fp {
+            break;
+        }
+        fp = next_fp;
+    }
+    if !clean_end && frames.len() < max {
+        // FPO code or a broken chain: scan on from where the chain stopped.
+        let from = floor.max(esp);
+        let more = scan_from(dump, images, from, frames.len(), max, 4);
+        let seen: Vec<u64> = frames.iter().map(|f| f.ip).collect();
+        let more: Vec<Frame> = more
+            .into_iter()
+            .skip_while(|f| seen.contains(&f.ip))
+            .collect();
+        if let (Some(last), Some(next)) = (frames.last_mut(), more.first())
+            && last.return_address == 0
+        {
+            last.return_address = next.ip;
+        }
+        for mut f in more {
+            f.index = frames.len();
+            frames.push(f);
+        }
+    }
+    frames
+}
+
+/// A plausible x86 return address: inside a module, past its headers, and not after something
+/// that is known not to be a call.
+fn valid_return(dump: &CrashDump, images: &mut Images<'_>, ret: u64) -> bool {
+    dump.module_at(ret)
+        .cloned()
+        .is_some_and(|m| ret - m.base >= 0x1000 && call_verdict(dump, images, ret) != Some(false))
+}
+
 /// A scan-only stack (ARM64, x86): frame 0 from the context, then return addresses.
 fn scan_frames(
     dump: &CrashDump,
@@ -479,6 +601,17 @@ fn code_before(dump: &CrashDump, images: &mut Images<'_>, va: u64, n: usize) -> 
     let img = images.get(&m)?;
     let rva = u32::try_from(start.checked_sub(m.base)?).ok()?;
     img.read(rva, n)
+}
+
+/// Whether the code before the return address `ret` ends with a call: `None` when no code bytes
+/// are at hand.
+fn call_verdict(dump: &CrashDump, images: &mut Images<'_>, ret: u64) -> Option<bool> {
+    let check = if dump.machine == 0xaa64 { 4 } else { 7 };
+    code_before(dump, images, ret, check).map(|b| match dump.machine {
+        0xaa64 => unwind::follows_call_arm64(&b),
+        0x14c => unwind::follows_call_x86(&b, ret),
+        _ => unwind::follows_call_x64(&b, ret),
+    })
 }
 
 /// Scan the stack from `sp` for return addresses into module code. A candidate is kept when
@@ -536,14 +669,7 @@ fn scan_from(
             && images.is_code(&m, v) != Some(false)
         {
             {
-                let check = if dump.machine == 0xaa64 { 4 } else { 7 };
-                let verdict = code_before(dump, images, v, check).map(|b| {
-                    if dump.machine == 0xaa64 {
-                        unwind::follows_call_arm64(&b)
-                    } else {
-                        unwind::follows_call_x64(&b, v)
-                    }
-                });
+                let verdict = call_verdict(dump, images, v);
                 if verdict != Some(false) {
                     let mut f =
                         blank_frame(first_index + frames.len(), v, at + width, FrameMethod::Scan);
@@ -637,7 +763,7 @@ fn choose_culprit(dump: &CrashDump, images: &mut Images<'_>, out: &mut Analysis)
     }
     // 0x5A and similar name a driver image in a parameter (a UNICODE_STRING pointer).
     if code == 0x5a
-        && let Ok(s) = dump.memory.read_unicode_string64(params[2])
+        && let Ok(s) = dump.memory.read_unicode_string(params[2], dump.is_64bit())
     {
         {
             out.parameter_driver =

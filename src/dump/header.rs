@@ -394,8 +394,12 @@ pub fn open_kernel64(
     Ok(dump)
 }
 
-/// Open a 32-bit `PAGEDUMP`: header facts, triage driver list; memory of full/bitmap 32-bit
-/// dumps is not read (offsets from the `DH_*` indexes, reference §2.2, unverified on a real file).
+/// Open a 32-bit `PAGEDUMP` (DUMP_HEADER32, reference §2.2; offsets from the `DH_*` indexes and
+/// the WDK `_DUMP_HEADER32` type, unverified on a real file): header facts, then the body by
+/// the signature at 0x1000 and DumpType: a summary/bitmap dump (`SDMP`/`FDMP`,
+/// SUMMARY_DUMP32), a full dump (PHYSICAL_MEMORY_DESCRIPTOR32 at 0x64, pages from 0x1000), or a
+/// triage dump. Memory of full and bitmap dumps is read through an x86 page walk, PAE or not by
+/// the header's PaeEnabled byte (0x5C).
 pub fn open_kernel32(
     path: &Path,
     bytes: Arc<crate::mapped::Bytes>,
@@ -416,6 +420,7 @@ pub fn open_kernel32(
         .and_then(|c| Context::parse(machine, c));
     let exception = b.get(0x7d0..0x820).and_then(ExceptionRecord::parse32);
     let time = u64_at(b, 0xfc0).and_then(not_page64).filter(|&t| t != 0);
+    let uptime = u64_at(b, 0xfb8).and_then(not_page64);
     let mut dump = CrashDump {
         path: path.to_path_buf(),
         kind: DumpKind::KernelHeaderOnly,
@@ -436,7 +441,7 @@ pub fn open_kernel32(
             ],
         }),
         system_time: time,
-        system_uptime: None,
+        system_uptime: uptime,
         directory_table_base: not_page32(d(0x10)).map(u64::from),
         pfn_database: not_page32(d(0x14)).map(u64::from),
         ps_loaded_module_list: not_page32(d(0x18)).map(u64::from),
@@ -450,13 +455,101 @@ pub fn open_kernel32(
         thread: None,
         triage: None,
         warnings: vec![
-            "32-bit PAGEDUMP: header offsets come from the DH_* indexes and are not verified on a real file; memory is not read".to_string(),
+            "32-bit PAGEDUMP: header, summary-header and KLDR offsets come from the DH_* indexes and public type layouts and are not verified on a real 32-bit file".to_string(),
         ],
         memory: Memory::new(bytes.clone(), Backing::None),
     };
-    if dump_type == 4 {
+    let sig = b.get(0x1000..0x1004).unwrap_or(&[]);
+    let sig_at4 = b.get(0x1004..0x1008).unwrap_or(&[]);
+    let phys = if (sig == b"SDMP" || sig == b"FDMP") && sig_at4 == b"DUMP" {
+        dump.secondary_signature = Some(String::from_utf8_lossy(sig).into_owned());
+        dump.kind = DumpKind::KernelBitmap;
+        physical::PhysMap::bitmap32(path, &bytes, 0x1000).map(Some)
+    } else if dump_type == 4 {
         dump.kind = DumpKind::KernelTriage;
         triage::read_triage32(&mut dump, &bytes);
+        Ok(None)
+    } else if dump_type == 1 {
+        dump.kind = DumpKind::KernelFull;
+        physical::PhysMap::runs32(path, &bytes, 0x64, 0x1000).map(Some)
+    } else {
+        dump.warnings.push(format!(
+            "DumpType {dump_type:#x} at 0xf88 with secondary signature {:?}: body not read",
+            String::from_utf8_lossy(sig)
+        ));
+        Ok(None)
+    };
+    // A body that cannot be mapped (a hostile run count or bitmap size) leaves the header facts.
+    let phys = match phys {
+        Ok(p) => p,
+        Err(e) => {
+            dump.warnings.push(format!("{e}: memory is not read"));
+            dump.kind = DumpKind::KernelHeaderOnly;
+            None
+        }
+    };
+    if let Some(phys) = phys {
+        if machine != 0x14c {
+            physical::attach_kernel(&mut dump, phys);
+            return Ok(dump);
+        }
+        let paging = choose_x86_paging(&mut dump, &phys, b.get(0x5c).copied());
+        physical::attach_with_paging(&mut dump, phys, paging);
     }
     Ok(dump)
+}
+
+/// PAE or not from the PaeEnabled byte (0x5C). When it is neither 0 nor 1 (e.g. the `PAGE`
+/// fill), try both walks on PsLoadedModuleList's head and say so in a warning.
+fn choose_x86_paging(
+    dump: &mut CrashDump,
+    phys: &physical::PhysMap,
+    flag: Option<u8>,
+) -> super::memory::Paging {
+    use super::memory::Paging;
+    match flag {
+        Some(1) => return Paging::X86Pae,
+        Some(0) => return Paging::X86,
+        _ => {}
+    }
+    let cr3 = dump.directory_table_base.unwrap_or(0);
+    let head = dump.ps_loaded_module_list;
+    let file = dump.memory_bytes();
+    let works = |paging: Paging| {
+        let Some(head) = head else { return false };
+        let probe = Memory::new(
+            file.clone(),
+            Backing::Physical {
+                phys: phys.clone(),
+                cr3,
+                paging,
+            },
+        );
+        probe
+            .read_u32(head)
+            .is_ok_and(|flink| probe.read_u32(u64::from(flink)).is_ok())
+    };
+    // A non-PAE CR3 is page-aligned; a PAE one only 32-byte aligned.
+    let (first, second) = if cr3 & 0xfe0 != 0 {
+        (Paging::X86Pae, Paging::X86)
+    } else {
+        (Paging::X86, Paging::X86Pae)
+    };
+    let chosen = if works(first) {
+        first
+    } else if works(second) {
+        second
+    } else {
+        first
+    };
+    let shown = flag.map_or_else(|| "missing".to_string(), |v| format!("{v:#x}"));
+    dump.warnings.push(format!(
+        "PaeEnabled at 0x5c is {shown} (not 0 or 1): guessed {} paging from CR3 and PsLoadedModuleList",
+        if chosen == Paging::X86Pae {
+            "PAE"
+        } else {
+            "non-PAE"
+        }
+    ));
+    chosen
 }

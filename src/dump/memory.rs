@@ -1,5 +1,6 @@
 //! Virtual-memory reads over every dump layout: triage data blocks and the call-stack window,
-//! physical pages with an x64 4-level page walk (full, bitmap, range), user minidump ranges.
+//! physical pages with a page walk (x64 4-level; x86 PAE 3-level and non-PAE 2-level) for full,
+//! bitmap and range dumps, user minidump ranges.
 
 use super::physical::PhysMap;
 use std::sync::Arc;
@@ -38,11 +39,24 @@ pub enum Backing {
     None,
     /// Blocks sorted by VA (triage data blocks plus the stack window; user memory ranges).
     Blocks(Vec<Block>),
-    /// Physical pages and the kernel page-table root.
+    /// Physical pages, the kernel page-table root and how to walk the tables.
     Physical {
         phys: PhysMap,
         cr3: u64,
+        paging: Paging,
     },
+}
+
+/// The page-table format of a physical-backed dump.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Paging {
+    /// x64 4-level (PML4, PDPT, PD, PT; 8-byte entries).
+    X64,
+    /// x86 PAE 3-level (4-entry PDPT at CR3 & ~0x1f, PD, PT; 8-byte entries; 2 MiB large pages).
+    X86Pae,
+    /// x86 without PAE 2-level (PD, PT; 4-byte entries; 4 MiB large pages).
+    X86,
 }
 
 /// The memory of a dump. Cheap to share (`Arc` of the file bytes).
@@ -101,11 +115,11 @@ impl Memory {
         match &self.backing {
             Backing::None => Err(ReadError::NoMemory),
             Backing::Blocks(blocks) => self.read_blocks(blocks, va, buf),
-            Backing::Physical { phys, cr3 } => {
+            Backing::Physical { phys, cr3, paging } => {
                 let mut done = 0usize;
                 while done < buf.len() {
                     let cur = va.wrapping_add(done as u64);
-                    let pa = translate(phys, &self.bytes, *cr3, cur)?;
+                    let pa = translate(phys, &self.bytes, *cr3, *paging, cur)?;
                     let in_page = (0x1000 - (cur & 0xfff)) as usize;
                     let n = in_page.min(buf.len() - done);
                     let src = phys
@@ -213,10 +227,50 @@ impl Memory {
         Ok(String::from_utf16_lossy(&units))
     }
 
+    /// Read a UNICODE_STRING32 at `va` (Length u16, MaximumLength u16, Buffer u32 at +4).
+    pub fn read_unicode_string32(&self, va: u64) -> Result<String, ReadError> {
+        let len = self.read_u16(va)? as usize;
+        let buffer = self.read_u32(va.checked_add(4).ok_or(ReadError::NotInDump(va))?)?;
+        let raw = self.read_vec(buffer.into(), len.min(0x1000))?;
+        let units: Vec<u16> = raw
+            .chunks_exact(2)
+            .map(|c| u16::from_le_bytes([c[0], c[1]]))
+            .collect();
+        Ok(String::from_utf16_lossy(&units))
+    }
+
+    /// A UNICODE_STRING of the dump's pointer width (`wide` = 64-bit).
+    pub fn read_unicode_string(&self, va: u64, wide: bool) -> Result<String, ReadError> {
+        if wide {
+            self.read_unicode_string64(va)
+        } else {
+            self.read_unicode_string32(va)
+        }
+    }
+
+    /// A pointer of the dump's width (`wide` = 64-bit), zero-extended.
+    pub fn read_ptr(&self, va: u64, wide: bool) -> Result<u64, ReadError> {
+        if wide {
+            self.read_u64(va)
+        } else {
+            self.read_u32(va).map(u64::from)
+        }
+    }
+
+    /// The page-table format, for physical-backed dumps.
+    pub fn paging(&self) -> Option<Paging> {
+        match &self.backing {
+            Backing::Physical { paging, .. } => Some(*paging),
+            _ => None,
+        }
+    }
+
     /// Translate a virtual address to a physical one (physical-backed dumps only).
     pub fn translate(&self, va: u64) -> Result<u64, ReadError> {
         match &self.backing {
-            Backing::Physical { phys, cr3 } => translate(phys, &self.bytes, *cr3, va),
+            Backing::Physical { phys, cr3, paging } => {
+                translate(phys, &self.bytes, *cr3, *paging, va)
+            }
             _ => Err(ReadError::NoMemory),
         }
     }
@@ -228,8 +282,86 @@ fn read_phys_u64(phys: &PhysMap, bytes: &[u8], pa: u64) -> Result<u64, ReadError
     super::le::u64_at(page, off).ok_or(ReadError::NotInDump(pa))
 }
 
+fn read_phys_u32(phys: &PhysMap, bytes: &[u8], pa: u64) -> Result<u32, ReadError> {
+    let page = phys.page(bytes, pa >> 12).ok_or(ReadError::NotInDump(pa))?;
+    let off = (pa & 0xfff) as usize;
+    super::le::u32_at(page, off).ok_or(ReadError::NotInDump(pa))
+}
+
+/// Virtual to physical by the dump's paging mode.
+fn translate(
+    phys: &PhysMap,
+    bytes: &[u8],
+    cr3: u64,
+    paging: Paging,
+    va: u64,
+) -> Result<u64, ReadError> {
+    match paging {
+        Paging::X64 => translate_x64(phys, bytes, cr3, va),
+        Paging::X86Pae => translate_pae(phys, bytes, cr3, va),
+        Paging::X86 => translate_x86(phys, bytes, cr3, va),
+    }
+}
+
+/// A leaf PTE that names a page in RAM: present, or a transition PTE (bit 11 set, prototype
+/// bit 10 clear), which x64 and x86 (PAE or not) Windows share.
+fn leaf_in_ram(pte: u64) -> bool {
+    pte & 1 != 0 || (pte & (1 << 11) != 0 && pte & (1 << 10) == 0)
+}
+
+/// x86 PAE walk: CR3 is 32-byte aligned and points at 4 PDPTEs (bits 31:30 of the VA), then a
+/// PD (29:21) and a PT (20:12) of 8-byte entries; PS in a PDE maps a 2 MiB page.
+fn translate_pae(phys: &PhysMap, bytes: &[u8], cr3: u64, va: u64) -> Result<u64, ReadError> {
+    if va > 0xffff_ffff {
+        return Err(ReadError::NotInDump(va));
+    }
+    let pdpt = cr3 & 0xffff_ffe0;
+    let pdpte = read_phys_u64(phys, bytes, pdpt + ((va >> 30) & 3) * 8)?;
+    if pdpte & 1 == 0 {
+        return Err(ReadError::NotPresent(va));
+    }
+    let pde = read_phys_u64(phys, bytes, (pdpte & PFN_MASK) + ((va >> 21) & 0x1ff) * 8)?;
+    if pde & 1 == 0 {
+        return Err(ReadError::NotPresent(va));
+    }
+    if pde & 0x80 != 0 {
+        return Ok((pde & 0x000f_ffff_ffe0_0000) | (va & 0x1f_ffff));
+    }
+    let pte = read_phys_u64(phys, bytes, (pde & PFN_MASK) + ((va >> 12) & 0x1ff) * 8)?;
+    if !leaf_in_ram(pte) {
+        return Err(ReadError::NotPresent(va));
+    }
+    Ok((pte & PFN_MASK) | (va & 0xfff))
+}
+
+/// x86 non-PAE walk: a PD at CR3 & ~0xfff (bits 31:22 of the VA), then a PT (21:12) of 4-byte
+/// entries; PS in a PDE maps a 4 MiB page (PSE-36: PDE bits 20:13 are PA bits 39:32).
+fn translate_x86(phys: &PhysMap, bytes: &[u8], cr3: u64, va: u64) -> Result<u64, ReadError> {
+    if va > 0xffff_ffff {
+        return Err(ReadError::NotInDump(va));
+    }
+    let pd = cr3 & 0xffff_f000;
+    let pde = u64::from(read_phys_u32(phys, bytes, pd + (va >> 22) * 4)?);
+    if pde & 1 == 0 {
+        return Err(ReadError::NotPresent(va));
+    }
+    if pde & 0x80 != 0 {
+        let high = ((pde >> 13) & 0xff) << 32;
+        return Ok(high | (pde & 0xffc0_0000) | (va & 0x3f_ffff));
+    }
+    let pte = u64::from(read_phys_u32(
+        phys,
+        bytes,
+        (pde & 0xffff_f000) + ((va >> 12) & 0x3ff) * 4,
+    )?);
+    if !leaf_in_ram(pte) {
+        return Err(ReadError::NotPresent(va));
+    }
+    Ok((pte & 0xffff_f000) | (va & 0xfff))
+}
+
 /// x64 4-level walk (reference §2.9): large (PS) pages at PDPT/PD, transition PTEs read through.
-fn translate(phys: &PhysMap, bytes: &[u8], cr3: u64, va: u64) -> Result<u64, ReadError> {
+fn translate_x64(phys: &PhysMap, bytes: &[u8], cr3: u64, va: u64) -> Result<u64, ReadError> {
     let table = cr3 & PFN_MASK;
     let idx = |shift: u32| (va >> shift) & 0x1ff;
     let pml4e = read_phys_u64(phys, bytes, table + idx(39) * 8)?;

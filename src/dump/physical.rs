@@ -1,9 +1,9 @@
-//! Physical memory of full (run list), bitmap (`SDMP`/`FDMP`) and range (`RDMP`) dumps, and the
-//! kernel structures read through it: PsLoadedModuleList and KDBG's unloaded-driver table
-//! (reference §2.4, §2.5, §2.7, §2.8).
+//! Physical memory of full (run list), bitmap (`SDMP`/`FDMP`) and range (`RDMP`) dumps, 64- and
+//! 32-bit, and the kernel structures read through it: PsLoadedModuleList and KDBG's
+//! unloaded-driver table (reference §2.4, §2.5, §2.7, §2.8).
 
 use super::le::{u32_at, u64_at};
-use super::memory::{Backing, Memory};
+use super::memory::{Backing, Memory, Paging};
 use super::{CrashDump, DumpError, Module, UnloadedModule};
 use std::path::Path;
 
@@ -19,7 +19,7 @@ pub struct Run {
 }
 
 /// Where each physical page lives in the file.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub enum PhysMap {
     /// Runs sorted by PFN (full and range dumps).
     Runs(Vec<Run>),
@@ -114,9 +114,50 @@ impl PhysMap {
         let first_page =
             u64_at(bytes, off + 0x20).ok_or_else(|| err(off + 0x20, "bitmap FirstPage"))?;
         let bits = u64_at(bytes, off + 0x30).ok_or_else(|| err(off + 0x30, "bitmap Pages"))?;
-        let bitmap_offset = off + 0x38;
+        Self::bitmap_at(path, bytes, off + 0x30, off + 0x38, bits, first_page)
+    }
+
+    /// The 32-bit SUMMARY_DUMP32 at `off` (0x1000 in a `PAGEDUMP` file; WDK `_SUMMARY_DUMP32`):
+    /// Signature, ValidDump, DumpOptions, HeaderSize @0xC (file offset of the first stored
+    /// page), BitmapSize @0x10 (bits), Pages @0x14 (set bits), Bitmap.SizeOfBitMap @0x18,
+    /// reserved @0x1C, the bitmap from @0x20.
+    pub fn bitmap32(path: &Path, bytes: &[u8], off: usize) -> Result<PhysMap, DumpError> {
+        let err = |o: usize, what: &str| DumpError::Format {
+            path: path.to_path_buf(),
+            offset: o as u64,
+            expected: what.to_string(),
+        };
+        let first_page =
+            u32_at(bytes, off + 0xc).ok_or_else(|| err(off + 0xc, "SUMMARY_DUMP32 HeaderSize"))?;
+        let bits = u32_at(bytes, off + 0x10)
+            .ok_or_else(|| err(off + 0x10, "SUMMARY_DUMP32 BitmapSize"))?;
+        Self::bitmap_at(
+            path,
+            bytes,
+            off + 0x10,
+            off + 0x20,
+            bits.into(),
+            first_page.into(),
+        )
+    }
+
+    /// A bitmap of `bits` bits at `bitmap_offset`, pages from `first_page`; `size_at` names the
+    /// size field in errors.
+    fn bitmap_at(
+        path: &Path,
+        bytes: &[u8],
+        size_at: usize,
+        bitmap_offset: usize,
+        bits: u64,
+        first_page: u64,
+    ) -> Result<PhysMap, DumpError> {
+        let err = |o: usize, what: &str| DumpError::Format {
+            path: path.to_path_buf(),
+            offset: o as u64,
+            expected: what.to_string(),
+        };
         let nbytes =
-            usize::try_from(bits.div_ceil(8)).map_err(|_| err(off + 0x30, "a bitmap size"))?;
+            usize::try_from(bits.div_ceil(8)).map_err(|_| err(size_at, "a bitmap size"))?;
         let bitmap = bytes
             .get(bitmap_offset..bitmap_offset.saturating_add(nbytes))
             .ok_or_else(|| err(bitmap_offset, &format!("a bitmap of {nbytes:#x} bytes")))?;
@@ -166,6 +207,38 @@ impl PhysMap {
         Ok(PhysMap::Runs(runs))
     }
 
+    /// A 32-bit full dump's PHYSICAL_MEMORY_DESCRIPTOR32 at `off` (0x64): NumberOfRuns u32,
+    /// NumberOfPages u32, then {BasePage u32, PageCount u32} pairs (at most 86 fit the 700-byte
+    /// field); pages start at `data` (0x1000).
+    pub fn runs32(path: &Path, bytes: &[u8], off: usize, data: u64) -> Result<PhysMap, DumpError> {
+        let n = u32_at(bytes, off).ok_or_else(|| DumpError::Format {
+            path: path.to_path_buf(),
+            offset: off as u64,
+            expected: "PhysicalMemoryBlock.NumberOfRuns".to_string(),
+        })?;
+        if n == super::PAGE_PATTERN_32 || n > 86 {
+            return Err(DumpError::Format {
+                path: path.to_path_buf(),
+                offset: off as u64,
+                expected: format!("at most 86 physical memory runs (found {n:#x})"),
+            });
+        }
+        let mut runs = Vec::new();
+        let mut file_offset = data;
+        for i in 0..n as usize {
+            let base_pfn = u32_at(bytes, off + 8 + 8 * i).unwrap_or(0);
+            let count = u32_at(bytes, off + 0xc + 8 * i).unwrap_or(0);
+            runs.push(Run {
+                base_pfn: base_pfn.into(),
+                count: count.into(),
+                file_offset,
+            });
+            file_offset = file_offset.saturating_add(u64::from(count).saturating_mul(PAGE));
+        }
+        runs.sort_by_key(|r| r.base_pfn);
+        Ok(PhysMap::Runs(runs))
+    }
+
     /// An `RDMP` range dump at `off` (§2.7): FirstPageOffset @0x18, ranges from @0x30.
     pub fn range64(
         path: &Path,
@@ -206,20 +279,41 @@ impl PhysMap {
     }
 }
 
-/// Install physical memory and read the kernel lists through it.
+/// Install physical memory and read the kernel lists through it (x64: 4-level walk).
 pub fn attach_kernel(dump: &mut CrashDump, phys: PhysMap) {
-    let bytes = dump.memory_bytes();
-    let cr3 = dump.directory_table_base.unwrap_or(0);
-    dump.memory = Memory::new(bytes, Backing::Physical { phys, cr3 });
     if dump.machine != 0x8664 {
+        let bytes = dump.memory_bytes();
+        let cr3 = dump.directory_table_base.unwrap_or(0);
+        dump.memory = Memory::new(
+            bytes,
+            Backing::Physical {
+                phys,
+                cr3,
+                paging: Paging::X64,
+            },
+        );
         dump.warnings.push(format!(
-            "machine {:#x}: only the x64 page walk is implemented; virtual memory is not read",
+            "machine {:#x}: only the x64 and x86 page walks are implemented; virtual memory is not read",
             dump.machine
         ));
         return;
     }
+    attach_with_paging(dump, phys, Paging::X64);
+}
+
+/// Install physical memory with a chosen page-table format, then read PsLoadedModuleList,
+/// KDBG's unloaded drivers and (x64) the crashing thread.
+pub fn attach_with_paging(dump: &mut CrashDump, phys: PhysMap, paging: Paging) {
+    let bytes = dump.memory_bytes();
+    let cr3 = dump.directory_table_base.unwrap_or(0);
+    dump.memory = Memory::new(bytes, Backing::Physical { phys, cr3, paging });
+    let wide = paging == Paging::X64;
     if let Some(head) = dump.ps_loaded_module_list {
-        let (modules, warnings) = walk_loaded_modules(&dump.memory, head);
+        let (modules, warnings) = if wide {
+            walk_loaded_modules(&dump.memory, head)
+        } else {
+            walk_loaded_modules32(&dump.memory, head, dump.build)
+        };
         dump.modules = modules;
         dump.warnings.extend(warnings);
     } else {
@@ -227,16 +321,31 @@ pub fn attach_kernel(dump: &mut CrashDump, phys: PhysMap) {
             .push("PsLoadedModuleList is not set in the header".to_string());
     }
     if let Some(kdbg) = dump.kd_debugger_data_block {
-        match read_unloaded(&dump.memory, kdbg) {
+        let unloaded = if wide {
+            read_unloaded(&dump.memory, kdbg)
+        } else {
+            read_unloaded32(&dump.memory, kdbg)
+        };
+        match unloaded {
             Ok(u) => dump.unloaded_modules = u,
             Err(w) => dump.warnings.push(w),
         }
-        match current_thread(dump, kdbg) {
-            Ok((thread, process)) => {
-                dump.thread = Some(thread);
-                dump.process_name = process;
+        if wide {
+            match current_thread(dump, kdbg) {
+                Ok((thread, process)) => {
+                    dump.thread = Some(thread);
+                    dump.process_name = process;
+                }
+                Err(w) => dump.warnings.push(w),
             }
-            Err(w) => dump.warnings.push(w),
+        } else {
+            match current_thread32(dump, kdbg) {
+                Ok((thread, process)) => {
+                    dump.thread = Some(thread);
+                    dump.process_name = process;
+                }
+                Err(w) => dump.warnings.push(w),
+            }
         }
     }
 }
@@ -393,4 +502,179 @@ fn read_unloaded(mem: &Memory, kdbg: u64) -> Result<Vec<UnloadedModule>, String>
         });
     }
     Ok(out)
+}
+
+/// The KLDR_DATA_TABLE_ENTRY32 field that holds TimeDateStamp: 0x44 in the Windows XP/Vista/7
+/// LDR_DATA_TABLE_ENTRY layout (after HashLinks / SectionPointer+CheckSum at 0x3C), 0x58 in the
+/// Windows 8+ KLDR_DATA_TABLE_ENTRY (CoverageSection, LoadedImports, Spare and
+/// SizeOfImageNotRounded come first; checked against public Windows 10 x86 type dumps).
+pub fn kldr32_timestamp_offset(build: u32) -> u64 {
+    if build >= 9200 { 0x58 } else { 0x44 }
+}
+
+/// Walk PsLoadedModuleList of a 32-bit kernel: KLDR_DATA_TABLE_ENTRY32 with InLoadOrderLinks
+/// 0x0, DllBase 0x18, EntryPoint 0x1C, SizeOfImage 0x20, FullDllName 0x24 and BaseDllName 0x2C
+/// (UNICODE_STRING32), CheckSum 0x40, TimeDateStamp by build ([`kldr32_timestamp_offset`]).
+/// Bounded and cycle-safe, like the x64 walk.
+pub fn walk_loaded_modules32(mem: &Memory, head: u64, build: u32) -> (Vec<Module>, Vec<String>) {
+    let mut modules = Vec::new();
+    let mut warnings = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    let ts_off = kldr32_timestamp_offset(build);
+    let mut entry = match mem.read_u32(head) {
+        Ok(v) => u64::from(v),
+        Err(e) => {
+            warnings.push(format!("PsLoadedModuleList head {head:#x}: {e}"));
+            return (modules, warnings);
+        }
+    };
+    while entry != head && entry != 0 && modules.len() < 4096 {
+        if !seen.insert(entry) {
+            warnings.push(format!("module list loops at {entry:#x}"));
+            break;
+        }
+        let at = |o: u64| entry.saturating_add(o);
+        let base = mem.read_u32(at(0x18)).map(u64::from).unwrap_or(0);
+        let size = mem.read_u32(at(0x20)).unwrap_or(0);
+        let path = mem
+            .read_unicode_string32(at(0x24))
+            .unwrap_or_else(|_| "<unreadable>".to_string());
+        let name = mem
+            .read_unicode_string32(at(0x2c))
+            .ok()
+            .filter(|s| !s.is_empty())
+            .unwrap_or_else(|| path.rsplit('\\').next().unwrap_or("").to_string());
+        modules.push(Module {
+            name,
+            path,
+            base,
+            size,
+            timestamp: mem.read_u32(at(ts_off)).unwrap_or(0),
+            checksum: mem.read_u32(at(0x40)).unwrap_or(0),
+        });
+        entry = match mem.read_u32(entry) {
+            Ok(v) => u64::from(v),
+            Err(e) => {
+                warnings.push(format!("module list entry {entry:#x}: Flink {e}"));
+                break;
+            }
+        };
+    }
+    (modules, warnings)
+}
+
+/// KDBG of a 32-bit kernel: KDDEBUGGER_DATA64 keeps 64-bit fields (pointers sign-extended), so
+/// MmUnloadedDrivers @0x220 and MmLastUnloadedDriver @0x228 as on x64; the array holds 0x18-byte
+/// UNLOADED_DRIVERS32 {Name UNICODE_STRING32, StartAddress @0x8, EndAddress @0xC, CurrentTime}.
+fn read_unloaded32(mem: &Memory, kdbg: u64) -> Result<Vec<UnloadedModule>, String> {
+    let tag = mem
+        .read_u32(kdbg.saturating_add(0x10))
+        .map_err(|e| format!("KDBG at {kdbg:#x}: {e}"))?;
+    if tag != u32::from_le_bytes(*b"KDBG") {
+        return Err(format!(
+            "KDBG at {kdbg:#x}: no `KDBG` tag (encoded block?); unloaded drivers not read"
+        ));
+    }
+    let low = |v: u64| v & 0xffff_ffff;
+    let list_ptr = low(mem
+        .read_u64(kdbg.saturating_add(0x220))
+        .map_err(|e| e.to_string())?);
+    let count_ptr = low(mem
+        .read_u64(kdbg.saturating_add(0x228))
+        .map_err(|e| e.to_string())?);
+    if list_ptr == 0 || count_ptr == 0 {
+        return Ok(Vec::new());
+    }
+    let array = u64::from(
+        mem.read_u32(list_ptr)
+            .map_err(|e| format!("MmUnloadedDrivers: {e}"))?,
+    );
+    let count = mem
+        .read_u32(count_ptr)
+        .map_err(|e| format!("MmLastUnloadedDriver: {e}"))?
+        .min(50);
+    let mut out = Vec::new();
+    for i in 0..u64::from(count) {
+        let e = array.saturating_add(i * 0x18);
+        let name = mem.read_unicode_string32(e).unwrap_or_default();
+        out.push(UnloadedModule {
+            name,
+            start: mem
+                .read_u32(e.saturating_add(8))
+                .map(u64::from)
+                .unwrap_or(0),
+            end: mem
+                .read_u32(e.saturating_add(0xc))
+                .map(u64::from)
+                .unwrap_or(0),
+        });
+    }
+    Ok(out)
+}
+
+/// x86 offsets of Windows 7 (builds 7600/7601; public type dumps of the Windows 7 SP1 x86
+/// kernel): KPRCB.CurrentThread 0x4, KTHREAD.StackLimit 0x2C, StackBase 0x190,
+/// ApcState.Process 0x50, EPROCESS.ImageFileName 0x16C. Other 32-bit builds moved them.
+const X86_WIN7: [u64; 5] = [0x4, 0x2c, 0x190, 0x50, 0x16c];
+
+/// The crashing thread of a 32-bit kernel: KDBG's KiProcessorBlock (0x218, a sign-extended
+/// pointer to an array of 4-byte KPRCB pointers), each CPU's current thread, the one whose
+/// stack holds the context's ESP, and its process name. Windows 7 offsets only.
+fn current_thread32(
+    dump: &CrashDump,
+    kdbg: u64,
+) -> Result<(super::ThreadInfo, Option<String>), String> {
+    if !(7600..=7601).contains(&dump.build) {
+        return Err(format!(
+            "x86 build {}: KTHREAD/EPROCESS offsets are only known for Windows 7 (7600/7601); the crashing thread and PROCESS_NAME are not read",
+            dump.build
+        ));
+    }
+    let [current, limit_off, base_off, process_off, name_off] = X86_WIN7;
+    let mem = &dump.memory;
+    let esp = dump.context.as_ref().map(|c| c.sp()).unwrap_or(0);
+    let blocks = mem
+        .read_u64(kdbg.saturating_add(0x218))
+        .map_err(|e| format!("KDBG KiProcessorBlock: {e}"))?
+        & 0xffff_ffff;
+    for cpu in 0..u64::from(dump.processors.min(1024)) {
+        let Ok(prcb) = mem.read_u32(blocks.saturating_add(4 * cpu)).map(u64::from) else {
+            continue;
+        };
+        let Ok(thread) = mem.read_u32(prcb.saturating_add(current)).map(u64::from) else {
+            continue;
+        };
+        let (Ok(limit), Ok(base)) = (
+            mem.read_u32(thread.saturating_add(limit_off))
+                .map(u64::from),
+            mem.read_u32(thread.saturating_add(base_off)).map(u64::from),
+        ) else {
+            continue;
+        };
+        if !(limit..base).contains(&esp) {
+            continue;
+        }
+        let process = mem
+            .read_u32(thread.saturating_add(process_off))
+            .ok()
+            .and_then(|p| {
+                let b = mem
+                    .read_vec(u64::from(p).saturating_add(name_off), 15)
+                    .ok()?;
+                let end = b.iter().position(|&c| c == 0).unwrap_or(b.len());
+                let name = b.get(..end)?;
+                (end > 0 && name.iter().all(|c| c.is_ascii_graphic() || *c == b' '))
+                    .then(|| String::from_utf8_lossy(name).into_owned())
+            });
+        let info = super::ThreadInfo {
+            id: None,
+            address: Some(thread),
+            stack_start: Some(limit),
+            stack_size: Some(base - limit),
+        };
+        return Ok((info, process));
+    }
+    Err(format!(
+        "no processor's current thread has ESP {esp:#x} on its stack: PROCESS_NAME not read"
+    ))
 }

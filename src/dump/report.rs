@@ -325,6 +325,7 @@ pub fn text_report(dump: &CrashDump, a: &Analysis) -> String {
         let mark = match (f.method, f.verified, f.trap_frame) {
             (super::analysis::FrameMethod::Scan, true, _) => "  (scan)",
             (super::analysis::FrameMethod::Scan, false, _) => "  (scan, unverified)",
+            (super::analysis::FrameMethod::FramePointer, false, _) => "  (ebp, unverified)",
             (_, _, true) => "  (TrapFrame)",
             _ => "",
         };

@@ -366,12 +366,25 @@ fn reg_index(r: iced_x86::Register) -> Option<usize> {
 /// Whether the bytes just before `ret` (given as `before`, ending at the return address)
 /// end with a near call: `E8 rel32`, or `FF /2` (optionally REX-prefixed) of 2–7 bytes.
 pub fn follows_call_x64(before: &[u8], ret: u64) -> bool {
+    follows_call_bitness(before, ret, 64)
+}
+
+/// The x86 (32-bit code) form of [`follows_call_x64`]: `E8 rel32` at −5, `FF /2` with lengths
+/// 2–7 (no REX prefixes in 32-bit code: 0x41 is `inc ecx` there).
+pub fn follows_call_x86(before: &[u8], ret: u64) -> bool {
+    follows_call_bitness(before, ret, 32)
+}
+
+fn follows_call_bitness(before: &[u8], ret: u64, bitness: u32) -> bool {
     use iced_x86::{Decoder, DecoderOptions, Mnemonic};
     for len in 2..=7usize.min(before.len()) {
         let start = before.len() - len;
         let code = &before[start..];
-        let mut dec =
-            Decoder::with_ip(64, code, ret.wrapping_sub(len as u64), DecoderOptions::NONE);
+        let mut ip = ret.wrapping_sub(len as u64);
+        if bitness == 32 {
+            ip &= 0xffff_ffff;
+        }
+        let mut dec = Decoder::with_ip(bitness, code, ip, DecoderOptions::NONE);
         let ins = dec.decode();
         if !ins.is_invalid() && ins.len() == len && ins.mnemonic() == Mnemonic::Call {
             return true;

@@ -1,7 +1,9 @@
 //! Crash-dump writers for fixtures, the demo case and benchmarks: x64 bitmap kernel dumps
 //! (MEMORY.DMP, DumpType 5, `SDMP`) with page tables, and triage minidumps (DumpType 4), both
 //! with a module list, real in-memory PE images (headers, .text, .pdata, UNWIND_INFO, exports),
-//! a KDBG with unloaded drivers and a thread stack that unwinds to a chosen call chain.
+//! a KDBG with unloaded drivers and a thread stack that unwinds to a chosen call chain; and
+//! 32-bit `PAGEDUMP` kernel dumps ([`write_dump32`]: full or summary, PAE or non-PAE page
+//! tables, PE32 images, an EBP-chain stack).
 //!
 //! Layouts follow `../shared/reference/crash-dump-format.md` §2.2–§2.6 and §2.8; the reader in
 //! `crate::dump` and kdmp-parser (PyPI) read what this writes.
@@ -1288,4 +1290,750 @@ pub fn write_triage_dump(path: &Path, spec: &DumpSpec) -> Result<(), SynthDumpEr
     f.write_all(&body).map_err(io)?;
     f.flush().map_err(io)?;
     Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// 32-bit (x86) kernel dumps: `PAGEDUMP` with a run list (full) or SUMMARY_DUMP32 (summary),
+// PAE or non-PAE page tables, PE32 images, KLDR_DATA_TABLE_ENTRY32 entries and an EBP chain.
+
+/// The body of a 32-bit dump.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Layout32 {
+    /// DumpType 1: PHYSICAL_MEMORY_DESCRIPTOR32 runs at 0x64, pages from 0x1000.
+    Full,
+    /// DumpType 2: SUMMARY_DUMP32 (`SDMP`) at 0x1000 with a bitmap.
+    Summary,
+}
+
+/// How to write a 32-bit dump.
+#[derive(Clone, Copy, Debug)]
+pub struct Dump32Options {
+    pub layout: Layout32,
+    /// PAE page tables (3-level, 8-byte entries, 2 MiB large page) or non-PAE (2-level, 4-byte
+    /// entries, 4 MiB large page).
+    pub pae: bool,
+    /// Write the PaeEnabled byte at 0x5C; `false` leaves the `PAGE` fill there.
+    pub pae_flag: bool,
+}
+
+/// A module as the writer placed it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Written32Module {
+    pub name: String,
+    pub path: String,
+    pub base: u64,
+    pub size: u32,
+    pub timestamp: u32,
+    pub checksum: u32,
+}
+
+/// What a 32-bit writer placed: the facts a reader must find.
+#[derive(Clone, Debug)]
+pub struct Written32 {
+    pub modules: Vec<Written32Module>,
+    /// The header's DirectoryTableBase (32-byte aligned for PAE, page-aligned otherwise).
+    pub cr3: u64,
+    /// (virtual address, bytes there): a module header, code, the stack (in the large page)
+    /// and pool.
+    pub probes: Vec<(u64, Vec<u8>)>,
+    /// (virtual address, physical address) pairs of the page tables, large page included.
+    pub translations: Vec<(u64, u64)>,
+    /// The context: EIP, ESP, EBP.
+    pub eip: u32,
+    pub esp: u32,
+    pub ebp: u32,
+}
+
+const NT_BASE32: u64 = 0x8280_0000;
+const POOL32: u64 = 0x8540_0000;
+/// The stack lives in a large page: 2 MiB (PAE) or 4 MiB (non-PAE); 4 MiB aligned for both.
+const STACK_REGION32: u64 = 0x8a00_0000;
+const STACK_TOP32: u64 = STACK_REGION32 + 0x1f_f000;
+/// First PFN of the large page (aligned to 2 MiB and 4 MiB).
+const LARGE_PFN32: u64 = 0x800;
+
+/// An x86 function: `mov edi,edi; push ebp; mov ebp,esp; sub esp,0x20`, a body, the call to
+/// the next-inner function (`E8 rel32`, or `FF 15 [slot]` through a pointer in .rdata), then
+/// `leave; ret 0x10`.
+struct Func32 {
+    name: String,
+    rva: u32,
+    call_rva: u32,
+    /// 5 (`E8`) or 6 (`FF 15`).
+    call_len: u32,
+    callee: Option<u64>,
+    end: u32,
+}
+
+const PROLOG32: [u8; 8] = [0x8b, 0xff, 0x55, 0x8b, 0xec, 0x83, 0xec, 0x20];
+const EPILOG32: [u8; 4] = [0xc9, 0xc2, 0x10, 0x00];
+
+struct Placed32 {
+    spec: ModuleSpec,
+    base: u64,
+    image: Vec<u8>,
+    timestamp: u32,
+    checksum: u32,
+    funcs: Vec<Func32>,
+}
+
+fn chain_entry(spec: &DumpSpec, k: usize) -> Result<(String, String), SynthDumpError> {
+    let entry = spec
+        .call_chain
+        .get(k)
+        .ok_or_else(|| SynthDumpError::Spec("call chain index".into()))?;
+    let (m, f) = entry.split_once('!').ok_or_else(|| {
+        SynthDumpError::Spec(format!(
+            "call chain entry {entry:?}: expected module!function"
+        ))
+    })?;
+    Ok((m.to_ascii_lowercase(), f.to_string()))
+}
+
+fn chain_index32(
+    placed: &[Placed32],
+    spec: &DumpSpec,
+    k: usize,
+) -> Result<(usize, usize), SynthDumpError> {
+    let (m, f) = chain_entry(spec, k)?;
+    for (mi, p) in placed.iter().enumerate() {
+        if short_name(&p.spec.name) == m
+            && let Some(fi) = p.funcs.iter().position(|x| x.name == f)
+        {
+            return Ok((mi, fi));
+        }
+    }
+    Err(SynthDumpError::Spec(format!("{m}!{f} not placed")))
+}
+
+fn place_modules32(spec: &DumpSpec) -> Result<Vec<Placed32>, SynthDumpError> {
+    if spec.modules.is_empty() || short_name(&spec.modules[0].name) != "nt" {
+        return Err(SynthDumpError::Spec(
+            "the first module must be ntoskrnl.exe".to_string(),
+        ));
+    }
+    let mut per_module: Vec<Vec<String>> = vec![Vec::new(); spec.modules.len()];
+    for k in 0..spec.call_chain.len() {
+        let (m, f) = chain_entry(spec, k)?;
+        let idx = spec
+            .modules
+            .iter()
+            .position(|s| short_name(&s.name) == m)
+            .ok_or_else(|| {
+                SynthDumpError::Spec(format!("call chain module {m:?} is not in the module list"))
+            })?;
+        if !per_module[idx].contains(&f) {
+            per_module[idx].push(f);
+        }
+    }
+    for (i, m) in spec.modules.iter().enumerate() {
+        for f in &m.functions {
+            if !per_module[i].contains(f) {
+                per_module[i].push(f.clone());
+            }
+        }
+    }
+    let mut placed = Vec::new();
+    let mut base = NT_BASE32;
+    let mut n = 0usize;
+    for (i, m) in spec.modules.iter().enumerate() {
+        let mut funcs = Vec::new();
+        let mut rva = TEXT_RVA;
+        for name in &per_module[i] {
+            n += 1;
+            let call_len = if n.is_multiple_of(2) { 6 } else { 5 };
+            let call_rva = rva + PROLOG32.len() as u32 + 0x10 + fnv(name) % 0x300;
+            let end = call_rva + call_len + EPILOG32.len() as u32;
+            funcs.push(Func32 {
+                name: name.clone(),
+                rva,
+                call_rva,
+                call_len,
+                callee: None,
+                end,
+            });
+            rva = (end + 15) & !15;
+        }
+        let text_pages = (rva - TEXT_RVA).max(0x10).div_ceil(0x1000);
+        let size = TEXT_RVA + text_pages * 0x1000 + 0x2000;
+        placed.push(Placed32 {
+            spec: m.clone(),
+            base,
+            image: Vec::new(),
+            timestamp: 0x4a00_0000 | (fnv(&m.name) & 0x00ff_ffff),
+            checksum: fnv(&m.path) & 0x00ff_ffff,
+            funcs,
+        });
+        base = (base + u64::from(size) + 0x1_0000 + 0xffff) & !0xffff;
+    }
+    for k in 1..spec.call_chain.len() {
+        let (cmi, cfi) = chain_index32(&placed, spec, k - 1)?;
+        let callee = placed[cmi].base + u64::from(placed[cmi].funcs[cfi].rva);
+        let (mi, fi) = chain_index32(&placed, spec, k)?;
+        placed[mi].funcs[fi].callee = Some(callee);
+    }
+    for p in &mut placed {
+        p.image = build_image32(p);
+    }
+    Ok(placed)
+}
+
+/// An export directory at `export_rva` naming `funcs` (name, rva) of the image `dll_name`.
+fn export_directory(dll_name: &str, funcs: &[(&str, u32)], export_rva: u32) -> Vec<u8> {
+    let mut names: Vec<(&str, u32)> = funcs.to_vec();
+    names.sort();
+    let n = names.len() as u32;
+    let dll_name_rva = export_rva + 40 + n * 10;
+    let funcs_rva = export_rva + 40;
+    let names_rva = funcs_rva + 4 * n;
+    let ords_rva = names_rva + 4 * n;
+    let mut exp = vec![0u8; 40];
+    exp[12..16].copy_from_slice(&dll_name_rva.to_le_bytes());
+    exp[16..20].copy_from_slice(&1u32.to_le_bytes());
+    exp[20..24].copy_from_slice(&n.to_le_bytes());
+    exp[24..28].copy_from_slice(&n.to_le_bytes());
+    exp[28..32].copy_from_slice(&funcs_rva.to_le_bytes());
+    exp[32..36].copy_from_slice(&names_rva.to_le_bytes());
+    exp[36..40].copy_from_slice(&ords_rva.to_le_bytes());
+    let mut strings = Vec::new();
+    strings.extend_from_slice(dll_name.as_bytes());
+    strings.push(0);
+    let mut name_rvas = Vec::new();
+    for (name, _) in &names {
+        name_rvas.push(dll_name_rva + strings.len() as u32);
+        strings.extend_from_slice(name.as_bytes());
+        strings.push(0);
+    }
+    for (_, rva) in &names {
+        exp.extend_from_slice(&rva.to_le_bytes());
+    }
+    for r in &name_rvas {
+        exp.extend_from_slice(&r.to_le_bytes());
+    }
+    for i in 0..n {
+        exp.extend_from_slice(&(i as u16).to_le_bytes());
+    }
+    exp.extend_from_slice(&strings);
+    exp
+}
+
+/// A PE32 (x86) image in loaded layout: headers, .text, .rdata (call slots and exports).
+fn build_image32(p: &Placed32) -> Vec<u8> {
+    let text_end = p
+        .funcs
+        .iter()
+        .map(|f| f.end)
+        .max()
+        .unwrap_or(TEXT_RVA + 0x10);
+    let text_pages = (text_end - TEXT_RVA).max(0x10).div_ceil(0x1000);
+    let rdata_rva = TEXT_RVA + text_pages * 0x1000;
+    let size_of_image = rdata_rva + 0x2000;
+    let mut img = vec![0u8; size_of_image as usize];
+    for b in &mut img[TEXT_RVA as usize..rdata_rva as usize] {
+        *b = 0xcc;
+    }
+    let base = p.base as u32;
+    // .rdata: one pointer slot per function (for `call dword ptr [slot]`), then exports.
+    let mut rdata = Vec::new();
+    for f in &p.funcs {
+        let slot = rdata_rva + rdata.len() as u32;
+        let target = f.callee.unwrap_or(p.base + u64::from(f.rva)) as u32;
+        rdata.extend_from_slice(&target.to_le_bytes());
+        let mut code = PROLOG32.to_vec();
+        code.resize((f.call_rva - f.rva) as usize, 0x90);
+        if f.call_len == 5 {
+            let next = base.wrapping_add(f.call_rva + 5);
+            code.push(0xe8);
+            code.extend_from_slice(&target.wrapping_sub(next).to_le_bytes());
+        } else {
+            code.extend_from_slice(&[0xff, 0x15]);
+            code.extend_from_slice(&base.wrapping_add(slot).to_le_bytes());
+        }
+        code.extend_from_slice(&EPILOG32);
+        put(&mut img, f.rva as usize, &code);
+    }
+    let export_rva = rdata_rva + rdata.len() as u32;
+    let named: Vec<(&str, u32)> = p.funcs.iter().map(|f| (f.name.as_str(), f.rva)).collect();
+    let exp = export_directory(&p.spec.name, &named, export_rva);
+    let export_size = exp.len() as u32;
+    rdata.extend_from_slice(&exp);
+    put(&mut img, rdata_rva as usize, &rdata);
+    put(&mut img, 0, b"MZ");
+    put(&mut img, 0x3c, &0x80u32.to_le_bytes());
+    put(&mut img, 0x80, b"PE\0\0");
+    let coff = 0x84;
+    put(&mut img, coff, &0x14cu16.to_le_bytes());
+    put(&mut img, coff + 2, &2u16.to_le_bytes());
+    put(&mut img, coff + 4, &p.timestamp.to_le_bytes());
+    put(&mut img, coff + 16, &0xe0u16.to_le_bytes());
+    put(&mut img, coff + 18, &0x102u16.to_le_bytes());
+    let opt = coff + 20;
+    put(&mut img, opt, &0x10bu16.to_le_bytes());
+    put(&mut img, opt + 16, &TEXT_RVA.to_le_bytes());
+    put(&mut img, opt + 28, &base.to_le_bytes());
+    put(&mut img, opt + 32, &0x1000u32.to_le_bytes());
+    put(&mut img, opt + 36, &0x1000u32.to_le_bytes());
+    put(&mut img, opt + 56, &size_of_image.to_le_bytes());
+    put(&mut img, opt + 60, &0x1000u32.to_le_bytes());
+    put(&mut img, opt + 64, &p.checksum.to_le_bytes());
+    put(&mut img, opt + 68, &1u16.to_le_bytes());
+    put(&mut img, opt + 92, &16u32.to_le_bytes());
+    put(&mut img, opt + 96, &export_rva.to_le_bytes());
+    put(&mut img, opt + 100, &export_size.to_le_bytes());
+    let sect = opt + 0xe0;
+    let sections: [(&[u8], u32, u32, u32); 2] = [
+        (b".text", TEXT_RVA, rdata_rva - TEXT_RVA, 0x6000_0020),
+        (b".rdata", rdata_rva, 0x2000, 0x4000_0040),
+    ];
+    for (i, (name, rva, size, ch)) in sections.iter().enumerate() {
+        let s = sect + 40 * i;
+        put(&mut img, s, name);
+        put(&mut img, s + 8, &size.to_le_bytes());
+        put(&mut img, s + 12, &rva.to_le_bytes());
+        put(&mut img, s + 16, &size.to_le_bytes());
+        put(&mut img, s + 20, &rva.to_le_bytes());
+        put(&mut img, s + 36, &ch.to_le_bytes());
+    }
+    img
+}
+
+fn unicode_string32(vs: &mut VSpace, pool: &mut Pool, text: &str) -> u64 {
+    let utf16: Vec<u8> = text.encode_utf16().flat_map(|c| c.to_le_bytes()).collect();
+    let buf = pool.alloc(utf16.len() + 2);
+    vs.write(buf, &utf16);
+    let s = pool.alloc(8);
+    let len = utf16.len() as u16;
+    let mut us = Vec::new();
+    us.extend_from_slice(&len.to_le_bytes());
+    us.extend_from_slice(&(len + 2).to_le_bytes());
+    us.extend_from_slice(&(buf as u32).to_le_bytes());
+    vs.write(s, &us);
+    s
+}
+
+/// A 32-bit pointer as KDDEBUGGER_DATA64 stores it: sign-extended to 64 bits.
+fn sign_extend32(v: u64) -> u64 {
+    i64::from(v as u32 as i32) as u64
+}
+
+/// Write a 32-bit kernel dump (`PAGEDUMP`) of `spec`: a full dump (DumpType 1) or a summary
+/// dump (DumpType 2, `SDMP`), with PAE or non-PAE page tables. Offsets follow the reference
+/// §2.2 and the public WDK types (`_DUMP_HEADER32`, `_SUMMARY_DUMP32`,
+/// `_KLDR_DATA_TABLE_ENTRY`), so reading back checks the reader against the same layout, not
+/// against a real 32-bit file. `fault_ip_param` is not supported (no x86 trap frames).
+pub fn write_dump32(
+    path: &Path,
+    spec: &DumpSpec,
+    opts: Dump32Options,
+) -> Result<Written32, SynthDumpError> {
+    let io = |e| SynthDumpError::Io(path.to_path_buf(), e);
+    if spec.fault_ip_param.is_some() {
+        return Err(SynthDumpError::Spec(
+            "fault_ip_param: the 32-bit writer has no trap frames".into(),
+        ));
+    }
+    if spec.call_chain.is_empty() {
+        return Err(SynthDumpError::Spec("empty call chain".into()));
+    }
+    let placed = place_modules32(spec)?;
+    let mut vs = VSpace::default();
+    for p in &placed {
+        vs.write(p.base, &p.image);
+    }
+    let mut pool = Pool { next: POOL32 };
+    let mut params = spec.params.map(|p| p & 0xffff_ffff);
+    for (i, text) in &spec.string_params {
+        let va = unicode_string32(&mut vs, &mut pool, text);
+        if let Some(p) = params.get_mut(*i) {
+            *p = va;
+        }
+    }
+    // PsLoadedModuleList: KLDR_DATA_TABLE_ENTRY32 (TimeDateStamp 0x44 before Windows 8, 0x58
+    // after).
+    let ts_off = if spec.build >= 9200 { 0x58 } else { 0x44 };
+    let head = pool.alloc(8);
+    let mut entries = Vec::new();
+    for p in &placed {
+        let e = pool.alloc(0x60);
+        let full = unicode_string32(&mut vs, &mut pool, &p.spec.path);
+        let base_name = unicode_string32(&mut vs, &mut pool, &p.spec.name);
+        let mut b = vec![0u8; 0x60];
+        b[0x18..0x1c].copy_from_slice(&(p.base as u32).to_le_bytes());
+        b[0x1c..0x20].copy_from_slice(&(p.base as u32 + TEXT_RVA).to_le_bytes());
+        b[0x20..0x24].copy_from_slice(&(p.image.len() as u32).to_le_bytes());
+        b[0x24..0x2c].copy_from_slice(&vs.read(full, 8));
+        b[0x2c..0x34].copy_from_slice(&vs.read(base_name, 8));
+        b[0x38..0x3a].copy_from_slice(&1u16.to_le_bytes());
+        b[0x40..0x44].copy_from_slice(&p.checksum.to_le_bytes());
+        b[ts_off..ts_off + 4].copy_from_slice(&p.timestamp.to_le_bytes());
+        vs.write(e, &b);
+        entries.push(e);
+    }
+    for (i, &e) in entries.iter().enumerate() {
+        let next = entries.get(i + 1).copied().unwrap_or(head);
+        let prev = if i == 0 { head } else { entries[i - 1] };
+        vs.write(e, &(next as u32).to_le_bytes());
+        vs.write(e + 4, &(prev as u32).to_le_bytes());
+    }
+    let first = entries.first().copied().unwrap_or(head);
+    let last = entries.last().copied().unwrap_or(head);
+    vs.write(head, &(first as u32).to_le_bytes());
+    vs.write(head + 4, &(last as u32).to_le_bytes());
+    // Unloaded drivers: 0x18-byte UNLOADED_DRIVERS32 entries.
+    let array = pool.alloc(0x18 * spec.unloaded.len().max(1));
+    for (i, name) in spec.unloaded.iter().enumerate() {
+        let s = unicode_string32(&mut vs, &mut pool, name);
+        let start = 0x8100_0000u32 + (i as u32) * 0x10_0000;
+        let mut b = vs.read(s, 8);
+        b.extend_from_slice(&start.to_le_bytes());
+        b.extend_from_slice(&(start + 0x1_c000).to_le_bytes());
+        b.extend_from_slice(&spec.system_time.to_le_bytes());
+        vs.write(array + 0x18 * i as u64, &b);
+    }
+    let mm_unloaded = pool.alloc(4);
+    vs.write(mm_unloaded, &(array as u32).to_le_bytes());
+    let mm_last = pool.alloc(4);
+    vs.write(mm_last, &(spec.unloaded.len() as u32).to_le_bytes());
+    // KiProcessorBlock -> KPRCB per CPU (CurrentThread at +0x4); CPU 0 runs the crashing
+    // thread: Windows 7 x86 KTHREAD (StackLimit 0x2C, StackBase 0x190, ApcState.Process 0x50)
+    // and EPROCESS.ImageFileName 0x16C.
+    let eprocess = pool.alloc(0x2c0);
+    let pname = spec.process_name.as_bytes();
+    vs.write(eprocess + 0x16c, &pname[..pname.len().min(14)]);
+    let kthread = pool.alloc(0x200);
+    vs.write(
+        kthread + 0x2c,
+        &((STACK_TOP32 - 0x3000) as u32).to_le_bytes(),
+    );
+    vs.write(kthread + 0x190, &(STACK_TOP32 as u32).to_le_bytes());
+    vs.write(kthread + 0x50, &(eprocess as u32).to_le_bytes());
+    let processor_block = pool.alloc(4 * spec.processors.max(1) as usize);
+    for cpu in 0..u64::from(spec.processors.max(1)) {
+        let prcb = pool.alloc(0x20);
+        let t = if cpu == 0 { kthread } else { pool.alloc(0x200) };
+        vs.write(prcb + 4, &(t as u32).to_le_bytes());
+        vs.write(processor_block + 4 * cpu, &(prcb as u32).to_le_bytes());
+    }
+    // KDBG (decoded; 64-bit fields, sign-extended pointers), alone in a transition page.
+    let kdbg = POOL32 + 0x10_0000;
+    let mut kd = vec![0u8; 0x340];
+    kd[0x10..0x14].copy_from_slice(b"KDBG");
+    kd[0x14..0x18].copy_from_slice(&0x340u32.to_le_bytes());
+    kd[0x18..0x20].copy_from_slice(&sign_extend32(NT_BASE32).to_le_bytes());
+    kd[0x48..0x50].copy_from_slice(&sign_extend32(head).to_le_bytes());
+    kd[0x218..0x220].copy_from_slice(&sign_extend32(processor_block).to_le_bytes());
+    kd[0x220..0x228].copy_from_slice(&sign_extend32(mm_unloaded).to_le_bytes());
+    kd[0x228..0x230].copy_from_slice(&sign_extend32(mm_last).to_le_bytes());
+    vs.write(kdbg, &kd);
+    // The stack, outermost frame first: each function pushes EBP, sets EBP = ESP, reserves
+    // 0x20 bytes, pushes its callee's arguments and calls. Frame 0 (KeBugCheckEx) is captured at
+    // its entry, its return address on top of the stack and EBP still its caller's.
+    let mut esp = STACK_TOP32 - 0x40;
+    vs.write(esp, &0u32.to_le_bytes());
+    let mut ebp = 0u64;
+    let mut eip = 0u64;
+    for k in (0..spec.call_chain.len()).rev() {
+        let (mi, fi) = chain_index32(&placed, spec, k)?;
+        let f = &placed[mi].funcs[fi];
+        let fva = placed[mi].base + u64::from(f.rva);
+        if k == 0 {
+            eip = fva;
+            break;
+        }
+        esp -= 4;
+        vs.write(esp, &(ebp as u32).to_le_bytes());
+        ebp = esp;
+        esp -= 0x20;
+        vs.write(esp, &(0x1000_0000u32 + k as u32).to_le_bytes());
+        let args: Vec<u64> = if k == 1 {
+            vec![
+                u64::from(spec.bugcheck),
+                params[0],
+                params[1],
+                params[2],
+                params[3],
+            ]
+        } else {
+            (0..3).map(|j| 0xa000 + 0x10 * k as u64 + j).collect()
+        };
+        for a in args.iter().rev() {
+            esp -= 4;
+            vs.write(esp, &(*a as u32).to_le_bytes());
+        }
+        esp -= 4;
+        let ret = placed[mi].base + u64::from(f.call_rva + f.call_len);
+        vs.write(esp, &(ret as u32).to_le_bytes());
+    }
+    // A marker near the end of the large page (above 2 MiB for the 4 MiB non-PAE page), so the
+    // large-page offset bits are exercised, not only those of the stack.
+    let large_bytes: u64 = if opts.pae { 0x20_0000 } else { 0x40_0000 };
+    let marker = STACK_REGION32 + large_bytes - 0x7f0;
+    vs.write(
+        marker,
+        b"large page marker: the last page of the large page",
+    );
+    // Physical pages: 4 KiB pages from PFN 0x10, the stack region as one large page.
+    let large_pages: u64 = if opts.pae { 0x200 } else { 0x400 };
+    let mut phys: BTreeMap<u64, Vec<u8>> = BTreeMap::new();
+    let mut next_pfn = 0x10u64;
+    let alloc = |next: &mut u64| {
+        let p = *next;
+        *next += 1;
+        if *next == LARGE_PFN32 {
+            *next = LARGE_PFN32 + large_pages;
+        }
+        p
+    };
+    let top = alloc(&mut next_pfn);
+    phys.insert(top, vec![0u8; 0x1000]);
+    // PAE: the 4-entry PDPT sits 0x20 into its page (CR3 is 32-byte aligned).
+    let cr3 = if opts.pae {
+        (top << 12) | 0x20
+    } else {
+        top << 12
+    };
+    let mut tables: BTreeMap<u64, u64> = BTreeMap::new();
+    let set_entry = |phys: &mut BTreeMap<u64, Vec<u8>>, pa: u64, value: u64, wide: bool| {
+        let page = phys.entry(pa >> 12).or_insert_with(|| vec![0u8; 0x1000]);
+        let o = (pa & 0xfff) as usize;
+        if wide {
+            page[o..o + 8].copy_from_slice(&value.to_le_bytes());
+        } else {
+            page[o..o + 4].copy_from_slice(&(value as u32).to_le_bytes());
+        }
+    };
+    // The page directory for `va`: PAE needs one per 1 GiB (PDPTE), non-PAE has the one at CR3.
+    let mut pd_for = |phys: &mut BTreeMap<u64, Vec<u8>>, next: &mut u64, va: u64| -> u64 {
+        if !opts.pae {
+            return cr3;
+        }
+        let key = va >> 30;
+        if let Some(&pd) = tables.get(&key) {
+            return pd << 12;
+        }
+        let pd = alloc(next);
+        phys.insert(pd, vec![0u8; 0x1000]);
+        tables.insert(key, pd);
+        set_entry(phys, cr3 + key * 8, (pd << 12) | 1, true);
+        pd << 12
+    };
+    let pde_shift = if opts.pae { 21 } else { 22 };
+    let pde_index = |va: u64| {
+        if opts.pae {
+            (va >> 21) & 0x1ff
+        } else {
+            va >> 22
+        }
+    };
+    let esize = if opts.pae { 8 } else { 4 };
+    let pd = pd_for(&mut phys, &mut next_pfn, STACK_REGION32);
+    set_entry(
+        &mut phys,
+        pd + pde_index(STACK_REGION32) * esize,
+        (LARGE_PFN32 << 12) | 0xe3,
+        opts.pae,
+    );
+    let mut translations = Vec::new();
+    let mut pts: BTreeMap<u64, u64> = BTreeMap::new();
+    for (va, bytes) in &vs.pages {
+        if *va >= STACK_REGION32 && *va < STACK_REGION32 + large_pages * 0x1000 {
+            let pfn = LARGE_PFN32 + ((va - STACK_REGION32) >> 12);
+            phys.insert(pfn, bytes.clone());
+            translations.push((*va + 0x123, (pfn << 12) + 0x123));
+            continue;
+        }
+        let pd = pd_for(&mut phys, &mut next_pfn, *va);
+        let pt = match pts.get(&(va >> pde_shift)) {
+            Some(&pt) => pt,
+            None => {
+                let pt = alloc(&mut next_pfn);
+                phys.insert(pt, vec![0u8; 0x1000]);
+                pts.insert(va >> pde_shift, pt);
+                set_entry(
+                    &mut phys,
+                    pd + pde_index(*va) * esize,
+                    (pt << 12) | 0x63,
+                    opts.pae,
+                );
+                pt
+            }
+        };
+        let pfn = alloc(&mut next_pfn);
+        phys.insert(pfn, bytes.clone());
+        let pti = if opts.pae {
+            (va >> 12) & 0x1ff
+        } else {
+            (va >> 12) & 0x3ff
+        };
+        // KDBG's page is in transition (not present, bit 11): still readable from RAM.
+        let flags = if *va == kdbg & !0xfff { 0x800 } else { 0x63 };
+        set_entry(
+            &mut phys,
+            (pt << 12) + pti * esize,
+            (pfn << 12) | flags,
+            opts.pae,
+        );
+        translations.push((*va + 0x10, (pfn << 12) + 0x10));
+    }
+    // Every PFN of the large page is in the dump, written or not.
+    let mut present: Vec<u64> = phys.keys().copied().collect();
+    present.extend(LARGE_PFN32..LARGE_PFN32 + large_pages);
+    present.sort_unstable();
+    present.dedup();
+    let (eip, esp, ebp) = (eip as u32, esp as u32, ebp as u32);
+    let header = header32(
+        spec, &params, &opts, cr3, head, kdbg, eip, esp, ebp, &present,
+    );
+    let mut f = std::fs::File::create(path).map_err(io)?;
+    f.write_all(&header).map_err(io)?;
+    // Page order in the file: PFN order (runs are written in PFN order; the bitmap stores
+    // pages in PFN order).
+    let first_page = match opts.layout {
+        Layout32::Full => 0x1000u64,
+        Layout32::Summary => {
+            let bits = present.last().map_or(0, |p| p + 1);
+            let nbytes = bits.div_ceil(32) * 4;
+            let first = (0x1020 + nbytes).div_ceil(0x1000) * 0x1000;
+            let mut sh = vec![0u8; 0x20];
+            sh[0..4].copy_from_slice(b"SDMP");
+            sh[4..8].copy_from_slice(b"DUMP");
+            sh[0xc..0x10].copy_from_slice(&(first as u32).to_le_bytes());
+            sh[0x10..0x14].copy_from_slice(&(bits as u32).to_le_bytes());
+            sh[0x14..0x18].copy_from_slice(&(present.len() as u32).to_le_bytes());
+            sh[0x18..0x1c].copy_from_slice(&(bits as u32).to_le_bytes());
+            let mut bitmap = vec![0u8; nbytes as usize];
+            for p in &present {
+                bitmap[(p / 8) as usize] |= 1 << (p % 8);
+            }
+            f.write_all(&sh).map_err(io)?;
+            f.write_all(&bitmap).map_err(io)?;
+            first
+        }
+    };
+    let file_size = first_page + present.len() as u64 * 0x1000;
+    f.set_len(file_size).map_err(io)?;
+    for (i, pfn) in present.iter().enumerate() {
+        if let Some(bytes) = phys.get(pfn) {
+            f.seek(SeekFrom::Start(first_page + i as u64 * 0x1000))
+                .map_err(io)?;
+            f.write_all(bytes).map_err(io)?;
+        }
+    }
+    f.flush().map_err(io)?;
+    let mut probes = Vec::new();
+    if let Some(nt) = placed.first() {
+        probes.push((nt.base, vs.read(nt.base, 0x200)));
+        probes.push((u64::from(eip), vs.read(u64::from(eip), 32)));
+    }
+    probes.push((u64::from(esp), vs.read(u64::from(esp), 0x40)));
+    probes.push((head, vs.read(head, 8)));
+    probes.push((kdbg, kd[..0x20].to_vec()));
+    probes.push((marker, vs.read(marker, 0x30)));
+    // A read across a page boundary inside the large page.
+    probes.push((STACK_TOP32 - 8, vs.read(STACK_TOP32 - 8, 16)));
+    Ok(Written32 {
+        modules: placed
+            .iter()
+            .map(|p| Written32Module {
+                name: p.spec.name.clone(),
+                path: p.spec.path.clone(),
+                base: p.base,
+                size: p.image.len() as u32,
+                timestamp: p.timestamp,
+                checksum: p.checksum,
+            })
+            .collect(),
+        cr3,
+        probes,
+        translations,
+        eip,
+        esp,
+        ebp,
+    })
+}
+
+/// The 0x1000-byte DUMP_HEADER32, `PAGE`-filled where unused; the run list describes
+/// `present` (the PFNs in the dump) as maximal runs.
+#[allow(clippy::too_many_arguments)]
+fn header32(
+    spec: &DumpSpec,
+    params: &[u64; 4],
+    opts: &Dump32Options,
+    cr3: u64,
+    head: u64,
+    kdbg: u64,
+    eip: u32,
+    esp: u32,
+    ebp: u32,
+    present: &[u64],
+) -> Vec<u8> {
+    let mut h = b"PAGE".repeat(0x400);
+    let mut set = |off: usize, b: &[u8]| h[off..off + b.len()].copy_from_slice(b);
+    set(0, b"PAGEDUMP");
+    set(8, &0xfu32.to_le_bytes());
+    set(0xc, &spec.build.to_le_bytes());
+    set(0x10, &(cr3 as u32).to_le_bytes());
+    set(0x14, &0x8400_0000u32.to_le_bytes());
+    set(0x18, &(head as u32).to_le_bytes());
+    set(0x1c, &(POOL32 as u32 + 0x2_0000).to_le_bytes());
+    set(0x20, &0x14cu32.to_le_bytes());
+    set(0x24, &spec.processors.to_le_bytes());
+    set(0x28, &spec.bugcheck.to_le_bytes());
+    for (i, p) in params.iter().enumerate() {
+        set(0x2c + 4 * i, &(*p as u32).to_le_bytes());
+    }
+    set(0x3c, &[0u8; 32]);
+    if opts.pae_flag {
+        set(0x5c, &[u8::from(opts.pae), 0, 0, 0]);
+    }
+    set(0x60, &(kdbg as u32).to_le_bytes());
+    // PHYSICAL_MEMORY_DESCRIPTOR32: NumberOfRuns, NumberOfPages, {BasePage, PageCount}.
+    let mut runs: Vec<(u64, u64)> = Vec::new();
+    for &p in present {
+        match runs.last_mut() {
+            Some((b, n)) if *b + *n == p => *n += 1,
+            _ => runs.push((p, 1)),
+        }
+    }
+    let mut pmd = Vec::new();
+    pmd.extend_from_slice(&(runs.len() as u32).to_le_bytes());
+    pmd.extend_from_slice(&(present.len() as u32).to_le_bytes());
+    for (b, n) in &runs {
+        pmd.extend_from_slice(&(*b as u32).to_le_bytes());
+        pmd.extend_from_slice(&(*n as u32).to_le_bytes());
+    }
+    set(0x64, &pmd);
+    // x86 CONTEXT: ContextFlags, then the integer registers after the FloatSave area.
+    let mut ctx = vec![0u8; 0x2cc];
+    let mut c = |off: usize, v: u32| ctx[off..off + 4].copy_from_slice(&v.to_le_bytes());
+    c(0, 0x0001_0007);
+    c(0x9c, 0xd1d1_0000);
+    c(0xa0, 0x5151_0000);
+    c(0xa4, 0xb1b1_0000);
+    c(0xa8, params[0] as u32);
+    c(0xac, spec.bugcheck);
+    c(0xb0, 0xa1a1_0000);
+    c(0xb4, ebp);
+    c(0xb8, eip);
+    c(0xbc, 8);
+    c(0xc0, 0x246);
+    c(0xc4, esp);
+    c(0xc8, 0x10);
+    set(0x320, &ctx);
+    // EXCEPTION_RECORD32: the breakpoint KeBugCheckEx raises.
+    let mut ex = vec![0u8; 0x50];
+    ex[0..4].copy_from_slice(&0x8000_0003u32.to_le_bytes());
+    ex[0xc..0x10].copy_from_slice(&eip.to_le_bytes());
+    set(0x7d0, &ex);
+    let dump_type: u32 = match opts.layout {
+        Layout32::Full => 1,
+        Layout32::Summary => 2,
+    };
+    set(0xf88, &dump_type.to_le_bytes());
+    set(0xf8c, &0u32.to_le_bytes());
+    set(0xf94, &1u32.to_le_bytes());
+    set(0xfa0, &((present.len() as u64 + 1) * 0x1000).to_le_bytes());
+    set(0xfb8, &spec.uptime.to_le_bytes());
+    set(0xfc0, &spec.system_time.to_le_bytes());
+    h
 }
