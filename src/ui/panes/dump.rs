@@ -220,6 +220,7 @@ fn frame_text(f: &StackFrame, faulting: bool, wide: bool) -> String {
     let mark = match (f.method, f.verified, f.trap_frame) {
         (FrameMethod::Scan, true, _) => " (scan)",
         (FrameMethod::Scan, false, _) => " (scan?)",
+        (FrameMethod::FramePointer, false, _) => " (ebp?)",
         (_, _, true) => " (TrapFrame)",
         _ => "",
     };
