@@ -179,61 +179,58 @@ impl PhysMap {
     /// A full dump's PhysicalMemoryBlock at `off` (NumberOfRuns u32, pad, NumberOfPages u64,
     /// then {BasePage, PageCount} u64 pairs, at most 42); pages start at `data`.
     pub fn runs64(path: &Path, bytes: &[u8], off: usize, data: u64) -> Result<PhysMap, DumpError> {
-        let n = u32_at(bytes, off).ok_or_else(|| DumpError::Format {
-            path: path.to_path_buf(),
-            offset: off as u64,
-            expected: "PhysicalMemoryBlock.NumberOfRuns".to_string(),
-        })?;
-        if n == super::PAGE_PATTERN_32 || n > 42 {
-            return Err(DumpError::Format {
-                path: path.to_path_buf(),
-                offset: off as u64,
-                expected: format!("at most 42 physical memory runs (found {n:#x})"),
-            });
-        }
-        let mut runs = Vec::new();
-        let mut file_offset = data;
-        for i in 0..n as usize {
-            let base_pfn = u64_at(bytes, off + 0x10 + 16 * i).unwrap_or(0);
-            let count = u64_at(bytes, off + 0x18 + 16 * i).unwrap_or(0);
-            runs.push(Run {
-                base_pfn,
-                count,
-                file_offset,
-            });
-            file_offset = file_offset.saturating_add(count.saturating_mul(PAGE));
-        }
-        runs.sort_by_key(|r| r.base_pfn);
-        Ok(PhysMap::Runs(runs))
+        PhysMap::runs(path, bytes, off, data, RunLayout::WIDE)
     }
 
     /// A 32-bit full dump's PHYSICAL_MEMORY_DESCRIPTOR32 at `off` (0x64): NumberOfRuns u32,
     /// NumberOfPages u32, then {BasePage u32, PageCount u32} pairs (at most 86 fit the 700-byte
     /// field); pages start at `data` (0x1000).
     pub fn runs32(path: &Path, bytes: &[u8], off: usize, data: u64) -> Result<PhysMap, DumpError> {
+        PhysMap::runs(path, bytes, off, data, RunLayout::NARROW)
+    }
+
+    /// The run list of either descriptor: the count, then pairs of `layout.field`-byte fields.
+    fn runs(
+        path: &Path,
+        bytes: &[u8],
+        off: usize,
+        data: u64,
+        layout: RunLayout,
+    ) -> Result<PhysMap, DumpError> {
         let n = u32_at(bytes, off).ok_or_else(|| DumpError::Format {
             path: path.to_path_buf(),
             offset: off as u64,
             expected: "PhysicalMemoryBlock.NumberOfRuns".to_string(),
         })?;
-        if n == super::PAGE_PATTERN_32 || n > 86 {
+        if n == super::PAGE_PATTERN_32 || n > layout.max_runs {
             return Err(DumpError::Format {
                 path: path.to_path_buf(),
                 offset: off as u64,
-                expected: format!("at most 86 physical memory runs (found {n:#x})"),
+                expected: format!(
+                    "at most {} physical memory runs (found {n:#x})",
+                    layout.max_runs
+                ),
             });
         }
+        let field = |at: usize| -> u64 {
+            if layout.field == 8 {
+                u64_at(bytes, at).unwrap_or(0)
+            } else {
+                u32_at(bytes, at).map_or(0, u64::from)
+            }
+        };
         let mut runs = Vec::new();
         let mut file_offset = data;
         for i in 0..n as usize {
-            let base_pfn = u32_at(bytes, off + 8 + 8 * i).unwrap_or(0);
-            let count = u32_at(bytes, off + 0xc + 8 * i).unwrap_or(0);
+            let at = off + layout.first + 2 * layout.field * i;
+            let base_pfn = field(at);
+            let count = field(at + layout.field);
             runs.push(Run {
-                base_pfn: base_pfn.into(),
-                count: count.into(),
+                base_pfn,
+                count,
                 file_offset,
             });
-            file_offset = file_offset.saturating_add(u64::from(count).saturating_mul(PAGE));
+            file_offset = file_offset.saturating_add(count.saturating_mul(PAGE));
         }
         runs.sort_by_key(|r| r.base_pfn);
         Ok(PhysMap::Runs(runs))
@@ -677,4 +674,27 @@ fn current_thread32(
     Err(format!(
         "no processor's current thread has ESP {esp:#x} on its stack: PROCESS_NAME not read"
     ))
+}
+
+/// Where a physical-memory descriptor's runs start, how wide its fields are, how many fit.
+#[derive(Clone, Copy)]
+struct RunLayout {
+    first: usize,
+    field: usize,
+    max_runs: u32,
+}
+
+impl RunLayout {
+    /// PHYSICAL_MEMORY_DESCRIPTOR64: runs from +0x10, u64 fields, at most 42.
+    const WIDE: RunLayout = RunLayout {
+        first: 0x10,
+        field: 8,
+        max_runs: 42,
+    };
+    /// PHYSICAL_MEMORY_DESCRIPTOR32: runs from +8, u32 fields, at most 86.
+    const NARROW: RunLayout = RunLayout {
+        first: 8,
+        field: 4,
+        max_runs: 86,
+    };
 }
