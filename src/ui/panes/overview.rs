@@ -532,19 +532,7 @@ fn render_evidence(
             theme.dim,
         ));
     }
-    let popup = Rect {
-        x: area.x + 1,
-        y: area.y + 1,
-        width: area.width.saturating_sub(2),
-        height: area.height.saturating_sub(2),
-    };
-    frame.render_widget(ratatui::widgets::Clear, popup);
-    frame.render_widget(
-        Paragraph::new(lines)
-            .block(widgets::block("Evidence", theme, true))
-            .wrap(ratatui::widgets::Wrap { trim: false }),
-        popup,
-    );
+    render_popup(frame, area, "Evidence", lines, theme);
 }
 
 /// One load problem in full, over the pane.
@@ -561,6 +549,17 @@ fn render_problem(
         Line::raw(""),
         Line::styled("Esc closes", theme.dim),
     ];
+    render_popup(frame, area, "Load problem", lines, theme);
+}
+
+/// A bordered popup over the pane (one cell in from its edges), wrapping its lines.
+fn render_popup(
+    frame: &mut Frame,
+    area: Rect,
+    title: &str,
+    lines: Vec<Line<'static>>,
+    theme: &crate::ui::theme::Theme,
+) {
     let popup = Rect {
         x: area.x + 1,
         y: area.y + 1,
@@ -570,7 +569,7 @@ fn render_problem(
     frame.render_widget(ratatui::widgets::Clear, popup);
     frame.render_widget(
         Paragraph::new(lines)
-            .block(widgets::block("Load problem", theme, true))
+            .block(widgets::block(title, theme, true))
             .wrap(ratatui::widgets::Wrap { trim: false }),
         popup,
     );
