@@ -43,6 +43,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 "computer_name": hive.computer_name,
                 "service_group_order": hive.service_group_order,
                 "logs_applied": hive.logs_applied,
+                "recovery": hive.recovery,
                 "warnings": hive.warnings,
                 "services": selected,
             });
@@ -82,6 +83,38 @@ fn write_text(
         if hive.header.dirty { " (dirty)" } else { "" },
         hive.header.last_written
     )?;
+    if let Some(r) = &hive.recovery {
+        let applied: Vec<_> = r.applied().collect();
+        if applied.is_empty() {
+            writeln!(
+                out,
+                "recovery      dirty, read as is (no transaction log applies)"
+            )?;
+        } else {
+            writeln!(
+                out,
+                "recovery      {} dirty pages from {}, now at sequence {}{}",
+                r.dirty_pages,
+                applied
+                    .iter()
+                    .map(|l| l.path.file_name().map_or_else(
+                        || l.path.display().to_string(),
+                        |n| n.to_string_lossy().into_owned()
+                    ))
+                    .collect::<Vec<_>>()
+                    .join(" + "),
+                r.sequence.map_or_else(|| "-".into(), |s| s.to_string()),
+                if r.hbins_after != r.hbins_before {
+                    format!(" (hive bins {} -> {} bytes)", r.hbins_before, r.hbins_after)
+                } else {
+                    String::new()
+                }
+            )?;
+        }
+        for l in &r.logs {
+            writeln!(out, "  log         {}", l.describe())?;
+        }
+    }
     writeln!(
         out,
         "control set   {} (Select: Current={} Default={} Failed={} LastKnownGood={})",

@@ -10,7 +10,8 @@
 //! a bitmap with one bit per 512-byte sector of the hive bins, then the dirty sectors from the
 //! next 512-byte boundary.
 
-use super::regf::{BASE_BLOCK_LEN, BaseBlock, parse_base_block, read_u32};
+use super::regf::{BASE_BLOCK_LEN, BaseBlock, FILE_TYPE_LOG_NEW, parse_base_block, read_u32};
+use serde::Serialize;
 use std::path::{Path, PathBuf};
 
 /// Marvin32 seed used by the registry's log entries.
@@ -45,20 +46,6 @@ pub fn marvin32(data: &[u8], seed: u64) -> u64 {
     ((hi as u64) << 32) | lo as u64
 }
 
-/// One valid new-format log entry.
-struct Entry {
-    sequence: u32,
-    hbins_size: u32,
-    /// (offset from the first hive bin, page bytes)
-    pages: Vec<(u32, Vec<u8>)>,
-}
-
-/// What replay did: the patched hive and which logs contributed.
-pub struct Replay {
-    pub data: Vec<u8>,
-    pub logs_applied: Vec<PathBuf>,
-}
-
 /// The transaction logs that sit beside `path`: `<name>.LOG1`, `<name>.LOG2`, `<name>.LOG`,
 /// matched case-insensitively (a case folder copied from Windows keeps its spelling).
 pub fn logs_beside(path: &Path) -> Vec<PathBuf> {
@@ -90,129 +77,597 @@ pub fn logs_beside(path: &Path) -> Vec<PathBuf> {
     found.into_iter().map(|(_, p)| p).collect()
 }
 
-/// Replay the logs onto a copy of the primary. Returns `None` when no log had anything to
-/// apply; notes explain why each log was passed over.
-pub fn replay(primary: &[u8], base: &BaseBlock, logs: &[PathBuf]) -> (Option<Replay>, Vec<String>) {
-    let mut notes = Vec::new();
-    let mut entries: Vec<(Entry, usize)> = Vec::new();
-    let mut dirt: Option<(Vec<u8>, usize)> = None;
-    for (index, log) in logs.iter().enumerate() {
-        // Read-only: std::fs::read opens for reading.
-        let bytes = match std::fs::read(log) {
-            Ok(b) => b,
-            Err(e) => {
-                notes.push(format!("{}: cannot read: {e}", log.display()));
-                continue;
-            }
-        };
-        let log_base = match parse_base_block(&bytes, log) {
-            Ok(b) => b,
-            Err(e) => {
-                notes.push(format!("{e} (transaction log passed over)"));
-                continue;
-            }
-        };
-        match bytes.get(512..516) {
-            Some(b"HvLE") => {
-                let (found, mut why) = new_format_entries(&bytes, log);
-                notes.append(&mut why);
-                entries.extend(found.into_iter().map(|e| (e, index)));
-            }
-            Some(b"DIRT") => {
-                if !log_base.checksum_ok || log_base.primary_sequence != log_base.secondary_sequence {
-                    notes.push(format!(
-                        "{}: old-format log whose own base block is not consistent; passed over",
-                        log.display()
-                    ));
-                } else if dirt.is_none() {
-                    dirt = Some((bytes, index));
-                }
-            }
-            _ => notes.push(format!(
-                "{}: offset 0x200: expected \"HvLE\" or \"DIRT\" log data; the log is empty or unknown",
-                log.display()
-            )),
+/// Which of the two log formats a log is written in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LogFormat {
+    /// "HvLE" log entries (Windows 8.1 and later).
+    New,
+    /// A "DIRT" dirty vector and 512-byte dirty pages (Windows XP to 8).
+    Old,
+}
+
+impl LogFormat {
+    pub fn name(self) -> &'static str {
+        match self {
+            LogFormat::New => "new format (HvLE entries)",
+            LogFormat::Old => "old format (DIRT vector)",
+        }
+    }
+}
+
+/// How one transaction log beside a dirty hive was used.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct LogUse {
+    pub path: PathBuf,
+    /// `None` when the file holds neither format (empty, unused, damaged).
+    pub format: Option<LogFormat>,
+    /// The sequence number of the log's own base block: for the new format, the number its
+    /// first entry must carry.
+    pub base_sequence: Option<u32>,
+    /// Whether any of its data went into the recovered hive.
+    pub applied: bool,
+    /// Log entries applied (new format).
+    pub entries_applied: u32,
+    /// Sequence numbers of the first and last entry applied (new format).
+    pub sequences: Option<(u32, u32)>,
+    /// Dirty pages written from this log (new format: page references; old format: 512-byte
+    /// sectors).
+    pub dirty_pages: u32,
+    /// Why the log was not applied, or where its replay stopped.
+    pub note: Option<String>,
+}
+
+impl LogUse {
+    fn new(path: &Path) -> LogUse {
+        LogUse {
+            path: path.to_path_buf(),
+            format: None,
+            base_sequence: None,
+            applied: false,
+            entries_applied: 0,
+            sequences: None,
+            dirty_pages: 0,
+            note: None,
         }
     }
 
-    let mut data = primary.to_vec();
-    let mut applied_from: Vec<usize> = Vec::new();
-
-    if !entries.is_empty() {
-        // Apply entries in sequence order from the primary's last completed write on,
-        // taking each sequence number from whichever log holds it, and stop at a gap.
-        let mut expected = if base.checksum_ok {
-            base.secondary_sequence
+    /// One line: `SYSTEM.LOG1 (new format, base sequence 12): applied entries 12..=14, 9 dirty pages`.
+    pub fn describe(&self) -> String {
+        let mut out = self.path.display().to_string();
+        let mut what = Vec::new();
+        if let Some(f) = self.format {
+            what.push(f.name().to_string());
+        }
+        if let Some(s) = self.base_sequence {
+            what.push(format!("base sequence {s}"));
+        }
+        if !what.is_empty() {
+            out.push_str(&format!(" ({})", what.join(", ")));
+        }
+        if self.applied {
+            match self.sequences {
+                Some((a, b)) => out.push_str(&format!(
+                    ": applied {} entr{} (sequence {a}..={b}), {} dirty page{}",
+                    self.entries_applied,
+                    if self.entries_applied == 1 {
+                        "y"
+                    } else {
+                        "ies"
+                    },
+                    self.dirty_pages,
+                    if self.dirty_pages == 1 { "" } else { "s" }
+                )),
+                None => out.push_str(&format!(": applied {} dirty sectors", self.dirty_pages)),
+            }
         } else {
-            entries.iter().map(|(e, _)| e.sequence).min().unwrap_or(0)
-        };
-        let (mut count, first) = (0u32, expected);
-        let mut hbins = base.hbins_size;
-        while let Some(pos) = entries.iter().position(|(e, _)| e.sequence == expected) {
-            let (entry, log) = entries.swap_remove(pos);
-            // Drop duplicates of the same sequence number from the other log.
-            entries.retain(|(e, _)| e.sequence != expected);
-            hbins = entry.hbins_size;
-            let end = BASE_BLOCK_LEN + entry.hbins_size as usize;
-            if data.len() < end {
-                data.resize(end, 0);
-            }
-            for (offset, page) in entry.pages {
-                let start = BASE_BLOCK_LEN + offset as usize;
-                let stop = start + page.len();
-                if stop > data.len() {
-                    data.resize(stop, 0);
-                }
-                if let Some(target) = data.get_mut(start..stop) {
-                    target.copy_from_slice(&page);
-                }
-            }
-            if !applied_from.contains(&log) {
-                applied_from.push(log);
-            }
-            count += 1;
-            expected = expected.wrapping_add(1);
+            out.push_str(": not applied");
         }
-        if count == 0 {
-            notes.push(format!(
-                "no log entry continues the primary's sequence number {first}; logs not applied"
-            ));
-            return (None, notes);
+        if let Some(n) = &self.note {
+            out.push_str(if self.applied { "; " } else { ": " });
+            out.push_str(n);
         }
-        data.truncate(BASE_BLOCK_LEN + hbins as usize);
-        finish_base_block(&mut data, expected, hbins);
-        notes.push(format!(
-            "applied {count} log entr{} (sequence {first}..={})",
-            if count == 1 { "y" } else { "ies" },
-            expected.wrapping_sub(1)
+        out
+    }
+}
+
+/// What replaying the logs of a dirty hive did.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Recovery {
+    /// Every log considered, in the order given (`.LOG1`, `.LOG2`, `.LOG`).
+    pub logs: Vec<LogUse>,
+    /// Dirty pages written in all.
+    pub dirty_pages: u32,
+    /// The sequence number the recovered base block carries (both fields).
+    pub sequence: Option<u32>,
+    /// Hive bins size before and after replay (logs can grow the hive).
+    pub hbins_before: u32,
+    pub hbins_after: u32,
+}
+
+impl Recovery {
+    /// The logs whose data went into the hive.
+    pub fn applied(&self) -> impl Iterator<Item = &LogUse> {
+        self.logs.iter().filter(|l| l.applied)
+    }
+}
+
+/// One valid new-format log entry.
+struct Entry {
+    offset: usize,
+    sequence: u32,
+    flags: u32,
+    hbins_size: u32,
+    size: usize,
+    /// (offset from the first hive bin, range of the page in the log)
+    pages: Vec<(u32, std::ops::Range<usize>)>,
+}
+
+/// A log read and checked.
+struct Log {
+    index: usize,
+    /// 0 `.LOG1`, 1 `.LOG2`, 2 anything else (`.LOG`).
+    rank: u8,
+    bytes: Vec<u8>,
+    base: BaseBlock,
+    format: LogFormat,
+    entries: Vec<Entry>,
+    /// Why the entries end where they do, when that is not the plain end of the log data.
+    stop: Option<String>,
+}
+
+/// The most bytes read from one transaction log: four times the hive's size plus 16 MiB,
+/// at most 1 GiB. A log holds the hive's dirty pages, a few times over at most; anything
+/// longer (a sparse multi-GiB file, a device) is read only this far.
+pub fn log_read_bound(hive_len: u64) -> u64 {
+    hive_len
+        .saturating_mul(4)
+        .saturating_add(16 << 20)
+        .min(1 << 30)
+}
+
+/// Read at most `bound` bytes of a transaction log, refusing anything that is not a regular
+/// file (a FIFO would block, a device never ends). Returns the bytes and the file's length.
+pub fn read_log(path: &Path, bound: u64) -> Result<(Vec<u8>, u64), String> {
+    use std::io::Read;
+    let meta = std::fs::metadata(path).map_err(|e| format!("cannot read: {e}"))?;
+    if !meta.is_file() {
+        return Err(format!(
+            "not a regular file ({}); transaction logs are read only as regular files",
+            file_kind(&meta)
         ));
-    } else if let Some((bytes, index)) = dirt {
-        match apply_dirt(&mut data, &bytes) {
-            Ok((sectors, seq, hbins)) => {
-                finish_base_block(&mut data, seq, hbins);
-                applied_from.push(index);
-                notes.push(format!(
-                    "applied {sectors} dirty sectors from an old-format log"
-                ));
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        // O_NONBLOCK: a FIFO swapped in after the check above must not block the open.
+        options.custom_flags(0o4000);
+    }
+    let file = options
+        .open(path)
+        .map_err(|e| format!("cannot read: {e}"))?;
+    let meta = file.metadata().map_err(|e| format!("cannot read: {e}"))?;
+    if !meta.is_file() {
+        return Err(format!(
+            "not a regular file ({}); transaction logs are read only as regular files",
+            file_kind(&meta)
+        ));
+    }
+    let len = meta.len();
+    let mut bytes = Vec::with_capacity(len.min(bound).min(64 << 20) as usize);
+    file.take(bound)
+        .read_to_end(&mut bytes)
+        .map_err(|e| format!("cannot read: {e}"))?;
+    Ok((bytes, len))
+}
+
+fn file_kind(meta: &std::fs::Metadata) -> &'static str {
+    let t = meta.file_type();
+    if t.is_dir() {
+        return "a folder";
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if t.is_fifo() {
+            return "a FIFO";
+        }
+        if t.is_char_device() {
+            return "a character device";
+        }
+        if t.is_block_device() {
+            return "a block device";
+        }
+        if t.is_socket() {
+            return "a socket";
+        }
+    }
+    "not a file"
+}
+
+fn rank(path: &Path) -> u8 {
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("")
+        .to_ascii_uppercase();
+    if name.ends_with(".LOG1") {
+        0
+    } else if name.ends_with(".LOG2") {
+        1
+    } else {
+        2
+    }
+}
+
+/// Read and check one log; `Err` names why it cannot be used at all.
+fn load_log(index: usize, path: &Path, bound: u64, use_: &mut LogUse) -> Result<Log, String> {
+    let (bytes, len) = read_log(path, bound)?;
+    let base = parse_base_block(&bytes, path).map_err(|e| match e {
+        super::HiveError::Malformed {
+            offset, expected, ..
+        } => {
+            format!("offset {offset:#x}: expected {expected}; not a transaction log")
+        }
+        other => other.to_string(),
+    })?;
+    use_.base_sequence = Some(base.primary_sequence);
+    let format = match bytes.get(512..516) {
+        Some(b"HvLE") => LogFormat::New,
+        Some(b"DIRT") => LogFormat::Old,
+        Some(_) if bytes[512..].iter().all(|&b| b == 0) => {
+            return Err("holds no log data after its base block (an unused log)".into());
+        }
+        Some(_) => {
+            return Err(
+                "offset 0x200: expected \"HvLE\" log entries or a \"DIRT\" vector; the log holds neither".into(),
+            );
+        }
+        None => return Err("holds only a base block, no log data (an unused log)".into()),
+    };
+    use_.format = Some(format);
+    if !base.checksum_ok {
+        return Err(format!(
+            "its own base block checksum is wrong ({:#010x} stored, {:#010x} computed): the log was being written when the machine stopped",
+            base.checksum,
+            super::regf::checksum(&bytes)
+        ));
+    }
+    if base.primary_sequence != base.secondary_sequence {
+        return Err(format!(
+            "its own base block sequence numbers differ ({}/{}): the log itself is dirty",
+            base.primary_sequence, base.secondary_sequence
+        ));
+    }
+    if format == LogFormat::New && base.file_type != FILE_TYPE_LOG_NEW {
+        return Err(format!(
+            "offset 0x1c: file type {} where a new-format log has 6",
+            base.file_type
+        ));
+    }
+    let mut log = Log {
+        index,
+        rank: rank(path),
+        bytes,
+        base,
+        format,
+        entries: Vec::new(),
+        stop: None,
+    };
+    if format == LogFormat::New {
+        let (entries, stop) = new_format_entries(&log.bytes, log.base.primary_sequence);
+        log.entries = entries;
+        log.stop = stop;
+    }
+    if len > log.bytes.len() as u64 {
+        let note = format!(
+            "only the first {} of its {len} bytes were read (bound: 4 x the hive's size + 16 MiB)",
+            log.bytes.len()
+        );
+        log.stop = Some(match log.stop.take() {
+            Some(s) => format!("{s}; {note}"),
+            None => note,
+        });
+    }
+    Ok(log)
+}
+
+/// The hive being rebuilt.
+struct State {
+    data: Vec<u8>,
+    hbins: u32,
+    last_sequence: Option<u32>,
+    /// Base block flags (+0x90); bit 0 follows the log entries.
+    flags: u32,
+    /// The log whose base block replaces an invalid primary base block.
+    base_from: Option<usize>,
+    dirty_pages: u32,
+}
+
+/// Replay the logs onto a copy of the primary as Windows does (regf specification,
+/// "Format of transaction log files" and "Multiple transaction log files"; yarp's
+/// `recover_auto`): the new format is preferred to the old, two logs to one.
+///
+/// New format: a log applies when its own base block is valid and, if the primary's base
+/// block is valid, its sequence number is not older than the primary's secondary sequence
+/// number; its entries apply from the first on, each carrying the next sequence number, up
+/// to the first that does not (or fails its hashes). With `.LOG1` and `.LOG2` the log with
+/// the earlier entries goes first and the other follows when it continues the sequence; when
+/// the primary's base block is invalid, only the log with the latest entries is used and its
+/// base block replaces the primary's.
+///
+/// Old format: the log whose base block is valid and not older than the primary (by last
+/// written time) applies, the latest of `.LOG1`/`.LOG2`.
+///
+/// Returns the recovered bytes (`None` when nothing was applied) and what happened to each log.
+pub fn replay(primary: &[u8], base: &BaseBlock, logs: &[PathBuf]) -> (Option<Vec<u8>>, Recovery) {
+    let bound = log_read_bound(primary.len() as u64);
+    let mut uses: Vec<LogUse> = logs.iter().map(|p| LogUse::new(p)).collect();
+    let mut loaded: Vec<Log> = Vec::new();
+    for (index, path) in logs.iter().enumerate() {
+        match load_log(index, path, bound, &mut uses[index]) {
+            Ok(log) => loaded.push(log),
+            Err(why) => uses[index].note = Some(why),
+        }
+    }
+    // The hive bins size the primary can be trusted for: its own when its base block is
+    // valid, else what the file holds.
+    let hbins_before = if base.checksum_ok {
+        base.hbins_size
+    } else {
+        (primary.len().saturating_sub(BASE_BLOCK_LEN) / 4096 * 4096) as u32
+    };
+    let mut state = State {
+        data: primary.to_vec(),
+        hbins: hbins_before,
+        last_sequence: None,
+        flags: read_u32(primary, 0x90).unwrap_or(0),
+        base_from: None,
+        dirty_pages: 0,
+    };
+    let pick =
+        |format: LogFormat, rank: u8| loaded.iter().find(|l| l.format == format && l.rank == rank);
+    let (new1, new2, new_) = (
+        pick(LogFormat::New, 0),
+        pick(LogFormat::New, 1),
+        pick(LogFormat::New, 2),
+    );
+    let (old1, old2, old_) = (
+        pick(LogFormat::Old, 0),
+        pick(LogFormat::Old, 1),
+        pick(LogFormat::Old, 2),
+    );
+    let mut chosen: Vec<usize> = Vec::new();
+    if let (Some(a), Some(b)) = (new1, new2) {
+        let (first, second) = if starts_before(a.base.primary_sequence, b.base.primary_sequence) {
+            (a, b)
+        } else {
+            (b, a)
+        };
+        chosen.extend([first.index, second.index]);
+        if base.checksum_ok {
+            match apply_new(&mut state, first, base, &mut uses[first.index]) {
+                Err(why) => {
+                    uses[first.index].note = Some(why);
+                    if let Err(why) = apply_new(&mut state, second, base, &mut uses[second.index]) {
+                        uses[second.index].note = Some(why);
+                    }
+                }
+                Ok(()) => {
+                    let next = state.last_sequence.map(|s| s.wrapping_add(1));
+                    if next == Some(second.base.primary_sequence) {
+                        if let Err(why) =
+                            apply_new(&mut state, second, base, &mut uses[second.index])
+                        {
+                            uses[second.index].note = Some(why);
+                        }
+                    } else {
+                        uses[second.index].note = Some(match state.last_sequence {
+                            Some(last) => format!(
+                                "its entries start at sequence {}, which does not continue {} (the last entry applied from {})",
+                                second.base.primary_sequence,
+                                last,
+                                file_name(&logs[first.index])
+                            ),
+                            None => format!(
+                                "no entry of {} applied, so there is no sequence for it to continue",
+                                file_name(&logs[first.index])
+                            ),
+                        });
+                    }
+                }
             }
-            Err(why) => {
-                notes.push(format!(
-                    "{}: {why}",
-                    logs.get(index)
-                        .map_or(String::new(), |p| p.display().to_string())
-                ));
-                return (None, notes);
+        } else {
+            uses[first.index].note = Some(format!(
+                "the primary's base block is invalid, so only the log with the latest entries ({}) is used, as Windows does",
+                file_name(&logs[second.index])
+            ));
+            if let Err(why) = apply_new(&mut state, second, base, &mut uses[second.index]) {
+                uses[second.index].note = Some(why);
             }
+        }
+    } else if let Some(log) = new1.or(new2).or(new_) {
+        chosen.push(log.index);
+        if let Err(why) = apply_new(&mut state, log, base, &mut uses[log.index]) {
+            uses[log.index].note = Some(why);
         }
     } else {
-        return (None, notes);
+        let log = match (old1, old2) {
+            (Some(a), Some(b)) => {
+                // The latest of the two by last written time (ties: .LOG1).
+                let other = if a.base.last_written >= b.base.last_written {
+                    b
+                } else {
+                    a
+                };
+                uses[other.index].note = Some(
+                    "the other old-format log was written later; only the latest is used".into(),
+                );
+                Some(if other.index == b.index { a } else { b })
+            }
+            (a, b) => a.or(b).or(old_),
+        };
+        if let Some(log) = log {
+            chosen.push(log.index);
+            if let Err(why) = apply_old(&mut state, log, base, &mut uses[log.index]) {
+                uses[log.index].note = Some(why);
+            }
+        }
     }
+    // Logs loaded but not part of the scheme chosen.
+    for log in &loaded {
+        if !chosen.contains(&log.index) && uses[log.index].note.is_none() {
+            uses[log.index].note = Some(match log.format {
+                LogFormat::Old if new1.or(new2).or(new_).is_some() => {
+                    "an old-format log beside new-format ones; the new format is used".to_string()
+                }
+                _ => "not part of the logging scheme used (.LOG1 and .LOG2 are preferred to .LOG)"
+                    .to_string(),
+            });
+        }
+    }
+    let applied = uses.iter().any(|u| u.applied);
+    let mut recovery = Recovery {
+        logs: uses,
+        dirty_pages: state.dirty_pages,
+        sequence: None,
+        hbins_before,
+        hbins_after: state.hbins,
+    };
+    if !applied {
+        recovery.hbins_after = hbins_before;
+        return (None, recovery);
+    }
+    let sequence = state.last_sequence.unwrap_or(base.primary_sequence);
+    let mut data = state.data;
+    if let Some(from) = state.base_from
+        && let Some(log) = loaded.iter().find(|l| l.index == from)
+    {
+        // Spec: an invalid primary base block is recovered from the log's, file type back to 0.
+        if let (Some(dst), Some(src)) = (data.get_mut(..512), log.bytes.get(..512)) {
+            dst.copy_from_slice(src);
+        }
+        if let Some(b) = data.get_mut(0x1C..0x20) {
+            b.copy_from_slice(&0u32.to_le_bytes());
+        }
+    }
+    data.truncate(BASE_BLOCK_LEN + state.hbins as usize);
+    if let Some(b) = data.get_mut(0x90..0x94) {
+        b.copy_from_slice(&state.flags.to_le_bytes());
+    }
+    finish_base_block(&mut data, sequence, state.hbins);
+    recovery.sequence = Some(sequence);
+    (Some(data), recovery)
+}
 
-    let logs_applied = applied_from
-        .into_iter()
-        .filter_map(|i| logs.get(i).cloned())
-        .collect();
-    (Some(Replay { data, logs_applied }), notes)
+fn file_name(p: &Path) -> String {
+    p.file_name().map_or_else(
+        || p.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    )
+}
+
+/// Whether a log whose base sequence is `this` holds earlier entries than one at `other`,
+/// with sequence numbers that may have wrapped around.
+fn starts_before(this: u32, other: u32) -> bool {
+    let (delta, starting) = if this >= other {
+        (this - other, false)
+    } else {
+        (other - this, true)
+    };
+    if delta <= 0x7FFF_FFFF {
+        starting
+    } else {
+        !starting
+    }
+}
+
+/// Apply a new-format log. `Err` when it is not eligible (nothing written).
+fn apply_new(
+    state: &mut State,
+    log: &Log,
+    primary: &BaseBlock,
+    use_: &mut LogUse,
+) -> Result<(), String> {
+    let seq = log.base.primary_sequence;
+    if let Some(last) = state.last_sequence
+        && last >= seq
+    {
+        return Err(format!(
+            "its entries start at sequence {seq}, not after {last}, the last entry already applied"
+        ));
+    }
+    if primary.checksum_ok && seq < primary.secondary_sequence {
+        return Err(format!(
+            "its entries start at sequence {seq}, before the primary's secondary sequence number {}: they are already in the primary",
+            primary.secondary_sequence
+        ));
+    }
+    if !primary.checksum_ok {
+        state.base_from = Some(log.index);
+    }
+    let mut stop = log.stop.clone();
+    let mut applied: Vec<u32> = Vec::new();
+    for entry in &log.entries {
+        let end = BASE_BLOCK_LEN as u64 + u64::from(entry.hbins_size);
+        let have = (state.data.len() as u64).max(BASE_BLOCK_LEN as u64 + u64::from(state.hbins));
+        // A log entry grows the hive only by pages it carries.
+        if end > have + entry.size as u64 {
+            stop = Some(format!(
+                "offset {:#x}: log entry {} states hive bins of {} bytes, more than the hive ({} bytes) grows by the {} bytes it carries; it and later entries ignored",
+                entry.offset,
+                entry.sequence,
+                entry.hbins_size,
+                have.saturating_sub(BASE_BLOCK_LEN as u64),
+                entry.size
+            ));
+            break;
+        }
+        if (state.data.len() as u64) < end {
+            state.data.resize(end as usize, 0);
+        }
+        for (offset, range) in &entry.pages {
+            let start = BASE_BLOCK_LEN + *offset as usize;
+            let stop_at = start + range.len();
+            if stop_at > state.data.len() {
+                state.data.resize(stop_at, 0);
+            }
+            if let (Some(dst), Some(src)) = (
+                state.data.get_mut(start..stop_at),
+                log.bytes.get(range.clone()),
+            ) {
+                dst.copy_from_slice(src);
+            }
+        }
+        state.hbins = entry.hbins_size;
+        state.flags = (state.flags & !1) | (entry.flags & 1);
+        state.last_sequence = Some(entry.sequence);
+        state.dirty_pages += entry.pages.len() as u32;
+        use_.dirty_pages += entry.pages.len() as u32;
+        applied.push(entry.sequence);
+    }
+    if let (Some(&a), Some(&b)) = (applied.first(), applied.last()) {
+        use_.applied = true;
+        use_.entries_applied = applied.len() as u32;
+        use_.sequences = Some((a, b));
+        // The log's root cell and version, as yarp takes them.
+        copy_base_fields(&mut state.data, &log.bytes);
+    } else if stop.is_none() {
+        stop = Some("it holds no log entries".into());
+    }
+    use_.note = stop;
+    Ok(())
+}
+
+/// Root cell offset (+0x24) and version (+0x14, +0x18) from a log's base block.
+fn copy_base_fields(data: &mut [u8], log: &[u8]) {
+    for range in [0x14..0x1C, 0x24..0x28] {
+        if let (Some(src), Some(dst)) = (log.get(range.clone()), data.get_mut(range)) {
+            dst.copy_from_slice(src);
+        }
+    }
 }
 
 /// Mark the replayed copy clean: both sequence numbers, the hive bins size and the checksum.
@@ -232,126 +687,178 @@ fn finish_base_block(data: &mut [u8], sequence: u32, hbins: u32) {
     }
 }
 
-/// The valid entries of a new-format log, in file order, until the first invalid one.
-fn new_format_entries(bytes: &[u8], log: &Path) -> (Vec<Entry>, Vec<String>) {
+/// The valid entries of a new-format log from offset 512, the first carrying `expected`
+/// and each next one the next number, up to the first that is not valid. Also says why they
+/// end when that is not the plain end of the log data.
+fn new_format_entries(bytes: &[u8], mut expected: u32) -> (Vec<Entry>, Option<String>) {
     let mut entries = Vec::new();
-    let mut notes = Vec::new();
     let mut at = 512usize;
-    while let Some(header) = bytes.get(at..at + ENTRY_HEADER) {
+    let stop = loop {
+        let Some(header) = bytes.get(at..at + ENTRY_HEADER) else {
+            break None;
+        };
         if &header[..4] != b"HvLE" {
-            break;
+            // Garbage or older data after the last entry is normal.
+            break None;
         }
         let field = |o: usize| read_u32(header, o).unwrap_or(0);
         let size = field(4) as usize;
-        let (sequence, hbins_size, count) = (field(0x0C), field(0x10), field(0x14) as usize);
-        let Some(entry) = bytes
-            .get(at..at.saturating_add(size))
-            .filter(|_| size >= ENTRY_HEADER && size.is_multiple_of(512))
-        else {
-            notes.push(format!(
-                "{}: offset {at:#x}: expected a log entry size that is a multiple of 512 inside the file (found {size}); later entries ignored",
-                log.display()
+        let (flags, sequence, hbins_size, count) =
+            (field(8), field(0x0C), field(0x10), field(0x14) as usize);
+        if size < 512 || !size.is_multiple_of(512) {
+            break Some(format!(
+                "offset {at:#x}: log entry size {size} is not a multiple of 512; it and later entries ignored"
             ));
-            break;
+        }
+        let Some(entry) = bytes.get(at..at.saturating_add(size)) else {
+            break Some(format!(
+                "offset {at:#x}: log entry {sequence} of {size} bytes runs past the end of the log ({} bytes); it and later entries ignored",
+                bytes.len()
+            ));
         };
+        if hbins_size < 4096 || !hbins_size.is_multiple_of(4096) || hbins_size > MAX_HBINS {
+            break Some(format!(
+                "offset {at:#x}: log entry {sequence} states hive bins of {hbins_size} bytes (expected a multiple of 4096); it and later entries ignored"
+            ));
+        }
+        if count == 0 {
+            break Some(format!(
+                "offset {at:#x}: log entry {sequence} has no dirty pages; it and later entries ignored"
+            ));
+        }
         let hash1 = u64::from(field(0x18)) | (u64::from(field(0x1C)) << 32);
         let hash2 = u64::from(field(0x20)) | (u64::from(field(0x24)) << 32);
         if marvin32(&entry[..32], LOG_SEED) != hash2
             || marvin32(&entry[ENTRY_HEADER..], LOG_SEED) != hash1
         {
             // Normal at the end of a log: older entries that were overwritten partially.
-            notes.push(format!(
-                "{}: offset {at:#x}: log entry {sequence} fails its Marvin32 hashes; it and later entries ignored",
-                log.display()
+            break Some(format!(
+                "offset {at:#x}: log entry {sequence} fails its Marvin32 hashes; it and later entries ignored"
             ));
-            break;
         }
-        if hbins_size == 0 || !hbins_size.is_multiple_of(4096) || hbins_size > MAX_HBINS {
-            notes.push(format!(
-                "{}: offset {at:#x}: expected a hive bins size that is a multiple of 4096 (found {hbins_size}); later entries ignored",
-                log.display()
+        if sequence != expected {
+            break Some(format!(
+                "offset {at:#x}: log entry carries sequence {sequence} where {expected} follows; it and later entries ignored"
             ));
-            break;
         }
-        let refs_end = ENTRY_HEADER + count * 8;
+        let refs_end = ENTRY_HEADER.saturating_add(count.saturating_mul(8));
         let mut page_at = refs_end;
-        let mut pages = Vec::with_capacity(count);
-        let mut ok = true;
+        let mut pages = Vec::with_capacity(count.min(size / 8));
+        let mut bad = false;
         for r in 0..count {
-            let off = read_u32(entry, ENTRY_HEADER + r * 8);
-            let len = read_u32(entry, ENTRY_HEADER + r * 8 + 4);
-            let (Some(off), Some(len)) = (off, len) else {
-                ok = false;
+            let (Some(off), Some(len)) = (
+                read_u32(entry, ENTRY_HEADER + r * 8),
+                read_u32(entry, ENTRY_HEADER + r * 8 + 4),
+            ) else {
+                bad = true;
                 break;
             };
-            let Some(page) = entry.get(page_at..page_at + len as usize) else {
-                ok = false;
-                break;
-            };
-            if u64::from(off) + u64::from(len) > u64::from(hbins_size) {
-                ok = false;
+            let end = page_at.saturating_add(len as usize);
+            if end > entry.len() || u64::from(off) + u64::from(len) > u64::from(hbins_size) {
+                bad = true;
                 break;
             }
-            pages.push((off, page.to_vec()));
-            page_at += len as usize;
+            pages.push((off, at + page_at..at + end));
+            page_at = end;
         }
-        if !ok {
-            notes.push(format!(
-                "{}: offset {at:#x}: log entry {sequence} has dirty page references outside the entry or the hive; it and later entries ignored",
-                log.display()
+        if bad {
+            break Some(format!(
+                "offset {at:#x}: log entry {sequence} has dirty page references outside the entry or the hive bins; it and later entries ignored"
             ));
-            break;
         }
         entries.push(Entry {
+            offset: at,
             sequence,
+            flags,
             hbins_size,
+            size,
             pages,
         });
+        expected = expected.wrapping_add(1);
         at += size;
-    }
-    (entries, notes)
+    };
+    (entries, stop)
 }
 
-/// Apply an old-format ("DIRT") log. Returns (sectors, sequence, hive bins size).
-fn apply_dirt(data: &mut Vec<u8>, log: &[u8]) -> Result<(usize, u32, u32), String> {
-    let log_base = read_u32(log, 0x28).ok_or("a base block")?;
-    let sequence = read_u32(log, 4).ok_or("a base block")?;
-    let hbins = log_base;
-    if hbins > MAX_HBINS {
+/// Apply an old-format ("DIRT") log. `Err` when it is not eligible (nothing written).
+fn apply_old(
+    state: &mut State,
+    log: &Log,
+    primary: &BaseBlock,
+    use_: &mut LogUse,
+) -> Result<(), String> {
+    // The primary's time: its base block's, or the first hive bin's when the block is invalid.
+    let primary_time = if primary.checksum_ok {
+        primary.last_written
+    } else {
+        state
+            .data
+            .get(BASE_BLOCK_LEN + 0x14..BASE_BLOCK_LEN + 0x1C)
+            .map_or(0, |b| u64::from_le_bytes(b.try_into().unwrap_or([0; 8])))
+    };
+    if log.base.last_written < primary_time {
         return Err(format!(
-            "offset 0x28: a plausible hive bins size (found {hbins})"
+            "its last written time ({}) is older than the primary's ({}): it holds an earlier write",
+            super::FileTime(log.base.last_written),
+            super::FileTime(primary_time)
         ));
     }
-    let sectors = hbins as usize / 512;
-    let bitmap_len = sectors.div_ceil(8);
-    let bitmap = log
-        .get(516..516 + bitmap_len)
-        .ok_or("offset 0x204: expected the dirty sector bitmap; the log is truncated")?;
-    let mut at = (516 + bitmap_len).div_ceil(512) * 512;
-    let end = BASE_BLOCK_LEN + hbins as usize;
-    if data.len() < end {
-        data.resize(end, 0);
+    let hbins = log.base.hbins_size;
+    if hbins < 4096 || !hbins.is_multiple_of(4096) || hbins > MAX_HBINS {
+        return Err(format!(
+            "offset 0x28: hive bins size {hbins} in its base block is not a multiple of 4096"
+        ));
     }
-    let mut count = 0;
-    for sector in 0..sectors {
-        let set = bitmap
-            .get(sector / 8)
-            .is_some_and(|b| b >> (sector % 8) & 1 == 1);
-        if !set {
+    let vector = hbins as usize / 4096;
+    let Some(bitmap) = log.bytes.get(516..516 + vector) else {
+        return Err(format!(
+            "offset 0x204: the dirty vector of {vector} bytes runs past the end of the log ({} bytes)",
+            log.bytes.len()
+        ));
+    };
+    let end = BASE_BLOCK_LEN + hbins as usize;
+    let set_bits: usize = bitmap.iter().map(|b| b.count_ones() as usize).sum();
+    // The hive grows only by the sectors the log carries.
+    if end > state.data.len().max(BASE_BLOCK_LEN + state.hbins as usize) + set_bits * 512 {
+        return Err(format!(
+            "offset 0x28: hive bins of {hbins} bytes are more than the hive grows by the {set_bits} sectors the log carries"
+        ));
+    }
+    if !primary.checksum_ok {
+        state.base_from = Some(log.index);
+    }
+    if state.data.len() < end {
+        state.data.resize(end, 0);
+    }
+    let mut at = (516 + vector).div_ceil(512) * 512;
+    let mut count = 0u32;
+    let mut stop = None;
+    for sector in 0..vector * 8 {
+        if bitmap[sector / 8] >> (sector % 8) & 1 == 0 {
             continue;
         }
-        let page = log.get(at..at + 512).ok_or_else(|| {
-            format!("offset {at:#x}: expected a dirty sector; the log is truncated")
-        })?;
+        let Some(page) = log.bytes.get(at..at + 512) else {
+            stop = Some(format!(
+                "offset {at:#x}: dirty sector {sector} runs past the end of the log ({} bytes); later sectors missing",
+                log.bytes.len()
+            ));
+            break;
+        };
         let start = BASE_BLOCK_LEN + sector * 512;
-        if let Some(target) = data.get_mut(start..start + 512) {
+        if let Some(target) = state.data.get_mut(start..start + 512) {
             target.copy_from_slice(page);
         }
         at += 512;
         count += 1;
     }
-    data.truncate(end);
-    Ok((count, sequence, hbins))
+    state.hbins = hbins;
+    state.dirty_pages += count;
+    copy_base_fields(&mut state.data, &log.bytes);
+    state.flags = read_u32(&log.bytes, 0x90).unwrap_or(state.flags);
+    use_.applied = true;
+    use_.dirty_pages = count;
+    use_.note = stop.or(log.stop.clone());
+    Ok(())
 }
 
 #[cfg(test)]

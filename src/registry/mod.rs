@@ -43,6 +43,24 @@ pub enum HiveError {
     },
     #[error("{path}: not a SYSTEM hive: {reason}")]
     NotSystemHive { path: PathBuf, reason: String },
+    /// A `.LOG1`/`.LOG2`/`.LOG` given where a hive was expected.
+    #[error(
+        "{path}: a registry transaction log ({format}) of the hive {of}, not a hive itself; open the hive: its logs beside it are replayed when it is dirty"
+    )]
+    TransactionLog {
+        path: PathBuf,
+        format: String,
+        of: String,
+    },
+    /// The file ends before the hive bins its base block states, and what was read does not
+    /// reach the SYSTEM hive's keys.
+    #[error("{path}: truncated at offset {at:#x}, the header says {stated:#x}; {read}")]
+    Truncated {
+        path: PathBuf,
+        at: u64,
+        stated: u64,
+        read: String,
+    },
 }
 
 impl HiveError {
@@ -96,6 +114,8 @@ pub struct SystemHive {
     pub service_group_order: Vec<String>,
     /// Transaction logs replayed onto the primary.
     pub logs_applied: Vec<PathBuf>,
+    /// How the transaction logs of a dirty hive were used (`None` for a clean hive).
+    pub recovery: Option<log::Recovery>,
     /// What could not be read, or was read from a dirty file as is.
     pub warnings: Vec<String>,
 }
@@ -125,6 +145,18 @@ pub fn from_bytes_with_logs(
     logs: &[PathBuf],
 ) -> Result<SystemHive, HiveError> {
     let base = regf::parse_base_block(data, path)?;
+    if base.is_log() {
+        let format = match data.get(512..516) {
+            Some(b"HvLE") => "new format, HvLE entries",
+            Some(b"DIRT") => "old format, DIRT vector",
+            _ => "holding no log data",
+        };
+        return Err(HiveError::TransactionLog {
+            path: path.to_path_buf(),
+            format: format!("file type {}, {format}", base.file_type),
+            of: describe_file_name(&base),
+        });
+    }
     let mut warnings = Vec::new();
     let header = HiveHeader {
         primary_sequence: base.primary_sequence,
@@ -136,6 +168,7 @@ pub fn from_bytes_with_logs(
     };
     let mut logs_applied = Vec::new();
     let mut recovered: Option<Vec<u8>> = None;
+    let mut recovery = None;
     if base.is_dirty() {
         let state = if base.checksum_ok {
             format!(
@@ -143,29 +176,43 @@ pub fn from_bytes_with_logs(
                 base.primary_sequence, base.secondary_sequence
             )
         } else {
-            "its base block checksum is wrong".to_string()
+            format!(
+                "its base block checksum is wrong ({:#010x} stored, {:#010x} computed)",
+                base.checksum,
+                regf::checksum(data)
+            )
         };
-        let (replay, notes) = log::replay(data, &base, logs);
-        match replay {
-            Some(r) => {
+        let (replayed, report) = log::replay(data, &base, logs);
+        let each = report
+            .logs
+            .iter()
+            .map(log::LogUse::describe)
+            .collect::<Vec<_>>()
+            .join("; ");
+        match replayed {
+            Some(bytes) => {
+                logs_applied = report.applied().map(|l| l.path.clone()).collect();
                 warnings.push(format!(
-                    "{}: the hive is dirty ({state}); recovered from {}: {}",
+                    "{}: the hive is dirty ({state}); recovered from its transaction logs: {} dirty pages, now at sequence {}{}: {each}",
                     path.display(),
-                    r.logs_applied
-                        .iter()
-                        .map(|p| p.display().to_string())
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                    notes.join("; ")
+                    report.dirty_pages,
+                    report.sequence.unwrap_or(0),
+                    if report.hbins_after != report.hbins_before {
+                        format!(
+                            ", hive bins {} -> {} bytes",
+                            report.hbins_before, report.hbins_after
+                        )
+                    } else {
+                        String::new()
+                    }
                 ));
-                logs_applied = r.logs_applied;
-                recovered = Some(r.data);
+                recovered = Some(bytes);
             }
             None => {
                 let why = if logs.is_empty() {
                     "no transaction log (.LOG1/.LOG2/.LOG) beside it".to_string()
                 } else {
-                    notes.join("; ")
+                    format!("no log applies: {each}")
                 };
                 warnings.push(format!(
                     "{}: the hive is dirty ({state}) and was read as is: {why}; the last writes before the machine stopped may be missing",
@@ -173,6 +220,7 @@ pub fn from_bytes_with_logs(
                 ));
             }
         }
+        recovery = Some(report);
     }
     let data = recovered.as_deref().unwrap_or(data);
     let base = if recovered.is_some() {
@@ -180,14 +228,79 @@ pub fn from_bytes_with_logs(
     } else {
         base
     };
+    // A file shorter than the hive bins its base block states: say so, read what is there.
+    let stated = regf::BASE_BLOCK_LEN as u64 + u64::from(base.hbins_size);
+    let truncated = (base.hbins_size != 0 && (data.len() as u64) < stated).then(|| {
+        let at = data.len() as u64;
+        warnings.push(format!(
+            "{}: truncated at offset {at:#x}, the header says {stated:#x} (hive bins of {} bytes); {} bytes of hive bins are missing, keys and values there are not read",
+            path.display(),
+            base.hbins_size,
+            stated - at
+        ));
+        at
+    });
     let hive = Hive::new(data, path, &base);
-    let root = hive.key(base.root_cell)?;
-    let control_set = control_set(&hive, &root, &mut warnings)?;
+    let root = match hive.key(base.root_cell) {
+        Ok(root) => root,
+        Err(e) => {
+            return Err(match truncated {
+                Some(at) => HiveError::Truncated {
+                    path: path.to_path_buf(),
+                    at,
+                    stated,
+                    read: format!("the root key is not readable ({e})"),
+                },
+                None => e,
+            });
+        }
+    };
+    let not_system = |e: HiveError, warnings: &mut Vec<String>| -> HiveError {
+        let HiveError::NotSystemHive { reason, .. } = e else {
+            return e;
+        };
+        let names: Vec<String> = hive
+            .subkeys(&root, warnings)
+            .into_iter()
+            .map(|k| k.name)
+            .collect();
+        let listed = if names.is_empty() {
+            "no readable key below the root".to_string()
+        } else {
+            format!("keys below the root: {}", names.join(", "))
+        };
+        match truncated {
+            Some(at) => HiveError::Truncated {
+                path: path.to_path_buf(),
+                at,
+                stated,
+                read: format!("{reason}; read: {listed}"),
+            },
+            None => HiveError::NotSystemHive {
+                path: path.to_path_buf(),
+                reason: match identify(&base, &names) {
+                    Some(kind) if !kind.contains("SYSTEM") => format!(
+                        "it is {kind} (base block file name {:?}; {listed})",
+                        base.file_name
+                    ),
+                    _ => format!(
+                        "{reason} (base block file name {:?}; {listed})",
+                        base.file_name
+                    ),
+                },
+            },
+        }
+    };
+    let control_set = match control_set(&hive, &root, &mut warnings) {
+        Ok(c) => c,
+        Err(e) => return Err(not_system(e, &mut warnings)),
+    };
     let Some(set) = hive.subkey(&root, &control_set.key, &mut warnings) else {
-        return Err(HiveError::NotSystemHive {
+        let e = HiveError::NotSystemHive {
             path: path.to_path_buf(),
             reason: format!("no {} key below the root", control_set.key),
-        });
+        };
+        return Err(not_system(e, &mut warnings));
     };
     let services = match hive.subkey(&set, "Services", &mut warnings) {
         Some(key) => read_services(&hive, &key, &mut warnings),
@@ -236,8 +349,71 @@ pub fn from_bytes_with_logs(
         computer_name,
         service_group_order,
         logs_applied,
+        recovery,
         warnings,
     })
+}
+
+/// The hive's recorded file name for messages: `"SYSTEM" (\??\C:\...\SYSTEM)`.
+fn describe_file_name(base: &regf::BaseBlock) -> String {
+    match (base.short_name(), base.file_name.as_str()) {
+        ("", _) => "(no file name in its base block)".to_string(),
+        (short, full) if short == full => format!("{short:?}"),
+        (short, full) => format!("{short:?} ({full})"),
+    }
+}
+
+/// Which Windows hive this is, from the file name its base block records and the keys below
+/// its root: "the SOFTWARE hive", "a user's NTUSER.DAT"...
+pub fn identify(base: &regf::BaseBlock, root_keys: &[String]) -> Option<&'static str> {
+    let by_name = match base.short_name().to_ascii_uppercase().as_str() {
+        "SYSTEM" => Some("the SYSTEM hive"),
+        "SOFTWARE" => Some("the SOFTWARE hive"),
+        "SAM" => Some("the SAM hive (local accounts)"),
+        "SECURITY" => Some("the SECURITY hive (LSA policy and secrets)"),
+        "DEFAULT" => Some("the DEFAULT hive (the profile of the system account)"),
+        "NTUSER.DAT" => Some("a user's NTUSER.DAT"),
+        "USRCLASS.DAT" => Some("a user's UsrClass.dat"),
+        "AMCACHE.HVE" => Some("Amcache.hve (program inventory)"),
+        "BCD" | "BCD-TEMPLATE" => Some("a BCD store (boot configuration data)"),
+        "COMPONENTS" => Some("the COMPONENTS hive (servicing store)"),
+        "DRIVERS" => Some("the DRIVERS hive (driver store database)"),
+        "ELAM" => Some("the ELAM hive (early-launch anti-malware)"),
+        "BBI" => Some("the BBI hive"),
+        _ => None,
+    };
+    if by_name.is_some() {
+        return by_name;
+    }
+    let has = |name: &str| root_keys.iter().any(|k| k.eq_ignore_ascii_case(name));
+    if has("Select")
+        || root_keys
+            .iter()
+            .any(|k| k.to_ascii_lowercase().starts_with("controlset"))
+    {
+        Some("a SYSTEM hive")
+    } else if has("Objects") && has("Description") {
+        Some("a BCD store (boot configuration data)")
+    } else if has("Microsoft") && (has("Classes") || has("Policies") || has("Clients")) {
+        Some("a SOFTWARE hive")
+    } else if has("Control Panel") || has("Environment") || has("AppEvents") {
+        Some("a user profile hive (NTUSER.DAT or DEFAULT)")
+    } else if has("SAM") && root_keys.len() == 1 {
+        Some("a SAM hive (local accounts)")
+    } else if has("Policy") && has("RXACT") {
+        Some("a SECURITY hive (LSA policy and secrets)")
+    } else if has("DriverDatabase") {
+        Some("a DRIVERS hive (driver store database)")
+    } else if has("Root")
+        && root_keys.len() <= 2
+        && base.short_name().to_ascii_lowercase().contains("amcache")
+    {
+        Some("Amcache.hve (program inventory)")
+    } else if has("CanonicalData") || has("DerivedData") {
+        Some("a COMPONENTS hive (servicing store)")
+    } else {
+        None
+    }
 }
 
 fn control_set(

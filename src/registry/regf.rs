@@ -43,13 +43,43 @@ pub struct BaseBlock {
     pub root_cell: u32,
     /// +0x28: total size of the hive bins.
     pub hbins_size: u32,
+    /// +0x30: the file name Windows recorded (UTF-16LE, 64 bytes): the tail of the hive's
+    /// path, e.g. `\??\C:\Windows\system32\config\SYSTEM` cut to its last 31 characters.
+    pub file_name: String,
     /// +0x1FC: XOR of the first 127 dwords (see [`checksum`]).
     pub checksum: u32,
     /// Whether `checksum` matches the block.
     pub checksum_ok: bool,
 }
 
+/// Base block file types (+0x1C).
+pub const FILE_TYPE_PRIMARY: u32 = 0;
+/// Old-format transaction log (Windows XP to 8); 2 in Windows 2000.
+pub const FILE_TYPE_LOG_OLD: u32 = 1;
+pub const FILE_TYPE_LOG_VERY_OLD: u32 = 2;
+/// New-format transaction log (Windows 8.1 and later).
+pub const FILE_TYPE_LOG_NEW: u32 = 6;
+
 impl BaseBlock {
+    /// The hive's short name from the recorded file name: its last path component, e.g.
+    /// `SYSTEM` or `NTUSER.DAT` (empty when the field is empty).
+    pub fn short_name(&self) -> &str {
+        self.file_name
+            .rsplit(['\\', '/'])
+            .next()
+            .unwrap_or("")
+            .trim_matches(char::from(0))
+            .trim()
+    }
+
+    /// A transaction log's base block rather than a primary file's.
+    pub fn is_log(&self) -> bool {
+        matches!(
+            self.file_type,
+            FILE_TYPE_LOG_OLD | FILE_TYPE_LOG_VERY_OLD | FILE_TYPE_LOG_NEW
+        )
+    }
+
     /// A hive is dirty when a write started but did not complete, or its base block is damaged.
     pub fn is_dirty(&self) -> bool {
         self.primary_sequence != self.secondary_sequence || !self.checksum_ok
@@ -87,6 +117,7 @@ fn base_block_fields(i: &[u8]) -> IResult<&[u8], BaseBlock> {
             file_type,
             root_cell,
             hbins_size,
+            file_name: String::new(),
             checksum: 0,
             checksum_ok: false,
         },
@@ -105,6 +136,10 @@ pub fn parse_base_block(data: &[u8], path: &Path) -> Result<BaseBlock, HiveError
     let (_, mut block) = base_block_fields(data)
         .map_err(|_| HiveError::malformed(path, 0, "the signature \"regf\" of a registry hive"))?;
     block.checksum = read_u32(data, 0x1FC).unwrap_or(0);
+    block.file_name = data
+        .get(0x30..0x70)
+        .map(crate::text::utf16le_until_nul)
+        .unwrap_or_default();
     block.checksum_ok = block.checksum == checksum(data);
     Ok(block)
 }
