@@ -249,7 +249,7 @@ pub fn from_bytes_with_logs(
                     path: path.to_path_buf(),
                     at,
                     stated,
-                    read: format!("the root key is not readable ({e})"),
+                    read: format!("the root key is not readable ({e}); {}", scan_summary(data)),
                 },
                 None => e,
             });
@@ -274,7 +274,7 @@ pub fn from_bytes_with_logs(
                 path: path.to_path_buf(),
                 at,
                 stated,
-                read: format!("{reason}; read: {listed}"),
+                read: format!("{reason}; read: {listed}; {}", scan_summary(data)),
             },
             None => HiveError::NotSystemHive {
                 path: path.to_path_buf(),
@@ -352,6 +352,29 @@ pub fn from_bytes_with_logs(
         recovery,
         warnings,
     })
+}
+
+/// What the whole hive bins of a truncated file hold, for its error message.
+fn scan_summary(data: &[u8]) -> String {
+    let scan = regf::scan_cells(data);
+    let mut out = format!(
+        "the whole hive bins up to offset {:#x} hold {} keys and {} values",
+        scan.bins_end, scan.keys, scan.values
+    );
+    if !scan.services.is_empty() {
+        let shown: Vec<&str> = scan.services.iter().take(12).map(String::as_str).collect();
+        out.push_str(&format!(
+            ", {} of them service keys ({}{})",
+            scan.services.len(),
+            shown.join(", "),
+            if scan.services.len() > shown.len() {
+                ", ..."
+            } else {
+                ""
+            }
+        ));
+    }
+    out
 }
 
 /// The hive's recorded file name for messages: `"SYSTEM" (\??\C:\...\SYSTEM)`.
@@ -502,8 +525,45 @@ fn read_services(hive: &Hive, services: &KeyNode, warnings: &mut Vec<String>) ->
 fn read_service(hive: &Hive, key: KeyNode, warnings: &mut Vec<String>) -> Service {
     let values = values_of(hive, &key, warnings);
     let find = |name: &str| values.iter().find(|v| v.name.eq_ignore_ascii_case(name));
-    let dword = |name: &str| find(name).and_then(|v| v.data.as_dword());
-    let string = |name: &str| find(name).and_then(|v| v.data.as_str()).map(str::to_string);
+    // Values stored with another type than Windows writes are read as `reg query` shows them
+    // (numbers from 4- or 8-byte binary data and QWORDs, text from any type), never dropped,
+    // with a warning naming the type.
+    let odd = std::cell::RefCell::new(Vec::new());
+    let dword = |name: &str| {
+        let v = find(name)?;
+        if let Some(d) = v.data.as_dword() {
+            return Some(d);
+        }
+        let n = v.data.number().and_then(|n| u32::try_from(n).ok());
+        odd.borrow_mut().push(format!(
+            "{}: {} is {} ({}) where Windows writes REG_DWORD; {}",
+            key.name,
+            v.name,
+            v.kind_name()
+                .map_or_else(|| format!("type {:#x}", v.kind), str::to_string),
+            v.data,
+            match n {
+                Some(n) => format!("read as the number {n}"),
+                None => "not a 32-bit number, left unread".to_string(),
+            }
+        ));
+        n
+    };
+    let string = |name: &str| {
+        let v = find(name)?;
+        if let Some(s) = v.data.as_str() {
+            return Some(s.to_string());
+        }
+        let text = v.data.reg_query_text();
+        odd.borrow_mut().push(format!(
+            "{}: {} is {} where Windows writes a string; shown as reg query shows it: {text}",
+            key.name,
+            v.name,
+            v.kind_name()
+                .map_or_else(|| format!("type {:#x}", v.kind), str::to_string),
+        ));
+        Some(text)
+    };
     let strings = |name: &str| {
         find(name)
             .map(|v| match &v.data {
@@ -523,14 +583,21 @@ fn read_service(hive: &Hive, key: KeyNode, warnings: &mut Vec<String>) -> Servic
         .into_iter()
         .map(|k| k.name)
         .collect();
+    let start = dword("Start").map(StartType);
+    let error_control = dword("ErrorControl").map(ErrorControl);
+    let group = string("Group");
+    let display_name = string("DisplayName");
+    let description = string("Description");
+    let tag = dword("Tag");
+    warnings.append(&mut odd.borrow_mut());
     Service {
-        start: dword("Start").map(StartType),
+        start,
         service_type,
-        error_control: dword("ErrorControl").map(ErrorControl),
-        group: string("Group"),
-        display_name: string("DisplayName"),
-        description: string("Description"),
-        tag: dword("Tag"),
+        error_control,
+        group,
+        display_name,
+        description,
+        tag,
         depend_on_service: strings("DependOnService"),
         depend_on_group: strings("DependOnGroup"),
         last_write: FileTime(key.last_written),

@@ -523,6 +523,71 @@ impl<'a> Hive<'a> {
     }
 }
 
+/// What a walk over the hive bins found, cell by cell, without following the key tree: for a
+/// truncated hive whose tree cannot be walked from the root.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CellScan {
+    /// Where the last whole hive bin ends (file offset).
+    pub bins_end: u64,
+    pub keys: usize,
+    pub values: usize,
+    /// Names of the keys whose parent key is named `Services` (in file order).
+    pub services: Vec<String>,
+}
+
+/// Walk the hive bins of `data` (from 4096, each "hbin" with its size at +8) and count the
+/// allocated key and value cells; stop at the first bin that is not whole.
+pub fn scan_cells(data: &[u8]) -> CellScan {
+    let mut scan = CellScan {
+        bins_end: BASE_BLOCK_LEN as u64,
+        ..CellScan::default()
+    };
+    let mut parents: Vec<(u32, u32)> = Vec::new(); // (parent offset, key offset) of every key
+    let mut names: std::collections::HashMap<u32, String> = std::collections::HashMap::new();
+    let mut bin = BASE_BLOCK_LEN;
+    while let Some(header) = data.get(bin..bin + 32) {
+        let size = read_u32(header, 8).unwrap_or(0) as usize;
+        if &header[..4] != b"hbin" || size < 4096 || !size.is_multiple_of(4096) {
+            break;
+        }
+        let Some(cells) = data.get(bin + 32..bin + size) else {
+            break;
+        };
+        let mut at = 0usize;
+        while let Some(raw) = cells.get(at..at + 4) {
+            let len = i32::from_le_bytes([raw[0], raw[1], raw[2], raw[3]]);
+            let abs = len.unsigned_abs() as usize;
+            if abs < 8 || at + abs > cells.len() {
+                break;
+            }
+            if len < 0 {
+                let cell = &cells[at + 4..at + abs];
+                let offset = (bin + 32 + at - BASE_BLOCK_LEN) as u32;
+                if let Ok((_, key)) = key_node(cell) {
+                    scan.keys += 1;
+                    parents.push((read_u32(cell, 0x10).unwrap_or(NO_CELL), offset));
+                    names.insert(offset, key.name);
+                } else if cell.starts_with(b"vk") {
+                    scan.values += 1;
+                }
+            }
+            at += abs;
+        }
+        bin += size;
+        scan.bins_end = bin as u64;
+    }
+    for (parent, key) in parents {
+        if names
+            .get(&parent)
+            .is_some_and(|n| n.eq_ignore_ascii_case("Services"))
+            && let Some(name) = names.get(&key)
+        {
+            scan.services.push(name.clone());
+        }
+    }
+    scan
+}
+
 /// Absolute file offset of a cell.
 pub fn file_offset(cell: u32) -> u64 {
     BASE_BLOCK_LEN as u64 + u64::from(cell)

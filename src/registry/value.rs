@@ -111,6 +111,36 @@ impl ValueData {
         }
     }
 
+    /// The data as a number when it holds one: a DWORD or QWORD, or binary data of exactly 4
+    /// or 8 bytes (little-endian, as `reg query` would read them back with `/t REG_DWORD`).
+    pub fn number(&self) -> Option<u64> {
+        match self {
+            ValueData::Dword(v) => Some(u64::from(*v)),
+            ValueData::Qword(v) => Some(*v),
+            ValueData::Bytes(b) if b.len() == 4 => {
+                Some(u64::from(u32::from_le_bytes([b[0], b[1], b[2], b[3]])))
+            }
+            ValueData::Bytes(b) if b.len() == 8 => {
+                let mut a = [0u8; 8];
+                a.copy_from_slice(b);
+                Some(u64::from_le_bytes(a))
+            }
+            _ => None,
+        }
+    }
+
+    /// The data as `reg query` prints it: strings as they are, REG_MULTI_SZ joined with a
+    /// literal `\0`, numbers as `0x..`, binary data as upper-case hex.
+    pub fn reg_query_text(&self) -> String {
+        match self {
+            ValueData::String(s) => s.clone(),
+            ValueData::MultiString(v) => v.join("\\0"),
+            ValueData::Dword(v) => format!("{v:#x}"),
+            ValueData::Qword(v) => format!("{v:#x}"),
+            ValueData::Bytes(b) => hex(b).to_ascii_uppercase(),
+        }
+    }
+
     pub fn as_bytes(&self) -> Option<&[u8]> {
         match self {
             ValueData::Bytes(v) => Some(v),
@@ -213,5 +243,29 @@ mod tests {
             ValueData::Dword(3)
         );
         assert_eq!(kind_name(0xFFFF_0012), None);
+    }
+
+    #[test]
+    fn odd_types_read_as_reg_query_shows_them() {
+        let mut multi = utf16z("FSFilter Encryption");
+        multi.extend(utf16z("Second"));
+        multi.extend([0, 0]);
+        assert_eq!(
+            ValueData::decode(REG_MULTI_SZ, &multi).reg_query_text(),
+            "FSFilter Encryption\\0Second"
+        );
+        assert_eq!(
+            ValueData::decode(REG_BINARY, &[0x46, 0, 0x53, 0]).reg_query_text(),
+            "46005300"
+        );
+        assert_eq!(
+            ValueData::decode(REG_BINARY, &[1, 0, 0, 0]).number(),
+            Some(1)
+        );
+        assert_eq!(
+            ValueData::decode(REG_QWORD, &[3, 0, 0, 0, 0, 0, 0, 0]).number(),
+            Some(3)
+        );
+        assert_eq!(ValueData::decode(REG_BINARY, &[1, 0, 0]).number(), None);
     }
 }

@@ -330,6 +330,9 @@ pub struct HiveWriter {
     pub last_written: FileTime,
     /// Base block sequence numbers (equal: a clean hive).
     pub sequence: u32,
+    /// The base block's file name field (+0x30, at most 31 characters kept), e.g. `SYSTEM`
+    /// or `\??\C:\Windows\System32\Config\SOFTWARE`'s tail.
+    pub file_name: String,
 }
 
 /// 2024-04-09T07:12:00Z, a fixed default so written fixtures are reproducible.
@@ -341,6 +344,7 @@ impl Default for HiveWriter {
             root: KeySpec::new("ROOT"),
             last_written: DEFAULT_TIME,
             sequence: 1,
+            file_name: "SYSTEM".to_string(),
         }
     }
 }
@@ -439,6 +443,12 @@ impl HiveWriter {
         self
     }
 
+    /// Set the base block's file name field.
+    pub fn file_name(mut self, name: &str) -> HiveWriter {
+        self.file_name = name.to_string();
+        self
+    }
+
     pub fn last_written(mut self, t: FileTime) -> HiveWriter {
         self.last_written = t;
         self
@@ -483,7 +493,10 @@ impl HiveWriter {
         put(&mut out, 0x24, &root.to_le_bytes());
         put(&mut out, 0x28, &(hbins.len() as u32).to_le_bytes());
         put(&mut out, 0x2C, &1u32.to_le_bytes()); // clustering factor
-        let name: Vec<u8> = "SYSTEM".encode_utf16().flat_map(u16::to_le_bytes).collect();
+        // 64 bytes: 31 UTF-16 units and a terminator; Windows keeps the tail of a long path.
+        let units: Vec<u16> = self.file_name.encode_utf16().collect();
+        let tail = &units[units.len().saturating_sub(31)..];
+        let name: Vec<u8> = tail.iter().flat_map(|u| u.to_le_bytes()).collect();
         put(&mut out, 0x30, &name);
         let sum = checksum(&out);
         put(&mut out, 0x1FC, &sum.to_le_bytes());
@@ -760,46 +773,145 @@ pub fn mark_dirty(hive: &mut [u8]) {
 /// it onto `before` once [`mark_dirty`] has been applied.
 pub fn transaction_log(before: &[u8], after: &[u8]) -> Vec<u8> {
     let sequence = read_u32(before, 8).unwrap_or(1);
-    let hbins = read_u32(after, 0x28).unwrap_or(0);
+    new_format_log(before, sequence, &[(before, after)])
+}
+
+/// The 4 KiB pages of `after`'s hive bins that differ from `before`'s (pages past `before`'s
+/// end count as different): (offset from the first hive bin, bytes).
+pub fn dirty_pages(before: &[u8], after: &[u8]) -> Vec<(u32, Vec<u8>)> {
     let hbins_after = after.get(BASE_BLOCK_LEN..).unwrap_or(&[]);
     let hbins_before = before.get(BASE_BLOCK_LEN..).unwrap_or(&[]);
-    let mut refs = Vec::new();
-    let mut pages = Vec::new();
-    for (i, page) in hbins_after.chunks(HBIN_SIZE).enumerate() {
-        let old = hbins_before.get(i * HBIN_SIZE..(i + 1) * HBIN_SIZE);
-        if old != Some(page) {
-            refs.extend_from_slice(&((i * HBIN_SIZE) as u32).to_le_bytes());
-            refs.extend_from_slice(&(page.len() as u32).to_le_bytes());
-            pages.extend_from_slice(page);
-        }
-    }
-    let count = refs.len() / 8;
-    let size = (40 + refs.len() + pages.len()).next_multiple_of(512);
+    hbins_after
+        .chunks(HBIN_SIZE)
+        .enumerate()
+        .filter(|(i, page)| hbins_before.get(i * HBIN_SIZE..(i + 1) * HBIN_SIZE) != Some(*page))
+        .map(|(i, page)| ((i * HBIN_SIZE) as u32, page.to_vec()))
+        .collect()
+}
+
+/// One "HvLE" log entry: header, dirty page references, pages, padded to 512 bytes, with both
+/// Marvin32 hashes.
+pub fn log_entry(sequence: u32, hbins_size: u32, pages: &[(u32, Vec<u8>)]) -> Vec<u8> {
+    let refs_len = pages.len() * 8;
+    let data_len: usize = pages.iter().map(|(_, p)| p.len()).sum();
+    let size = (40 + refs_len + data_len).next_multiple_of(512);
     let mut entry = Vec::with_capacity(size);
     entry.extend_from_slice(b"HvLE");
     entry.extend_from_slice(&(size as u32).to_le_bytes());
     entry.extend_from_slice(&0u32.to_le_bytes()); // flags
     entry.extend_from_slice(&sequence.to_le_bytes());
-    entry.extend_from_slice(&hbins.to_le_bytes());
-    entry.extend_from_slice(&(count as u32).to_le_bytes());
+    entry.extend_from_slice(&hbins_size.to_le_bytes());
+    entry.extend_from_slice(&(pages.len() as u32).to_le_bytes());
     entry.extend_from_slice(&[0u8; 16]); // hashes, below
-    entry.extend_from_slice(&refs);
-    entry.extend_from_slice(&pages);
+    for (offset, page) in pages {
+        entry.extend_from_slice(&offset.to_le_bytes());
+        entry.extend_from_slice(&(page.len() as u32).to_le_bytes());
+    }
+    for (_, page) in pages {
+        entry.extend_from_slice(page);
+    }
     entry.resize(size, 0);
     let hash1 = marvin32(&entry[40..], LOG_SEED);
     entry[0x18..0x20].copy_from_slice(&hash1.to_le_bytes());
     let hash2 = marvin32(&entry[..32], LOG_SEED);
     entry[0x20..0x28].copy_from_slice(&hash2.to_le_bytes());
+    entry
+}
 
-    // The log's own base block: the primary's, as a new-format log (file type 6).
-    let mut log = before
+/// A new-format log (file type 6) whose base block is `base`'s first 512 bytes carrying
+/// `first_sequence`, followed by one entry per step (the pages that turn the step's first hive
+/// into its second), numbered from `first_sequence` on. This is how Windows 8.1 and later
+/// leave `SYSTEM.LOG1`/`SYSTEM.LOG2`: a log's entries may start well after the primary's
+/// secondary sequence number.
+pub fn new_format_log(base: &[u8], first_sequence: u32, steps: &[(&[u8], &[u8])]) -> Vec<u8> {
+    let mut log = base
         .get(..512)
         .map_or_else(|| vec![0u8; 512], <[u8]>::to_vec);
-    log[4..8].copy_from_slice(&sequence.to_le_bytes());
-    log[8..12].copy_from_slice(&sequence.to_le_bytes());
+    log[4..8].copy_from_slice(&first_sequence.to_le_bytes());
+    log[8..12].copy_from_slice(&first_sequence.to_le_bytes());
     log[0x1C..0x20].copy_from_slice(&6u32.to_le_bytes());
     let sum = checksum(&log);
     log[0x1FC..0x200].copy_from_slice(&sum.to_le_bytes());
-    log.extend_from_slice(&entry);
+    for (i, (before, after)) in steps.iter().enumerate() {
+        let hbins = read_u32(after, 0x28).unwrap_or(0);
+        let pages = dirty_pages(before, after);
+        log.extend(log_entry(
+            first_sequence.wrapping_add(i as u32),
+            hbins,
+            &pages,
+        ));
+    }
     log
+}
+
+/// An old-format log (Windows XP to 8, file type 1): `after`'s base block (sequence numbers
+/// equal, its last written time), "DIRT" at 512, one bit per 512-byte sector of `after`'s
+/// hive bins, then the sectors that differ from `before`, from the next 512-byte boundary.
+pub fn old_format_log(before: &[u8], after: &[u8]) -> Vec<u8> {
+    let mut log = after
+        .get(..512)
+        .map_or_else(|| vec![0u8; 512], <[u8]>::to_vec);
+    let sequence = read_u32(before, 4).unwrap_or(1).wrapping_add(1);
+    log[4..8].copy_from_slice(&sequence.to_le_bytes());
+    log[8..12].copy_from_slice(&sequence.to_le_bytes());
+    log[0x1C..0x20].copy_from_slice(&1u32.to_le_bytes());
+    let sum = checksum(&log);
+    log[0x1FC..0x200].copy_from_slice(&sum.to_le_bytes());
+    let hbins = after.len().saturating_sub(BASE_BLOCK_LEN);
+    let sectors = hbins / 512;
+    // The vector has hive bins size / 4096 bytes: one bit per 512-byte sector.
+    let mut bitmap = vec![0u8; hbins / 4096];
+    let mut data = Vec::new();
+    for i in 0..sectors {
+        let range = BASE_BLOCK_LEN + i * 512..BASE_BLOCK_LEN + (i + 1) * 512;
+        if before.get(range.clone()) != after.get(range.clone()) {
+            bitmap[i / 8] |= 1 << (i % 8);
+            data.extend_from_slice(&after[range]);
+        }
+    }
+    log.extend_from_slice(b"DIRT");
+    log.extend_from_slice(&bitmap);
+    log.resize(log.len().next_multiple_of(512), 0);
+    log.extend_from_slice(&data);
+    log
+}
+
+/// A SYSTEM hive as a crash leaves it under Windows 8.1 and later, written to `dir` as
+/// `SYSTEM`, `SYSTEM.LOG1` and `SYSTEM.LOG2`: the primary holds `states[0]` with sequence
+/// numbers `secondary + 1`/`secondary` (dirty); `.LOG2` holds the entries turning `states[0]`
+/// into `states[1]` and on up to `states[split]`, numbered from `secondary + gap`; `.LOG1`
+/// the rest, continuing the numbers. So both logs start later than the primary's secondary
+/// sequence number, and `.LOG2` holds the earlier entries. The primary file is padded with
+/// zeros to the largest state's length (a primary file may hold data past its last hive bin),
+/// so a replay that grows the hive bins writes inside the file.
+pub fn write_dirty_with_dual_logs(
+    dir: &Path,
+    states: &[Vec<u8>],
+    secondary: u32,
+    gap: u32,
+    split: usize,
+) -> std::io::Result<()> {
+    let Some(first) = states.first() else {
+        return Ok(());
+    };
+    let mut primary = first.clone();
+    primary[4..8].copy_from_slice(&secondary.to_le_bytes());
+    primary[8..12].copy_from_slice(&secondary.to_le_bytes());
+    mark_dirty(&mut primary);
+    let longest = states.iter().map(Vec::len).max().unwrap_or(0);
+    let steps: Vec<(&[u8], &[u8])> = states
+        .windows(2)
+        .map(|w| (w[0].as_slice(), w[1].as_slice()))
+        .collect();
+    let split = split.min(steps.len());
+    let start = secondary.wrapping_add(gap);
+    let log2 = new_format_log(&primary, start, &steps[..split]);
+    let log1 = new_format_log(&primary, start.wrapping_add(split as u32), &steps[split..]);
+    if primary.len() < longest {
+        primary.resize(longest, 0);
+    }
+    std::fs::write(dir.join("SYSTEM"), &primary)?;
+    std::fs::write(dir.join("SYSTEM.LOG1"), &log1)?;
+    std::fs::write(dir.join("SYSTEM.LOG2"), &log2)?;
+    Ok(())
 }
