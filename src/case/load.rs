@@ -296,13 +296,15 @@ fn load_hive(
         let Some(path) = readable(f) else { continue };
         say(format!("reading hive {}", f.path));
         match registry::open(path) {
-            Ok(h) if found.is_none() && !h.services.is_empty() => {
+            Ok(h) => {
+                // A hive read with no service (e.g. truncated) still says why.
                 for w in &h.warnings {
                     problem(f, w.clone());
                 }
-                found = Some(h);
+                if found.is_none() && !h.services.is_empty() {
+                    found = Some(h);
+                }
             }
-            Ok(_) => {}
             Err(e) => problem(f, e.to_string()),
         }
     }

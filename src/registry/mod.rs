@@ -233,10 +233,11 @@ pub fn from_bytes_with_logs(
     let truncated = (base.hbins_size != 0 && (data.len() as u64) < stated).then(|| {
         let at = data.len() as u64;
         warnings.push(format!(
-            "{}: truncated at offset {at:#x}, the header says {stated:#x} (hive bins of {} bytes); {} bytes of hive bins are missing, keys and values there are not read",
+            "{}: truncated at offset {at:#x}, the header says {stated:#x} (hive bins of {} bytes); {} bytes of hive bins are missing, keys and values there are not read; {}",
             path.display(),
             base.hbins_size,
-            stated - at
+            stated - at,
+            scan_summary(data)
         ));
         at
     });
