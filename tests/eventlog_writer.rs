@@ -504,7 +504,16 @@ fn damaged_logs_load_or_fail_without_panicking() {
         let _ = eventlog::open(&p);
         let _ = eventlog::open_with(&p, &Selection::all());
     }
-    // A truncated log keeps what it can read.
+    // A truncated log keeps what it can read (the records before the cut; issue 12 item 3:
+    // this once asserted that nothing was read) and says where it was cut.
     std::fs::write(&p, &clean[..4096 + 30_000]).expect("write");
-    assert!(eventlog::open(&p).is_ok_and(|l| l.events.is_empty()));
+    let log = eventlog::open(&p).expect("a cut log loads");
+    assert!(!log.events.is_empty());
+    assert!(
+        log.warnings
+            .iter()
+            .any(|w| w.message.contains("chunk cut at offset 0x8530")),
+        "{:?}",
+        log.warnings
+    );
 }

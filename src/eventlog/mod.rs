@@ -488,7 +488,12 @@ pub fn from_bytes(path: &Path, bytes: &[u8], selection: &Selection) -> Result<Ev
             .indent(false)
             .validate_checksums(false),
     );
-    let chunks = (bytes.len() as u64).saturating_sub(FILE_HEADER_SIZE) / CHUNK_SIZE;
+    let body = (bytes.len() as u64).saturating_sub(FILE_HEADER_SIZE);
+    let whole = body / CHUNK_SIZE;
+    let cut = body % CHUNK_SIZE;
+    // A chunk cut short is read as far as it goes (its records up to the cut).
+    let chunks = whole + u64::from(cut > 0);
+    warnings.extend(truncation_warnings(bytes, whole, cut));
     // One task per chunk on the rayon pool; each decides record by record from the bytes
     // whether to build the chunk at all (see `load_chunk`).
     let outcomes: Vec<ChunkOutcome> = (0..chunks)
@@ -588,8 +593,20 @@ fn load_chunk(
 ) -> ChunkOutcome {
     let mut out = ChunkOutcome::default();
     let start = chunk_offset(n) as usize;
-    let Some(data) = bytes.get(start..start + CHUNK_SIZE as usize) else {
+    let Some(data) = bytes.get(start..bytes.len().min(start + CHUNK_SIZE as usize)) else {
         return out;
+    };
+    // The last chunk of a truncated file: zero-filled to its full size, so the records before
+    // the cut parse and the first one past it fails (a warning).
+    let present = data.len() as u64;
+    let padded;
+    let data = if data.len() < CHUNK_SIZE as usize {
+        let mut v = data.to_vec();
+        v.resize(CHUNK_SIZE as usize, 0);
+        padded = v;
+        padded.as_slice()
+    } else {
+        data
     };
     let magic_ok = data.get(..8) == Some(b"ElfChnk\0".as_slice());
     // Empty chunks are normal at the end of a log that has not filled up.
@@ -641,6 +658,21 @@ fn load_chunk(
                 continue;
             }
         };
+        // A record that runs past the end of a cut chunk is partly zeros: not given.
+        let end = rec.binxml_offset + u64::from(rec.binxml_size) + 4;
+        if end > present {
+            out.warnings.push(Warning {
+                chunk: Some(n),
+                offset: Some(start as u64 + rec.binxml_offset.saturating_sub(24)),
+                record_id: Some(rec.event_record_id),
+                message: format!(
+                    "record runs to offset {:#x}, past the end of the file at {:#x}; not read",
+                    start as u64 + end,
+                    start as u64 + present
+                ),
+            });
+            continue;
+        }
         out.records += 1;
         let outcome = match &plan {
             Some((render, _)) if !render.contains(&rec.binxml_offset) => Outcome::Skipped,
@@ -909,6 +941,58 @@ fn le_u32(b: &[u8], at: usize) -> Option<u32> {
 
 /// Check the CRC32s of every chunk ourselves: the evtx crate can skip chunks whose checksums
 /// fail, but a bad checksum still leaves most records readable, so we read them and say so.
+/// Warnings for a file shorter than its header or its last chunk says: the header's chunk
+/// count (MS-EVEN6 file header +0x2A) against the chunks the file holds, and a last chunk cut
+/// before its 64 KiB, with the offsets.
+fn truncation_warnings(bytes: &[u8], whole: u64, cut: u64) -> Vec<Warning> {
+    let mut out = Vec::new();
+    let len = bytes.len() as u64;
+    let claimed = bytes
+        .get(42..44)
+        .map_or(0, |b| u64::from(u16::from_le_bytes([b[0], b[1]])));
+    let held = whole + u64::from(cut > 0);
+    if claimed > whole {
+        let missing_bytes = (FILE_HEADER_SIZE + claimed * CHUNK_SIZE).saturating_sub(len);
+        out.push(Warning {
+            chunk: None,
+            offset: Some(len),
+            record_id: None,
+            message: format!(
+                "truncated at offset {len:#x}: the file header says {claimed} chunks (to offset {:#x}), the file holds {whole} whole chunk{}{}; {missing_bytes} bytes missing{}",
+                FILE_HEADER_SIZE + claimed * CHUNK_SIZE,
+                if whole == 1 { "" } else { "s" },
+                if cut > 0 {
+                    format!(" and {cut} bytes of chunk {whole}")
+                } else {
+                    String::new()
+                },
+                if claimed > held {
+                    format!(", chunks {held}..{} absent", claimed - 1)
+                } else {
+                    String::new()
+                }
+            ),
+        });
+    }
+    if cut > 0 {
+        let start = chunk_offset(whole);
+        let holds_data = bytes
+            .get(start as usize..)
+            .is_some_and(|b| b.iter().any(|&x| x != 0));
+        if holds_data {
+            out.push(Warning {
+                chunk: Some(whole),
+                offset: Some(start),
+                record_id: None,
+                message: format!(
+                    "chunk cut at offset {len:#x} after {cut} of its {CHUNK_SIZE} bytes: records up to the cut are read, later ones are missing"
+                ),
+            });
+        }
+    }
+    out
+}
+
 fn checksum_warnings(bytes: &[u8]) -> Vec<Warning> {
     let mut out = Vec::new();
     let count = (bytes.len() as u64).saturating_sub(FILE_HEADER_SIZE) / CHUNK_SIZE;
