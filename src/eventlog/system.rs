@@ -175,6 +175,52 @@ pub(crate) fn binary_key_name(fields: &[Field]) -> Option<String> {
     (!s.is_empty() && s.chars().all(|c| !c.is_control())).then_some(s)
 }
 
+/// Remove the Unicode direction marks Windows puts in localised dates (U+200E, U+200F, the
+/// embeddings U+202A..U+202E and isolates U+2066..U+2069), which are invisible but break
+/// comparisons and parsing.
+pub(crate) fn strip_direction_marks(s: &str) -> String {
+    s.chars()
+        .filter(|c| {
+            !matches!(c, '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+        })
+        .collect::<String>()
+        .trim()
+        .to_string()
+}
+
+/// A SYSTEMTIME (wYear, wMonth, wDayOfWeek, wDay, wHour, wMinute, wSecond, wMilliseconds;
+/// eight little-endian u16) as `YYYY-MM-DD hh:mm:ss`, `None` when a field is out of range.
+fn systemtime(b: &[u8]) -> Option<String> {
+    let w: Vec<u16> = b
+        .get(..16)?
+        .chunks_exact(2)
+        .map(|c| u16::from_le_bytes([c[0], c[1]]))
+        .collect();
+    let (y, mo, dow, d, h, mi, sec, ms) = (w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]);
+    let ok = (1601..=30827).contains(&y)
+        && (1..=12).contains(&mo)
+        && dow <= 6
+        && (1..=31).contains(&d)
+        && h <= 23
+        && mi <= 59
+        && sec <= 59
+        && ms <= 999;
+    ok.then(|| format!("{y:04}-{mo:02}-{d:02} {h:02}:{mi:02}:{sec:02}"))
+}
+
+/// EventLog 6008's Binary data: the time of the unexpected shutdown as a SYSTEMTIME in local
+/// time, then (Windows XP and later) the same instant as a SYSTEMTIME in UTC. Gives
+/// `2019-11-29 09:06:50 local (2019-11-29T17:06:50Z)`.
+fn shutdown_time_from_binary(fields: &[Field]) -> Option<String> {
+    let raw = field(fields, &["Binary"])?.trim();
+    let bytes = decode_hex(raw).or_else(|| crate::text::base64_decode(raw))?;
+    let local = systemtime(&bytes)?;
+    Some(match bytes.get(16..32).and_then(systemtime) {
+        Some(utc) => format!("{local} local ({}Z)", utc.replacen(' ', "T", 1)),
+        None => format!("{local} local"),
+    })
+}
+
 fn decode_hex(s: &str) -> Option<Vec<u8>> {
     if s.is_empty() || !s.len().is_multiple_of(2) || !s.bytes().all(|b| b.is_ascii_hexdigit()) {
         return None;
@@ -291,13 +337,16 @@ pub(crate) fn from_fields(provider: &str, id: u16, fields: &[Field]) -> Option<S
             }
         }
         (EVENTLOG, 6008) => {
-            let parts: Vec<String> = (1..=2)
-                .map(|i| param(fields, i))
-                .filter(|s| !s.is_empty())
-                .collect();
-            SystemEvent::UnexpectedShutdown {
-                when: (!parts.is_empty()).then(|| parts.join(" ")),
-            }
+            // The time from the Binary data (two SYSTEMTIMEs); the display strings only when
+            // there is none, without their invisible direction marks.
+            let when = shutdown_time_from_binary(fields).or_else(|| {
+                let parts: Vec<String> = (1..=2)
+                    .map(|i| strip_direction_marks(&param(fields, i)))
+                    .filter(|s| !s.is_empty())
+                    .collect();
+                (!parts.is_empty()).then(|| parts.join(" "))
+            });
+            SystemEvent::UnexpectedShutdown { when }
         }
         (KERNEL_PNP, 219) => {
             let failure_name = named(fields, "FailureName");

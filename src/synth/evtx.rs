@@ -555,6 +555,68 @@ impl EvtxWriter {
         })
     }
 
+    /// EventLog 6008 as Windows 10 writes it: the display strings of the local time with the
+    /// invisible left-to-right marks (U+200E) Windows puts in dates ("2:13:41 AM",
+    /// "\u{200E}5/\u{200E}14/\u{200E}2024"), five more empty or numeric strings, and the Binary
+    /// data: the shutdown time as a SYSTEMTIME in local time, then as a SYSTEMTIME in UTC.
+    /// `local` and `utc` are (year, month, day, hour, minute, second, milliseconds).
+    pub fn eventlog_6008_with_binary(
+        self,
+        time: Timestamp,
+        local: (u16, u16, u16, u16, u16, u16, u16),
+        utc: (u16, u16, u16, u16, u16, u16, u16),
+    ) -> Self {
+        let systemtime = |(y, mo, d, h, mi, s, ms): (u16, u16, u16, u16, u16, u16, u16)| {
+            // Day of week by Zeller-like count from the civil date (0 = Sunday).
+            let days = crate::registry::days_from_civil(i64::from(y), u32::from(mo), u32::from(d));
+            let dow = (days + 4).rem_euclid(7) as u16;
+            [y, mo, dow, d, h, mi, s, ms]
+                .iter()
+                .flat_map(|v| v.to_le_bytes())
+                .collect::<Vec<u8>>()
+        };
+        let mut binary = systemtime(local);
+        binary.extend(systemtime(utc));
+        let (_, mo, d, h, mi, sec, _) = local;
+        let (hour12, ampm) = match h {
+            0 => (12, "AM"),
+            1..=11 => (h, "AM"),
+            12 => (12, "PM"),
+            _ => (h - 12, "PM"),
+        };
+        let lrm = '\u{200E}';
+        let at_time = format!("{hour12}:{mi:02}:{sec:02} {ampm}");
+        let on_date = format!("{lrm}{mo}/{lrm}{d}/{lrm}{}", local.0);
+        let mut data = vec![
+            DataItem::Unnamed(Value::Str(at_time)),
+            DataItem::Unnamed(Value::Str(on_date)),
+            DataItem::Unnamed(Value::Str(String::new())),
+            DataItem::Unnamed(Value::Str(String::new())),
+            DataItem::Unnamed("6".into()),
+            DataItem::Unnamed(Value::Str(String::new())),
+            DataItem::Unnamed(Value::Str(String::new())),
+        ];
+        data.push(DataItem::Binary(binary));
+        self.event(EventSpec {
+            time,
+            provider: crate::eventlog::system::EVENTLOG.to_string(),
+            provider_guid: None,
+            event_source_name: None,
+            event_id: 6008,
+            qualifiers: Some(32768),
+            version: 0,
+            level: 2,
+            task: 0,
+            opcode: 0,
+            keywords: 0x0080_0000_0000_0000,
+            activity_id: None,
+            process_id: 0,
+            thread_id: 0,
+            channel: "System".to_string(),
+            data,
+        })
+    }
+
     /// Kernel-General 12: the operating system started (version parts, start time).
     pub fn kernel_general_12(self, time: Timestamp, version: [u32; 4]) -> Self {
         let names = ["MajorVersion", "MinorVersion", "BuildVersion", "QfeVersion"];
