@@ -104,6 +104,60 @@ impl PhysMap {
         }
     }
 
+    /// When the file is shorter than the pages its run list or bitmap stores: how much is
+    /// missing, with the offsets (and for a run list, the PFNs that are lost).
+    pub fn truncation(&self, bytes: &[u8]) -> Option<String> {
+        let len = bytes.len() as u64;
+        match self {
+            PhysMap::Runs(runs) => {
+                let end = runs
+                    .iter()
+                    .map(|r| r.file_offset.saturating_add(r.count.saturating_mul(PAGE)))
+                    .max()?;
+                if len >= end {
+                    return None;
+                }
+                let mut lost = Vec::new();
+                let mut lost_pages = 0u64;
+                for r in runs {
+                    let run_end = r.file_offset.saturating_add(r.count.saturating_mul(PAGE));
+                    if run_end <= len {
+                        continue;
+                    }
+                    // Pages of the run wholly in the file stay readable.
+                    let kept = len.saturating_sub(r.file_offset) / PAGE;
+                    let first = r.base_pfn.saturating_add(kept.min(r.count));
+                    let last = r.base_pfn.saturating_add(r.count.saturating_sub(1));
+                    lost_pages = lost_pages.saturating_add(r.count.saturating_sub(kept));
+                    lost.push(format!("{first:#x}-{last:#x}"));
+                }
+                let shown = lost.iter().take(4).cloned().collect::<Vec<_>>().join(", ");
+                Some(format!(
+                    "truncated: the file ends at offset {len:#x}, its physical memory run list stores pages up to offset {end:#x}: {} bytes missing ({lost_pages} pages, PFNs {shown}{}); memory there is not in the file",
+                    end - len,
+                    if lost.len() > 4 {
+                        format!(" and {} more runs", lost.len() - 4)
+                    } else {
+                        String::new()
+                    }
+                ))
+            }
+            PhysMap::Bitmap { first_page, .. } => {
+                let stored = self.stored_pages(bytes);
+                let end = first_page.saturating_add(stored.saturating_mul(PAGE));
+                if len >= end {
+                    return None;
+                }
+                let kept = len.saturating_sub(*first_page) / PAGE;
+                Some(format!(
+                    "truncated: the file ends at offset {len:#x}, its bitmap stores {stored} pages from offset {first_page:#x} up to offset {end:#x}: {} bytes missing (the last {} stored pages); memory there is not in the file",
+                    end - len,
+                    stored.saturating_sub(kept)
+                ))
+            }
+        }
+    }
+
     /// The 64-bit bitmap header at `off` (§2.5): FirstPage @0x20, Pages @0x30, bitmap @0x38.
     pub fn bitmap64(path: &Path, bytes: &[u8], off: usize) -> Result<PhysMap, DumpError> {
         let err = |o: usize, what: &str| DumpError::Format {
@@ -280,6 +334,9 @@ impl PhysMap {
 pub fn attach_kernel(dump: &mut CrashDump, phys: PhysMap) {
     if dump.machine != 0x8664 {
         let bytes = dump.memory_bytes();
+        if let Some(w) = phys.truncation(&bytes) {
+            dump.warnings.push(w);
+        }
         let cr3 = dump.directory_table_base.unwrap_or(0);
         dump.memory = Memory::new(
             bytes,
@@ -302,6 +359,9 @@ pub fn attach_kernel(dump: &mut CrashDump, phys: PhysMap) {
 /// KDBG's unloaded drivers and (x64) the crashing thread.
 pub fn attach_with_paging(dump: &mut CrashDump, phys: PhysMap, paging: Paging) {
     let bytes = dump.memory_bytes();
+    if let Some(w) = phys.truncation(&bytes) {
+        dump.warnings.push(w);
+    }
     let cr3 = dump.directory_table_base.unwrap_or(0);
     dump.memory = Memory::new(bytes, Backing::Physical { phys, cr3, paging });
     let wide = paging == Paging::X64;
