@@ -551,3 +551,37 @@ fn regipy_replays_the_old_format_log_the_same_way() {
         ours.recovery.as_ref().map(|r| u64::from(r.dirty_pages))
     );
 }
+
+/// The real Windows 10 1709 SYSTEM hive (regipy's test data), cut short as a partial copy
+/// leaves it: the cut is named and every service in the whole bins is still read.
+#[test]
+fn the_real_hive_cut_short_still_gives_its_services() {
+    let xz = sample_or_skip!("regipy/SYSTEM_WIN_10_1709.xz");
+    let mut input = std::io::BufReader::new(std::fs::File::open(&xz).expect("open"));
+    let mut hive = Vec::new();
+    lzma_rs::xz_decompress(&mut input, &mut hive).expect("xz");
+    assert_eq!(hive.len(), 15_466_496);
+    let name = Path::new("case/SYSTEM");
+    let cut = 6_000_000;
+    let read = registry::from_bytes(&hive[..cut], name).expect("a cut hive still reads");
+    let w = read.warnings.join("\n");
+    assert!(
+        w.contains("truncated at offset 0x5b8d80, the header says 0xe54000"),
+        "{w}"
+    );
+    // SOURCE.txt: 737 services under ControlSet001\Services, FileCrypt among them.
+    assert_eq!(read.services().len(), 737);
+    let fc = read.service("FileCrypt").expect("FileCrypt");
+    assert_eq!(fc.start.map(|s| s.0), Some(1));
+    assert_eq!(fc.group.as_deref(), Some("FSFilter Encryption"));
+    // Cut before the services: no service, and the warning counts what the bins hold.
+    let read = registry::from_bytes(&hive[..3_000_000], name).expect("reads");
+    assert!(read.services().is_empty());
+    assert!(
+        read.warnings
+            .iter()
+            .any(|w| w.contains("truncated at offset 0x2dc6c0") && w.contains("keys and")),
+        "{:?}",
+        read.warnings
+    );
+}

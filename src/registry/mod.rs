@@ -268,7 +268,16 @@ pub fn from_bytes_with_logs(
         let listed = if names.is_empty() {
             "no readable key below the root".to_string()
         } else {
-            format!("keys below the root: {}", names.join(", "))
+            format!(
+                "keys below the root: {}{}",
+                names
+                    .iter()
+                    .take(12)
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                if names.len() > 12 { ", ..." } else { "" }
+            )
         };
         match truncated {
             Some(at) => HiveError::Truncated {
@@ -305,6 +314,26 @@ pub fn from_bytes_with_logs(
     };
     let services = match hive.subkey(&set, "Services", &mut warnings) {
         Some(key) => read_services(&hive, &key, &mut warnings),
+        None if truncated.is_some() => {
+            // The Services key or its list lies past the cut: read the service keys found in
+            // the whole bins whose Services key belongs to this control set.
+            let scan = regf::scan_cells(data);
+            let mut found: Vec<Service> = scan
+                .service_cells
+                .iter()
+                .filter(|(_, _, set_cell)| *set_cell == set.offset)
+                .filter_map(|(cell, _, _)| hive.key(*cell).ok())
+                .map(|key| read_service(&hive, key, &mut warnings))
+                .collect();
+            found.sort_by_key(|s| s.name.to_uppercase());
+            warnings.push(format!(
+                "{}: {}\\Services is not readable in the truncated file; {} service keys of it were found in the whole hive bins and are read",
+                path.display(),
+                control_set.key,
+                found.len()
+            ));
+            found
+        }
         None => {
             warnings.push(format!(
                 "{}: {} has no Services key",

@@ -533,6 +533,8 @@ pub struct CellScan {
     pub values: usize,
     /// Names of the keys whose parent key is named `Services` (in file order).
     pub services: Vec<String>,
+    /// The same keys as (cell offset of the key, of its `Services` key, of that key's parent).
+    pub service_cells: Vec<(u32, u32, u32)>,
 }
 
 /// Walk the hive bins of `data` (from 4096, each "hbin" with its size at +8) and count the
@@ -576,6 +578,8 @@ pub fn scan_cells(data: &[u8]) -> CellScan {
         bin += size;
         scan.bins_end = bin as u64;
     }
+    let parent_of: std::collections::HashMap<u32, u32> =
+        parents.iter().map(|&(p, k)| (k, p)).collect();
     for (parent, key) in parents {
         if names
             .get(&parent)
@@ -583,6 +587,8 @@ pub fn scan_cells(data: &[u8]) -> CellScan {
             && let Some(name) = names.get(&key)
         {
             scan.services.push(name.clone());
+            let grandparent = parent_of.get(&parent).copied().unwrap_or(NO_CELL);
+            scan.service_cells.push((key, parent, grandparent));
         }
     }
     scan
