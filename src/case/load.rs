@@ -305,6 +305,8 @@ fn load_hive(
                     found = Some(h);
                 }
             }
+            // A transaction log beside its hive is used when the hive is read, not a problem.
+            Err(registry::HiveError::TransactionLog { .. }) => {}
             Err(e) => problem(f, e.to_string()),
         }
     }
