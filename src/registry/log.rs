@@ -417,10 +417,25 @@ pub fn replay(primary: &[u8], base: &BaseBlock, logs: &[PathBuf]) -> (Option<Vec
     let hbins_before = if base.checksum_ok {
         base.hbins_size
     } else {
-        (primary.len().saturating_sub(BASE_BLOCK_LEN) / 4096 * 4096) as u32
+        (primary.len().saturating_sub(BASE_BLOCK_LEN) / 4096 * 4096).min(MAX_HBINS as usize) as u32
     };
+    if loaded.is_empty() {
+        let recovery = Recovery {
+            logs: uses,
+            dirty_pages: 0,
+            sequence: None,
+            hbins_before,
+            hbins_after: hbins_before,
+        };
+        return (None, recovery);
+    }
+    // The copy to patch: the base block and the hive bins the primary states (data past them
+    // is remnant); log entries grow it as they need.
+    let keep = primary
+        .len()
+        .min(BASE_BLOCK_LEN.saturating_add(hbins_before as usize));
     let mut state = State {
-        data: primary.to_vec(),
+        data: primary[..keep].to_vec(),
         hbins: hbins_before,
         last_sequence: None,
         flags: read_u32(primary, 0x90).unwrap_or(0),
