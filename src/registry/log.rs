@@ -90,8 +90,8 @@ pub enum LogFormat {
 impl LogFormat {
     pub fn name(self) -> &'static str {
         match self {
-            LogFormat::New => "new format (HvLE entries)",
-            LogFormat::Old => "old format (DIRT vector)",
+            LogFormat::New => "new format, HvLE entries",
+            LogFormat::Old => "old format, DIRT vector",
         }
     }
 }
@@ -107,6 +107,8 @@ pub struct LogUse {
     pub base_sequence: Option<u32>,
     /// Whether any of its data went into the recovered hive.
     pub applied: bool,
+    /// When it was applied: 1 for the first log applied, 2 for the one continuing it.
+    pub order: Option<u32>,
     /// Log entries applied (new format).
     pub entries_applied: u32,
     /// Sequence numbers of the first and last entry applied (new format).
@@ -125,6 +127,7 @@ impl LogUse {
             format: None,
             base_sequence: None,
             applied: false,
+            order: None,
             entries_applied: 0,
             sequences: None,
             dirty_pages: 0,
@@ -186,9 +189,11 @@ pub struct Recovery {
 }
 
 impl Recovery {
-    /// The logs whose data went into the hive.
+    /// The logs whose data went into the hive, in the order they were applied.
     pub fn applied(&self) -> impl Iterator<Item = &LogUse> {
-        self.logs.iter().filter(|l| l.applied)
+        let mut logs: Vec<&LogUse> = self.logs.iter().filter(|l| l.applied).collect();
+        logs.sort_by_key(|l| l.order);
+        logs.into_iter()
     }
 }
 
@@ -384,6 +389,8 @@ struct State {
     /// The log whose base block replaces an invalid primary base block.
     base_from: Option<usize>,
     dirty_pages: u32,
+    /// Logs applied so far.
+    applied_logs: u32,
 }
 
 /// Replay the logs onto a copy of the primary as Windows does (regf specification,
@@ -441,6 +448,7 @@ pub fn replay(primary: &[u8], base: &BaseBlock, logs: &[PathBuf]) -> (Option<Vec
         flags: read_u32(primary, 0x90).unwrap_or(0),
         base_from: None,
         dirty_pages: 0,
+        applied_logs: 0,
     };
     let pick =
         |format: LogFormat, rank: u8| loaded.iter().find(|l| l.format == format && l.rank == rank);
@@ -664,6 +672,8 @@ fn apply_new(
         applied.push(entry.sequence);
     }
     if let (Some(&a), Some(&b)) = (applied.first(), applied.last()) {
+        state.applied_logs += 1;
+        use_.order = Some(state.applied_logs);
         use_.applied = true;
         use_.entries_applied = applied.len() as u32;
         use_.sequences = Some((a, b));
@@ -870,6 +880,8 @@ fn apply_old(
     state.dirty_pages += count;
     copy_base_fields(&mut state.data, &log.bytes);
     state.flags = read_u32(&log.bytes, 0x90).unwrap_or(state.flags);
+    state.applied_logs += 1;
+    use_.order = Some(state.applied_logs);
     use_.applied = true;
     use_.dirty_pages = count;
     use_.note = stop.or(log.stop.clone());
