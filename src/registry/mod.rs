@@ -230,7 +230,8 @@ pub fn from_bytes_with_logs(
     };
     // A file shorter than the hive bins its base block states: say so, read what is there.
     let stated = regf::BASE_BLOCK_LEN as u64 + u64::from(base.hbins_size);
-    let truncated = (base.hbins_size != 0 && (data.len() as u64) < stated).then(|| {
+    // (Only a base block with a valid checksum is believed about the size.)
+    let truncated = (base.checksum_ok && base.hbins_size != 0 && (data.len() as u64) < stated).then(|| {
         let at = data.len() as u64;
         warnings.push(format!(
             "{}: truncated at offset {at:#x}, the header says {stated:#x} (hive bins of {} bytes); {} bytes of hive bins are missing, keys and values there are not read; {}",
