@@ -145,7 +145,8 @@ pub fn from_bytes_with_logs(
     logs: &[PathBuf],
 ) -> Result<SystemHive, HiveError> {
     let base = regf::parse_base_block(data, path)?;
-    if base.is_log() {
+    let log_data = matches!(data.get(512..516), Some(b"HvLE" | b"DIRT"));
+    if base.is_log() || log_data {
         let format = match data.get(512..516) {
             Some(b"HvLE") => "new format, HvLE entries",
             Some(b"DIRT") => "old format, DIRT vector",
