@@ -329,10 +329,17 @@ impl Pane for DriversPane {
             Span::styled(format!("! {critical} critical boot drivers"), theme.bad),
         ];
         if hive.header.dirty {
-            let state = if hive.logs_applied.is_empty() {
-                "  dirty hive, read as is"
-            } else {
-                "  dirty hive, logs replayed"
+            let state = match hive
+                .recovery
+                .as_ref()
+                .filter(|_| !hive.logs_applied.is_empty())
+            {
+                Some(r) => format!(
+                    "  dirty hive, {} pages replayed to sequence {}",
+                    r.dirty_pages,
+                    r.sequence.unwrap_or(0)
+                ),
+                None => "  dirty hive, read as is".to_string(),
             };
             first.push(Span::styled(state, theme.warn));
         }
