@@ -14,6 +14,7 @@
 
 pub mod analysis;
 pub mod bugcheck;
+pub mod followup;
 pub mod header;
 pub mod image;
 pub mod memory;
