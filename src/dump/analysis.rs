@@ -194,7 +194,6 @@ pub struct Analysis {
     pub warnings: Vec<String>,
 }
 
-
 /// Size of an x86 CONTEXT (with the extended registers area).
 const X86_CONTEXT_SIZE: usize = 0x2cc;
 
@@ -539,8 +538,8 @@ fn scan_end(dump: &CrashDump, sp: u64) -> u64 {
 
 /// The frame of a user-mode address that ends a kernel stack: WinDbg prints it raw as the
 /// last STACK_TEXT line.
-fn user_frame(index: usize, ip: u64, sp: u64) -> Frame {
-    blank_frame(index, ip, sp, FrameMethod::Trap)
+fn user_frame(index: usize, ip: u64, sp: u64, method: FrameMethod) -> Frame {
+    blank_frame(index, ip, sp, method)
 }
 
 /// Table-based unwinding while images allow it, a scan where they do not; through machine
@@ -560,9 +559,7 @@ fn walk_x64(
         let mut f = blank_frame(frames.len(), regs.rip, regs.rsp(), method);
         if is_user_address(dump, regs.rip) {
             // The kernel stack ends at the user-mode address it returns to.
-            let mut u = user_frame(frames.len(), regs.rip, regs.rsp());
-            u.args = [None; 4];
-            frames.push(u);
+            frames.push(user_frame(frames.len(), regs.rip, regs.rsp(), method));
             break;
         }
         f.args = args_at(dump, regs.rsp(), 8);
@@ -583,14 +580,14 @@ fn walk_x64(
                         }
                         f.return_address = regs.rip;
                         frames.push(f);
-                        if regs.rip == 0 || regs.rsp() <= before.rsp() {
+                        if regs.rip == 0
+                            || (regs.rsp() <= before.rsp() && !is_user_address(dump, regs.rip))
+                        {
                             break;
                         }
-                        method = if kind == StepKind::MachineFrame {
-                            FrameMethod::Trap
-                        } else {
-                            FrameMethod::Unwind
-                        };
+                        // Table-unwound through a machine frame or not, the caller's
+                        // registers come from unwind data.
+                        method = FrameMethod::Unwind;
                         continue;
                     }
                     Err(e) => {
@@ -717,7 +714,15 @@ fn walk_x86(
     if !clean_end && frames.len() < max {
         // FPO code or a broken chain: scan on from where the chain stopped.
         let from = floor.max(esp);
-        let more = scan_from(dump, images, from, scan_end(dump, from), frames.len(), max, 4);
+        let more = scan_from(
+            dump,
+            images,
+            from,
+            scan_end(dump, from),
+            frames.len(),
+            max,
+            4,
+        );
         let seen: Vec<u64> = frames.iter().map(|f| f.ip).collect();
         let more: Vec<Frame> = more
             .into_iter()
@@ -764,7 +769,15 @@ fn scan_frames(
             code_before(dump, images, lr, 4).is_some_and(|b| unwind::follows_call_arm64(&b));
         frames.push(f);
     }
-    let more = scan_from(dump, images, sp, scan_end(dump, sp), frames.len(), max, width);
+    let more = scan_from(
+        dump,
+        images,
+        sp,
+        scan_end(dump, sp),
+        frames.len(),
+        max,
+        width,
+    );
     frames.extend(more);
     for i in 1..frames.len() {
         let ip = frames[i].ip;
@@ -964,7 +977,10 @@ fn choose_culprit(dump: &CrashDump, images: &mut Images<'_>, out: &mut Analysis)
         out.exception_record.as_ref().map(|e| e.address)
     }
     .filter(|&ip| ip != 0);
-    if let Some(ip) = fip.or(out.stack.first().map(|f| f.ip)).filter(|&ip| ip != 0) {
+    if let Some(ip) = fip
+        .or(out.stack.first().map(|f| f.ip))
+        .filter(|&ip| ip != 0)
+    {
         out.faulting_ip = Some(ip);
         if let Ok(bytes) = dump.memory.read_vec(ip, 16).or_else(|_| {
             let b = dump.memory.read_prefix(ip, 16);
@@ -1063,9 +1079,11 @@ fn choose_culprit(dump: &CrashDump, images: &mut Images<'_>, out: &mut Analysis)
     }
     // Only core modules on the stack and a driver named by a parameter (0x5A's image path):
     // that driver is the one to look at, loaded or not.
-    if out.module_name.as_deref().is_none_or(|m| {
-        followup::classify(m, None) == Followup::LastResort
-    }) && ip_module.is_none()
+    if out
+        .module_name
+        .as_deref()
+        .is_none_or(|m| followup::classify(m, None) == Followup::LastResort)
+        && ip_module.is_none()
         && let Some(d) = &out.parameter_driver
     {
         out.faulting_module = Some(d.clone());

@@ -216,7 +216,10 @@ mod tests {
             bucket_prefix(0x7e, [0xc000_0096, 0, 0, 0], Some(0xc000_0096), None),
             "0x7E_c0000096"
         );
-        assert_eq!(bucket_prefix(0x1a, [0x41792, 0, 0, 0], None, None), "0x1a_41792");
+        assert_eq!(
+            bucket_prefix(0x1a, [0x41792, 0, 0, 0], None, None),
+            "0x1a_41792"
+        );
         assert_eq!(bucket_prefix(0x9f, [3, 0, 0, 0], None, None), "0x9F_3");
         assert_eq!(
             bucket_prefix(0x4a, [0; 4], None, Some("notmyfault64.exe")),

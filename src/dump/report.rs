@@ -87,6 +87,13 @@ pub struct JsonFrame {
     pub method: &'static str,
     pub verified: bool,
     pub trap_frame: bool,
+    /// How the frame was found: `unwind`, `trap` (restored from a KTRAP_FRAME the scan
+    /// recognised), `scan-verified`, `scan-unverified` (x86: `frame-pointer[-unverified]`).
+    pub walk: &'static str,
+    /// Where its name came from: `pdb`, `exports` or `none`.
+    pub symbol_source: &'static str,
+    /// The KTRAP_FRAME its unwind went through (WinDbg's `(TrapFrame @ ...)`).
+    pub trap_frame_address: Option<String>,
 }
 
 /// The JSON document of `bsodwb dump --format json`.
@@ -201,6 +208,9 @@ pub fn json_report(dump: &CrashDump, a: &Analysis) -> JsonReport {
                 method: f.method.as_str(),
                 verified: f.verified,
                 trap_frame: f.trap_frame,
+                walk: f.walk_label(),
+                symbol_source: f.name_source.as_str(),
+                trap_frame_address: f.trap_frame_address.map(hex),
             })
             .collect(),
         symbol_name: a.symbol_name.clone(),
@@ -322,13 +332,22 @@ pub fn text_report(dump: &CrashDump, a: &Analysis) -> String {
             .iter()
             .map(|a| a.map_or_else(|| "????????????????".to_string(), q))
             .collect();
-        let mark = match (f.method, f.verified, f.trap_frame) {
-            (super::analysis::FrameMethod::Scan, true, _) => "  (scan)",
-            (super::analysis::FrameMethod::Scan, false, _) => "  (scan, unverified)",
-            (super::analysis::FrameMethod::FramePointer, false, _) => "  (ebp, unverified)",
-            (_, _, true) => "  (TrapFrame)",
+        let mut mark = match (f.method, f.verified) {
+            (super::analysis::FrameMethod::Scan, true) => "  (scan)",
+            (super::analysis::FrameMethod::Scan, false) => "  (scan, unverified)",
+            (super::analysis::FrameMethod::FramePointer, false) => "  (ebp, unverified)",
             _ => "",
-        };
+        }
+        .to_string();
+        if let Some(t) = f.trap_frame_address {
+            mark = format!(
+                " (TrapFrame @ {:08x}`{:08x}){mark}",
+                t >> 32,
+                t & 0xffff_ffff
+            );
+        } else if f.trap_frame {
+            mark = format!(" (TrapFrame){mark}");
+        }
         let _ = writeln!(
             s,
             "{} {} : {} : {}{mark}",
