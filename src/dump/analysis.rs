@@ -191,6 +191,9 @@ pub struct Analysis {
     pub parameter_driver: Option<String>,
     /// Module images used for unwinding: module name -> where from.
     pub images: Vec<(String, String)>,
+    /// Files in the case (or symbol-path folders) named like a loaded module but built
+    /// differently (TimeDateStamp/SizeOfImage): reported, not used.
+    pub image_mismatches: Vec<super::image::ImageMismatch>,
     pub warnings: Vec<String>,
 }
 
@@ -307,6 +310,13 @@ pub fn analyze<'s>(dump: &'s CrashDump, opts: &AnalyzeOptions<'s>) -> Analysis {
         name_frame(dump, &mut images, opts.symbols, f, exact);
     }
     choose_culprit(dump, &mut images, &mut out);
+    for m in &dump.modules {
+        for mut mm in images.locator.mismatches(m) {
+            mm.dump_version = images.get(m).and_then(|img| img.version());
+            out.warnings.push(mm.sentence());
+            out.image_mismatches.push(mm);
+        }
+    }
     out.failure_bucket_id = failure_bucket(dump, &out);
     out.images = images.used;
     out

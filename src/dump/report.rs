@@ -128,6 +128,8 @@ pub struct JsonReport {
     pub context_source: Option<String>,
     /// The EXCEPTION_RECORD a bug-check parameter points to.
     pub exception_record: Option<serde_json::Value>,
+    /// Case files named like a loaded module that are not the image the dump ran.
+    pub image_mismatches: Vec<super::image::ImageMismatch>,
     pub warnings: Vec<String>,
 }
 
@@ -224,6 +226,7 @@ pub fn json_report(dump: &CrashDump, a: &Analysis) -> JsonReport {
         parameter_driver: a.parameter_driver.clone(),
         context_source: a.context_source.clone(),
         exception_record: a.exception_record.as_ref().map(exception_json),
+        image_mismatches: a.image_mismatches.clone(),
         warnings,
     }
 }

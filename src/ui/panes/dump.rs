@@ -735,6 +735,14 @@ impl DumpPane {
                         from.clone()
                     });
                 lines.push(Line::raw(fit(&format!("image for unwinding: {used}"), iw)));
+                for mm in a
+                    .analysis
+                    .image_mismatches
+                    .iter()
+                    .filter(|x| x.module == m.name)
+                {
+                    lines.push(Line::styled(fit(&mm.sentence(), iw), theme.warn));
+                }
                 if a.analysis.faulting_module.as_deref() == Some(m.name.as_str()) {
                     lines.push(Line::styled("the faulting module", theme.bad));
                 }
