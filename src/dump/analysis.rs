@@ -480,14 +480,15 @@ fn is_user_address(dump: &CrashDump, va: u64) -> bool {
 /// loaded image's code and RSP just above the frame. EFlags bit 1 is always set and bits
 /// 22..63 are always clear.
 fn trap_frame_at(dump: &CrashDump, images: &mut Images<'_>, at: u64) -> Option<TrapHit> {
-    let cs = dump.memory.read_u64(at.checked_add(0x170)?).ok()?;
+    // SegCs, SegSs are USHORTs and EFlags a ULONG, each followed by fill bytes.
+    let cs = dump.memory.read_u64(at.checked_add(0x170)?).ok()? & 0xffff;
     if !matches!(cs, 0x10 | 0x33 | 0x23) {
         return None;
     }
     let b = dump.memory.read_vec(at, KTRAP_FRAME_SIZE as usize).ok()?;
     let c = trap_frame_context(&b)?;
-    let eflags = super::le::u64_at(&b, 0x178)?;
-    let ss = super::le::u64_at(&b, 0x188)?;
+    let eflags = super::le::u32_at(&b, 0x178)?;
+    let ss = super::le::u16_at(&b, 0x188)?;
     if eflags & 2 == 0 || eflags >= 0x40_0000 || c.rip == 0 || c.rsp % 8 != 0 {
         return None;
     }
