@@ -284,3 +284,32 @@ fn only_unverified_frames_fall_back_to_nt() {
         assert!(a.stack[i].trusted());
     }
 }
+
+#[test]
+fn power_failure_names_the_pdo_image_and_the_irp_holder() {
+    // 0x9F P1 = 3 as WinDbg buckets it: `0x9F_3_<holder>_IMAGE_<PDO driver>`.
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("Mini120426-05.dmp");
+    let mut spec = DumpSpec::demo_0x5a();
+    spec.bugcheck = 0x9f;
+    spec.params = [3, 0, 0xffff_f801_3bb1_1850, 0];
+    spec.string_params.clear();
+    spec.power_irp = Some(("pci.sys".into(), "storahci.sys".into()));
+    spec.call_chain = [
+        "nt!KeBugCheckEx",
+        "nt!PopIrpWatchdogBugcheck",
+        "nt!PopIrpWatchdog",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    write_triage_dump(&p, &spec).unwrap();
+    let d = dump::open(&p).unwrap();
+    let a = analysis::analyze(&d, &Default::default());
+    assert_eq!(a.module_name.as_deref(), Some("pci"), "{:?}", a.warnings);
+    assert_eq!(a.image_name.as_deref(), Some("pci.sys"));
+    assert_eq!(
+        a.failure_bucket_id.as_deref(),
+        Some("0x9F_3_storahci_IMAGE_pci.sys")
+    );
+}

@@ -189,6 +189,8 @@ pub struct Analysis {
     pub failure_bucket_id: Option<String>,
     /// For 0x5A and friends: the driver image named by a bug-check parameter.
     pub parameter_driver: Option<String>,
+    /// 0x9F P1 = 3: the driver holding the blocked IRP (its DriverName's last part).
+    pub power_irp_holder: Option<String>,
     /// Module images used for unwinding: module name -> where from.
     pub images: Vec<(String, String)>,
     /// Files in the case (or symbol-path folders) named like a loaded module but built
@@ -952,22 +954,40 @@ fn stack_culprit(stack: &[Frame], from: usize) -> Option<usize> {
         .map(|(i, _)| i)
 }
 
-/// The driver that owns the IRP at `irp` (x64): Tail.Overlay.CurrentStackLocation (+0xb8) ->
-/// IO_STACK_LOCATION.DeviceObject (+0x28) -> DEVICE_OBJECT.DriverObject (+0x8) ->
-/// DRIVER_OBJECT.DriverStart (+0x18), the image it was loaded from.
-fn irp_owner(dump: &CrashDump, irp: u64) -> Result<Module, String> {
-    let read = |va: u64, what: &str| {
-        dump.memory
-            .read_u64(va)
-            .map_err(|e| format!("{what} at {va:#x}: {e}"))
-    };
-    let sl = read(irp.wrapping_add(0xb8), "IRP.CurrentStackLocation")?;
-    let dev = read(sl.wrapping_add(0x28), "IO_STACK_LOCATION.DeviceObject")?;
-    let drv = read(dev.wrapping_add(0x8), "DEVICE_OBJECT.DriverObject")?;
-    let start = read(drv.wrapping_add(0x18), "DRIVER_OBJECT.DriverStart")?;
-    dump.module_at(start)
+fn read_ptr(dump: &CrashDump, va: u64, what: &str) -> Result<u64, String> {
+    dump.memory
+        .read_u64(va)
+        .map_err(|e| format!("{what} at {va:#x}: {e}"))
+}
+
+/// The driver of a DEVICE_OBJECT (x64): DriverObject (+0x8) -> DRIVER_OBJECT.DriverStart
+/// (+0x18), the image it was loaded from, and DriverName (+0x38, `\Driver\RtsPer`).
+fn device_driver(dump: &CrashDump, dev: u64) -> Result<(Module, Option<String>), String> {
+    let drv = read_ptr(dump, dev.wrapping_add(0x8), "DEVICE_OBJECT.DriverObject")?;
+    let start = read_ptr(dump, drv.wrapping_add(0x18), "DRIVER_OBJECT.DriverStart")?;
+    let name = dump
+        .memory
+        .read_unicode_string64(drv.wrapping_add(0x38))
+        .ok()
+        .and_then(|s| s.rsplit('\\').next().map(str::to_string))
+        .filter(|s| !s.is_empty() && s.chars().all(|c| c.is_ascii_graphic()));
+    let m = dump
+        .module_at(start)
         .cloned()
-        .ok_or_else(|| format!("DriverStart {start:#x} is in no loaded module"))
+        .ok_or_else(|| format!("DriverStart {start:#x} is in no loaded module"))?;
+    Ok((m, name))
+}
+
+/// The driver holding the IRP at `irp` (x64): Tail.Overlay.CurrentStackLocation (+0xb8) ->
+/// IO_STACK_LOCATION.DeviceObject (+0x28) -> its driver.
+fn irp_owner(dump: &CrashDump, irp: u64) -> Result<(Module, Option<String>), String> {
+    let sl = read_ptr(dump, irp.wrapping_add(0xb8), "IRP.CurrentStackLocation")?;
+    let dev = read_ptr(
+        dump,
+        sl.wrapping_add(0x28),
+        "IO_STACK_LOCATION.DeviceObject",
+    )?;
+    device_driver(dump, dev)
 }
 
 fn choose_culprit(dump: &CrashDump, images: &mut Images<'_>, out: &mut Analysis) {
@@ -1020,13 +1040,18 @@ fn choose_culprit(dump: &CrashDump, images: &mut Images<'_>, out: &mut Analysis)
                 && is_user_address(dump, w[1].ip)
         });
     }
-    // 0x9F P1 = 3: the driver that holds the blocked IRP (P4).
-    if chosen.is_none() && code == 0x9f && params[0] == 3 {
-        match irp_owner(dump, params[3]) {
-            Ok(m) => module = Some(m),
-            Err(e) => out
+    // 0x9F P1 = 3: IMAGE_NAME is the driver of the stack's PDO (P2); the bucket also names
+    // the driver holding the blocked IRP (P4).
+    if chosen.is_none() && code == 0x9f && params[0] == 3 && dump.is_64bit() {
+        match (irp_owner(dump, params[3]), device_driver(dump, params[1])) {
+            (Ok((owner, name)), Ok((pdo, _))) => {
+                let holder = name.unwrap_or_else(|| owner.short_name());
+                out.power_irp_holder = Some(holder);
+                module = Some(pdo);
+            }
+            (Err(e), _) | (_, Err(e)) => out
                 .warnings
-                .push(format!("0x9F P4 IRP owner not read: {e}")),
+                .push(format!("0x9F P2/P4 (PDO, blocked IRP) not read: {e}")),
         }
     }
     // The exception or trap address: its frame, then outward past plumbing and core modules.
@@ -1118,9 +1143,10 @@ fn failure_bucket(dump: &CrashDump, a: &Analysis) -> Option<String> {
         };
         return Some(format!("{class}_{module}!{function}"));
     };
-    if bc.code == 0x9f && bc.parameters[0] == 3 && frame.is_none() {
+    if let (0x9f, Some(holder), None) = (bc.code, &a.power_irp_holder, frame) {
         return Some(format!(
-            "0x9F_3_IMAGE_{}",
+            "0x9F_{:x}_{holder}_IMAGE_{}",
+            bc.parameters[0],
             a.image_name.as_deref().unwrap_or(module)
         ));
     }

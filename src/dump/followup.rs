@@ -6,6 +6,24 @@ use std::sync::OnceLock;
 
 const FOLLOWUP_TSV: &str = include_str!("../../assets/triage_followup.tsv");
 const BUCKETS_TSV: &str = include_str!("../../assets/bugcheck_buckets.tsv");
+const FAST_FAIL_TSV: &str = include_str!("../../assets/fast_fail_codes.tsv");
+
+/// The FAST_FAIL_* name of a code (`CORRUPT_LIST_ENTRY` for 3).
+pub fn fast_fail_name(code: u64) -> Option<&'static str> {
+    static NAMES: OnceLock<Vec<(u64, &'static str)>> = OnceLock::new();
+    NAMES
+        .get_or_init(|| {
+            rows(FAST_FAIL_TSV)
+                .filter_map(|c| {
+                    let v = u64::from_str_radix(c.first()?.trim_start_matches("0x"), 16).ok()?;
+                    Some((v, *c.get(1)?))
+                })
+                .collect()
+        })
+        .iter()
+        .find(|(v, _)| *v == code)
+        .map(|(_, n)| *n)
+}
 
 /// What the followup rules say about a frame.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -107,6 +125,8 @@ pub enum BucketClass {
     PageFault,
     Param1,
     RaisedIrql,
+    FastFail,
+    DpcIsr,
     Code,
 }
 
@@ -132,6 +152,8 @@ pub fn bucket_rules() -> &'static [BucketRule] {
                     "page_fault" => BucketClass::PageFault,
                     "param1" => BucketClass::Param1,
                     "raised_irql" => BucketClass::RaisedIrql,
+                    "fast_fail" => BucketClass::FastFail,
+                    "dpc_isr" => BucketClass::DpcIsr,
                     "code" => BucketClass::Code,
                     _ => return None,
                 };
@@ -182,6 +204,14 @@ pub fn bucket_prefix(
         BucketClass::RaisedIrql => {
             format!("RAISED_IRQL_FAULT_{}", process.unwrap_or("unknown_process"))
         }
+        BucketClass::FastFail => match fast_fail_name(params[0]) {
+            Some(n) => format!("{}_{:x}_{n}", rule.spelling, params[0]),
+            None => format!("{}_{:x}", rule.spelling, params[0]),
+        },
+        BucketClass::DpcIsr => {
+            let kind = if params[0] == 0 { "DPC" } else { "ISR" };
+            format!("{}_{kind}", rule.spelling)
+        }
         BucketClass::Code => rule.spelling.to_string(),
     }
 }
@@ -226,6 +256,20 @@ mod tests {
             "RAISED_IRQL_FAULT_notmyfault64.exe"
         );
         assert_eq!(bucket_prefix(0x5a, [0; 4], None, None), "0x5A");
+        assert_eq!(
+            bucket_prefix(0x139, [3, 0, 0, 0], None, None),
+            "0x139_3_CORRUPT_LIST_ENTRY"
+        );
+        assert_eq!(
+            bucket_prefix(0x139, [0x1d, 0, 0, 0], None, None),
+            "0x139_1d_INVALID_BALANCED_TREE"
+        );
+        assert_eq!(bucket_prefix(0x133, [0; 4], None, None), "0x133_DPC");
+        assert_eq!(bucket_prefix(0x133, [1, 0, 0, 0], None, None), "0x133_ISR");
+        assert_eq!(
+            bucket_prefix(0x50, [0, 2, 0, 0], None, None),
+            "AV_R_INVALID"
+        );
         assert_eq!(bucket_prefix(0x1234, [0; 4], None, None), "0x1234");
     }
 }

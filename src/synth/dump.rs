@@ -89,6 +89,11 @@ pub struct DumpSpec {
     /// left as stray values in unused stack slots: locals and the trap frames' volatile
     /// registers. A stack walk must not take them for frames.
     pub stray: Vec<String>,
+    /// 0x9F P1 = 3: (driver file of the PDO, driver file holding the blocked IRP). P2 becomes
+    /// the PDO's DEVICE_OBJECT and P4 the IRP, whose current stack location names the holder's
+    /// device (x64 layouts: IRP +0xb8, IO_STACK_LOCATION +0x28, DEVICE_OBJECT +0x8,
+    /// DRIVER_OBJECT +0x18 DriverStart, +0x38 DriverName).
+    pub power_irp: Option<(String, String)>,
 }
 
 impl DumpSpec {
@@ -159,6 +164,7 @@ impl DumpSpec {
             process_name: "System".to_string(),
             user_return: None,
             stray: Vec::new(),
+            power_irp: None,
         }
     }
 }
@@ -826,6 +832,37 @@ fn build_kernel(spec: &DumpSpec) -> Result<Kernel, SynthDumpError> {
         if let Some(p) = params.get_mut(*i) {
             *p = va;
         }
+        param_blocks.push((before, (pool.next - before) as usize));
+    }
+    if let Some((pdo_driver, holder)) = &spec.power_irp {
+        let before = pool.next;
+        let device_of = |vs: &mut VSpace, pool: &mut Pool, file: &str| {
+            let p = placed
+                .iter()
+                .find(|p| p.spec.name.eq_ignore_ascii_case(file))?;
+            let stem = file.rsplit_once('.').map_or(file, |(s, _)| s);
+            let name = unicode_string(vs, pool, &format!("\\Driver\\{stem}"));
+            let drv = pool.alloc(0x150);
+            vs.write(drv + 0x18, &p.base.to_le_bytes());
+            vs.write(drv + 0x38, &vs.read(name, 16));
+            let dev = pool.alloc(0x150);
+            vs.write(dev + 0x8, &drv.to_le_bytes());
+            Some(dev)
+        };
+        let (Some(pdo), Some(fdo)) = (
+            device_of(&mut vs, &mut pool, pdo_driver),
+            device_of(&mut vs, &mut pool, holder),
+        ) else {
+            return Err(SynthDumpError::Spec(
+                "power_irp drivers must be in the module list".into(),
+            ));
+        };
+        let sl = pool.alloc(0x48);
+        vs.write(sl + 0x28, &fdo.to_le_bytes());
+        let irp = pool.alloc(0xd0);
+        vs.write(irp + 0xb8, &sl.to_le_bytes());
+        params[1] = pdo;
+        params[3] = irp;
         param_blocks.push((before, (pool.next - before) as usize));
     }
     // PsLoadedModuleList: head + KLDR_DATA_TABLE_ENTRY (0xa0 bytes used) per module.
