@@ -299,7 +299,7 @@ pub fn analyze<'s>(dump: &'s CrashDump, opts: &AnalyzeOptions<'s>) -> Analysis {
     if let Some(ctx) = &start {
         out.stack = match ctx {
             Context::Amd64(c) => walk_x64(dump, &mut images, Regs::from(c), max, &mut out.warnings),
-            Context::Arm64(c) => scan_frames(dump, &mut images, c.pc, c.sp, Some(c.lr), max, 8),
+            Context::Arm64(c) => walk_arm64(dump, &mut images, c, max, &mut out.warnings),
             Context::X86(c) => walk_x86(dump, &mut images, c, max),
         };
     } else {
@@ -641,6 +641,69 @@ fn walk_x64(
         if !t.user && regs.rsp() <= t.address {
             break;
         }
+    }
+    frames
+}
+
+/// ARM64: unwinding with `.pdata`/`.xdata` (packed and full unwind data) while module images
+/// allow it; where they do not, a scan (frame 0 also offers LR as its caller).
+fn walk_arm64(
+    dump: &CrashDump,
+    images: &mut Images<'_>,
+    c: &super::Arm64Context,
+    max: usize,
+    warnings: &mut Vec<String>,
+) -> Vec<Frame> {
+    use super::unwind_arm64::{self, Arm64Regs, Arm64Step};
+    let mut regs = Arm64Regs::from(c);
+    let mut frames: Vec<Frame> = Vec::new();
+    while frames.len() < max {
+        let mut f = blank_frame(frames.len(), regs.pc, regs.sp, FrameMethod::Unwind);
+        if is_user_address(dump, regs.pc) && !frames.is_empty() {
+            frames.push(f);
+            break;
+        }
+        f.args = args_at(dump, regs.sp, 8);
+        let Some(module) = dump.module_at(regs.pc).cloned() else {
+            frames.push(f);
+            break;
+        };
+        if let Some(image) = images.get(&module).filter(|i| i.function_count() > 0) {
+            let before = regs.clone();
+            match unwind_arm64::step(image, module.base, &dump.memory, &mut regs) {
+                Ok(kind) => {
+                    if kind == Arm64Step::MachineFrame {
+                        f.trap_frame = true;
+                        f.trap_frame_address = Some(before.sp);
+                    }
+                    f.return_address = regs.pc;
+                    frames.push(f);
+                    let stuck = regs.sp < before.sp
+                        || (regs.sp == before.sp && regs.pc == before.pc)
+                        || (kind == Arm64Step::Leaf && frames.len() > 1);
+                    if regs.pc == 0 || stuck {
+                        break;
+                    }
+                    continue;
+                }
+                Err(e) => warnings.push(format!(
+                    "unwind stopped at {:#x} ({}): {e}",
+                    before.pc, module.name
+                )),
+            }
+        }
+        // No image or no unwind data: scan from here.
+        if frames.is_empty() {
+            return scan_frames(dump, images, c.pc, c.sp, Some(c.lr), max, 8);
+        }
+        let sp = regs.sp;
+        frames.push(f);
+        let more = scan_from(dump, images, sp, scan_end(dump, sp), frames.len(), max, 8);
+        if let (Some(last), Some(next)) = (frames.last_mut(), more.first()) {
+            last.return_address = next.ip;
+        }
+        frames.extend(more);
+        break;
     }
     frames
 }

@@ -188,14 +188,32 @@ impl<'a> Image<'a> {
     }
 
     fn load_functions(&self) -> Vec<RuntimeFunction> {
-        // x64 only: ARM64 .pdata entries are 8 bytes with packed unwind data.
-        if self.machine != 0x8664 {
-            return Vec::new();
-        }
         let Some((rva, size)) = self.directory(3) else {
             return Vec::new();
         };
         let raw = self.read_prefix(rva, size.min(16 << 20) as usize);
+        if self.machine == 0xaa64 {
+            // ARM64: BeginAddress, UnwindData (an .xdata RVA, or packed data when the low
+            // bits are 1 or 2); the end comes from the function length.
+            let mut v: Vec<RuntimeFunction> = raw
+                .chunks_exact(8)
+                .filter_map(|c| {
+                    let begin = u32_at(c, 0)?;
+                    let unwind_info = u32_at(c, 4)?;
+                    let end = super::unwind_arm64::function_end(self, begin, unwind_info)?;
+                    Some(RuntimeFunction {
+                        begin,
+                        end,
+                        unwind_info,
+                    })
+                })
+                .collect();
+            v.sort_by_key(|f| f.begin);
+            return v;
+        }
+        if self.machine != 0x8664 {
+            return Vec::new();
+        }
         let mut v: Vec<RuntimeFunction> = raw
             .chunks_exact(12)
             .map(|c| RuntimeFunction {

@@ -22,6 +22,7 @@ pub mod physical;
 pub mod report;
 pub mod triage;
 pub mod unwind;
+pub mod unwind_arm64;
 pub mod user;
 
 use serde::Serialize;
