@@ -313,3 +313,35 @@ fn power_failure_names_the_pdo_image_and_the_irp_holder() {
         Some("0x9F_3_storahci_IMAGE_pci.sys")
     );
 }
+
+#[test]
+fn exception_address_outside_the_stack_is_named_from_the_image() {
+    // 0x1E with P2 inside a driver that is on no frame: the culprit is that address, named
+    // like a frame would be (exports here), and the bucket carries its function.
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("Mini120426-06.dmp");
+    let mut spec = DumpSpec::demo_0x5a();
+    spec.bugcheck = 0x1e;
+    spec.string_params.clear();
+    let store = tempfile::tempdir().unwrap();
+    write_module_images(store.path(), &spec).unwrap();
+    // Where cng.sys's DriverEntry lands (placement is deterministic): first pass.
+    write_triage_dump(&p, &spec).unwrap();
+    let d = dump::open(&p).unwrap();
+    let cng = d
+        .modules
+        .iter()
+        .find(|m| m.name == "cng.sys")
+        .unwrap()
+        .clone();
+    let at = cng.base + 0x1000 + 0x10;
+    spec.params = [0xc000_0005, at, 0, 0];
+    write_triage_dump(&p, &spec).unwrap();
+    let d = dump::open(&p).unwrap();
+    let a = analyze_with_store(&d, Some(store.path()));
+    assert_eq!(a.faulting_frame, None);
+    assert_eq!(a.module_name.as_deref(), Some("cng"));
+    assert_eq!(a.image_name.as_deref(), Some("cng.sys"));
+    assert_eq!(a.symbol_name.as_deref(), Some("cng!DriverEntry+10"));
+    assert_eq!(a.failure_bucket_id.as_deref(), Some("AV_cng!DriverEntry"));
+}

@@ -189,6 +189,8 @@ pub struct Analysis {
     pub failure_bucket_id: Option<String>,
     /// For 0x5A and friends: the driver image named by a bug-check parameter.
     pub parameter_driver: Option<String>,
+    /// The function at the faulting address when the culprit is an address, not a frame.
+    pub culprit_function: Option<String>,
     /// 0x9F P1 = 3: the driver holding the blocked IRP (its DriverName's last part).
     pub power_irp_holder: Option<String>,
     /// Module images used for unwinding: module name -> where from.
@@ -311,7 +313,7 @@ pub fn analyze<'s>(dump: &'s CrashDump, opts: &AnalyzeOptions<'s>) -> Analysis {
         after_trap = f.trap_frame;
         name_frame(dump, &mut images, opts.symbols, f, exact);
     }
-    choose_culprit(dump, &mut images, &mut out);
+    choose_culprit(dump, &mut images, opts.symbols, &mut out);
     for m in &dump.modules {
         for mut mm in images.locator.mismatches(m) {
             mm.dump_version = images.get(m).and_then(|img| img.version());
@@ -1053,7 +1055,12 @@ fn irp_owner(dump: &CrashDump, irp: u64) -> Result<(Module, Option<String>), Str
     device_driver(dump, dev)
 }
 
-fn choose_culprit(dump: &CrashDump, images: &mut Images<'_>, out: &mut Analysis) {
+fn choose_culprit(
+    dump: &CrashDump,
+    images: &mut Images<'_>,
+    symbols: Option<&dyn FrameSymbols>,
+    out: &mut Analysis,
+) {
     let code = dump.bugcheck.as_ref().map_or(0, |b| b.code);
     let params = dump.bugcheck.as_ref().map_or([0; 4], |b| b.parameters);
     // FAULTING_IP: the exception or trap address the bug check names, else the first frame's.
@@ -1163,7 +1170,14 @@ fn choose_culprit(dump: &CrashDump, images: &mut Images<'_>, out: &mut Analysis)
     } else if let Some(m) = &module
         && let Some(ip) = fip.filter(|&ip| m.contains(ip))
     {
-        out.symbol_name = Some(format!("{}+{:x}", m.short_name(), ip - m.base));
+        // Named like a frame at that address would be (its exact instruction).
+        let mut f = blank_frame(0, ip, 0, FrameMethod::Trap);
+        name_frame(dump, images, symbols, &mut f, true);
+        out.symbol_name = Some(match (&f.symbol, f.symbol_offset) {
+            (Some(s), Some(o)) => format!("{}!{s}+{o:x}", m.short_name()),
+            _ => format!("{}+{:x}", m.short_name(), ip - m.base),
+        });
+        out.culprit_function = f.symbol;
     }
     if let Some(m) = module {
         out.module_name = Some(m.short_name());
@@ -1197,6 +1211,7 @@ fn failure_bucket(dump: &CrashDump, a: &Analysis) -> Option<String> {
     let frame = a.faulting_frame.and_then(|i| a.stack.get(i));
     let function = frame
         .and_then(|f| f.symbol.clone())
+        .or_else(|| a.culprit_function.clone())
         .unwrap_or_else(|| "unknown_function".to_string());
     let Some(bc) = &dump.bugcheck else {
         let class = match dump.exception.as_ref().map(|e| e.code) {
