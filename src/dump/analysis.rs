@@ -1146,7 +1146,19 @@ fn choose_culprit(
                 }
             }
         } else {
-            stack_culprit(&out.stack, from).or_else(|| stack_culprit(&out.stack, 0))
+            // Frame 0 of the dump header's context is where the bug check was raised
+            // (KeBugCheckEx): plumbing even when no symbol names it.
+            let header_frame0 = dump.bugcheck.is_some()
+                && out.context_source.as_deref() == Some("dump header")
+                && out
+                    .stack
+                    .first()
+                    .and_then(|f| f.module.as_deref())
+                    .is_some_and(|m| super::is_kernel_image(&m.to_ascii_lowercase()));
+            let first = usize::from(header_frame0);
+            stack_culprit(&out.stack, from.max(first))
+                .or_else(|| stack_culprit(&out.stack, first))
+                .or_else(|| stack_culprit(&out.stack, 0))
         };
     }
     // Nothing trusted: `nt`, never a guess.
