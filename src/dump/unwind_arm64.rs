@@ -112,14 +112,14 @@ fn packed(
         // The body runs with FP = SP after the locals were allocated.
         sp = regs.x[FP];
         regs.x[FP] = rd(mem, sp)?;
-        regs.x[LR] = rd(mem, sp + 8)?;
+        regs.x[LR] = rd(mem, sp.wrapping_add(8))?;
     }
     sp = sp.wrapping_add(loc_sz);
     for i in 0..reg_i {
-        regs.x[19 + i as usize] = rd(mem, sp + 8 * i)?;
+        regs.x[19 + i as usize] = rd(mem, sp.wrapping_add(8 * i))?;
     }
     if cr == 1 {
-        regs.x[LR] = rd(mem, sp + 8 * reg_i)?;
+        regs.x[LR] = rd(mem, sp.wrapping_add(8 * reg_i))?;
     }
     sp = sp.wrapping_add(sav_sz);
     regs.sp = sp;
@@ -161,12 +161,12 @@ fn xdata(
     let e = (w0 >> 21) & 1 != 0;
     let mut epilogs = (w0 >> 22) & 0x1f;
     let mut words = (w0 >> 27) & 0x1f;
-    let mut pos = at + 4;
+    let mut pos = at.checked_add(4).ok_or_else(bad)?;
     if epilogs == 0 && words == 0 {
         let w1 = u32_at(&head, 4).ok_or_else(bad)?;
         epilogs = w1 & 0xffff;
         words = (w1 >> 16) & 0xff;
-        pos += 4;
+        pos = pos.checked_add(4).ok_or_else(bad)?;
     }
     // Epilog scopes (E = 0): start offset (×4) and the index of its first code.
     let mut scopes = Vec::new();
@@ -178,7 +178,7 @@ fn xdata(
             let s = u32_at(&raw, 4 * i).ok_or_else(bad)?;
             scopes.push(((s & 0x3ffff) * 4, (s >> 22) as usize));
         }
-        pos += 4 * epilogs.min(1024);
+        pos = pos.checked_add(4 * epilogs.min(1024)).ok_or_else(bad)?;
     }
     let codes = image.read(pos, 4 * words as usize).ok_or_else(bad)?;
     // Where to start: the epilog PC is in, else the part of the prolog that ran.
@@ -208,7 +208,7 @@ fn xdata(
     for (begin, index) in candidates {
         if offset >= begin
             && let Some(n) = epilog_at(index)
-            && offset < begin + 4 * (n + 1)
+            && u64::from(offset) < u64::from(begin) + 4 * (u64::from(n) + 1)
         {
             // Skip the epilog instructions that already ran.
             let mut skip = (offset - begin) / 4;
@@ -267,13 +267,13 @@ fn run_codes(
                 regs.sp = regs.sp.wrapping_add(z);
             }
             0x40..=0x7f => {
-                let at = regs.sp + (op64 & 0x3f) * 8;
+                let at = regs.sp.wrapping_add((op64 & 0x3f) * 8);
                 regs.x[FP] = rd(mem, at)?;
-                regs.x[LR] = rd(mem, at + 8)?;
+                regs.x[LR] = rd(mem, at.wrapping_add(8))?;
             }
             0x80..=0xbf => {
                 regs.x[FP] = rd(mem, regs.sp)?;
-                regs.x[LR] = rd(mem, regs.sp + 8)?;
+                regs.x[LR] = rd(mem, regs.sp.wrapping_add(8))?;
                 regs.sp = regs.sp.wrapping_add(((op64 & 0x3f) + 1) * 8);
             }
             0xc0..=0xc7 => {
@@ -286,7 +286,13 @@ fn run_codes(
                 let reg = 19 + ((w >> 6) & 0xf) as usize;
                 let z = w & 0x3f;
                 if op & 4 == 0 {
-                    restore_pairs(mem, regs, reg, regs.sp + z * 8, &mut pending_next)?;
+                    restore_pairs(
+                        mem,
+                        regs,
+                        reg,
+                        regs.sp.wrapping_add(z * 8),
+                        &mut pending_next,
+                    )?;
                 } else {
                     restore_pairs(mem, regs, reg, regs.sp, &mut pending_next)?;
                     regs.sp = regs.sp.wrapping_add((z + 1) * 8);
@@ -296,7 +302,7 @@ fn run_codes(
                 let w = (op64 << 8) | b(1)?;
                 let reg = 19 + ((w >> 6) & 0xf) as usize;
                 if reg < 31 {
-                    regs.x[reg] = rd(mem, regs.sp + (w & 0x3f) * 8)?;
+                    regs.x[reg] = rd(mem, regs.sp.wrapping_add((w & 0x3f) * 8))?;
                 }
             }
             0xd4 | 0xd5 => {
@@ -311,11 +317,11 @@ fn run_codes(
                 // save_lrpair: x(19+2X), lr
                 let w = (op64 << 8) | b(1)?;
                 let reg = 19 + 2 * ((w >> 6) & 7) as usize;
-                let at = regs.sp + (w & 0x3f) * 8;
+                let at = regs.sp.wrapping_add((w & 0x3f) * 8);
                 if reg < 31 {
                     regs.x[reg] = rd(mem, at)?;
                 }
-                regs.x[LR] = rd(mem, at + 8)?;
+                regs.x[LR] = rd(mem, at.wrapping_add(8))?;
             }
             0xd8 | 0xd9 | 0xdc | 0xdd => pending_next = 0, // FP saves: no integer effect
             0xda | 0xdb => {
@@ -341,7 +347,7 @@ fn run_codes(
             0xe9 => {
                 // MSFT_OP_MACHINE_FRAME: SP at +0, PC at +8.
                 let sp = regs.sp;
-                regs.pc = rd(mem, sp + 8)?;
+                regs.pc = rd(mem, sp.wrapping_add(8))?;
                 regs.sp = rd(mem, sp)?;
                 return Ok(true);
             }
@@ -365,10 +371,10 @@ fn restore_pairs(
 ) -> Result<(), UnwindError> {
     for k in 0..=*pending_next {
         let r = reg + 2 * k as usize;
-        let a = at + 16 * k;
+        let a = at.wrapping_add(16 * k);
         if r < 30 {
             regs.x[r] = rd(mem, a)?;
-            regs.x[r + 1] = rd(mem, a + 8)?;
+            regs.x[r + 1] = rd(mem, a.wrapping_add(8))?;
         } else if r == 30 {
             regs.x[LR] = rd(mem, a)?;
         }
@@ -513,5 +519,34 @@ mod tests {
         // locals are already freed.
         let r = run(BASE + 0x2024, frame);
         assert_eq!((r.pc, r.sp), (BASE + 0x2200, frame + 32));
+    }
+
+    #[test]
+    fn hostile_unwind_data_never_panics() {
+        // Arbitrary .pdata words, .xdata bytes, registers and stack contents.
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for _ in 0..300 {
+            let ud = next() as u32;
+            let ud = if ud & 3 == 0 { 0x1100 } else { ud };
+            let x: Vec<u8> = (0..64).map(|_| next() as u8).collect();
+            let img = image(&[(0x2000, ud)], &x);
+            let mut m = HashMap::new();
+            let sp = next() | 0xfff0_0000_0000_0000;
+            for k in 0..64u64 {
+                m.insert(sp.wrapping_add(8 * k), next());
+            }
+            let mut regs = Arm64Regs {
+                x: [0; 31].map(|_: u64| next()),
+                sp,
+                pc: BASE + 0x2000 + (next() % 0x200) * 4,
+            };
+            let _ = step(&img, BASE, &Mem(m), &mut regs);
+        }
     }
 }
