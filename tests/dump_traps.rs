@@ -345,3 +345,74 @@ fn exception_address_outside_the_stack_is_named_from_the_image() {
     assert_eq!(a.symbol_name.as_deref(), Some("cng!DriverEntry+10"));
     assert_eq!(a.failure_bucket_id.as_deref(), Some("AV_cng!DriverEntry"));
 }
+
+/// 0x133 DPC_WATCHDOG_VIOLATION: the clock interrupt's trap frame interrupted a driver's DPC.
+fn dpc_watchdog_spec() -> DumpSpec {
+    let mut spec = DumpSpec::demo_0x5a();
+    spec.bugcheck = 0x133;
+    spec.params = [0, 0x501, 0x500, 0];
+    spec.string_params.clear();
+    let mut drv = bsod_workbench::synth::dump::ModuleSpec::driver("rtwlane.sys");
+    drv.functions.push("DpcRoutine".into());
+    spec.modules.push(drv);
+    spec.call_chain = [
+        "nt!KeBugCheckEx",
+        "nt!KeAccumulateTicks",
+        "nt!KeClockInterruptNotify",
+        "hal!HalpTimerClockInterrupt",
+        "nt!KiCallInterruptServiceNoLock",
+        "nt!KiInterruptDispatchNoLockNoEtw",
+        "rtwlane!DpcRoutine",
+        "nt!KiExecuteAllDpcs",
+        "nt!KiRetireDpcList",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    spec
+}
+
+#[test]
+fn interrupt_trap_frame_names_the_interrupted_dpc() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("Mini120426-07.dmp");
+    let spec = dpc_watchdog_spec();
+    write_triage_dump(&p, &spec).unwrap();
+    let d = dump::open(&p).unwrap();
+    // Without images: the scan stops at the interrupt's KTRAP_FRAME; the DPC it interrupted is
+    // restored from it, trusted, and outside the core modules.
+    let a = analysis::analyze(&d, &Default::default());
+    let i = a.faulting_frame.expect("a culprit frame");
+    assert_eq!(a.stack[i].method, FrameMethod::Trap);
+    assert!(a.stack[i - 1].trap_frame_address.is_some());
+    assert_eq!(a.module_name.as_deref(), Some("rtwlane"));
+    assert_eq!(
+        a.failure_bucket_id.as_deref(),
+        Some("0x133_DPC_rtwlane!unknown_function")
+    );
+    // With images: unwound and named.
+    let store = tempfile::tempdir().unwrap();
+    write_module_images(store.path(), &spec).unwrap();
+    let a = analyze_with_store(&d, Some(store.path()));
+    let sites: Vec<String> = a
+        .stack
+        .iter()
+        .map(|f| {
+            format!(
+                "{}!{}",
+                f.module_short.clone().unwrap_or_default(),
+                f.symbol.clone().unwrap_or_default()
+            )
+        })
+        .collect();
+    assert_eq!(sites, spec.call_chain, "{:?}", a.warnings);
+    assert_eq!(
+        a.failure_bucket_id.as_deref(),
+        Some("0x133_DPC_rtwlane!DpcRoutine")
+    );
+    assert!(
+        a.symbol_name
+            .as_deref()
+            .is_some_and(|s| s.starts_with("rtwlane!DpcRoutine+"))
+    );
+}

@@ -268,6 +268,7 @@ enum Shape {
 /// Functions written as trap handlers: the frame below them was interrupted, not calling.
 pub const TRAP_HANDLERS: &[&str] = &[
     "KiPageFault",
+    "KiInterruptDispatchNoLockNoEtw",
     "KiGeneralProtectionFault",
     "KiDivideErrorFault",
     "KiInvalidOpcodeFault",
