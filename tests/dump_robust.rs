@@ -87,4 +87,9 @@ fn corrupted_written_dumps_never_panic() {
     write_triage_dump(&tri, &spec).unwrap();
     mutate(&std::fs::read(&bmp).unwrap(), "MEMORY.DMP", 7);
     mutate(&std::fs::read(&tri).unwrap(), "mini.dmp", 11);
+    // A system-service trap frame with stray values: the trap-frame search and the
+    // raised-IRQL rule on corrupted stacks.
+    let sys = dir.path().join("mini4a.dmp");
+    write_triage_dump(&sys, &DumpSpec::syscall_0x4a()).unwrap();
+    mutate(&std::fs::read(&sys).unwrap(), "mini4a.dmp", 13);
 }

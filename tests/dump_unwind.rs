@@ -439,6 +439,8 @@ fn check_minidump(exe: &std::path::Path, mdmp: &[u8], begins: &[u32], frames: us
             .expect("PDB names the function");
         assert_eq!(want.offset, 0);
         assert_eq!(f.symbol.as_deref(), Some(want.name.as_str()), "frame {i}");
+        assert_eq!(f.name_source, analysis::NameSource::Pdb, "frame {i}");
+        assert_eq!(f.walk_label(), "unwind");
     }
     assert_eq!(
         a.faulting_module.as_deref(),

@@ -2,6 +2,7 @@
 //! are available, else a call-site-checked stack scan), SYMBOL_NAME, MODULE_NAME, IMAGE_NAME,
 //! IMAGE_VERSION, FAULTING_IP and the faulting module (reference §2.10, §2.11).
 
+use super::followup::{self, Followup};
 use super::image::{Image, ImageLocator, ImageSource};
 use super::unwind::{self, Regs, StepKind};
 use super::{Context, CrashDump, DumpKind, Module};
@@ -20,6 +21,9 @@ pub enum FrameMethod {
     /// By following the x86 EBP chain (`[ebp]` = caller's EBP, `[ebp+4]` = return address),
     /// each return address checked for a call before it where code bytes are at hand.
     FramePointer,
+    /// Restored from a KTRAP_FRAME (or a machine frame): the instruction a trap interrupted,
+    /// or the user-mode address a system service returns to.
+    Trap,
 }
 
 impl FrameMethod {
@@ -28,6 +32,30 @@ impl FrameMethod {
             FrameMethod::Unwind => "unwind",
             FrameMethod::Scan => "scan",
             FrameMethod::FramePointer => "frame_pointer",
+            FrameMethod::Trap => "trap",
+        }
+    }
+}
+
+/// Where a frame's name came from.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NameSource {
+    /// A matching PDB.
+    Pdb,
+    /// The export table of the module image.
+    Exports,
+    /// No name: `module+offset` or a raw address.
+    #[default]
+    None,
+}
+
+impl NameSource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NameSource::Pdb => "pdb",
+            NameSource::Exports => "exports",
+            NameSource::None => "none",
         }
     }
 }
@@ -61,12 +89,41 @@ pub struct Frame {
     pub verified: bool,
     /// The unwind of this frame crossed a machine (trap) frame.
     pub trap_frame: bool,
+    /// The KTRAP_FRAME this frame's unwind went through (WinDbg's `(TrapFrame @ ...)`).
+    pub trap_frame_address: Option<u64>,
+    /// Where the function name came from.
+    pub name_source: NameSource,
+}
+
+impl Frame {
+    /// How the frame was found, in the words of the JSON and the Dump pane: `unwind`, `trap`,
+    /// `scan-verified`, `scan-unverified`, `frame-pointer`, `frame-pointer-unverified`.
+    pub fn walk_label(&self) -> &'static str {
+        match (self.method, self.verified) {
+            (FrameMethod::Unwind, _) => "unwind",
+            (FrameMethod::Trap, _) => "trap",
+            (FrameMethod::Scan, true) => "scan-verified",
+            (FrameMethod::Scan, false) => "scan-unverified",
+            (FrameMethod::FramePointer, true) => "frame-pointer",
+            (FrameMethod::FramePointer, false) => "frame-pointer-unverified",
+        }
+    }
+
+    /// Whether the frame may be named as the culprit: anything but an unverified guess.
+    pub fn trusted(&self) -> bool {
+        self.verified || matches!(self.method, FrameMethod::Unwind | FrameMethod::Trap)
+    }
 }
 
 /// A symbol source beyond the images' exports (PDBs from a symbol store): module + RVA ->
 /// (name, offset), and the image file of a module.
 pub trait FrameSymbols {
     fn symbolize(&self, module: &Module, rva: u32) -> Option<(String, u32)>;
+    /// The same with where the name came from (a PDB unless the source says otherwise).
+    fn symbolize_sourced(&self, module: &Module, rva: u32) -> Option<(String, u32, NameSource)> {
+        self.symbolize(module, rva)
+            .map(|(n, o)| (n, o, NameSource::Pdb))
+    }
     fn find_image(&self, _module: &Module) -> Option<PathBuf> {
         None
     }
@@ -78,6 +135,15 @@ impl FrameSymbols for crate::symbols::Symbolizer {
         let m = crate::symbols::ModuleRef::new(&module.name, module.timestamp, module.size);
         let s = crate::symbols::Symbolizer::symbolize(self, &m, rva)?;
         Some((s.name, u32::try_from(s.offset).ok()?))
+    }
+    fn symbolize_sourced(&self, module: &Module, rva: u32) -> Option<(String, u32, NameSource)> {
+        let m = crate::symbols::ModuleRef::new(&module.name, module.timestamp, module.size);
+        let s = crate::symbols::Symbolizer::symbolize(self, &m, rva)?;
+        let source = match s.source {
+            crate::symbols::SymbolSource::Pdb => NameSource::Pdb,
+            _ => NameSource::Exports,
+        };
+        Some((s.name, u32::try_from(s.offset).ok()?, source))
     }
     fn find_image(&self, module: &Module) -> Option<PathBuf> {
         crate::symbols::Symbolizer::find_image(self, &module.name, module.timestamp, module.size)
@@ -123,33 +189,17 @@ pub struct Analysis {
     pub failure_bucket_id: Option<String>,
     /// For 0x5A and friends: the driver image named by a bug-check parameter.
     pub parameter_driver: Option<String>,
+    /// The function at the faulting address when the culprit is an address, not a frame.
+    pub culprit_function: Option<String>,
+    /// 0x9F P1 = 3: the driver holding the blocked IRP (its DriverName's last part).
+    pub power_irp_holder: Option<String>,
     /// Module images used for unwinding: module name -> where from.
     pub images: Vec<(String, String)>,
+    /// Files in the case (or symbol-path folders) named like a loaded module but built
+    /// differently (TimeDateStamp/SizeOfImage): reported, not used.
+    pub image_mismatches: Vec<super::image::ImageMismatch>,
     pub warnings: Vec<String>,
 }
-
-/// Bug-check plumbing and exception dispatch: never the culprit (§2.11).
-const PLUMBING: &[&str] = &[
-    "KeBugCheck",
-    "KeBugCheckEx",
-    "KeBugCheck2",
-    "KiBugCheckDispatch",
-    "KiBugCheckDebugBreak",
-    "KiPageFault",
-    "KiGeneralProtectionFault",
-    "KiExceptionDispatch",
-    "KiDispatchException",
-    "RtlDispatchException",
-    "RtlRaiseStatus",
-    "RtlRaiseException",
-    "KiSystemServiceHandler",
-    "KiRaiseSecurityCheckFailure",
-    "KiFastFailDispatch",
-    "KiDoubleFaultAbort",
-    "KiInterruptDispatch",
-    "PspSystemThreadStartup$filt$0",
-    "PspUnhandledExceptionInSystemThread",
-];
 
 /// Size of an x86 CONTEXT (with the extended registers area).
 const X86_CONTEXT_SIZE: usize = 0x2cc;
@@ -251,7 +301,7 @@ pub fn analyze<'s>(dump: &'s CrashDump, opts: &AnalyzeOptions<'s>) -> Analysis {
     if let Some(ctx) = &start {
         out.stack = match ctx {
             Context::Amd64(c) => walk_x64(dump, &mut images, Regs::from(c), max, &mut out.warnings),
-            Context::Arm64(c) => scan_frames(dump, &mut images, c.pc, c.sp, Some(c.lr), max, 8),
+            Context::Arm64(c) => walk_arm64(dump, &mut images, c, max, &mut out.warnings),
             Context::X86(c) => walk_x86(dump, &mut images, c, max),
         };
     } else {
@@ -263,7 +313,14 @@ pub fn analyze<'s>(dump: &'s CrashDump, opts: &AnalyzeOptions<'s>) -> Analysis {
         after_trap = f.trap_frame;
         name_frame(dump, &mut images, opts.symbols, f, exact);
     }
-    choose_culprit(dump, &mut images, &mut out);
+    choose_culprit(dump, &mut images, opts.symbols, &mut out);
+    for m in &dump.modules {
+        for mut mm in images.locator.mismatches(m) {
+            mm.dump_version = images.get(m).and_then(|img| img.version());
+            out.warnings.push(mm.sentence());
+            out.image_mismatches.push(mm);
+        }
+    }
     out.failure_bucket_id = failure_bucket(dump, &out);
     out.images = images.used;
     out
@@ -391,10 +448,119 @@ fn blank_frame(index: usize, ip: u64, sp: u64, method: FrameMethod) -> Frame {
         method,
         verified: method == FrameMethod::Unwind,
         trap_frame: false,
+        trap_frame_address: None,
+        name_source: NameSource::None,
     }
 }
 
-/// Table-based unwinding while images allow it, then a scan from where it stopped.
+/// Size of an x64 KTRAP_FRAME.
+const KTRAP_FRAME_SIZE: u64 = 0x190;
+
+/// A KTRAP_FRAME recognised on a x64 kernel stack.
+#[derive(Clone, Debug)]
+struct TrapHit {
+    address: u64,
+    context: super::Amd64Context,
+    /// The trap came from user mode (CS 0x33 or 0x23): a system service or a user-mode fault.
+    user: bool,
+}
+
+/// Whether `va` is a user-mode address of a kernel dump (x64 and ARM64: below the canonical
+/// kernel half; x86: below 2 GiB).
+fn is_user_address(dump: &CrashDump, va: u64) -> bool {
+    if dump.kind == DumpKind::UserMinidump {
+        return false;
+    }
+    if dump.is_64bit() {
+        va < 0x0000_8000_0000_0000
+    } else {
+        va < 0x8000_0000
+    }
+}
+
+/// Read and check a KTRAP_FRAME at `at` (x64 layout: Rip 0x168, SegCs 0x170, EFlags 0x178,
+/// Rsp 0x180, SegSs 0x188). A frame from user mode has CS 0x33/0x23, SS 0x2b, a user-mode RIP
+/// and RSP and interrupts enabled; one from kernel mode has CS 0x10, SS 0x18 (or 0), RIP in a
+/// loaded image's code and RSP just above the frame. EFlags bit 1 is always set and bits
+/// 22..63 are always clear.
+fn trap_frame_at(dump: &CrashDump, images: &mut Images<'_>, at: u64) -> Option<TrapHit> {
+    // SegCs, SegSs are USHORTs and EFlags a ULONG, each followed by fill bytes.
+    let cs = dump.memory.read_u64(at.checked_add(0x170)?).ok()? & 0xffff;
+    if !matches!(cs, 0x10 | 0x33 | 0x23) {
+        return None;
+    }
+    let b = dump.memory.read_vec(at, KTRAP_FRAME_SIZE as usize).ok()?;
+    let c = trap_frame_context(&b)?;
+    let eflags = super::le::u32_at(&b, 0x178)?;
+    let ss = super::le::u16_at(&b, 0x188)?;
+    if eflags & 2 == 0 || eflags >= 0x40_0000 || c.rip == 0 || c.rsp % 8 != 0 {
+        return None;
+    }
+    let user = cs != 0x10;
+    let ok = if user {
+        ss == 0x2b
+            && eflags & 0x200 != 0
+            && is_user_address(dump, c.rip)
+            && is_user_address(dump, c.rsp)
+            && c.rsp != 0
+    } else {
+        (ss == 0x18 || ss == 0)
+            && c.rsp > at
+            && c.rsp - at < 0x1_0000
+            && dump
+                .module_at(c.rip)
+                .cloned()
+                .is_some_and(|m| images.is_code(&m, c.rip) != Some(false))
+    };
+    ok.then_some(TrapHit {
+        address: at,
+        context: c,
+        user,
+    })
+}
+
+/// The first KTRAP_FRAME in `[from, to)` (16-byte aligned, as the kernel builds them).
+fn find_trap_frame(
+    dump: &CrashDump,
+    images: &mut Images<'_>,
+    from: u64,
+    to: u64,
+) -> Option<TrapHit> {
+    if dump.machine != 0x8664 || dump.bugcheck.is_none() {
+        return None;
+    }
+    let mut at = from.checked_add(15)? & !15;
+    while at.checked_add(KTRAP_FRAME_SIZE)? <= to {
+        if let Some(hit) = trap_frame_at(dump, images, at) {
+            return Some(hit);
+        }
+        at += 16;
+    }
+    None
+}
+
+/// Where a stack scan from `sp` ends: the captured stack window, else 16 KiB.
+fn scan_end(dump: &CrashDump, sp: u64) -> u64 {
+    let window = dump
+        .thread
+        .as_ref()
+        .and_then(|t| Some((t.stack_start?, t.stack_start? + t.stack_size?)));
+    match window {
+        Some((lo, hi)) if hi > sp && sp >= lo => hi.min(sp.saturating_add(0x10000)),
+        _ => sp.saturating_add(0x4000),
+    }
+}
+
+/// The frame of a user-mode address that ends a kernel stack: WinDbg prints it raw as the
+/// last STACK_TEXT line.
+fn user_frame(index: usize, ip: u64, sp: u64, method: FrameMethod) -> Frame {
+    blank_frame(index, ip, sp, method)
+}
+
+/// Table-based unwinding while images allow it, a scan where they do not; through machine
+/// frames and KTRAP_FRAMEs (`(TrapFrame @ ...)`), and ending at the first user-mode address.
+/// A scan never crosses a trap frame: it stops at the first one it recognises, and the walk
+/// goes on from the registers that frame saved.
 fn walk_x64(
     dump: &CrashDump,
     images: &mut Images<'_>,
@@ -402,53 +568,144 @@ fn walk_x64(
     max: usize,
     warnings: &mut Vec<String>,
 ) -> Vec<Frame> {
-    let mut frames = Vec::new();
+    let mut frames: Vec<Frame> = Vec::new();
     let mut method = FrameMethod::Unwind;
     while frames.len() < max {
         let mut f = blank_frame(frames.len(), regs.rip, regs.rsp(), method);
+        if is_user_address(dump, regs.rip) {
+            // The kernel stack ends at the user-mode address it returns to.
+            frames.push(user_frame(frames.len(), regs.rip, regs.rsp(), method));
+            break;
+        }
         f.args = args_at(dump, regs.rsp(), 8);
         let module = dump.module_at(regs.rip).cloned();
         let Some(module) = module else {
             frames.push(f);
             break;
         };
-        let Some(image) = images.get(&module) else {
-            // No image: scan the rest of the stack from here.
-            let sp = regs.rsp();
-            frames.push(f);
-            let more = scan_from(dump, images, sp, frames.len(), max, 8);
-            if let (Some(last), Some(next)) = (frames.last_mut(), more.first()) {
-                last.return_address = next.ip;
+        let scan_from_sp = match images.get(&module) {
+            None => Some(regs.rsp()),
+            Some(image) => {
+                let before = regs.clone();
+                match unwind::step(image, module.base, &dump.memory, &mut regs) {
+                    Ok(kind) => {
+                        if kind == StepKind::MachineFrame {
+                            f.trap_frame = true;
+                            f.trap_frame_address = Some(before.rsp());
+                        }
+                        f.return_address = regs.rip;
+                        frames.push(f);
+                        if regs.rip == 0
+                            || (regs.rsp() <= before.rsp() && !is_user_address(dump, regs.rip))
+                        {
+                            break;
+                        }
+                        // Table-unwound through a machine frame or not, the caller's
+                        // registers come from unwind data.
+                        method = FrameMethod::Unwind;
+                        continue;
+                    }
+                    Err(e) => {
+                        warnings.push(format!(
+                            "unwind stopped at {:#x} ({}): {e}",
+                            before.rip, module.name
+                        ));
+                        regs = before;
+                        Some(regs.rsp().saturating_add(8))
+                    }
+                }
             }
-            frames.extend(more);
-            break;
         };
-        let before = regs.clone();
-        match unwind::step(image, module.base, &dump.memory, &mut regs) {
-            Ok(kind) => {
-                f.trap_frame = kind == StepKind::MachineFrame;
-                f.return_address = regs.rip;
-                frames.push(f);
-                if regs.rip == 0 || regs.rsp() <= before.rsp() {
-                    break;
-                }
-            }
-            Err(e) => {
-                warnings.push(format!(
-                    "unwind stopped at {:#x} ({}): {e}",
-                    before.rip, module.name
-                ));
-                let sp = before.rsp();
-                frames.push(f);
-                let more = scan_from(dump, images, sp.saturating_add(8), frames.len(), max, 8);
-                if let (Some(last), Some(next)) = (frames.last_mut(), more.first()) {
-                    last.return_address = next.ip;
-                }
-                frames.extend(more);
-                break;
+        let Some(sp) = scan_from_sp else { break };
+        // No image (or no unwind data): scan, up to the first trap frame.
+        frames.push(f);
+        let end = scan_end(dump, sp);
+        let trap = find_trap_frame(dump, images, sp, end);
+        let limit = trap.as_ref().map_or(end, |t| t.address);
+        let more = scan_from(dump, images, sp, limit, frames.len(), max, 8);
+        if let (Some(last), Some(next)) = (frames.last_mut(), more.first()) {
+            last.return_address = next.ip;
+        }
+        frames.extend(more);
+        let Some(t) = trap else { break };
+        if let Some(owner) = frames.last_mut() {
+            owner.trap_frame = true;
+            owner.trap_frame_address = Some(t.address);
+            owner.return_address = t.context.rip;
+            // A return address in the slot just below the KTRAP_FRAME is the call the trap
+            // handler made: the frame is as certain as the trap frame.
+            if owner.method == FrameMethod::Scan && owner.child_sp == t.address {
+                owner.verified = true;
             }
         }
-        method = FrameMethod::Unwind;
+        regs = Regs::from(&t.context);
+        method = FrameMethod::Trap;
+        if !t.user && regs.rsp() <= t.address {
+            break;
+        }
+    }
+    frames
+}
+
+/// ARM64: unwinding with `.pdata`/`.xdata` (packed and full unwind data) while module images
+/// allow it; where they do not, a scan (frame 0 also offers LR as its caller).
+fn walk_arm64(
+    dump: &CrashDump,
+    images: &mut Images<'_>,
+    c: &super::Arm64Context,
+    max: usize,
+    warnings: &mut Vec<String>,
+) -> Vec<Frame> {
+    use super::unwind_arm64::{self, Arm64Regs, Arm64Step};
+    let mut regs = Arm64Regs::from(c);
+    let mut frames: Vec<Frame> = Vec::new();
+    while frames.len() < max {
+        let mut f = blank_frame(frames.len(), regs.pc, regs.sp, FrameMethod::Unwind);
+        if is_user_address(dump, regs.pc) && !frames.is_empty() {
+            frames.push(f);
+            break;
+        }
+        f.args = args_at(dump, regs.sp, 8);
+        let Some(module) = dump.module_at(regs.pc).cloned() else {
+            frames.push(f);
+            break;
+        };
+        if let Some(image) = images.get(&module).filter(|i| i.function_count() > 0) {
+            let before = regs.clone();
+            match unwind_arm64::step(image, module.base, &dump.memory, &mut regs) {
+                Ok(kind) => {
+                    if kind == Arm64Step::MachineFrame {
+                        f.trap_frame = true;
+                        f.trap_frame_address = Some(before.sp);
+                    }
+                    f.return_address = regs.pc;
+                    frames.push(f);
+                    let stuck = regs.sp < before.sp
+                        || (regs.sp == before.sp && regs.pc == before.pc)
+                        || (kind == Arm64Step::Leaf && frames.len() > 1);
+                    if regs.pc == 0 || stuck {
+                        break;
+                    }
+                    continue;
+                }
+                Err(e) => warnings.push(format!(
+                    "unwind stopped at {:#x} ({}): {e}",
+                    before.pc, module.name
+                )),
+            }
+        }
+        // No image or no unwind data: scan from here.
+        if frames.is_empty() {
+            return scan_frames(dump, images, c.pc, c.sp, Some(c.lr), max, 8);
+        }
+        let sp = regs.sp;
+        frames.push(f);
+        let more = scan_from(dump, images, sp, scan_end(dump, sp), frames.len(), max, 8);
+        if let (Some(last), Some(next)) = (frames.last_mut(), more.first()) {
+            last.return_address = next.ip;
+        }
+        frames.extend(more);
+        break;
     }
     frames
 }
@@ -535,7 +792,15 @@ fn walk_x86(
     if !clean_end && frames.len() < max {
         // FPO code or a broken chain: scan on from where the chain stopped.
         let from = floor.max(esp);
-        let more = scan_from(dump, images, from, frames.len(), max, 4);
+        let more = scan_from(
+            dump,
+            images,
+            from,
+            scan_end(dump, from),
+            frames.len(),
+            max,
+            4,
+        );
         let seen: Vec<u64> = frames.iter().map(|f| f.ip).collect();
         let more: Vec<Frame> = more
             .into_iter()
@@ -582,7 +847,15 @@ fn scan_frames(
             code_before(dump, images, lr, 4).is_some_and(|b| unwind::follows_call_arm64(&b));
         frames.push(f);
     }
-    let more = scan_from(dump, images, sp, frames.len(), max, width);
+    let more = scan_from(
+        dump,
+        images,
+        sp,
+        scan_end(dump, sp),
+        frames.len(),
+        max,
+        width,
+    );
     frames.extend(more);
     for i in 1..frames.len() {
         let ip = frames[i].ip;
@@ -621,28 +894,11 @@ fn scan_from(
     dump: &CrashDump,
     images: &mut Images<'_>,
     sp: u64,
+    end: u64,
     first_index: usize,
     max: usize,
     width: u64,
 ) -> Vec<Frame> {
-    let end = match dump
-        .thread
-        .as_ref()
-        .and_then(|t| Some(t.stack_start? + t.stack_size?))
-    {
-        Some(e)
-            if e > sp
-                && sp
-                    >= dump
-                        .thread
-                        .as_ref()
-                        .and_then(|t| t.stack_start)
-                        .unwrap_or(0) =>
-        {
-            e.min(sp.saturating_add(0x10000))
-        }
-        _ => sp.saturating_add(0x4000),
-    };
     let mut frames: Vec<Frame> = Vec::new();
     let mut at = sp;
     while at.saturating_add(width) <= end
@@ -696,7 +952,11 @@ fn name_frame(
     exact: bool,
 ) {
     let Some(m) = dump.module_at(f.ip).cloned() else {
-        f.call_site = format!("{:#x}", f.ip);
+        f.call_site = if dump.is_64bit() {
+            windbg_address(f.ip)
+        } else {
+            format!("{:#x}", f.ip)
+        };
         return;
     };
     let offset = f.ip - m.base;
@@ -713,9 +973,15 @@ fn name_frame(
     };
     let rva = u32::try_from(probe).unwrap_or(u32::MAX);
     let named = symbols
-        .and_then(|s| s.symbolize(&m, rva))
-        .or_else(|| images.get(&m).and_then(|img| img.export_symbol(rva)));
-    if let Some((name, off)) = named {
+        .and_then(|s| s.symbolize_sourced(&m, rva))
+        .or_else(|| {
+            images
+                .get(&m)
+                .and_then(|img| img.export_symbol(rva))
+                .map(|(n, o)| (n, o, NameSource::Exports))
+        });
+    if let Some((name, off, source)) = named {
+        f.name_source = source;
         let off = u64::from(off) + (offset - probe);
         // WinDbg prints a function start without `+0x0`.
         f.call_site = if off == 0 {
@@ -730,25 +996,88 @@ fn name_frame(
     }
 }
 
-fn is_core(m: &str) -> bool {
-    let l = m.to_ascii_lowercase();
-    super::is_kernel_image(&l) || l == "hal.dll" || l == "halmacpi.dll" || l == "halacpi.dll"
+/// A 64-bit address as WinDbg prints an unnamed one: `0x00007ffe`7350d0c4`.
+pub fn windbg_address(va: u64) -> String {
+    format!("0x{:08x}`{:08x}", va >> 32, va & 0xffff_ffff)
 }
 
-fn choose_culprit(dump: &CrashDump, images: &mut Images<'_>, out: &mut Analysis) {
+/// What the followup rules make of a frame (`None`: no module).
+fn followup_of(f: &Frame) -> Option<Followup> {
+    let m = f.module_short.as_deref()?;
+    Some(followup::classify(m, f.symbol.as_deref()))
+}
+
+/// The first frame from `from` on that may be the culprit by WinDbg's followup rules: trusted
+/// (never an unverified scan), not plumbing, outside the core modules; else the first trusted
+/// core-module frame that is not plumbing.
+fn stack_culprit(stack: &[Frame], from: usize) -> Option<usize> {
+    let usable = |f: &Frame| f.trusted() && f.module.is_some();
+    let rest = || stack.iter().enumerate().skip(from);
+    rest()
+        .find(|(_, f)| usable(f) && followup_of(f) == Some(Followup::Candidate))
+        .or_else(|| rest().find(|(_, f)| usable(f) && followup_of(f) == Some(Followup::LastResort)))
+        .map(|(i, _)| i)
+}
+
+fn read_ptr(dump: &CrashDump, va: u64, what: &str) -> Result<u64, String> {
+    dump.memory
+        .read_u64(va)
+        .map_err(|e| format!("{what} at {va:#x}: {e}"))
+}
+
+/// The driver of a DEVICE_OBJECT (x64): DriverObject (+0x8) -> DRIVER_OBJECT.DriverStart
+/// (+0x18), the image it was loaded from, and DriverName (+0x38, `\Driver\RtsPer`).
+fn device_driver(dump: &CrashDump, dev: u64) -> Result<(Module, Option<String>), String> {
+    let drv = read_ptr(dump, dev.wrapping_add(0x8), "DEVICE_OBJECT.DriverObject")?;
+    let start = read_ptr(dump, drv.wrapping_add(0x18), "DRIVER_OBJECT.DriverStart")?;
+    let name = dump
+        .memory
+        .read_unicode_string64(drv.wrapping_add(0x38))
+        .ok()
+        .and_then(|s| s.rsplit('\\').next().map(str::to_string))
+        .filter(|s| !s.is_empty() && s.chars().all(|c| c.is_ascii_graphic()));
+    let m = dump
+        .module_at(start)
+        .cloned()
+        .ok_or_else(|| format!("DriverStart {start:#x} is in no loaded module"))?;
+    Ok((m, name))
+}
+
+/// The driver holding the IRP at `irp` (x64): Tail.Overlay.CurrentStackLocation (+0xb8) ->
+/// IO_STACK_LOCATION.DeviceObject (+0x28) -> its driver.
+fn irp_owner(dump: &CrashDump, irp: u64) -> Result<(Module, Option<String>), String> {
+    let sl = read_ptr(dump, irp.wrapping_add(0xb8), "IRP.CurrentStackLocation")?;
+    let dev = read_ptr(
+        dump,
+        sl.wrapping_add(0x28),
+        "IO_STACK_LOCATION.DeviceObject",
+    )?;
+    device_driver(dump, dev)
+}
+
+fn choose_culprit(
+    dump: &CrashDump,
+    images: &mut Images<'_>,
+    symbols: Option<&dyn FrameSymbols>,
+    out: &mut Analysis,
+) {
     let code = dump.bugcheck.as_ref().map_or(0, |b| b.code);
     let params = dump.bugcheck.as_ref().map_or([0; 4], |b| b.parameters);
-    // FAULTING_IP: the exception address for exception codes, else the first frame's IP.
+    // FAULTING_IP: the exception or trap address the bug check names, else the first frame's.
     let fip = if IP_IN_P2.contains(&code) {
         Some(params[1])
     } else if IP_IN_P4.contains(&code) {
         Some(params[3])
+    } else if code == 0x50 && dump.module_at(params[2]).is_some() {
+        // Windows 8 and later: P3 is the address of the faulting instruction.
+        Some(params[2])
     } else if dump.bugcheck.is_none() {
         // User-mode dumps: the exception stream's address.
         dump.exception.as_ref().map(|e| e.address)
     } else {
-        None
-    };
+        out.exception_record.as_ref().map(|e| e.address)
+    }
+    .filter(|&ip| ip != 0);
     if let Some(ip) = fip
         .or(out.stack.first().map(|f| f.ip))
         .filter(|&ip| ip != 0)
@@ -765,50 +1094,102 @@ fn choose_culprit(dump: &CrashDump, images: &mut Images<'_>, out: &mut Analysis)
     if code == 0x5a
         && let Ok(s) = dump.memory.read_unicode_string(params[2], dump.is_64bit())
     {
-        {
-            out.parameter_driver =
-                crate::driver::DriverKey::from_path(&s).map(|k| k.name().to_string());
+        out.parameter_driver =
+            crate::driver::DriverKey::from_path(&s).map(|k| k.name().to_string());
+    }
+    let mut chosen: Option<usize> = None;
+    let mut module: Option<Module> = None;
+    // Raised-IRQL faults (0x4A): the system service that returned to user mode at raised
+    // IRQL, i.e. the frame whose trap frame holds the user-mode return.
+    if followup::is_raised_irql(code) {
+        chosen = out.stack.windows(2).position(|w| {
+            w[0].trap_frame_address.is_some()
+                && w[0].trusted()
+                && w[0].module.is_some()
+                && w[1].module.is_none()
+                && is_user_address(dump, w[1].ip)
+        });
+    }
+    // 0x9F P1 = 3: IMAGE_NAME is the driver of the stack's PDO (P2); the bucket also names
+    // the driver holding the blocked IRP (P4).
+    if chosen.is_none() && code == 0x9f && params[0] == 3 && dump.is_64bit() {
+        match (irp_owner(dump, params[3]), device_driver(dump, params[1])) {
+            (Ok((owner, name)), Ok((pdo, _))) => {
+                let holder = name.unwrap_or_else(|| owner.short_name());
+                out.power_irp_holder = Some(holder);
+                module = Some(pdo);
+            }
+            (Err(e), _) | (_, Err(e)) => out
+                .warnings
+                .push(format!("0x9F P2/P4 (PDO, blocked IRP) not read: {e}")),
         }
     }
-    // The first non-plumbing frame outside nt/hal; else the first non-plumbing frame.
-    let plumbing = |f: &Frame| f.symbol.as_deref().is_some_and(|s| PLUMBING.contains(&s));
-    let outside = out
-        .stack
-        .iter()
-        .position(|f| f.module.as_deref().is_some_and(|m| !is_core(m)) && !plumbing(f));
-    let ip_module = fip
-        .and_then(|ip| dump.module_at(ip))
-        .filter(|m| !is_core(&m.name));
-    let chosen = match (outside, ip_module) {
-        (_, Some(m)) => out
-            .stack
-            .iter()
-            .position(|f| f.module.as_deref() == Some(m.name.as_str())),
-        (Some(i), None) => Some(i),
-        (None, None) => out
-            .stack
-            .iter()
-            .position(|f| f.module.is_some() && !plumbing(f)),
-    };
-    out.faulting_frame = chosen;
-    let module = chosen
-        .and_then(|i| out.stack.get(i))
-        .and_then(|f| dump.module_at(f.ip))
-        .or(ip_module)
-        .cloned();
-    if let Some(i) = chosen {
-        if let Some(f) = out.stack.get(i) {
-            out.symbol_name = Some(
-                match (&f.symbol, f.symbol_offset, &f.module_short, f.offset) {
-                    (Some(s), Some(o), Some(m), _) => format!("{m}!{s}+{o:x}"),
-                    (_, _, Some(m), Some(o)) => format!("{m}+{o:x}"),
-                    _ => format!("{:x}", f.ip),
-                },
-            );
+    // The exception or trap address: its frame, then outward past plumbing and core modules.
+    let ip_module = fip.and_then(|ip| dump.module_at(ip)).cloned();
+    if chosen.is_none() && module.is_none() {
+        let from = fip
+            .and_then(|ip| out.stack.iter().position(|f| f.ip == ip))
+            .unwrap_or(0);
+        if fip.is_some() && from < out.stack.len() && out.stack[from].ip == fip.unwrap_or(0) {
+            // The bug check itself vouches for this frame's address.
+            out.stack[from].verified = true;
         }
-    } else if let Some(m) = &module {
-        let off = fip.unwrap_or(m.base).wrapping_sub(m.base);
-        out.symbol_name = Some(format!("{}+{off:x}", m.short_name()));
+        let driver_at_ip = ip_module
+            .as_ref()
+            .filter(|m| followup::classify(&m.short_name(), None) == Followup::Candidate);
+        chosen = if let Some(m) = driver_at_ip {
+            match out.stack.get(from) {
+                Some(f) if f.ip == fip.unwrap_or(0) => Some(from),
+                _ => {
+                    module = Some(m.clone());
+                    None
+                }
+            }
+        } else {
+            // Frame 0 of the dump header's context is where the bug check was raised
+            // (KeBugCheckEx): plumbing even when no symbol names it.
+            let header_frame0 = dump.bugcheck.is_some()
+                && out.context_source.as_deref() == Some("dump header")
+                && out
+                    .stack
+                    .first()
+                    .and_then(|f| f.module.as_deref())
+                    .is_some_and(|m| super::is_kernel_image(&m.to_ascii_lowercase()));
+            let first = usize::from(header_frame0);
+            stack_culprit(&out.stack, from.max(first))
+                .or_else(|| stack_culprit(&out.stack, first))
+                .or_else(|| stack_culprit(&out.stack, 0))
+        };
+    }
+    // Nothing trusted: `nt`, never a guess.
+    if chosen.is_none() && module.is_none() {
+        module = dump
+            .modules
+            .iter()
+            .find(|m| super::is_kernel_image(&m.name.to_ascii_lowercase()))
+            .cloned();
+    }
+    out.faulting_frame = chosen;
+    if let Some(f) = chosen.and_then(|i| out.stack.get(i)) {
+        module = dump.module_at(f.ip).cloned();
+        out.symbol_name = Some(
+            match (&f.symbol, f.symbol_offset, &f.module_short, f.offset) {
+                (Some(s), Some(o), Some(m), _) => format!("{m}!{s}+{o:x}"),
+                (_, _, Some(m), Some(o)) => format!("{m}+{o:x}"),
+                _ => format!("{:x}", f.ip),
+            },
+        );
+    } else if let Some(m) = &module
+        && let Some(ip) = fip.filter(|&ip| m.contains(ip))
+    {
+        // Named like a frame at that address would be (its exact instruction).
+        let mut f = blank_frame(0, ip, 0, FrameMethod::Trap);
+        name_frame(dump, images, symbols, &mut f, true);
+        out.symbol_name = Some(match (&f.symbol, f.symbol_offset) {
+            (Some(s), Some(o)) => format!("{}!{s}+{o:x}", m.short_name()),
+            _ => format!("{}+{:x}", m.short_name(), ip - m.base),
+        });
+        out.culprit_function = f.symbol;
     }
     if let Some(m) = module {
         out.module_name = Some(m.short_name());
@@ -821,9 +1202,12 @@ fn choose_culprit(dump: &CrashDump, images: &mut Images<'_>, out: &mut Analysis)
         out.image_version = images.get(&m).and_then(|img| img.version());
         out.faulting_module = Some(m.name.clone());
     }
-    // Only nt/hal on the stack and a driver named by a parameter (0x5A's image path): that
-    // driver is the one to look at, loaded or not.
-    if outside.is_none()
+    // Only core modules on the stack and a driver named by a parameter (0x5A's image path):
+    // that driver is the one to look at, loaded or not.
+    if out
+        .module_name
+        .as_deref()
+        .is_none_or(|m| followup::classify(m, None) == Followup::LastResort)
         && ip_module.is_none()
         && let Some(d) = &out.parameter_driver
     {
@@ -831,29 +1215,43 @@ fn choose_culprit(dump: &CrashDump, images: &mut Images<'_>, out: &mut Analysis)
     }
 }
 
-/// `<class>_<module>!<function>`: the class is `AV` for an access violation (the exception
-/// record's or P1's code), else the bug-check code; the function is `unknown_function` without
+/// `<prefix>_<module>!<function>`: the prefix from `assets/bugcheck_buckets.tsv` (`AV`,
+/// `0x1a_41792`, `RAISED_IRQL_FAULT_<process>`...), the function `unknown_function` without
 /// symbols (WinDbg's spelling).
 fn failure_bucket(dump: &CrashDump, a: &Analysis) -> Option<String> {
     let module = a.module_name.as_ref()?;
     let frame = a.faulting_frame.and_then(|i| a.stack.get(i));
     let function = frame
         .and_then(|f| f.symbol.clone())
+        .or_else(|| a.culprit_function.clone())
         .unwrap_or_else(|| "unknown_function".to_string());
-    let av = a.exception_record.as_ref().map(|e| e.code) == Some(0xc000_0005)
-        || dump.exception.as_ref().map(|e| e.code) == Some(0xc000_0005) && dump.bugcheck.is_none()
-        || dump.bugcheck.as_ref().is_some_and(|b| {
-            IP_IN_P2.contains(&b.code) && b.parameters[0] & 0xffff_ffff == 0xc000_0005
-        });
-    let class = match (&dump.bugcheck, av) {
-        (_, true) => "AV".to_string(),
-        (Some(b), false) => format!("{:#X}", b.code).replace("0X", "0x"),
-        (None, false) => dump.exception.as_ref().map_or_else(
-            || "APPLICATION_FAULT".to_string(),
-            |e| format!("{:08x}", e.code),
-        ),
+    let Some(bc) = &dump.bugcheck else {
+        let class = match dump.exception.as_ref().map(|e| e.code) {
+            Some(0xc000_0005) => "AV".to_string(),
+            Some(c) => format!("{c:08x}"),
+            None => "APPLICATION_FAULT".to_string(),
+        };
+        return Some(format!("{class}_{module}!{function}"));
     };
-    Some(format!("{class}_{module}!{function}"))
+    if let (0x9f, Some(holder), None) = (bc.code, &a.power_irp_holder, frame) {
+        return Some(format!(
+            "0x9F_{:x}_{holder}_IMAGE_{}",
+            bc.parameters[0],
+            a.image_name.as_deref().unwrap_or(module)
+        ));
+    }
+    let exception_code = a.exception_record.as_ref().map(|e| e.code).or_else(|| {
+        IP_IN_P2
+            .contains(&bc.code)
+            .then_some((bc.parameters[0] & 0xffff_ffff) as u32)
+    });
+    let prefix = followup::bucket_prefix(
+        bc.code,
+        bc.parameters,
+        exception_code,
+        dump.process_name.as_deref(),
+    );
+    Some(format!("{prefix}_{module}!{function}"))
 }
 
 /// One instruction at `ip`, Intel syntax.

@@ -188,14 +188,32 @@ impl<'a> Image<'a> {
     }
 
     fn load_functions(&self) -> Vec<RuntimeFunction> {
-        // x64 only: ARM64 .pdata entries are 8 bytes with packed unwind data.
-        if self.machine != 0x8664 {
-            return Vec::new();
-        }
         let Some((rva, size)) = self.directory(3) else {
             return Vec::new();
         };
         let raw = self.read_prefix(rva, size.min(16 << 20) as usize);
+        if self.machine == 0xaa64 {
+            // ARM64: BeginAddress, UnwindData (an .xdata RVA, or packed data when the low
+            // bits are 1 or 2); the end comes from the function length.
+            let mut v: Vec<RuntimeFunction> = raw
+                .chunks_exact(8)
+                .filter_map(|c| {
+                    let begin = u32_at(c, 0)?;
+                    let unwind_info = u32_at(c, 4)?;
+                    let end = super::unwind_arm64::function_end(self, begin, unwind_info)?;
+                    Some(RuntimeFunction {
+                        begin,
+                        end,
+                        unwind_info,
+                    })
+                })
+                .collect();
+            v.sort_by_key(|f| f.begin);
+            return v;
+        }
+        if self.machine != 0x8664 {
+            return Vec::new();
+        }
         let mut v: Vec<RuntimeFunction> = raw
             .chunks_exact(12)
             .map(|c| RuntimeFunction {
@@ -338,7 +356,65 @@ impl<'a> Image<'a> {
 #[derive(Clone, Debug, Default)]
 pub struct ImageLocator {
     pub folders: Vec<PathBuf>,
+    /// Case folders, searched recursively by file name (a case copied from a broken machine
+    /// keeps `Windows\System32\drivers\*.sys`).
+    pub case_folders: Vec<PathBuf>,
+    index: std::sync::OnceLock<std::collections::HashMap<String, Vec<PathBuf>>>,
 }
+
+/// A file in the case (or a symbol-path folder) named like a loaded module whose TimeDateStamp
+/// or SizeOfImage differ: not the image the dump ran, so not used.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct ImageMismatch {
+    pub module: String,
+    pub file: PathBuf,
+    pub file_timestamp: u32,
+    pub file_size_of_image: u32,
+    pub file_version: Option<String>,
+    pub dump_timestamp: u32,
+    pub dump_size_of_image: u32,
+    /// The version of the image the dump ran, when an image of it was at hand.
+    pub dump_version: Option<String>,
+}
+
+impl ImageMismatch {
+    /// "the case's ntoskrnl.exe is 10.0.19041.3636, the dump ran 10.0.19041.3803".
+    pub fn sentence(&self) -> String {
+        let ours = match &self.file_version {
+            Some(v) => format!(
+                "{v} (TimeDateStamp {:08x}, SizeOfImage {:#x})",
+                self.file_timestamp, self.file_size_of_image
+            ),
+            None => format!(
+                "TimeDateStamp {:08x}, SizeOfImage {:#x}",
+                self.file_timestamp, self.file_size_of_image
+            ),
+        };
+        let ran = match &self.dump_version {
+            Some(v) => format!(
+                "{v} (TimeDateStamp {:08x}, SizeOfImage {:#x})",
+                self.dump_timestamp, self.dump_size_of_image
+            ),
+            None => format!(
+                "TimeDateStamp {:08x}, SizeOfImage {:#x}",
+                self.dump_timestamp, self.dump_size_of_image
+            ),
+        };
+        format!(
+            "the case's {} is {ours}, the dump ran {ran}: {} is not used",
+            self.module,
+            ran_path(&self.file)
+        )
+    }
+}
+
+fn ran_path(p: &Path) -> String {
+    p.display().to_string()
+}
+
+/// Bounds of the recursive case-folder listing.
+const INDEX_MAX_DEPTH: usize = 8;
+const INDEX_MAX_FILES: usize = 200_000;
 
 impl ImageLocator {
     /// Folders from a symbol path (`srv*C:\cache*https://...;cache*dir;plain`) plus extras.
@@ -362,40 +438,129 @@ impl ImageLocator {
                 folders.push(PathBuf::from(p));
             }
         }
-        ImageLocator { folders }
+        ImageLocator {
+            folders,
+            case_folders: extra.to_vec(),
+            index: std::sync::OnceLock::new(),
+        }
     }
 
-    /// The image file of `module` whose TimeDateStamp and SizeOfImage match.
-    pub fn find(&self, module: &super::Module) -> Option<(PathBuf, Arc<crate::mapped::Bytes>)> {
+    /// Files under the case folders by lower-case name (bounded depth and count).
+    fn index(&self) -> &std::collections::HashMap<String, Vec<PathBuf>> {
+        self.index.get_or_init(|| {
+            let mut index: std::collections::HashMap<String, Vec<PathBuf>> = Default::default();
+            let mut count = 0usize;
+            let mut stack: Vec<(PathBuf, usize)> = self
+                .case_folders
+                .iter()
+                .rev()
+                .map(|d| (d.clone(), 0))
+                .collect();
+            while let Some((dir, depth)) = stack.pop() {
+                let Ok(rd) = std::fs::read_dir(&dir) else {
+                    continue;
+                };
+                let mut entries: Vec<_> = rd.flatten().collect();
+                entries.sort_by_key(|e| e.file_name());
+                for e in entries {
+                    count += 1;
+                    if count > INDEX_MAX_FILES {
+                        return index;
+                    }
+                    let Ok(ft) = e.file_type() else { continue };
+                    if ft.is_dir() {
+                        if depth < INDEX_MAX_DEPTH {
+                            stack.push((e.path(), depth + 1));
+                        }
+                    } else if ft.is_file()
+                        && let Some(n) = e.file_name().to_str()
+                    {
+                        index
+                            .entry(n.to_ascii_lowercase())
+                            .or_default()
+                            .push(e.path());
+                    }
+                }
+            }
+            index
+        })
+    }
+
+    /// Every file named like `module`: flat in the folders, then anywhere in the case folders.
+    fn candidates(&self, module: &super::Module) -> Vec<PathBuf> {
         let name = &module.name;
         let key = module.image_store_key();
+        let mut out = Vec::new();
         for dir in &self.folders {
-            let candidates = [
+            for c in [
                 dir.join(name).join(&key).join(name),
                 dir.join(name.to_ascii_lowercase())
                     .join(&key)
                     .join(name.to_ascii_lowercase()),
                 dir.join(name),
                 dir.join(name.to_ascii_lowercase()),
-            ];
-            for c in candidates {
-                if !c.is_file() {
-                    continue;
+            ] {
+                if c.is_file() && !out.contains(&c) {
+                    out.push(c);
                 }
-                let Ok(bytes) = crate::mapped::Bytes::open(&c) else {
-                    continue;
-                };
-                let bytes = Arc::new(bytes);
-                let ok = Image::load(ImageSource::File {
-                    path: c.clone(),
-                    bytes: bytes.clone(),
-                })
-                .is_some_and(|img| {
-                    img.timestamp == module.timestamp && img.size_of_image == module.size
-                });
-                if ok {
-                    return Some((c, bytes));
+            }
+        }
+        if let Some(v) = self.index().get(&name.to_ascii_lowercase()) {
+            for p in v {
+                if !out.contains(p) {
+                    out.push(p.clone());
                 }
+            }
+        }
+        out
+    }
+
+    /// Files named like `module` whose TimeDateStamp or SizeOfImage differ from the dump's.
+    pub fn mismatches(&self, module: &super::Module) -> Vec<ImageMismatch> {
+        let mut out = Vec::new();
+        for c in self.candidates(module) {
+            let Ok(bytes) = crate::mapped::Bytes::open(&c) else {
+                continue;
+            };
+            let Some(img) = Image::load(ImageSource::File {
+                path: c.clone(),
+                bytes: Arc::new(bytes),
+            }) else {
+                continue;
+            };
+            if img.timestamp == module.timestamp && img.size_of_image == module.size {
+                continue;
+            }
+            out.push(ImageMismatch {
+                module: module.name.clone(),
+                file_timestamp: img.timestamp,
+                file_size_of_image: img.size_of_image,
+                file_version: img.version(),
+                file: c,
+                dump_timestamp: module.timestamp,
+                dump_size_of_image: module.size,
+                dump_version: None,
+            });
+        }
+        out
+    }
+
+    /// The image file of `module` whose TimeDateStamp and SizeOfImage match.
+    pub fn find(&self, module: &super::Module) -> Option<(PathBuf, Arc<crate::mapped::Bytes>)> {
+        for c in self.candidates(module) {
+            let Ok(bytes) = crate::mapped::Bytes::open(&c) else {
+                continue;
+            };
+            let bytes = Arc::new(bytes);
+            let ok = Image::load(ImageSource::File {
+                path: c.clone(),
+                bytes: bytes.clone(),
+            })
+            .is_some_and(|img| {
+                img.timestamp == module.timestamp && img.size_of_image == module.size
+            });
+            if ok {
+                return Some((c, bytes));
             }
         }
         None

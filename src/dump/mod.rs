@@ -14,6 +14,7 @@
 
 pub mod analysis;
 pub mod bugcheck;
+pub mod followup;
 pub mod header;
 pub mod image;
 pub mod memory;
@@ -21,6 +22,7 @@ pub mod physical;
 pub mod report;
 pub mod triage;
 pub mod unwind;
+pub mod unwind_arm64;
 pub mod user;
 
 use serde::Serialize;

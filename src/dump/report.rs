@@ -87,6 +87,13 @@ pub struct JsonFrame {
     pub method: &'static str,
     pub verified: bool,
     pub trap_frame: bool,
+    /// How the frame was found: `unwind`, `trap` (restored from a KTRAP_FRAME the scan
+    /// recognised), `scan-verified`, `scan-unverified` (x86: `frame-pointer[-unverified]`).
+    pub walk: &'static str,
+    /// Where its name came from: `pdb`, `exports` or `none`.
+    pub symbol_source: &'static str,
+    /// The KTRAP_FRAME its unwind went through (WinDbg's `(TrapFrame @ ...)`).
+    pub trap_frame_address: Option<String>,
 }
 
 /// The JSON document of `bsodwb dump --format json`.
@@ -121,6 +128,8 @@ pub struct JsonReport {
     pub context_source: Option<String>,
     /// The EXCEPTION_RECORD a bug-check parameter points to.
     pub exception_record: Option<serde_json::Value>,
+    /// Case files named like a loaded module that are not the image the dump ran.
+    pub image_mismatches: Vec<super::image::ImageMismatch>,
     pub warnings: Vec<String>,
 }
 
@@ -201,6 +210,9 @@ pub fn json_report(dump: &CrashDump, a: &Analysis) -> JsonReport {
                 method: f.method.as_str(),
                 verified: f.verified,
                 trap_frame: f.trap_frame,
+                walk: f.walk_label(),
+                symbol_source: f.name_source.as_str(),
+                trap_frame_address: f.trap_frame_address.map(hex),
             })
             .collect(),
         symbol_name: a.symbol_name.clone(),
@@ -214,6 +226,7 @@ pub fn json_report(dump: &CrashDump, a: &Analysis) -> JsonReport {
         parameter_driver: a.parameter_driver.clone(),
         context_source: a.context_source.clone(),
         exception_record: a.exception_record.as_ref().map(exception_json),
+        image_mismatches: a.image_mismatches.clone(),
         warnings,
     }
 }
@@ -322,13 +335,22 @@ pub fn text_report(dump: &CrashDump, a: &Analysis) -> String {
             .iter()
             .map(|a| a.map_or_else(|| "????????????????".to_string(), q))
             .collect();
-        let mark = match (f.method, f.verified, f.trap_frame) {
-            (super::analysis::FrameMethod::Scan, true, _) => "  (scan)",
-            (super::analysis::FrameMethod::Scan, false, _) => "  (scan, unverified)",
-            (super::analysis::FrameMethod::FramePointer, false, _) => "  (ebp, unverified)",
-            (_, _, true) => "  (TrapFrame)",
+        let mut mark = match (f.method, f.verified) {
+            (super::analysis::FrameMethod::Scan, true) => "  (scan)",
+            (super::analysis::FrameMethod::Scan, false) => "  (scan, unverified)",
+            (super::analysis::FrameMethod::FramePointer, false) => "  (ebp, unverified)",
             _ => "",
-        };
+        }
+        .to_string();
+        if let Some(t) = f.trap_frame_address {
+            mark = format!(
+                " (TrapFrame @ {:08x}`{:08x}){mark}",
+                t >> 32,
+                t & 0xffff_ffff
+            );
+        } else if f.trap_frame {
+            mark = format!(" (TrapFrame){mark}");
+        }
         let _ = writeln!(
             s,
             "{} {} : {} : {}{mark}",

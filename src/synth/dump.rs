@@ -80,6 +80,20 @@ pub struct DumpSpec {
     pub uptime: u64,
     /// Process name in the EPROCESS copy (triage).
     pub process_name: String,
+    /// A system-service return to user mode: (RIP, RSP) in the KTRAP_FRAME of the outermost
+    /// call-chain function, which must be a system-service exit ([`SYSCALL_EXITS`]). The trap
+    /// frame sits at the top of the kernel stack (InitialStack - 0x190), as KiSystemCall64
+    /// builds it.
+    pub user_return: Option<(u64, u64)>,
+    /// `module!function` entries whose addresses (inside the function, not after a call) are
+    /// left as stray values in unused stack slots: locals and the trap frames' volatile
+    /// registers. A stack walk must not take them for frames.
+    pub stray: Vec<String>,
+    /// 0x9F P1 = 3: (driver file of the PDO, driver file holding the blocked IRP). P2 becomes
+    /// the PDO's DEVICE_OBJECT and P4 the IRP, whose current stack location names the holder's
+    /// device (x64 layouts: IRP +0xb8, IO_STACK_LOCATION +0x28, DEVICE_OBJECT +0x8,
+    /// DRIVER_OBJECT +0x18 DriverStart, +0x38 DriverName).
+    pub power_irp: Option<(String, String)>,
 }
 
 impl DumpSpec {
@@ -148,6 +162,9 @@ impl DumpSpec {
             system_time: 133_548_741_020_000_000,
             uptime: 41_500_000,
             process_name: "System".to_string(),
+            user_return: None,
+            stray: Vec::new(),
+            power_irp: None,
         }
     }
 }
@@ -175,6 +192,39 @@ impl DumpSpec {
         .iter()
         .map(|s| s.to_string())
         .collect();
+        spec
+    }
+}
+
+impl DumpSpec {
+    /// A 0x4A IRQL_GT_ZERO_AT_SYSTEM_SERVICE: a system service returned to user mode at raised
+    /// IRQL; nt!KiSystemServiceExitPico calls KiBugCheckDispatch with the trap frame at the top
+    /// of the kernel stack, whose RIP (= P1) is the user-mode return. Stray values pointing
+    /// into win32k.sys sit in the trap frame's volatile registers.
+    pub fn syscall_0x4a() -> DumpSpec {
+        let mut spec = DumpSpec::demo_0x5a();
+        let user_rip = 0x0000_7ffe_7350_d0c4;
+        spec.bugcheck = 0x4a;
+        spec.params = [user_rip, 2, 0, 0xffff_8504_2980_0b70];
+        spec.string_params.clear();
+        spec.user_return = Some((user_rip, 0x0000_00d3_a3cf_f1d8));
+        let mut win32k = ModuleSpec::system("win32k.sys");
+        win32k.functions = vec!["NtUserCallOneParam".into(), "xxxSendMessage".into()];
+        spec.modules.push(win32k);
+        spec.stray = vec![
+            "win32k!NtUserCallOneParam".into(),
+            "win32k!xxxSendMessage".into(),
+            "nt!IoCreateDriver".into(),
+        ];
+        spec.call_chain = [
+            "nt!KeBugCheckEx",
+            "nt!KiBugCheckDispatch",
+            "nt!KiSystemServiceExitPico",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        spec.process_name = "notmyfault64.e".to_string();
         spec
     }
 }
@@ -218,10 +268,16 @@ enum Shape {
 /// Functions written as trap handlers: the frame below them was interrupted, not calling.
 pub const TRAP_HANDLERS: &[&str] = &[
     "KiPageFault",
+    "KiInterruptDispatchNoLockNoEtw",
     "KiGeneralProtectionFault",
     "KiDivideErrorFault",
     "KiInvalidOpcodeFault",
 ];
+
+/// System-service exits: written like trap handlers (the KTRAP_FRAME at RSP, a machine frame
+/// on top); as the outermost call-chain function with [`DumpSpec::user_return`] set, their
+/// machine frame holds the user-mode return.
+pub const SYSCALL_EXITS: &[&str] = &["KiSystemServiceExitPico", "KiSystemServiceExit"];
 
 const SHAPES: [Shape; 4] = [
     Shape::Pushes,
@@ -370,7 +426,9 @@ fn place_modules(spec: &DumpSpec) -> Result<Vec<Placed>, SynthDumpError> {
         let mut funcs = Vec::new();
         let mut rva = TEXT_RVA;
         for name in &per_module[i] {
-            let shape = if TRAP_HANDLERS.contains(&name.as_str()) {
+            let shape = if TRAP_HANDLERS.contains(&name.as_str())
+                || SYSCALL_EXITS.contains(&name.as_str())
+            {
                 Shape::Trap
             } else {
                 shape_i += 1;
@@ -444,6 +502,21 @@ fn chain_index(
         }
     }
     Err(SynthDumpError::Spec(format!("{entry:?} not placed")))
+}
+
+/// The VA of `module!function` among the placed modules.
+fn function_va(placed: &[Placed], entry: &str) -> Result<u64, SynthDumpError> {
+    let (m, f) = entry.split_once('!').unwrap_or(("", entry));
+    placed
+        .iter()
+        .find(|p| short_name(&p.spec.name) == m.to_ascii_lowercase())
+        .and_then(|p| {
+            p.funcs
+                .iter()
+                .find(|x| x.name == f)
+                .map(|x| p.base + u64::from(x.rva))
+        })
+        .ok_or_else(|| SynthDumpError::Spec(format!("stray {entry:?} is not a placed function")))
 }
 
 fn chain_va(placed: &[Placed], spec: &DumpSpec, k: usize) -> Result<u64, SynthDumpError> {
@@ -762,6 +835,37 @@ fn build_kernel(spec: &DumpSpec) -> Result<Kernel, SynthDumpError> {
         }
         param_blocks.push((before, (pool.next - before) as usize));
     }
+    if let Some((pdo_driver, holder)) = &spec.power_irp {
+        let before = pool.next;
+        let device_of = |vs: &mut VSpace, pool: &mut Pool, file: &str| {
+            let p = placed
+                .iter()
+                .find(|p| p.spec.name.eq_ignore_ascii_case(file))?;
+            let stem = file.rsplit_once('.').map_or(file, |(s, _)| s);
+            let name = unicode_string(vs, pool, &format!("\\Driver\\{stem}"));
+            let drv = pool.alloc(0x150);
+            vs.write(drv + 0x18, &p.base.to_le_bytes());
+            vs.write(drv + 0x38, &vs.read(name, 16));
+            let dev = pool.alloc(0x150);
+            vs.write(dev + 0x8, &drv.to_le_bytes());
+            Some(dev)
+        };
+        let (Some(pdo), Some(fdo)) = (
+            device_of(&mut vs, &mut pool, pdo_driver),
+            device_of(&mut vs, &mut pool, holder),
+        ) else {
+            return Err(SynthDumpError::Spec(
+                "power_irp drivers must be in the module list".into(),
+            ));
+        };
+        let sl = pool.alloc(0x48);
+        vs.write(sl + 0x28, &fdo.to_le_bytes());
+        let irp = pool.alloc(0xd0);
+        vs.write(irp + 0xb8, &sl.to_le_bytes());
+        params[1] = pdo;
+        params[3] = irp;
+        param_blocks.push((before, (pool.next - before) as usize));
+    }
     // PsLoadedModuleList: head + KLDR_DATA_TABLE_ENTRY (0xa0 bytes used) per module.
     let head = pool.alloc(16);
     let mut entries = Vec::new();
@@ -817,6 +921,7 @@ fn build_kernel(spec: &DumpSpec) -> Result<Kernel, SynthDumpError> {
     let name = spec.process_name.as_bytes();
     vs.write(eprocess + 0x5a8, &name[..name.len().min(14)]);
     let kthread = pool.alloc(0x100);
+    vs.write(kthread + 0x28, &STACK_TOP.to_le_bytes()); // InitialStack
     vs.write(kthread + 0x30, &(STACK_TOP - 0x6000).to_le_bytes());
     vs.write(kthread + 0x38, &STACK_TOP.to_le_bytes());
     vs.write(kthread + 0xb8, &eprocess.to_le_bytes());
@@ -867,6 +972,26 @@ fn build_kernel(spec: &DumpSpec) -> Result<Kernel, SynthDumpError> {
     }
     let mut entry_rsp = STACK_TOP - 0x48; // 8 mod 16, like a real function entry
     vs.write(entry_rsp, &0u64.to_le_bytes()); // the outermost frame returns to 0
+    // Unused slots where stray values go.
+    let mut free_slots: Vec<u64> = Vec::new();
+    if let Some((user_rip, user_rsp)) = spec.user_return {
+        let outer = spec.call_chain.last().and_then(|e| e.split_once('!'));
+        if !outer.is_some_and(|(_, f)| SYSCALL_EXITS.contains(&f)) {
+            return Err(SynthDumpError::Spec(
+                "user_return needs a system-service exit as the outermost call-chain entry".into(),
+            ));
+        }
+        // KiSystemCall64: RSP = InitialStack, push SS, RSP, RFLAGS, CS, RIP; sub rsp,8;
+        // push rbp; sub rsp,0x158: the KTRAP_FRAME at InitialStack - 0x190.
+        let trap = STACK_TOP - 0x190;
+        let mut top = STACK_TOP;
+        for v in [0x2b, user_rsp, 0x246, 0x33, user_rip, 0] {
+            top -= 8;
+            vs.write(top, &v.to_le_bytes());
+        }
+        entry_rsp = top;
+        free_slots.extend((0..7).map(|i| trap + 0x30 + 8 * i));
+    }
     let mut rip = 0;
     for k in (0..n).rev() {
         let (mi, fi) = chain_index(&placed, spec, k)?;
@@ -893,6 +1018,8 @@ fn build_kernel(spec: &DumpSpec) -> Result<Kernel, SynthDumpError> {
                 push(&mut vs, &mut sp, regs[6]);
                 push(&mut vs, &mut sp, regs[7]);
                 sp -= 0x40;
+                // Above the callee's home area: locals.
+                free_slots.extend([sp + 0x28, sp + 0x30]);
                 regs[3] = 0xb000 + k as u64;
                 regs[6] = 0x5000 + k as u64;
                 regs[7] = 0xd000 + k as u64;
@@ -916,6 +1043,10 @@ fn build_kernel(spec: &DumpSpec) -> Result<Kernel, SynthDumpError> {
                 push(&mut vs, &mut sp, regs[5]);
                 sp -= 0x158;
                 regs[5] = 0xf000 + k as u64;
+                if spec.user_return.is_none() || k + 1 < n {
+                    // The volatile registers of this KTRAP_FRAME (Rax..R11).
+                    free_slots.extend((0..7).map(|i| sp + 0x30 + 8 * i));
+                }
             }
         }
         let at = placed[mi].base + u64::from(f.call_rva.unwrap_or(f.rva));
@@ -936,6 +1067,11 @@ fn build_kernel(spec: &DumpSpec) -> Result<Kernel, SynthDumpError> {
         }
     }
     regs[4] = entry_rsp;
+    for (entry, slot) in spec.stray.iter().zip(free_slots.iter()) {
+        let va = function_va(&placed, entry)?;
+        // Past the function's first instructions: not a return address (no call before it).
+        vs.write(*slot, &(va + 1).to_le_bytes());
+    }
     let context = Amd64Context {
         context_flags: 0x0010_001f,
         rax: regs[0],

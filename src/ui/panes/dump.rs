@@ -217,13 +217,18 @@ impl DumpPane {
 
 /// A stack row as the wide table shows it (the narrow one drops the return address and args).
 fn frame_text(f: &StackFrame, faulting: bool, wide: bool) -> String {
-    let mark = match (f.method, f.verified, f.trap_frame) {
+    let mut mark = match (f.method, f.verified, f.trap_frame) {
         (FrameMethod::Scan, true, _) => " (scan)",
         (FrameMethod::Scan, false, _) => " (scan?)",
         (FrameMethod::FramePointer, false, _) => " (ebp?)",
+        (FrameMethod::Trap, _, false) => " (trap)",
         (_, _, true) => " (TrapFrame)",
         _ => "",
-    };
+    }
+    .to_string();
+    if let Some(t) = f.trap_frame_address.filter(|_| wide) {
+        mark = format!(" (TrapFrame @ {:08x}`{:08x})", t >> 32, t & 0xffff_ffff);
+    }
     let star = if faulting { "*" } else { " " };
     if wide {
         let args: Vec<String> = f
@@ -404,12 +409,13 @@ impl Pane for DumpPane {
             d.process_name.as_deref().unwrap_or("")
         );
         let l2 = format!(
-            "SYMBOL_NAME {}  MODULE {}  IMAGE {} {}  FAULTING {}",
+            "SYMBOL_NAME {}  MODULE {}  IMAGE {} {}  FAULTING {}  BUCKET {}",
             opt(&an.symbol_name),
             opt(&an.module_name),
             opt(&an.image_name),
             an.image_version.as_deref().unwrap_or(""),
-            opt(&an.faulting_module)
+            opt(&an.faulting_module),
+            opt(&an.failure_bucket_id)
         );
         let sw = summary.width as usize;
         let mut slines = vec![
@@ -674,6 +680,29 @@ impl DumpPane {
         };
         let iw = w.saturating_sub(2) as usize;
         let mut lines = Vec::new();
+        if let (List::Stack, Some(f)) = (self.list, self.selected_frame(a)) {
+            let trap = f.trap_frame_address.map_or(String::new(), |t| {
+                format!("  TrapFrame @ {:08x}`{:08x}", t >> 32, t & 0xffff_ffff)
+            });
+            let culprit = if a.analysis.faulting_frame == Some(f.index) {
+                "  (the culprit)"
+            } else if !f.trusted() {
+                "  (a guess: never the culprit)"
+            } else {
+                ""
+            };
+            lines.push(Line::styled(
+                fit(
+                    &format!(
+                        "found by {}  name from {}{trap}{culprit}",
+                        f.walk_label(),
+                        f.name_source.as_str()
+                    ),
+                    iw,
+                ),
+                if f.trusted() { theme.text } else { theme.warn },
+            ));
+        }
         match &module {
             Some(m) => {
                 lines.push(Line::styled(fit(&m.path, iw), theme.header));
@@ -706,6 +735,14 @@ impl DumpPane {
                         from.clone()
                     });
                 lines.push(Line::raw(fit(&format!("image for unwinding: {used}"), iw)));
+                for mm in a
+                    .analysis
+                    .image_mismatches
+                    .iter()
+                    .filter(|x| x.module == m.name)
+                {
+                    lines.push(Line::styled(fit(&mm.sentence(), iw), theme.warn));
+                }
                 if a.analysis.faulting_module.as_deref() == Some(m.name.as_str()) {
                     lines.push(Line::styled("the faulting module", theme.bad));
                 }
