@@ -33,6 +33,25 @@ const XZ_MEM_LIMIT_KIB: u32 = 256 * 1024;
 /// How often (bytes written) the temp file system's free space is asked again.
 const FREE_SPACE_EVERY: u64 = 64 << 20;
 
+/// The bounds on what discovery writes to the temp folder.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// The most one entry or stream may inflate to.
+    pub per_entry: u64,
+    /// The most the whole case may write, nested archives included.
+    pub per_case: u64,
+}
+
+impl Limits {
+    /// The defaults, overridden by `BSODWB_MAX_INFLATE` and `BSODWB_MAX_CASE_INFLATE` (bytes).
+    pub fn from_env() -> Limits {
+        Limits {
+            per_entry: env_bytes("BSODWB_MAX_INFLATE", DEFAULT_MAX_INFLATE),
+            per_case: env_bytes("BSODWB_MAX_CASE_INFLATE", DEFAULT_MAX_CASE_INFLATE),
+        }
+    }
+}
+
 /// What discovery does with compressed content.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Extract {
@@ -97,13 +116,14 @@ impl<'a> Walker<'a> {
     pub fn new(
         root: &Path,
         extract: Extract,
+        limits: Limits,
         progress: &'a mut dyn FnMut(&DiscoverProgress),
     ) -> Walker<'a> {
         Walker {
             root: root.to_path_buf(),
             extract,
-            max_inflate: env_bytes("BSODWB_MAX_INFLATE", DEFAULT_MAX_INFLATE),
-            max_case: env_bytes("BSODWB_MAX_CASE_INFLATE", DEFAULT_MAX_CASE_INFLATE),
+            max_inflate: limits.per_entry,
+            max_case: limits.per_case,
             written: 0,
             files: Vec::new(),
             problems: Vec::new(),

@@ -9,7 +9,9 @@ mod load;
 pub mod sniff;
 pub mod temp;
 
-pub use discover::{DEFAULT_MAX_CASE_INFLATE, DEFAULT_MAX_INFLATE, DiscoverProgress, Extract};
+pub use discover::{
+    DEFAULT_MAX_CASE_INFLATE, DEFAULT_MAX_INFLATE, DiscoverProgress, Extract, Limits,
+};
 pub use load::{ArtefactProgress, Case, DumpArtefact, LoadProgress, NOTES_FILE, write_atomic};
 pub use sniff::{Kind, Wrapper};
 
@@ -76,7 +78,17 @@ impl Inventory {
         extract: Extract,
         progress: &mut dyn FnMut(&DiscoverProgress),
     ) -> Result<Inventory, CaseError> {
-        let mut walker = discover::Walker::new(root, extract, progress);
+        Inventory::discover_limited(root, extract, Limits::from_env(), progress)
+    }
+
+    /// [`Inventory::discover`] with explicit bounds instead of the environment's.
+    pub fn discover_limited(
+        root: &Path,
+        extract: Extract,
+        limits: Limits,
+        progress: &mut dyn FnMut(&DiscoverProgress),
+    ) -> Result<Inventory, CaseError> {
+        let mut walker = discover::Walker::new(root, extract, limits, progress);
         walker.walk()?;
         Ok(Inventory {
             root: root.to_path_buf(),

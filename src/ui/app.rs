@@ -112,6 +112,11 @@ impl App {
     /// Drain worker messages; true when something changed and a redraw is due.
     pub fn tick(&mut self) -> bool {
         let mut changed = false;
+        // A mapped case file that shrank reads as zeros past its new end: say so.
+        for c in crate::mapped::take_changed() {
+            self.message = Some(c.to_string());
+            changed = true;
+        }
         let mut finished = None;
         if let Some((rx, progress)) = self.loading.as_mut() {
             loop {
