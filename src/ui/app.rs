@@ -113,7 +113,15 @@ impl App {
     pub fn tick(&mut self) -> bool {
         let mut changed = false;
         // A mapped case file that shrank reads as zeros past its new end: say so.
-        for c in crate::mapped::take_changed() {
+        for mut c in crate::mapped::take_changed() {
+            if let Some(rel) = self
+                .case
+                .root
+                .as_ref()
+                .and_then(|r| c.path.strip_prefix(r).ok())
+            {
+                c.path = rel.to_path_buf();
+            }
             self.message = Some(c.to_string());
             changed = true;
         }
