@@ -207,13 +207,14 @@ mod guard {
             Err(p) => p.into_inner(),
         };
         for (i, slot) in TABLE.iter().enumerate() {
-            if slot.changed.load(Ordering::Acquire) && !slot.reported.swap(true, Ordering::AcqRel) {
-                if let Some(Some(path)) = paths.get(i) {
-                    out.push(Changed {
-                        path: path.clone(),
-                        offset: slot.fault.load(Ordering::Relaxed) as u64,
-                    });
-                }
+            if slot.changed.load(Ordering::Acquire)
+                && !slot.reported.swap(true, Ordering::AcqRel)
+                && let Some(Some(path)) = paths.get(i)
+            {
+                out.push(Changed {
+                    path: path.clone(),
+                    offset: slot.fault.load(Ordering::Relaxed) as u64,
+                });
             }
         }
         out

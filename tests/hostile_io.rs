@@ -92,6 +92,8 @@ struct Run {
 /// Run the real binary with `TMPDIR=tmp`, with a deadline; its peak memory from wait4's rusage.
 #[cfg(unix)]
 #[allow(unsafe_code)]
+// The child is reaped by wait4 (which also gives its rusage), not by Child::wait.
+#[allow(clippy::zombie_processes)]
 fn run_bsodwb(args: &[&str], tmp: &Path, env: &[(&str, &str)]) -> Run {
     use std::io::Read;
     use std::process::{Command, Stdio};
@@ -130,6 +132,7 @@ fn run_bsodwb(args: &[&str], tmp: &Path, env: &[(&str, &str)]) -> Run {
         assert!(r == 0, "wait4 failed");
         if start.elapsed() > Duration::from_secs(60) {
             let _ = child.kill();
+            let _ = child.wait();
             panic!("bsodwb {args:?} hung for 60 s");
         }
         std::thread::sleep(Duration::from_millis(20));
