@@ -338,6 +338,9 @@ impl<'a> Walker<'a> {
                     return Ok(());
                 }
                 // A zip needs a seekable file: it is written (within the budget), read, removed.
+                if self.claim_refused(rel, claimed) {
+                    return Ok(());
+                }
                 let Some((local, out)) = self.new_temp_file(rel, name) else {
                     return Ok(());
                 };
@@ -418,6 +421,9 @@ impl<'a> Walker<'a> {
             });
             return Ok(());
         }
+        if self.claim_refused(rel, claimed) {
+            return Ok(());
+        }
         let Some((local, out)) = self.new_temp_file(rel, &strip_compression_ext(name)) else {
             return Ok(());
         };
@@ -458,6 +464,29 @@ impl<'a> Walker<'a> {
             wrapper: Some(w),
         });
         Ok(())
+    }
+
+    /// Refuse before writing when a zip header claims more than may be written.
+    fn claim_refused(&mut self, rel: &str, claimed: Option<u64>) -> bool {
+        let Some(declared) = claimed else {
+            return false;
+        };
+        let left = self.max_case.saturating_sub(self.written);
+        let msg = if declared > self.max_inflate {
+            format!(
+                "zip entry claims {declared} bytes, past the {} byte bound per entry (BSODWB_MAX_INFLATE); refused",
+                self.max_inflate
+            )
+        } else if declared > left {
+            format!(
+                "zip entry claims {declared} bytes, past the {left} bytes left of the case's {} byte budget (BSODWB_MAX_CASE_INFLATE); refused",
+                self.max_case
+            )
+        } else {
+            return false;
+        };
+        self.problems.push(Problem::new(rel.to_string(), msg));
+        true
     }
 
     fn stopped(&mut self, rel: &str, w: Wrapper, compressed: u64, stop: CopyStop) {
@@ -646,26 +675,6 @@ impl<'a> Walker<'a> {
             let declared = entry.size();
             let packed = entry.compressed_size();
             claimed_total = claimed_total.saturating_add(declared);
-            if self.extract == Extract::ToTempDir {
-                let left = self.max_case.saturating_sub(self.written);
-                let refusal = if declared > self.max_inflate {
-                    Some(format!(
-                        "zip entry claims {declared} bytes, past the {} byte bound per entry (BSODWB_MAX_INFLATE); refused",
-                        self.max_inflate
-                    ))
-                } else if declared > left {
-                    Some(format!(
-                        "zip entry claims {declared} bytes, past the {left} bytes left of the case's {} byte budget (BSODWB_MAX_CASE_INFLATE); refused",
-                        self.max_case
-                    ))
-                } else {
-                    None
-                };
-                if let Some(msg) = refusal {
-                    self.problems.push(Problem::new(entry_rel, msg));
-                    continue;
-                }
-            }
             let name = inner.rsplit('/').next().unwrap_or(&inner).to_string();
             let w = Wrapper::Zip;
             if let Err(e) = self.visit_content(
@@ -687,7 +696,7 @@ impl<'a> Walker<'a> {
             self.problems.push(Problem::new(
                 rel.to_string(),
                 format!(
-                    "the archive's entries claim {claimed_total} bytes in all, past the case's {} byte budget (BSODWB_MAX_CASE_INFLATE); entries past it were refused",
+                    "the archive's entries claim {claimed_total} bytes in all, more than the case's {} byte budget (BSODWB_MAX_CASE_INFLATE); what does not fit is refused entry by entry",
                     self.max_case
                 ),
             ));
