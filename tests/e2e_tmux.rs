@@ -372,3 +372,50 @@ fn tmux_truncated_files_then_sigterm() {
 fn tmux_truncated_files_then_sighup() {
     cut_then_signal("sighup", "HUP", 1);
 }
+
+/// `q` while a large compressed boot log is still being inflated: the loading screen shows files
+/// and bytes per artefact, and quitting stops the inflation and removes the temp folder.
+#[test]
+fn tmux_q_during_inflation_removes_the_temp_folder() {
+    use std::io::Write;
+    if !tmux_available() {
+        return;
+    }
+    let case = tempfile::tempdir().expect("case");
+    // 4 GiB inflated (a PML header, then zeros), as 64 concatenated gzip members.
+    let mut member = vec![0u8; 64 << 20];
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    member[..12].copy_from_slice(b"PML_\x09\0\0\0\x01\0\0\0");
+    gz.write_all(&member).expect("gz");
+    let first = gz.finish().expect("gz");
+    member[..12].fill(0);
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(&member).expect("gz");
+    let rest = gz.finish().expect("gz").repeat(63);
+    std::fs::write(case.path().join("Bootlog.pml.gz"), [first, rest].concat()).expect("write");
+    let work = tempfile::tempdir().expect("work");
+    let tmp = work.path().join("tmp");
+    std::fs::create_dir_all(&tmp).expect("tmp");
+    let tmp_s = tmp.to_str().expect("utf-8").to_string();
+    let t = Tmux::start(
+        "quit-inflating",
+        &[("TERM", "xterm-256color"), ("TMPDIR", &tmp_s)],
+        &[case.path()],
+        work.path(),
+    );
+    let s = t.wait_for("case files");
+    assert!(s.contains("Loading the case"), "{s}");
+    let start = Instant::now();
+    while temp_folders(&tmp).is_empty() {
+        assert!(start.elapsed() < Duration::from_secs(20), "no temp folder");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    t.keys(&["q"]);
+    assert_eq!(t.exit_code(), 0);
+    assert!(!t.alternate_on());
+    assert_eq!(
+        temp_folders(&tmp),
+        Vec::<String>::new(),
+        "temp folder removed"
+    );
+}

@@ -202,7 +202,15 @@ impl Case {
         let tracker = Tracker::new(progress);
         let inventory = Inventory::discover(root, Extract::ToTempDir, &mut |p| {
             tracker.update(|s| {
-                s.stage = format!("discovering {}", p.path);
+                s.stage = if p.written > 0 {
+                    format!(
+                        "discovering {} ({} MiB inflated so far)",
+                        p.path,
+                        p.written >> 20
+                    )
+                } else {
+                    format!("discovering {}", p.path)
+                };
                 let a = &mut s.artefacts[ROW_FILES];
                 a.files_total = a.files_total.max(p.files_total);
                 a.bytes_total = a.bytes_total.max(p.bytes_total);
