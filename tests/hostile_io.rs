@@ -281,6 +281,11 @@ fn a_gzip_bomb_of_an_artefact_stops_at_the_budget() {
 /// Hand-made zip: one deflated entry's data, then `n` central-directory records all pointing
 /// at it (the overlapping-entries bomb).
 fn overlapping_zip(content: &[u8], n: usize) -> Vec<u8> {
+    zip_claiming(content, n, content.len() as u32)
+}
+
+/// [`overlapping_zip`] whose headers claim `claimed` bytes for each entry.
+fn zip_claiming(content: &[u8], n: usize, claimed: u32) -> Vec<u8> {
     let mut d = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::best());
     d.write_all(content).expect("deflate");
     let packed = d.finish().expect("deflate");
@@ -295,7 +300,7 @@ fn overlapping_zip(content: &[u8], n: usize) -> Vec<u8> {
         z.extend_from_slice(&[0; 4]); // time, date
         z.extend_from_slice(&crc.to_le_bytes());
         z.extend_from_slice(&(packed.len() as u32).to_le_bytes());
-        z.extend_from_slice(&(content.len() as u32).to_le_bytes());
+        z.extend_from_slice(&claimed.to_le_bytes());
         z.extend_from_slice(&(name.len() as u16).to_le_bytes());
         z.extend_from_slice(&0u16.to_le_bytes());
         z.extend_from_slice(name);
@@ -313,7 +318,7 @@ fn overlapping_zip(content: &[u8], n: usize) -> Vec<u8> {
         z.extend_from_slice(&[0; 4]);
         z.extend_from_slice(&crc.to_le_bytes());
         z.extend_from_slice(&(packed.len() as u32).to_le_bytes());
-        z.extend_from_slice(&(content.len() as u32).to_le_bytes());
+        z.extend_from_slice(&claimed.to_le_bytes());
         z.extend_from_slice(&(entry_name.len() as u16).to_le_bytes());
         z.extend_from_slice(&[0; 8]); // extra len, comment len, disk, internal attrs
         z.extend_from_slice(&[0; 4]); // external attrs
@@ -352,6 +357,28 @@ fn overlapping_zip_entries_share_one_budget() {
             .any(|p| p.path.starts_with("logs.zip!e") && p.message.contains("budget")),
         "{}",
         problems(&inv)
+    );
+}
+
+/// An entry whose header claims 64 KiB but inflates to 32 MiB is stopped at its claim.
+#[test]
+fn a_zip_entry_lying_about_its_size_is_stopped_at_its_claim() {
+    let case = tempfile::tempdir().expect("case");
+    let zip = zip_claiming(&pml_head_then_zeros(32 << 20), 1, 64 << 10);
+    std::fs::write(case.path().join("liar.zip"), &zip).expect("write");
+    let inv = discover(case.path(), limits(1 << 30));
+    assert!(inv.inflated_bytes <= 1 << 20, "{}", inv.inflated_bytes);
+    assert!(
+        inv.problems
+            .iter()
+            .any(|p| p.path == "liar.zip!e0.pml" && p.message.contains("its zip header claims")),
+        "{}",
+        problems(&inv)
+    );
+    assert!(
+        inv.files.iter().all(|f| f.local.is_none()),
+        "{:#?}",
+        inv.files
     );
 }
 

@@ -93,6 +93,7 @@ pub(super) struct Walker<'a> {
     current: Arc<AtomicU64>,
     current_size: u64,
     last_reported: u64,
+    last_written: u64,
     next_slot: usize,
     free_checked_at: Option<u64>,
 }
@@ -136,6 +137,7 @@ impl<'a> Walker<'a> {
             current: Arc::new(AtomicU64::new(0)),
             current_size: 0,
             last_reported: 0,
+            last_written: 0,
             next_slot: 0,
             free_checked_at: None,
         }
@@ -178,10 +180,14 @@ impl<'a> Walker<'a> {
     fn report(&mut self, path: &str, force: bool) {
         let within = self.current.load(Ordering::Relaxed).min(self.current_size);
         let done = self.bytes_done.saturating_add(within);
-        if !force && done.saturating_sub(self.last_reported) < (1 << 20) {
+        if !force
+            && done.saturating_sub(self.last_reported) < (1 << 20)
+            && self.written.saturating_sub(self.last_written) < (16 << 20)
+        {
             return;
         }
         self.last_reported = done;
+        self.last_written = self.written;
         (self.progress)(&DiscoverProgress {
             path,
             files_done: self.files_done,
@@ -613,8 +619,8 @@ impl<'a> Walker<'a> {
         }
         if self.written.saturating_add(k) > self.max_case {
             return Err(CopyStop::Refused(format!(
-                "not inflated past {n} bytes: the case has written {} of its {} byte budget for inflated files (BSODWB_MAX_CASE_INFLATE)",
-                self.written, self.max_case
+                "refused after {n} bytes: the case's budget of {} bytes for inflated files is spent ({} written; BSODWB_MAX_CASE_INFLATE)",
+                self.max_case, self.written
             )));
         }
         let due = match self.free_checked_at {
@@ -628,7 +634,7 @@ impl<'a> Walker<'a> {
                 && avail < reserve.saturating_add(FREE_SPACE_EVERY)
             {
                 return Err(CopyStop::Refused(format!(
-                    "not inflated past {n} bytes: only {avail} bytes are free in {}, and {reserve} must stay free",
+                    "refused after {n} bytes: only {avail} bytes are free in {}, and {reserve} must stay free",
                     dir.parent().unwrap_or(&dir).display()
                 )));
             }

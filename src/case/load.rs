@@ -107,7 +107,7 @@ impl<'p> Tracker<'p> {
     fn reach(&self, row: usize, files: usize, bytes: u64) {
         self.update(|s| {
             let a = &mut s.artefacts[row];
-            a.files_done = a.files_done.max(files.min(a.files_total.max(files)));
+            a.files_done = a.files_done.max(files);
             a.bytes_done = a.bytes_done.max(bytes);
         });
     }
@@ -199,6 +199,8 @@ impl Case {
         root: &Path,
         progress: &mut (dyn FnMut(LoadProgress) + Send),
     ) -> Result<Case, CaseError> {
+        // Temp folders left by killed runs go before this one makes its own.
+        super::temp::remove_stale(&std::env::temp_dir());
         let tracker = Tracker::new(progress);
         let inventory = Inventory::discover(root, Extract::ToTempDir, &mut |p| {
             tracker.update(|s| {
