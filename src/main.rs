@@ -51,7 +51,10 @@ fn main() -> std::process::ExitCode {
     // terminal first and then calls this one) and on SIGTERM/SIGINT/SIGHUP/SIGQUIT.
     let default_hook = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
-        bsod_workbench::case::temp::remove_all();
+        // A panic on the main thread ends the process; a worker's is reported and the UI goes on.
+        if std::thread::current().name() == Some("main") {
+            bsod_workbench::case::temp::remove_all();
+        }
         default_hook(info);
     }));
     watch_signals();

@@ -42,8 +42,13 @@ pub fn is_active() -> bool {
 /// Give the terminal back (leave the alternate screen, show the cursor, cooked mode), as on a
 /// panic. Does nothing when the workbench does not hold the terminal.
 pub fn restore_terminal() {
-    if ACTIVE.swap(false, Ordering::SeqCst) {
+    // One restorer at a time, and `is_active` turns false only once the terminal is back, so a
+    // signal thread waiting on it never exits the process in the middle of a restore.
+    static RESTORING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one = RESTORING.lock();
+    if ACTIVE.load(Ordering::SeqCst) {
         ratatui::restore();
+        ACTIVE.store(false, Ordering::SeqCst);
     }
 }
 
