@@ -78,13 +78,16 @@ fn main() -> std::process::ExitCode {
     }
 }
 
-/// On a terminating signal: the workbench quits through its normal path (terminal restored),
+/// On a terminating signal (SIGTERM, SIGINT, SIGHUP, SIGQUIT, ...): the workbench quits through its normal path (terminal restored),
 /// the temp folder is removed and the process exits with 128 + the signal number.
 #[cfg(unix)]
 fn watch_signals() {
-    use signal_hook::consts::{SIGHUP, SIGINT, SIGQUIT, SIGTERM};
-    let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGTERM, SIGINT, SIGHUP, SIGQUIT])
-    else {
+    use signal_hook::consts::*;
+    // Every catchable signal whose default action ends the process (SIGPIPE aside: Rust
+    // ignores it and a closed pipe is an error the commands handle).
+    let Ok(mut signals) = signal_hook::iterator::Signals::new([
+        SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGALRM, SIGVTALRM, SIGXCPU, SIGXFSZ,
+    ]) else {
         return;
     };
     let _ = std::thread::Builder::new()

@@ -680,3 +680,44 @@ fn load_progress_counts_files_and_bytes_and_never_goes_back() {
             .any(|p| p.artefacts[0].bytes_done > 0 && p.artefacts[0].bytes_done < on_disk)
     );
 }
+
+/// `analyze` interrupted (SIGINT, SIGQUIT) while it inflates: the temp folder is removed and the
+/// exit code is 128 + the signal.
+#[cfg(unix)]
+#[test]
+fn a_signal_during_cli_inflation_removes_the_temp_folder() {
+    let case = tempfile::tempdir().expect("case");
+    let mut member = pml_head_then_zeros(64 << 20);
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(&member).expect("gz");
+    let first = gz.finish().expect("gz");
+    member[..12].fill(0);
+    let rest = gzip_members(&member, 63);
+    std::fs::write(case.path().join("Bootlog.pml.gz"), [first, rest].concat()).expect("write");
+    for (signal, signo) in [("INT", 2), ("QUIT", 3)] {
+        let tmp = tempfile::tempdir().expect("tmp");
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_bsodwb"))
+            .args(["analyze".as_ref(), case.path().as_os_str()])
+            .env("TMPDIR", tmp.path())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("bsodwb");
+        let start = Instant::now();
+        while std::fs::read_dir(tmp.path()).expect("ls").next().is_none() {
+            assert!(start.elapsed() < Duration::from_secs(20), "no temp folder");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let sent = std::process::Command::new("kill")
+            .args([format!("-{signal}"), child.id().to_string()])
+            .status()
+            .expect("kill");
+        assert!(sent.success());
+        let status = child.wait().expect("wait");
+        assert_eq!(status.code(), Some(128 + signo), "{signal}: {status:?}");
+        assert!(
+            std::fs::read_dir(tmp.path()).expect("ls").next().is_none(),
+            "{signal}: the temp folder is removed"
+        );
+    }
+}
