@@ -48,7 +48,7 @@ enum Command {
 
 fn main() -> std::process::ExitCode {
     // The private temp folder goes on panic (the TUI's panic hook, installed later, restores the
-    // terminal first and then calls this one) and on SIGTERM/SIGINT/SIGHUP/SIGQUIT.
+    // terminal first and then calls this one) and on terminating signals.
     let default_hook = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
         // A panic on the main thread ends the process; a worker's is reported and the UI goes on.
@@ -78,8 +78,9 @@ fn main() -> std::process::ExitCode {
     }
 }
 
-/// On a terminating signal (SIGTERM, SIGINT, SIGHUP, SIGQUIT, ...): the workbench quits through its normal path (terminal restored),
-/// the temp folder is removed and the process exits with 128 + the signal number.
+/// On a terminating signal (SIGTERM, SIGINT, SIGHUP, SIGQUIT, ...): the workbench quits through
+/// its normal path (terminal restored), the temp folder is removed and the process exits with
+/// 128 + the signal number.
 #[cfg(unix)]
 fn watch_signals() {
     use signal_hook::consts::*;
