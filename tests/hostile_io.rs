@@ -588,8 +588,24 @@ fn folders_of_dead_processes_are_removed_at_the_next_start() {
     std::fs::create_dir_all(&alive).expect("mkdir");
     let other = base.path().join("bsodwb-case-notapid");
     std::fs::create_dir_all(&other).expect("mkdir");
-    assert_eq!(case::temp::remove_stale(base.path()), 1);
+    // pid 1 lives, but its folder's lock is not held: the pid was reused, the folder is stale.
+    let reused = base.path().join("bsodwb-case-1-ghi789");
+    std::fs::create_dir_all(&reused).expect("mkdir");
+    std::fs::write(reused.join(".lock"), b"").expect("lock file");
+    let two_minutes_ago = std::time::SystemTime::now() - Duration::from_secs(120);
+    std::fs::File::open(&reused)
+        .and_then(|d| d.set_modified(two_minutes_ago))
+        .expect("age the folder");
+    // A folder of this process, made the normal way, holds its lock: another process's sweep
+    // (same effect as ours from a clone with another pid) keeps it.
+    let held = case::temp::CaseTemp::create().expect("create");
+    let held_copy = base.path().join("bsodwb-case-1-held");
+    std::fs::create_dir_all(&held_copy).expect("mkdir");
+    std::os::unix::fs::symlink(held.path().join(".lock"), held_copy.join(".lock")).expect("ln");
+    assert_eq!(case::temp::remove_stale(base.path()), 2);
     assert!(!stale.exists());
+    assert!(!reused.exists());
+    assert!(held_copy.exists(), "a held lock means a live owner");
     assert!(alive.exists(), "a live process keeps its folder");
     assert!(
         other.exists(),

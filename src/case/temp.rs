@@ -4,7 +4,9 @@
 //! an inflated MEMORY.DMP is as private as the machine's memory. It is removed when its case is
 //! dropped, and also by [`remove_all`] (called on `q`, on SIGTERM/SIGINT/SIGHUP/SIGQUIT and on
 //! panic), which first raises a cancel flag so a running inflation stops writing. Folders whose
-//! process is dead (killed with SIGKILL, a power cut) are removed at the next start.
+//! process is gone (killed with SIGKILL, a power cut) are removed at the next start: a live
+//! folder's `.lock` is held (flock) by its process for as long as it lives, which also holds
+//! across PID reuse and PID namespaces; a folder without one is judged by its PID.
 
 use std::fs::File;
 use std::io;
@@ -13,6 +15,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 const PREFIX: &str = "bsodwb-case-";
+const LOCK: &str = ".lock";
 
 /// Every live temp folder of this process, for the signal and panic paths.
 static LIVE: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
@@ -49,6 +52,8 @@ pub fn remove_all() {
 #[derive(Debug)]
 pub struct CaseTemp {
     dir: tempfile::TempDir,
+    /// Held locked while the folder lives (see the module doc).
+    _lock: Option<File>,
 }
 
 impl CaseTemp {
@@ -73,7 +78,10 @@ impl CaseTemp {
         if let Ok(mut l) = LIVE.lock() {
             l.push(dir.path().to_path_buf());
         }
-        Ok(CaseTemp { dir })
+        let lock = File::create(dir.path().join(LOCK))
+            .ok()
+            .filter(|f| lock_held(f));
+        Ok(CaseTemp { dir, _lock: lock })
     }
 
     pub fn path(&self) -> &Path {
@@ -128,7 +136,7 @@ pub fn remove_stale(base: &Path) -> usize {
         let Some(pid) = rest.split('-').next().and_then(|p| p.parse::<u32>().ok()) else {
             continue;
         };
-        if pid == std::process::id() || process_alive(pid) {
+        if pid == std::process::id() {
             continue;
         }
         let Ok(meta) = std::fs::symlink_metadata(entry.path()) else {
@@ -137,11 +145,38 @@ pub fn remove_stale(base: &Path) -> usize {
         if !meta.is_dir() || !owned_by_us(&meta) {
             continue;
         }
+        let alive = match File::open(entry.path().join(LOCK)) {
+            // Taking the lock succeeds only when no live process holds it (a folder made in the
+            // last minute may still be between its creation and its lock: judged by its pid).
+            Ok(f) => !lock_held(&f) || (younger_than_a_minute(&meta) && process_alive(pid)),
+            Err(_) => process_alive(pid),
+        };
+        if alive {
+            continue;
+        }
         if std::fs::remove_dir_all(entry.path()).is_ok() {
             removed += 1;
         }
     }
     removed
+}
+
+fn younger_than_a_minute(meta: &std::fs::Metadata) -> bool {
+    meta.modified()
+        .ok()
+        .and_then(|t| t.elapsed().ok())
+        .is_none_or(|age| age < std::time::Duration::from_secs(60))
+}
+
+/// Take an exclusive lock on `f` without waiting; true when taken.
+#[cfg(unix)]
+fn lock_held(f: &File) -> bool {
+    rustix::fs::flock(f, rustix::fs::FlockOperation::NonBlockingLockExclusive).is_ok()
+}
+
+#[cfg(not(unix))]
+fn lock_held(_f: &File) -> bool {
+    false
 }
 
 #[cfg(unix)]
