@@ -78,9 +78,7 @@ impl CaseTemp {
         if let Ok(mut l) = LIVE.lock() {
             l.push(dir.path().to_path_buf());
         }
-        let lock = File::create(dir.path().join(LOCK))
-            .ok()
-            .filter(|f| lock_held(f));
+        let lock = File::create(dir.path().join(LOCK)).ok().filter(lock_held);
         Ok(CaseTemp { dir, _lock: lock })
     }
 
