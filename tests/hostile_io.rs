@@ -737,3 +737,53 @@ fn a_signal_during_cli_inflation_removes_the_temp_folder() {
         );
     }
 }
+
+/// `scan` writes nothing anywhere, even for a zip inside a gzip stream (which opening the case
+/// has to write to read) and for artefacts behind compression.
+#[cfg(unix)]
+#[test]
+fn scan_never_writes() {
+    use zip::write::SimpleFileOptions;
+    let case = tempfile::tempdir().expect("case");
+    let tmp = tempfile::tempdir().expect("tmp");
+    let mut z = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    z.start_file("Bootlog.pml", SimpleFileOptions::default())
+        .expect("entry");
+    z.write_all(&pml_head_then_zeros(1 << 20)).expect("write");
+    let zip = z.finish().expect("zip").into_inner();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(&zip).expect("gz");
+    std::fs::write(case.path().join("logs.zip.gz"), gz.finish().expect("gz")).expect("write");
+    std::fs::write(
+        case.path().join("Bootlog.pml.xz"),
+        xz(&pml_head_then_zeros(1 << 20)),
+    )
+    .expect("write");
+    let before = disk_use(case.path());
+    let run = run_bsodwb(
+        &["scan", case.path().to_str().expect("utf-8")],
+        tmp.path(),
+        &[],
+    );
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert!(
+        run.stdout.contains("zip inside a gzip stream"),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("procmon-log"), "{}", run.stdout);
+    assert!(
+        std::fs::read_dir(tmp.path()).expect("ls").next().is_none(),
+        "scan wrote to TMPDIR"
+    );
+    assert_eq!(disk_use(case.path()), before, "scan wrote into the case");
+    // Opening the case looks inside: the entry of the zip in the gzip is inflated.
+    let inv = discover(case.path(), Limits::from_env());
+    assert!(
+        inv.files
+            .iter()
+            .any(|f| f.path == "logs.zip.gz!Bootlog.pml" && f.local.is_some()),
+        "{:#?}",
+        inv.files
+    );
+}
