@@ -47,7 +47,27 @@ enum Command {
 }
 
 fn main() -> std::process::ExitCode {
-    match run() {
+    // The private temp folder goes on panic (the TUI's panic hook, installed later, restores the
+    // terminal first and then calls this one) and on terminating signals.
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        // A panic on the main thread ends the process; a worker's is reported and the UI goes on.
+        if std::thread::current().name() == Some("main") {
+            bsod_workbench::case::temp::remove_all();
+        }
+        default_hook(info);
+    }));
+    watch_signals();
+    let result = run();
+    // `q` while a case still inflates: stop it and remove the temp folder.
+    bsod_workbench::case::temp::remove_all();
+    if let Some(sig) = bsod_workbench::ui::quit_signal() {
+        std::process::exit(128 + sig);
+    }
+    for changed in bsod_workbench::mapped::take_changed() {
+        eprintln!("bsodwb: warning: {changed}");
+    }
+    match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
         // `bsodwb scan CASE | head`: the reader went away; that is not an error of ours.
         Err(e) if is_broken_pipe(&e) => std::process::ExitCode::SUCCESS,
@@ -57,6 +77,41 @@ fn main() -> std::process::ExitCode {
         }
     }
 }
+
+/// On a terminating signal (SIGTERM, SIGINT, SIGHUP, SIGQUIT, ...): the workbench quits through
+/// its normal path (terminal restored), the temp folder is removed and the process exits with
+/// 128 + the signal number.
+#[cfg(unix)]
+fn watch_signals() {
+    use signal_hook::consts::*;
+    // Every catchable signal whose default action ends the process (SIGPIPE aside: Rust
+    // ignores it and a closed pipe is an error the commands handle).
+    let Ok(mut signals) = signal_hook::iterator::Signals::new([
+        SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGALRM, SIGVTALRM, SIGXCPU, SIGXFSZ,
+    ]) else {
+        return;
+    };
+    let _ = std::thread::Builder::new()
+        .name("signals".into())
+        .spawn(move || {
+            if let Some(sig) = signals.forever().next() {
+                bsod_workbench::ui::request_quit(sig);
+                // The event loop notices within one poll and gives the terminal back itself.
+                for _ in 0..50 {
+                    if !bsod_workbench::ui::is_active() {
+                        break;
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                bsod_workbench::ui::restore_terminal();
+                bsod_workbench::case::temp::remove_all();
+                std::process::exit(128 + sig);
+            }
+        });
+}
+
+#[cfg(not(unix))]
+fn watch_signals() {}
 
 /// Whether an error comes from writing to a closed pipe (directly or inside serde_json).
 fn is_broken_pipe(e: &anyhow::Error) -> bool {

@@ -262,3 +262,160 @@ fn tmux_demo_walk_from_the_bugcheck_to_filecrypt() {
     assert_eq!(t.exit_code(), 0);
     assert!(!t.alternate_on());
 }
+
+/// A case of the shape the hostile-input test needs: a dump and a boot log mapped straight from
+/// the case folder (so they can be cut while open), and a gzip'd event log so the private temp
+/// folder exists.
+fn hostile_case_dir() -> Option<tempfile::TempDir> {
+    use std::io::Write;
+    let dump = common::sample("rizin-testbins/triage_x64.dmp")?;
+    let pml = common::sample("procmon-parser/uncompressed/CompressedLogFileUTC64Process.pml")?;
+    let evtx = common::sample("omerbenamram-evtx/system.evtx")?;
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::create_dir_all(dir.path().join("Minidump")).expect("mkdir");
+    std::fs::copy(dump, dir.path().join("Minidump/022121-01.dmp")).expect("copy");
+    std::fs::copy(pml, dir.path().join("Bootlog.pml")).expect("copy");
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(&std::fs::read(evtx).expect("read"))
+        .expect("gz");
+    std::fs::write(dir.path().join("System.evtx.gz"), gz.finish().expect("gz")).expect("write");
+    Some(dir)
+}
+
+fn temp_folders(tmp: &Path) -> Vec<String> {
+    std::fs::read_dir(tmp)
+        .map(|rd| {
+            rd.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n.starts_with("bsodwb-case-"))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Truncate the open boot log and dump while the TUI shows them, then send `signal`: the
+/// process lives through the truncation, exits with 128+signo, leaves the alternate screen and
+/// removes its temp folder.
+fn cut_then_signal(name: &str, signal: &str, signo: i32) {
+    if !tmux_available() {
+        return;
+    }
+    let Some(case) = hostile_case_dir() else {
+        return;
+    };
+    let work = tempfile::tempdir().expect("work");
+    let tmp = work.path().join("tmp");
+    std::fs::create_dir_all(&tmp).expect("tmp");
+    let tmp_s = tmp.to_str().expect("utf-8").to_string();
+    let t = Tmux::start(
+        name,
+        &[("TERM", "xterm-256color"), ("TMPDIR", &tmp_s)],
+        &[case.path()],
+        work.path(),
+    );
+    t.wait_for("Minidump/022121-01.dmp");
+    assert!(t.alternate_on());
+    assert_eq!(temp_folders(&tmp).len(), 1, "the gzip'd log is inflated");
+    // Open the timeline, then cut both mapped files to one page and read past the cut.
+    t.keys(&["3"]);
+    t.wait_for("events");
+    for f in ["Bootlog.pml", "Minidump/022121-01.dmp"] {
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(case.path().join(f))
+            .expect("open")
+            .set_len(4096)
+            .expect("truncate");
+    }
+    // The event's detail reads its bytes past the cut; the dump pane reads the dump's.
+    t.keys(&["End", "Enter"]);
+    let s = t.wait_for("changed while open");
+    assert!(s.contains("Bootlog.pml"), "{s}");
+    t.keys(&["Escape", "2", "End", "PageUp", "1"]);
+    assert!(s.contains("1 Overview"), "still drawing:\n{s}");
+    assert!(
+        !t.status.exists(),
+        "bsodwb lived through the truncation:\n{s}"
+    );
+    // The workbench process is the pane shell's child.
+    let shell = t.tmux(&["display-message", "-p", "#{pane_pid}"]);
+    let out = Command::new("pgrep")
+        .args(["-P", shell.trim()])
+        .output()
+        .expect("pgrep");
+    let pid = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .next()
+        .expect("bsodwb pid")
+        .trim()
+        .to_string();
+    let killed = Command::new("kill")
+        .args([&format!("-{signal}"), &pid])
+        .status()
+        .expect("kill");
+    assert!(killed.success());
+    assert_eq!(t.exit_code(), 128 + signo, "exits with 128+{signal}");
+    assert!(!t.alternate_on(), "the terminal left the alternate screen");
+    assert_eq!(
+        temp_folders(&tmp),
+        Vec::<String>::new(),
+        "temp folder removed"
+    );
+}
+
+#[test]
+fn tmux_truncated_files_then_sigterm() {
+    cut_then_signal("sigterm", "TERM", 15);
+}
+
+#[test]
+fn tmux_truncated_files_then_sighup() {
+    cut_then_signal("sighup", "HUP", 1);
+}
+
+/// `q` while a large compressed boot log is still being inflated: the loading screen shows files
+/// and bytes per artefact, and quitting stops the inflation and removes the temp folder.
+#[test]
+fn tmux_q_during_inflation_removes_the_temp_folder() {
+    use std::io::Write;
+    if !tmux_available() {
+        return;
+    }
+    let case = tempfile::tempdir().expect("case");
+    // 4 GiB inflated (a PML header, then zeros), as 64 concatenated gzip members.
+    let mut member = vec![0u8; 64 << 20];
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    member[..12].copy_from_slice(b"PML_\x09\0\0\0\x01\0\0\0");
+    gz.write_all(&member).expect("gz");
+    let first = gz.finish().expect("gz");
+    member[..12].fill(0);
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(&member).expect("gz");
+    let rest = gz.finish().expect("gz").repeat(63);
+    std::fs::write(case.path().join("Bootlog.pml.gz"), [first, rest].concat()).expect("write");
+    let work = tempfile::tempdir().expect("work");
+    let tmp = work.path().join("tmp");
+    std::fs::create_dir_all(&tmp).expect("tmp");
+    let tmp_s = tmp.to_str().expect("utf-8").to_string();
+    let t = Tmux::start(
+        "quit-inflating",
+        &[("TERM", "xterm-256color"), ("TMPDIR", &tmp_s)],
+        &[case.path()],
+        work.path(),
+    );
+    let s = t.wait_for("case files");
+    assert!(s.contains("Loading the case"), "{s}");
+    let start = Instant::now();
+    while temp_folders(&tmp).is_empty() {
+        assert!(start.elapsed() < Duration::from_secs(20), "no temp folder");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    t.keys(&["q"]);
+    assert_eq!(t.exit_code(), 0);
+    assert!(!t.alternate_on());
+    assert_eq!(
+        temp_folders(&tmp),
+        Vec::<String>::new(),
+        "temp folder removed"
+    );
+}

@@ -1,54 +1,145 @@
 //! Discovery: walk a case folder, look inside archives and compressed streams, sniff every file.
+//!
+//! Compressed content is sniffed before it is inflated: only an entry whose first inflated bytes
+//! are an artefact bsodwb reads is written (to the case's private temp folder, see
+//! [`super::temp`]). What is written is bounded per entry, per case (one budget shared by nested
+//! archives) and by the free space of the temp file system; sizes claimed by zip headers are
+//! checked before and the actual sizes while inflating. Memory stays bounded: every decoder
+//! streams, the xz one with a dictionary memory limit. A stream cut short keeps what inflated.
 
 use super::sniff::{SNIFF_LEN, Wrapper, sniff};
-use super::{CaseError, CaseFile, Problem};
+use super::temp::{self, CaseTemp};
+use super::{CaseError, CaseFile, Kind, Problem};
 use std::fs::File;
-use std::io::{self, Read, Write};
+use std::io::{self, BufRead, Read, Seek, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
-/// The most an archive entry or compressed stream may inflate to before it is refused.
+/// The most one archive entry or compressed stream may inflate to before it is refused.
 /// A case file is at most a full memory dump; 64 GiB leaves room for those while stopping
 /// decompression bombs. `BSODWB_MAX_INFLATE` (bytes) overrides it.
 pub const DEFAULT_MAX_INFLATE: u64 = 64 << 30;
+/// The most a whole case may write to its temp folder, nested archives included.
+/// `BSODWB_MAX_CASE_INFLATE` (bytes) overrides it.
+pub const DEFAULT_MAX_CASE_INFLATE: u64 = 64 << 30;
 /// How deep archives may nest (a zip of zipped logs is common; deeper is suspicious).
 const MAX_NESTING: usize = 3;
+/// Compression ratios beyond this are named in the problems (a likely bomb).
+const BOMB_RATIO: u64 = 1000;
+/// The xz decoder's memory limit (KiB): `xz -9` needs a 64 MiB dictionary; a header asking
+/// for more than this is refused instead of allocated.
+const XZ_MEM_LIMIT_KIB: u32 = 256 * 1024;
+/// How often (bytes written) the temp file system's free space is asked again.
+const FREE_SPACE_EVERY: u64 = 64 << 20;
+
+/// The bounds on what discovery writes to the temp folder.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// The most one entry or stream may inflate to.
+    pub per_entry: u64,
+    /// The most the whole case may write, nested archives included.
+    pub per_case: u64,
+}
+
+impl Limits {
+    /// The defaults, overridden by `BSODWB_MAX_INFLATE` and `BSODWB_MAX_CASE_INFLATE` (bytes).
+    pub fn from_env() -> Limits {
+        Limits {
+            per_entry: env_bytes("BSODWB_MAX_INFLATE", DEFAULT_MAX_INFLATE),
+            per_case: env_bytes("BSODWB_MAX_CASE_INFLATE", DEFAULT_MAX_CASE_INFLATE),
+        }
+    }
+}
 
 /// What discovery does with compressed content.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Extract {
-    /// Only sniff through compression (for `bsodwb scan`): nothing is written anywhere.
+    /// Only sniff through compression (for `bsodwb scan`): nothing is written anywhere, and only
+    /// the first bytes of each compressed entry are inflated (in memory).
     SniffOnly,
     /// Inflate archive entries and compressed streams into a private temp dir so parsers can map them.
     ToTempDir,
+}
+
+/// Where discovery is: files and bytes (on disk, compressed) done of the total; never goes back.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DiscoverProgress<'p> {
+    pub path: &'p str,
+    pub files_done: usize,
+    pub files_total: usize,
+    pub bytes_done: u64,
+    pub bytes_total: u64,
+    /// Bytes written to the temp folder so far.
+    pub written: u64,
 }
 
 pub(super) struct Walker<'a> {
     pub root: PathBuf,
     pub extract: Extract,
     pub max_inflate: u64,
+    pub max_case: u64,
+    /// Bytes written to the temp folder by this walk (the case's budget).
+    pub written: u64,
     pub files: Vec<CaseFile>,
     pub problems: Vec<Problem>,
-    pub temp: Option<tempfile::TempDir>,
-    pub progress: &'a mut dyn FnMut(&str),
+    pub temp: Option<CaseTemp>,
+    progress: &'a mut dyn FnMut(&DiscoverProgress),
+    files_total: usize,
+    bytes_total: u64,
+    files_done: usize,
+    bytes_done: u64,
+    /// How far into the current disk file reading has got.
+    current: Arc<AtomicU64>,
+    current_size: u64,
+    last_reported: u64,
+    last_written: u64,
+    next_slot: usize,
+    free_checked_at: Option<u64>,
 }
 
-fn max_inflate_from_env() -> u64 {
-    std::env::var("BSODWB_MAX_INFLATE")
+fn env_bytes(name: &str, default: u64) -> u64 {
+    std::env::var(name)
         .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(DEFAULT_MAX_INFLATE)
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(default)
+}
+
+/// Why copying an entry stopped early.
+enum CopyStop {
+    /// A limit was reached, or the process is exiting: the partial copy is removed.
+    Refused(String),
+    /// The stream is corrupt or cut short after `n` bytes: what inflated is kept.
+    Cut { n: u64, error: io::Error },
 }
 
 impl<'a> Walker<'a> {
-    pub fn new(root: &Path, extract: Extract, progress: &'a mut dyn FnMut(&str)) -> Walker<'a> {
+    pub fn new(
+        root: &Path,
+        extract: Extract,
+        limits: Limits,
+        progress: &'a mut dyn FnMut(&DiscoverProgress),
+    ) -> Walker<'a> {
         Walker {
             root: root.to_path_buf(),
             extract,
-            max_inflate: max_inflate_from_env(),
+            max_inflate: limits.per_entry,
+            max_case: limits.per_case,
+            written: 0,
             files: Vec::new(),
             problems: Vec::new(),
             temp: None,
             progress,
+            files_total: 0,
+            bytes_total: 0,
+            files_done: 0,
+            bytes_done: 0,
+            current: Arc::new(AtomicU64::new(0)),
+            current_size: 0,
+            last_reported: 0,
+            last_written: 0,
+            next_slot: 0,
+            free_checked_at: None,
         }
     }
 
@@ -57,22 +148,57 @@ impl<'a> Walker<'a> {
             path: self.root.clone(),
             source: e,
         })?;
+        let mut plan = Vec::new();
         if meta.is_file() {
             // A single file given as the case: its folder's display name is the file name.
-            let root = self.root.clone();
-            let name = root
+            let name = self
+                .root
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default();
-            self.visit_file(&root, &name, 0);
-            return Ok(());
+            plan.push((self.root.clone(), name, meta.len()));
+        } else {
+            let root = self.root.clone();
+            self.list_dir(&root, "", &mut plan);
         }
-        let root = self.root.clone();
-        self.walk_dir(&root, "");
+        self.files_total = plan.len();
+        self.bytes_total = plan.iter().map(|p| p.2).sum();
+        for (path, rel, size) in plan {
+            self.current = Arc::new(AtomicU64::new(0));
+            self.current_size = size;
+            self.report(&rel, true);
+            self.visit_disk_file(&path, &rel, size);
+            self.files_done += 1;
+            self.bytes_done = self.bytes_done.saturating_add(size);
+            self.current_size = 0;
+            self.report(&rel, true);
+        }
         Ok(())
     }
 
-    fn walk_dir(&mut self, dir: &Path, rel: &str) {
+    /// Tell the caller where the walk is (at most every 1 MiB of reading unless `force`).
+    fn report(&mut self, path: &str, force: bool) {
+        let within = self.current.load(Ordering::Relaxed).min(self.current_size);
+        let done = self.bytes_done.saturating_add(within);
+        if !force
+            && done.saturating_sub(self.last_reported) < (1 << 20)
+            && self.written.saturating_sub(self.last_written) < (16 << 20)
+        {
+            return;
+        }
+        self.last_reported = done;
+        self.last_written = self.written;
+        (self.progress)(&DiscoverProgress {
+            path,
+            files_done: self.files_done,
+            files_total: self.files_total,
+            bytes_done: done,
+            bytes_total: self.bytes_total,
+            written: self.written,
+        });
+    }
+
+    fn list_dir(&mut self, dir: &Path, rel: &str, plan: &mut Vec<(PathBuf, String, u64)>) {
         let mut entries: Vec<_> = match std::fs::read_dir(dir) {
             Ok(rd) => rd.filter_map(Result::ok).collect(),
             Err(e) => {
@@ -98,16 +224,15 @@ impl<'a> Walker<'a> {
             // Symlinks are not followed: a case folder is a copy, and links could loop or escape it.
             let Ok(ft) = entry.file_type() else { continue };
             if ft.is_dir() {
-                self.walk_dir(&entry.path(), &child_rel);
+                self.list_dir(&entry.path(), &child_rel, plan);
             } else if ft.is_file() {
-                self.visit_file(&entry.path(), &child_rel, 0);
+                let size = entry.metadata().map(|m| m.len()).unwrap_or(0);
+                plan.push((entry.path(), child_rel, size));
             }
         }
     }
 
-    fn visit_file(&mut self, path: &Path, rel: &str, depth: usize) {
-        (self.progress)(rel);
-        let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+    fn visit_disk_file(&mut self, path: &Path, rel: &str, size: u64) {
         let head = match read_head(path) {
             Ok(h) => h,
             Err(e) => {
@@ -116,20 +241,42 @@ impl<'a> Walker<'a> {
                 return;
             }
         };
+        let open = || -> io::Result<Tracked> {
+            Ok(Tracked {
+                file: File::open(path)?,
+                pos: 0,
+                seen: self.current.clone(),
+            })
+        };
         match Wrapper::sniff(&head) {
-            Some(Wrapper::Zip) if depth < MAX_NESTING => self.visit_zip(path, rel, size, depth),
-            Some(w @ (Wrapper::Gzip | Wrapper::Xz | Wrapper::Zlib)) if depth < MAX_NESTING => {
-                match inflated_head(path, w) {
-                    Ok(inner) => self.visit_stream(path, rel, size, w, &inner, depth),
+            Some(Wrapper::Zip) => match open() {
+                Ok(src) => self.visit_zip(src, rel, 0),
+                Err(e) => self
+                    .problems
+                    .push(Problem::new(rel.to_string(), format!("cannot open: {e}"))),
+            },
+            Some(w) => {
+                let src = match open() {
+                    Ok(s) => s,
+                    Err(e) => {
+                        return self
+                            .problems
+                            .push(Problem::new(rel.to_string(), format!("cannot open: {e}")));
+                    }
+                };
+                let name = rel.rsplit('/').next().unwrap_or(rel).to_string();
+                let reader = decoder(w, io::BufReader::new(src));
+                match self.visit_content(reader, rel, &name, w, size, None, 1) {
+                    Ok(()) => {}
                     // Not really compressed (a zlib look-alike header): sniff the raw bytes.
                     Err(_) if w == Wrapper::Zlib => self.push_plain(path, rel, size, &head),
                     Err(e) => self.problems.push(Problem::new(
                         rel.to_string(),
-                        format!("{w:?} stream is corrupt at its start: {e}").to_lowercase(),
+                        format!("{} stream is corrupt at its start: {e}", wrapper_word(w)),
                     )),
                 }
             }
-            _ => self.push_plain(path, rel, size, &head),
+            None => self.push_plain(path, rel, size, &head),
         }
     }
 
@@ -145,122 +292,358 @@ impl<'a> Walker<'a> {
         });
     }
 
-    fn visit_stream(
+    /// Look at inflated content (`r`, produced by wrapper `w` from `compressed` bytes): sniff its
+    /// head, follow a nested wrapper, and write it to the temp folder only when it is an artefact.
+    /// `claimed` is the size a zip header claims. An error before the first byte is returned.
+    #[allow(clippy::too_many_arguments)]
+    fn visit_content(
         &mut self,
-        path: &Path,
+        mut r: Box<dyn Read + '_>,
         rel: &str,
-        size: u64,
+        name: &str,
         w: Wrapper,
-        inner: &[u8],
+        compressed: u64,
+        claimed: Option<u64>,
         depth: usize,
-    ) {
-        let wrapper_name = wrapper_name(w);
-        if Wrapper::sniff(inner) == Some(Wrapper::Zip) || (self.extract == Extract::ToTempDir) {
-            // Inflate to the temp dir: the parsers need the bytes, and a zipped zip needs a seekable file.
-            let stem = rel.rsplit('/').next().unwrap_or(rel);
-            match self.inflate_stream_to_temp(path, w, stem) {
-                Ok(local) => {
-                    let (kind, detail) = sniff(inner);
-                    if Wrapper::sniff(inner).is_some() {
-                        self.visit_file(&local, &format!("{rel}!"), depth + 1);
-                        return;
-                    }
-                    let inflated = std::fs::metadata(&local).map(|m| m.len()).unwrap_or(0);
+    ) -> io::Result<()> {
+        let (head, head_error) = read_head_of(&mut r);
+        if head.is_empty() {
+            return Err(head_error.unwrap_or_else(|| {
+                io::Error::new(io::ErrorKind::InvalidData, "stream inflates to nothing")
+            }));
+        }
+        let inner = if head_error.is_none() {
+            Wrapper::sniff(&head)
+        } else {
+            None
+        };
+        match inner {
+            Some(w2) if depth > MAX_NESTING => {
+                self.problems.push(Problem::new(
+                    rel.to_string(),
+                    format!(
+                        "{} nested more than {MAX_NESTING} deep inside compression; not inflated",
+                        wrapper_word(w2)
+                    ),
+                ));
+                return Ok(());
+            }
+            Some(Wrapper::Zip) => {
+                if self.extract == Extract::SniffOnly {
                     self.files.push(CaseFile {
                         path: rel.to_string(),
-                        local: Some(local),
-                        kind,
-                        size,
-                        detail: join_detail(
-                            &detail,
-                            &format!("{wrapper_name}, {inflated} bytes inflated"),
+                        local: None,
+                        kind: Kind::Unknown,
+                        size: claimed.unwrap_or(compressed),
+                        detail: format!(
+                            "zip inside {} (open the case to look inside)",
+                            wrapper_article(w)
                         ),
                         wrapper: Some(w),
                     });
+                    return Ok(());
                 }
-                Err(msg) => self.problems.push(Problem::new(rel.to_string(), msg)),
+                // A zip needs a seekable file: it is written (within the budget), read, removed.
+                if self.claim_refused(rel, claimed) {
+                    return Ok(());
+                }
+                let Some((local, out)) = self.new_temp_file(rel, name) else {
+                    return Ok(());
+                };
+                match self.copy_out(&head, &mut r, out, rel, claimed) {
+                    Ok(_) => {
+                        match File::open(&local) {
+                            Ok(f) => {
+                                let src = Tracked {
+                                    file: f,
+                                    pos: 0,
+                                    seen: Arc::new(AtomicU64::new(0)),
+                                };
+                                self.visit_zip(src, rel, depth);
+                            }
+                            Err(e) => self
+                                .problems
+                                .push(Problem::new(rel.to_string(), format!("temp file: {e}"))),
+                        }
+                        let _ = std::fs::remove_file(&local);
+                    }
+                    Err(stop) => {
+                        let _ = std::fs::remove_file(&local);
+                        self.stopped(rel, w, compressed, stop);
+                    }
+                }
+                return Ok(());
             }
-            return;
+            Some(w2) => {
+                let chained = io::Cursor::new(head).chain(r);
+                let inner_reader = decoder(w2, io::BufReader::new(chained));
+                let inner_name = strip_compression_ext(name);
+                if let Err(e) = self.visit_content(
+                    inner_reader,
+                    rel,
+                    &inner_name,
+                    w2,
+                    compressed,
+                    None,
+                    depth + 1,
+                ) {
+                    self.problems.push(Problem::new(
+                        rel.to_string(),
+                        format!(
+                            "{} stream inside {} is corrupt at its start: {e}",
+                            wrapper_word(w2),
+                            wrapper_article(w)
+                        ),
+                    ));
+                }
+                return Ok(());
+            }
+            None => {}
         }
-        let (kind, detail) = sniff(inner);
+        let (kind, detail) = sniff(&head);
+        let size = claimed.unwrap_or(compressed);
+        if self.extract == Extract::SniffOnly || kind == Kind::Unknown {
+            let how = if self.extract == Extract::ToTempDir {
+                format!("{}, not inflated: not a kind bsodwb reads", wrapper_name(w))
+            } else {
+                wrapper_name(w).to_string()
+            };
+            if let Some(c) = claimed {
+                self.check_ratio(rel, c, compressed, "claims");
+            }
+            if let Some(e) = head_error {
+                self.problems.push(Problem::new(
+                    rel.to_string(),
+                    cut_message(w, head.len() as u64, &e),
+                ));
+            }
+            self.files.push(CaseFile {
+                path: rel.to_string(),
+                local: None,
+                kind,
+                size,
+                detail: join_detail(&detail, &how),
+                wrapper: Some(w),
+            });
+            return Ok(());
+        }
+        if self.claim_refused(rel, claimed) {
+            return Ok(());
+        }
+        let Some((local, out)) = self.new_temp_file(rel, &strip_compression_ext(name)) else {
+            return Ok(());
+        };
+        let (n, cut) = if let Some(e) = head_error {
+            // The head itself is all there is: keep it.
+            match self.copy_out(&head, &mut io::empty(), out, rel, claimed) {
+                Ok(n) => (n, Some(e)),
+                Err(stop) => {
+                    let _ = std::fs::remove_file(&local);
+                    self.stopped(rel, w, compressed, stop);
+                    return Ok(());
+                }
+            }
+        } else {
+            match self.copy_out(&head, &mut r, out, rel, claimed) {
+                Ok(n) => (n, None),
+                Err(CopyStop::Cut { n, error }) => (n, Some(error)),
+                Err(stop) => {
+                    let _ = std::fs::remove_file(&local);
+                    self.stopped(rel, w, compressed, stop);
+                    return Ok(());
+                }
+            }
+        };
+        self.check_ratio(rel, n, compressed, "inflates to");
+        let mut how = format!("{}, {n} bytes inflated", wrapper_name(w));
+        if let Some(e) = cut {
+            self.problems
+                .push(Problem::new(rel.to_string(), cut_message(w, n, &e)));
+            how.push_str(", cut short");
+        }
         self.files.push(CaseFile {
             path: rel.to_string(),
-            local: None,
+            local: Some(local),
             kind,
             size,
-            detail: join_detail(&detail, wrapper_name),
+            detail: join_detail(&detail, &how),
             wrapper: Some(w),
         });
+        Ok(())
     }
 
-    fn temp_dir(&mut self) -> Result<PathBuf, String> {
-        if self.temp.is_none() {
-            let dir = tempfile::Builder::new()
-                .prefix("bsodwb-case-")
-                .tempdir()
-                .map_err(|e| {
-                    format!("cannot create a private temp dir for archive entries: {e}")
-                })?;
-            self.temp = Some(dir);
+    /// Refuse before writing when a zip header claims more than may be written.
+    fn claim_refused(&mut self, rel: &str, claimed: Option<u64>) -> bool {
+        let Some(declared) = claimed else {
+            return false;
+        };
+        let left = self.max_case.saturating_sub(self.written);
+        let msg = if declared > self.max_inflate {
+            format!(
+                "zip entry claims {declared} bytes, past the {} byte bound per entry (BSODWB_MAX_INFLATE); refused",
+                self.max_inflate
+            )
+        } else if declared > left {
+            format!(
+                "zip entry claims {declared} bytes, past the {left} bytes left of the case's {} byte budget (BSODWB_MAX_CASE_INFLATE); refused",
+                self.max_case
+            )
+        } else {
+            return false;
+        };
+        self.problems.push(Problem::new(rel.to_string(), msg));
+        true
+    }
+
+    fn stopped(&mut self, rel: &str, w: Wrapper, compressed: u64, stop: CopyStop) {
+        match stop {
+            CopyStop::Refused(msg) => self.problems.push(Problem::new(rel.to_string(), msg)),
+            CopyStop::Cut { n, error } => {
+                self.check_ratio(rel, n, compressed, "inflates to");
+                self.problems
+                    .push(Problem::new(rel.to_string(), cut_message(w, n, &error)));
+            }
         }
-        self.temp
-            .as_ref()
-            .map(|t| t.path().to_path_buf())
-            .ok_or_else(|| "no temp dir".to_string())
+    }
+
+    fn check_ratio(&mut self, rel: &str, inflated: u64, compressed: u64, verb: &str) {
+        if inflated > compressed.max(1).saturating_mul(BOMB_RATIO) {
+            self.problems.push(Problem::new(
+                rel.to_string(),
+                format!(
+                    "{verb} {inflated} bytes from {compressed} compressed: a ratio of {}:1, beyond {BOMB_RATIO}:1 (a likely decompression bomb)",
+                    inflated / compressed.max(1)
+                ),
+            ));
+        }
+    }
+
+    fn temp(&mut self) -> Result<&CaseTemp, String> {
+        if self.temp.is_none() {
+            let t = CaseTemp::create().map_err(|e| {
+                format!("cannot create a private temp dir for archive entries: {e}")
+            })?;
+            self.temp = Some(t);
+        }
+        self.temp.as_ref().ok_or_else(|| "no temp dir".to_string())
     }
 
     /// A fresh file in the temp dir; its name keeps the entry's file name (parsers look for
     /// rollover siblings and extensions) under a numbered folder so entries never collide.
-    fn temp_file_for(&mut self, name: &str) -> Result<(PathBuf, File), String> {
-        let dir = self
-            .temp_dir()?
-            .join(format!("{}", self.files.len() + self.problems.len() + 1));
-        let dir = unique_dir(dir);
-        std::fs::create_dir_all(&dir).map_err(|e| format!("temp dir: {e}"))?;
-        let safe: String = name
-            .chars()
-            .map(|c| {
-                if c == '/' || c == '\\' || c == ':' || c == '\0' {
-                    '_'
-                } else {
-                    c
-                }
-            })
-            .collect();
-        let safe = if safe.is_empty() || safe == "." || safe == ".." {
-            "entry".to_string()
-        } else {
-            safe
-        };
-        let path = dir.join(safe);
-        let file = File::create(&path).map_err(|e| format!("temp file: {e}"))?;
-        Ok((path, file))
-    }
-
-    fn inflate_stream_to_temp(
-        &mut self,
-        path: &Path,
-        w: Wrapper,
-        name: &str,
-    ) -> Result<PathBuf, String> {
-        let name = strip_compression_ext(name);
-        let (local, mut out) = self.temp_file_for(&name)?;
-        let src = File::open(path).map_err(|e| format!("cannot open: {e}"))?;
-        let mut reader = decoder(w, src);
-        copy_bounded(&mut reader, &mut out, self.max_inflate, wrapper_name(w))?;
-        Ok(local)
-    }
-
-    fn visit_zip(&mut self, path: &Path, rel: &str, size: u64, depth: usize) {
-        let file = match File::open(path) {
-            Ok(f) => f,
-            Err(e) => {
-                return self
-                    .problems
-                    .push(Problem::new(rel.to_string(), format!("cannot open: {e}")));
+    fn new_temp_file(&mut self, rel: &str, name: &str) -> Option<(PathBuf, File)> {
+        self.next_slot += 1;
+        let slot = self.next_slot;
+        let made = (|| {
+            let t = self.temp()?;
+            let dir = unique_dir(t.path().join(slot.to_string()));
+            t.create_dir(&dir).map_err(|e| format!("temp dir: {e}"))?;
+            let path = dir.join(safe_name(name));
+            let file = t
+                .create_file(&path)
+                .map_err(|e| format!("temp file: {e}"))?;
+            Ok::<_, String>((path, file))
+        })();
+        match made {
+            Ok(x) => Some(x),
+            Err(msg) => {
+                self.problems.push(Problem::new(rel.to_string(), msg));
+                None
             }
+        }
+    }
+
+    /// Write `head` then the rest of `src` to `out` within every bound: the per-entry bound, the
+    /// size a zip header claims, the case's budget and the temp file system's reserve.
+    fn copy_out(
+        &mut self,
+        head: &[u8],
+        src: &mut dyn Read,
+        out: File,
+        rel: &str,
+        claimed: Option<u64>,
+    ) -> Result<u64, CopyStop> {
+        let mut out = io::BufWriter::with_capacity(1 << 20, out);
+        let mut buf = vec![0u8; 1 << 18];
+        let mut n: u64 = 0;
+        let mut chunk: Vec<u8> = head.to_vec();
+        loop {
+            if !chunk.is_empty() {
+                let k = chunk.len() as u64;
+                self.admit(n, k, claimed)?;
+                out.write_all(&chunk)
+                    .map_err(|e| CopyStop::Refused(format!("temp file: {e}")))?;
+                n += k;
+                self.written += k;
+                self.report(rel, false);
+            }
+            let got = loop {
+                match src.read(&mut buf) {
+                    Ok(g) => break g,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    Err(error) => {
+                        out.flush()
+                            .map_err(|e| CopyStop::Refused(format!("temp file: {e}")))?;
+                        return Err(CopyStop::Cut { n, error });
+                    }
+                }
+            };
+            if got == 0 {
+                break;
+            }
+            chunk.clear();
+            chunk.extend_from_slice(&buf[..got]);
+        }
+        out.flush()
+            .map_err(|e| CopyStop::Refused(format!("temp file: {e}")))?;
+        Ok(n)
+    }
+
+    /// May `k` more bytes be written to an entry that has `n`?
+    fn admit(&mut self, n: u64, k: u64, claimed: Option<u64>) -> Result<(), CopyStop> {
+        if temp::cancelled() {
+            return Err(CopyStop::Refused(
+                "inflation stopped: the workbench is exiting".into(),
+            ));
+        }
+        let after = n.saturating_add(k);
+        if after > self.max_inflate {
+            return Err(CopyStop::Refused(format!(
+                "inflates past {} bytes (BSODWB_MAX_INFLATE); refused as a likely decompression bomb",
+                self.max_inflate
+            )));
+        }
+        if let Some(c) = claimed.filter(|c| after > *c) {
+            return Err(CopyStop::Refused(format!(
+                "inflates past the {c} bytes its zip header claims; refused (the entry lies about its size)"
+            )));
+        }
+        if self.written.saturating_add(k) > self.max_case {
+            return Err(CopyStop::Refused(format!(
+                "refused after {n} bytes: the case's budget of {} bytes for inflated files is spent ({} written; BSODWB_MAX_CASE_INFLATE)",
+                self.max_case, self.written
+            )));
+        }
+        let due = match self.free_checked_at {
+            None => true,
+            Some(at) => self.written.saturating_sub(at) >= FREE_SPACE_EVERY,
         };
-        let mut archive = match zip::ZipArchive::new(file) {
+        if due {
+            self.free_checked_at = Some(self.written);
+            if let Some(dir) = self.temp.as_ref().map(|t| t.path().to_path_buf())
+                && let Some((reserve, avail)) = temp::free_space(&dir)
+                && avail < reserve.saturating_add(FREE_SPACE_EVERY)
+            {
+                return Err(CopyStop::Refused(format!(
+                    "refused after {n} bytes: only {avail} bytes are free in {}, and {reserve} must stay free",
+                    dir.parent().unwrap_or(&dir).display()
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    fn visit_zip(&mut self, src: Tracked, rel: &str, depth: usize) {
+        let mut archive = match zip::ZipArchive::new(src) {
             Ok(a) => a,
             Err(e) => {
                 return self.problems.push(Problem::new(
@@ -269,9 +652,9 @@ impl<'a> Walker<'a> {
                 ));
             }
         };
-        let mut total: u64 = 0;
+        let mut claimed_total: u64 = 0;
         for i in 0..archive.len() {
-            let mut entry = match archive.by_index(i) {
+            let entry = match archive.by_index(i) {
                 Ok(e) => e,
                 Err(e) => {
                     self.problems.push(Problem::new(
@@ -294,106 +677,121 @@ impl<'a> Walker<'a> {
             };
             let inner = inner.to_string_lossy().replace('\\', "/");
             let entry_rel = format!("{rel}!{inner}");
-            (self.progress)(&entry_rel);
+            self.report(&entry_rel, false);
             let declared = entry.size();
-            total = total.saturating_add(declared);
-            if declared > self.max_inflate || total > self.max_inflate.saturating_mul(2) {
+            let packed = entry.compressed_size();
+            claimed_total = claimed_total.saturating_add(declared);
+            let name = inner.rsplit('/').next().unwrap_or(&inner).to_string();
+            let w = Wrapper::Zip;
+            if let Err(e) = self.visit_content(
+                Box::new(entry),
+                &entry_rel,
+                &name,
+                w,
+                packed,
+                Some(declared),
+                depth + 1,
+            ) {
                 self.problems.push(Problem::new(
                     entry_rel,
-                    format!(
-                        "zip entry would inflate to {declared} bytes, past the {} byte bound (BSODWB_MAX_INFLATE); refused",
-                        self.max_inflate
-                    ),
+                    format!("zip entry unreadable: {e}"),
                 ));
-                continue;
-            }
-            let name = inner.rsplit('/').next().unwrap_or(&inner).to_string();
-            if self.extract == Extract::SniffOnly {
-                let mut head = Vec::with_capacity(SNIFF_LEN);
-                if let Err(e) = (&mut entry).take(SNIFF_LEN as u64).read_to_end(&mut head) {
-                    self.problems.push(Problem::new(
-                        entry_rel,
-                        format!("zip entry unreadable: {e}"),
-                    ));
-                    continue;
-                }
-                if let Some(w) = Wrapper::sniff(&head) {
-                    // Nested compression: the entry must be inflated to be looked into; use memory.
-                    drop(entry);
-                    self.sniff_nested_entry(&mut archive, i, &entry_rel, w, declared);
-                    continue;
-                }
-                let (kind, detail) = sniff(&head);
-                self.files.push(CaseFile {
-                    path: entry_rel,
-                    local: None,
-                    kind,
-                    size: declared,
-                    detail: join_detail(&detail, "in zip"),
-                    wrapper: Some(Wrapper::Zip),
-                });
-                continue;
-            }
-            let (local, mut out) = match self.temp_file_for(&name) {
-                Ok(x) => x,
-                Err(msg) => {
-                    self.problems.push(Problem::new(entry_rel, msg));
-                    continue;
-                }
-            };
-            if let Err(msg) = copy_bounded(&mut entry, &mut out, self.max_inflate, "zip entry") {
-                self.problems.push(Problem::new(entry_rel, msg));
-                continue;
-            }
-            drop(out);
-            self.visit_file(&local, &entry_rel, depth + 1);
-            if let Some(last) = self.files.last_mut().filter(|f| f.path == entry_rel) {
-                last.wrapper = Some(Wrapper::Zip);
             }
         }
-        let _ = size;
+        if claimed_total > self.max_case && self.extract == Extract::ToTempDir {
+            self.problems.push(Problem::new(
+                rel.to_string(),
+                format!(
+                    "the archive's entries claim {claimed_total} bytes in all, more than the case's {} byte budget (BSODWB_MAX_CASE_INFLATE); what does not fit is refused entry by entry",
+                    self.max_case
+                ),
+            ));
+        }
     }
+}
 
-    fn sniff_nested_entry(
-        &mut self,
-        archive: &mut zip::ZipArchive<File>,
-        i: usize,
-        rel: &str,
-        w: Wrapper,
-        size: u64,
-    ) {
-        let Ok(entry) = archive.by_index(i) else {
-            return;
-        };
-        if w == Wrapper::Zip {
-            self.files.push(CaseFile {
-                path: rel.to_string(),
-                local: None,
-                kind: super::Kind::Unknown,
-                size,
-                detail: "zip inside a zip (open the case to look inside)".into(),
-                wrapper: Some(Wrapper::Zip),
-            });
-            return;
+/// A case file being read, remembering how far reading got (for the progress line).
+struct Tracked {
+    file: File,
+    pos: u64,
+    seen: Arc<AtomicU64>,
+}
+
+impl Read for Tracked {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.file.read(buf)?;
+        self.pos += n as u64;
+        self.seen.fetch_max(self.pos, Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
+impl Seek for Tracked {
+    fn seek(&mut self, to: io::SeekFrom) -> io::Result<u64> {
+        self.pos = self.file.seek(to)?;
+        Ok(self.pos)
+    }
+}
+
+/// Read up to [`SNIFF_LEN`] bytes; an error after some bytes is returned beside them.
+fn read_head_of(r: &mut dyn Read) -> (Vec<u8>, Option<io::Error>) {
+    let mut head = vec![0u8; SNIFF_LEN];
+    let mut n = 0;
+    while n < head.len() {
+        match r.read(&mut head[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => {
+                head.truncate(n);
+                return (head, Some(e));
+            }
         }
-        let mut head = Vec::with_capacity(SNIFF_LEN);
-        let ok = decoder(w, entry)
-            .take(SNIFF_LEN as u64)
-            .read_to_end(&mut head)
-            .is_ok();
-        let (kind, detail) = if ok {
-            sniff(&head)
-        } else {
-            (super::Kind::Unknown, String::new())
-        };
-        self.files.push(CaseFile {
-            path: rel.to_string(),
-            local: None,
-            kind,
-            size,
-            detail: join_detail(&detail, &format!("{} in zip", wrapper_name(w))),
-            wrapper: Some(w),
-        });
+    }
+    head.truncate(n);
+    (head, None)
+}
+
+fn cut_message(w: Wrapper, n: u64, e: &io::Error) -> String {
+    format!(
+        "{} stream cut short or corrupt at inflated offset {n} (0x{n:x}): {e}; the {n} bytes before it are used",
+        wrapper_word(w)
+    )
+}
+
+fn safe_name(name: &str) -> String {
+    let safe: String = name
+        .chars()
+        .map(|c| {
+            if c == '/' || c == '\\' || c == ':' || c == '\0' {
+                '_'
+            } else {
+                c
+            }
+        })
+        .collect();
+    if safe.is_empty() || safe == "." || safe == ".." {
+        "entry".to_string()
+    } else {
+        safe
+    }
+}
+
+fn wrapper_word(w: Wrapper) -> &'static str {
+    match w {
+        Wrapper::Zip => "zip entry",
+        Wrapper::Gzip => "gzip",
+        Wrapper::Xz => "xz",
+        Wrapper::Zlib => "zlib",
+    }
+}
+
+fn wrapper_article(w: Wrapper) -> &'static str {
+    match w {
+        Wrapper::Zip => "a zip",
+        Wrapper::Gzip => "a gzip stream",
+        Wrapper::Xz => "an xz stream",
+        Wrapper::Zlib => "a zlib stream",
     }
 }
 
@@ -454,110 +852,70 @@ fn read_head(path: &Path) -> io::Result<Vec<u8>> {
     Ok(head)
 }
 
-/// A streaming decoder for a single-stream wrapper.
-fn decoder<'r, R: Read + 'r>(w: Wrapper, src: R) -> Box<dyn Read + 'r> {
+/// A streaming decoder for a single-stream wrapper; memory stays bounded whatever the input.
+fn decoder<'r, R: BufRead + 'r>(w: Wrapper, src: R) -> Box<dyn Read + 'r> {
     match w {
-        Wrapper::Gzip => Box::new(flate2::read::MultiGzDecoder::new(io::BufReader::new(src))),
-        Wrapper::Zlib => Box::new(flate2::read::ZlibDecoder::new(io::BufReader::new(src))),
-        Wrapper::Xz => Box::new(XzReader::new(src)),
+        Wrapper::Gzip => Box::new(flate2::bufread::MultiGzDecoder::new(src)),
+        Wrapper::Zlib => Box::new(ZlibReader::new(src)),
+        Wrapper::Xz => Box::new(lzma_rust2::XzReader::new_mem_limit(
+            src,
+            true,
+            XZ_MEM_LIMIT_KIB,
+        )),
         Wrapper::Zip => Box::new(io::empty()),
     }
 }
 
-/// The first [`SNIFF_LEN`] bytes of a compressed stream, inflated.
-fn inflated_head(path: &Path, w: Wrapper) -> io::Result<Vec<u8>> {
-    let mut head = Vec::with_capacity(SNIFF_LEN);
-    decoder(w, File::open(path)?)
-        .take(SNIFF_LEN as u64)
-        .read_to_end(&mut head)?;
-    if head.is_empty() {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidData,
-            "stream inflates to nothing",
-        ));
-    }
-    Ok(head)
+/// A zlib stream reader that says when the stream ends before its end marker (flate2's reader
+/// quietly returns end-of-file there, which would pass a cut file off as whole).
+struct ZlibReader<R> {
+    src: R,
+    z: flate2::Decompress,
+    done: bool,
 }
 
-/// Copy at most `bound` bytes; refuse (and say so) when the stream would inflate past it.
-fn copy_bounded(src: &mut dyn Read, out: &mut File, bound: u64, what: &str) -> Result<u64, String> {
-    let mut limited = src.take(bound.saturating_add(1));
-    let mut buf = io::BufWriter::with_capacity(1 << 20, out);
-    let n = io::copy(&mut limited, &mut buf).map_err(|e| format!("{what} is corrupt: {e}"))?;
-    buf.flush().map_err(|e| format!("temp file: {e}"))?;
-    if n > bound {
-        return Err(format!(
-            "{what} inflates past {bound} bytes (BSODWB_MAX_INFLATE); refused as a likely decompression bomb"
-        ));
-    }
-    Ok(n)
-}
-
-/// lzma-rs decodes xz from a BufRead into a Write; this adapts it to a Read by decoding on a
-/// thread into a pipe-like channel, so xz streams inflate with bounded memory like the others.
-struct XzReader {
-    rx: std::sync::mpsc::Receiver<io::Result<Vec<u8>>>,
-    pending: Vec<u8>,
-    pos: usize,
-}
-
-struct ChannelWriter(std::sync::mpsc::SyncSender<io::Result<Vec<u8>>>);
-
-impl Write for ChannelWriter {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.0
-            .send(Ok(buf.to_vec()))
-            .map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "reader gone"))?;
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
-impl XzReader {
-    fn new<R: Read>(src: R) -> XzReader {
-        // The source is read fully here (xz case files are small: hives, logs); decoding streams out.
-        let mut data = Vec::new();
-        let read = io::BufReader::new(src).read_to_end(&mut data);
-        let (tx, rx) = std::sync::mpsc::sync_channel(16);
-        std::thread::spawn(move || {
-            if let Err(e) = read {
-                let _ = tx.send(Err(e));
-                return;
-            }
-            let mut input = io::Cursor::new(data);
-            let mut w = io::BufWriter::with_capacity(1 << 16, ChannelWriter(tx.clone()));
-            let result = lzma_rs::xz_decompress(&mut input, &mut w)
-                .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e.to_string()));
-            let result = result.and_then(|()| w.flush());
-            if let Err(e) = result {
-                let _ = tx.send(Err(e));
-            }
-        });
-        XzReader {
-            rx,
-            pending: Vec::new(),
-            pos: 0,
+impl<R: BufRead> ZlibReader<R> {
+    fn new(src: R) -> Self {
+        ZlibReader {
+            src,
+            z: flate2::Decompress::new(true),
+            done: false,
         }
     }
 }
 
-impl Read for XzReader {
+impl<R: BufRead> Read for ZlibReader<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        while self.pos >= self.pending.len() {
-            match self.rx.recv() {
-                Ok(Ok(chunk)) => {
-                    self.pending = chunk;
-                    self.pos = 0;
-                }
-                Ok(Err(e)) => return Err(e),
-                Err(_) => return Ok(0),
+        if self.done || buf.is_empty() {
+            return Ok(0);
+        }
+        loop {
+            let input = self.src.fill_buf()?;
+            let eof = input.is_empty();
+            let (in0, out0) = (self.z.total_in(), self.z.total_out());
+            let status = self
+                .z
+                .decompress(input, buf, flate2::FlushDecompress::None)
+                .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+            let used = (self.z.total_in() - in0) as usize;
+            let made = (self.z.total_out() - out0) as usize;
+            self.src.consume(used);
+            if status == flate2::Status::StreamEnd {
+                self.done = true;
+                return Ok(made);
+            }
+            if made > 0 {
+                return Ok(made);
+            }
+            if eof {
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    format!(
+                        "the stream ends after {} compressed bytes, before its end marker",
+                        self.z.total_in()
+                    ),
+                ));
             }
         }
-        let n = buf.len().min(self.pending.len() - self.pos);
-        buf[..n].copy_from_slice(&self.pending[self.pos..self.pos + n]);
-        self.pos += n;
-        Ok(n)
     }
 }

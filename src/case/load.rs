@@ -15,12 +15,122 @@ use crate::signing::{self, FileVerdict};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-/// Progress of a case load, for the UI's progress line.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// Progress of a case load, for the loading screen: what is being done, and per artefact the
+/// files and bytes done of the total. Counts never go backwards.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct LoadProgress {
     pub stage: String,
+    /// Files done of the total, over every artefact row.
     pub done: usize,
     pub total: usize,
+    pub artefacts: Vec<ArtefactProgress>,
+}
+
+/// One row of the loading screen: the case's files (discovery), the dumps, the boot log, ...
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ArtefactProgress {
+    pub name: &'static str,
+    pub files_done: usize,
+    pub files_total: usize,
+    pub bytes_done: u64,
+    pub bytes_total: u64,
+}
+
+const ROW_FILES: usize = 0;
+const ROW_DUMPS: usize = 1;
+const ROW_BOOT_LOG: usize = 2;
+const ROW_EVENT_LOGS: usize = 3;
+const ROW_HIVES: usize = 4;
+const ROW_SIGNATURES: usize = 5;
+const ROW_NAMES: [&str; 6] = [
+    "case files",
+    "crash dumps",
+    "boot log",
+    "event logs",
+    "registry hives",
+    "driver signatures",
+];
+
+/// The progress shared by the loaders running in parallel.
+struct Tracker<'p> {
+    state: Mutex<LoadProgress>,
+    sink: Mutex<&'p mut (dyn FnMut(LoadProgress) + Send)>,
+}
+
+impl<'p> Tracker<'p> {
+    fn new(sink: &'p mut (dyn FnMut(LoadProgress) + Send)) -> Tracker<'p> {
+        let artefacts = ROW_NAMES
+            .iter()
+            .map(|name| ArtefactProgress {
+                name,
+                ..ArtefactProgress::default()
+            })
+            .collect();
+        Tracker {
+            state: Mutex::new(LoadProgress {
+                stage: "starting".into(),
+                artefacts,
+                ..LoadProgress::default()
+            }),
+            sink: Mutex::new(sink),
+        }
+    }
+
+    /// Change the state (counts only grow) and hand a copy to the sink.
+    fn update(&self, f: impl FnOnce(&mut LoadProgress)) {
+        let snapshot = {
+            let Ok(mut s) = self.state.lock() else { return };
+            f(&mut s);
+            s.done = s.artefacts.iter().map(|a| a.files_done).sum();
+            s.total = s.artefacts.iter().map(|a| a.files_total).sum();
+            s.clone()
+        };
+        if let Ok(mut sink) = self.sink.lock() {
+            sink(snapshot);
+        }
+    }
+
+    fn stage(&self, stage: String) {
+        self.update(|s| s.stage = stage);
+    }
+
+    /// Set a row's totals (once its files are known).
+    fn plan(&self, row: usize, files: usize, bytes: u64) {
+        self.update(|s| {
+            let a = &mut s.artefacts[row];
+            a.files_total = a.files_total.max(files);
+            a.bytes_total = a.bytes_total.max(bytes);
+        });
+    }
+
+    /// A row's counts reached `files` and `bytes` (never lowered).
+    fn reach(&self, row: usize, files: usize, bytes: u64) {
+        self.update(|s| {
+            let a = &mut s.artefacts[row];
+            a.files_done = a.files_done.max(files);
+            a.bytes_done = a.bytes_done.max(bytes);
+        });
+    }
+
+    /// One more file of a row is done.
+    fn one_done(&self, row: usize, bytes: u64) {
+        self.update(|s| {
+            let a = &mut s.artefacts[row];
+            a.files_done += 1;
+            a.bytes_done = a
+                .bytes_done
+                .saturating_add(bytes)
+                .min(a.bytes_total.max(bytes));
+        });
+    }
+}
+
+/// The bytes a parser reads for `f`: its inflated copy, or the file itself.
+fn readable_size(f: &CaseFile) -> u64 {
+    f.local
+        .as_deref()
+        .and_then(|p| std::fs::metadata(p).ok())
+        .map_or(f.size, |m| m.len())
 }
 
 /// A crash dump of the case with its `!analyze`-like analysis.
@@ -89,13 +199,25 @@ impl Case {
         root: &Path,
         progress: &mut (dyn FnMut(LoadProgress) + Send),
     ) -> Result<Case, CaseError> {
-        let mut seen = 0usize;
-        let inventory = Inventory::discover(root, Extract::ToTempDir, &mut |path| {
-            seen += 1;
-            progress(LoadProgress {
-                stage: format!("discovering {path}"),
-                done: seen,
-                total: 0,
+        // Temp folders left by killed runs go before this one makes its own.
+        super::temp::remove_stale(&std::env::temp_dir());
+        let tracker = Tracker::new(progress);
+        let inventory = Inventory::discover(root, Extract::ToTempDir, &mut |p| {
+            tracker.update(|s| {
+                s.stage = if p.written > 0 {
+                    format!(
+                        "discovering {} ({} MiB inflated so far)",
+                        p.path,
+                        p.written >> 20
+                    )
+                } else {
+                    format!("discovering {}", p.path)
+                };
+                let a = &mut s.artefacts[ROW_FILES];
+                a.files_total = a.files_total.max(p.files_total);
+                a.bytes_total = a.bytes_total.max(p.bytes_total);
+                a.files_done = a.files_done.max(p.files_done);
+                a.bytes_done = a.bytes_done.max(p.bytes_done);
             });
         })?;
         let mut case = Case {
@@ -103,16 +225,33 @@ impl Case {
             problems: inventory.problems.clone(),
             ..Case::default()
         };
-        let progress = Mutex::new(progress);
-        let say = |stage: String| {
-            if let Ok(mut p) = progress.lock() {
-                p(LoadProgress {
-                    stage,
-                    done: 0,
-                    total: 0,
-                });
+        let plan = |row: usize, kinds: &[Kind], first_only: bool| {
+            let mut files: Vec<&CaseFile> = inventory
+                .files
+                .iter()
+                .filter(|f| kinds.contains(&f.kind) && f.local.is_some())
+                .collect();
+            if first_only {
+                files.truncate(1);
             }
+            tracker.plan(
+                row,
+                files.len(),
+                files.iter().map(|f| readable_size(f)).sum(),
+            );
         };
+        plan(ROW_DUMPS, &[Kind::CrashDump, Kind::UserDump], false);
+        plan(ROW_BOOT_LOG, &[Kind::ProcmonLog], true);
+        plan(ROW_EVENT_LOGS, &[Kind::EventLog], false);
+        plan(ROW_HIVES, &[Kind::RegistryHive], false);
+        let drivers = drivers_of(&inventory);
+        tracker.plan(
+            ROW_SIGNATURES,
+            drivers.len(),
+            drivers.iter().map(|f| readable_size(f)).sum(),
+        );
+        let say = |stage: String| tracker.stage(stage);
+        let done = |row: usize, f: &CaseFile| tracker.one_done(row, readable_size(f));
         let problems = Mutex::new(Vec::new());
         let problem = |f: &CaseFile, message: String| {
             // Messages name the file by its case path, not by its inflated copy in the temp dir.
@@ -126,20 +265,21 @@ impl Case {
                 p.push(Problem::new(f.path.clone(), message));
             }
         };
+        let sig_progress = |files: usize, bytes: u64| tracker.reach(ROW_SIGNATURES, files, bytes);
         let ((mut dumps, boot_log), (event_logs, (hive, signatures))) = rayon::join(
             || {
                 rayon::join(
-                    || load_dumps(root, &inventory, &say, &problem),
-                    || load_boot_log(&inventory, &say, &problem),
+                    || load_dumps(root, &inventory, &say, &problem, &|f| done(ROW_DUMPS, f)),
+                    || load_boot_log(&inventory, &say, &problem, &|f| done(ROW_BOOT_LOG, f)),
                 )
             },
             || {
                 rayon::join(
-                    || load_event_logs(&inventory, &say, &problem),
+                    || load_event_logs(&inventory, &say, &problem, &|f| done(ROW_EVENT_LOGS, f)),
                     || {
                         rayon::join(
-                            || load_hive(&inventory, &say, &problem),
-                            || load_signatures(root, &inventory, &say),
+                            || load_hive(&inventory, &say, &problem, &|f| done(ROW_HIVES, f)),
+                            || load_signatures(root, &drivers, &say, &sig_progress),
                         )
                     },
                 )
@@ -198,11 +338,14 @@ fn readable(f: &CaseFile) -> Option<&Path> {
     f.local.as_deref()
 }
 
+type Done<'a> = &'a (dyn Fn(&CaseFile) + Sync);
+
 fn load_dumps(
     root: &Path,
     inv: &Inventory,
     say: &(dyn Fn(String) + Sync),
     problem: &(dyn Fn(&CaseFile, String) + Sync),
+    done: Done,
 ) -> Vec<DumpArtefact> {
     let symbol_path = crate::symbols::SymbolPath::from_arg_or_env(None);
     let folders: Vec<PathBuf> = vec![if root.is_file() {
@@ -219,7 +362,9 @@ fn load_dumps(
     {
         let Some(path) = readable(f) else { continue };
         say(format!("reading dump {}", f.path));
-        match dump::open(path) {
+        let result = dump::open(path);
+        done(f);
+        match result {
             Ok(d) => {
                 say(format!("unwinding the stack of {}", f.path));
                 let opts = dump::analysis::AnalyzeOptions {
@@ -246,11 +391,14 @@ fn load_boot_log(
     inv: &Inventory,
     say: &(dyn Fn(String) + Sync),
     problem: &(dyn Fn(&CaseFile, String) + Sync),
+    done: Done,
 ) -> Option<(String, PmlLog)> {
-    let f = inv.of_kind(Kind::ProcmonLog).next()?;
+    let f = inv.of_kind(Kind::ProcmonLog).find(|f| f.local.is_some())?;
     let path = readable(f)?;
     say(format!("indexing the boot log {}", f.path));
-    match pml::open(path) {
+    let result = pml::open(path);
+    done(f);
+    match result {
         Ok(log) => {
             for w in log.warnings() {
                 problem(f, w.to_string());
@@ -268,12 +416,15 @@ fn load_event_logs(
     inv: &Inventory,
     say: &(dyn Fn(String) + Sync),
     problem: &(dyn Fn(&CaseFile, String) + Sync),
+    done: Done,
 ) -> Vec<EventLog> {
     let mut out = Vec::new();
     for f in inv.of_kind(Kind::EventLog) {
         let Some(path) = readable(f) else { continue };
         say(format!("reading events of {}", f.path));
-        match eventlog::open(path) {
+        let result = eventlog::open(path);
+        done(f);
+        match result {
             Ok(log) => {
                 for w in &log.warnings {
                     problem(f, w.to_string());
@@ -290,12 +441,15 @@ fn load_hive(
     inv: &Inventory,
     say: &(dyn Fn(String) + Sync),
     problem: &(dyn Fn(&CaseFile, String) + Sync),
+    done: Done,
 ) -> Option<SystemHive> {
     let mut found = None;
     for f in inv.of_kind(Kind::RegistryHive) {
         let Some(path) = readable(f) else { continue };
         say(format!("reading hive {}", f.path));
-        match registry::open(path) {
+        let result = registry::open(path);
+        done(f);
+        match result {
             Ok(h) => {
                 // A hive read with no service (e.g. truncated) still says why.
                 for w in &h.warnings {
@@ -313,31 +467,44 @@ fn load_hive(
     found
 }
 
+/// The driver files whose signatures are judged.
+fn drivers_of(inv: &Inventory) -> Vec<&CaseFile> {
+    inv.of_kind(Kind::PeImage)
+        .filter(|f| f.detail.starts_with("driver") || f.path.to_ascii_lowercase().ends_with(".sys"))
+        .filter(|f| f.local.is_some())
+        .collect()
+}
+
 fn load_signatures(
     root: &Path,
-    inv: &Inventory,
+    drivers: &[&CaseFile],
     say: &(dyn Fn(String) + Sync),
+    reach: &(dyn Fn(usize, u64) + Sync),
 ) -> Vec<FileVerdict> {
-    let drivers: Vec<PathBuf> = inv
-        .of_kind(Kind::PeImage)
-        .filter(|f| f.detail.starts_with("driver") || f.path.to_ascii_lowercase().ends_with(".sys"))
-        .filter_map(|f| f.local.clone())
-        .collect();
-    if drivers.is_empty() {
+    let paths: Vec<PathBuf> = drivers.iter().filter_map(|f| f.local.clone()).collect();
+    if paths.is_empty() {
         return Vec::new();
     }
+    let bytes_total: u64 = drivers.iter().map(|f| readable_size(f)).sum();
     let case_root = if root.is_file() {
         root.parent().unwrap_or(root)
     } else {
         root
     };
-    signing::CaseSignatures::scan(case_root, &drivers, &|p| match p {
+    signing::CaseSignatures::scan(case_root, &paths, &|p| match p {
         signing::ScanProgress::Indexing { done, total } => {
             if done % 64 == 0 || done == total {
                 say(format!("indexing catalogs {done}/{total}"));
             }
         }
         signing::ScanProgress::Verdicts { done, total } => {
+            // Verdicts finish in parallel, in no set order: bytes are counted pro rata.
+            let bytes = if total == 0 {
+                bytes_total
+            } else {
+                bytes_total.saturating_mul(done as u64) / total as u64
+            };
+            reach(done, bytes);
             if done % 16 == 0 || done == total {
                 say(format!("checking driver signatures {done}/{total}"));
             }

@@ -1,15 +1,18 @@
 //! Case folders: discovery, sniffing, inventory and loading.
 //!
 //! [`scan`] lists what a folder holds (through zip, gzip, xz and raw zlib) without writing
-//! anything; [`Inventory::discover`] also inflates compressed content into a private temp dir so
-//! the parsers can map it. The case folder itself is only ever read.
+//! anything; [`Inventory::discover`] also inflates compressed artefacts into a private temp dir
+//! ([`temp`]) so the parsers can map them, within bounds. The case folder itself is only ever read.
 
 mod discover;
 mod load;
 pub mod sniff;
+pub mod temp;
 
-pub use discover::{DEFAULT_MAX_INFLATE, Extract};
-pub use load::{Case, DumpArtefact, LoadProgress, NOTES_FILE, write_atomic};
+pub use discover::{
+    DEFAULT_MAX_CASE_INFLATE, DEFAULT_MAX_INFLATE, DiscoverProgress, Extract, Limits,
+};
+pub use load::{ArtefactProgress, Case, DumpArtefact, LoadProgress, NOTES_FILE, write_atomic};
 pub use sniff::{Kind, Wrapper};
 
 use serde::Serialize;
@@ -60,27 +63,45 @@ pub struct Inventory {
     pub root: PathBuf,
     pub files: Vec<CaseFile>,
     pub problems: Vec<Problem>,
+    /// Bytes written to the temp folder (inflated artefacts and nested archives).
+    pub inflated_bytes: u64,
     /// Owns the inflated archive entries; deleted with the inventory.
-    _temp: Option<tempfile::TempDir>,
+    temp: Option<temp::CaseTemp>,
 }
 
 impl Inventory {
     /// Walk `root` (a folder, or a single file), sniff every file; with [`Extract::ToTempDir`],
     /// inflate archives and compressed streams so each file has a readable `local` path.
-    /// `progress` is called with each file's relative path as it is reached.
+    /// `progress` is called as files are reached and read (files and bytes done of the total).
     pub fn discover(
         root: &Path,
         extract: Extract,
-        progress: &mut dyn FnMut(&str),
+        progress: &mut dyn FnMut(&DiscoverProgress),
     ) -> Result<Inventory, CaseError> {
-        let mut walker = discover::Walker::new(root, extract, progress);
+        Inventory::discover_limited(root, extract, Limits::from_env(), progress)
+    }
+
+    /// [`Inventory::discover`] with explicit bounds instead of the environment's.
+    pub fn discover_limited(
+        root: &Path,
+        extract: Extract,
+        limits: Limits,
+        progress: &mut dyn FnMut(&DiscoverProgress),
+    ) -> Result<Inventory, CaseError> {
+        let mut walker = discover::Walker::new(root, extract, limits, progress);
         walker.walk()?;
         Ok(Inventory {
             root: root.to_path_buf(),
             files: walker.files,
             problems: walker.problems,
-            _temp: walker.temp,
+            inflated_bytes: walker.written,
+            temp: walker.temp,
         })
+    }
+
+    /// The private temp folder holding inflated entries, if anything was inflated.
+    pub fn temp_dir(&self) -> Option<&Path> {
+        self.temp.as_ref().map(|t| t.path())
     }
 
     /// The files of one kind, in path order.

@@ -91,8 +91,7 @@ impl App {
             rx,
             LoadProgress {
                 stage: "starting".into(),
-                done: 0,
-                total: 0,
+                ..LoadProgress::default()
             },
         ));
         app
@@ -113,6 +112,19 @@ impl App {
     /// Drain worker messages; true when something changed and a redraw is due.
     pub fn tick(&mut self) -> bool {
         let mut changed = false;
+        // A mapped case file that shrank reads as zeros past its new end: say so.
+        for mut c in crate::mapped::take_changed() {
+            if let Some(rel) = self
+                .case
+                .root
+                .as_ref()
+                .and_then(|r| c.path.strip_prefix(r).ok())
+            {
+                c.path = rel.to_path_buf();
+            }
+            self.message = Some(c.to_string());
+            changed = true;
+        }
         let mut finished = None;
         if let Some((rx, progress)) = self.loading.as_mut() {
             loop {
@@ -307,8 +319,13 @@ fn draw_loading(frame: &mut Frame, area: Rect, progress: &LoadProgress, theme: &
     let block = widgets::block("Loading the case", theme, true);
     let inner = block.inner(area);
     frame.render_widget(block, area);
-    let [msg, gauge] =
-        Layout::vertical([Constraint::Length(2), Constraint::Length(1)]).areas(inner);
+    let [msg, gauge, _, rows] = Layout::vertical([
+        Constraint::Length(2),
+        Constraint::Length(1),
+        Constraint::Length(1),
+        Constraint::Min(0),
+    ])
+    .areas(inner);
     frame.render_widget(
         Paragraph::new(fit(&progress.stage, inner.width as usize)),
         msg,
@@ -318,16 +335,36 @@ fn draw_loading(frame: &mut Frame, area: Rect, progress: &LoadProgress, theme: &
     } else {
         0.0
     };
-    let label = if progress.total > 0 {
-        format!("{}/{}", progress.done, progress.total)
-    } else {
-        format!("{} files", progress.done)
-    };
     frame.render_widget(
         Gauge::default()
             .gauge_style(theme.key)
             .ratio(ratio.clamp(0.0, 1.0))
-            .label(label),
+            .label(format!("{}/{} files", progress.done, progress.total)),
         gauge,
     );
+    // One line per artefact: files and bytes done of its total (rows with nothing to do are left out).
+    let width = inner.width as usize;
+    let lines: Vec<Line> = progress
+        .artefacts
+        .iter()
+        .enumerate()
+        .filter(|(i, a)| *i == 0 || a.files_total > 0)
+        .map(|(_, a)| {
+            let text = format!(
+                "{:<18} {:>5}/{:<5} files  {:>9} of {:<9}",
+                a.name,
+                a.files_done,
+                a.files_total,
+                super::panes::overview::human_size(a.bytes_done),
+                super::panes::overview::human_size(a.bytes_total)
+            );
+            let style = if a.files_total > 0 && a.files_done >= a.files_total {
+                theme.dim
+            } else {
+                theme.text
+            };
+            Line::from(Span::styled(fit(text.trim_end(), width), style))
+        })
+        .collect();
+    frame.render_widget(Paragraph::new(lines), rows);
 }

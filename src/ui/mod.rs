@@ -16,7 +16,41 @@ pub use app::{App, PANE_TITLES};
 
 use ratatui::crossterm::event::{self, Event};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::time::Duration;
+
+/// The signal that asked the workbench to quit (0: none); the event loop polls it.
+static QUIT_SIGNAL: AtomicI32 = AtomicI32::new(0);
+/// Whether the terminal is in the workbench's mode (raw, alternate screen).
+static ACTIVE: AtomicBool = AtomicBool::new(false);
+
+/// Ask the running workbench to quit because of signal `signo` (from a signal-watching thread).
+pub fn request_quit(signo: i32) {
+    QUIT_SIGNAL.store(signo, Ordering::SeqCst);
+}
+
+/// The signal that asked the workbench to quit, if one did.
+pub fn quit_signal() -> Option<i32> {
+    Some(QUIT_SIGNAL.load(Ordering::SeqCst)).filter(|s| *s != 0)
+}
+
+/// Whether the workbench still holds the terminal.
+pub fn is_active() -> bool {
+    ACTIVE.load(Ordering::SeqCst)
+}
+
+/// Give the terminal back (leave the alternate screen, show the cursor, cooked mode), as on a
+/// panic. Does nothing when the workbench does not hold the terminal.
+pub fn restore_terminal() {
+    // One restorer at a time, and `is_active` turns false only once the terminal is back, so a
+    // signal thread waiting on it never exits the process in the middle of a restore.
+    static RESTORING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one = RESTORING.lock();
+    if ACTIVE.load(Ordering::SeqCst) {
+        ratatui::restore();
+        ACTIVE.store(false, Ordering::SeqCst);
+    }
+}
 
 /// Run the workbench on a case folder (`None`: the empty screen) until the user quits.
 /// The terminal is restored on every exit path, panics included (ratatui's init installs the hook).
@@ -27,14 +61,18 @@ pub fn run(case: Option<PathBuf>, ascii: bool) -> std::io::Result<()> {
         None => App::new(crate::case::Case::empty(), theme),
     };
     let mut terminal = ratatui::init();
+    ACTIVE.store(true, Ordering::SeqCst);
     let result = event_loop(&mut terminal, &mut app);
-    ratatui::restore();
+    restore_terminal();
     result
 }
 
 fn event_loop(terminal: &mut ratatui::DefaultTerminal, app: &mut App) -> std::io::Result<()> {
     let mut dirty = true;
     while !app.quit {
+        if quit_signal().is_some() {
+            break;
+        }
         dirty |= app.tick();
         if dirty {
             terminal.draw(|f| app.draw(f))?;
