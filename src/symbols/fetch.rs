@@ -1,0 +1,116 @@
+//! Dump analysis with symbol servers: an offline pass names what the local folders and caches
+//! can; the modules whose frames stayed unnamed are then downloaded in parallel and the dump is
+//! analysed again (whatever the second pass newly reaches is fetched on demand). Used by
+//! `bsodwb dump` (progress on stderr) and the Dump pane's worker (progress in the pane).
+
+use super::server::{self, ServerOptions, SymbolServer};
+use super::{ModuleRef, SymbolPath, Symbolizer};
+use crate::dump::CrashDump;
+use crate::dump::analysis::{self, Analysis};
+use std::path::PathBuf;
+
+/// How many frames of `a` sit in a module but have no function name.
+pub fn unnamed_frames(a: &Analysis) -> usize {
+    a.stack
+        .iter()
+        .filter(|f| f.module.is_some() && f.symbol.is_none())
+        .count()
+}
+
+/// What to tell a user whose stack has unnamed frames and whose symbol path names no server:
+/// the symbol path that would name them. `None` when every frame is named or a server is set.
+pub fn symbol_path_hint(path: &SymbolPath, a: &Analysis) -> Option<String> {
+    let n = unnamed_frames(a);
+    if n == 0 || !path.urls().is_empty() {
+        return None;
+    }
+    Some(format!(
+        "{n} frame(s) have no names: the symbol path {} would name them (--symbols, _NT_SYMBOL_PATH, or path in the [symbols] table of ~/.config/bsodwb/config.toml)",
+        server::suggested_path()
+    ))
+}
+
+/// The dump's modules whose frames in `a` have no name (each once).
+fn modules_to_fetch<'d>(dump: &'d CrashDump, a: &Analysis) -> Vec<ModuleRef<'d>> {
+    let mut seen = std::collections::HashSet::new();
+    let mut out = Vec::new();
+    for f in a
+        .stack
+        .iter()
+        .filter(|f| f.module.is_some() && f.symbol.is_none())
+    {
+        if let Some(m) = dump.module_at(f.ip)
+            && seen.insert(m.base)
+        {
+            out.push(ModuleRef::new(&m.name, m.timestamp, m.size));
+        }
+    }
+    out
+}
+
+/// Options of [`analyze`].
+pub struct FetchOptions {
+    pub path: SymbolPath,
+    /// Extra folders searched for images and PDBs (the case folder).
+    pub folders: Vec<PathBuf>,
+    pub server: ServerOptions,
+    pub progress: Option<server::ProgressFn>,
+    pub max_frames: usize,
+}
+
+/// What [`analyze`] did.
+pub struct Fetched {
+    pub analysis: Analysis,
+    /// HTTP requests sent (0 when the path names no server, or every file was cached).
+    pub requests: u64,
+    /// Failures and server messages.
+    pub notes: Vec<String>,
+}
+
+fn run(dump: &CrashDump, o: &FetchOptions, sym: &Symbolizer) -> Analysis {
+    let opts = analysis::AnalyzeOptions {
+        symbol_path: Some(o.path.source.clone()).filter(|s| !s.is_empty()),
+        image_folders: o.folders.clone(),
+        symbols: Some(sym),
+        max_frames: o.max_frames,
+    };
+    analysis::analyze(dump, &opts)
+}
+
+/// Analyse `dump`, downloading from the path's symbol servers what its stack needs. Without a
+/// server in the path this is the offline analysis, and nothing touches the network.
+pub fn analyze(dump: &CrashDump, o: &FetchOptions) -> Fetched {
+    let offline = Symbolizer::with_default_cache(&o.path, &o.folders, &o.server.default_cache);
+    let first = run(dump, o, &offline);
+    let server = SymbolServer::from_path(&o.path, o.server.clone());
+    let Some(mut server) = server else {
+        return Fetched {
+            analysis: first,
+            requests: 0,
+            notes: Vec::new(),
+        };
+    };
+    let wanted = modules_to_fetch(dump, &first);
+    if wanted.is_empty() {
+        return Fetched {
+            analysis: first,
+            requests: 0,
+            notes: Vec::new(),
+        };
+    }
+    if let Some(p) = &o.progress {
+        server = server.with_progress(p.clone());
+    }
+    let online = Symbolizer::with_default_cache(&o.path, &o.folders, &o.server.default_cache)
+        .with_server(Some(server));
+    online.prefetch(&wanted);
+    let analysis = run(dump, o, &online);
+    let (requests, notes) = online
+        .server()
+        .map_or((0, Vec::new()), |s| (s.requests(), s.notes()));
+    Fetched {
+        analysis,
+        requests,
+        notes,
+    }
+}
