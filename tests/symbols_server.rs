@@ -26,7 +26,7 @@ const BASE: u64 = 0x1_4000_0000;
 #[derive(Clone)]
 enum Reply {
     Body(Vec<u8>),
-    /// Wait this long before answering anything.
+    /// Wait this long before answering (404).
     Slow(Duration),
 }
 
@@ -127,8 +127,9 @@ fn serve(conn: TcpStream, files: &Mutex<HashMap<String, Reply>>, log: &Mutex<Vec
         }
         Some(Reply::Slow(d)) => {
             std::thread::sleep(*d);
-            let _ = conn
-                .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+            let _ = conn.write_all(
+                b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+            );
         }
         None => {
             let _ = conn.write_all(
@@ -311,7 +312,8 @@ fn minidump_frames_named_from_downloaded_symbols_then_from_the_cache() {
     };
 
     // Offline the frames have no names (no image, no PDB at hand).
-    let offline = Symbolizer::with_default_cache(&SymbolPath::parse(""), &[case.clone()], &cache);
+    let offline =
+        Symbolizer::with_default_cache(&SymbolPath::parse(""), std::slice::from_ref(&case), &cache);
     let a0 = dump::analysis::analyze(
         &d,
         &dump::analysis::AnalyzeOptions {
@@ -557,4 +559,95 @@ fn no_server_element_opens_no_socket_and_the_cli_says_which_path_would_name_fram
         "{stderr}"
     );
     assert!(!stderr.contains("would name them"), "{stderr}");
+}
+
+#[test]
+fn dump_pane_downloads_on_a_worker_and_redraws_named_frames() {
+    use bsod_workbench::case::{Case, DumpArtefact};
+    use bsod_workbench::ui::pane::{Pane, PaneContext};
+    use bsod_workbench::ui::panes::dump::DumpPane;
+    use bsod_workbench::ui::theme::Theme;
+    use ratatui::Terminal;
+    use ratatui::backend::TestBackend;
+
+    let exe = sample_or_skip!("windows-seh-tests/xcpt4.exe");
+    let samples = exe.parent().unwrap();
+    let x = program(samples, "xcpt4");
+    let n = program(samples, "nested_collided");
+    let server = Server::start(HashMap::new());
+    // The image comes at once; the PDB only after a second, so the pane is seen mid-download.
+    server.put(
+        format!("/sym/xcpt4.exe/{}/xcpt4.exe", x.image_key),
+        Reply::Body(std::fs::read(&x.exe).unwrap()),
+    );
+    server.put(
+        "/sym/index2.txt".into(),
+        Reply::Slow(Duration::from_millis(1000)),
+    );
+    server.put(
+        format!("/sym/{0}/{1}/{0}", x.pdb_name, x.pdb_key),
+        Reply::Body(std::fs::read(&x.pdb).unwrap()),
+    );
+    let t = tempfile::tempdir().unwrap();
+    let (mdmp, callee, _) = xcpt4_minidump(&x, &n);
+    let dmp = t.path().join("app.dmp");
+    std::fs::write(&dmp, &mdmp).unwrap();
+    let d = dump::open(&dmp).unwrap();
+    let a = dump::analysis::analyze(&d, &dump::analysis::AnalyzeOptions::default());
+    let case = Case {
+        dumps: vec![DumpArtefact {
+            file: "app.dmp".into(),
+            dump: d,
+            analysis: a,
+        }],
+        ..Case::default()
+    };
+    let draw = |pane: &mut DumpPane| {
+        let theme = Theme::ansi16();
+        let mut term = Terminal::new(TestBackend::new(120, 30)).unwrap();
+        term.draw(|f| {
+            let ctx = PaneContext {
+                case: &case,
+                focus: None,
+                theme: &theme,
+            };
+            pane.render(f, f.area(), &ctx);
+        })
+        .unwrap();
+        format!("{}", term.backend())
+    };
+    // Without a server: the pane says which symbol path would name the frames.
+    let mut offline = DumpPane::with_symbols(&case, SymbolPath::parse(""), quick());
+    let screen = draw(&mut offline);
+    assert!(screen.contains("_NT_SYMBOL_PATH=srv*"), "{screen}");
+    assert_eq!(server.accepted(), 0);
+
+    let mut opts = quick();
+    opts.read_timeout = Duration::from_secs(5);
+    let path = SymbolPath::parse(&format!(
+        "srv*{}*{}",
+        t.path().join("cache").display(),
+        server.url("sym")
+    ));
+    let mut pane = DumpPane::with_symbols(&case, path, opts);
+    // Ticks and frames never wait for the network.
+    let started = Instant::now();
+    pane.tick();
+    let first = draw(&mut pane);
+    assert!(started.elapsed() < Duration::from_millis(500));
+    assert!(first.contains("symbols:"), "{first}");
+    let (name, _) = local_name(&x, callee);
+    assert!(!first.contains(&format!("xcpt4!{name}")), "{first}");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut screen = first;
+    while !screen.contains(&format!("xcpt4!{name}")) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+        let t0 = Instant::now();
+        if pane.tick() {
+            screen = draw(&mut pane);
+        }
+        assert!(t0.elapsed() < Duration::from_millis(200), "a tick waited");
+    }
+    assert!(screen.contains(&format!("xcpt4!{name}")), "{screen}");
+    assert!(screen.contains("every frame named"), "{screen}");
 }

@@ -114,3 +114,69 @@ pub fn analyze(dump: &CrashDump, o: &FetchOptions) -> Fetched {
         notes,
     }
 }
+
+/// What the download worker reports.
+pub enum WorkerMsg {
+    /// A transfer's progress.
+    Progress(server::Progress),
+    /// The dump at `index` analysed again with what came down.
+    Done {
+        index: usize,
+        analysis: Box<Analysis>,
+        requests: u64,
+        notes: Vec<String>,
+    },
+    /// The dump at `index` could not be opened again.
+    Failed { index: usize, error: String },
+    /// Every dump is done.
+    Finished,
+}
+
+/// Analyse the dumps at `paths` (with their index) on a worker thread, downloading from the
+/// symbol servers of `path`; the receiver gets progress and each new analysis. The thread holds
+/// nothing the caller waits for: dropping the receiver (quitting) never blocks.
+pub fn spawn_worker(
+    dumps: Vec<(usize, PathBuf)>,
+    path: SymbolPath,
+    folders: Vec<PathBuf>,
+    server: ServerOptions,
+) -> std::io::Result<crossbeam_channel::Receiver<WorkerMsg>> {
+    let (tx, rx) = crossbeam_channel::unbounded();
+    std::thread::Builder::new()
+        .name("symbol-downloads".into())
+        .spawn(move || {
+            let ptx = tx.clone();
+            let progress: server::ProgressFn = std::sync::Arc::new(move |p: &server::Progress| {
+                let _ = ptx.send(WorkerMsg::Progress(p.clone()));
+            });
+            let o = FetchOptions {
+                path,
+                folders,
+                server,
+                progress: Some(progress),
+                max_frames: 64,
+            };
+            for (index, p) in dumps {
+                let msg = match crate::dump::open(&p) {
+                    Ok(d) => {
+                        let f = analyze(&d, &o);
+                        WorkerMsg::Done {
+                            index,
+                            analysis: Box::new(f.analysis),
+                            requests: f.requests,
+                            notes: f.notes,
+                        }
+                    }
+                    Err(e) => WorkerMsg::Failed {
+                        index,
+                        error: e.to_string(),
+                    },
+                };
+                if tx.send(msg).is_err() {
+                    return;
+                }
+            }
+            let _ = tx.send(WorkerMsg::Finished);
+        })?;
+    Ok(rx)
+}

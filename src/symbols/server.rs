@@ -160,6 +160,9 @@ pub fn human(n: u64) -> String {
 
 pub type ProgressFn = Arc<dyn Fn(&Progress) + Send + Sync>;
 
+/// (file name, store key), lower- and upper-cased.
+type FileId = (String, String);
+
 /// The outcome of asking one server.
 enum Got {
     File(PathBuf),
@@ -179,7 +182,7 @@ pub struct SymbolServer {
     /// Server root -> two-tier (`index2.txt` present).
     layouts: Mutex<HashMap<String, bool>>,
     /// One transfer per (name, key) at a time; the others wait and then find it in the cache.
-    inflight: Mutex<HashMap<(String, String), Arc<Mutex<()>>>>,
+    inflight: Mutex<HashMap<FileId, Arc<Mutex<()>>>>,
     requests: AtomicU64,
     notes: Mutex<Vec<String>>,
 }
@@ -447,7 +450,7 @@ impl SymbolServer {
             let mut reasons = Vec::new();
             let mut failed = false;
             for url in &chain.urls {
-                match self.from_server(chain, url, name, key, accept) {
+                match self.ask_server(chain, url, name, key, accept) {
                     Ok(Got::File(p)) => return Some(p),
                     Ok(Got::Missing(why)) => reasons.push(why),
                     Err(e) => {
@@ -567,7 +570,7 @@ impl SymbolServer {
         Ok(v)
     }
 
-    fn from_server(
+    fn ask_server(
         &self,
         chain: &Chain,
         url: &str,
