@@ -30,19 +30,23 @@ pub fn symbol_path_hint(path: &SymbolPath, a: &Analysis) -> Option<String> {
     ))
 }
 
-/// The dump's modules whose frames in `a` have no name (each once).
-fn modules_to_fetch<'d>(dump: &'d CrashDump, a: &Analysis) -> Vec<ModuleRef<'d>> {
+/// The dump's modules with frames in `a` that the local folders and caches give no PDB for
+/// (frames unnamed, or named from the exports only), each once.
+fn modules_to_fetch<'d>(
+    dump: &'d CrashDump,
+    a: &Analysis,
+    local: &Symbolizer,
+) -> Vec<ModuleRef<'d>> {
     let mut seen = std::collections::HashSet::new();
     let mut out = Vec::new();
-    for f in a
-        .stack
-        .iter()
-        .filter(|f| f.module.is_some() && f.symbol.is_none())
-    {
+    for f in a.stack.iter().filter(|f| f.module.is_some()) {
         if let Some(m) = dump.module_at(f.ip)
             && seen.insert(m.base)
         {
-            out.push(ModuleRef::new(&m.name, m.timestamp, m.size));
+            let r = ModuleRef::new(&m.name, m.timestamp, m.size);
+            if local.module_symbols(&r).source != Some(super::SymbolSource::Pdb) {
+                out.push(r);
+            }
         }
     }
     out
@@ -90,7 +94,7 @@ pub fn analyze(dump: &CrashDump, o: &FetchOptions) -> Fetched {
             notes: Vec::new(),
         };
     };
-    let wanted = modules_to_fetch(dump, &first);
+    let wanted = modules_to_fetch(dump, &first, &offline);
     if wanted.is_empty() {
         return Fetched {
             analysis: first,

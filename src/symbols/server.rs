@@ -735,6 +735,11 @@ impl SymbolServer {
                 break;
             }
             got += n as u64;
+            // A server that drips bytes would keep a worker forever: below 512 B/s on
+            // average after 30 s the transfer is given up.
+            if started.elapsed() > Duration::from_secs(30) && rate(got) < 512.0 {
+                return Err(format!("{url}: under 512 B/s, given up"));
+            }
             if got > limit {
                 return Err(format!(
                     "{url}: over the download limit of {}",
