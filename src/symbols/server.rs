@@ -185,6 +185,8 @@ pub struct SymbolServer {
     inflight: Mutex<HashMap<FileId, Arc<Mutex<()>>>>,
     requests: AtomicU64,
     notes: Mutex<Vec<String>>,
+    /// Servers that failed after their retries: not asked again in this session.
+    down: Mutex<HashSet<String>>,
 }
 
 impl std::fmt::Debug for SymbolServer {
@@ -375,6 +377,7 @@ impl SymbolServer {
             inflight: Mutex::new(HashMap::new()),
             requests: AtomicU64::new(0),
             notes: Mutex::new(Vec::new()),
+            down: Mutex::new(HashSet::new()),
         })
     }
 
@@ -450,11 +453,18 @@ impl SymbolServer {
             let mut reasons = Vec::new();
             let mut failed = false;
             for url in &chain.urls {
+                if self.down.lock().is_ok_and(|d| d.contains(url)) {
+                    failed = true;
+                    continue;
+                }
                 match self.ask_server(chain, url, name, key, accept) {
                     Ok(Got::File(p)) => return Some(p),
                     Ok(Got::Missing(why)) => reasons.push(why),
                     Err(e) => {
                         failed = true;
+                        if let Ok(mut d) = self.down.lock() {
+                            d.insert(url.clone());
+                        }
                         self.note(format!("{name}: {e}"));
                         self.report(Progress {
                             file: name.to_string(),
