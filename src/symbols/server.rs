@@ -885,6 +885,95 @@ mod tests {
         assert!(chains(&SymbolPath::parse("/a;cache*/b;srv*/c"), Path::new("/d")).is_empty());
     }
 
+    /// A CAB whose one folder is LZX (window 2^21): a single LZX "uncompressed" block (block
+    /// type 3, LZX's own framing, read by the LZX decoder) split into 32 KiB CFDATA chunks.
+    fn lzx_cab(name: &str, data: &[u8]) -> Vec<u8> {
+        // Bits, MSB first in 16-bit little-endian words: E8 flag 0, block type 011, 24-bit
+        // size, then padding to the word boundary; then R0..R2 and the bytes.
+        let size = data.len() as u32;
+        assert!(size < 1 << 24);
+        let bits: u32 = (0b011 << 28) | (size << 4);
+        let mut stream = Vec::new();
+        stream.extend_from_slice(&((bits >> 16) as u16).to_le_bytes());
+        stream.extend_from_slice(&(bits as u16).to_le_bytes());
+        for _ in 0..3 {
+            stream.extend_from_slice(&1u32.to_le_bytes());
+        }
+        let header = stream.len();
+        stream.extend_from_slice(data);
+        // CFDATA i holds the stream bytes that decode to output [32K*i, 32K*(i+1)).
+        let mut blocks = Vec::new();
+        let mut at = 0;
+        for (i, chunk) in data.chunks(0x8000).enumerate() {
+            let take = chunk.len() + if i == 0 { header } else { 0 };
+            blocks.push((stream[at..at + take].to_vec(), chunk.len()));
+            at += take;
+        }
+        let file_at = 36 + 8;
+        let data_at = file_at + 16 + name.len() + 1;
+        let mut cab = Vec::new();
+        cab.extend_from_slice(b"MSCF");
+        cab.extend_from_slice(&0u32.to_le_bytes());
+        let total = data_at + blocks.iter().map(|(b, _)| 8 + b.len()).sum::<usize>();
+        cab.extend_from_slice(&(total as u32).to_le_bytes());
+        cab.extend_from_slice(&0u32.to_le_bytes());
+        cab.extend_from_slice(&(file_at as u32).to_le_bytes());
+        cab.extend_from_slice(&0u32.to_le_bytes());
+        cab.extend_from_slice(&[3, 1]);
+        cab.extend_from_slice(&1u16.to_le_bytes()); // folders
+        cab.extend_from_slice(&1u16.to_le_bytes()); // files
+        cab.extend_from_slice(&[0; 6]); // flags, set id, index
+        cab.extend_from_slice(&(data_at as u32).to_le_bytes());
+        cab.extend_from_slice(&(blocks.len() as u16).to_le_bytes());
+        cab.extend_from_slice(&(0x0003u16 | (21 << 8)).to_le_bytes());
+        cab.extend_from_slice(&size.to_le_bytes());
+        cab.extend_from_slice(&0u32.to_le_bytes());
+        cab.extend_from_slice(&0u16.to_le_bytes());
+        cab.extend_from_slice(&0x5821u16.to_le_bytes()); // 2024-01-01
+        cab.extend_from_slice(&0u16.to_le_bytes());
+        cab.extend_from_slice(&0x20u16.to_le_bytes());
+        cab.extend_from_slice(name.as_bytes());
+        cab.push(0);
+        assert_eq!(cab.len(), data_at);
+        for (b, out) in blocks {
+            cab.extend_from_slice(&0u32.to_le_bytes());
+            cab.extend_from_slice(&(b.len() as u16).to_le_bytes());
+            cab.extend_from_slice(&(out as u16).to_le_bytes());
+            cab.extend_from_slice(&b);
+        }
+        cab
+    }
+
+    #[test]
+    fn expands_lzx_and_mszip_cabs_within_the_limit() {
+        let t = tempfile::tempdir().unwrap();
+        let data: Vec<u8> = (0..100_000u32).map(|i| (i * 7 % 251) as u8).collect();
+        let lzx = t.path().join("a.pd_");
+        std::fs::write(&lzx, lzx_cab("A.PDB", &data)).unwrap();
+        let mut out = Vec::new();
+        assert_eq!(expand_cab(&lzx, "a.pdb", &mut out, 1 << 20), Ok(100_000));
+        assert!(out == data, "LZX expanded byte for byte");
+        let e = expand_cab(&lzx, "a.pdb", &mut Vec::new(), 50_000).unwrap_err();
+        assert!(e.contains("would expand"), "{e}");
+        // MSZIP, written by the cab crate.
+        let mut b = cab::CabinetBuilder::new();
+        b.add_folder(cab::CompressionType::MsZip).add_file("b.exe");
+        let mut w = b.build(std::io::Cursor::new(Vec::new())).unwrap();
+        while let Some(mut f) = w.next_file().unwrap() {
+            f.write_all(&data).unwrap();
+        }
+        let mszip = t.path().join("b.ex_");
+        std::fs::write(&mszip, w.finish().unwrap().into_inner()).unwrap();
+        let mut out = Vec::new();
+        assert_eq!(expand_cab(&mszip, "b.exe", &mut out, 1 << 20), Ok(100_000));
+        assert!(out == data);
+        assert!(is_cab(&mszip) && !is_cab(t.path()));
+        // Not a CAB.
+        let junk = t.path().join("junk");
+        std::fs::write(&junk, b"MSCF\0\0\0\0garbage").unwrap();
+        assert!(expand_cab(&junk, "x", &mut Vec::new(), 1 << 20).is_err());
+    }
+
     #[test]
     fn names_urls_and_hosts() {
         assert!(safe_component("ntkrnlmp.pdb"));
