@@ -133,9 +133,9 @@ impl DumpPane {
         }
     }
 
-    /// The pane for `case`. When a dump's stack has unnamed frames: with a symbol server in the
-    /// symbol path (`_NT_SYMBOL_PATH`, or the config file), a worker downloads what it needs
-    /// and the dump is analysed again; without one, the pane says which path would name them.
+    /// The pane for `case`. With a symbol server in the symbol path (`_NT_SYMBOL_PATH`, or the
+    /// config file), a worker downloads what the stacks need and the dumps are analysed again;
+    /// without one, when frames have no names, the pane says which path would name them.
     pub fn from_case(case: &Case) -> DumpPane {
         DumpPane::with_symbols(
             case,
@@ -151,17 +151,26 @@ impl DumpPane {
         options: crate::symbols::server::ServerOptions,
     ) -> DumpPane {
         let mut pane = DumpPane::new();
+        // With a server, every dump with a stack (frames named from exports only get their
+        // PDBs too); without one, only unnamed frames matter.
+        let with_server = !path.urls().is_empty();
         let unnamed: Vec<(usize, std::path::PathBuf)> = case
             .dumps
             .iter()
             .enumerate()
-            .filter(|(_, a)| fetch::unnamed_frames(&a.analysis) > 0)
+            .filter(|(_, a)| {
+                if with_server {
+                    !a.analysis.stack.is_empty()
+                } else {
+                    fetch::unnamed_frames(&a.analysis) > 0
+                }
+            })
             .map(|(i, a)| (i, a.dump.path.clone()))
             .collect();
         if unnamed.is_empty() {
             return pane;
         }
-        if path.urls().is_empty() {
+        if !with_server {
             let n = case
                 .dumps
                 .first()
