@@ -86,7 +86,16 @@ fn run(dump: &CrashDump, o: &FetchOptions, sym: &Symbolizer) -> Analysis {
 pub fn analyze(dump: &CrashDump, o: &FetchOptions) -> Fetched {
     let offline = Symbolizer::with_default_cache(&o.path, &o.folders, &o.server.default_cache);
     let first = run(dump, o, &offline);
-    let server = SymbolServer::from_path(&o.path, o.server.clone());
+    let wanted = if o.path.urls().is_empty() {
+        Vec::new()
+    } else {
+        modules_to_fetch(dump, &first, &offline)
+    };
+    let server = if wanted.is_empty() {
+        None
+    } else {
+        SymbolServer::from_path(&o.path, o.server.clone())
+    };
     let Some(mut server) = server else {
         return Fetched {
             analysis: first,
@@ -94,14 +103,6 @@ pub fn analyze(dump: &CrashDump, o: &FetchOptions) -> Fetched {
             notes: Vec::new(),
         };
     };
-    let wanted = modules_to_fetch(dump, &first, &offline);
-    if wanted.is_empty() {
-        return Fetched {
-            analysis: first,
-            requests: 0,
-            notes: Vec::new(),
-        };
-    }
     if let Some(p) = &o.progress {
         server = server.with_progress(p.clone());
     }
