@@ -509,11 +509,12 @@ fn no_server_element_opens_no_socket_and_the_cli_says_which_path_would_name_fram
     let config = t.path().join("config.toml");
     let bin = env!("CARGO_BIN_EXE_bsodwb");
     let run = |symbols: &str| {
-        let out = std::process::Command::new(bin)
-            .arg("dump")
-            .arg(&dmp)
-            .arg("--symbols")
-            .arg(symbols)
+        let mut cmd = std::process::Command::new(bin);
+        cmd.arg("dump").arg(&dmp);
+        if !symbols.is_empty() {
+            cmd.arg("--symbols").arg(symbols);
+        }
+        let out = cmd
             .env_remove("_NT_SYMBOL_PATH")
             .env_remove("_NT_ALT_SYMBOL_PATH")
             .env("BSODWB_CONFIG", &config)
@@ -559,6 +560,21 @@ fn no_server_element_opens_no_socket_and_the_cli_says_which_path_would_name_fram
         "{stderr}"
     );
     assert!(!stderr.contains("would name them"), "{stderr}");
+    // No --symbols and no _NT_SYMBOL_PATH: the config file's path, here with a new cache.
+    std::fs::write(
+        &config,
+        format!(
+            "[symbols]\npath = 'srv*{}*{}'\n",
+            t.path().join("c3").display(),
+            server.url("sym")
+        ),
+    )
+    .unwrap();
+    let before = server.accepted();
+    let (stdout, _) = run("");
+    assert!(server.accepted() > before);
+    assert!(stdout.contains(&format!("xcpt4!{name}")), "{stdout}");
+    assert!(t.path().join("c3").join(&x.pdb_name).is_dir());
 }
 
 #[test]
