@@ -461,6 +461,20 @@ fn two_tier_store_miss_remembered_and_slow_server_bounded() {
     assert_eq!(sym2.find_pdb(&cv).as_ref(), Some(&got), "the hit is cached");
     assert_eq!(server.accepted(), before);
 
+    // A file.ptr with MSG: a miss with the server's reason (control characters replaced).
+    server.put(
+        "/tier/se/secret.pdb/ABC1/file.ptr".into(),
+        Reply::Body(b"MSG: withheld by policy\x1b[2J\r\n".to_vec()),
+    );
+    let s = SymbolServer::from_path(&path, quick()).unwrap();
+    assert_eq!(s.fetch("secret.pdb", "ABC1", &|_| true), None);
+    let notes = s.notes();
+    assert!(
+        notes.iter().any(|n| n.contains("withheld by policy?[2J")),
+        "{notes:?}"
+    );
+    assert!(notes.iter().all(|n| !n.contains('\x1b')));
+
     // A server that answers nothing for 3 s: the 300 ms read timeout and one retry give up fast,
     // and the failure is not remembered as a miss.
     let slow = SymbolPath::parse(&format!(
