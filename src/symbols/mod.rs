@@ -8,10 +8,17 @@
 //! * what is at this RVA? ([`Symbolizer::symbolize`]: PDB publics and procedures, else the
 //!   nearest preceding export), cached per module.
 //!
-//! Offline: symbol-server URLs in the path are kept ([`Symbolizer::urls`]) and never fetched.
+//! [`Symbolizer::new`] is offline: it reads local folders and the downstream stores (caches) of
+//! the path's `srv*` elements, and never touches the network. [`Symbolizer::with_server`] adds a
+//! [`server::SymbolServer`]: what the local folders lack is then downloaded from the symbol
+//! servers the path names, behind the same [`Symbolizer::find_image`] and
+//! [`Symbolizer::find_pdb`]; [`Symbolizer::prefetch`] downloads several modules in parallel.
 
+pub mod config;
+pub mod fetch;
 pub mod path;
 pub mod pdbfile;
+pub mod server;
 pub mod store;
 pub mod table;
 
@@ -138,6 +145,9 @@ pub struct Symbolizer {
     folders: CaseFolder,
     extra_index: OnceLock<HashMap<String, Vec<PathBuf>>>,
     cache: Mutex<HashMap<ModuleKey, Arc<ModuleSymbols>>>,
+    /// Where a CAB-compressed local store file is expanded when no server chain gives a store.
+    expand_to: PathBuf,
+    server: Option<Arc<server::SymbolServer>>,
 }
 
 /// Bounds on the recursive listing of extra folders (a case folder is small; a whole disk is not).
@@ -148,14 +158,84 @@ impl Symbolizer {
     /// A symbolizer over the local parts of `symbol_path`, then `extra_dirs` (e.g. the case
     /// folder, searched recursively for images and PDBs by name).
     pub fn new(symbol_path: &SymbolPath, extra_dirs: &[PathBuf]) -> Symbolizer {
+        Symbolizer::with_default_cache(
+            symbol_path,
+            extra_dirs,
+            &config::SymbolsConfig::load().options().default_cache,
+        )
+    }
+
+    /// As [`Symbolizer::new`], with `default_cache` as the downstream store of `srv*URL`
+    /// elements that name none.
+    pub fn with_default_cache(
+        symbol_path: &SymbolPath,
+        extra_dirs: &[PathBuf],
+        default_cache: &Path,
+    ) -> Symbolizer {
+        let mut dirs = symbol_path.local_dirs();
+        for chain in server::chains(symbol_path, default_cache) {
+            for c in chain.caches {
+                if !dirs.contains(&c) {
+                    dirs.push(c);
+                }
+            }
+        }
         Symbolizer {
-            dirs: symbol_path.local_dirs(),
+            dirs,
             extra_dirs: extra_dirs.to_vec(),
             urls: symbol_path.urls().into_iter().map(str::to_string).collect(),
             folders: CaseFolder::default(),
             extra_index: OnceLock::new(),
             cache: Mutex::new(HashMap::new()),
+            expand_to: default_cache.to_path_buf(),
+            server: None,
         }
+    }
+
+    /// Download what the local folders lack from `server` (built from the same symbol path).
+    /// `None` keeps the symbolizer offline.
+    pub fn with_server(mut self, server: Option<server::SymbolServer>) -> Symbolizer {
+        if let Some(s) = &server {
+            for chain in s.chains() {
+                for c in &chain.caches {
+                    if !self.dirs.contains(c) {
+                        self.dirs.push(c.clone());
+                    }
+                }
+            }
+            if let Some(c) = s.chains().first().and_then(|c| c.caches.first()) {
+                self.expand_to = c.clone();
+            }
+        }
+        self.server = server.map(Arc::new);
+        self
+    }
+
+    /// The symbol-server client, when the symbolizer may download.
+    pub fn server(&self) -> Option<&server::SymbolServer> {
+        self.server.as_deref()
+    }
+
+    /// Find (and so download, with a server) the images and PDBs of `modules`, up to the
+    /// server's parallel limit at once. Modules already looked up are skipped.
+    pub fn prefetch(&self, modules: &[ModuleRef]) {
+        let workers = self
+            .server
+            .as_ref()
+            .map_or(1, |s| s.options().parallel.max(1))
+            .min(modules.len().max(1));
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        std::thread::scope(|scope| {
+            for _ in 0..workers {
+                scope.spawn(|| {
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(m) = modules.get(i) else { break };
+                        self.module_symbols(m);
+                    }
+                });
+            }
+        });
     }
 
     /// The local folders searched, in order (symbol path, then extra folders).
@@ -241,9 +321,16 @@ impl Symbolizer {
                 return Some(p);
             }
         }
-        self.flat_candidates(file_name)
+        if let Some(p) = self
+            .flat_candidates(file_name)
             .into_iter()
             .find(|p| matches(p))
+        {
+            return Some(p);
+        }
+        self.server
+            .as_ref()
+            .and_then(|s| s.fetch(file_name, &key, &|p: &Path| matches(p)))
     }
 
     /// The PDB named by a CodeView record: `<store>/<pdb>/<GUIDAGE>/<pdb>` in each symbol-path
@@ -259,10 +346,29 @@ impl Symbolizer {
             match store::lookup(&self.folders, d, name, &key) {
                 Some(StoreHit::File(p)) => return Some(p),
                 Some(StoreHit::Compressed(p)) => {
-                    notes.push(format!(
-                        "{}: compressed store file (CAB); expand it to use it offline",
-                        p.display()
-                    ));
+                    // Expanded once into the downstream store, then found there.
+                    let accept = |f: &Path| pdbfile::identity(f).is_ok_and(|id| id.matches(cv));
+                    let limit = self
+                        .server
+                        .as_ref()
+                        .map_or(server::ServerOptions::default().max_download, |s| {
+                            s.options().max_download
+                        });
+                    match server::store_into(
+                        std::slice::from_ref(&self.expand_to),
+                        name,
+                        &key,
+                        &accept,
+                        |out| server::expand_cab(&p, name, out, limit),
+                    ) {
+                        Ok(Some(f)) => return Some(f),
+                        Ok(None) => notes.push(format!(
+                            "{}: the expanded PDB does not match {}",
+                            p.display(),
+                            key
+                        )),
+                        Err(e) => notes.push(e),
+                    }
                 }
                 None => {}
             }
@@ -281,7 +387,21 @@ impl Symbolizer {
                 Err(e) => notes.push(e.to_string()),
             }
         }
-        None
+        let accept = |f: &Path| pdbfile::identity(f).is_ok_and(|id| id.matches(cv));
+        let fetched = self
+            .server
+            .as_ref()
+            .and_then(|s| s.fetch(name, &key, &accept));
+        if fetched.is_none()
+            && let Some(s) = &self.server
+        {
+            notes.extend(
+                s.notes()
+                    .into_iter()
+                    .filter(|n| n.starts_with(&format!("{name}:"))),
+            );
+        }
+        fetched
     }
 
     /// Symbols of a module (loaded once, then cached by name, timestamp and size).

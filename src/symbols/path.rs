@@ -7,8 +7,10 @@
 //! * `cache*[dir]`: a cache for the elements that follow;
 //! * anything else: a plain folder (flat, or itself laid out as a store).
 //!
-//! The workbench is offline: URLs are recorded (and shown) but never fetched.
+//! Folders may start with `~/` (the home folder). URLs are fetched only by
+//! [`crate::symbols::server::SymbolServer`], never by this parser.
 
+use super::config::expand_tilde;
 use serde::Serialize;
 use std::path::PathBuf;
 
@@ -63,13 +65,16 @@ impl SymbolPath {
                         if is_url(p) {
                             urls.push((*p).to_string());
                         } else {
-                            stores.push(PathBuf::from(p));
+                            stores.push(expand_tilde(p));
                         }
                     }
                     entries.push(SymbolPathEntry::Server { stores, urls });
                 }
                 "cache" => {
-                    let dir = parts.get(1).filter(|d| !d.is_empty()).map(PathBuf::from);
+                    let dir = parts
+                        .get(1)
+                        .filter(|d| !d.is_empty())
+                        .map(|d| expand_tilde(d));
                     entries.push(SymbolPathEntry::Cache { dir });
                 }
                 _ => {
@@ -79,7 +84,7 @@ impl SymbolPath {
                             urls: vec![element.to_string()],
                         });
                     } else {
-                        entries.push(SymbolPathEntry::Folder(PathBuf::from(element)));
+                        entries.push(SymbolPathEntry::Folder(expand_tilde(element)));
                     }
                 }
             }
@@ -91,13 +96,19 @@ impl SymbolPath {
     }
 
     /// The symbol path from the environment: `_NT_ALT_SYMBOL_PATH` then `_NT_SYMBOL_PATH`, as the
-    /// debuggers search them. Empty when neither is set.
+    /// debuggers search them; when neither is set, the `path` of the configuration file's
+    /// `[symbols]` table ([`crate::symbols::config`]). Empty when none is set.
     pub fn from_env() -> SymbolPath {
         let parts: Vec<String> = ["_NT_ALT_SYMBOL_PATH", "_NT_SYMBOL_PATH"]
             .iter()
             .filter_map(|v| std::env::var(v).ok())
             .filter(|v| !v.trim().is_empty())
             .collect();
+        if parts.is_empty()
+            && let Some(p) = super::config::SymbolsConfig::load().path
+        {
+            return SymbolPath::parse(&p);
+        }
         SymbolPath::parse(&parts.join(";"))
     }
 
@@ -127,7 +138,7 @@ impl SymbolPath {
         out
     }
 
-    /// The symbol-server URLs named in the path (recorded for later; never fetched here).
+    /// The symbol-server URLs named in the path.
     pub fn urls(&self) -> Vec<&str> {
         self.entries
             .iter()

@@ -3,6 +3,7 @@ pub mod catalog;
 pub mod demo;
 pub mod dump;
 pub mod evtx;
+pub mod minidump;
 pub mod pe;
 pub mod pml;
 pub mod regf;

@@ -5,20 +5,26 @@
 
 use crate::case::{Case, DumpArtefact};
 use crate::driver::DriverKey;
+use crate::dump::analysis::Analysis;
 use crate::dump::analysis::{Frame as StackFrame, FrameMethod, disassemble};
 use crate::dump::bugcheck::{BugcheckInfo, HintPane};
 use crate::dump::{CrashDump, Module, filetime_to_string, report};
+use crate::symbols::fetch::{self, WorkerMsg};
+use crate::symbols::server::Stage;
 use crate::ui::action::Outcome;
 use crate::ui::pane::{Hint, Pane, PaneContext, hint};
 use crate::ui::theme::Theme;
 use crate::ui::widgets::search::{Edit, Jump, Search};
 use crate::ui::widgets::{self, cursor::Cursor, fit};
+use crossbeam_channel::{Receiver, TryRecvError};
 use ratatui::Frame;
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Clear, Paragraph};
+use std::collections::HashMap;
+use std::sync::Arc;
 
 /// Which list has the cursor.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -94,6 +100,13 @@ pub struct DumpPane {
     info: Option<(usize, Option<BugcheckInfo>)>,
     /// `/` over the stack, then the module list.
     search: Search,
+    /// Analyses redone with downloaded symbols, by dump index (they replace the case's).
+    refreshed: HashMap<usize, Arc<Analysis>>,
+    /// The symbol-download worker (a `srv*` symbol path only).
+    downloads: Option<Receiver<WorkerMsg>>,
+    /// One line about symbols: download progress, its outcome, or the symbol path that would
+    /// name the frames.
+    symbol_line: Option<String>,
 }
 
 impl Default for DumpPane {
@@ -114,7 +127,76 @@ impl DumpPane {
             detail: false,
             info: None,
             search: Search::default(),
+            refreshed: HashMap::new(),
+            downloads: None,
+            symbol_line: None,
         }
+    }
+
+    /// The pane for `case`. With a symbol server in the symbol path (`_NT_SYMBOL_PATH`, or the
+    /// config file), a worker downloads what the stacks need and the dumps are analysed again;
+    /// without one, when frames have no names, the pane says which path would name them.
+    pub fn from_case(case: &Case) -> DumpPane {
+        DumpPane::with_symbols(
+            case,
+            crate::symbols::SymbolPath::from_env(),
+            crate::symbols::config::SymbolsConfig::load().options(),
+        )
+    }
+
+    /// As [`DumpPane::from_case`], with the symbol path and client options given.
+    pub fn with_symbols(
+        case: &Case,
+        path: crate::symbols::SymbolPath,
+        options: crate::symbols::server::ServerOptions,
+    ) -> DumpPane {
+        let mut pane = DumpPane::new();
+        // With a server, every dump with a stack (frames named from exports only get their
+        // PDBs too); without one, only unnamed frames matter.
+        let with_server = !path.urls().is_empty();
+        let unnamed: Vec<(usize, std::path::PathBuf)> = case
+            .dumps
+            .iter()
+            .enumerate()
+            .filter(|(_, a)| {
+                if with_server {
+                    !a.analysis.stack.is_empty()
+                } else {
+                    fetch::unnamed_frames(&a.analysis) > 0
+                }
+            })
+            .map(|(i, a)| (i, a.dump.path.clone()))
+            .collect();
+        if unnamed.is_empty() {
+            return pane;
+        }
+        if !with_server {
+            let n = case
+                .dumps
+                .first()
+                .map_or(0, |a| fetch::unnamed_frames(&a.analysis));
+            if n > 0 {
+                pane.symbol_line = Some(format!(
+                    "_NT_SYMBOL_PATH={} would name {n} frame(s)",
+                    crate::symbols::server::suggested_path()
+                ));
+            }
+            return pane;
+        }
+        let folders: Vec<std::path::PathBuf> = case.root.iter().cloned().collect();
+        match fetch::spawn_worker(unnamed, path, folders, options) {
+            Ok(rx) => {
+                pane.downloads = Some(rx);
+                pane.symbol_line = Some("symbols: asking the symbol servers".into());
+            }
+            Err(e) => pane.symbol_line = Some(format!("symbols: cannot start the download: {e}")),
+        }
+        pane
+    }
+
+    /// The analysis shown for the current dump: redone with downloaded symbols, else the case's.
+    fn refreshed(&self) -> Option<Arc<Analysis>> {
+        self.refreshed.get(&self.dump).cloned()
     }
 
     fn artefact<'c>(&self, case: &'c Case) -> Option<&'c DumpArtefact> {
@@ -156,8 +238,10 @@ impl DumpPane {
             .and_then(|&i| dump.modules.get(i))
     }
 
-    fn selected_frame<'a>(&self, a: &'a DumpArtefact) -> Option<&'a StackFrame> {
-        a.analysis.stack.get(self.stack.selected)
+    fn selected_frame(&self, a: &DumpArtefact) -> Option<StackFrame> {
+        let over = self.refreshed();
+        let an = over.as_deref().unwrap_or(&a.analysis);
+        an.stack.get(self.stack.selected).cloned()
     }
 
     /// A frame matches on what its row shows (call site, addresses, arguments) or its
@@ -180,9 +264,11 @@ impl DumpPane {
 
     /// Move to a match: the stack rows, then the module rows in their current order.
     fn search_jump(&mut self, a: &DumpArtefact, how: Jump) -> Outcome {
-        let stack = &a.analysis.stack;
+        let over = self.refreshed();
+        let an = over.as_deref().unwrap_or(&a.analysis);
+        let stack = &an.stack;
         let order = self.module_order(&a.dump);
-        let faulting_module = a.analysis.faulting_module.as_deref();
+        let faulting_module = an.faulting_module.as_deref();
         let cursor = match self.list {
             List::Stack => self.stack.selected,
             List::Modules => stack.len() + self.modules.selected,
@@ -193,7 +279,7 @@ impl DumpPane {
             how,
             "frame or module",
             |i| match stack.get(i) {
-                Some(f) => self.frame_matches(f, a.analysis.faulting_frame == Some(f.index)),
+                Some(f) => self.frame_matches(f, an.faulting_frame == Some(f.index)),
                 None => order
                     .get(i - stack.len())
                     .and_then(|&m| a.dump.modules.get(m))
@@ -309,7 +395,8 @@ impl Pane for DumpPane {
         let (area, search_area) = self.search.split(area);
         let info = self.info(a);
         let d = &a.dump;
-        let an = &a.analysis;
+        let over = self.refreshed();
+        let an = over.as_deref().unwrap_or(&a.analysis);
         let tall = area.height >= 40;
         let top_h = if info.is_some() { 8 } else { 3 };
         let [top, summary, stack_area, module_area] = Layout::vertical([
@@ -430,6 +517,25 @@ impl Pane for DumpPane {
         }
         frame.render_widget(Paragraph::new(slines), summary);
 
+        // A line about symbols (downloads, or the path that would name the frames).
+        let stack_area = match &self.symbol_line {
+            Some(text) if stack_area.height > 3 => {
+                let [line, rest] = Layout::vertical([Constraint::Length(1), Constraint::Fill(1)])
+                    .areas(stack_area);
+                let style = if self.downloads.is_some() {
+                    theme.key
+                } else {
+                    theme.warn
+                };
+                frame.render_widget(
+                    Paragraph::new(Line::styled(fit(text, line.width as usize), style)),
+                    line,
+                );
+                rest
+            }
+            _ => stack_area,
+        };
+
         // The stack.
         let focus = ctx.focus;
         let block = widgets::block(
@@ -524,8 +630,10 @@ impl Pane for DumpPane {
                 _ => Outcome::Consumed,
             };
         }
+        let over = self.refreshed();
+        let an = over.as_deref().unwrap_or(&a.analysis);
         let handled = match self.list {
-            List::Stack => self.stack.handle(&key, a.analysis.stack.len()),
+            List::Stack => self.stack.handle(&key, an.stack.len()),
             List::Modules => self.modules.handle(&key, a.dump.modules.len()),
         };
         if handled {
@@ -562,8 +670,7 @@ impl Pane for DumpPane {
             KeyCode::Char('N') => self.search_jump(a, Jump::Prev),
             KeyCode::Char('i') => match self.info(a).and_then(|i| i.hint) {
                 // Take the driver the bug check names along (0x5A's P3), so the pane opens on it.
-                Some(h) if h.pane != HintPane::Dump => match a
-                    .analysis
+                Some(h) if h.pane != HintPane::Dump => match an
                     .parameter_driver
                     .as_deref()
                     .and_then(DriverKey::from_path)
@@ -625,6 +732,63 @@ impl Pane for DumpPane {
     fn captures_input(&self) -> bool {
         self.search.is_open()
     }
+
+    /// Take the download worker's news: progress into the symbol line, new analyses into view.
+    fn tick(&mut self) -> bool {
+        let Some(rx) = &self.downloads else {
+            return false;
+        };
+        let mut changed = false;
+        let mut done = false;
+        loop {
+            match rx.try_recv() {
+                Ok(WorkerMsg::Progress(p)) => {
+                    let verb = match p.stage {
+                        Stage::Receiving => "downloading ",
+                        _ => "",
+                    };
+                    self.symbol_line = Some(format!("symbols: {verb}{}", p.line()));
+                    changed = true;
+                }
+                Ok(WorkerMsg::Done {
+                    index,
+                    analysis,
+                    requests,
+                    notes,
+                }) => {
+                    let left = fetch::unnamed_frames(&analysis);
+                    self.refreshed.insert(index, Arc::new(*analysis));
+                    let mut line = format!(
+                        "symbols: {requests} request(s); {}",
+                        if left == 0 {
+                            "every frame named".to_string()
+                        } else {
+                            format!("{left} frame(s) still unnamed")
+                        }
+                    );
+                    if let Some(n) = notes.first() {
+                        line.push_str(&format!(" ({n})"));
+                    }
+                    self.symbol_line = Some(line);
+                    changed = true;
+                }
+                Ok(WorkerMsg::Failed { index, error }) => {
+                    self.symbol_line = Some(format!("symbols: dump {}: {error}", index + 1));
+                    changed = true;
+                }
+                Ok(WorkerMsg::Finished) | Err(TryRecvError::Disconnected) => {
+                    done = true;
+                    break;
+                }
+                Err(TryRecvError::Empty) => break,
+            }
+        }
+        if done {
+            self.downloads = None;
+            changed = true;
+        }
+        changed
+    }
 }
 
 fn row_style(theme: &Theme, selected: bool, focused: bool, matched: bool, faulting: bool) -> Style {
@@ -645,7 +809,7 @@ fn row_style(theme: &Theme, selected: bool, focused: bool, matched: bool, faulti
 impl DumpPane {
     fn focus_selected(&self, a: &DumpArtefact) -> Outcome {
         let key = match self.list {
-            List::Stack => self.selected_frame(a).and_then(|f| frame_key(&a.dump, f)),
+            List::Stack => self.selected_frame(a).and_then(|f| frame_key(&a.dump, &f)),
             List::Modules => self.selected_module(&a.dump).and_then(Module::key),
         };
         match key {
@@ -656,6 +820,8 @@ impl DumpPane {
 
     fn render_detail(&self, frame: &mut Frame, area: Rect, a: &DumpArtefact, theme: &Theme) {
         let d = &a.dump;
+        let over = self.refreshed();
+        let an = over.as_deref().unwrap_or(&a.analysis);
         let (module, ip, title) = match self.list {
             List::Stack => match self.selected_frame(a) {
                 Some(f) => (
@@ -684,7 +850,7 @@ impl DumpPane {
             let trap = f.trap_frame_address.map_or(String::new(), |t| {
                 format!("  TrapFrame @ {:08x}`{:08x}", t >> 32, t & 0xffff_ffff)
             });
-            let culprit = if a.analysis.faulting_frame == Some(f.index) {
+            let culprit = if an.faulting_frame == Some(f.index) {
                 "  (the culprit)"
             } else if !f.trusted() {
                 "  (a guess: never the culprit)"
@@ -726,8 +892,7 @@ impl DumpPane {
                     ),
                     iw,
                 )));
-                let used = a
-                    .analysis
+                let used = an
                     .images
                     .iter()
                     .find(|(n, _)| n == &m.name)
@@ -735,15 +900,10 @@ impl DumpPane {
                         from.clone()
                     });
                 lines.push(Line::raw(fit(&format!("image for unwinding: {used}"), iw)));
-                for mm in a
-                    .analysis
-                    .image_mismatches
-                    .iter()
-                    .filter(|x| x.module == m.name)
-                {
+                for mm in an.image_mismatches.iter().filter(|x| x.module == m.name) {
                     lines.push(Line::styled(fit(&mm.sentence(), iw), theme.warn));
                 }
-                if a.analysis.faulting_module.as_deref() == Some(m.name.as_str()) {
+                if an.faulting_module.as_deref() == Some(m.name.as_str()) {
                     lines.push(Line::styled("the faulting module", theme.bad));
                 }
             }

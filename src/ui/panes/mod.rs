@@ -25,7 +25,7 @@ pub fn build(case: &Case) -> Vec<Box<dyn Pane>> {
                 ],
             ))
         } else {
-            Box::new(dump::DumpPane::new())
+            Box::new(dump::DumpPane::from_case(case))
         },
         match timeline::TimelinePane::from_case(case) {
             Some(pane) => Box::new(pane),
