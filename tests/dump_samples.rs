@@ -182,6 +182,30 @@ fn triage_x64_analysis_names_amdppm() {
 }
 
 #[test]
+fn triage_x64_scan_ends_at_the_thread_start() {
+    // The system thread's initial frame holds the stack base and limit (0xffff850429893000,
+    // 0xffff85042988d000 in this dump): WinDbg's STACK_TEXT ends with KiStartSystemThread, whose
+    // return address is 0, so the scan ends there too; values a scan cannot verify that are
+    // pointers rather than return addresses (repeats, 16-byte-aligned function starts such as
+    // the thread's start routine) are not listed.
+    let p = sample_or_skip!("rizin-testbins/triage_x64.dmp");
+    let d = dump::open(&p).unwrap();
+    let a = dump::analysis::analyze(&d, &Default::default());
+    let last = a.stack.last().unwrap();
+    assert_eq!(last.return_address, 0);
+    assert_eq!(last.module_short.as_deref(), Some("nt"));
+    assert_eq!(last.offset, Some(0x3fd0d8), "{}", last.call_site);
+    assert!(last.child_sp < 0xffff850429893000);
+    // Before: 53 frames, six of them the same unverified nt+0x36b110.
+    assert!(a.stack.len() <= 40, "{} frames", a.stack.len());
+    let mut seen = std::collections::HashSet::new();
+    for f in a.stack.iter().skip(1).filter(|f| !f.verified) {
+        assert!(seen.insert(f.ip), "{} listed twice", f.call_site);
+        assert_ne!(f.ip % 16, 0, "{} is a function start", f.call_site);
+    }
+}
+
+#[test]
 fn triage_arm64_header_bugcheck_and_modules() {
     let p = sample_or_skip!("rizin-testbins/triage_arm64.dmp");
     let d = dump::open(&p).unwrap();

@@ -917,6 +917,12 @@ fn scan_from(
             at += width;
             continue;
         };
+        // The thread's initial frame holds its stack base and limit (KiStartSystemThread's
+        // frame, the last line of WinDbg's STACK_TEXT for a system thread): nothing above it
+        // was ever called.
+        if width == 8 && is_stack_bounds(dump, at, v) {
+            break;
+        }
         let arm64 = dump.machine == 0xaa64;
         if let Some(m) = dump.module_at(v).cloned()
             && v - m.base >= 0x1000
@@ -926,7 +932,15 @@ fn scan_from(
         {
             {
                 let verdict = call_verdict(dump, images, v);
-                if verdict != Some(false) {
+                // Without code bytes to check, two kinds of values are not taken for return
+                // addresses: one already listed from a lower slot (a pointer kept in several
+                // locals), and one on a 16-byte boundary on x64, where functions start (a
+                // callback or thread start routine, e.g. PspSystemThreadStartup next to its
+                // own frame), which a return address after a call rarely is.
+                let pointer_like = verdict.is_none()
+                    && (frames.iter().any(|f| f.ip == v)
+                        || (width == 8 && !arm64 && dump.machine == 0x8664 && v % 16 == 0));
+                if verdict != Some(false) && !pointer_like {
                     let mut f =
                         blank_frame(first_index + frames.len(), v, at + width, FrameMethod::Scan);
                     f.verified = verdict == Some(true);
@@ -942,6 +956,31 @@ fn scan_from(
         frames[i - 1].return_address = ip;
     }
     frames
+}
+
+/// Whether the slot at `at` (holding `base`) starts the stack-bounds pair of a thread's initial
+/// frame: the stack base then the stack limit, page aligned, with `at` between them.
+fn is_stack_bounds(dump: &CrashDump, at: u64, base: u64) -> bool {
+    if base & 0xfff != 0 || at >= base || !is_kernel_stack_address(dump, base) {
+        return false;
+    }
+    let Ok(limit) = dump.memory.read_u64(at.saturating_add(8)) else {
+        return false;
+    };
+    limit < base
+        && limit & 0xfff == 0
+        && at >= limit
+        && base - limit <= 0x10_0000
+        && base - at <= 0x10_0000
+}
+
+/// A kernel-mode address (upper half on 64-bit).
+fn is_kernel_stack_address(dump: &CrashDump, va: u64) -> bool {
+    if dump.is_64bit() {
+        va >= 0xffff_8000_0000_0000
+    } else {
+        va >= 0x8000_0000
+    }
 }
 
 fn name_frame(
@@ -1194,8 +1233,8 @@ fn choose_culprit(
     if let Some(m) = module {
         out.module_name = Some(m.short_name());
         let lower = m.name.to_ascii_lowercase();
-        out.image_name = Some(if super::is_kernel_image(&lower) && dump.processors > 1 {
-            "ntkrnlmp.exe".to_string()
+        out.image_name = Some(if super::is_kernel_image(&lower) {
+            kernel_image_name(dump).to_string()
         } else {
             m.name.clone()
         });
@@ -1212,6 +1251,19 @@ fn choose_culprit(
         && let Some(d) = &out.parameter_driver
     {
         out.faulting_module = Some(d.clone());
+    }
+}
+
+/// IMAGE_NAME of the kernel as WinDbg prints it: the name of the kernel's PDB. Windows 8 and later
+/// ship only the multiprocessor kernel (`ntkrnlmp.exe`, `ntkrpamp.exe` on 32-bit x86, which is PAE
+/// only); before, a uniprocessor system ran `ntoskrnl.exe` (`ntkrnlpa.exe` on x86).
+fn kernel_image_name(dump: &CrashDump) -> &'static str {
+    let mp = dump.processors > 1 || dump.build >= 9200;
+    match (dump.machine == 0x14c, mp) {
+        (true, true) => "ntkrpamp.exe",
+        (true, false) => "ntkrnlpa.exe",
+        (false, true) => "ntkrnlmp.exe",
+        (false, false) => "ntoskrnl.exe",
     }
 }
 
@@ -1245,9 +1297,15 @@ fn failure_bucket(dump: &CrashDump, a: &Analysis) -> Option<String> {
             .contains(&bc.code)
             .then_some((bc.parameters[0] & 0xffff_ffff) as u32)
     });
+    let mut params = bc.parameters;
+    // Before Windows 8, 0x50's P2 was 0 (read) or 1 (write); since then it is the page-fault
+    // error code, whose bit 1 marks a write.
+    if bc.code == 0x50 && dump.build != 0 && dump.build < 9200 && params[1] == 1 {
+        params[1] = 2;
+    }
     let prefix = followup::bucket_prefix(
         bc.code,
-        bc.parameters,
+        params,
         exception_code,
         dump.process_name.as_deref(),
     );
