@@ -659,8 +659,9 @@ fn walk_arm64(
     use super::unwind_arm64::{self, Arm64Regs, Arm64Step};
     let mut regs = Arm64Regs::from(c);
     let mut frames: Vec<Frame> = Vec::new();
+    let mut method = FrameMethod::Unwind;
     while frames.len() < max {
-        let mut f = blank_frame(frames.len(), regs.pc, regs.sp, FrameMethod::Unwind);
+        let mut f = blank_frame(frames.len(), regs.pc, regs.sp, method);
         if is_user_address(dump, regs.pc) && !frames.is_empty() {
             frames.push(f);
             break;
@@ -694,20 +695,141 @@ fn walk_arm64(
                 )),
             }
         }
-        // No image or no unwind data: scan from here.
-        if frames.is_empty() {
-            return scan_frames(dump, images, c.pc, c.sp, Some(c.lr), max, 8);
-        }
+        // No image or no unwind data: scan from here, up to the first KTRAP_FRAME; the walk
+        // goes on from the registers that frame saved.
         let sp = regs.sp;
-        frames.push(f);
-        let more = scan_from(dump, images, sp, scan_end(dump, sp), frames.len(), max, 8);
-        if let (Some(last), Some(next)) = (frames.last_mut(), more.first()) {
-            last.return_address = next.ip;
+        let end = scan_end(dump, sp);
+        let trap = find_arm64_trap_frame(dump, images, sp, end);
+        let limit = trap.as_ref().map_or(end, |t| t.address);
+        if frames.is_empty() {
+            frames = scan_frames(dump, images, regs.pc, sp, Some(regs.x[30]), max, limit);
+        } else {
+            frames.push(f);
+            let more = scan_from(dump, images, sp, limit, frames.len(), max, 8);
+            if let (Some(last), Some(next)) = (frames.last_mut(), more.first()) {
+                last.return_address = next.ip;
+            }
+            frames.extend(more);
         }
-        frames.extend(more);
-        break;
+        let Some(t) = trap else { break };
+        if let Some(owner) = frames.last_mut() {
+            owner.trap_frame = true;
+            owner.trap_frame_address = Some(t.address);
+            owner.return_address = t.pc;
+        }
+        // The trap frame holds the volatile registers, FP, LR, SP and PC; x19..x28 are the
+        // callee's to preserve and stay as they are.
+        for (i, v) in t.x.iter().enumerate() {
+            regs.x[i] = *v;
+        }
+        regs.x[29] = t.fp;
+        regs.x[30] = t.lr;
+        regs.sp = t.sp;
+        regs.pc = t.pc;
+        method = FrameMethod::Trap;
+        if !t.user && t.sp <= t.address {
+            break;
+        }
     }
     frames
+}
+
+/// Size of an ARM64 KTRAP_FRAME.
+const ARM64_KTRAP_FRAME_SIZE: u64 = 0x150;
+
+/// A KTRAP_FRAME recognised on an ARM64 kernel stack.
+#[derive(Clone, Debug)]
+struct Arm64TrapHit {
+    address: u64,
+    /// X0..X18.
+    x: [u64; 19],
+    fp: u64,
+    lr: u64,
+    sp: u64,
+    pc: u64,
+    /// The trap came from EL0 (a system service or a user-mode fault).
+    user: bool,
+}
+
+/// Read and check an ARM64 KTRAP_FRAME at `at` (public layout, as in the .NET runtime's ARM64
+/// unwinder: ExceptionActive 0x0 (0 interrupt, 1 exception, 2 service), PreviousMode or
+/// PreviousIrql 0x3, Spsr 0x90, Esr 0x94, Sp 0x98, X0..X18 0xA0, Lr 0x138, Fp 0x140, Pc 0x148).
+/// SPSR's mode is EL0t (0) from user mode, EL1t/EL1h (4/5) from kernel mode, its AArch32 bit and
+/// reserved bits 5 and 14..19 are clear; PC is 4-byte and SP 16-byte aligned. From user mode PC
+/// and SP are user addresses; from kernel mode PC lies in a loaded image's code and SP just above
+/// the frame.
+fn arm64_trap_frame_at(dump: &CrashDump, images: &mut Images<'_>, at: u64) -> Option<Arm64TrapHit> {
+    use super::le::{u32_at, u64_at};
+    let head = dump.memory.read_vec(at, 4).ok()?;
+    if head[0] > 2 || head[1] > 1 || head[2] > 1 || head[3] > 15 {
+        return None;
+    }
+    let b = dump
+        .memory
+        .read_vec(at, ARM64_KTRAP_FRAME_SIZE as usize)
+        .ok()?;
+    let spsr = u32_at(&b, 0x90)?;
+    if spsr & (0x3f << 14 | 0x30) != 0 {
+        return None;
+    }
+    let sp = u64_at(&b, 0x98)?;
+    let lr = u64_at(&b, 0x138)?;
+    let fp = u64_at(&b, 0x140)?;
+    let pc = u64_at(&b, 0x148)?;
+    if pc == 0 || pc % 4 != 0 || sp == 0 || sp % 16 != 0 {
+        return None;
+    }
+    let user = match spsr & 0xf {
+        0 => true,
+        4 | 5 => false,
+        _ => return None,
+    };
+    let ok = if user {
+        is_user_address(dump, pc) && is_user_address(dump, sp)
+    } else {
+        sp > at
+            && sp - at < 0x1_0000
+            && dump
+                .module_at(pc)
+                .cloned()
+                .is_some_and(|m| images.is_code(&m, pc) != Some(false))
+    };
+    if !ok {
+        return None;
+    }
+    let mut x = [0u64; 19];
+    for (i, v) in x.iter_mut().enumerate() {
+        *v = u64_at(&b, 0xa0 + 8 * i)?;
+    }
+    Some(Arm64TrapHit {
+        address: at,
+        x,
+        fp,
+        lr,
+        sp,
+        pc,
+        user,
+    })
+}
+
+/// The first ARM64 KTRAP_FRAME in `[from, to)` (16-byte aligned).
+fn find_arm64_trap_frame(
+    dump: &CrashDump,
+    images: &mut Images<'_>,
+    from: u64,
+    to: u64,
+) -> Option<Arm64TrapHit> {
+    if dump.machine != 0xaa64 || dump.bugcheck.is_none() {
+        return None;
+    }
+    let mut at = from.checked_add(15)? & !15;
+    while at.checked_add(ARM64_KTRAP_FRAME_SIZE)? <= to {
+        if let Some(hit) = arm64_trap_frame_at(dump, images, at) {
+            return Some(hit);
+        }
+        at += 16;
+    }
+    None
 }
 
 /// x86: frame 0 from the context, then the EBP chain (WinDbg's `kb` without FPO data): a
@@ -827,7 +949,8 @@ fn valid_return(dump: &CrashDump, images: &mut Images<'_>, ret: u64) -> bool {
         .is_some_and(|m| ret - m.base >= 0x1000 && call_verdict(dump, images, ret) != Some(false))
 }
 
-/// A scan-only stack (ARM64, x86): frame 0 from the context, then return addresses.
+/// A scan-only ARM64 stack up to `end`: frame 0 from the context, its link register when that
+/// lies in a module, then return addresses.
 fn scan_frames(
     dump: &CrashDump,
     images: &mut Images<'_>,
@@ -835,8 +958,9 @@ fn scan_frames(
     sp: u64,
     link: Option<u64>,
     max: usize,
-    width: u64,
+    end: u64,
 ) -> Vec<Frame> {
+    let width = 8;
     let mut f0 = blank_frame(0, ip, sp, FrameMethod::Unwind);
     f0.args = args_at(dump, sp, width);
     let mut frames = vec![f0];
@@ -847,15 +971,7 @@ fn scan_frames(
             code_before(dump, images, lr, 4).is_some_and(|b| unwind::follows_call_arm64(&b));
         frames.push(f);
     }
-    let more = scan_from(
-        dump,
-        images,
-        sp,
-        scan_end(dump, sp),
-        frames.len(),
-        max,
-        width,
-    );
+    let more = scan_from(dump, images, sp, end, frames.len(), max, width);
     frames.extend(more);
     for i in 1..frames.len() {
         let ip = frames[i].ip;
