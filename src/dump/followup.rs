@@ -195,7 +195,8 @@ pub fn bucket_prefix(
         BucketClass::Av => "AV".to_string(),
         BucketClass::Exception => match exception_code {
             Some(0xc000_0005) => "AV".to_string(),
-            Some(e) => format!("{}_{e:08x}", rule.spelling),
+            // Upper-case hex, as in `0x7E_C000001D_...` and `0x3B_C0000002_nvlddmkm!...`.
+            Some(e) => format!("{}_{e:08X}", rule.spelling),
             None => rule.spelling.to_string(),
         },
         // 0x1E: never `AV`; an access violation carries the access kind from P3 (the exception's
@@ -206,7 +207,7 @@ pub fn bucket_prefix(
                 1 => format!("{}_{e:08x}_W", rule.spelling),
                 _ => format!("{}_{e:08x}", rule.spelling),
             },
-            Some(e) => format!("{}_{e:08x}", rule.spelling),
+            Some(e) => format!("{}_{e:08X}", rule.spelling),
             None => rule.spelling.to_string(),
         },
         BucketClass::PageFault => {
@@ -259,7 +260,7 @@ mod tests {
         );
         assert_eq!(
             bucket_prefix(0x7e, [0xc000_0096, 0, 0, 0], Some(0xc000_0096), None),
-            "0x7E_c0000096"
+            "0x7E_C0000096"
         );
         assert_eq!(
             bucket_prefix(0x1a, [0x41792, 0, 0, 0], None, None),
@@ -277,6 +278,23 @@ mod tests {
         assert_eq!(
             bucket_prefix(0x1e, [0x8000_0003, 0, 0, 0], Some(0x8000_0003), None),
             "0x1E_80000003"
+        );
+        assert_eq!(
+            bucket_prefix(0x1e, [0xc000_001d, 0, 0, 0], Some(0xc000_001d), None),
+            "0x1E_C000001D"
+        );
+        assert_eq!(
+            bucket_prefix(0x3b, [0xc000_0002, 0, 0, 0], Some(0xc000_0002), None),
+            "0x3B_C0000002"
+        );
+        assert_eq!(bucket_prefix(0xc2, [0x99, 0, 0, 0], None, None), "0xc2_99");
+        assert_eq!(
+            bucket_prefix(0xc4, [0x122, 0, 0, 0], None, None),
+            "0xc4_122"
+        );
+        assert_eq!(
+            bucket_prefix(0x1a, [0x4477, 0, 0, 0], None, None),
+            "0x1a_4477"
         );
         assert_eq!(bucket_prefix(0x7f, [8, 0, 0, 0], None, None), "0x7f_8");
         assert_eq!(bucket_prefix(0x19, [0x22, 0, 0, 0], None, None), "0x19_22");
