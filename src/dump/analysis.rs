@@ -1357,6 +1357,21 @@ fn choose_culprit(
         out.image_version = images.get(&m).and_then(|img| img.version());
         out.faulting_module = Some(m.name.clone());
     }
+    // 0x124 WHEA_UNCORRECTABLE_ERROR: WinDbg names the processor's vendor (the CPUID string
+    // kept in the saved KPRCB) as MODULE_NAME and `<vendor>.sys` as IMAGE_NAME, with no
+    // SYMBOL_NAME: `MODULE_NAME: GenuineIntel`, `IMAGE_NAME:  GenuineIntel.sys`.
+    if code == 0x124
+        && let Some(vendor) = dump.triage.as_ref().and_then(|t| t.cpu_vendor.clone())
+    {
+        out.symbol_name = None;
+        out.culprit_function = None;
+        out.faulting_frame = None;
+        out.image_version = None;
+        out.image_name = Some(format!("{vendor}.sys"));
+        out.faulting_module = out.image_name.clone();
+        out.module_name = Some(vendor);
+        return;
+    }
     // Only core modules on the stack and a driver named by a parameter (0x5A's image path):
     // that driver is the one to look at, loaded or not.
     if out
@@ -1401,6 +1416,9 @@ fn failure_bucket(dump: &CrashDump, a: &Analysis) -> Option<String> {
         };
         return Some(format!("{class}_{module}!{function}"));
     };
+    if bc.code == 0x124 {
+        return whea_bucket(dump, a);
+    }
     if let (0x9f, Some(holder), None) = (bc.code, &a.power_irp_holder, frame) {
         return Some(format!(
             "0x9F_{:x}_{holder}_IMAGE_{}",
@@ -1426,6 +1444,58 @@ fn failure_bucket(dump: &CrashDump, a: &Analysis) -> Option<String> {
         dump.process_name.as_deref(),
     );
     Some(format!("{prefix}_{module}!{function}"))
+}
+
+/// CPER section type of the processor-generic error section,
+/// {9876ccad-47b4-4bdb-b65e-16f193c4f3db}, as stored (little-endian first three fields).
+const CPER_PROCESSOR_GENERIC: [u8; 16] = [
+    0xad, 0xcc, 0x76, 0x98, 0xb4, 0x47, 0xdb, 0x4b, 0xb6, 0x5e, 0x16, 0xf1, 0x93, 0xc4, 0xf3, 0xdb,
+];
+
+/// 0x124's bucket, `0x124_<P1 in decimal>_<vendor>_<error>_IMAGE_<vendor>.sys`, from the
+/// WHEA_ERROR_RECORD at P2 (a CPER record: `CPER` signature, SectionCount at 0xA, 0x48-byte
+/// section descriptors from 0x80 with the section's offset at +0, flags at +0xC (bit 0 primary)
+/// and type GUID at +0x10). Public outputs show two forms, and only those are built: a
+/// processor-generic section with a cache error (ErrorType 1 at +0xA of the section) gives
+/// `PROCESSOR_CACHE` (`0x124_0_GenuineIntel_PROCESSOR_CACHE_IMAGE_GenuineIntel.sys`); a section
+/// of the null type gives `_UNKNOWN` (`0x124_16_GenuineIntel__UNKNOWN_IMAGE_GenuineIntel.sys`).
+/// Other errors, an unreadable record or no vendor: no bucket rather than a guess.
+fn whea_bucket(dump: &CrashDump, a: &Analysis) -> Option<String> {
+    use super::le::{u16_at, u32_at};
+    let bc = dump.bugcheck.as_ref()?;
+    let vendor = a.module_name.as_deref()?;
+    if a.image_name.as_deref() != Some(&format!("{vendor}.sys")) {
+        return None;
+    }
+    let record = bc.parameters[1];
+    let head = dump.memory.read_vec(record, 0x80).ok()?;
+    if head.get(..4)? != b"CPER" {
+        return None;
+    }
+    let count = usize::from(u16_at(&head, 0xa)?).min(64);
+    let descriptors = dump
+        .memory
+        .read_vec(record.checked_add(0x80)?, count * 0x48)
+        .ok()?;
+    let section = (0..count)
+        .map(|i| &descriptors[i * 0x48..(i + 1) * 0x48])
+        .find(|d| u32_at(d, 0xc).is_some_and(|f| f & 1 != 0))
+        .or_else(|| descriptors.get(..0x48))?;
+    let kind = section.get(0x10..0x20)?;
+    let error = if kind == CPER_PROCESSOR_GENERIC {
+        let at = record.checked_add(u64::from(u32_at(section, 0)?))?;
+        let body = dump.memory.read_vec(at, 0x10).ok()?;
+        // ValidBits bit 2: ErrorType is valid.
+        (body[0] & 4 != 0 && body[0xa] == 1).then_some("PROCESSOR_CACHE")?
+    } else if kind.iter().all(|&x| x == 0) {
+        "_UNKNOWN"
+    } else {
+        return None;
+    };
+    Some(format!(
+        "0x124_{}_{vendor}_{error}_IMAGE_{vendor}.sys",
+        bc.parameters[0]
+    ))
 }
 
 /// One instruction at `ip`, Intel syntax.
