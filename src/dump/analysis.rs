@@ -1437,12 +1437,22 @@ fn failure_bucket(dump: &CrashDump, a: &Analysis) -> Option<String> {
     if bc.code == 0x50 && dump.build != 0 && dump.build < 9200 && params[1] == 1 {
         params[1] = 2;
     }
-    let prefix = followup::bucket_prefix(
+    let mut prefix = followup::bucket_prefix(
         bc.code,
         params,
         exception_code,
         dump.process_name.as_deref(),
     );
+    // 0xA/0xD1 raised by executing the address itself (P3 bit 3, P1 = P4) inside a loaded
+    // image: the code page was paged out at raised IRQL, `AV_CODE_AV_PAGED_IP_<module>!...`.
+    if prefix == "AV"
+        && matches!(bc.code, 0xa | 0xd1)
+        && params[2] & 8 != 0
+        && params[0] == params[3]
+        && dump.module_at(params[3]).is_some()
+    {
+        prefix = "AV_CODE_AV_PAGED_IP".to_string();
+    }
     Some(format!("{prefix}_{module}!{function}"))
 }
 
