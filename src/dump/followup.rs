@@ -214,7 +214,9 @@ pub fn bucket_prefix(
             // P2 is the page-fault error code since Windows 8: bit 1 set for a write (bit 0 is
             // the not-present flag); `failure_bucket` maps the older 0/1 read/write values.
             let rw = if params[1] & 2 != 0 { "W" } else { "R" };
-            format!("AV_{rw}_INVALID")
+            // The memory-state slot is `(null)` in current WinDbg (`AV_R_(null)_win32kbase!...`,
+            // `AV_W_(null)_Driver!unknown_function`); WinDbg 10.0.16299 printed `INVALID`.
+            format!("AV_{rw}_(null)")
         }
         BucketClass::Param1 => format!("{}_{:x}", rule.spelling, params[0]),
         BucketClass::RaisedIrql => {
@@ -324,18 +326,9 @@ mod tests {
         );
         assert_eq!(bucket_prefix(0x133, [0; 4], None, None), "0x133_DPC");
         assert_eq!(bucket_prefix(0x133, [1, 0, 0, 0], None, None), "0x133_ISR");
-        assert_eq!(
-            bucket_prefix(0x50, [0, 0, 0, 0], None, None),
-            "AV_R_INVALID"
-        );
-        assert_eq!(
-            bucket_prefix(0x50, [0, 2, 0, 0], None, None),
-            "AV_W_INVALID"
-        );
-        assert_eq!(
-            bucket_prefix(0x50, [0, 3, 0, 0], None, None),
-            "AV_W_INVALID"
-        );
+        assert_eq!(bucket_prefix(0x50, [0, 0, 0, 0], None, None), "AV_R_(null)");
+        assert_eq!(bucket_prefix(0x50, [0, 2, 0, 0], None, None), "AV_W_(null)");
+        assert_eq!(bucket_prefix(0x50, [0, 3, 0, 0], None, None), "AV_W_(null)");
         assert_eq!(bucket_prefix(0x1234, [0; 4], None, None), "0x1234");
     }
 }
