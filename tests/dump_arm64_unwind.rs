@@ -167,3 +167,124 @@ fn arm64_stack_unwinds_with_packed_and_xdata() {
     assert_eq!(a.module_name.as_deref(), Some("armdrv"));
     assert_eq!(a.symbol_name.as_deref(), Some("armdrv+2010"));
 }
+
+/// A kernel triage dump of armdrv.sys (no image at hand) whose stack `stack` lies at `s`.
+fn arm64_scan_dump(s: u64, stack: Vec<u8>, pc: u64, lr: u64) -> CrashDump {
+    let size = stack.len() as u64;
+    let mut file = vec![0u8; 0x100];
+    file.extend_from_slice(&stack);
+    let memory = Memory::new(
+        Arc::new(file.into()),
+        Backing::Blocks(vec![Block {
+            va: s,
+            file_offset: 0x100,
+            size,
+        }]),
+    );
+    CrashDump {
+        path: "Mini-arm64-trap.dmp".into(),
+        kind: DumpKind::KernelTriage,
+        dump_type: 4,
+        secondary_signature: None,
+        machine: 0xaa64,
+        major_version: 15,
+        build: 22000,
+        os_version: None,
+        processors: 8,
+        bugcheck: Some(dump::Bugcheck {
+            code: 0x4a,
+            parameters: [0x7ff6_1234_5678, 2, 0, 0],
+        }),
+        system_time: None,
+        system_uptime: None,
+        directory_table_base: None,
+        pfn_database: None,
+        ps_loaded_module_list: None,
+        ps_active_process_head: None,
+        kd_debugger_data_block: None,
+        context: Some(dump::Context::Arm64(Arm64Context {
+            context_flags: 0,
+            cpsr: 0,
+            x: vec![0; 29],
+            fp: s,
+            lr,
+            sp: s,
+            pc,
+        })),
+        exception: None,
+        modules: vec![Module {
+            name: "armdrv.sys".into(),
+            path: "\\SystemRoot\\System32\\drivers\\armdrv.sys".into(),
+            base: BASE,
+            size: SIZE,
+            timestamp: TS,
+            checksum: 0,
+        }],
+        unloaded_modules: Vec::new(),
+        process_name: Some("armapp.exe".into()),
+        thread: Some(ThreadInfo {
+            id: None,
+            address: None,
+            stack_start: Some(s),
+            stack_size: Some(size),
+        }),
+        triage: None,
+        warnings: Vec::new(),
+        memory,
+    }
+}
+
+#[test]
+fn arm64_scan_stops_at_a_user_mode_trap_frame() {
+    // No image: the stack is scanned. A KTRAP_FRAME from EL0 (SPSR mode 0, user PC and SP) at
+    // S+0x20 ends the kernel stack with the user-mode PC it saved; the stray return address into
+    // armdrv above the trap frame is never listed.
+    let s = 0xffff_a000_0000_1000u64;
+    let ret = BASE + 0x2114;
+    let trap = s + 0x20;
+    let user_pc = 0x7ff6_1234_5678u64;
+    let user_sp = 0x0000_00a1_2340_0000u64;
+    let mut stack = vec![0u8; 0x200];
+    let mut put = |va: u64, v: u64| {
+        let o = (va - s) as usize;
+        stack[o..o + 8].copy_from_slice(&v.to_le_bytes());
+    };
+    put(s + 8, ret);
+    put(trap, 0x0000_0001_0000_0002); // ExceptionActive 2 (service), PreviousMode 1
+    put(trap + 0x90, 0x6000_0000); // Spsr: Z and C set, EL0t
+    put(trap + 0x98, user_sp);
+    put(trap + 0x138, 0x7ff6_1234_0000); // Lr
+    put(trap + 0x140, user_sp + 0x40); // Fp
+    put(trap + 0x148, user_pc);
+    put(trap + 0x160, BASE + 0x2204); // stray, above the trap frame
+    let d = arm64_scan_dump(s, stack, BASE + 0x2010, 0xdead);
+    let a = analysis::analyze(&d, &Default::default());
+    let ips: Vec<u64> = a.stack.iter().map(|f| f.ip).collect();
+    assert_eq!(ips, [BASE + 0x2010, ret, user_pc], "{:#?}", a.stack);
+    assert_eq!(a.stack[1].trap_frame_address, Some(trap));
+    assert_eq!(a.stack[1].return_address, user_pc);
+    assert_eq!(a.stack[2].method, FrameMethod::Trap);
+    assert_eq!(a.stack[2].child_sp, user_sp);
+}
+
+#[test]
+fn arm64_trap_frame_needs_a_valid_spsr() {
+    // The same stack with SPSR mode 1 (not a mode Windows runs in): no trap frame, the scan
+    // goes on and lists the stray value.
+    let s = 0xffff_a000_0000_1000u64;
+    let trap = s + 0x20;
+    let mut stack = vec![0u8; 0x200];
+    let mut put = |va: u64, v: u64| {
+        let o = (va - s) as usize;
+        stack[o..o + 8].copy_from_slice(&v.to_le_bytes());
+    };
+    put(s + 8, BASE + 0x2114);
+    put(trap + 0x90, 0x6000_0001);
+    put(trap + 0x98, 0x0000_00a1_2340_0000);
+    put(trap + 0x148, 0x7ff6_1234_5678);
+    put(trap + 0x160, BASE + 0x2204);
+    let d = arm64_scan_dump(s, stack, BASE + 0x2010, 0xdead);
+    let a = analysis::analyze(&d, &Default::default());
+    assert!(a.stack.iter().all(|f| f.trap_frame_address.is_none()));
+    assert!(a.stack.iter().any(|f| f.ip == BASE + 0x2204));
+}

@@ -182,6 +182,30 @@ fn triage_x64_analysis_names_amdppm() {
 }
 
 #[test]
+fn triage_x64_scan_ends_at_the_thread_start() {
+    // The system thread's initial frame holds the stack base and limit (0xffff850429893000,
+    // 0xffff85042988d000 in this dump): WinDbg's STACK_TEXT ends with KiStartSystemThread, whose
+    // return address is 0, so the scan ends there too; values a scan cannot verify that are
+    // pointers rather than return addresses (repeats, 16-byte-aligned function starts such as
+    // the thread's start routine) are not listed.
+    let p = sample_or_skip!("rizin-testbins/triage_x64.dmp");
+    let d = dump::open(&p).unwrap();
+    let a = dump::analysis::analyze(&d, &Default::default());
+    let last = a.stack.last().unwrap();
+    assert_eq!(last.return_address, 0);
+    assert_eq!(last.module_short.as_deref(), Some("nt"));
+    assert_eq!(last.offset, Some(0x3fd0d8), "{}", last.call_site);
+    assert!(last.child_sp < 0xffff850429893000);
+    // Before: 53 frames, six of them the same unverified nt+0x36b110.
+    assert!(a.stack.len() <= 40, "{} frames", a.stack.len());
+    let mut seen = std::collections::HashSet::new();
+    for f in a.stack.iter().skip(1).filter(|f| !f.verified) {
+        assert!(seen.insert(f.ip), "{} listed twice", f.call_site);
+        assert_ne!(f.ip % 16, 0, "{} is a function start", f.call_site);
+    }
+}
+
+#[test]
 fn triage_arm64_header_bugcheck_and_modules() {
     let p = sample_or_skip!("rizin-testbins/triage_arm64.dmp");
     let d = dump::open(&p).unwrap();
@@ -290,4 +314,94 @@ fn not_a_dump_is_an_error_naming_the_file() {
     // A truncated PAGEDU64 is an error too, not a panic.
     std::fs::write(&p, b"PAGEDU64\0\0\0\0").unwrap();
     assert!(dump::open(&p).is_err());
+}
+
+/// The x64 triage sample turned into a 0x124 (P1 `p1`) whose WHEA_ERROR_RECORD (one section of
+/// type `section`, body `body`) lies in the saved stack.
+fn whea_variant(
+    p: &std::path::Path,
+    p1: u64,
+    section: [u8; 16],
+    body: &[u8],
+) -> dump::analysis::Analysis {
+    let d = dump::open(p).unwrap();
+    let t = d.triage.clone().unwrap();
+    let original = std::fs::read(p).unwrap();
+    let mut rec = vec![0u8; 0x100];
+    rec[..4].copy_from_slice(b"CPER");
+    rec[0xa..0xc].copy_from_slice(&1u16.to_le_bytes());
+    rec[0x80..0x84].copy_from_slice(&0xc8u32.to_le_bytes());
+    rec[0x8c..0x90].copy_from_slice(&1u32.to_le_bytes()); // primary
+    rec[0x90..0xa0].copy_from_slice(&section);
+    rec[0xc8..0xc8 + body.len()].copy_from_slice(body);
+    let dir = tempfile::tempdir().unwrap();
+    let q = dir.path().join("Mini-0x124.dmp");
+    // A place in the saved stack that no other data block shadows: the record reads back.
+    for at in (0x100..0x2000usize).step_by(0x100) {
+        let mut b = original.clone();
+        let record_va = t.top_of_stack + at as u64;
+        b[0x38..0x3c].copy_from_slice(&0x124u32.to_le_bytes());
+        b[0x40..0x48].copy_from_slice(&p1.to_le_bytes());
+        b[0x48..0x50].copy_from_slice(&record_va.to_le_bytes());
+        // Written wherever the file holds that address: the stack window and any data block
+        // ({VA u64, file offset u32, size u32}) covering it.
+        let mut places = vec![t.call_stack_offset as usize + at];
+        for i in 0..t.data_blocks_count as usize {
+            let e = t.data_blocks_offset as usize + i * 16;
+            let va = u64::from_le_bytes(original[e..e + 8].try_into().unwrap());
+            let off = u32::from_le_bytes(original[e + 8..e + 12].try_into().unwrap()) as usize;
+            let size = u32::from_le_bytes(original[e + 12..e + 16].try_into().unwrap()) as u64;
+            if va <= record_va && record_va + rec.len() as u64 <= va + size {
+                places.push(off + (record_va - va) as usize);
+            }
+        }
+        for f in places {
+            b[f..f + rec.len()].copy_from_slice(&rec);
+        }
+        std::fs::write(&q, &b).unwrap();
+        let d = dump::open(&q).unwrap();
+        if d.memory.read_vec(record_va, rec.len()).ok() == Some(rec.clone()) {
+            return dump::analysis::analyze(&d, &Default::default());
+        }
+    }
+    panic!("no unshadowed place in the saved stack");
+}
+
+#[test]
+fn triage_x64_cpu_vendor_names_whea_errors() {
+    let p = sample_or_skip!("rizin-testbins/triage_x64.dmp");
+    let d = dump::open(&p).unwrap();
+    // The saved KPRCB's vendor string (an AMD machine: amdppm.sys is loaded).
+    assert_eq!(
+        d.triage.as_ref().unwrap().cpu_vendor.as_deref(),
+        Some("AuthenticAMD")
+    );
+    // A device-driver WHEA error (P1 0x10) whose record's section has the null type, as in
+    // WinDbg's `0x124_16_GenuineIntel__UNKNOWN_IMAGE_GenuineIntel.sys`.
+    let a = whea_variant(&p, 0x10, [0; 16], &[]);
+    assert_eq!(a.module_name.as_deref(), Some("AuthenticAMD"));
+    assert_eq!(a.image_name.as_deref(), Some("AuthenticAMD.sys"));
+    assert_eq!(a.symbol_name, None);
+    assert_eq!(
+        a.failure_bucket_id.as_deref(),
+        Some("0x124_16_AuthenticAMD__UNKNOWN_IMAGE_AuthenticAMD.sys")
+    );
+    // A machine check whose processor-generic section reports a cache error.
+    let generic = [
+        0xad, 0xcc, 0x76, 0x98, 0xb4, 0x47, 0xdb, 0x4b, 0xb6, 0x5e, 0x16, 0xf1, 0x93, 0xc4, 0xf3,
+        0xdb,
+    ];
+    let mut body = [0u8; 0x10];
+    body[0] = 4; // ErrorType valid
+    body[0xa] = 1; // cache
+    let a = whea_variant(&p, 0, generic, &body);
+    assert_eq!(
+        a.failure_bucket_id.as_deref(),
+        Some("0x124_0_AuthenticAMD_PROCESSOR_CACHE_IMAGE_AuthenticAMD.sys")
+    );
+    // A TLB error: no public output shows its spelling, so no bucket rather than a guess.
+    body[0xa] = 2;
+    let a = whea_variant(&p, 0, generic, &body);
+    assert_eq!(a.module_name.as_deref(), Some("AuthenticAMD"));
+    assert_eq!(a.failure_bucket_id, None);
 }

@@ -343,7 +343,12 @@ fn exception_address_outside_the_stack_is_named_from_the_image() {
     assert_eq!(a.module_name.as_deref(), Some("cng"));
     assert_eq!(a.image_name.as_deref(), Some("cng.sys"));
     assert_eq!(a.symbol_name.as_deref(), Some("cng!DriverEntry+10"));
-    assert_eq!(a.failure_bucket_id.as_deref(), Some("AV_cng!DriverEntry"));
+    // 0x1E is never bucketed `AV_`: WinDbg spells the access violation with its kind from P3
+    // (0 = read), as in `0x1E_c0000005_R_nt!CmpCreateKeyBody`.
+    assert_eq!(
+        a.failure_bucket_id.as_deref(),
+        Some("0x1E_c0000005_R_cng!DriverEntry")
+    );
 }
 
 /// 0x133 DPC_WATCHDOG_VIOLATION: the clock interrupt's trap frame interrupted a driver's DPC.
@@ -415,4 +420,33 @@ fn interrupt_trap_frame_names_the_interrupted_dpc() {
             .as_deref()
             .is_some_and(|s| s.starts_with("rtwlane!DpcRoutine+"))
     );
+}
+
+#[test]
+fn d1_executing_paged_out_code_is_a_paged_ip_bucket() {
+    // 0xD1 with P3 = 8 (execute) and P1 = P4: the driver ran code from a page that was not
+    // present at DISPATCH_LEVEL; WinDbg buckets it `AV_CODE_AV_PAGED_IP_<driver>!<function>`
+    // (`AV_CODE_AV_PAGED_IP_TestDriver!AccessPageableMemory`).
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("Mini-paged-ip.dmp");
+    let mut spec = DumpSpec::demo_0xd1();
+    write_triage_dump(&p, &spec).unwrap();
+    let p4 = dump::open(&p).unwrap().bugcheck.unwrap().parameters[3];
+    spec.params = [p4, 2, 8, 0];
+    write_triage_dump(&p, &spec).unwrap();
+    let d = dump::open(&p).unwrap();
+    assert_eq!(d.bugcheck.as_ref().unwrap().parameters[3], p4);
+    let a = analysis::analyze(&d, &Default::default());
+    assert_eq!(a.module_name.as_deref(), Some("faultydrv"));
+    let bucket = a.failure_bucket_id.unwrap();
+    assert!(
+        bucket.starts_with("AV_CODE_AV_PAGED_IP_faultydrv!"),
+        "{bucket}"
+    );
+    // A read of another address stays `AV_`.
+    spec.params = [0x10, 2, 0, 0];
+    write_triage_dump(&p, &spec).unwrap();
+    let d = dump::open(&p).unwrap();
+    let a = analysis::analyze(&d, &Default::default());
+    assert!(a.failure_bucket_id.unwrap().starts_with("AV_faultydrv!"));
 }

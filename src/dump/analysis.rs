@@ -659,8 +659,9 @@ fn walk_arm64(
     use super::unwind_arm64::{self, Arm64Regs, Arm64Step};
     let mut regs = Arm64Regs::from(c);
     let mut frames: Vec<Frame> = Vec::new();
+    let mut method = FrameMethod::Unwind;
     while frames.len() < max {
-        let mut f = blank_frame(frames.len(), regs.pc, regs.sp, FrameMethod::Unwind);
+        let mut f = blank_frame(frames.len(), regs.pc, regs.sp, method);
         if is_user_address(dump, regs.pc) && !frames.is_empty() {
             frames.push(f);
             break;
@@ -694,20 +695,141 @@ fn walk_arm64(
                 )),
             }
         }
-        // No image or no unwind data: scan from here.
-        if frames.is_empty() {
-            return scan_frames(dump, images, c.pc, c.sp, Some(c.lr), max, 8);
-        }
+        // No image or no unwind data: scan from here, up to the first KTRAP_FRAME; the walk
+        // goes on from the registers that frame saved.
         let sp = regs.sp;
-        frames.push(f);
-        let more = scan_from(dump, images, sp, scan_end(dump, sp), frames.len(), max, 8);
-        if let (Some(last), Some(next)) = (frames.last_mut(), more.first()) {
-            last.return_address = next.ip;
+        let end = scan_end(dump, sp);
+        let trap = find_arm64_trap_frame(dump, images, sp, end);
+        let limit = trap.as_ref().map_or(end, |t| t.address);
+        if frames.is_empty() {
+            frames = scan_frames(dump, images, regs.pc, sp, Some(regs.x[30]), max, limit);
+        } else {
+            frames.push(f);
+            let more = scan_from(dump, images, sp, limit, frames.len(), max, 8);
+            if let (Some(last), Some(next)) = (frames.last_mut(), more.first()) {
+                last.return_address = next.ip;
+            }
+            frames.extend(more);
         }
-        frames.extend(more);
-        break;
+        let Some(t) = trap else { break };
+        if let Some(owner) = frames.last_mut() {
+            owner.trap_frame = true;
+            owner.trap_frame_address = Some(t.address);
+            owner.return_address = t.pc;
+        }
+        // The trap frame holds the volatile registers, FP, LR, SP and PC; x19..x28 are the
+        // callee's to preserve and stay as they are.
+        for (i, v) in t.x.iter().enumerate() {
+            regs.x[i] = *v;
+        }
+        regs.x[29] = t.fp;
+        regs.x[30] = t.lr;
+        regs.sp = t.sp;
+        regs.pc = t.pc;
+        method = FrameMethod::Trap;
+        if !t.user && t.sp <= t.address {
+            break;
+        }
     }
     frames
+}
+
+/// Size of an ARM64 KTRAP_FRAME.
+const ARM64_KTRAP_FRAME_SIZE: u64 = 0x150;
+
+/// A KTRAP_FRAME recognised on an ARM64 kernel stack.
+#[derive(Clone, Debug)]
+struct Arm64TrapHit {
+    address: u64,
+    /// X0..X18.
+    x: [u64; 19],
+    fp: u64,
+    lr: u64,
+    sp: u64,
+    pc: u64,
+    /// The trap came from EL0 (a system service or a user-mode fault).
+    user: bool,
+}
+
+/// Read and check an ARM64 KTRAP_FRAME at `at` (public layout, as in the .NET runtime's ARM64
+/// unwinder: ExceptionActive 0x0 (0 interrupt, 1 exception, 2 service), PreviousMode or
+/// PreviousIrql 0x3, Spsr 0x90, Esr 0x94, Sp 0x98, X0..X18 0xA0, Lr 0x138, Fp 0x140, Pc 0x148).
+/// SPSR's mode is EL0t (0) from user mode, EL1t/EL1h (4/5) from kernel mode, its AArch32 bit and
+/// reserved bits 5 and 14..19 are clear; PC is 4-byte and SP 16-byte aligned. From user mode PC
+/// and SP are user addresses; from kernel mode PC lies in a loaded image's code and SP just above
+/// the frame.
+fn arm64_trap_frame_at(dump: &CrashDump, images: &mut Images<'_>, at: u64) -> Option<Arm64TrapHit> {
+    use super::le::{u32_at, u64_at};
+    let head = dump.memory.read_vec(at, 4).ok()?;
+    if head[0] > 2 || head[1] > 1 || head[2] > 1 || head[3] > 15 {
+        return None;
+    }
+    let b = dump
+        .memory
+        .read_vec(at, ARM64_KTRAP_FRAME_SIZE as usize)
+        .ok()?;
+    let spsr = u32_at(&b, 0x90)?;
+    if spsr & (0x3f << 14 | 0x30) != 0 {
+        return None;
+    }
+    let sp = u64_at(&b, 0x98)?;
+    let lr = u64_at(&b, 0x138)?;
+    let fp = u64_at(&b, 0x140)?;
+    let pc = u64_at(&b, 0x148)?;
+    if pc == 0 || pc % 4 != 0 || sp == 0 || sp % 16 != 0 {
+        return None;
+    }
+    let user = match spsr & 0xf {
+        0 => true,
+        4 | 5 => false,
+        _ => return None,
+    };
+    let ok = if user {
+        is_user_address(dump, pc) && is_user_address(dump, sp)
+    } else {
+        sp > at
+            && sp - at < 0x1_0000
+            && dump
+                .module_at(pc)
+                .cloned()
+                .is_some_and(|m| images.is_code(&m, pc) != Some(false))
+    };
+    if !ok {
+        return None;
+    }
+    let mut x = [0u64; 19];
+    for (i, v) in x.iter_mut().enumerate() {
+        *v = u64_at(&b, 0xa0 + 8 * i)?;
+    }
+    Some(Arm64TrapHit {
+        address: at,
+        x,
+        fp,
+        lr,
+        sp,
+        pc,
+        user,
+    })
+}
+
+/// The first ARM64 KTRAP_FRAME in `[from, to)` (16-byte aligned).
+fn find_arm64_trap_frame(
+    dump: &CrashDump,
+    images: &mut Images<'_>,
+    from: u64,
+    to: u64,
+) -> Option<Arm64TrapHit> {
+    if dump.machine != 0xaa64 || dump.bugcheck.is_none() {
+        return None;
+    }
+    let mut at = from.checked_add(15)? & !15;
+    while at.checked_add(ARM64_KTRAP_FRAME_SIZE)? <= to {
+        if let Some(hit) = arm64_trap_frame_at(dump, images, at) {
+            return Some(hit);
+        }
+        at += 16;
+    }
+    None
 }
 
 /// x86: frame 0 from the context, then the EBP chain (WinDbg's `kb` without FPO data): a
@@ -827,7 +949,8 @@ fn valid_return(dump: &CrashDump, images: &mut Images<'_>, ret: u64) -> bool {
         .is_some_and(|m| ret - m.base >= 0x1000 && call_verdict(dump, images, ret) != Some(false))
 }
 
-/// A scan-only stack (ARM64, x86): frame 0 from the context, then return addresses.
+/// A scan-only ARM64 stack up to `end`: frame 0 from the context, its link register when that
+/// lies in a module, then return addresses.
 fn scan_frames(
     dump: &CrashDump,
     images: &mut Images<'_>,
@@ -835,8 +958,9 @@ fn scan_frames(
     sp: u64,
     link: Option<u64>,
     max: usize,
-    width: u64,
+    end: u64,
 ) -> Vec<Frame> {
+    let width = 8;
     let mut f0 = blank_frame(0, ip, sp, FrameMethod::Unwind);
     f0.args = args_at(dump, sp, width);
     let mut frames = vec![f0];
@@ -847,15 +971,7 @@ fn scan_frames(
             code_before(dump, images, lr, 4).is_some_and(|b| unwind::follows_call_arm64(&b));
         frames.push(f);
     }
-    let more = scan_from(
-        dump,
-        images,
-        sp,
-        scan_end(dump, sp),
-        frames.len(),
-        max,
-        width,
-    );
+    let more = scan_from(dump, images, sp, end, frames.len(), max, width);
     frames.extend(more);
     for i in 1..frames.len() {
         let ip = frames[i].ip;
@@ -917,6 +1033,12 @@ fn scan_from(
             at += width;
             continue;
         };
+        // The thread's initial frame holds its stack base and limit (KiStartSystemThread's
+        // frame, the last line of WinDbg's STACK_TEXT for a system thread): nothing above it
+        // was ever called.
+        if width == 8 && is_stack_bounds(dump, at, v) {
+            break;
+        }
         let arm64 = dump.machine == 0xaa64;
         if let Some(m) = dump.module_at(v).cloned()
             && v - m.base >= 0x1000
@@ -926,7 +1048,15 @@ fn scan_from(
         {
             {
                 let verdict = call_verdict(dump, images, v);
-                if verdict != Some(false) {
+                // Without code bytes to check, two kinds of values are not taken for return
+                // addresses: one already listed from a lower slot (a pointer kept in several
+                // locals), and one on a 16-byte boundary on x64, where functions start (a
+                // callback or thread start routine, e.g. PspSystemThreadStartup next to its
+                // own frame), which a return address after a call rarely is.
+                let pointer_like = verdict.is_none()
+                    && (frames.iter().any(|f| f.ip == v)
+                        || (width == 8 && !arm64 && dump.machine == 0x8664 && v % 16 == 0));
+                if verdict != Some(false) && !pointer_like {
                     let mut f =
                         blank_frame(first_index + frames.len(), v, at + width, FrameMethod::Scan);
                     f.verified = verdict == Some(true);
@@ -942,6 +1072,31 @@ fn scan_from(
         frames[i - 1].return_address = ip;
     }
     frames
+}
+
+/// Whether the slot at `at` (holding `base`) starts the stack-bounds pair of a thread's initial
+/// frame: the stack base then the stack limit, page aligned, with `at` between them.
+fn is_stack_bounds(dump: &CrashDump, at: u64, base: u64) -> bool {
+    if base & 0xfff != 0 || at >= base || !is_kernel_stack_address(dump, base) {
+        return false;
+    }
+    let Ok(limit) = dump.memory.read_u64(at.saturating_add(8)) else {
+        return false;
+    };
+    limit < base
+        && limit & 0xfff == 0
+        && at >= limit
+        && base - limit <= 0x10_0000
+        && base - at <= 0x10_0000
+}
+
+/// A kernel-mode address (upper half on 64-bit).
+fn is_kernel_stack_address(dump: &CrashDump, va: u64) -> bool {
+    if dump.is_64bit() {
+        va >= 0xffff_8000_0000_0000
+    } else {
+        va >= 0x8000_0000
+    }
 }
 
 fn name_frame(
@@ -1194,13 +1349,28 @@ fn choose_culprit(
     if let Some(m) = module {
         out.module_name = Some(m.short_name());
         let lower = m.name.to_ascii_lowercase();
-        out.image_name = Some(if super::is_kernel_image(&lower) && dump.processors > 1 {
-            "ntkrnlmp.exe".to_string()
+        out.image_name = Some(if super::is_kernel_image(&lower) {
+            kernel_image_name(dump).to_string()
         } else {
             m.name.clone()
         });
         out.image_version = images.get(&m).and_then(|img| img.version());
         out.faulting_module = Some(m.name.clone());
+    }
+    // 0x124 WHEA_UNCORRECTABLE_ERROR: WinDbg names the processor's vendor (the CPUID string
+    // kept in the saved KPRCB) as MODULE_NAME and `<vendor>.sys` as IMAGE_NAME, with no
+    // SYMBOL_NAME: `MODULE_NAME: GenuineIntel`, `IMAGE_NAME:  GenuineIntel.sys`.
+    if code == 0x124
+        && let Some(vendor) = dump.triage.as_ref().and_then(|t| t.cpu_vendor.clone())
+    {
+        out.symbol_name = None;
+        out.culprit_function = None;
+        out.faulting_frame = None;
+        out.image_version = None;
+        out.image_name = Some(format!("{vendor}.sys"));
+        out.faulting_module = out.image_name.clone();
+        out.module_name = Some(vendor);
+        return;
     }
     // Only core modules on the stack and a driver named by a parameter (0x5A's image path):
     // that driver is the one to look at, loaded or not.
@@ -1212,6 +1382,19 @@ fn choose_culprit(
         && let Some(d) = &out.parameter_driver
     {
         out.faulting_module = Some(d.clone());
+    }
+}
+
+/// IMAGE_NAME of the kernel as WinDbg prints it: the name of the kernel's PDB. Windows 8 and later
+/// ship only the multiprocessor kernel (`ntkrnlmp.exe`, `ntkrpamp.exe` on 32-bit x86, which is PAE
+/// only); before, a uniprocessor system ran `ntoskrnl.exe` (`ntkrnlpa.exe` on x86).
+fn kernel_image_name(dump: &CrashDump) -> &'static str {
+    let mp = dump.processors > 1 || dump.build >= 9200;
+    match (dump.machine == 0x14c, mp) {
+        (true, true) => "ntkrpamp.exe",
+        (true, false) => "ntkrnlpa.exe",
+        (false, true) => "ntkrnlmp.exe",
+        (false, false) => "ntoskrnl.exe",
     }
 }
 
@@ -1233,6 +1416,9 @@ fn failure_bucket(dump: &CrashDump, a: &Analysis) -> Option<String> {
         };
         return Some(format!("{class}_{module}!{function}"));
     };
+    if bc.code == 0x124 {
+        return whea_bucket(dump, a);
+    }
     if let (0x9f, Some(holder), None) = (bc.code, &a.power_irp_holder, frame) {
         return Some(format!(
             "0x9F_{:x}_{holder}_IMAGE_{}",
@@ -1245,13 +1431,81 @@ fn failure_bucket(dump: &CrashDump, a: &Analysis) -> Option<String> {
             .contains(&bc.code)
             .then_some((bc.parameters[0] & 0xffff_ffff) as u32)
     });
-    let prefix = followup::bucket_prefix(
+    let mut params = bc.parameters;
+    // Before Windows 8, 0x50's P2 was 0 (read) or 1 (write); since then it is the page-fault
+    // error code, whose bit 1 marks a write.
+    if bc.code == 0x50 && dump.build != 0 && dump.build < 9200 && params[1] == 1 {
+        params[1] = 2;
+    }
+    let mut prefix = followup::bucket_prefix(
         bc.code,
-        bc.parameters,
+        params,
         exception_code,
         dump.process_name.as_deref(),
     );
+    // 0xA/0xD1 raised by executing the address itself (P3 bit 3, P1 = P4) inside a loaded
+    // image: the code page was paged out at raised IRQL, `AV_CODE_AV_PAGED_IP_<module>!...`.
+    if prefix == "AV"
+        && matches!(bc.code, 0xa | 0xd1)
+        && params[2] & 8 != 0
+        && params[0] == params[3]
+        && dump.module_at(params[3]).is_some()
+    {
+        prefix = "AV_CODE_AV_PAGED_IP".to_string();
+    }
     Some(format!("{prefix}_{module}!{function}"))
+}
+
+/// CPER section type of the processor-generic error section,
+/// {9876ccad-47b4-4bdb-b65e-16f193c4f3db}, as stored (little-endian first three fields).
+const CPER_PROCESSOR_GENERIC: [u8; 16] = [
+    0xad, 0xcc, 0x76, 0x98, 0xb4, 0x47, 0xdb, 0x4b, 0xb6, 0x5e, 0x16, 0xf1, 0x93, 0xc4, 0xf3, 0xdb,
+];
+
+/// 0x124's bucket, `0x124_<P1 in decimal>_<vendor>_<error>_IMAGE_<vendor>.sys`, from the
+/// WHEA_ERROR_RECORD at P2 (a CPER record: `CPER` signature, SectionCount at 0xA, 0x48-byte
+/// section descriptors from 0x80 with the section's offset at +0, flags at +0xC (bit 0 primary)
+/// and type GUID at +0x10). Public outputs show two forms, and only those are built: a
+/// processor-generic section with a cache error (ErrorType 1 at +0xA of the section) gives
+/// `PROCESSOR_CACHE` (`0x124_0_GenuineIntel_PROCESSOR_CACHE_IMAGE_GenuineIntel.sys`); a section
+/// of the null type gives `_UNKNOWN` (`0x124_16_GenuineIntel__UNKNOWN_IMAGE_GenuineIntel.sys`).
+/// Other errors, an unreadable record or no vendor: no bucket rather than a guess.
+fn whea_bucket(dump: &CrashDump, a: &Analysis) -> Option<String> {
+    use super::le::{u16_at, u32_at};
+    let bc = dump.bugcheck.as_ref()?;
+    let vendor = a.module_name.as_deref()?;
+    if a.image_name.as_deref() != Some(&format!("{vendor}.sys")) {
+        return None;
+    }
+    let record = bc.parameters[1];
+    let head = dump.memory.read_vec(record, 0x80).ok()?;
+    if head.get(..4)? != b"CPER" {
+        return None;
+    }
+    let count = usize::from(u16_at(&head, 0xa)?).min(64);
+    let descriptors = dump
+        .memory
+        .read_vec(record.checked_add(0x80)?, count * 0x48)
+        .ok()?;
+    let section = (0..count)
+        .map(|i| &descriptors[i * 0x48..(i + 1) * 0x48])
+        .find(|d| u32_at(d, 0xc).is_some_and(|f| f & 1 != 0))
+        .or_else(|| descriptors.get(..0x48))?;
+    let kind = section.get(0x10..0x20)?;
+    let error = if kind == CPER_PROCESSOR_GENERIC {
+        let at = record.checked_add(u64::from(u32_at(section, 0)?))?;
+        let body = dump.memory.read_vec(at, 0x10).ok()?;
+        // ValidBits bit 2: ErrorType is valid.
+        (body[0] & 4 != 0 && body[0xa] == 1).then_some("PROCESSOR_CACHE")?
+    } else if kind.iter().all(|&x| x == 0) {
+        "_UNKNOWN"
+    } else {
+        return None;
+    };
+    Some(format!(
+        "0x124_{}_{vendor}_{error}_IMAGE_{vendor}.sys",
+        bc.parameters[0]
+    ))
 }
 
 /// One instruction at `ip`, Intel syntax.

@@ -122,6 +122,7 @@ pub fn classify(short: &str, function: Option<&str>) -> Followup {
 pub enum BucketClass {
     Av,
     Exception,
+    ExceptionAccess,
     PageFault,
     Param1,
     RaisedIrql,
@@ -149,6 +150,7 @@ pub fn bucket_rules() -> &'static [BucketRule] {
                 let class = match *c.get(2)? {
                     "av" => BucketClass::Av,
                     "exception" => BucketClass::Exception,
+                    "exception_rw" => BucketClass::ExceptionAccess,
                     "page_fault" => BucketClass::PageFault,
                     "param1" => BucketClass::Param1,
                     "raised_irql" => BucketClass::RaisedIrql,
@@ -193,12 +195,28 @@ pub fn bucket_prefix(
         BucketClass::Av => "AV".to_string(),
         BucketClass::Exception => match exception_code {
             Some(0xc000_0005) => "AV".to_string(),
-            Some(e) => format!("{}_{e:08x}", rule.spelling),
+            // Upper-case hex, as in `0x7E_C000001D_...` and `0x3B_C0000002_nvlddmkm!...`.
+            Some(e) => format!("{}_{e:08X}", rule.spelling),
+            None => rule.spelling.to_string(),
+        },
+        // 0x1E: never `AV`; an access violation carries the access kind from P3 (the exception's
+        // first parameter: 0 read, 1 write), as in `0x1E_c0000005_R_nt!CmpCreateKeyBody`.
+        BucketClass::ExceptionAccess => match exception_code {
+            Some(e @ 0xc000_0005) => match params[2] {
+                0 => format!("{}_{e:08x}_R", rule.spelling),
+                1 => format!("{}_{e:08x}_W", rule.spelling),
+                _ => format!("{}_{e:08x}", rule.spelling),
+            },
+            Some(e) => format!("{}_{e:08X}", rule.spelling),
             None => rule.spelling.to_string(),
         },
         BucketClass::PageFault => {
-            let rw = if params[1] & 1 != 0 { "W" } else { "R" };
-            format!("AV_{rw}_INVALID")
+            // P2 is the page-fault error code since Windows 8: bit 1 set for a write (bit 0 is
+            // the not-present flag); `failure_bucket` maps the older 0/1 read/write values.
+            let rw = if params[1] & 2 != 0 { "W" } else { "R" };
+            // The memory-state slot is `(null)` in current WinDbg (`AV_R_(null)_win32kbase!...`,
+            // `AV_W_(null)_Driver!unknown_function`); WinDbg 10.0.16299 printed `INVALID`.
+            format!("AV_{rw}_(null)")
         }
         BucketClass::Param1 => format!("{}_{:x}", rule.spelling, params[0]),
         BucketClass::RaisedIrql => {
@@ -244,13 +262,55 @@ mod tests {
         );
         assert_eq!(
             bucket_prefix(0x7e, [0xc000_0096, 0, 0, 0], Some(0xc000_0096), None),
-            "0x7E_c0000096"
+            "0x7E_C0000096"
         );
         assert_eq!(
             bucket_prefix(0x1a, [0x41792, 0, 0, 0], None, None),
             "0x1a_41792"
         );
         assert_eq!(bucket_prefix(0x9f, [3, 0, 0, 0], None, None), "0x9F_3");
+        assert_eq!(
+            bucket_prefix(0x1e, [0xc000_0005, 0, 0, 0x14], Some(0xc000_0005), None),
+            "0x1E_c0000005_R"
+        );
+        assert_eq!(
+            bucket_prefix(0x1e, [0xc000_0005, 0, 1, 0x14], Some(0xc000_0005), None),
+            "0x1E_c0000005_W"
+        );
+        assert_eq!(
+            bucket_prefix(0x1e, [0x8000_0003, 0, 0, 0], Some(0x8000_0003), None),
+            "0x1E_80000003"
+        );
+        assert_eq!(
+            bucket_prefix(0x1e, [0xc000_001d, 0, 0, 0], Some(0xc000_001d), None),
+            "0x1E_C000001D"
+        );
+        assert_eq!(
+            bucket_prefix(0x3b, [0xc000_0002, 0, 0, 0], Some(0xc000_0002), None),
+            "0x3B_C0000002"
+        );
+        assert_eq!(bucket_prefix(0xc2, [0x99, 0, 0, 0], None, None), "0xc2_99");
+        assert_eq!(
+            bucket_prefix(0xc4, [0x122, 0, 0, 0], None, None),
+            "0xc4_122"
+        );
+        assert_eq!(
+            bucket_prefix(0x1a, [0x4477, 0, 0, 0], None, None),
+            "0x1a_4477"
+        );
+        assert_eq!(bucket_prefix(0x7f, [8, 0, 0, 0], None, None), "0x7f_8");
+        assert_eq!(bucket_prefix(0x19, [0x22, 0, 0, 0], None, None), "0x19_22");
+        assert_eq!(
+            bucket_prefix(0x13a, [0x12, 0, 0, 0], None, None),
+            "0x13a_12"
+        );
+        assert_eq!(bucket_prefix(0xc5, [2, 0, 0, 0], None, None), "0xC5_2");
+        assert_eq!(
+            bucket_prefix(0x101, [0; 4], None, None),
+            "CLOCK_WATCHDOG_TIMEOUT"
+        );
+        assert_eq!(bucket_prefix(0x13c, [0; 4], None, None), "0x13C");
+        assert_eq!(bucket_prefix(0xe3, [0; 4], None, None), "0xE3");
         assert_eq!(
             bucket_prefix(0x4a, [0; 4], None, Some("notmyfault64.exe")),
             "RAISED_IRQL_FAULT_notmyfault64.exe"
@@ -266,10 +326,9 @@ mod tests {
         );
         assert_eq!(bucket_prefix(0x133, [0; 4], None, None), "0x133_DPC");
         assert_eq!(bucket_prefix(0x133, [1, 0, 0, 0], None, None), "0x133_ISR");
-        assert_eq!(
-            bucket_prefix(0x50, [0, 2, 0, 0], None, None),
-            "AV_R_INVALID"
-        );
+        assert_eq!(bucket_prefix(0x50, [0, 0, 0, 0], None, None), "AV_R_(null)");
+        assert_eq!(bucket_prefix(0x50, [0, 2, 0, 0], None, None), "AV_W_(null)");
+        assert_eq!(bucket_prefix(0x50, [0, 3, 0, 0], None, None), "AV_W_(null)");
         assert_eq!(bucket_prefix(0x1234, [0; 4], None, None), "0x1234");
     }
 }

@@ -38,6 +38,30 @@ pub struct TriageHeader {
     pub debugger_data_size: u32,
     pub data_blocks_offset: u32,
     pub data_blocks_count: u32,
+    /// The CPUID vendor string kept in the saved KPRCB (`GenuineIntel`, `AuthenticAMD`...):
+    /// WinDbg names 0x124's MODULE_NAME after it.
+    pub cpu_vendor: Option<String>,
+}
+
+/// x86/x64 CPUID vendor strings (KPRCB.VendorString: 12 characters and a NUL).
+const CPU_VENDORS: &[&[u8; 12]] = &[
+    b"GenuineIntel",
+    b"AuthenticAMD",
+    b"HygonGenuine",
+    b"CentaurHauls",
+    b"  Shanghai  ",
+];
+
+/// The vendor string within the first 64 KiB of the saved KPRCB at file offset `prcb`.
+fn cpu_vendor(b: &[u8], prcb: usize) -> Option<String> {
+    let region = b.get(prcb..)?;
+    let region = &region[..region.len().min(0x1_0000)];
+    region.windows(13).find_map(|w| {
+        CPU_VENDORS
+            .iter()
+            .find(|v| w[..12] == v[..] && w[12] == 0)
+            .map(|v| String::from_utf8_lossy(&v[..]).into_owned())
+    })
 }
 
 /// `TRGD`, the end marker at ValidOffset.
@@ -73,6 +97,7 @@ fn parse_header64(b: &[u8], at: usize) -> Option<TriageHeader> {
         debugger_data_size: d(0x74)?,
         data_blocks_offset: d(0x78)?,
         data_blocks_count: d(0x7c)?,
+        cpu_vendor: None,
     })
 }
 
@@ -118,6 +143,9 @@ pub fn read_triage64(
         expected: "a TRIAGE_DUMP64 header (0x80 bytes)".to_string(),
     })?;
     h.valid = u32_at(b, h.valid_offset as usize) == Some(TRGD);
+    if h.prcb_offset != 0 {
+        h.cpu_vendor = cpu_vendor(b, h.prcb_offset as usize);
+    }
     if !h.valid {
         dump.warnings.push(format!(
             "triage ValidOffset {:#x} does not hold `TRGD`: the dump may be truncated",
