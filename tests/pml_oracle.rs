@@ -61,15 +61,6 @@ fn inflate(p: &Path) -> Vec<u8> {
 /// these explains it.
 fn quirk(column: &str, ours: &str, procmon: &str) -> Option<&'static str> {
     match column {
-        // Procmon bug (procmon-parser PR #24): 64-bit Procmon prints CreateFileMapping's
-        // PageProtection from uninitialised memory (the same raw value shows as several
-        // different texts), so only the SyncType part can be compared.
-        "Detail"
-            if ours.starts_with("SyncType: SyncTypeCreateSection, PageProtection: ")
-                && procmon.starts_with("SyncType: SyncTypeCreateSection, PageProtection: ") =>
-        {
-            Some("CreateFileMapping PageProtection display bug")
-        }
         // Procmon prints REG_BINARY data of a KEY_VALUE_FULL_INFORMATION reply past the end of
         // the captured bytes (up to 20 bytes, the extra ones taken from whatever follows the
         // blob in the file); what it shows from the blob itself must equal ours.

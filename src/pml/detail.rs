@@ -604,7 +604,6 @@ fn file_system(
         }
         (fs_op::CREATE_FILE_MAPPING, _) => {
             let sync = blk.u32(0x0C, 0x0C)?;
-            let prot = blk.u32(0x10, 0x10)?;
             o.put(
                 "SyncType",
                 match sync {
@@ -613,22 +612,12 @@ fn file_system(
                     n => format!("Unknown: {n:#x}"),
                 },
             );
-            let base = [
-                (0x02, "PAGE_READONLY"),
-                (0x04, "PAGE_READWRITE"),
-                (0x08, "PAGE_WRITECOPY"),
-                (0x10, "PAGE_EXECUTE"),
-                (0x20, "PAGE_EXECUTE_READ"),
-                (0x40, "PAGE_EXECUTE_READWRITE"),
-            ]
-            .into_iter()
-            .find(|(bit, _)| prot & bit != 0);
-            if let Some((_, name)) = base {
-                let mut s = name.to_string();
-                if prot & 0x200 != 0 {
-                    s.push_str("|PAGE_NOCACHE");
-                }
-                o.put("PageProtection", s);
+            // Procmon's 64-bit build reads the dword 4 bytes past the PageProtection field (procmon-parser PR #24:
+            // `rsi+4Ch` instead of `rsi+48h`), i.e. the low half of the OutputInformation
+            // pointer, so what it prints for a 64-bit log comes from that dword; a NULL
+            // pointer (Windows 7 has no section-sync output) prints no PageProtection.
+            if let Some(text) = page_protection_text(blk.u32(0x10, 0x14)?) {
+                o.put("PageProtection", text);
             }
         }
         (fs_op::READ_FILE | fs_op::WRITE_FILE, _) => {
@@ -796,6 +785,31 @@ fn file_system(
         _ => {}
     }
     Some(())
+}
+
+/// PageProtection as Procmon renders it: the first of its six base protections present
+/// (in its order, not by value), then `|PAGE_NOCACHE`; nothing when neither is set.
+fn page_protection_text(prot: u32) -> Option<String> {
+    let base = [
+        (0x02, "PAGE_READONLY"),
+        (0x04, "PAGE_READWRITE"),
+        (0x08, "PAGE_WRITECOPY"),
+        (0x10, "PAGE_EXECUTE"),
+        (0x20, "PAGE_EXECUTE_READ"),
+        (0x40, "PAGE_EXECUTE_READWRITE"),
+    ]
+    .into_iter()
+    .find(|(bit, _)| prot & bit != 0)
+    .map(|(_, name)| name);
+    let nocache = prot & 0x200 != 0;
+    match (base, nocache) {
+        (None, false) => None,
+        (base, nocache) => Some(format!(
+            "{}{}",
+            base.unwrap_or(""),
+            if nocache { "|PAGE_NOCACHE" } else { "" }
+        )),
+    }
 }
 
 fn query_directory(o: &mut Out, blk: &Blk, tail: &mut Cur, extra: Option<&[u8]>) -> Option<()> {
