@@ -141,7 +141,16 @@ pub fn pane_for(kind: Kind) -> Option<usize> {
             Some(3)
         }
         Kind::RegistryHive => Some(4),
-        Kind::Unknown => None,
+        // Driver packages and certificates are signing evidence.
+        Kind::Inf | Kind::Certificate => Some(3),
+        // No pane reads these yet: the file list is where they show.
+        Kind::RegistryLog
+        | Kind::ProcmonCsv
+        | Kind::SetupapiLog
+        | Kind::CbsLog
+        | Kind::DismLog
+        | Kind::Ntbtlog
+        | Kind::Unknown => None,
     }
 }
 
