@@ -646,6 +646,53 @@ mod tests {
     }
 
     #[test]
+    fn case_text_logs_and_transaction_logs() {
+        // ntbtlog.txt in UTF-16LE without a BOM, cut off mid-line and mid-character.
+        let ntbt: Vec<u8> = "Microsoft (R) Windows (R) Version 10.0 (Build 14393)\r\nLoaded driver \\SystemRoot\\system32\\ntoskrnl.exe\r\nDid not load driver \\SystemRoot\\sys"
+            .encode_utf16()
+            .flat_map(u16::to_le_bytes)
+            .collect();
+        let (kind, detail) = sniff(&ntbt[..ntbt.len() - 1]);
+        assert_eq!(kind, Kind::Ntbtlog, "{detail}");
+        assert!(detail.contains("1 loaded, 1 not loaded"), "{detail}");
+        let cbs = b"2024-05-14 02:13:01, Info                  CBS    Loaded Servicing Stack v10.0.14393.6795 with Core: C:\\Win";
+        assert_eq!(sniff(cbs).0, Kind::CbsLog);
+        let dism = b"2024-05-14 02:20:00, Info                  DISM   DISM.EXE: <----- Starting Dism.exe session ----->\r\n";
+        assert_eq!(sniff(dism).0, Kind::DismLog);
+        assert_eq!(
+            sniff(b"\xef\xbb\xbf[Device Install Log]\r\n     OS Version = 10.0.19045\r\n").0,
+            Kind::SetupapiLog
+        );
+        // Not every dated line is a servicing log, nor every text an INF.
+        assert_eq!(
+            sniff(b"2024-05-14 02:13:01, hello world\n").0,
+            Kind::Unknown
+        );
+        assert_eq!(sniff(b"[Version]\nfoo=bar\n").0, Kind::Unknown);
+        assert_eq!(sniff(b"{\"a\": 1}").0, Kind::Unknown);
+        // A transaction log's base block: file type 6 (new format), the hive from its name.
+        let mut log = vec![0u8; SNIFF_LEN];
+        log[..4].copy_from_slice(b"regf");
+        log[0x1c] = 6;
+        let name: Vec<u8> = "\\SystemRoot\\System32\\Config\\SYSTEM"
+            .encode_utf16()
+            .flat_map(u16::to_le_bytes)
+            .collect();
+        // The field holds the path's last 31 characters.
+        let tail = &name[name.len() - 62..];
+        log[0x30..0x30 + tail.len()].copy_from_slice(tail);
+        log[0x200..0x204].copy_from_slice(b"HvLE");
+        let (kind, detail) = sniff(&log);
+        assert_eq!(kind, Kind::RegistryLog);
+        assert!(
+            detail.contains("of SYSTEM (new format, HvLE entries"),
+            "{detail}"
+        );
+        log[0x1c] = 0;
+        assert_eq!(sniff(&log).0, Kind::RegistryHive);
+    }
+
+    #[test]
     fn wrappers() {
         assert_eq!(Wrapper::sniff(&[0x78, 0x9c, 0]), Some(Wrapper::Zlib));
         assert_eq!(Wrapper::sniff(&[0x78, 0x01]), Some(Wrapper::Zlib));

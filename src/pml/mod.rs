@@ -794,7 +794,7 @@ fn walk_events(b: &[u8], start: usize, limit: usize, ptr: usize) -> (Vec<u32>, u
                         .unwrap_or(0);
                     // Events are time-ordered; a wild jump means we are reading garbage.
                     let plausible = last_time == 0
-                        || (t + 36_000_000_000 >= last_time
+                        || (t.saturating_add(36_000_000_000) >= last_time
                             && t <= last_time.saturating_add(864_000_000_000));
                     if plausible {
                         found = Some((p, end, t));
