@@ -11,10 +11,13 @@
 
 use crate::case::{Inventory, Kind};
 use serde::Serialize;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 /// Largest INF read (real ones are well under 1 MiB).
 pub const MAX_INF_BYTES: usize = 16 << 20;
+
+/// Most services and files kept from one INF.
+pub const MAX_LIST: usize = 4096;
 
 /// A service an INF installs (`AddService = name, flags, install-section`).
 #[derive(Clone, Debug, Default, Serialize, PartialEq, Eq)]
@@ -281,9 +284,14 @@ pub fn parse_text(text: &str) -> Inf {
             _ => {}
         }
     }
-    let push_file = |inf: &mut Inf, f: String| {
+    // Hostile INFs: lists are capped and deduplicated through sets, and each CopyFiles
+    // section is expanded once, so no input makes this quadratic.
+    let mut seen_files: HashSet<String> = HashSet::new();
+    let mut seen_services: HashSet<String> = HashSet::new();
+    let mut expanded: HashSet<String> = HashSet::new();
+    let push_file = |inf: &mut Inf, seen: &mut HashSet<String>, f: String| {
         let f = f.trim().to_string();
-        if !f.is_empty() && !inf.files.iter().any(|x| x.eq_ignore_ascii_case(&f)) {
+        if !f.is_empty() && inf.files.len() < MAX_LIST && seen.insert(f.to_ascii_lowercase()) {
             inf.files.push(f);
         }
     };
@@ -295,10 +303,8 @@ pub fn parse_text(text: &str) -> Inf {
                 let f = fields(v);
                 let name = subst(f.first().map(String::as_str).unwrap_or_default());
                 if name.is_empty()
-                    || inf
-                        .services
-                        .iter()
-                        .any(|s| s.name.eq_ignore_ascii_case(&name))
+                    || inf.services.len() >= MAX_LIST
+                    || !seen_services.insert(name.to_ascii_lowercase())
                 {
                     continue;
                 }
@@ -325,11 +331,11 @@ pub fn parse_text(text: &str) -> Inf {
             } else if k == "copyfiles" {
                 for item in fields(v) {
                     if let Some(file) = item.strip_prefix('@') {
-                        push_file(&mut inf, subst(file));
-                    } else if !item.is_empty() {
+                        push_file(&mut inf, &mut seen_files, subst(file));
+                    } else if !item.is_empty() && expanded.insert(item.to_ascii_lowercase()) {
                         for fl in sec(&item) {
                             let first = fields(fl).into_iter().next().unwrap_or_default();
-                            push_file(&mut inf, subst(&first));
+                            push_file(&mut inf, &mut seen_files, subst(&first));
                         }
                     }
                 }
@@ -342,7 +348,7 @@ pub fn parse_text(text: &str) -> Inf {
                 let key = key_value(l).map_or_else(|| l.clone(), |(k, _)| k);
                 // key_value lower-cases the key; keep the spelling from the line.
                 let spelled = l.split('=').next().map(unquote).unwrap_or(&key).to_string();
-                push_file(&mut inf, subst(&spelled));
+                push_file(&mut inf, &mut seen_files, subst(&spelled));
             }
         }
     }
@@ -518,5 +524,21 @@ mod tests {
         for n in 0..utf16.len() {
             let _ = parse(&utf16[..n]);
         }
+    }
+
+    #[test]
+    fn hostile_inf_stays_bounded() {
+        // 20,000 CopyFiles lines naming one 20,000-line section, and 20,000 files.
+        let mut t = String::from("[Version]\nSignature=$Windows NT$\n[Install]\n");
+        for _ in 0..20_000 {
+            t.push_str("CopyFiles = Big\nAddService = svc,,Svc\n");
+        }
+        t.push_str("[Big]\n");
+        for i in 0..20_000 {
+            t.push_str(&format!("f{i}.sys\n"));
+        }
+        let inf = parse_text(&t);
+        assert_eq!(inf.files.len(), MAX_LIST);
+        assert_eq!(inf.services.len(), 1);
     }
 }
