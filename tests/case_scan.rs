@@ -282,6 +282,20 @@ fn every_file_of_a_real_case_is_recognised_and_inf_packages_link_to_their_files(
         std::fs::copy(pem, root.join("roots.crt")).expect("copy");
     }
 
+    // The same long-licence package zipped: sniffed from the entry's first bytes.
+    {
+        use std::io::Write;
+        let src = root.join("DriverStore/bsodflt");
+        let mut z =
+            zip::ZipWriter::new(std::fs::File::create(root.join("pkg.zip")).expect("create"));
+        let opts = zip::write::SimpleFileOptions::default();
+        for name in ["bsodflt.inf", "bsodflt.cat", "bsodflt.sys"] {
+            z.start_file(format!("zipped/{name}"), opts).expect("entry");
+            z.write_all(&std::fs::read(src.join(name)).expect("read"))
+                .expect("write");
+        }
+        z.finish().expect("finish");
+    }
     let inv =
         case::Inventory::discover(root, case::Extract::ToTempDir, &mut |_| {}).expect("discover");
     let by_path: BTreeMap<&str, (Kind, &str)> = inv
@@ -314,6 +328,7 @@ fn every_file_of_a_real_case_is_recognised_and_inf_packages_link_to_their_files(
         &["provider Soci\u{e9}t\u{e9} G\u{e9}n\u{e9}rale"],
     );
     check("DriverStore/bsodflt/bsodflt.cat", Kind::Catalog, &[]);
+    check("pkg.zip!zipped/bsodflt.inf", Kind::Inf, &["driver INF"]);
     check(
         "DriverStore/bsodflt/bsodflt.sys",
         Kind::PeImage,
@@ -354,7 +369,17 @@ fn every_file_of_a_real_case_is_recognised_and_inf_packages_link_to_their_files(
 
     // Each INF links to its catalog and driver in the case (same folder first).
     let packages = bsod_workbench::inf::packages(&inv);
-    assert_eq!(packages.len(), 4);
+    assert_eq!(packages.len(), 5);
+    // The zipped INF is read whole from its inflated copy and links inside the archive.
+    let zipped = packages
+        .iter()
+        .find(|x| x.path == "pkg.zip!zipped/bsodflt.inf")
+        .expect("zipped package");
+    assert_eq!(zipped.inf.services[0].name, "bsodflt");
+    assert_eq!(
+        zipped.drivers[0].in_case.as_deref(),
+        Some("pkg.zip!zipped/bsodflt.sys")
+    );
     let pkg = |p: &str| packages.iter().find(|x| x.path == p).expect("package");
     let flt = pkg("DriverStore/bsodflt/bsodflt.inf");
     assert_eq!(flt.inf.services[0].start_type, Some(0));
@@ -384,7 +409,7 @@ fn every_file_of_a_real_case_is_recognised_and_inf_packages_link_to_their_files(
     );
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
     let pkgs = json["driver_packages"].as_array().expect("driver_packages");
-    assert_eq!(pkgs.len(), 4);
+    assert_eq!(pkgs.len(), 5);
     assert!(
         pkgs.iter()
             .any(|p| p["drivers"][0]["in_case"] == "Drivers/utf8/utfdrv.sys")

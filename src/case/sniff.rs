@@ -79,7 +79,11 @@ pub const TEXT_SNIFF_LEN: usize = 256 * 1024;
 /// Whether an unrecognised head is text that fills the whole sniff window, so a longer head
 /// may tell what it is (an INF whose `[Version]` follows a long licence comment).
 pub fn wants_longer_text_head(head: &[u8], kind: Kind) -> bool {
-    kind == Kind::Unknown && head.len() >= SNIFF_LEN && !decode_text_head(head).is_empty()
+    if head.len() < SNIFF_LEN || !matches!(kind, Kind::Unknown | Kind::Inf) {
+        return false;
+    }
+    let text = decode_text_head(head);
+    !text.is_empty() && (kind == Kind::Unknown || inf_preamble_only(&text))
 }
 
 /// A compression wrapper recognised around a file's content.
@@ -121,7 +125,22 @@ fn u32_at(b: &[u8], off: usize) -> Option<u32> {
 }
 
 /// The kind of a file and a one-line detail, from its first bytes (`head`, up to [`SNIFF_LEN`]).
+/// The detail never holds control characters (text from the file is shown on terminals).
 pub fn sniff(head: &[u8]) -> (Kind, String) {
+    let (kind, detail) = sniff_raw(head);
+    if detail.chars().any(char::is_control) {
+        return (
+            kind,
+            detail
+                .chars()
+                .map(|c| if c.is_control() { '?' } else { c })
+                .collect(),
+        );
+    }
+    (kind, detail)
+}
+
+fn sniff_raw(head: &[u8]) -> (Kind, String) {
     if head.starts_with(b"PAGEDU64") || head.starts_with(b"PAGEDUMP") {
         return (Kind::CrashDump, dump_detail(head));
     }
@@ -477,6 +496,12 @@ fn sniff_text(text: &str) -> Option<(Kind, String)> {
         let inf = crate::inf::parse_text(text);
         return Some((Kind::Inf, inf.summary()));
     }
+    if inf_preamble_only(text) {
+        return Some((
+            Kind::Inf,
+            "driver INF (its [Version] lies past the first bytes read)".into(),
+        ));
+    }
     if let Some(at) = text.find("-----BEGIN CERTIFICATE-----") {
         let body = &text[at + 27..];
         let end = body.find("-----END CERTIFICATE-----").unwrap_or(body.len());
@@ -497,6 +522,28 @@ fn sniff_text(text: &str) -> Option<(Kind, String)> {
         ));
     }
     None
+}
+
+/// A head that is nothing but an INF's licence comment (`; FTDIBUS.INF`, `; Copyright ...`): every
+/// line a `;` comment (the last may be cut) and one naming a `.inf` file. A zipped INF is
+/// sniffed from its first bytes only.
+fn inf_preamble_only(text: &str) -> bool {
+    let lines: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    let whole = match lines.split_last() {
+        Some((_, rest)) if !text.ends_with('\n') => rest,
+        _ => &lines[..],
+    };
+    whole.len() >= 3
+        && whole.iter().all(|l| l.starts_with(';'))
+        && whole.iter().take(20).any(|l| {
+            l.to_ascii_lowercase()
+                .split(|c: char| c.is_whitespace() || c == ',' || c == '(' || c == ')')
+                .any(|w| w.len() > 4 && w.ends_with(".inf"))
+        })
 }
 
 /// `YYYY-MM-DD HH:MM:SS, Level  Component ...` (CBS.log, dism.log): the component.
@@ -690,6 +737,28 @@ mod tests {
         );
         log[0x1c] = 0;
         assert_eq!(sniff(&log).0, Kind::RegistryHive);
+    }
+
+    #[test]
+    fn an_inf_licence_preamble_is_an_inf() {
+        let mut t = String::from("; FTDIBUS.INF\r\n;\r\n; Copyright (c) 2000-2021 Someone\r\n");
+        while t.len() < SNIFF_LEN {
+            t.push_str("; licence text that goes on and on, as vendors write it\r\n");
+        }
+        let head = &t.as_bytes()[..SNIFF_LEN];
+        assert_eq!(sniff(head).0, Kind::Inf);
+        // Comments alone are not enough: one must name an INF.
+        let ini = "; settings\n; more\n; and more\n";
+        assert_eq!(sniff(ini.as_bytes()).0, Kind::Unknown);
+    }
+
+    #[test]
+    fn details_hold_no_control_characters() {
+        let inf = "[Version]\r\nSignature=\"$Windows NT$\"\r\nProvider=Evil\u{1b}[2J\u{7}Corp\r\n";
+        let (kind, detail) = sniff(inf.as_bytes());
+        assert_eq!(kind, Kind::Inf);
+        assert!(!detail.chars().any(char::is_control), "{detail:?}");
+        assert!(detail.contains("Evil?[2J?Corp"), "{detail:?}");
     }
 
     #[test]

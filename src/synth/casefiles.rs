@@ -53,6 +53,13 @@ impl InfSpec {
 /// The INF text (CRLF lines).
 pub fn inf_text(spec: &InfSpec) -> String {
     let mut s = String::new();
+    if spec.preamble_lines > 0 {
+        let stem = spec
+            .driver_file
+            .strip_suffix(".sys")
+            .unwrap_or(&spec.driver_file);
+        s.push_str(&format!("; {}.INF\r\n;\r\n", stem.to_ascii_uppercase()));
+    }
     for i in 0..spec.preamble_lines {
         s.push_str(&format!(
             "; Licence line {i}: this comment is as long as the ones real vendors write, padding.\r\n"
