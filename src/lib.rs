@@ -18,6 +18,7 @@ pub mod driver;
 pub mod dump;
 pub mod eventlog;
 pub mod findings;
+pub mod inf;
 pub mod links;
 pub mod mapped;
 pub mod pe;

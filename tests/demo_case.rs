@@ -52,6 +52,9 @@ fn every_clue_of_the_story_is_loaded_and_linked() {
     let bc = d.dump.bugcheck.as_ref().expect("bugcheck");
     assert_eq!(bc.code, 0x5a);
     assert_eq!(bc.parameters[3], 0xffff_ffff_c000_0428);
+    // Windows Server 2016: IMAGE_VERSION agrees with the dump's build (and the story's version).
+    assert_eq!(d.dump.build, 14393);
+    assert_eq!(d.analysis.image_version.as_deref(), Some("10.0.14393.6795"));
     let chain: Vec<&str> = d
         .analysis
         .stack

@@ -99,6 +99,8 @@ fn enter_on_a_frame_shows_module_details_and_disassembly() {
         insta::assert_snapshot!(format!("dump_pane_frame_detail_{w}x{h}"), text);
         assert!(text.contains("\\SystemRoot\\system32\\ntoskrnl.exe"));
         assert!(text.contains("call"), "the call before the return address");
+        // The call target is named from the kernel's exports, as WinDbg does.
+        assert!(text.contains("call nt!KeBugCheckEx"), "{text}");
     }
     assert_eq!(press(&mut pane, &case, KeyCode::Esc), Outcome::Consumed);
     assert!(!draw(&mut pane, &case, None, 80, 24).contains("Esc closes"));

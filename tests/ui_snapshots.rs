@@ -490,3 +490,60 @@ fn every_pane_help_fits_80x24_with_every_key() {
         }
     }
 }
+
+/// At 80x24 the evidence popup scrolls (j/k, PgDn/PgUp, g/G) and says which rows show, so
+/// the fix line at its end can be reached.
+#[test]
+fn evidence_popup_scrolls_to_the_fix_at_80x24() {
+    let (_dir, case) = demo_case();
+    let fix = case.findings[1]
+        .remediation
+        .clone()
+        .expect("the filecrypt finding has a fix");
+    let mut app = App::new(case, Theme::ansi16());
+    app.handle_key(key(KeyCode::Char('j')));
+    app.handle_key(key(KeyCode::Enter));
+    let text = format!("{}", draw(&mut app, 80, 24).backend());
+    let mark = |text: &str| -> (usize, usize, usize) {
+        let at = text.find("Evidence ").expect("title with a position mark") + 9;
+        let rest: String = text[at..].chars().take(20).collect();
+        let (range, _) = rest.split_once(' ').unwrap_or((&rest, ""));
+        let (a, b) = range.split_once('-').expect("a-b");
+        let total: String = text[at..]
+            .split(" of ")
+            .nth(1)
+            .expect("of N")
+            .chars()
+            .take_while(char::is_ascii_digit)
+            .collect();
+        (
+            a.parse().expect("first"),
+            b.parse().expect("last"),
+            total.parse().expect("total"),
+        )
+    };
+    let (first, last, total) = mark(&text);
+    assert_eq!(first, 1, "{text}");
+    assert!(last < total, "the evidence does not fit at 80x24: {text}");
+    // The fix's end and the closing line are below the fold.
+    let last_word = fix.split_whitespace().last().expect("fix text").to_string();
+    assert!(!text.contains("Esc closes"), "{text}");
+    app.handle_key(key(KeyCode::Char('j')));
+    let (first, _, _) = mark(&format!("{}", draw(&mut app, 80, 24).backend()));
+    assert_eq!(first, 2);
+    app.handle_key(key(KeyCode::Char('G')));
+    let text = format!("{}", draw(&mut app, 80, 24).backend());
+    let (_, last, total2) = mark(&text);
+    assert_eq!((last, total2), (total, total), "{text}");
+    assert!(text.contains("Esc closes"), "{text}");
+    assert!(text.contains(&last_word), "{last_word} in {text}");
+    app.handle_key(key(KeyCode::Char('g')));
+    let (first, _, _) = mark(&format!("{}", draw(&mut app, 80, 24).backend()));
+    assert_eq!(first, 1);
+    app.handle_key(key(KeyCode::PageDown));
+    let (first, _, _) = mark(&format!("{}", draw(&mut app, 80, 24).backend()));
+    assert!(first > 2);
+    app.handle_key(key(KeyCode::PageUp));
+    let (first, _, _) = mark(&format!("{}", draw(&mut app, 80, 24).backend()));
+    assert_eq!(first, 1);
+}

@@ -281,7 +281,14 @@ impl<'a> Walker<'a> {
     }
 
     fn push_plain(&mut self, path: &Path, rel: &str, size: u64, head: &[u8]) {
-        let (kind, detail) = sniff(head);
+        let (mut kind, mut detail) = sniff(head);
+        // Text whose telling part lies past the head (an INF's [Version] after a long licence
+        // comment): sniff a longer head once.
+        if super::sniff::wants_longer_text_head(head, kind)
+            && let Ok(longer) = read_head_n(path, super::sniff::TEXT_SNIFF_LEN)
+        {
+            (kind, detail) = sniff(&longer);
+        }
         self.files.push(CaseFile {
             path: rel.to_string(),
             local: Some(path.to_path_buf()),
@@ -845,10 +852,12 @@ fn strip_compression_ext(name: &str) -> String {
 }
 
 fn read_head(path: &Path) -> io::Result<Vec<u8>> {
-    let mut head = Vec::with_capacity(SNIFF_LEN);
-    File::open(path)?
-        .take(SNIFF_LEN as u64)
-        .read_to_end(&mut head)?;
+    read_head_n(path, SNIFF_LEN)
+}
+
+fn read_head_n(path: &Path, n: usize) -> io::Result<Vec<u8>> {
+    let mut head = Vec::with_capacity(n);
+    File::open(path)?.take(n as u64).read_to_end(&mut head)?;
     Ok(head)
 }
 

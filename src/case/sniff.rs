@@ -17,6 +17,22 @@ pub enum Kind {
     Pdb,
     SigcheckCsv,
     SigverifLog,
+    /// A registry transaction log (`.LOG`, `.LOG1`, `.LOG2`).
+    RegistryLog,
+    /// A driver INF file.
+    Inf,
+    /// An X.509 certificate, DER or PEM (`.cer`, `.crt`, `.pem`).
+    Certificate,
+    /// Procmon's CSV export.
+    ProcmonCsv,
+    /// `setupapi.dev.log` / `setupapi.app.log`.
+    SetupapiLog,
+    /// `CBS.log` (component servicing).
+    CbsLog,
+    /// `dism.log`.
+    DismLog,
+    /// `ntbtlog.txt`, the boot log Windows writes with "Enable boot logging".
+    Ntbtlog,
     Unknown,
 }
 
@@ -33,6 +49,14 @@ impl Kind {
             Kind::Pdb => "pdb",
             Kind::SigcheckCsv => "sigcheck-csv",
             Kind::SigverifLog => "sigverif-log",
+            Kind::RegistryLog => "registry-log",
+            Kind::Inf => "inf",
+            Kind::Certificate => "certificate",
+            Kind::ProcmonCsv => "procmon-csv",
+            Kind::SetupapiLog => "setupapi-log",
+            Kind::CbsLog => "cbs-log",
+            Kind::DismLog => "dism-log",
+            Kind::Ntbtlog => "ntbtlog",
             Kind::Unknown => "unknown",
         }
     }
@@ -47,6 +71,20 @@ impl fmt::Display for Kind {
 /// How many leading bytes sniffing wants: enough for a dump header's DumpType (0xF98) and the
 /// bitmap signature at 0x2000, a PE header, and a catalog's outer DER structure.
 pub const SNIFF_LEN: usize = 0x2010;
+
+/// How much of a plain text file sniffing reads when the first [`SNIFF_LEN`] bytes were not
+/// enough (see [`wants_longer_text_head`]).
+pub const TEXT_SNIFF_LEN: usize = 256 * 1024;
+
+/// Whether an unrecognised head is text that fills the whole sniff window, so a longer head
+/// may tell what it is (an INF whose `[Version]` follows a long licence comment).
+pub fn wants_longer_text_head(head: &[u8], kind: Kind) -> bool {
+    if head.len() < SNIFF_LEN || !matches!(kind, Kind::Unknown | Kind::Inf) {
+        return false;
+    }
+    let text = decode_text_head(head);
+    !text.is_empty() && (kind == Kind::Unknown || inf_preamble_only(&text))
+}
 
 /// A compression wrapper recognised around a file's content.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -87,7 +125,22 @@ fn u32_at(b: &[u8], off: usize) -> Option<u32> {
 }
 
 /// The kind of a file and a one-line detail, from its first bytes (`head`, up to [`SNIFF_LEN`]).
+/// The detail never holds control characters (text from the file is shown on terminals).
 pub fn sniff(head: &[u8]) -> (Kind, String) {
+    let (kind, detail) = sniff_raw(head);
+    if detail.chars().any(char::is_control) {
+        return (
+            kind,
+            detail
+                .chars()
+                .map(|c| if c.is_control() { '?' } else { c })
+                .collect(),
+        );
+    }
+    (kind, detail)
+}
+
+fn sniff_raw(head: &[u8]) -> (Kind, String) {
     if head.starts_with(b"PAGEDU64") || head.starts_with(b"PAGEDUMP") {
         return (Kind::CrashDump, dump_detail(head));
     }
@@ -107,7 +160,11 @@ pub fn sniff(head: &[u8]) -> (Kind, String) {
         return (Kind::EventLog, "EVTX event log".into());
     }
     if head.starts_with(b"regf") {
-        return (Kind::RegistryHive, hive_detail(head));
+        // Base block 0x1C: file type, 0 = primary file, 1/2/6 = transaction log.
+        return match u32_at(head, 0x1c) {
+            Some(1 | 2 | 6) => (Kind::RegistryLog, log_detail(head)),
+            _ => (Kind::RegistryHive, hive_detail(head)),
+        };
     }
     if head.starts_with(b"Microsoft C/C++ MSF 7.00\r\n\x1aDS\0\0\0") {
         return (Kind::Pdb, "PDB (MSF 7.00)".into());
@@ -120,6 +177,12 @@ pub fn sniff(head: &[u8]) -> (Kind, String) {
     }
     if is_catalog(head) {
         return (Kind::Catalog, "security catalog (PKCS#7 CTL)".into());
+    }
+    if let Some(subject) = certificate_subject(head) {
+        return (
+            Kind::Certificate,
+            format!("X.509 certificate (DER), subject {subject}"),
+        );
     }
     let text = decode_text_head(head);
     if let Some(kind) = sniff_text(&text) {
@@ -150,6 +213,41 @@ fn dump_detail(head: &[u8]) -> String {
         "{} kernel dump, {kind}",
         if is64 { "64-bit" } else { "32-bit" }
     )
+}
+
+/// The hive a base block belongs to: the last component of its file-name field (0x30, 64 bytes
+/// of UTF-16LE holding the tail of the hive's path), e.g. `SYSTEM`.
+fn base_block_hive(head: &[u8]) -> String {
+    let name: String = head
+        .get(0x30..0x70)
+        .map(crate::text::utf16le_until_nul)
+        .unwrap_or_default();
+    name.rsplit(['\\', '/'])
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_string()
+}
+
+fn log_detail(head: &[u8]) -> String {
+    let format = match u32_at(head, 0x1c) {
+        Some(1) => "old format",
+        _ => "new format",
+    };
+    // New-format logs hold HvLE entries from 0x200 (Windows 8.1+); old ones a DIRT vector.
+    let entries = match head.get(0x200..0x204) {
+        Some(b"HvLE") => ", HvLE entries",
+        Some(b"DIRT") => ", dirty vector",
+        _ => "",
+    };
+    let seq = match (u32_at(head, 4), u32_at(head, 8)) {
+        (Some(a), Some(b)) => format!(", sequence {a}/{b}"),
+        _ => String::new(),
+    };
+    match base_block_hive(head) {
+        h if h.is_empty() => format!("registry transaction log ({format}{entries}{seq})"),
+        h => format!("registry transaction log of {h} ({format}{entries}{seq})"),
+    }
 }
 
 fn hive_detail(head: &[u8]) -> String {
@@ -267,21 +365,107 @@ fn is_catalog(head: &[u8]) -> bool {
     .unwrap_or(false)
 }
 
-/// The head as text: UTF-16LE when it has a BOM (sigcheck writes Unicode), else lossy UTF-8.
+/// The subject of a DER X.509 certificate: `Certificate { TBSCertificate { [0] version,
+/// serial, signature, issuer, validity, subject, ... }, ... }`, as `CN=..., O=...`.
+fn certificate_subject(der: &[u8]) -> Option<String> {
+    let (0x30, cert) = Der(der).next()? else {
+        return None;
+    };
+    let (0x30, tbs) = Der(cert).next()? else {
+        return None;
+    };
+    let mut t = Der(tbs);
+    let mut item = t.next()?;
+    if item.0 == 0xa0 {
+        item = t.next()?;
+    }
+    if item.0 != 0x02 {
+        return None; // serial number
+    }
+    let (0x30, _alg) = t.next()? else { return None };
+    let (0x30, _issuer) = t.next()? else {
+        return None;
+    };
+    let (0x30, validity) = t.next()? else {
+        return None;
+    };
+    let (0x17 | 0x18, _) = Der(validity).next()? else {
+        return None;
+    };
+    let (0x30, subject) = t.next()? else {
+        return None;
+    };
+    Some(name_text(subject))
+}
+
+/// An X.501 Name's CN, OU, O, L, C attributes, `CN=..., O=...` (most specific first).
+fn name_text(name: &[u8]) -> String {
+    let mut parts: Vec<(usize, String)> = Vec::new();
+    let mut rdns = Der(name);
+    while let Some((0x31, set)) = rdns.next() {
+        let mut atvs = Der(set);
+        while let Some((0x30, atv)) = atvs.next() {
+            let mut a = Der(atv);
+            let (Some((0x06, oid)), Some((_, value))) = (a.next(), a.next()) else {
+                continue;
+            };
+            let label = match oid {
+                [0x55, 0x04, 0x03] => (0, "CN"),
+                [0x55, 0x04, 0x0b] => (1, "OU"),
+                [0x55, 0x04, 0x0a] => (2, "O"),
+                [0x55, 0x04, 0x07] => (3, "L"),
+                [0x55, 0x04, 0x06] => (4, "C"),
+                _ => continue,
+            };
+            let text: String = String::from_utf8_lossy(value)
+                .chars()
+                .filter(|c| !c.is_control())
+                .collect();
+            parts.push((label.0, format!("{}={text}", label.1)));
+        }
+    }
+    parts.sort_by_key(|p| p.0);
+    parts
+        .into_iter()
+        .map(|p| p.1)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The head as text: UTF-16 by BOM or by NULs in every other byte (ntbtlog.txt, INFs,
+/// sigcheck's Unicode output), else UTF-8 (BOM stripped); empty for binary.
 fn decode_text_head(head: &[u8]) -> String {
-    if let Some(rest) = head.strip_prefix(&[0xff, 0xfe]) {
-        return crate::text::utf16le_lossy(rest);
+    let probe = &head[..head.len().min(512)];
+    let odd_nuls = probe.iter().skip(1).step_by(2).filter(|b| **b == 0).count();
+    let even_nuls = probe.iter().step_by(2).filter(|b| **b == 0).count();
+    if head.starts_with(&[0xff, 0xfe])
+        || head.starts_with(&[0xfe, 0xff])
+        || (probe.len() >= 16 && odd_nuls * 10 >= probe.len() / 2 * 9 && even_nuls == 0)
+    {
+        return crate::inf::decode_text(head);
     }
     let rest = head.strip_prefix(b"\xef\xbb\xbf").unwrap_or(head);
     if rest.iter().take(512).filter(|b| **b == 0).count() > 8 {
         return String::new(); // binary
     }
-    String::from_utf8_lossy(rest).into_owned()
+    // UTF-8, else ANSI (an INF in Windows-1252).
+    crate::inf::decode_text(rest)
 }
 
 fn sniff_text(text: &str) -> Option<(Kind, String)> {
     let first = text.lines().map(str::trim).find(|l| !l.is_empty())?;
     let lower = first.to_ascii_lowercase();
+    // Procmon's "Save as CSV": a quoted header row with its column names.
+    if lower.contains("\"time of day\"")
+        && lower.contains("\"operation\"")
+        && lower.contains("\"process name\"")
+    {
+        let columns = first.split("\",\"").count();
+        return Some((
+            Kind::ProcmonCsv,
+            format!("Procmon CSV export ({columns} columns)"),
+        ));
+    }
     // sigcheck -c / -ct: a header row naming Path and Verified, comma or tab separated.
     if (lower.contains(',') || lower.contains('\t'))
         && lower.contains("path")
@@ -303,6 +487,162 @@ fn sniff_text(text: &str) -> Option<(Kind, String)> {
         && (head.contains("log file generated") || head.contains("scan results"))
     {
         return Some((Kind::SigverifLog, "sigverif log".into()));
+    }
+    if let Some(found) = sniff_windows_logs(text) {
+        return Some(found);
+    }
+    if crate::inf::looks_like_inf(text) {
+        // The head holds [Version]; the services and files come from the whole file.
+        let inf = crate::inf::parse_text(text);
+        return Some((Kind::Inf, inf.summary()));
+    }
+    if inf_preamble_only(text) {
+        return Some((
+            Kind::Inf,
+            "driver INF (its [Version] lies past the first bytes read)".into(),
+        ));
+    }
+    if let Some(at) = text.find("-----BEGIN CERTIFICATE-----") {
+        let body = &text[at + 27..];
+        let end = body.find("-----END CERTIFICATE-----").unwrap_or(body.len());
+        let b64: String = body[..end].chars().filter(|c| !c.is_whitespace()).collect();
+        let subject = crate::text::base64_decode(&b64)
+            .and_then(|der| certificate_subject(&der))
+            .map(|s| format!(", first subject {s}"))
+            .unwrap_or_default();
+        let n = text.matches("-----BEGIN CERTIFICATE-----").count();
+        let more = if n > 1 {
+            format!(" ({n} in the first {} KiB)", SNIFF_LEN / 1024)
+        } else {
+            String::new()
+        };
+        return Some((
+            Kind::Certificate,
+            format!("X.509 certificate (PEM){more}{subject}"),
+        ));
+    }
+    None
+}
+
+/// A head that is nothing but an INF's licence comment (`; FTDIBUS.INF`, `; Copyright ...`): every
+/// line a `;` comment (the last may be cut) and one naming a `.inf` file. A zipped INF is
+/// sniffed from its first bytes only.
+fn inf_preamble_only(text: &str) -> bool {
+    let lines: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    let whole = match lines.split_last() {
+        Some((_, rest)) if !text.ends_with('\n') => rest,
+        _ => &lines[..],
+    };
+    whole.len() >= 3
+        && whole.iter().all(|l| l.starts_with(';'))
+        && whole.iter().take(20).any(|l| {
+            l.to_ascii_lowercase()
+                .split(|c: char| c.is_whitespace() || c == ',' || c == '(' || c == ')')
+                .any(|w| w.len() > 4 && w.ends_with(".inf"))
+        })
+}
+
+/// `YYYY-MM-DD HH:MM:SS, Level  Component ...` (CBS.log, dism.log): the component.
+fn servicing_component(line: &str) -> Option<&str> {
+    let b = line.as_bytes();
+    let digits =
+        |r: std::ops::Range<usize>| b.get(r).is_some_and(|s| s.iter().all(u8::is_ascii_digit));
+    if !(digits(0..4)
+        && b.get(4) == Some(&b'-')
+        && digits(5..7)
+        && b.get(7) == Some(&b'-')
+        && digits(8..10)
+        && b.get(10) == Some(&b' ')
+        && digits(11..13)
+        && digits(14..16)
+        && digits(17..19)
+        && b.get(19) == Some(&b','))
+    {
+        return None;
+    }
+    let mut words = line.get(20..)?.split_whitespace();
+    let level = words.next()?;
+    if !matches!(level, "Info" | "Error" | "Warning" | "Perf" | "Trace") {
+        return None;
+    }
+    words.next()
+}
+
+/// setupapi.dev.log / setupapi.app.log, CBS.log, dism.log and ntbtlog.txt, by their lines.
+fn sniff_windows_logs(text: &str) -> Option<(Kind, String)> {
+    let lines: Vec<&str> = text.lines().take(200).collect();
+    // SetupAPI: a "[Device Install Log]" header, or sections ">>>  [..." / "<<<  [Exit status".
+    let setupapi_header = lines.iter().find(|l| {
+        let t = l.trim();
+        t.starts_with("[Device Install Log]")
+            || t.starts_with("[Application Install Log]")
+            || t.starts_with("[SetupAPI")
+    });
+    let sections = lines
+        .iter()
+        .filter(|l| {
+            l.starts_with(">>>  [") || l.starts_with("<<<  [") || l.starts_with("[Boot Session:")
+        })
+        .count();
+    if setupapi_header.is_some() || sections >= 2 {
+        let os = lines
+            .iter()
+            .find_map(|l| l.trim().strip_prefix("OS Version = "))
+            .map(|v| format!(", OS version {}", v.trim()))
+            .unwrap_or_default();
+        let which = match setupapi_header.map(|h| h.trim()) {
+            Some(h) if h.starts_with("[Application") => "application install",
+            Some(h) if h.starts_with("[Device") => "device install",
+            _ => "install",
+        };
+        return Some((Kind::SetupapiLog, format!("SetupAPI {which} log{os}")));
+    }
+    let mut cbs = 0;
+    let mut dism = 0;
+    for l in &lines {
+        match servicing_component(l) {
+            Some("CBS" | "CSI" | "TI" | "CBS:") => cbs += 1,
+            Some(c) if c.eq_ignore_ascii_case("DISM") => dism += 1,
+            _ => {}
+        }
+    }
+    if cbs + dism >= 1 {
+        let first_time = lines
+            .iter()
+            .find(|l| servicing_component(l).is_some())
+            .and_then(|l| l.get(..19))
+            .unwrap_or_default();
+        return Some(if dism > cbs {
+            (Kind::DismLog, format!("DISM log from {first_time}"))
+        } else {
+            (Kind::CbsLog, format!("CBS servicing log from {first_time}"))
+        });
+    }
+    let loaded = lines
+        .iter()
+        .filter(|l| l.trim_start().starts_with("Loaded driver "))
+        .count();
+    let not_loaded = lines
+        .iter()
+        .filter(|l| l.trim_start().starts_with("Did not load driver "))
+        .count();
+    if loaded + not_loaded >= 1 {
+        let version = lines
+            .iter()
+            .map(|l| l.trim())
+            .find(|l| l.starts_with("Microsoft (R) Windows"))
+            .map(|v| format!(", {v}"))
+            .unwrap_or_default();
+        return Some((
+            Kind::Ntbtlog,
+            format!(
+                "Windows boot log (ntbtlog){version}: {loaded} loaded, {not_loaded} not loaded in the first lines"
+            ),
+        ));
     }
     None
 }
@@ -350,6 +690,75 @@ mod tests {
         assert_eq!(sniff(&utf16).0, Kind::SigcheckCsv);
         let sigverif = "\r\n********************************\r\n\r\nMicrosoft Signature Verification\r\n\r\nLog file generated on 5/1/2024 at 10:00 AM\r\n";
         assert_eq!(sniff(sigverif.as_bytes()).0, Kind::SigverifLog);
+    }
+
+    #[test]
+    fn case_text_logs_and_transaction_logs() {
+        // ntbtlog.txt in UTF-16LE without a BOM, cut off mid-line and mid-character.
+        let ntbt: Vec<u8> = "Microsoft (R) Windows (R) Version 10.0 (Build 14393)\r\nLoaded driver \\SystemRoot\\system32\\ntoskrnl.exe\r\nDid not load driver \\SystemRoot\\sys"
+            .encode_utf16()
+            .flat_map(u16::to_le_bytes)
+            .collect();
+        let (kind, detail) = sniff(&ntbt[..ntbt.len() - 1]);
+        assert_eq!(kind, Kind::Ntbtlog, "{detail}");
+        assert!(detail.contains("1 loaded, 1 not loaded"), "{detail}");
+        let cbs = b"2024-05-14 02:13:01, Info                  CBS    Loaded Servicing Stack v10.0.14393.6795 with Core: C:\\Win";
+        assert_eq!(sniff(cbs).0, Kind::CbsLog);
+        let dism = b"2024-05-14 02:20:00, Info                  DISM   DISM.EXE: <----- Starting Dism.exe session ----->\r\n";
+        assert_eq!(sniff(dism).0, Kind::DismLog);
+        assert_eq!(
+            sniff(b"\xef\xbb\xbf[Device Install Log]\r\n     OS Version = 10.0.19045\r\n").0,
+            Kind::SetupapiLog
+        );
+        // Not every dated line is a servicing log, nor every text an INF.
+        assert_eq!(
+            sniff(b"2024-05-14 02:13:01, hello world\n").0,
+            Kind::Unknown
+        );
+        assert_eq!(sniff(b"[Version]\nfoo=bar\n").0, Kind::Unknown);
+        assert_eq!(sniff(b"{\"a\": 1}").0, Kind::Unknown);
+        // A transaction log's base block: file type 6 (new format), the hive from its name.
+        let mut log = vec![0u8; SNIFF_LEN];
+        log[..4].copy_from_slice(b"regf");
+        log[0x1c] = 6;
+        let name: Vec<u8> = "\\SystemRoot\\System32\\Config\\SYSTEM"
+            .encode_utf16()
+            .flat_map(u16::to_le_bytes)
+            .collect();
+        // The field holds the path's last 31 characters.
+        let tail = &name[name.len() - 62..];
+        log[0x30..0x30 + tail.len()].copy_from_slice(tail);
+        log[0x200..0x204].copy_from_slice(b"HvLE");
+        let (kind, detail) = sniff(&log);
+        assert_eq!(kind, Kind::RegistryLog);
+        assert!(
+            detail.contains("of SYSTEM (new format, HvLE entries"),
+            "{detail}"
+        );
+        log[0x1c] = 0;
+        assert_eq!(sniff(&log).0, Kind::RegistryHive);
+    }
+
+    #[test]
+    fn an_inf_licence_preamble_is_an_inf() {
+        let mut t = String::from("; FTDIBUS.INF\r\n;\r\n; Copyright (c) 2000-2021 Someone\r\n");
+        while t.len() < SNIFF_LEN {
+            t.push_str("; licence text that goes on and on, as vendors write it\r\n");
+        }
+        let head = &t.as_bytes()[..SNIFF_LEN];
+        assert_eq!(sniff(head).0, Kind::Inf);
+        // Comments alone are not enough: one must name an INF.
+        let ini = "; settings\n; more\n; and more\n";
+        assert_eq!(sniff(ini.as_bytes()).0, Kind::Unknown);
+    }
+
+    #[test]
+    fn details_hold_no_control_characters() {
+        let inf = "[Version]\r\nSignature=\"$Windows NT$\"\r\nProvider=Evil\u{1b}[2J\u{7}Corp\r\n";
+        let (kind, detail) = sniff(inf.as_bytes());
+        assert_eq!(kind, Kind::Inf);
+        assert!(!detail.chars().any(char::is_control), "{detail:?}");
+        assert!(detail.contains("Evil?[2J?Corp"), "{detail:?}");
     }
 
     #[test]

@@ -18,6 +18,8 @@ struct Report<'a> {
     findings: &'a [bsod_workbench::findings::Finding],
     drivers: &'a bsod_workbench::links::DriverIndex,
     problems: &'a [bsod_workbench::case::Problem],
+    /// Every driver INF of the case with the catalog and driver files it names, found in the case.
+    driver_packages: Vec<bsod_workbench::inf::InfPackage>,
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
@@ -29,6 +31,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 findings: &case.findings,
                 drivers: &case.links,
                 problems: &case.problems,
+                driver_packages: case
+                    .inventory
+                    .as_ref()
+                    .map(bsod_workbench::inf::packages)
+                    .unwrap_or_default(),
             };
             serde_json::to_writer_pretty(&mut out, &r)?;
             writeln!(out)?;

@@ -26,6 +26,17 @@ pub struct Args {
     /// Stop after this many events.
     #[arg(long)]
     pub limit: Option<usize>,
+    /// The time zone of the Time of Day, Completion Time and Date & Time columns and of the
+    /// dates in details: utc, local (this machine's zone) or an offset like +02:00. Procmon
+    /// shows the viewer's local time, so pass the zone of the machine that made a CSV to
+    /// compare with it.
+    #[arg(
+        long,
+        value_name = "utc|local|±hh:mm",
+        default_value = "utc",
+        allow_hyphen_values = true
+    )]
+    pub tz: String,
 }
 
 #[derive(Serialize)]
@@ -50,7 +61,12 @@ struct JsonFrame {
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let log = pml::open(&args.file)?;
+    let tz = pml::render::TimeZone::parse(&args.tz).map_err(|e| anyhow::anyhow!("--tz {e}"))?;
+    let mut log = pml::open(&args.file)?;
+    log.set_render_options(pml::render::RenderOptions {
+        tz,
+        ..Default::default()
+    });
     for w in log.warnings() {
         eprintln!("warning: {w}");
     }

@@ -1516,6 +1516,112 @@ pub fn disassemble_one(machine: u32, ip: u64, bytes: &[u8]) -> Option<String> {
         .map(|l| l.1)
 }
 
+/// Like [`disassemble`], with the targets of direct calls and jumps named by `name`, as WinDbg
+/// shows them (`call nt!KeBugCheckEx`), and an indirect call or jump through a RIP-relative or
+/// absolute pointer (`call qword ptr [...]`, an import) followed by `; name` of the pointer's
+/// target, which `read_pointer` reads from the dump. Unnamed targets stay as addresses.
+pub fn disassemble_named(
+    machine: u32,
+    ip: u64,
+    bytes: &[u8],
+    count: usize,
+    name: &dyn Fn(u64) -> Option<String>,
+    read_pointer: &dyn Fn(u64) -> Option<u64>,
+) -> Vec<(u64, String)> {
+    use iced_x86::{
+        Decoder, DecoderOptions, Formatter, Instruction, IntelFormatter, Mnemonic, OpKind,
+        SymbolResolver, SymbolResult,
+    };
+    use std::collections::HashMap;
+    struct Names(HashMap<u64, String>);
+    impl SymbolResolver for Names {
+        fn symbol(
+            &mut self,
+            ins: &Instruction,
+            _operand: u32,
+            instruction_operand: Option<u32>,
+            address: u64,
+            _size: u32,
+        ) -> Option<SymbolResult<'_>> {
+            let branch = instruction_operand.is_some_and(|k| {
+                matches!(
+                    ins.op_kind(k),
+                    OpKind::NearBranch16 | OpKind::NearBranch32 | OpKind::NearBranch64
+                )
+            });
+            if !branch {
+                return None;
+            }
+            self.0
+                .get(&address)
+                .map(|n| SymbolResult::with_string(address, n.clone()))
+        }
+    }
+    let bitness = match machine {
+        0x8664 => 64,
+        0x14c => 32,
+        _ => return Vec::new(),
+    };
+    let decode_all = || {
+        let mut dec = Decoder::with_ip(bitness, bytes, ip, DecoderOptions::NONE);
+        let mut v = Vec::new();
+        while dec.can_decode() && v.len() < count {
+            let ins = dec.decode();
+            if ins.is_invalid() {
+                break;
+            }
+            v.push(ins);
+        }
+        v
+    };
+    let instructions = decode_all();
+    let mut names = HashMap::new();
+    let mut notes: HashMap<u64, String> = HashMap::new();
+    for ins in &instructions {
+        if matches!(
+            ins.op0_kind(),
+            OpKind::NearBranch16 | OpKind::NearBranch32 | OpKind::NearBranch64
+        ) {
+            let target = ins.near_branch_target();
+            if let Some(n) = name(target) {
+                names.insert(target, n);
+            }
+        } else if matches!(ins.mnemonic(), Mnemonic::Call | Mnemonic::Jmp)
+            && ins.op0_kind() == OpKind::Memory
+            && ins.memory_index() == iced_x86::Register::None
+            && (ins.is_ip_rel_memory_operand() || ins.memory_base() == iced_x86::Register::None)
+        {
+            let slot = if ins.is_ip_rel_memory_operand() {
+                ins.ip_rel_memory_address()
+            } else {
+                ins.memory_displacement64()
+            };
+            if let Some(n) = read_pointer(slot).and_then(name) {
+                notes.insert(ins.ip(), n);
+            }
+        }
+    }
+    let mut fmt = IntelFormatter::with_options(Some(Box::new(Names(names))), None);
+    let mut out = Vec::new();
+    for ins in &instructions {
+        let mut text = String::new();
+        fmt.format(ins, &mut text);
+        if let Some(n) = notes.get(&ins.ip()) {
+            text.push_str(" ; ");
+            text.push_str(n);
+        }
+        let start = (ins.ip() - ip) as usize;
+        let hex: String = bytes
+            .get(start..start + ins.len())
+            .unwrap_or(&[])
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        out.push((ins.ip(), format!("{hex:<16} {text}")));
+    }
+    out
+}
+
 /// Up to `count` instructions from `bytes` at `ip`: (address, `hex bytes  text`). x86/x64 only.
 pub fn disassemble(machine: u32, ip: u64, bytes: &[u8], count: usize) -> Vec<(u64, String)> {
     use iced_x86::{Decoder, DecoderOptions, Formatter, IntelFormatter};

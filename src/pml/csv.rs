@@ -60,15 +60,16 @@ impl<'a> Renderer<'a> {
         let result = names::result_text(ev.result);
         // Pending operations (empty result text) have no duration or completion time.
         let pending = result.is_empty();
+        let tz = &self.log.render_options().tz;
         vec![
-            render::time_of_day(ev.timestamp),
+            render::time_of_day_in(ev.timestamp, tz),
             pf(|p| p.name.clone()),
             pf(|p| p.pid.to_string()),
             ev.operation_name.clone(),
             ev.path.clone(),
             result.into_owned(),
             detail_cell(ev),
-            render::date_time(ev.timestamp),
+            render::date_time_in(ev.timestamp, tz),
             render::relative_time(ev.timestamp.saturating_sub(self.first)),
             if pending {
                 String::new()
@@ -78,7 +79,7 @@ impl<'a> Renderer<'a> {
             if pending {
                 String::new()
             } else {
-                render::time_of_day(ev.timestamp.saturating_add(ev.duration))
+                render::time_of_day_in(ev.timestamp.saturating_add(ev.duration), tz)
             },
             names::class_name(ev.class).map_or_else(|| ev.class.to_string(), str::to_string),
             "n/a".to_string(),

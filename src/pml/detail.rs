@@ -5,7 +5,7 @@
 use super::PmlFile;
 use super::event::{Event, ImageLoad, fs_block_size, narrow_to_string, string_info};
 use super::names::{self, fs_op, proc_op, reg_op};
-use super::render::{date_time, duration, sid_text, thousands};
+use super::render::{ListingLayout, RenderOptions, date_time_in, duration, sid_text, thousands};
 use crate::text::{utf16le_all as utf16_units, utf16le_until_nul as utf16_nul};
 use std::borrow::Cow;
 
@@ -116,9 +116,14 @@ impl<'a> Cur<'a> {
 
 struct Out<'e> {
     ev: &'e mut Event,
+    opts: &'e RenderOptions,
 }
 
 impl Out<'_> {
+    /// A FILETIME inside a detail, in the viewer's time zone.
+    fn date(&self, filetime: u64) -> String {
+        date_time_in(filetime, &self.opts.tz)
+    }
     fn put(&mut self, k: &'static str, v: impl Into<String>) {
         self.ev.details.push((Cow::Borrowed(k), v.into()));
     }
@@ -138,13 +143,14 @@ fn bool_text(b: bool) -> &'static str {
 /// path string ends in `detail` (operation-specific data follows it).
 pub fn decode(
     file: &PmlFile,
+    opts: &RenderOptions,
     ev: &mut Event,
     detail: &[u8],
     extra: Option<&[u8]>,
     path_end: Option<usize>,
 ) {
     let ptr = file.pointer_size();
-    let mut out = Out { ev };
+    let mut out = Out { ev, opts };
     let class = out.ev.class;
     let _ = match class {
         names::CLASS_PROCESS => process(&mut out, ptr, detail),
@@ -445,7 +451,10 @@ fn registry(o: &mut Out, d: &[u8], extra: Option<&[u8]>, path_end: Option<usize>
             if length > 0 {
                 let mut x = Cur::at(d, after_path);
                 match class {
-                    0 => o.put("LastWriteTime", date_time(x.u64()?)),
+                    0 => {
+                        let t = o.date(x.u64()?);
+                        o.put("LastWriteTime", t)
+                    }
                     1 => o.put("Wow64Flags", format!("0x{:x}", x.u32()?)),
                     5 => o.put("HandleTags", format!("0x{:x}", x.u32()?)),
                     _ => {}
@@ -604,7 +613,6 @@ fn file_system(
         }
         (fs_op::CREATE_FILE_MAPPING, _) => {
             let sync = blk.u32(0x0C, 0x0C)?;
-            let prot = blk.u32(0x10, 0x10)?;
             o.put(
                 "SyncType",
                 match sync {
@@ -613,22 +621,12 @@ fn file_system(
                     n => format!("Unknown: {n:#x}"),
                 },
             );
-            let base = [
-                (0x02, "PAGE_READONLY"),
-                (0x04, "PAGE_READWRITE"),
-                (0x08, "PAGE_WRITECOPY"),
-                (0x10, "PAGE_EXECUTE"),
-                (0x20, "PAGE_EXECUTE_READ"),
-                (0x40, "PAGE_EXECUTE_READWRITE"),
-            ]
-            .into_iter()
-            .find(|(bit, _)| prot & bit != 0);
-            if let Some((_, name)) = base {
-                let mut s = name.to_string();
-                if prot & 0x200 != 0 {
-                    s.push_str("|PAGE_NOCACHE");
-                }
-                o.put("PageProtection", s);
+            // Procmon's 64-bit build reads the dword 4 bytes past the PageProtection field (procmon-parser PR #24:
+            // `rsi+4Ch` instead of `rsi+48h`), i.e. the low half of the OutputInformation
+            // pointer, so what it prints for a 64-bit log comes from that dword; a NULL
+            // pointer (Windows 7 has no section-sync output) prints no PageProtection.
+            if let Some(text) = page_protection_text(blk.u32(0x10, 0x14)?) {
+                o.put("PageProtection", text);
             }
         }
         (fs_op::READ_FILE | fs_op::WRITE_FILE, _) => {
@@ -798,60 +796,103 @@ fn file_system(
     Some(())
 }
 
+/// PageProtection as Procmon renders it: the first of its six base protections present
+/// (in its order, not by value), then `|PAGE_NOCACHE`; nothing when neither is set.
+fn page_protection_text(prot: u32) -> Option<String> {
+    let base = [
+        (0x02, "PAGE_READONLY"),
+        (0x04, "PAGE_READWRITE"),
+        (0x08, "PAGE_WRITECOPY"),
+        (0x10, "PAGE_EXECUTE"),
+        (0x20, "PAGE_EXECUTE_READ"),
+        (0x40, "PAGE_EXECUTE_READWRITE"),
+    ]
+    .into_iter()
+    .find(|(bit, _)| prot & bit != 0)
+    .map(|(_, name)| name);
+    let nocache = prot & 0x200 != 0;
+    match (base, nocache) {
+        (None, false) => None,
+        (base, nocache) => Some(format!(
+            "{}{}",
+            base.unwrap_or(""),
+            if nocache { "|PAGE_NOCACHE" } else { "" }
+        )),
+    }
+}
+
 fn query_directory(o: &mut Out, blk: &Blk, tail: &mut Cur, extra: Option<&[u8]>) -> Option<()> {
     o.category("Read Metadata");
     let first = o.ev.details.len();
+    let class = blk.u32(0x14, 0x1C)?;
+    let class_name = names::file_information_class_name(class)
+        .map_or_else(|| format!("<Unknown: {class}>"), str::to_string);
+    let layout = o.opts.listing;
+    if layout == ListingLayout::ClassFirst {
+        o.put("FileInformationClass", class_name.clone());
+    }
     let info = tail.u16()?;
     let filter = tail.string(info)?;
     if !filter.is_empty() {
-        o.put("Filter", filter.clone());
+        o.put("Filter", filter);
     }
-    let class = blk.u32(0x14, 0x1C)?;
     // The listing: FILE_*_DIRECTORY_INFORMATION records chained by NextEntryOffset. Procmon
-    // numbers entries from 1 when a filter was given and from 0 otherwise.
-    let mut n = if filter.is_empty() { 0 } else { 1 };
+    // numbers each name by its place in the detail list (so the first name is 0, 1 or 2).
     if let Some(x) = extra {
-        let name_at: Option<(usize, usize)> = match class {
-            1 => Some((0x3C, 0x40)),  // FileDirectoryInformation: len at 0x3C, name 0x40
-            2 => Some((0x3C, 0x44)),  // FileFullDirectoryInformation
-            3 => Some((0x3C, 0x5E)),  // FileBothDirectoryInformation
-            12 => Some((0x08, 0x0C)), // FileNamesInformation
-            37 => Some((0x3C, 0x68)), // FileIdBothDirectoryInformation
-            38 => Some((0x3C, 0x50)), // FileIdFullDirectoryInformation
-            _ => None,
-        };
-        if let Some((len_at, name_off)) = name_at {
-            let mut entry = 0usize;
-            for _ in 0..65_536 {
-                let mut c = Cur::at(x, entry);
-                let next = c.u32()? as usize;
-                let len = Cur::at(x, entry + len_at).u32()? as usize;
-                let name = Cur::at(x, entry + name_off).utf16(len);
-                o.put_owned(n.to_string(), name);
-                n += 1;
-                if next == 0 {
-                    break;
-                }
-                entry = entry.checked_add(next)?;
-            }
+        for name in listing_names(x, class) {
+            let n = o.ev.details.len() - first;
+            o.put_owned(n.to_string(), name);
         }
     }
-    // Procmon writes FileInformationClass into slot 2 of the detail list: appended when the
-    // list holds exactly two items, overwriting the third item when longer, dropped when
-    // shorter (observed in every oracle CSV that shows it).
-    let class_name = names::file_information_class_name(class)
-        .map_or_else(|| format!("<Unknown: {class}>"), str::to_string);
-    let slot = first + 2;
-    match o.ev.details.len().cmp(&slot) {
-        std::cmp::Ordering::Equal => o.put("FileInformationClass", class_name),
-        std::cmp::Ordering::Greater => {
-            if let Some(item) = o.ev.details.get_mut(slot) {
-                *item = (Cow::Borrowed("FileInformationClass"), class_name);
+    if layout == ListingLayout::ClassInSlot2 {
+        // Procmon 3.5x writes FileInformationClass into slot 2 of the detail list: appended
+        // when the list holds exactly two items, overwriting the third item when longer,
+        // dropped when shorter (observed in every 2020 oracle CSV that shows it).
+        let slot = first + 2;
+        match o.ev.details.len().cmp(&slot) {
+            std::cmp::Ordering::Equal => o.put("FileInformationClass", class_name),
+            std::cmp::Ordering::Greater => {
+                if let Some(item) = o.ev.details.get_mut(slot) {
+                    *item = (Cow::Borrowed("FileInformationClass"), class_name);
+                }
             }
+            std::cmp::Ordering::Less => {}
         }
-        std::cmp::Ordering::Less => {}
     }
     Some(())
+}
+
+/// The names of a directory listing of information class `class`, as far as the blob holds
+/// whole records (a cut-off record ends the list; a loop of offsets cannot run away).
+fn listing_names(x: &[u8], class: u32) -> Vec<String> {
+    let (len_at, name_off) = match class {
+        1 => (0x3C, 0x40),  // FileDirectoryInformation: name length at 0x3C, name at 0x40
+        2 => (0x3C, 0x44),  // FileFullDirectoryInformation
+        3 => (0x3C, 0x5E),  // FileBothDirectoryInformation
+        12 => (0x08, 0x0C), // FileNamesInformation
+        37 => (0x3C, 0x68), // FileIdBothDirectoryInformation
+        38 => (0x3C, 0x50), // FileIdFullDirectoryInformation
+        _ => return Vec::new(),
+    };
+    let mut out = Vec::new();
+    let mut entry = 0usize;
+    while out.len() < 65_536 {
+        let (Some(next), Some(len)) = (
+            Cur::at(x, entry).u32(),
+            Cur::at(x, entry.saturating_add(len_at)).u32(),
+        ) else {
+            break;
+        };
+        out.push(Cur::at(x, entry.saturating_add(name_off)).utf16(len as usize));
+        if next == 0 {
+            break;
+        }
+        match entry.checked_add(next as usize) {
+            Some(e) => entry = e,
+            None => break,
+        }
+    }
+    out
 }
 
 fn file_time_fields(o: &mut Out, c: &mut Cur) -> Option<()> {
@@ -861,7 +902,8 @@ fn file_time_fields(o: &mut Out, c: &mut Cur) -> Option<()> {
         "LastWriteTime",
         "ChangeTime",
     ] {
-        o.put(k, date_time(c.u64()?));
+        let t = o.date(c.u64()?);
+        o.put(k, t);
     }
     Some(())
 }
@@ -879,8 +921,9 @@ fn query_information(o: &mut Out, blk: &Blk, sub: u8, extra: Option<&[u8]>) -> O
         34 => {
             file_time_fields(o, &mut x)?;
             // Procmon quirk reproduced: it formats these two sizes as dates.
-            o.put("AllocationSize", date_time(x.u64()?));
-            o.put("EndOfFile", date_time(x.u64()?));
+            let (alloc, eof) = (o.date(x.u64()?), o.date(x.u64()?));
+            o.put("AllocationSize", alloc);
+            o.put("EndOfFile", eof);
             o.put("FileAttributes", names::file_attributes_text(x.u32()?));
         }
         18 => {
@@ -983,7 +1026,8 @@ fn query_volume(o: &mut Out, sub: u8, extra: Option<&[u8]>) -> Option<()> {
             let label_len = x.u32()? as usize;
             let objects = x.u8()?;
             x.skip(1)?;
-            o.put("VolumeCreationTime", date_time(created));
+            let created = o.date(created);
+            o.put("VolumeCreationTime", created);
             o.put(
                 "VolumeSerialNumber",
                 format!("{:04X}-{:04X}", serial >> 16, serial & 0xffff),

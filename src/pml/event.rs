@@ -363,7 +363,14 @@ pub fn decode(log: &PmlLog, f: usize, local: usize, number: usize) -> Result<Eve
         stack,
         image: None,
     };
-    detail::decode(file, &mut ev, raw.detail, raw.extra, path_end);
+    detail::decode(
+        file,
+        log.render_options(),
+        &mut ev,
+        raw.detail,
+        raw.extra,
+        path_end,
+    );
     // Procmon shows the account of an impersonation SID, not the SID.
     for (k, v) in ev.details.iter_mut() {
         if k == "Impersonating"

@@ -490,8 +490,8 @@ fn per_event(
 ) -> Option<bool> {
     let t = *ix.time.get(i)?;
     let cell = match r.column {
-        Column::TimeOfDay => render::time_of_day(t),
-        Column::DateTime => render::date_time(t),
+        Column::TimeOfDay => render::time_of_day_in(t, &log.render_options().tz),
+        Column::DateTime => render::date_time_in(t, &log.render_options().tz),
         Column::RelativeTime => render::relative_time(t.saturating_sub(first)),
         Column::Duration => render::duration(log.duration_of(i)?),
         Column::Tid => ix.tid.get(i)?.to_string(),

@@ -175,6 +175,7 @@ pub struct PmlLog {
     warnings: Vec<Warning>,
     index: OnceLock<EventIndex>,
     sid_names: OnceLock<HashMap<String, String>>,
+    options: render::RenderOptions,
 }
 
 /// Opens a log and its rollover siblings (`name-1.pml`, `name-2.pml`, … beside `name.pml`).
@@ -217,7 +218,19 @@ impl PmlLog {
             warnings: Vec::new(),
             index: OnceLock::new(),
             sid_names: OnceLock::new(),
+            options: render::RenderOptions::default(),
         }
+    }
+
+    /// How events are rendered from now on (time zone, listing layout); default: UTC and the
+    /// current Procmon's layout.
+    pub fn set_render_options(&mut self, options: render::RenderOptions) {
+        self.options = options;
+    }
+
+    /// How events are rendered.
+    pub fn render_options(&self) -> &render::RenderOptions {
+        &self.options
     }
 
     /// Opens the given files as one timeline, in the given order.
@@ -781,7 +794,7 @@ fn walk_events(b: &[u8], start: usize, limit: usize, ptr: usize) -> (Vec<u32>, u
                         .unwrap_or(0);
                     // Events are time-ordered; a wild jump means we are reading garbage.
                     let plausible = last_time == 0
-                        || (t + 36_000_000_000 >= last_time
+                        || (t.saturating_add(36_000_000_000) >= last_time
                             && t <= last_time.saturating_add(864_000_000_000));
                     if plausible {
                         found = Some((p, end, t));

@@ -43,6 +43,104 @@ pub fn civil(filetime: u64) -> Civil {
     }
 }
 
+/// The time zone the Time of Day, Completion Time and Date & Time columns and the dates inside
+/// details are shown in. Procmon shows them in the time zone of the machine that *views* the
+/// log, so comparing with a CSV made elsewhere needs that machine's zone.
+#[derive(Clone, Debug, Default)]
+pub enum TimeZone {
+    #[default]
+    Utc,
+    /// A fixed offset east of UTC, in seconds.
+    Fixed(i32),
+    /// This machine's zone, with the offset (daylight saving time included) in force at each
+    /// moment.
+    Local(jiff::tz::TimeZone),
+}
+
+/// Where Procmon's export puts QueryDirectory's FileInformationClass; it moved between Procmon
+/// versions, and nothing in the log says which version will view it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ListingLayout {
+    /// Current Procmon: `FileInformationClass: …, Filter: …, 2: name, …`; the returned names
+    /// are numbered by their place in the list.
+    #[default]
+    ClassFirst,
+    /// Procmon 3.5x-3.6x (2020): `Filter: …, 1: name, FileInformationClass: …`; the class is
+    /// written into slot 2 of the list (appended when the list holds two items, replacing the
+    /// third when longer, dropped when shorter).
+    ClassInSlot2,
+    /// An older Procmon that does not show the class: `Filter: …, 1: name`.
+    NoClass,
+}
+
+/// How a log is rendered: the viewer's time zone and the Procmon version's listing layout.
+#[derive(Clone, Debug, Default)]
+pub struct RenderOptions {
+    pub tz: TimeZone,
+    pub listing: ListingLayout,
+}
+
+/// Seconds between 1601-01-01 and 1970-01-01.
+const EPOCH_DIFF_SECS: i64 = 11_644_473_600;
+
+impl TimeZone {
+    /// `utc`, `local`, or an offset `+hh:mm` / `-hh:mm` (also `+hh`, `+hhmm`).
+    pub fn parse(text: &str) -> Result<TimeZone, String> {
+        let t = text.trim();
+        match t.to_ascii_lowercase().as_str() {
+            "utc" | "z" => return Ok(TimeZone::Utc),
+            "local" => return Ok(TimeZone::Local(jiff::tz::TimeZone::system())),
+            _ => {}
+        }
+        let bad = || format!("{text:?}: expected utc, local or an offset like +02:00 or -05:30");
+        let (sign, rest) = match t.as_bytes().first() {
+            Some(b'+') => (1, &t[1..]),
+            Some(b'-') => (-1, &t[1..]),
+            _ => return Err(bad()),
+        };
+        let (h, m) = match rest.split_once(':') {
+            Some((h, m)) => (h, m),
+            None if rest.len() == 4 => rest.split_at(2),
+            None => (rest, "0"),
+        };
+        let all_digits =
+            |s: &str| !s.is_empty() && s.len() <= 2 && s.bytes().all(|b| b.is_ascii_digit());
+        if !all_digits(h) || !all_digits(m) {
+            return Err(bad());
+        }
+        let (h, m): (i32, i32) = (h.parse().map_err(|_| bad())?, m.parse().map_err(|_| bad())?);
+        if h > 14 || m > 59 || h * 60 + m > 14 * 60 {
+            return Err(bad());
+        }
+        Ok(TimeZone::Fixed(sign * (h * 3600 + m * 60)))
+    }
+
+    /// The offset east of UTC, in seconds, at the UTC FILETIME `filetime`.
+    pub fn offset_seconds(&self, filetime: u64) -> i32 {
+        match self {
+            TimeZone::Utc => 0,
+            TimeZone::Fixed(s) => *s,
+            TimeZone::Local(tz) => {
+                let secs = (filetime / TICKS_PER_SECOND) as i64 - EPOCH_DIFF_SECS;
+                jiff::Timestamp::from_second(secs)
+                    .map(|ts| tz.to_offset(ts).seconds())
+                    .unwrap_or(0)
+            }
+        }
+    }
+
+    /// The local FILETIME Procmon formats for a UTC FILETIME. FILETIMEs are signed
+    /// (LARGE_INTEGER): -1 ("do not change" in SetBasicInformationFile) is one tick before
+    /// 1601-01-01 00:00 UTC. A local time before 1601-01-01 prints as 1601-01-01 00:00:00,
+    /// as Procmon does (its conversion truncates toward zero), never as a date in year 60056.
+    pub fn local(&self, filetime: u64) -> u64 {
+        let signed = i128::from(filetime as i64);
+        let local =
+            signed + i128::from(self.offset_seconds(filetime)) * i128::from(TICKS_PER_SECOND);
+        u64::try_from(local.clamp(0, i128::from(i64::MAX))).unwrap_or(0)
+    }
+}
+
 fn twelve_hour(h: u32) -> (u32, &'static str) {
     let ampm = if h < 12 { "AM" } else { "PM" };
     let h12 = match h % 12 {
@@ -52,16 +150,26 @@ fn twelve_hour(h: u32) -> (u32, &'static str) {
     (h12, ampm)
 }
 
-/// "Time of Day": `7:37:18.2093997 AM` (12-hour, no leading zero, 7 fractional digits).
+/// "Time of Day" in UTC: `7:37:18.2093997 AM` (12-hour, no leading zero, 7 fractional digits).
 pub fn time_of_day(filetime: u64) -> String {
-    let c = civil(filetime);
+    time_of_day_in(filetime, &TimeZone::Utc)
+}
+
+/// "Time of Day" in a time zone.
+pub fn time_of_day_in(filetime: u64, tz: &TimeZone) -> String {
+    let c = civil(tz.local(filetime));
     let (h, ampm) = twelve_hour(c.hour);
     format!("{h}:{:02}:{:02}.{:07} {ampm}", c.minute, c.second, c.ticks)
 }
 
-/// "Date & Time" and dates inside details: `7/31/2020 7:37:18 AM`.
+/// "Date & Time" and dates inside details, in UTC: `7/31/2020 7:37:18 AM`.
 pub fn date_time(filetime: u64) -> String {
-    let c = civil(filetime);
+    date_time_in(filetime, &TimeZone::Utc)
+}
+
+/// "Date & Time" and dates inside details, in a time zone.
+pub fn date_time_in(filetime: u64, tz: &TimeZone) -> String {
+    let c = civil(tz.local(filetime));
     let (h, ampm) = twelve_hour(c.hour);
     format!(
         "{}/{}/{} {h}:{:02}:{:02} {ampm}",
@@ -145,5 +253,37 @@ mod tests {
         assert_eq!(thousands(-1234), "-1,234");
         assert_eq!(thousands(999), "999");
         assert_eq!(sid_text(&[1, 1, 0, 0, 0, 0, 0, 5, 18, 0, 0, 0]), "S-1-5-18");
+    }
+
+    #[test]
+    fn time_zones_shift_the_clock_and_special_filetimes_stay_in_1601() {
+        let ft = 132_406_546_382_093_997u64; // 2020-07-31 07:37:18.2093997 UTC
+        let plus2 = TimeZone::parse("+02:00").expect("offset");
+        let minus530 = TimeZone::parse("-05:30").expect("offset");
+        assert_eq!(time_of_day_in(ft, &plus2), "9:37:18.2093997 AM");
+        assert_eq!(date_time_in(ft, &minus530), "7/31/2020 2:07:18 AM");
+        assert_eq!(
+            date_time_in(ft, &TimeZone::parse("UTC").expect("utc")),
+            "7/31/2020 7:37:18 AM"
+        );
+        // -1 ("don't change") and 0: 1601, never year 60056.
+        assert_eq!(date_time(u64::MAX), "1/1/1601 12:00:00 AM");
+        assert_eq!(date_time(0), "1/1/1601 12:00:00 AM");
+        // One tick before 1601-01-01 UTC, seen from UTC+2.
+        assert_eq!(date_time_in(u64::MAX, &plus2), "1/1/1601 1:59:59 AM");
+        assert_eq!(date_time_in(u64::MAX, &minus530), "1/1/1601 12:00:00 AM");
+        assert_eq!(date_time_in(0, &plus2), "1/1/1601 2:00:00 AM");
+        for bad in ["", "+", "2", "+25:00", "+02:60", "+1:2:3", "east", "+0a:00"] {
+            assert!(TimeZone::parse(bad).is_err(), "{bad:?}");
+        }
+        assert!(matches!(
+            TimeZone::parse("+0530"),
+            Ok(TimeZone::Fixed(19_800))
+        ));
+        assert!(matches!(
+            TimeZone::parse("-3"),
+            Ok(TimeZone::Fixed(-10_800))
+        ));
+        assert!(matches!(TimeZone::parse("local"), Ok(TimeZone::Local(_))));
     }
 }

@@ -30,7 +30,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 /// Bumped whenever the demo case's content changes, so a cached copy is rewritten.
-pub const DEMO_VERSION: &str = "bsodwb-demo-3";
+pub const DEMO_VERSION: &str = "bsodwb-demo-4";
 const STAMP: &str = ".bsodwb-demo";
 
 /// The crash: 2024-05-14 02:13:41 UTC, as a FILETIME.
@@ -469,7 +469,11 @@ pub fn story_dump_spec(size_bytes: u64) -> DumpSpec {
         0xffffd50f_e22139c0,
         0xffffffff_c0000428,
     ];
-    spec.build = 14393;
+    // Windows Server 2016: the header's build and the images' version resources agree
+    // (IMAGE_VERSION 10.0.14393.6795, as the drivers and System event 12 say).
+    let (_, _, build, rev) = story::OS_VERSION;
+    spec.build = u32::from(build);
+    spec.revision = Some(rev);
     spec.system_time = filetime(CRASH_UNIX, 0);
     spec.uptime = 9 * 10_000_000;
     spec.size_bytes = size_bytes;

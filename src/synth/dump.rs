@@ -72,7 +72,11 @@ pub struct DumpSpec {
     /// All bits set in the bitmap (a complete dump) or only the written pages plus every
     /// third page (exercises the PFN-to-offset index).
     pub dense_bitmap: bool,
+    /// The OS build: in the header and in every module's version resource.
     pub build: u32,
+    /// The revision in the modules' version resources (`10.0.build.revision`); `None` gives
+    /// each module its own, derived from its name.
+    pub revision: Option<u16>,
     pub processors: u32,
     /// FILETIME of the crash.
     pub system_time: u64,
@@ -157,6 +161,7 @@ impl DumpSpec {
             size_bytes: 64 << 20,
             dense_bitmap: true,
             build: 19041,
+            revision: None,
             processors: 4,
             // 2024-03-14 07:15:02 UTC
             system_time: 133_548_741_020_000_000,
@@ -361,6 +366,8 @@ impl Shape {
 /// A module placed in memory.
 struct Placed {
     spec: ModuleSpec,
+    /// (build, revision) of its version resource.
+    version: (u32, u32),
     base: u64,
     image: Vec<u8>,
     timestamp: u32,
@@ -462,6 +469,10 @@ fn place_modules(spec: &DumpSpec) -> Result<Vec<Placed>, SynthDumpError> {
         let size = rdata_rva + 0x2000 + 0x1000;
         placed.push(Placed {
             spec: m.clone(),
+            version: (
+                spec.build,
+                spec.revision.map_or(fnv(&m.name) % 4000, u32::from),
+            ),
             base,
             image: Vec::new(),
             timestamp: 0x5f00_0000 | (fnv(&m.name) & 0x00ff_ffff),
@@ -655,8 +666,7 @@ fn build_image(p: &Placed) -> Vec<u8> {
     while vs.len() % 4 != 0 {
         vs.push(0);
     }
-    let build = 19041u32;
-    let rev = fnv(&p.spec.name) % 4000;
+    let (build, rev) = p.version;
     let fixed: [u32; 13] = [
         0xfeef_04bd,
         0x0001_0000,

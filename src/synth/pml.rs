@@ -395,6 +395,116 @@ impl PmlWriter {
         self.add_raw_event(ev, 3, 20, &d, extra.as_ref().map(|x| &x[..]))
     }
 
+    /// A file-system event (§12.6) of `operation`/`sub`: the parameter block (padded or cut to
+    /// its 5 pointers + 0x14 bytes), the path, then `tail` (what the operation keeps after the
+    /// path) and the extra-detail blob.
+    #[allow(clippy::too_many_arguments)]
+    pub fn file_system_event(
+        &mut self,
+        ev: &EventSpec,
+        operation: u16,
+        sub: u8,
+        block: &[u8],
+        path: &str,
+        tail: &[u8],
+        extra: Option<&[u8]>,
+    ) -> io::Result<()> {
+        let blk_len = 5 * self.ptr() + 0x14;
+        let (info, s) = detail_string(path);
+        let mut d = Vec::with_capacity(8 + blk_len + s.len() + tail.len());
+        d.extend_from_slice(&[sub, 0, 0, 0]);
+        let n = block.len().min(blk_len);
+        d.extend_from_slice(&block[..n]);
+        d.resize(4 + blk_len, 0);
+        d.extend_from_slice(&info.to_le_bytes());
+        d.extend_from_slice(&0u16.to_le_bytes());
+        d.extend_from_slice(&s);
+        d.extend_from_slice(tail);
+        self.add_raw_event(ev, 3, operation, &d, extra)
+    }
+
+    /// A QueryDirectory event (IRP_MJ_DIRECTORY_CONTROL, sub 1) of information class
+    /// `class` (1, 2, 3, 12, 37 or 38) with an optional filter and the names it returned.
+    pub fn query_directory(
+        &mut self,
+        ev: &EventSpec,
+        dir: &str,
+        filter: &str,
+        class: u32,
+        names: &[&str],
+    ) -> io::Result<()> {
+        let ptr = self.ptr();
+        let mut blk = vec![0u8; 5 * ptr + 0x14];
+        let at = if ptr == 8 { 0x1C } else { 0x14 };
+        blk[at..at + 4].copy_from_slice(&class.to_le_bytes());
+        let (info, f) = detail_string(filter);
+        let mut tail = info.to_le_bytes().to_vec();
+        tail.extend_from_slice(&f);
+        let name_off = match class {
+            1 => 0x40,
+            2 => 0x44,
+            3 => 0x5E,
+            12 => 0x0C,
+            37 => 0x68,
+            _ => 0x50,
+        };
+        let len_at = if class == 12 { 0x08 } else { 0x3C };
+        let mut extra = Vec::new();
+        for (i, name) in names.iter().enumerate() {
+            let units: Vec<u8> = name.encode_utf16().flat_map(u16::to_le_bytes).collect();
+            let size = (name_off + units.len()).next_multiple_of(8);
+            let next = if i + 1 == names.len() { 0 } else { size as u32 };
+            let mut rec = vec![0u8; size];
+            rec[0..4].copy_from_slice(&next.to_le_bytes());
+            rec[len_at..len_at + 4].copy_from_slice(&(units.len() as u32).to_le_bytes());
+            rec[name_off..name_off + units.len()].copy_from_slice(&units);
+            extra.extend_from_slice(&rec);
+        }
+        let extra = (!names.is_empty()).then_some(extra);
+        self.file_system_event(ev, 32, 1, &blk, dir, &tail, extra.as_deref())
+    }
+
+    /// A CreateFileMapping event (IRP_MJ_ACQUIRE_FOR_SECTION_SYNCHRONIZATION): SyncType,
+    /// PageProtection and the OutputInformation pointer that follows them.
+    pub fn create_file_mapping(
+        &mut self,
+        ev: &EventSpec,
+        path: &str,
+        sync_type: u32,
+        page_protection: u32,
+        output_information: u64,
+    ) -> io::Result<()> {
+        let ptr = self.ptr();
+        let mut blk = vec![0u8; 5 * ptr + 0x14];
+        blk[0x0C..0x10].copy_from_slice(&sync_type.to_le_bytes());
+        blk[0x10..0x14].copy_from_slice(&page_protection.to_le_bytes());
+        if ptr == 8 {
+            blk[0x14..0x1C].copy_from_slice(&output_information.to_le_bytes());
+        } else {
+            blk[0x14..0x18].copy_from_slice(&(output_information as u32).to_le_bytes());
+        }
+        self.file_system_event(ev, 19, 0, &blk, path, &[], None)
+    }
+
+    /// A SetBasicInformationFile event: the FILE_BASIC_INFORMATION the caller passed
+    /// (FILETIMEs as signed values: 0 and -1 are "don't change" requests).
+    pub fn set_basic_information(
+        &mut self,
+        ev: &EventSpec,
+        path: &str,
+        times: [i64; 4],
+        attributes: u32,
+    ) -> io::Result<()> {
+        let blk = vec![0u8; 5 * self.ptr() + 0x14];
+        let mut tail = Vec::with_capacity(40);
+        for t in times {
+            tail.extend_from_slice(&t.to_le_bytes());
+        }
+        tail.extend_from_slice(&attributes.to_le_bytes());
+        tail.extend_from_slice(&[0, 0, 0, 0]);
+        self.file_system_event(ev, 26, 4, &blk, path, &tail, None)
+    }
+
     /// A Thread Create event.
     pub fn thread_create(&mut self, ev: &EventSpec, new_tid: u32) -> io::Result<()> {
         self.add_raw_event(ev, 1, 3, &new_tid.to_le_bytes(), None)

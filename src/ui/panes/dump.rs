@@ -6,7 +6,7 @@
 use crate::case::{Case, DumpArtefact};
 use crate::driver::DriverKey;
 use crate::dump::analysis::Analysis;
-use crate::dump::analysis::{Frame as StackFrame, FrameMethod, disassemble};
+use crate::dump::analysis::{Frame as StackFrame, FrameMethod, disassemble_named};
 use crate::dump::bugcheck::{BugcheckInfo, HintPane};
 use crate::dump::{CrashDump, Module, filetime_to_string, report};
 use crate::symbols::fetch::{self, WorkerMsg};
@@ -914,7 +914,7 @@ impl DumpPane {
             let before = 0x30u64;
             let bytes = d.memory.read_prefix(ip.saturating_sub(before), 0x60);
             let listing = if ip >= before && bytes.len() as u64 > before {
-                sync_listing(d.machine, ip, before, &bytes)
+                sync_listing(a, ip, before, &bytes)
             } else {
                 Vec::new()
             };
@@ -924,13 +924,14 @@ impl DumpPane {
                     theme.dim,
                 ));
             } else {
+                let mark = if theme.ascii { ">" } else { "▶" };
                 lines.push(Line::styled(
-                    "disassembly (▶ = this frame's address)",
+                    format!("disassembly ({mark} = this frame's address)"),
                     theme.dim,
                 ));
                 for (at, text) in listing {
                     let here = at == ip;
-                    let s = format!("{} {:016x}  {text}", if here { "▶" } else { " " }, at);
+                    let s = format!("{} {:016x}  {text}", if here { mark } else { " " }, at);
                     lines.push(Line::styled(
                         fit(&s, iw),
                         if here { theme.selected } else { theme.text },
@@ -952,16 +953,69 @@ impl DumpPane {
 
 /// Instructions around `ip` from `bytes` (which start `before` bytes ahead of it): decode from
 /// the earliest start whose instruction stream lands exactly on `ip`, so the listing shows the
-/// instructions leading to it (the call, for a return address).
-fn sync_listing(machine: u32, ip: u64, before: u64, bytes: &[u8]) -> Vec<(u64, String)> {
+/// instructions leading to it (the call, for a return address). Call and jump targets are
+/// named (`call nt!KeBugCheckEx`) by [`target_name`].
+fn sync_listing(a: &DumpArtefact, ip: u64, before: u64, bytes: &[u8]) -> Vec<(u64, String)> {
+    let machine = a.dump.machine;
+    // Each target is named once per listing (an export lookup reads the image's headers).
+    let names = std::cell::RefCell::new(std::collections::HashMap::new());
+    let name = |va: u64| {
+        names
+            .borrow_mut()
+            .entry(va)
+            .or_insert_with(|| target_name(a, va))
+            .clone()
+    };
+    let ptr = |va: u64| {
+        let width = if machine == 0x14c { 4 } else { 8 };
+        let b = a.dump.memory.read_prefix(va, width);
+        match b.len() {
+            8 => Some(u64::from_le_bytes(b.try_into().ok()?)),
+            4 => Some(u64::from(u32::from_le_bytes(b.try_into().ok()?))),
+            _ => None,
+        }
+    };
     let start_va = ip - before;
     for skip in 0..before {
-        let listing = disassemble(machine, start_va + skip, &bytes[skip as usize..], 200);
+        let listing = disassemble_named(
+            machine,
+            start_va + skip,
+            &bytes[skip as usize..],
+            200,
+            &name,
+            &ptr,
+        );
         if listing.iter().any(|(at, _)| *at == ip) {
             let pos = listing.iter().position(|(at, _)| *at == ip).unwrap_or(0);
             let from = pos.saturating_sub(6);
             return listing.into_iter().skip(from).take(14).collect();
         }
     }
-    disassemble(machine, ip, &bytes[before as usize..], 8)
+    disassemble_named(machine, ip, &bytes[before as usize..], 8, &name, &ptr)
+}
+
+/// A code address as WinDbg names it: `nt!KeBugCheckEx` (a function the analysis named from
+/// symbols, or an export of the module's image in the dump), `nt!Foo+0x12`, else
+/// `module+0x1234`; `None` outside every loaded module.
+fn target_name(a: &DumpArtefact, va: u64) -> Option<String> {
+    let m = a.dump.module_at(va)?;
+    // Functions the stack analysis named (from PDBs or exports): their start addresses.
+    for f in &a.analysis.stack {
+        if let (Some(sym), Some(off), Some(short)) = (&f.symbol, f.symbol_offset, &f.module_short)
+            && f.ip.checked_sub(off) == Some(va)
+        {
+            return Some(format!("{short}!{sym}"));
+        }
+    }
+    let rva = u32::try_from(va - m.base).ok()?;
+    let export = crate::dump::image::Image::load(crate::dump::image::ImageSource::Memory {
+        memory: &a.dump.memory,
+        base: m.base,
+    })
+    .and_then(|mut img| img.export_symbol(rva));
+    Some(match export {
+        Some((n, 0)) => format!("{}!{n}", m.short_name()),
+        Some((n, off)) => format!("{}!{n}+{off:#x}", m.short_name()),
+        None => format!("{}+{:#x}", m.short_name(), va - m.base),
+    })
 }

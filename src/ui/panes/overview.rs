@@ -25,6 +25,13 @@ pub enum List {
     Problems,
 }
 
+/// Where a popup is scrolled to.
+#[derive(Clone, Copy, Debug, Default)]
+struct PopupScroll {
+    top: usize,
+    page: usize,
+}
+
 #[derive(Default)]
 pub struct OverviewPane {
     cursor: Cursor,
@@ -33,6 +40,8 @@ pub struct OverviewPane {
     list: List,
     /// The popup of the selected finding (its evidence) or load problem is open.
     detail: bool,
+    /// The popup's first shown row and its rows per page at the last render.
+    popup: PopupScroll,
     /// `/` over the findings, the files, then the load problems.
     search: Search,
 }
@@ -141,7 +150,16 @@ pub fn pane_for(kind: Kind) -> Option<usize> {
             Some(3)
         }
         Kind::RegistryHive => Some(4),
-        Kind::Unknown => None,
+        // Driver packages and certificates are signing evidence.
+        Kind::Inf | Kind::Certificate => Some(3),
+        // No pane reads these yet: the file list is where they show.
+        Kind::RegistryLog
+        | Kind::ProcmonCsv
+        | Kind::SetupapiLog
+        | Kind::CbsLog
+        | Kind::DismLog
+        | Kind::Ntbtlog
+        | Kind::Unknown => None,
     }
 }
 
@@ -360,12 +378,12 @@ impl Pane for OverviewPane {
             match active {
                 List::Findings => {
                     if let Some(f) = ctx.case.findings.get(self.finding.selected) {
-                        render_evidence(frame, area, f, theme);
+                        render_evidence(frame, area, f, theme, &mut self.popup);
                     }
                 }
                 List::Problems => {
                     if let Some(p) = problems.get(self.problem.selected) {
-                        render_problem(frame, area, p, theme);
+                        render_problem(frame, area, p, theme, &mut self.popup);
                     }
                 }
                 List::Files => {}
@@ -384,13 +402,40 @@ impl Pane for OverviewPane {
         let findings = &ctx.case.findings;
         let list = self.list(ctx.case);
         if self.detail {
-            // The popup takes Esc and Enter (close) and, over a finding, f (focus).
+            // The popup takes Esc and Enter (close), the scroll keys and, over a finding, f
+            // (focus). The render clamps the scroll to the text.
+            let page = self.popup.page.max(1);
+            let top = &mut self.popup.top;
             return match key.code {
                 KeyCode::Esc | KeyCode::Enter => {
                     self.detail = false;
                     Outcome::Consumed
                 }
                 KeyCode::Char('f') if list == List::Findings => self.focus_finding(ctx),
+                KeyCode::Down | KeyCode::Char('j') => {
+                    *top = top.saturating_add(1);
+                    Outcome::Consumed
+                }
+                KeyCode::Up | KeyCode::Char('k') => {
+                    *top = top.saturating_sub(1);
+                    Outcome::Consumed
+                }
+                KeyCode::PageDown | KeyCode::Char(' ') => {
+                    *top = top.saturating_add(page);
+                    Outcome::Consumed
+                }
+                KeyCode::PageUp => {
+                    *top = top.saturating_sub(page);
+                    Outcome::Consumed
+                }
+                KeyCode::Home | KeyCode::Char('g') => {
+                    *top = 0;
+                    Outcome::Consumed
+                }
+                KeyCode::End | KeyCode::Char('G') => {
+                    *top = usize::MAX;
+                    Outcome::Consumed
+                }
                 _ => Outcome::Consumed,
             };
         }
@@ -429,6 +474,7 @@ impl Pane for OverviewPane {
                 match key.code {
                     KeyCode::Enter => {
                         self.detail = true;
+                        self.popup = PopupScroll::default();
                         Outcome::Consumed
                     }
                     KeyCode::Char('f') => self.focus_finding(ctx),
@@ -442,6 +488,7 @@ impl Pane for OverviewPane {
                 match key.code {
                     KeyCode::Enter => {
                         self.detail = true;
+                        self.popup = PopupScroll::default();
                         Outcome::Consumed
                     }
                     _ => Outcome::Ignored,
@@ -487,6 +534,7 @@ impl Pane for OverviewPane {
             hint("f", "focus the driver of the finding or file"),
             hint("/", "search findings, files, problems"),
             hint("n/N", "next/previous match"),
+            hint("j/k PgDn", "scroll a popup (PgUp, g/G)"),
             hint("Esc", "close the popup"),
         ]
     }
@@ -516,23 +564,27 @@ fn render_evidence(
     area: Rect,
     f: &crate::findings::Finding,
     theme: &crate::ui::theme::Theme,
+    scroll: &mut PopupScroll,
 ) {
-    let mut lines = vec![Line::styled(f.title.clone(), theme.header), Line::raw("")];
+    let mut lines = vec![
+        (f.title.clone(), theme.header),
+        (String::new(), ratatui::style::Style::default()),
+    ];
     for e in &f.evidence {
-        lines.push(Line::raw(format!("- {e}")));
+        lines.push((format!("- {e}"), ratatui::style::Style::default()));
     }
     if let Some(r) = &f.remediation {
-        lines.push(Line::raw(""));
-        lines.push(Line::styled(format!("=> {r}"), theme.good));
+        lines.push((String::new(), ratatui::style::Style::default()));
+        lines.push((format!("=> {r}"), theme.good));
     }
     if let Some(k) = &f.driver {
-        lines.push(Line::raw(""));
-        lines.push(Line::styled(
+        lines.push((String::new(), ratatui::style::Style::default()));
+        lines.push((
             format!("f focuses {k} in every pane; Esc closes"),
             theme.dim,
         ));
     }
-    render_popup(frame, area, "Evidence", lines, theme);
+    render_popup(frame, area, "Evidence", &lines, theme, scroll);
 }
 
 /// One load problem in full, over the pane.
@@ -541,24 +593,56 @@ fn render_problem(
     area: Rect,
     p: &crate::case::Problem,
     theme: &crate::ui::theme::Theme,
+    scroll: &mut PopupScroll,
 ) {
     let lines = vec![
-        Line::styled(p.path.clone(), theme.header),
-        Line::raw(""),
-        Line::raw(p.message.clone()),
-        Line::raw(""),
-        Line::styled("Esc closes", theme.dim),
+        (p.path.clone(), theme.header),
+        (String::new(), ratatui::style::Style::default()),
+        (p.message.clone(), ratatui::style::Style::default()),
+        (String::new(), ratatui::style::Style::default()),
+        ("Esc closes".to_string(), theme.dim),
     ];
-    render_popup(frame, area, "Load problem", lines, theme);
+    render_popup(frame, area, "Load problem", &lines, theme, scroll);
 }
 
-/// A bordered popup over the pane (one cell in from its edges), wrapping its lines.
+/// Greedy word wrap to `width` columns; a word longer than a line is cut across lines.
+fn wrap_text(text: &str, width: usize) -> Vec<String> {
+    let width = width.max(1);
+    let mut out = Vec::new();
+    let mut line = String::new();
+    let mut len = 0usize;
+    for word in text.split(' ') {
+        let mut chars: Vec<char> = word.chars().collect();
+        if len > 0 && len + 1 + chars.len() > width {
+            out.push(std::mem::take(&mut line));
+            len = 0;
+        }
+        if len > 0 {
+            line.push(' ');
+            len += 1;
+        }
+        while len + chars.len() > width {
+            let take = width - len;
+            line.extend(chars.drain(..take));
+            out.push(std::mem::take(&mut line));
+            len = 0;
+        }
+        len += chars.len();
+        line.extend(chars);
+    }
+    out.push(line);
+    out
+}
+
+/// A bordered popup over the pane (one cell in from its edges), its lines wrapped and scrolled
+/// to `scroll.top` (clamped); the title says which rows show when they do not all fit.
 fn render_popup(
     frame: &mut Frame,
     area: Rect,
     title: &str,
-    lines: Vec<Line<'static>>,
+    lines: &[(String, ratatui::style::Style)],
     theme: &crate::ui::theme::Theme,
+    scroll: &mut PopupScroll,
 ) {
     let popup = Rect {
         x: area.x + 1,
@@ -566,11 +650,45 @@ fn render_popup(
         width: area.width.saturating_sub(2),
         height: area.height.saturating_sub(2),
     };
+    let inner_w = usize::from(popup.width.saturating_sub(2));
+    let visible = usize::from(popup.height.saturating_sub(2));
+    let rows: Vec<Line<'static>> = lines
+        .iter()
+        .flat_map(|(text, style)| {
+            wrap_text(text, inner_w)
+                .into_iter()
+                .map(move |l| Line::styled(l, *style))
+        })
+        .collect();
+    let total = rows.len();
+    scroll.page = visible.max(1);
+    scroll.top = scroll.top.min(total.saturating_sub(visible));
+    let shown = total.min(scroll.top + visible);
+    let title = if total > visible {
+        format!(
+            "{title} {}-{} of {total} (j/k PgDn/PgUp g/G)",
+            scroll.top + 1,
+            shown
+        )
+    } else {
+        title.to_string()
+    };
     frame.render_widget(ratatui::widgets::Clear, popup);
     frame.render_widget(
-        Paragraph::new(lines)
-            .block(widgets::block(title, theme, true))
-            .wrap(ratatui::widgets::Wrap { trim: false }),
+        Paragraph::new(rows[scroll.top..shown].to_vec()).block(widgets::block(&title, theme, true)),
         popup,
     );
+}
+
+#[cfg(test)]
+mod popup_tests {
+    use super::wrap_text;
+
+    #[test]
+    fn wraps_words_and_cuts_long_ones() {
+        assert_eq!(wrap_text("aa bb cc", 5), ["aa bb", "cc"]);
+        assert_eq!(wrap_text("abcdefghij", 4), ["abcd", "efgh", "ij"]);
+        assert_eq!(wrap_text("x abcdefgh", 4), ["x", "abcd", "efgh"]);
+        assert_eq!(wrap_text("", 4), [""]);
+    }
 }

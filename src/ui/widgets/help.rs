@@ -30,10 +30,38 @@ pub fn lines(
 }
 
 fn key_line(key: &str, desc: &str, theme: &Theme) -> Line<'static> {
+    let (key, desc) = if theme.ascii {
+        (ascii_glyphs(key), ascii_glyphs(desc))
+    } else {
+        (key.to_string(), desc.to_string())
+    };
     Line::from(vec![
         Span::styled(format!("  {key:<w$}", w = KEY_W - 2), theme.key),
-        Span::raw(desc.to_string()),
+        Span::raw(desc),
     ])
+}
+
+/// Key and description text for `--ascii` terminals: arrow and other non-ASCII glyphs in
+/// their ASCII spelling (`↑` Up, `←` Left, `⏎` Enter, `…` ...).
+pub fn ascii_glyphs(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '↑' => out.push_str("Up"),
+            '↓' => out.push_str("Down"),
+            '←' => out.push_str("Left"),
+            '→' => out.push_str("Right"),
+            '⏎' | '↵' => out.push_str("Enter"),
+            '…' => out.push_str("..."),
+            '—' | '–' => out.push('-'),
+            '·' | '•' => out.push('.'),
+            '▶' | '►' => out.push('>'),
+            '◀' | '◄' => out.push('<'),
+            c if c.is_ascii() => out.push(c),
+            _ => out.push('?'),
+        }
+    }
+    out
 }
 
 /// Draw the overlay centred over `area`: one column when it fits, else the pane's keys on the
@@ -120,6 +148,46 @@ fn draw_block(frame: &mut Frame, area: Rect, width: u16, rows: u16, theme: &Them
 
 #[cfg(test)]
 mod tests {
+    use crate::ui::keymap::Keymap;
+    use crate::ui::pane::hint;
+    use crate::ui::theme::Theme;
+
+    /// `--ascii`: the overlay, single-column or split, holds no arrow (or other non-ASCII) glyph.
+    #[test]
+    fn ascii_help_has_no_arrow_glyphs() {
+        let hints = [
+            hint("j/k ↑/↓", "move"),
+            hint("h/l ←/→", "findings/files/problems"),
+            hint("Enter", "open … the evidence — scrolled"),
+        ];
+        let keymap = Keymap::builtin();
+        for (w, h) in [(80u16, 24u16), (120, 60)] {
+            let mut term =
+                ratatui::Terminal::new(ratatui::backend::TestBackend::new(w, h)).expect("term");
+            term.draw(|f| {
+                super::render(
+                    f,
+                    f.area(),
+                    "Overview",
+                    &hints,
+                    &keymap,
+                    &Theme::monochrome().with_ascii(),
+                )
+            })
+            .expect("draw");
+            let text: String = term
+                .backend()
+                .buffer()
+                .content()
+                .iter()
+                .map(|c| c.symbol().to_string())
+                .collect();
+            assert!(text.is_ascii(), "{w}x{h}: {text}");
+            assert!(text.contains("j/k Up/Down"), "{w}x{h}");
+        }
+        assert_eq!(super::ascii_glyphs("s/m ←/→"), "s/m Left/Right");
+    }
+
     #[test]
     fn wraps_on_words() {
         assert_eq!(
