@@ -6,4 +6,5 @@ pub mod evtx;
 pub mod pe;
 pub mod pml;
 pub mod regf;
+pub mod signer;
 pub mod story;
