@@ -625,11 +625,22 @@ impl CatalogIndex {
     /// What a catalog's signature is worth, judged once per run (the first call parses and
     /// hashes the catalog; later calls reuse the result). The index is meant for one root
     /// store: the first call's `roots` decide.
-    pub fn details(&self, catalog: u32, roots: &RootStore) -> Option<&CatalogDetails> {
+    pub fn details(
+        &self,
+        catalog: u32,
+        roots: &RootStore,
+    ) -> Option<std::borrow::Cow<'_, CatalogDetails>> {
         let i = usize::try_from(catalog).ok()?;
         let cat = self.catalogs.get(i)?;
         let cell = self.details.get(i)?;
-        Some(cell.get_or_init(|| CatalogDetails::read(&cat.path, roots)))
+        let d = cell.get_or_init(|| CatalogDetails::read(&cat.path, roots));
+        // Judged against other anchors earlier in this run: judge again, uncached.
+        if d.roots != roots.id() {
+            return Some(std::borrow::Cow::Owned(CatalogDetails::read(
+                &cat.path, roots,
+            )));
+        }
+        Some(std::borrow::Cow::Borrowed(d))
     }
 
     /// What a hit says: the catalog's path and location, the member's file name and OS
@@ -787,11 +798,16 @@ pub struct CatalogDetails {
     pub signature: CatalogSignature,
     pub members: Vec<(Option<String>, Option<String>)>,
     pub warnings: Vec<String>,
+    /// [`RootStore::id`] of the anchors it was judged against.
+    roots: u64,
 }
 
 impl CatalogDetails {
     fn read(path: &Path, roots: &RootStore) -> CatalogDetails {
-        let mut out = CatalogDetails::default();
+        let mut out = CatalogDetails {
+            roots: roots.id(),
+            ..CatalogDetails::default()
+        };
         let bytes = match crate::mapped::Bytes::open(path) {
             Ok(b) => b,
             Err(e) => {

@@ -403,6 +403,16 @@ impl RootStore {
         self.roots.len()
     }
 
+    /// An identity of the anchors (same anchors, same id): what cached judgements were made
+    /// against.
+    pub fn id(&self) -> u64 {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        self.roots.hash(&mut h);
+        self.cross_pins.hash(&mut h);
+        h.finish()
+    }
+
     pub fn is_empty(&self) -> bool {
         self.roots.is_empty() && !self.cross_pins
     }

@@ -30,7 +30,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 /// Bumped whenever the demo case's content changes, so a cached copy is rewritten.
-pub const DEMO_VERSION: &str = "bsodwb-demo-3";
+pub const DEMO_VERSION: &str = "bsodwb-demo-4";
 const STAMP: &str = ".bsodwb-demo";
 
 /// The crash: 2024-05-14 02:13:41 UTC, as a FILETIME.
@@ -121,6 +121,8 @@ pub fn default_demo_dir() -> PathBuf {
 
 /// The demo case folder, written on first use and reused while its version stamp matches.
 pub fn ensure_demo_case(root: &Path) -> io::Result<PathBuf> {
+    // This process wrote (or writes now) the demo's catalogs with the synthetic root.
+    super::signer::trust_synthetic_root();
     let current = std::fs::read_to_string(root.join(STAMP)).ok();
     if current.as_deref() != Some(DEMO_VERSION) {
         write_demo_case(root)?;
