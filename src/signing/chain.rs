@@ -708,13 +708,26 @@ impl<'a> Builder<'_, '_, 'a> {
 
     fn walk(&mut self, cert: &Certificate<'a>) -> Outcome {
         self.visited.insert(cert.raw);
+        let named_in_bag = self
+            .bag
+            .iter()
+            .filter(|c| c.subject.raw == cert.issuer.raw && c.raw != cert.raw)
+            .count();
         let mut best = Outcome::fail(
             ChainStatus::Incomplete,
-            format!(
-                "the issuer {} of {} is neither in the signature nor a trusted root",
-                pkcs7::common_name(&cert.issuer),
-                pkcs7::common_name(&cert.subject)
-            ),
+            if named_in_bag == 0 {
+                format!(
+                    "the issuer {} of {} is neither in the signature nor a trusted root",
+                    pkcs7::common_name(&cert.issuer),
+                    pkcs7::common_name(&cert.subject)
+                )
+            } else {
+                format!(
+                    "no path from {} to a trusted root through the {} certificates carried",
+                    pkcs7::common_name(&cert.subject),
+                    self.bag.len()
+                )
+            },
         );
         // The certificate is itself an anchor (a root given as the signer, or in the store).
         if let Some((r, kind)) = self.roots.iter().find(|(r, _)| r.raw == cert.raw) {
