@@ -300,7 +300,11 @@ fn dos_cross_signing(root: &Path) -> anyhow::Result<()> {
     std::fs::create_dir_all(&dir)?;
     let run = |c: &mut Command| -> anyhow::Result<()> {
         let out = c.output()?;
-        anyhow::ensure!(out.status.success(), "{c:?}: {}", String::from_utf8_lossy(&out.stderr));
+        anyhow::ensure!(
+            out.status.success(),
+            "{c:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         Ok(())
     };
     let n = 8;
@@ -350,7 +354,16 @@ fn dos_cross_signing(root: &Path) -> anyhow::Result<()> {
         }
     }
     run(Command::new("openssl")
-        .args(["req", "-new", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=loop signer", "-keyout"])
+        .args([
+            "req",
+            "-new",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-subj",
+            "/CN=loop signer",
+            "-keyout",
+        ])
         .arg(dir.join("leaf.key"))
         .arg("-out")
         .arg(dir.join("leaf.csr")))?;
@@ -392,7 +405,11 @@ fn dos_cross_signing(root: &Path) -> anyhow::Result<()> {
         n * (n - 1),
         t.elapsed().as_secs_f64(),
         v.verdict,
-        v.embedded.signatures.first().map(|s| s.chain.describe()).unwrap_or_default()
+        v.embedded
+            .signatures
+            .first()
+            .map(|s| s.chain.describe())
+            .unwrap_or_default()
     );
     Ok(())
 }

