@@ -420,6 +420,15 @@ fn forged_corpus_against_osslsigncode() {
         "rsa",
         "sha256",
     );
+    let md5_leaf = make_cert(
+        d,
+        "md5leaf",
+        "CN=bsodwb MD5-signed signer",
+        Some(&test_root),
+        LEAF_EXT,
+        "rsa",
+        "md5",
+    );
     let ec_root = make_cert(
         d,
         "ecroot",
@@ -638,6 +647,91 @@ fn forged_corpus_against_osslsigncode() {
         "refused",
         None,
     );
+    // A signer certificate signed with MD5.
+    let md5 = d.join("md5.sys");
+    sign(d, &unsigned, &md5, &md5_leaf, &[&test_root]);
+    let v = judge(
+        "signer certificate signed with MD5",
+        &md5,
+        &given,
+        &empty_index,
+        None,
+        Verdict::UntrustedSigner,
+        "refused (MD5)",
+        None,
+    );
+    assert!(
+        v.embedded.signatures[0]
+            .chain
+            .detail
+            .as_deref()
+            .is_some_and(|d| d.contains("MD5")),
+        "{:?}",
+        v.embedded.signatures[0].chain
+    );
+    // A catalog listing the driver 8,000 times (3.4 MB): one verdict, one catalog reading.
+    let big_dir = d.join("big");
+    std::fs::create_dir_all(&big_dir).expect("mkdir");
+    let mut spec = CatalogSpec::new(8000, CatalogVersion::V2Sha256);
+    spec.members = vec![MemberSpec::pe("forged.sys", &hashes, CatalogVersion::V2Sha256); 8000];
+    let big_raw = d.join("big-raw.cat");
+    std::fs::write(
+        &big_raw,
+        write_catalog(&{
+            let mut s = spec.clone();
+            s.signed = false;
+            s
+        }),
+    )
+    .expect("cat");
+    let big_cat = big_dir.join("big.cat");
+    sign(d, &big_raw, &big_cat, &test_leaf, &[&test_root]);
+    assert!(std::fs::metadata(&big_cat).expect("size").len() > 3_000_000);
+    let big_index = CatalogIndex::build(&[CatalogDir::new(&big_dir)], &|_| {});
+    let v = judge(
+        "catalog listing the driver 8,000 times",
+        &unsigned,
+        &given,
+        &big_index,
+        Some(&big_cat),
+        Verdict::SignedCatalog,
+        "as its root is trusted",
+        None,
+    );
+    assert_eq!(v.catalogs.len(), 1, "one catalog, however many hits");
+
+    // `bsodwb sig` with no flags: the lookalike is refused, FTDI and its catalog member verify.
+    let out = Command::new(env!("CARGO_BIN_EXE_bsodwb"))
+        .args(["sig", "--no-case", "--format", "json", "--catalogs"])
+        .arg(samples.join("ftdi/ftdibus.cat"))
+        .arg(&lookalike)
+        .arg(&ftdi)
+        .arg(samples.join("derived/ftdibus.nosig.sys"))
+        .output()
+        .expect("bsodwb");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let verdict_of = |name: &str| {
+        json.as_array()
+            .expect("array")
+            .iter()
+            .find(|f| f["path"].as_str().is_some_and(|p| p.ends_with(name)))
+            .map(|f| f["verdict"].as_str().unwrap_or_default().to_string())
+    };
+    assert_eq!(verdict_of("lookalike.sys").as_deref(), Some("test-signed"));
+    assert_eq!(
+        verdict_of("ftdibus.sys").as_deref(),
+        Some("signed-embedded")
+    );
+    assert_eq!(
+        verdict_of("ftdibus.nosig.sys").as_deref(),
+        Some("signed-catalog")
+    );
+
     // A bad signature inside the chain: the intermediate's signature flipped.
     let mut bytes = std::fs::read(&lookalike).expect("read");
     let ca_der = der_of(&fake_ca);
