@@ -213,14 +213,14 @@ impl FileVerdict {
         }
     }
 
-    /// What the trust rests on, in a word: `microsoft`, `cross-signed`, `given-root`, or why
+    /// What the trust rests on, in a word: `microsoft`, `x-signed` (cross-signed), `given`, or why
     /// there is none (`test-root`, `untrusted`, `broken`, `none`).
     pub fn trust_word(&self) -> &'static str {
         if let Some(c) = self.vouching_chain() {
             return match c.anchor {
                 Some(AnchorKind::Microsoft) => "microsoft",
-                Some(AnchorKind::CrossCertificate) => "cross-signed",
-                Some(AnchorKind::Given) => "given-root",
+                Some(AnchorKind::CrossCertificate) => "x-signed",
+                Some(AnchorKind::Given) => "given",
                 Some(AnchorKind::UserMode) | None => "untrusted",
             };
         }

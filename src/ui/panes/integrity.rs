@@ -767,11 +767,11 @@ impl IntegrityPane {
         // catalog gets the rest.
         let wide = w >= 100;
         let dw = if wide { 18 } else { 14 };
-        let fixed = dw + 1 + 26 + 13 + 8 + 9 + 5 + 6 + if wide { 4 } else { 0 };
+        let fixed = dw + 1 + 26 + 10 + 8 + 9 + 5 + 6 + if wide { 4 } else { 0 };
         let cat_w = w.saturating_sub(fixed).max(9);
         let ev_head = if wide { " Ev" } else { "" };
         let header = format!(
-            "{:<dw$} {:<25} {:<12} {:<7} {:<8} {:<4} {:<5}{ev_head} {}",
+            "{:<dw$} {:<25} {:<9} {:<7} {:<8} {:<4} {:<5}{ev_head} {}",
             "Driver", "Verdict", "Trust", "Start", "ErrorCtl", "Boot", "Stack", "Catalog"
         );
         let mut lines = vec![Line::styled(fit(&header, w), theme.header)];
@@ -795,7 +795,7 @@ impl IntegrityPane {
                 String::new()
             };
             let text = format!(
-                "{:<dw$} {:<25} {:<12} {:<7} {:<8} {:<4} {:<5}{ev} {}",
+                "{:<dw$} {:<25} {:<9} {:<7} {:<8} {:<4} {:<5}{ev} {}",
                 fit(r.driver.name(), dw),
                 verdict,
                 r.trust.unwrap_or("-"),
