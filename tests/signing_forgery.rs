@@ -526,6 +526,23 @@ fn forged_corpus_against_osslsigncode() {
         "loads only if that root is trusted for kernel code",
         None,
     );
+    // Page hashes written by osslsigncode (-ph) are recomputed and hold.
+    let ph = d.join("pagehashes.sys");
+    let chain = d.join("ph.chain.pem");
+    cat_files(&chain, &[&test_leaf.pem, &test_root.pem]);
+    must(
+        Command::new("osslsigncode")
+            .args(["sign", "-ph", "-h", "sha256", "-certs"])
+            .arg(&chain)
+            .arg("-key")
+            .arg(&test_leaf.key)
+            .arg("-in")
+            .arg(&unsigned)
+            .arg("-out")
+            .arg(&ph),
+    );
+    let v = judge("page hashes (osslsigncode -ph), root given", &ph, &given, &empty_index, None, Verdict::SignedEmbedded, "loads; pages checked as they are read", None);
+    assert_eq!(v.embedded.signatures[0].page_hashes.state, signing::CheckState::Ok);
     let ecdsa = d.join("ecdsa.sys");
     sign(d, &unsigned, &ecdsa, &ec_leaf, &[&ec_root]);
     let v = judge(
