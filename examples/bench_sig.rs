@@ -151,6 +151,10 @@ fn main() -> anyhow::Result<()> {
     let roots = signing::RootStore::builtin();
     let verdicts = signing::verdicts(&files, &index, &roots);
     let t_verdicts = t.elapsed().as_secs_f64();
+    // Again, with every catalog already judged (what the first pass spent on catalogs shows).
+    let t2 = Instant::now();
+    let _ = signing::verdicts(&files, &index, &roots);
+    let t_again = t2.elapsed().as_secs_f64();
     let total = t_index + t_verdicts;
     let only_servicing = verdicts
         .iter()
@@ -167,7 +171,7 @@ fn main() -> anyhow::Result<()> {
     );
     assert_eq!(only_servicing, n_files.div_ceil(10).min(n_files));
     println!(
-        "bsodwb ({threads} threads): index {} catalogs / {} hashes in {t_index:.3} s, {n_files} verdicts in {t_verdicts:.3} s; total {total:.3} s (target < 1 s) -> {signed} signed-catalog, {only_servicing} catalog-only-in-servicing",
+        "bsodwb ({threads} threads): index {} catalogs / {} hashes in {t_index:.3} s, {n_files} verdicts in {t_verdicts:.3} s ({t_again:.3} s again with the catalogs judged); total {total:.3} s (target < 1 s) -> {signed} signed-catalog, {only_servicing} catalog-only-in-servicing",
         index.catalogs.len(),
         index.member_count()
     );

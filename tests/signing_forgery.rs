@@ -541,8 +541,20 @@ fn forged_corpus_against_osslsigncode() {
             .arg("-out")
             .arg(&ph),
     );
-    let v = judge("page hashes (osslsigncode -ph), root given", &ph, &given, &empty_index, None, Verdict::SignedEmbedded, "loads; pages checked as they are read", None);
-    assert_eq!(v.embedded.signatures[0].page_hashes.state, signing::CheckState::Ok);
+    let v = judge(
+        "page hashes (osslsigncode -ph), root given",
+        &ph,
+        &given,
+        &empty_index,
+        None,
+        Verdict::SignedEmbedded,
+        "loads; pages checked as they are read",
+        None,
+    );
+    assert_eq!(
+        v.embedded.signatures[0].page_hashes.state,
+        signing::CheckState::Ok
+    );
     let ecdsa = d.join("ecdsa.sys");
     sign(d, &unsigned, &ecdsa, &ec_leaf, &[&ec_root]);
     let v = judge(

@@ -643,6 +643,21 @@ impl CatalogIndex {
         Some(std::borrow::Cow::Borrowed(d))
     }
 
+    /// A hit listed without reading its catalog (another catalog already vouches).
+    pub fn describe_unjudged(&self, hit: CatalogHit) -> CatalogRef {
+        let Some(cat) = self.catalog(hit) else {
+            return CatalogRef::default();
+        };
+        let mut out = CatalogRef {
+            path: cat.path.clone(),
+            location: cat.location,
+            ..CatalogRef::default()
+        };
+        out.signature.reason =
+            "not judged: a catalog Code Integrity reads first already vouches".into();
+        out
+    }
+
     /// What a hit says: the catalog's path and location, the member's file name and OS
     /// attributes, the catalog signer, and its signature, timestamp and chain checks.
     pub fn describe(&self, hit: CatalogHit, roots: &RootStore) -> CatalogRef {
@@ -666,6 +681,7 @@ impl CatalogIndex {
         }
         out.signer = d.signature.signer.clone();
         out.signature = d.signature.clone();
+        out.judged = true;
         out.warnings = d.warnings.clone();
         out
     }
@@ -688,6 +704,8 @@ pub struct CatalogRef {
     pub signer: Option<String>,
     /// The catalog's own signature: states, chain and judgement.
     pub signature: CatalogSignature,
+    /// `false`: listed without reading it (a catalog Code Integrity reads first vouches).
+    pub judged: bool,
     pub warnings: Vec<String>,
 }
 

@@ -345,8 +345,35 @@ pub enum RootsError {
 /// Microsoft's cross-certificates are pinned.
 #[derive(Debug, Default, Clone)]
 pub struct RootStore {
+    /// The shipped roots (parsed once per process), when trusted.
+    builtin: bool,
+    /// Roots given (and roots this process minted).
     roots: Vec<(Vec<u8>, AnchorKind)>,
     cross_pins: bool,
+}
+
+/// The shipped roots, decoded once per process.
+fn shipped() -> &'static [(Certificate<'static>, AnchorKind)] {
+    static DER: std::sync::OnceLock<Vec<Vec<u8>>> = std::sync::OnceLock::new();
+    static PARSED: std::sync::OnceLock<Vec<(Certificate<'static>, AnchorKind)>> =
+        std::sync::OnceLock::new();
+    let ders = DER.get_or_init(|| {
+        // The shipped file is tested to parse (tests below).
+        parse_pem(DEFAULT_ROOTS_PEM, Path::new("assets/roots")).unwrap_or_default()
+    });
+    PARSED.get_or_init(|| {
+        ders.iter()
+            .filter_map(|d| {
+                let t = der::parse(d, 0).ok()?;
+                let kind = if is_microsoft_kernel_root(d) {
+                    AnchorKind::Microsoft
+                } else {
+                    AnchorKind::UserMode
+                };
+                Some((pkcs7::parse_certificate(t).ok()?, kind))
+            })
+            .collect()
+    })
 }
 
 impl RootStore {
@@ -358,20 +385,10 @@ impl RootStore {
     /// The shipped roots and the pinned cross-certificates (what `bsodwb sig` uses by default).
     pub fn builtin() -> RootStore {
         let mut store = RootStore {
+            builtin: true,
             roots: Vec::new(),
             cross_pins: true,
         };
-        // The shipped file is tested to parse (tests below); a bad block is skipped, not fatal.
-        if let Ok(ders) = parse_pem(DEFAULT_ROOTS_PEM, Path::new("assets/roots")) {
-            for der in ders {
-                let kind = if is_microsoft_kernel_root(&der) {
-                    AnchorKind::Microsoft
-                } else {
-                    AnchorKind::UserMode
-                };
-                store.roots.push((der, kind));
-            }
-        }
         if let Ok(session) = SESSION_ROOTS.lock() {
             for der in session.iter() {
                 store.roots.push((der.clone(), AnchorKind::Given));
@@ -400,7 +417,7 @@ impl RootStore {
     }
 
     pub fn len(&self) -> usize {
-        self.roots.len()
+        self.roots.len() + if self.builtin { shipped().len() } else { 0 }
     }
 
     /// An identity of the anchors (same anchors, same id): what cached judgements were made
@@ -408,13 +425,14 @@ impl RootStore {
     pub fn id(&self) -> u64 {
         use std::hash::{Hash, Hasher};
         let mut h = std::collections::hash_map::DefaultHasher::new();
+        self.builtin.hash(&mut h);
         self.roots.hash(&mut h);
         self.cross_pins.hash(&mut h);
         h.finish()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.roots.is_empty() && !self.cross_pins
+        self.roots.is_empty() && !self.cross_pins && !self.builtin
     }
 
     /// Whether the cross-certificates are pinned.
@@ -423,13 +441,16 @@ impl RootStore {
     }
 
     fn certificates(&self) -> Vec<(Certificate<'_>, AnchorKind)> {
-        self.roots
-            .iter()
-            .filter_map(|(d, k)| {
-                let t = der::parse(d, 0).ok()?;
-                Some((pkcs7::parse_certificate(t).ok()?, *k))
-            })
-            .collect()
+        let mut out: Vec<(Certificate<'_>, AnchorKind)> = if self.builtin {
+            shipped().to_vec()
+        } else {
+            Vec::new()
+        };
+        out.extend(self.roots.iter().filter_map(|(d, k)| {
+            let t = der::parse(d, 0).ok()?;
+            Some((pkcs7::parse_certificate(t).ok()?, *k))
+        }));
+        out
     }
 
     /// Check the chain of `leaf` through `bag` (the signature's certificates) to these anchors,
@@ -1023,8 +1044,8 @@ mod tests {
     fn the_shipped_roots_load_and_four_are_microsoft_kernel_roots() {
         let s = RootStore::builtin();
         assert!(s.len() >= 8);
-        let ms = s
-            .roots
+        assert_eq!(shipped().len(), 8, "every shipped root parses");
+        let ms = shipped()
             .iter()
             .filter(|(_, k)| *k == AnchorKind::Microsoft)
             .count();

@@ -381,7 +381,24 @@ pub fn verdict(path: &Path, index: &CatalogIndex, roots: &RootStore) -> FileVerd
     hits.sort_by_key(|h| (h.catalog, h.member));
     // One hit per catalog: a catalog listing the same member 8,000 times is read once.
     hits.dedup_by_key(|h| h.catalog);
-    v.catalogs = hits.iter().map(|h| index.describe(*h, roots)).collect();
+    // Catalogs Code Integrity reads first; once one vouches, servicing\\Packages catalogs are
+    // listed but not judged (they cannot change the verdict).
+    let rank = |h: &CatalogHit| match index.catalog(*h).map(|c| c.location) {
+        Some(CatalogLocation::Catroot) => 0,
+        Some(CatalogLocation::Other) => 1,
+        _ => 2,
+    };
+    hits.sort_by_key(|h| (rank(h), h.catalog));
+    let mut vouched = false;
+    for h in &hits {
+        if vouched && rank(h) == 2 {
+            v.catalogs.push(index.describe_unjudged(*h));
+            continue;
+        }
+        let c = index.describe(*h, roots);
+        vouched |= c.trusted() && c.location != CatalogLocation::Servicing;
+        v.catalogs.push(c);
+    }
     // CatRoot first, then other folders, then servicing; trusted before untrusted.
     v.catalogs.sort_by_key(|c| {
         (
@@ -455,7 +472,7 @@ pub fn verdict(path: &Path, index: &CatalogIndex, roots: &RootStore) -> FileVerd
         }
         v.warnings.extend(emb.warnings);
     }
-    for c in v.catalogs.iter().filter(|c| !c.trusted()) {
+    for c in v.catalogs.iter().filter(|c| c.judged && !c.trusted()) {
         v.warnings.push(format!(
             "{}: the catalog vouches for nothing: {}",
             c.path.display(),
