@@ -795,3 +795,94 @@ fn finish_timestamp(
     ts.state = TimestampState::Verified;
     ts
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tlv(tag: u8, value: &[u8]) -> Vec<u8> {
+        let mut out = vec![tag];
+        let len = value.len();
+        if len < 0x80 {
+            out.push(len as u8);
+        } else {
+            let b = len.to_be_bytes();
+            let skip = b.iter().take_while(|x| **x == 0).count();
+            out.push(0x80 | (b.len() - skip) as u8);
+            out.extend_from_slice(&b[skip..]);
+        }
+        out.extend_from_slice(value);
+        out
+    }
+
+    fn oid(dotted: &str) -> Vec<u8> {
+        tlv(der::OID, &der::oid_bytes(dotted))
+    }
+
+    /// An RFC 3161 token over `signed` with the given signerInfos content.
+    fn token(signed: &[u8], signer_infos: &[u8]) -> Vec<u8> {
+        let imprint = pkcs7::digest("sha256", signed).expect("sha256");
+        let tst = tlv(
+            0x30,
+            &[
+                tlv(der::INTEGER, &[1]),
+                oid("1.2.3.4"),
+                tlv(
+                    0x30,
+                    &[
+                        tlv(0x30, &[oid("2.16.840.1.101.3.4.2.1"), vec![5, 0]].concat()),
+                        tlv(der::OCTET_STRING, &imprint),
+                    ]
+                    .concat(),
+                ),
+                tlv(der::INTEGER, &[7]),
+                tlv(der::GENERALIZED_TIME, b"20240101120000Z"),
+            ]
+            .concat(),
+        );
+        let sd = tlv(
+            0x30,
+            &[
+                tlv(der::INTEGER, &[3]),
+                tlv(der::SET, &[]),
+                tlv(
+                    0x30,
+                    &[
+                        oid(pkcs7::OID_TST_INFO),
+                        tlv(0xa0, &tlv(der::OCTET_STRING, &tst)),
+                    ]
+                    .concat(),
+                ),
+                tlv(der::SET, signer_infos),
+            ]
+            .concat(),
+        );
+        tlv(
+            0x30,
+            &[oid(pkcs7::OID_SIGNED_DATA), tlv(0xa0, &sd)].concat(),
+        )
+    }
+
+    #[test]
+    fn an_rfc3161_timestamp_without_a_signer_is_unverified() {
+        let roots = RootStore::builtin();
+        let bytes = token(b"the signature", &[]);
+        let t = rfc3161_timestamp(
+            der::parse(&bytes, 0).expect("der"),
+            b"the signature",
+            &roots,
+        );
+        assert_eq!(t.state, TimestampState::Unverified);
+        assert_eq!(t.time.as_deref(), Some("2024-01-01T12:00:00Z"));
+        assert_eq!(t.detail.as_deref(), Some("the timestamp has no signer"));
+        assert_eq!(t.verified_time(), None, "an unverified time is never used");
+        // Its imprint of another signature: unverified whatever else holds.
+        let t = rfc3161_timestamp(der::parse(&bytes, 0).expect("der"), b"another", &roots);
+        assert_eq!(t.state, TimestampState::Unverified);
+        assert!(
+            t.describe().starts_with("UNVERIFIED 2024-01-01T12:00:00Z"),
+            "{}",
+            t.describe()
+        );
+    }
+}
