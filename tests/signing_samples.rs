@@ -416,3 +416,37 @@ fn bsodwb_sig_json_on_the_sample_folder() {
         }
     }
 }
+
+/// `bsodwb sig X.cat` describes the catalog: members, signer and signature states.
+#[test]
+fn bsodwb_sig_describes_a_catalog_given_by_itself() {
+    let root = sample_or_skip!("arduino-drivers");
+    let truth = ground_truth(&root);
+    let out = Command::new(env!("CARGO_BIN_EXE_bsodwb"))
+        .args(["sig", "--no-case", "--format", "json"])
+        .arg(root.join("ftdi/ftdibus.cat"))
+        .output()
+        .expect("bsodwb");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let cat = &json["catalogs"][0];
+    assert_eq!(cat["signature"]["trust"], "trusted");
+    assert_eq!(cat["signature"]["message_digest"]["state"], "ok");
+    assert_eq!(cat["signature"]["signature"]["state"], "ok");
+    assert_eq!(
+        cat["signature"]["signer"],
+        "Microsoft Windows Hardware Compatibility Publisher"
+    );
+    let members = cat["members"].as_array().expect("members");
+    let want = truth["catalogs"]["ftdi/ftdibus.cat"]["members"]
+        .as_array()
+        .map(Vec::len);
+    assert_eq!(Some(members.len()), want);
+    assert!(members.iter().any(
+        |m| m["digest"] == "D416E183EEAEA1E03F1B13C8A352BFF5C22544A2" && m["file"] == "ftdibus.sys"
+    ));
+}

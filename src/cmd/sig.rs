@@ -46,9 +46,15 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let mut dirs: Vec<CatalogDir> = args.catalogs.iter().map(CatalogDir::new).collect();
     let mut reports: Vec<PathBuf> = args.import.clone();
     let mut files = Vec::new();
+    let mut catalogs = Vec::new();
     for p in &args.paths {
         if !p.exists() {
             anyhow::bail!("{}: no such file or folder", p.display());
+        }
+        if p.is_file() && p.extension().is_some_and(|e| e.eq_ignore_ascii_case("cat")) {
+            // A catalog given by itself is described: members, signer, signature states.
+            catalogs.push(signing::CatalogReport::open(p, &roots)?);
+            continue;
         }
         files.extend(signing::driver_files(p));
         if !args.no_case
@@ -99,6 +105,23 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
+    if !catalogs.is_empty() {
+        match args.format {
+            super::Format::Json => {
+                let both = serde_json::json!({ "catalogs": catalogs, "files": verdicts });
+                serde_json::to_writer_pretty(&mut out, &both)?;
+                writeln!(out)?;
+            }
+            super::Format::Csv => write_catalog_csv(&mut out, &catalogs)?,
+            super::Format::Text => {
+                write_catalog_text(&mut out, &catalogs)?;
+                if !verdicts.is_empty() {
+                    write_text(&mut out, &verdicts)?;
+                }
+            }
+        }
+        return Ok(());
+    }
     match args.format {
         super::Format::Json => {
             serde_json::to_writer_pretty(&mut out, &verdicts)?;
@@ -326,5 +349,101 @@ fn write_states(
     if let Some(p) = page_hashes {
         writeln!(out, "{indent}page hashes:    {}", p.describe())?;
     }
+    Ok(())
+}
+
+/// Control characters of hostile catalogs shown as `\u{..}`, never sent to the terminal.
+fn clean(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_control() {
+                format!("\\u{{{:x}}}", u32::from(c))
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
+/// One block per catalog given by itself: signature states, then every member.
+fn write_catalog_text(
+    out: &mut impl Write,
+    catalogs: &[signing::CatalogReport],
+) -> std::io::Result<()> {
+    for c in catalogs {
+        writeln!(out, "{} (catalog):", c.path.display())?;
+        writeln!(
+            out,
+            "    Signer:      {} (issuer {}): {}",
+            clean(c.signature.signer.as_deref().unwrap_or("?")),
+            clean(c.signature.signer_issuer.as_deref().unwrap_or("?")),
+            clean(&c.signature.reason)
+        )?;
+        write_states(
+            out,
+            "                 ",
+            None,
+            &c.signature.message_digest,
+            &c.signature.signature,
+            &c.signature.chain,
+            &c.signature.timestamp,
+            None,
+        )?;
+        if let Some(t) = &c.this_update {
+            writeln!(out, "    Updated:     {t}")?;
+        }
+        for (k, v) in &c.attributes {
+            writeln!(out, "    {:<12} {}", clean(&format!("{k}:")), clean(v))?;
+        }
+        writeln!(out, "    Members:     {}", c.members.len())?;
+        for m in &c.members {
+            writeln!(
+                out,
+                "      {} {} {}{}",
+                m.digest_algorithm,
+                signing::der::hex_upper(&m.digest),
+                clean(m.file.as_deref().unwrap_or(&m.tag)),
+                m.os_attr
+                    .as_deref()
+                    .map(|o| format!(" (OSAttr {})", clean(o)))
+                    .unwrap_or_default()
+            )?;
+        }
+        for w in &c.warnings {
+            writeln!(out, "    warning:     {}", clean(w))?;
+        }
+    }
+    Ok(())
+}
+
+/// One CSV line per catalog member, with the catalog's judgement.
+fn write_catalog_csv(
+    out: &mut impl Write,
+    catalogs: &[signing::CatalogReport],
+) -> anyhow::Result<()> {
+    let mut w = csv::Writer::from_writer(out);
+    w.write_record([
+        "catalog",
+        "trust",
+        "signer",
+        "member",
+        "digest_algorithm",
+        "digest",
+        "os_attr",
+    ])?;
+    for c in catalogs {
+        for m in &c.members {
+            w.write_record([
+                c.path.display().to_string(),
+                format!("{:?}", c.signature.trust).to_lowercase(),
+                c.signature.signer.clone().unwrap_or_default(),
+                m.file.clone().unwrap_or_else(|| m.tag.clone()),
+                m.digest_algorithm.clone(),
+                signing::der::hex_upper(&m.digest),
+                m.os_attr.clone().unwrap_or_default(),
+            ])?;
+        }
+    }
+    w.flush()?;
     Ok(())
 }

@@ -810,6 +810,49 @@ impl CatalogSignature {
     }
 }
 
+/// A catalog described on its own (`bsodwb sig X.cat`): members, signer, signature states.
+#[derive(Clone, Debug, Serialize)]
+pub struct CatalogReport {
+    pub path: PathBuf,
+    pub location: CatalogLocation,
+    pub list_identifier: Option<String>,
+    pub this_update: Option<String>,
+    pub subject_algorithm: Option<String>,
+    /// Catalog-level name/values ("OS", "HWID1", …).
+    pub attributes: Vec<(String, String)>,
+    pub signature: CatalogSignature,
+    pub members: Vec<CatalogMember>,
+    pub warnings: Vec<String>,
+}
+
+impl CatalogReport {
+    /// Read a catalog file and judge its signature against `roots`.
+    pub fn open(path: &Path, roots: &RootStore) -> Result<CatalogReport, CatalogError> {
+        let bytes = crate::mapped::Bytes::open(path).map_err(|source| CatalogError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let fail = |source| CatalogError::Format {
+            path: path.to_path_buf(),
+            source,
+        };
+        let cat = Catalog::parse(&bytes).map_err(fail)?;
+        let sd = pkcs7::parse_content_info(&bytes, 0).map_err(fail)?;
+        let (_, signed) = ctl_and_signed_bytes(&sd).map_err(fail)?;
+        Ok(CatalogReport {
+            path: path.to_path_buf(),
+            location: CatalogLocation::of_path(path),
+            list_identifier: cat.list_identifier,
+            this_update: cat.this_update,
+            subject_algorithm: cat.subject_algorithm,
+            attributes: cat.attributes,
+            signature: CatalogSignature::judge(&sd, signed, roots),
+            members: cat.members,
+            warnings: cat.warnings,
+        })
+    }
+}
+
 /// A catalog read once per run: its signature's judgement and every member's File/OSAttr.
 #[derive(Clone, Debug, Default)]
 pub struct CatalogDetails {

@@ -23,7 +23,7 @@ pub mod policy;
 pub use authenticode::{AuthenticodeHashes, PeLayout, PeLayoutError, authenticode_hashes};
 pub use catalog::{
     Catalog, CatalogDir, CatalogError, CatalogHit, CatalogIndex, CatalogLocation, CatalogMember,
-    CatalogRef, IndexProgress,
+    CatalogRef, CatalogReport, CatalogSignature, IndexProgress,
 };
 pub use chain::{AnchorKind, ChainReport, ChainStatus, RootStore, RootsError};
 pub use embedded::{
