@@ -159,7 +159,7 @@ fn verdicts_equal_the_expected_outputs() {
         if let Some(c) = &v.catalog {
             assert_eq!(c.member_file.as_deref(), Some("ftdibus.sys"));
             assert_eq!(c.os_attr.as_deref(), Some("2:6.1,2:6.2,2:6.3,2:10.0"));
-            assert_eq!(c.trusted(), true, "catalog signer signature");
+            assert!(c.trusted(), "catalog signer signature");
         }
     }
     // Without the catalog the stripped copy is unsigned (signify: NOT_SIGNED without --catalog).
