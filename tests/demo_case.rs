@@ -127,9 +127,9 @@ fn bsodwb_sig_gives_filecrypt_catalog_only_in_servicing() {
     let dir = demo_case();
     let file = dir.path().join("Windows/System32/drivers/filecrypt.sys");
     // The demo's catalogs are signed by the synthetic test root: given explicitly.
-    let roots_dir = tempfile::tempdir().expect("tempdir");
-    let roots = roots_dir.path().join("synthetic-root.pem");
-    std::fs::write(&roots, bsod_workbench::synth::signer::SYNTHETIC_ROOT_PEM).expect("pem");
+    let roots = dir
+        .path()
+        .join(bsod_workbench::synth::demo::SYNTHETIC_ROOT_FILE);
     let out = Command::new(env!("CARGO_BIN_EXE_bsodwb"))
         .args(["sig", "--format", "json", "--roots"])
         .arg(&roots)

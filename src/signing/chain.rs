@@ -397,6 +397,19 @@ impl RootStore {
         store
     }
 
+    /// The shipped anchors plus the PEM files named by `BSODWB_ROOTS` (separated like PATH):
+    /// how the workbench, which has no `--roots` flag, is given more roots. A file that cannot
+    /// be read adds nothing (trust is never widened by an error).
+    pub fn for_workbench() -> RootStore {
+        let mut store = RootStore::builtin();
+        if let Some(list) = std::env::var_os("BSODWB_ROOTS") {
+            for path in std::env::split_paths(&list) {
+                let _ = store.add_pem_file(&path);
+            }
+        }
+        store
+    }
+
     /// Load every `CERTIFICATE` block of a PEM file as roots the user trusts.
     pub fn from_pem_file(path: &Path) -> Result<RootStore, RootsError> {
         let mut store = RootStore::empty();

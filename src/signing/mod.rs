@@ -879,13 +879,13 @@ impl CaseSignatures {
     /// Find the case's catalog folders (CatRoot and servicing\Packages anywhere under
     /// `case_root`, see [`discover_catalog_dirs`]), index them, judge every file of `drivers`,
     /// and attach sigcheck / SIGVERIF.TXT reports found in the case. Chains are checked against
-    /// the shipped roots ([`RootStore::builtin`]).
+    /// the shipped roots and `BSODWB_ROOTS` ([`RootStore::for_workbench`]).
     pub fn scan(
         case_root: &Path,
         drivers: &[PathBuf],
         progress: &(dyn Fn(ScanProgress) + Sync),
     ) -> Vec<FileVerdict> {
-        Self::load(case_root, drivers, &RootStore::builtin(), progress).verdicts
+        Self::load(case_root, drivers, &RootStore::for_workbench(), progress).verdicts
     }
 
     /// As [`CaseSignatures::scan`], with a chain check against `roots`.

@@ -341,7 +341,7 @@ mod tests {
             );
             assert_eq!(cat.this_update.as_deref(), Some("2024-04-09T12:00:00Z"));
             assert_eq!(cat.attributes, vec![("OS".into(), "_v100_X64".into())]);
-            assert_eq!(cat.signer, None);
+            assert_eq!(cat.signer.as_deref(), Some("bsodwb synthetic test root"));
         }
     }
 

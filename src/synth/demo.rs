@@ -30,6 +30,9 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 /// Bumped whenever the demo case's content changes, so a cached copy is rewritten.
+/// The synthetic root of the demo's catalogs (PEM), written into the demo folder.
+pub const SYNTHETIC_ROOT_FILE: &str = "synthetic-root.pem";
+
 pub const DEMO_VERSION: &str = "bsodwb-demo-4";
 const STAMP: &str = ".bsodwb-demo";
 
@@ -103,6 +106,11 @@ pub fn write_demo_case(root: &Path) -> io::Result<DemoSummary> {
     };
     let hashes = write_drivers(root, &mut summary)?;
     write_catalogs(root, &hashes, &mut summary)?;
+    // The synthetic test root the catalogs are signed with: another process trusts it only when
+    // given (`BSODWB_ROOTS=…/synthetic-root.pem bsodwb DIR`, `bsodwb sig --roots …`).
+    let pem = root.join(SYNTHETIC_ROOT_FILE);
+    std::fs::write(&pem, super::signer::SYNTHETIC_ROOT_PEM)?;
+    summary.files.push(pem);
     write_hive(root, &mut summary)?;
     write_event_logs(root, &mut summary)?;
     write_boot_log(root, &mut summary)?;
