@@ -8,7 +8,10 @@
 //! * [`authenticode_hashes`]: Authenticode SHA1/SHA256 (the catalog keys) and flat hashes.
 //! * [`embedded_signature`]: signer, issuer, digest algorithm, digest check, signing time, nested.
 //! * [`Catalog`], [`CatalogIndex`]: `.cat` members and a parallel index of catalog folders.
-//! * [`verdict`]: one [`FileVerdict`] per file; [`CaseSignatures::scan`] for a whole case.
+//! * [`verdict`]: one [`FileVerdict`] per file, judged by Windows' kernel-mode signing policy
+//!   against a [`RootStore`] (shipped Microsoft roots, pinned cross-certificates, given roots):
+//!   every signature as explicit [`Check`] states, the chain ([`chain`]), the timestamp, page
+//!   hashes, and what Windows does ([`policy`]); [`CaseSignatures::scan`] for a whole case.
 //! * [`imported`]: sigcheck CSV and SIGVERIF.TXT, shown beside our verdicts.
 
 pub mod authenticode;
