@@ -129,8 +129,13 @@ fn demo_catalog() -> &'static str {
 fn bsodwb_sig_gives_filecrypt_catalog_only_in_servicing() {
     let dir = demo_case();
     let file = dir.path().join("Windows/System32/drivers/filecrypt.sys");
+    // The demo's catalogs are signed by the synthetic test root: given explicitly.
+    let roots = dir
+        .path()
+        .join(bsod_workbench::synth::demo::SYNTHETIC_ROOT_FILE);
     let out = Command::new(env!("CARGO_BIN_EXE_bsodwb"))
-        .args(["sig", "--format", "json"])
+        .args(["sig", "--format", "json", "--roots"])
+        .arg(&roots)
         .arg(&file)
         .output()
         .expect("run");

@@ -234,9 +234,13 @@ fn tmux_demo_walk_from_the_bugcheck_to_filecrypt() {
     let case = tempfile::tempdir().expect("case");
     bsod_workbench::synth::demo::write_demo_case(case.path()).expect("demo case");
     let work = tempfile::tempdir().expect("work");
+    // The demo's catalogs are signed by the synthetic test root: given to the workbench.
+    let roots = work.path().join("synthetic-root.pem");
+    std::fs::write(&roots, bsod_workbench::synth::signer::SYNTHETIC_ROOT_PEM).expect("pem");
+    let roots = roots.to_string_lossy().into_owned();
     let t = Tmux::start(
         "demo",
-        &[("TERM", "xterm-256color")],
+        &[("TERM", "xterm-256color"), ("BSODWB_ROOTS", roots.as_str())],
         &[case.path()],
         work.path(),
     );

@@ -254,9 +254,20 @@ fn keys_switch_tables_and_enter_focuses_the_row() {
         Outcome::Consumed
     );
     assert_eq!(pane.active(), Table::Signatures);
-    // The first signature row is filecrypt.sys (it needs attention).
+    // The first signature row is filecrypt.sys (it needs attention): Enter tells why its
+    // verdict is what it is, f focuses it.
+    match pane.handle_key(key(KeyCode::Enter), &ctx) {
+        Outcome::Message(m) => {
+            assert!(
+                m.starts_with("filecrypt.sys: catalog-only-in-servicing: listed only in"),
+                "{m}"
+            );
+            assert!(m.contains("Windows: Code Integrity does not read"), "{m}");
+        }
+        other => panic!("Enter on a signature row: {other:?}"),
+    }
     assert_eq!(
-        pane.handle_key(key(KeyCode::Enter), &ctx),
+        pane.handle_key(key(KeyCode::Char('f')), &ctx),
         Outcome::Focus(DriverKey::from_path("filecrypt.sys").expect("key"))
     );
     assert_eq!(
@@ -264,7 +275,7 @@ fn keys_switch_tables_and_enter_focuses_the_row() {
         Outcome::Consumed
     );
     assert_eq!(
-        pane.handle_key(key(KeyCode::Enter), &ctx),
+        pane.handle_key(key(KeyCode::Char('f')), &ctx),
         Outcome::Focus(DriverKey::from_path("cdrom.sys").expect("key"))
     );
     assert_eq!(

@@ -93,7 +93,7 @@ fn a_corrupt_catalog_does_not_hide_the_good_ones() {
     assert_eq!(index.catalogs.len(), 3);
     let errors = index.catalogs.iter().filter(|c| c.error.is_some()).count();
     assert_eq!(errors, 2);
-    let v = signing::verdict(&sys, &index, None);
+    let v = signing::verdict(&sys, &index, &signing::RootStore::builtin());
     assert_eq!(v.verdict, Verdict::SignedCatalog);
     assert!(v.catalog.expect("hit").path.ends_with("good.CAT"));
 }
@@ -105,7 +105,7 @@ fn files_that_are_not_pe_images() {
     // A text file: flat hashes, unsigned (not unreadable).
     let txt = dir.path().join("readme.sys");
     std::fs::write(&txt, b"hello").expect("write");
-    let v = signing::verdict(&txt, &index, None);
+    let v = signing::verdict(&txt, &index, &signing::RootStore::builtin());
     assert_eq!(v.verdict, Verdict::Unsigned);
     assert_eq!(v.hash_kind, signing::HashKind::Flat);
     assert_eq!(
@@ -118,7 +118,7 @@ fn files_that_are_not_pe_images() {
     b[..2].copy_from_slice(b"MZ");
     b[0x3c] = 0x40;
     std::fs::write(&bad, &b).expect("write");
-    let v = signing::verdict(&bad, &index, None);
+    let v = signing::verdict(&bad, &index, &signing::RootStore::builtin());
     assert_eq!(v.verdict, Verdict::Unreadable);
     assert!(
         v.warnings[0].contains("bad.sys") && v.warnings[0].contains("0x40"),
@@ -126,7 +126,11 @@ fn files_that_are_not_pe_images() {
         v.warnings
     );
     // A missing file: unreadable.
-    let v = signing::verdict(&dir.path().join("gone.sys"), &index, None);
+    let v = signing::verdict(
+        &dir.path().join("gone.sys"),
+        &index,
+        &signing::RootStore::builtin(),
+    );
     assert_eq!(v.verdict, Verdict::Unreadable);
     assert!(v.warnings[0].contains("gone.sys"));
 }
@@ -136,7 +140,11 @@ fn files_that_are_not_pe_images() {
 fn an_inf_is_found_by_its_flat_hash() {
     let root = sample_or_skip!("arduino-drivers");
     let index = CatalogIndex::build(&[CatalogDir::new(root.join("ftdi"))], &|_| {});
-    let v = signing::verdict(&root.join("ftdi/ftdibus.inf"), &index, None);
+    let v = signing::verdict(
+        &root.join("ftdi/ftdibus.inf"),
+        &index,
+        &signing::RootStore::builtin(),
+    );
     assert_eq!(v.verdict, Verdict::SignedCatalog);
     assert_eq!(
         v.sha1.as_deref(),

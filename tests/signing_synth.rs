@@ -100,8 +100,12 @@ fn bsodwb_sig_finds_filecrypt_only_in_servicing() {
          filecrypt.sys   1/1/2024    10.0        Not Signed    N/A\r\n",
     )
     .expect("write sigverif");
+    // The catalogs are signed by the synthetic test root, trusted only when given.
+    let pem = dir.path().join("synthetic-root.pem");
+    std::fs::write(&pem, bsod_workbench::synth::signer::SYNTHETIC_ROOT_PEM).expect("pem");
     let out = Command::new(env!("CARGO_BIN_EXE_bsodwb"))
-        .args(["sig", "--format", "json"])
+        .args(["sig", "--format", "json", "--roots"])
+        .arg(&pem)
         .arg(dir.path().join("Windows/System32/drivers"))
         .output()
         .expect("runs bsodwb");
@@ -148,7 +152,8 @@ fn bsodwb_sig_finds_filecrypt_only_in_servicing() {
 
     // The text form names the finding.
     let out = Command::new(env!("CARGO_BIN_EXE_bsodwb"))
-        .arg("sig")
+        .args(["sig", "--roots"])
+        .arg(&pem)
         .arg(dir.path().join("Windows/System32/drivers/filecrypt.sys"))
         .output()
         .expect("runs bsodwb");
@@ -162,12 +167,24 @@ fn bsodwb_sig_finds_filecrypt_only_in_servicing() {
 
     // CSV, one line per file.
     let out = Command::new(env!("CARGO_BIN_EXE_bsodwb"))
-        .args(["sig", "--format", "csv"])
+        .args(["sig", "--format", "csv", "--roots"])
+        .arg(&pem)
         .arg(dir.path())
         .output()
         .expect("runs bsodwb");
     let csv = String::from_utf8_lossy(&out.stdout);
     assert_eq!(csv.lines().count(), 5, "{csv}");
+    // Without the synthetic root the same catalogs are test-signed: they vouch for nothing.
+    let out = Command::new(env!("CARGO_BIN_EXE_bsodwb"))
+        .args(["sig", "--format", "csv"])
+        .arg(dir.path())
+        .output()
+        .expect("runs bsodwb");
+    let plain = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        plain.lines().skip(1).all(|l| l.contains(",test-signed,")),
+        "{plain}"
+    );
     assert!(
         csv.lines()
             .any(|l| l.contains("filecrypt.sys,catalog-only-in-servicing,")),
@@ -434,11 +451,11 @@ fn osslsigncode_signs_and_verifies_written_catalogs() {
         assert_eq!(cat.signer.as_deref(), Some("bsodwb test signer"));
         assert_eq!(cat.members.len(), 1);
         let index = signing::CatalogIndex::build(&[signing::CatalogDir::new(&cats)], &|_| {});
-        let v = signing::verdict(&sys, &index, Some(&roots));
+        let v = signing::verdict(&sys, &index, &roots);
         assert_eq!(v.verdict, Verdict::SignedCatalog);
         let c = v.catalog.expect("catalog");
-        assert_eq!(c.signature_ok, Some(true));
-        assert_eq!(c.chain, Some(signing::ChainStatus::Verified));
+        assert!(c.trusted(), "{}", c.signature.reason);
+        assert_eq!(c.signature.chain.status, signing::ChainStatus::Verified);
 
         // Change the member's file name inside the signed catalog: its signature no longer
         // holds (osslsigncode agrees), so it vouches for nothing.
@@ -462,10 +479,14 @@ fn osslsigncode_signs_and_verifies_written_catalogs() {
             .arg(&sys));
         assert!(!ok, "osslsigncode accepted a changed catalog: {text}");
         let index = signing::CatalogIndex::build(&[signing::CatalogDir::new(&cats)], &|_| {});
-        let v = signing::verdict(&sys, &index, Some(&roots));
-        assert_eq!(v.catalog.as_ref().and_then(|c| c.signature_ok), Some(false));
-        assert_eq!(v.verdict, Verdict::Unsigned);
-        assert!(v.warnings.iter().any(|w| w.contains("does not verify")));
+        let v = signing::verdict(&sys, &index, &roots);
+        let c = v.catalog.as_ref().expect("catalog");
+        assert_eq!(
+            c.signature.message_digest.state,
+            signing::CheckState::Mismatch
+        );
+        assert_eq!(v.verdict, Verdict::BadSignature, "{}", v.reason);
+        assert!(v.warnings.iter().any(|w| w.contains("vouches for nothing")));
     }
 }
 
@@ -501,7 +522,7 @@ fn osslsigncode_signed_drivers_get_embedded_verdicts() {
         .arg(&signed));
     assert!(ok, "{text}");
     let index = signing::CatalogIndex::build(&[], &|_| {});
-    let v = signing::verdict(&signed, &index, Some(&roots));
+    let v = signing::verdict(&signed, &index, &roots);
     assert_eq!(v.verdict, Verdict::SignedEmbedded, "{:?}", v.warnings);
     let sha256 = v.sha256.clone().expect("sha256");
     assert!(
@@ -515,14 +536,12 @@ fn osslsigncode_signed_drivers_get_embedded_verdicts() {
     assert_eq!(v.embedded.digest_ok, Some(true));
     assert_eq!(v.embedded.chain, Some(signing::ChainStatus::Verified));
     let s = &v.embedded.signatures[0];
-    assert_eq!(
-        (s.signature_ok, s.message_digest_ok),
-        (Some(true), Some(true))
-    );
+    assert!(s.signature.is_ok() && s.message_digest.is_ok(), "{s:?}");
     // Without the test certificate among the roots the chain stops at an unknown root.
-    let empty = signing::RootStore::default();
-    let v2 = signing::verdict(&signed, &index, Some(&empty));
-    assert_eq!(v2.embedded.chain, Some(signing::ChainStatus::UntrustedRoot));
+    let shipped = signing::RootStore::builtin();
+    let v2 = signing::verdict(&signed, &index, &shipped);
+    assert_eq!(v2.embedded.chain, Some(signing::ChainStatus::TestRoot));
+    assert_eq!(v2.verdict, Verdict::TestSigned);
 
     // Flip one byte of .text (file offset 0x400 + 8): digest mismatch for us and osslsigncode.
     let mut tampered = std::fs::read(&signed).expect("read");
@@ -535,7 +554,7 @@ fn osslsigncode_signed_drivers_get_embedded_verdicts() {
         .arg("-in")
         .arg(&bad));
     assert!(!ok && text.contains("MISMATCH"), "{text}");
-    let v = signing::verdict(&bad, &index, Some(&roots));
+    let v = signing::verdict(&bad, &index, &roots);
     assert_eq!(v.verdict, Verdict::DigestMismatch);
     assert_eq!(v.embedded.digest_ok, Some(false));
 }
@@ -566,7 +585,12 @@ fn case_scan_finds_catalogs_in_a_drive_copy() {
         b"\x30\x05oops",
     )
     .expect("write");
-    let full = CaseSignatures::load(dir.path(), &drivers, None, &|_| {});
+    let full = CaseSignatures::load(
+        dir.path(),
+        &drivers,
+        &signing::RootStore::builtin(),
+        &|_| {},
+    );
     assert_eq!(full.catalog_dirs.len(), 2);
     assert_eq!((full.catalogs, full.catalog_errors.len()), (5, 1));
     assert!(full.catalog_errors[0].0.ends_with("broken.cat"));

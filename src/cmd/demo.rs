@@ -37,7 +37,11 @@ pub fn run_demo(args: DemoArgs) -> anyhow::Result<()> {
         s.files.len(),
         start.elapsed()
     );
-    println!("open it: bsodwb {}", dir.display());
+    println!(
+        "open it: BSODWB_ROOTS={} bsodwb {} (its catalogs are signed by bsodwb's synthetic test root, trusted only when given)",
+        dir.join(demo::SYNTHETIC_ROOT_FILE).display(),
+        dir.display()
+    );
     Ok(())
 }
 

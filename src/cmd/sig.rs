@@ -1,4 +1,4 @@
-//! `bsodwb sig PATH... [--catalogs DIR]... [--roots PEM] [--import REPORT]... --format text|json|csv`
+//! `bsodwb sig PATH... [--catalogs DIR]... [--roots PEM]... [--no-default-roots] [--import REPORT]... --format text|json|csv`
 
 use bsod_workbench::signing::{
     self, CatalogDir, CatalogIndex, FileVerdict, IndexProgress, RootStore, Summary,
@@ -15,9 +15,13 @@ pub struct Args {
     /// servicing\Packages folders of a case folder containing PATH are found automatically.
     #[arg(long = "catalogs", value_name = "DIR")]
     pub catalogs: Vec<PathBuf>,
-    /// Trusted roots (PEM) for a chain check of embedded and catalog signatures.
+    /// More trusted roots (PEM), added to the shipped Microsoft roots and cross-certificates;
+    /// repeatable.
     #[arg(long, value_name = "PEM")]
-    pub roots: Option<PathBuf>,
+    pub roots: Vec<PathBuf>,
+    /// Do not trust the shipped roots and cross-certificates (only `--roots`).
+    #[arg(long)]
+    pub no_default_roots: bool,
     /// A sigcheck CSV or SIGVERIF.TXT to show beside our verdicts; repeatable. Reports in the
     /// case folder are found automatically.
     #[arg(long = "import", value_name = "REPORT")]
@@ -31,16 +35,26 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let roots = match &args.roots {
-        Some(p) => Some(RootStore::from_pem_file(p)?),
-        None => None,
+    let mut roots = if args.no_default_roots {
+        RootStore::empty()
+    } else {
+        RootStore::builtin()
     };
+    for p in &args.roots {
+        roots.add_pem_file(p)?;
+    }
     let mut dirs: Vec<CatalogDir> = args.catalogs.iter().map(CatalogDir::new).collect();
     let mut reports: Vec<PathBuf> = args.import.clone();
     let mut files = Vec::new();
+    let mut catalogs = Vec::new();
     for p in &args.paths {
         if !p.exists() {
             anyhow::bail!("{}: no such file or folder", p.display());
+        }
+        if p.is_file() && p.extension().is_some_and(|e| e.eq_ignore_ascii_case("cat")) {
+            // A catalog given by itself is described: members, signer, signature states.
+            catalogs.push(signing::CatalogReport::open(p, &roots)?);
+            continue;
         }
         files.extend(signing::driver_files(p));
         if !args.no_case
@@ -79,7 +93,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             String::new()
         }
     );
-    let mut verdicts = signing::verdicts(&files, &index, roots.as_ref());
+    let mut verdicts = signing::verdicts(&files, &index, &roots);
     let mut third = Vec::new();
     for r in &reports {
         match signing::imported::read_report(r) {
@@ -91,6 +105,23 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
+    if !catalogs.is_empty() {
+        match args.format {
+            super::Format::Json => {
+                let both = serde_json::json!({ "catalogs": catalogs, "files": verdicts });
+                serde_json::to_writer_pretty(&mut out, &both)?;
+                writeln!(out)?;
+            }
+            super::Format::Csv => write_catalog_csv(&mut out, &catalogs)?,
+            super::Format::Text => {
+                write_catalog_text(&mut out, &catalogs)?;
+                if !verdicts.is_empty() {
+                    write_text(&mut out, &verdicts)?;
+                }
+            }
+        }
+        return Ok(());
+    }
     match args.format {
         super::Format::Json => {
             serde_json::to_writer_pretty(&mut out, &verdicts)?;
@@ -112,8 +143,10 @@ fn write_csv(out: &mut impl Write, verdicts: &[FileVerdict]) -> anyhow::Result<(
         "embedded",
         "signer",
         "digest_ok",
+        "chain",
         "catalog",
         "location",
+        "reason",
     ])?;
     for v in verdicts {
         w.write_record([
@@ -127,6 +160,10 @@ fn write_csv(out: &mut impl Write, verdicts: &[FileVerdict]) -> anyhow::Result<(
                 .digest_ok
                 .map(|b| b.to_string())
                 .unwrap_or_default(),
+            v.embedded
+                .chain
+                .map(|c| c.as_str().to_string())
+                .unwrap_or_default(),
             v.catalog
                 .as_ref()
                 .map(|c| c.path.display().to_string())
@@ -135,6 +172,7 @@ fn write_csv(out: &mut impl Write, verdicts: &[FileVerdict]) -> anyhow::Result<(
                 .as_ref()
                 .map(|c| c.location.as_str().to_string())
                 .unwrap_or_default(),
+            v.reason.clone(),
         ])?;
     }
     w.flush()?;
@@ -146,6 +184,8 @@ fn write_text(out: &mut impl Write, verdicts: &[FileVerdict]) -> std::io::Result
     for v in verdicts {
         writeln!(out, "{}:", v.path.display())?;
         writeln!(out, "    Verdict:     {}", v.verdict)?;
+        writeln!(out, "    Why:         {}", v.reason)?;
+        writeln!(out, "    Windows:     {}", v.windows)?;
         if let Some(c) = &v.catalog {
             writeln!(
                 out,
@@ -164,16 +204,24 @@ fn write_text(out: &mut impl Write, verdicts: &[FileVerdict]) -> std::io::Result
                 Some(s) => format!("signed by {s}"),
                 None => "unsigned catalog".to_string(),
             });
-            if let Some(ch) = c.chain {
-                bits.push(format!("chain {}", ch.as_str()));
-            }
             writeln!(out, "                 {}", bits.join("; "))?;
-            for other in v.catalogs.iter().skip(1) {
+            write_states(
+                out,
+                "                 ",
+                None,
+                &c.signature.message_digest,
+                &c.signature.signature,
+                &c.signature.chain,
+                &c.signature.timestamp,
+                None,
+            )?;
+            for other in v.catalogs.iter().filter(|o| o.path != c.path) {
                 writeln!(
                     out,
-                    "    Also in:     {} ({})",
+                    "    Also in:     {} ({}): {}",
                     other.path.display(),
-                    other.location.as_str()
+                    other.location.as_str(),
+                    other.signature.reason
                 )?;
             }
         }
@@ -185,28 +233,48 @@ fn write_text(out: &mut impl Write, verdicts: &[FileVerdict]) -> std::io::Result
                 n.location.as_str()
             )?;
         }
+        if let Some(why) = &v.embedded.unreadable {
+            writeln!(out, "    Embedded:    unreadable ({why})")?;
+        }
         if v.embedded.present {
             for s in &v.embedded.signatures {
                 let label = if s.depth == 0 { "Signer:" } else { "Nested:" };
                 writeln!(
                     out,
-                    "    {label:<12} {} (issuer {}), {}, digest {}{}{}",
+                    "    {label:<12} {} (issuer {}), {}: {}",
                     s.signer.as_deref().unwrap_or("?"),
                     s.issuer.as_deref().unwrap_or("?"),
                     s.digest_algorithm,
-                    if s.digest_ok { "ok" } else { "MISMATCH" },
-                    s.signing_time
-                        .as_deref()
-                        .map(|t| format!(", signed {t}"))
-                        .unwrap_or_default(),
-                    s.chain
-                        .as_ref()
-                        .map(|c| format!(", chain {}", c.status.as_str()))
-                        .unwrap_or_default(),
+                    s.trust_str(),
+                )?;
+                write_states(
+                    out,
+                    "                 ",
+                    Some(&s.digest),
+                    &s.message_digest,
+                    &s.signature,
+                    &s.chain,
+                    &s.timestamp,
+                    Some(&s.page_hashes),
                 )?;
             }
         } else if v.image.is_some() {
             writeln!(out, "    Embedded:    none")?;
+        }
+        if let Some(c) = &v.checksum {
+            writeln!(
+                out,
+                "    CheckSum:    {:#010x} in the header, {:#010x} computed{}",
+                c.header,
+                c.computed,
+                if c.header == 0 {
+                    " (not set)"
+                } else if c.mismatch() {
+                    " (MISMATCH)"
+                } else {
+                    ""
+                }
+            )?;
         }
         if let Some(img) = &v.image {
             if let Some(c) = &img.company {
@@ -249,5 +317,133 @@ fn write_text(out: &mut impl Write, verdicts: &[FileVerdict]) -> std::io::Result
     if let Some(a) = summary.advice() {
         writeln!(out, "{a}")?;
     }
+    Ok(())
+}
+
+/// The states of one signature, one per line.
+#[allow(clippy::too_many_arguments)]
+fn write_states(
+    out: &mut impl Write,
+    indent: &str,
+    digest: Option<&signing::Check>,
+    message_digest: &signing::Check,
+    signature: &signing::Check,
+    chain: &signing::ChainReport,
+    timestamp: &signing::Timestamp,
+    page_hashes: Option<&signing::Check>,
+) -> std::io::Result<()> {
+    if let Some(d) = digest {
+        writeln!(out, "{indent}digest:         {}", d.describe())?;
+    }
+    writeln!(out, "{indent}message digest: {}", message_digest.describe())?;
+    writeln!(out, "{indent}signature:      {}", signature.describe())?;
+    writeln!(out, "{indent}chain:          {}", chain.describe())?;
+    if !chain.subjects.is_empty() {
+        writeln!(
+            out,
+            "{indent}                {}",
+            chain.subjects.join(" <- ")
+        )?;
+    }
+    writeln!(out, "{indent}timestamp:      {}", timestamp.describe())?;
+    if let Some(p) = page_hashes {
+        writeln!(out, "{indent}page hashes:    {}", p.describe())?;
+    }
+    Ok(())
+}
+
+/// Control characters of hostile catalogs shown as `\u{..}`, never sent to the terminal.
+fn clean(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_control() {
+                format!("\\u{{{:x}}}", u32::from(c))
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
+/// One block per catalog given by itself: signature states, then every member.
+fn write_catalog_text(
+    out: &mut impl Write,
+    catalogs: &[signing::CatalogReport],
+) -> std::io::Result<()> {
+    for c in catalogs {
+        writeln!(out, "{} (catalog):", c.path.display())?;
+        writeln!(
+            out,
+            "    Signer:      {} (issuer {}): {}",
+            clean(c.signature.signer.as_deref().unwrap_or("?")),
+            clean(c.signature.signer_issuer.as_deref().unwrap_or("?")),
+            clean(&c.signature.reason)
+        )?;
+        write_states(
+            out,
+            "                 ",
+            None,
+            &c.signature.message_digest,
+            &c.signature.signature,
+            &c.signature.chain,
+            &c.signature.timestamp,
+            None,
+        )?;
+        if let Some(t) = &c.this_update {
+            writeln!(out, "    Updated:     {t}")?;
+        }
+        for (k, v) in &c.attributes {
+            writeln!(out, "    {:<12} {}", clean(&format!("{k}:")), clean(v))?;
+        }
+        writeln!(out, "    Members:     {}", c.members.len())?;
+        for m in &c.members {
+            writeln!(
+                out,
+                "      {} {} {}{}",
+                m.digest_algorithm,
+                signing::der::hex_upper(&m.digest),
+                clean(m.file.as_deref().unwrap_or(&m.tag)),
+                m.os_attr
+                    .as_deref()
+                    .map(|o| format!(" (OSAttr {})", clean(o)))
+                    .unwrap_or_default()
+            )?;
+        }
+        for w in &c.warnings {
+            writeln!(out, "    warning:     {}", clean(w))?;
+        }
+    }
+    Ok(())
+}
+
+/// One CSV line per catalog member, with the catalog's judgement.
+fn write_catalog_csv(
+    out: &mut impl Write,
+    catalogs: &[signing::CatalogReport],
+) -> anyhow::Result<()> {
+    let mut w = csv::Writer::from_writer(out);
+    w.write_record([
+        "catalog",
+        "trust",
+        "signer",
+        "member",
+        "digest_algorithm",
+        "digest",
+        "os_attr",
+    ])?;
+    for c in catalogs {
+        for m in &c.members {
+            w.write_record([
+                c.path.display().to_string(),
+                format!("{:?}", c.signature.trust).to_lowercase(),
+                c.signature.signer.clone().unwrap_or_default(),
+                m.file.clone().unwrap_or_else(|| m.tag.clone()),
+                m.digest_algorithm.clone(),
+                signing::der::hex_upper(&m.digest),
+                m.os_attr.clone().unwrap_or_default(),
+            ])?;
+        }
+    }
+    w.flush()?;
     Ok(())
 }

@@ -42,6 +42,7 @@ pub fn analyze(case: &Case) -> Vec<Finding> {
     refused_drivers(case, &mut out);
     lost_catalogs(case, &mut out);
     bad_signatures(case, &mut out);
+    boot_driver_checksums(case, &mut out);
     drivers_not_loaded(case, &mut out);
     out.sort_by_key(|f| f.severity);
     out
@@ -140,6 +141,8 @@ fn refused_drivers(case: &Case, out: &mut Vec<Finding>) {
             )),
             Some(Verdict::DigestMismatch) => Some("the file changed after signing: replace it from the install media or a healthy machine of the same build".into()),
             Some(Verdict::Unsigned) => Some("no catalog in the case vouches for it: find the catalog that lists it (servicing\\Packages of a healthy machine) or replace the file".into()),
+            Some(Verdict::TestSigned) => Some("it is test-signed: it loads only with BCD testsigning on; install the vendor's release-signed driver".into()),
+            Some(Verdict::UntrustedSigner | Verdict::BadSignature) => Some("its signature does not hold for kernel code: replace it with the vendor's release-signed (WHQL or attestation) driver".into()),
             _ => None,
         };
         out.push(Finding {
@@ -262,14 +265,43 @@ fn bad_signatures(case: &Case, out: &mut Vec<Finding>) {
         let Some(sig) = &links.signature else {
             continue;
         };
-        let (severity, what) = match sig.verdict {
+        let boot_or_system = links
+            .service
+            .as_ref()
+            .is_some_and(|s| matches!(s.start, Some(0) | Some(1)));
+        let (severity, what, remediation) = match sig.verdict {
             Verdict::DigestMismatch => (
                 Severity::Error,
                 "was changed after it was signed (digest mismatch)",
+                None,
             ),
             Verdict::Unsigned => (
                 Severity::Warning,
                 "is unsigned and in no catalog of the case",
+                None,
+            ),
+            // No BCD reader yet: the finding says what the driver needs, not what BCD holds.
+            Verdict::TestSigned if boot_or_system => (
+                Severity::Error,
+                "is test-signed and starts at boot: it loads only with testsigning on, so with testsigning off the boot fails on it",
+                Some(
+                    "check BCD (bcdedit /enum {current}: testsigning); install the vendor's release-signed driver",
+                ),
+            ),
+            Verdict::TestSigned => (
+                Severity::Warning,
+                "is test-signed: it loads only with testsigning on",
+                Some("install the vendor's release-signed driver"),
+            ),
+            Verdict::UntrustedSigner => (
+                Severity::Error,
+                "is signed, but not through a root Windows trusts for kernel code",
+                Some("replace it with the vendor's release-signed (WHQL or attestation) driver"),
+            ),
+            Verdict::BadSignature => (
+                Severity::Error,
+                "carries a signature that does not verify",
+                Some("replace it from the vendor's package or a healthy machine"),
             ),
             _ => continue,
         };
@@ -278,13 +310,62 @@ fn bad_signatures(case: &Case, out: &mut Vec<Finding>) {
             continue;
         }
         let mut evidence = Vec::new();
+        if let Some(v) = file_verdict(case, key) {
+            evidence.push(format!("why: {}", v.reason));
+            evidence.push(format!("Windows: {}", v.verdict.windows()));
+        }
         push_driver_context(case, links, &mut evidence);
         out.push(Finding {
             severity,
             title: format!("{key} {what}"),
             driver: Some(key.clone()),
             evidence,
-            remediation: None,
+            remediation: remediation.map(str::to_string),
+        });
+    }
+}
+
+/// The signature verdict of a driver's file (the first one of that name).
+fn file_verdict<'c>(case: &'c Case, key: &DriverKey) -> Option<&'c crate::signing::FileVerdict> {
+    case.signatures
+        .iter()
+        .find(|v| v.driver.as_ref() == Some(key))
+}
+
+/// Boot-start drivers whose PE CheckSum does not match the file: the loader verifies the
+/// checksum of every driver (PE format, "CheckSum: … checked for validation at load time: all
+/// drivers, any DLL loaded at boot time, and any DLL that is loaded into a critical Windows
+/// process", <https://learn.microsoft.com/en-us/windows/win32/debug/pe-format#optional-header-windows-specific-fields-image-only>).
+fn boot_driver_checksums(case: &Case, out: &mut Vec<Finding>) {
+    for (key, links) in &case.links.drivers {
+        let boot = links.service.as_ref().is_some_and(|s| s.start == Some(0));
+        if !boot {
+            continue;
+        }
+        let Some(v) = file_verdict(case, key) else {
+            continue;
+        };
+        let Some(c) = v.checksum.as_ref().filter(|c| c.mismatch()) else {
+            continue;
+        };
+        let mut evidence = vec![format!(
+            "{}: CheckSum {:#010x} in the header, {:#010x} computed from the file",
+            v.path.display(),
+            c.header,
+            c.computed
+        )];
+        push_driver_context(case, links, &mut evidence);
+        out.push(Finding {
+            severity: Severity::Error,
+            title: format!(
+                "{key} is a boot driver whose PE checksum does not match: the loader refuses it"
+            ),
+            driver: Some(key.clone()),
+            evidence,
+            remediation: Some(
+                "the file was altered or damaged: replace it from the install media or a healthy machine"
+                    .into(),
+            ),
         });
     }
 }

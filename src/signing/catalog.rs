@@ -7,9 +7,11 @@
 //! trustedSubjects SEQUENCE OF TrustedSubject OPT, ctlExtensions [0] EXPLICIT Extensions OPT }`,
 //! `TrustedSubject ::= SEQUENCE { subjectIdentifier OCTET STRING, attributes SET OF Attribute }`.
 
-use super::chain::{ChainStatus, RootStore};
+use super::chain::{ChainReport, ChainStatus, Purpose, RootStore};
 use super::der::{self, DerError, DerResult, Tlv};
+use super::embedded::{SignatureTrust, Timestamp};
 use super::pkcs7;
+use super::pkcs7::{Check, CheckState};
 use rayon::prelude::*;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -179,6 +181,13 @@ impl Catalog {
 
 /// The CTL SEQUENCE inside a SignedData (checks the content type).
 fn ctl_element<'a>(sd: &pkcs7::SignedData<'a>) -> DerResult<Tlv<'a>> {
+    ctl_and_signed_bytes(sd).map(|(ctl, _)| ctl)
+}
+
+/// The CTL SEQUENCE and the bytes its signer's messageDigest covers: the content octets of the
+/// encapsulated element, i.e. the CTL's contents in PKCS#7 v1.5 framing (what MakeCat writes)
+/// and the whole CTL in CMS framing (an OCTET STRING wrapping it, accepted by osslsigncode).
+fn ctl_and_signed_bytes<'a>(sd: &pkcs7::SignedData<'a>) -> DerResult<(Tlv<'a>, &'a [u8])> {
     let content = sd
         .content
         .ok_or_else(|| DerError::new(0, "an encapsulated CTL (content is absent)"))?;
@@ -192,11 +201,13 @@ fn ctl_element<'a>(sd: &pkcs7::SignedData<'a>) -> DerResult<Tlv<'a>> {
             ),
         ));
     }
-    // CMS framing wraps the CTL in an OCTET STRING; PKCS#7 v1.5 (what MakeCat writes) does not.
     if content.tag == der::OCTET_STRING {
-        return der::parse(content.value, content.value_offset());
+        let inner = der::parse(content.value, content.value_offset())?
+            .expect(der::SEQUENCE, "a CTL SEQUENCE inside the OCTET STRING")?;
+        return Ok((inner, content.value));
     }
-    content.expect(der::SEQUENCE, "a CTL SEQUENCE")
+    let ctl = content.expect(der::SEQUENCE, "a CTL SEQUENCE")?;
+    Ok((ctl, ctl.value))
 }
 
 struct CtlHeader<'a> {
@@ -494,6 +505,8 @@ pub struct CatalogIndex {
     /// Lower-case "File" names of `.sys` members: to say a catalog lists a driver by name
     /// under another hash (a replaced or patched file).
     by_name: Vec<(Box<str>, CatalogHit)>,
+    /// Each catalog's signature and members, read on first use (once per run).
+    details: Vec<std::sync::OnceLock<CatalogDetails>>,
 }
 
 impl CatalogIndex {
@@ -544,6 +557,7 @@ impl CatalogIndex {
                 .other
                 .extend(indexed.other.into_iter().map(|(d, m)| (d, hit(m))));
             index.catalogs.push(cat);
+            index.details.push(std::sync::OnceLock::new());
         }
         index.sha1.par_sort_unstable_by(|a, b| a.0.cmp(&b.0));
         index.sha256.par_sort_unstable_by(|a, b| a.0.cmp(&b.0));
@@ -608,10 +622,29 @@ impl CatalogIndex {
             })
     }
 
-    /// What a hit says: the catalog's path and location, the member's file name and OS
-    /// attributes, the catalog signer, and its signature and chain checks (re-reads that one
-    /// catalog, walking only up to the member).
-    pub fn describe(&self, hit: CatalogHit, roots: Option<&RootStore>) -> CatalogRef {
+    /// What a catalog's signature is worth, judged once per run (the first call parses and
+    /// hashes the catalog; later calls reuse the result). The index is meant for one root
+    /// store: the first call's `roots` decide.
+    pub fn details(
+        &self,
+        catalog: u32,
+        roots: &RootStore,
+    ) -> Option<std::borrow::Cow<'_, CatalogDetails>> {
+        let i = usize::try_from(catalog).ok()?;
+        let cat = self.catalogs.get(i)?;
+        let cell = self.details.get(i)?;
+        let d = cell.get_or_init(|| CatalogDetails::read(&cat.path, roots));
+        // Judged against other anchors earlier in this run: judge again, uncached.
+        if d.roots != roots.id() {
+            return Some(std::borrow::Cow::Owned(CatalogDetails::read(
+                &cat.path, roots,
+            )));
+        }
+        Some(std::borrow::Cow::Borrowed(d))
+    }
+
+    /// A hit listed without reading its catalog (another catalog already vouches).
+    pub fn describe_unjudged(&self, hit: CatalogHit) -> CatalogRef {
         let Some(cat) = self.catalog(hit) else {
             return CatalogRef::default();
         };
@@ -620,53 +653,36 @@ impl CatalogIndex {
             location: cat.location,
             ..CatalogRef::default()
         };
-        let bytes = match crate::mapped::Bytes::open(&cat.path) {
-            Ok(b) => b,
-            Err(e) => {
-                out.warnings
-                    .push(format!("{}: cannot read: {e}", cat.path.display()));
-                return out;
-            }
+        out.signature.reason =
+            "not judged: a catalog Code Integrity reads first already vouches".into();
+        out
+    }
+
+    /// What a hit says: the catalog's path and location, the member's file name and OS
+    /// attributes, the catalog signer, and its signature, timestamp and chain checks.
+    pub fn describe(&self, hit: CatalogHit, roots: &RootStore) -> CatalogRef {
+        let Some(cat) = self.catalog(hit) else {
+            return CatalogRef::default();
         };
-        let sd = match pkcs7::parse_content_info(&bytes, 0) {
-            Ok(sd) => sd,
-            Err(e) => {
-                out.warnings.push(format!("{}: {e}", cat.path.display()));
-                return out;
-            }
+        let mut out = CatalogRef {
+            path: cat.path.clone(),
+            location: cat.location,
+            ..CatalogRef::default()
         };
-        if let Ok(ctl) = ctl_element(&sd) {
-            let mut n: u32 = 0;
-            let mut found = None;
-            let _ = walk_ctl(ctl, |m| {
-                if n == hit.member {
-                    found = m.ok();
-                    return false;
-                }
-                n = n.saturating_add(1);
-                true
-            });
-            if let Some(m) = found {
-                let m = m.into_member();
-                out.member_file = m.file;
-                out.os_attr = m.os_attr;
-            }
-            if let Some(si) = sd.signer_infos.first() {
-                let cert = sd.signer_certificate(si);
-                out.signer = cert.map(|c| pkcs7::common_name(&c.subject));
-                let (md, sig) = pkcs7::verify_signer(&sd, si, &ctl);
-                out.signature_ok = match (md, sig) {
-                    (Some(false), _) | (_, Some(false)) => Some(false),
-                    (Some(true), Some(true)) => Some(true),
-                    _ => None,
-                };
-                if let (Some(roots), Some(cert)) = (roots, cert) {
-                    out.chain = Some(roots.check_chain(cert, &sd.certificates).status);
-                }
-            } else {
-                out.signature_ok = None;
-            }
+        let Some(d) = self.details(hit.catalog, roots) else {
+            return out;
+        };
+        if let Some((file, os)) = usize::try_from(hit.member)
+            .ok()
+            .and_then(|m| d.members.get(m))
+        {
+            out.member_file = file.clone();
+            out.os_attr = os.clone();
         }
+        out.signer = d.signature.signer.clone();
+        out.signature = d.signature.clone();
+        out.judged = true;
+        out.warnings = d.warnings.clone();
         out
     }
 
@@ -686,11 +702,206 @@ pub struct CatalogRef {
     pub os_attr: Option<String>,
     /// Common name of the catalog's signing certificate (`None` for an unsigned catalog).
     pub signer: Option<String>,
-    /// Whether the catalog's signer signature verifies (`None`: unsigned or not checkable).
-    pub signature_ok: Option<bool>,
-    /// The chain check of the catalog signer, when roots were given.
-    pub chain: Option<ChainStatus>,
+    /// The catalog's own signature: states, chain and judgement.
+    pub signature: CatalogSignature,
+    /// `false`: listed without reading it (a catalog Code Integrity reads first vouches).
+    pub judged: bool,
     pub warnings: Vec<String>,
+}
+
+impl CatalogRef {
+    /// Whether the catalog's signature holds by kernel-mode rules.
+    pub fn trusted(&self) -> bool {
+        self.signature.trust == SignatureTrust::Trusted
+    }
+}
+
+/// The signature of a catalog, judged as an embedded signature is.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct CatalogSignature {
+    pub signer: Option<String>,
+    pub signer_issuer: Option<String>,
+    pub digest_algorithm: Option<String>,
+    pub message_digest: Check,
+    pub signature: Check,
+    pub timestamp: Timestamp,
+    pub chain: ChainReport,
+    pub trust: SignatureTrust,
+    pub reason: String,
+}
+
+impl Default for CatalogSignature {
+    fn default() -> CatalogSignature {
+        CatalogSignature {
+            signer: None,
+            signer_issuer: None,
+            digest_algorithm: None,
+            message_digest: Check::new(CheckState::Missing, "not read"),
+            signature: Check::new(CheckState::Missing, "not read"),
+            timestamp: Timestamp::none(),
+            chain: ChainReport::not_checked("not read"),
+            trust: SignatureTrust::Untrusted,
+            reason: "the catalog was not read".into(),
+        }
+    }
+}
+
+impl CatalogSignature {
+    /// Judge a catalog's SignedData (its CTL's signed bytes given).
+    pub fn judge(sd: &pkcs7::SignedData<'_>, signed: &[u8], roots: &RootStore) -> CatalogSignature {
+        let mut out = CatalogSignature::default();
+        if sd.signer_infos.len() != 1 {
+            let what = if sd.signer_infos.is_empty() {
+                "an unsigned catalog (signerInfos is empty)".to_string()
+            } else {
+                format!(
+                    "{} SignerInfos (a catalog has exactly one)",
+                    sd.signer_infos.len()
+                )
+            };
+            out.message_digest = Check::new(CheckState::NoSigner, what.clone());
+            out.signature = Check::new(CheckState::NoSigner, what.clone());
+            out.chain = ChainReport::not_checked(&what);
+            out.trust = SignatureTrust::BadSignature;
+            out.reason = what;
+            return out;
+        }
+        let si = &sd.signer_infos[0];
+        out.digest_algorithm = Some(pkcs7::digest_name(&si.digest_algorithm).to_string());
+        let check = pkcs7::verify_signer(sd, si, signed);
+        if let Some(cert) = check.certificate {
+            out.signer = Some(pkcs7::common_name(&cert.subject));
+            out.signer_issuer = Some(pkcs7::common_name(&cert.issuer));
+        } else if let Some(issuer) = &si.issuer {
+            out.signer_issuer = Some(pkcs7::common_name(issuer));
+        }
+        out.message_digest = check.message_digest;
+        out.signature = check.signature;
+        out.timestamp = super::embedded::timestamp_of(sd, si, roots);
+        out.chain = match check.certificate {
+            Some(c) => roots.check_chain(
+                c,
+                &sd.certificates,
+                Purpose::KernelCode,
+                out.timestamp.verified_time(),
+            ),
+            None => ChainReport::not_checked("the signer's certificate is not in the catalog"),
+        };
+        (out.trust, out.reason) = if !out.message_digest.is_ok() {
+            (
+                SignatureTrust::BadSignature,
+                format!("message digest {}", out.message_digest.describe()),
+            )
+        } else if !out.signature.is_ok() {
+            (
+                SignatureTrust::BadSignature,
+                format!("signature {}", out.signature.describe()),
+            )
+        } else {
+            let why = format!("chain {}", out.chain.describe());
+            match out.chain.status {
+                ChainStatus::Verified => (SignatureTrust::Trusted, why),
+                ChainStatus::TestRoot => (SignatureTrust::TestSigned, why),
+                ChainStatus::BadSignature => (SignatureTrust::BadSignature, why),
+                _ => (SignatureTrust::Untrusted, why),
+            }
+        };
+        out
+    }
+}
+
+/// A catalog described on its own (`bsodwb sig X.cat`): members, signer, signature states.
+#[derive(Clone, Debug, Serialize)]
+pub struct CatalogReport {
+    pub path: PathBuf,
+    pub location: CatalogLocation,
+    pub list_identifier: Option<String>,
+    pub this_update: Option<String>,
+    pub subject_algorithm: Option<String>,
+    /// Catalog-level name/values ("OS", "HWID1", …).
+    pub attributes: Vec<(String, String)>,
+    pub signature: CatalogSignature,
+    pub members: Vec<CatalogMember>,
+    pub warnings: Vec<String>,
+}
+
+impl CatalogReport {
+    /// Read a catalog file and judge its signature against `roots`.
+    pub fn open(path: &Path, roots: &RootStore) -> Result<CatalogReport, CatalogError> {
+        let bytes = crate::mapped::Bytes::open(path).map_err(|source| CatalogError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let fail = |source| CatalogError::Format {
+            path: path.to_path_buf(),
+            source,
+        };
+        let cat = Catalog::parse(&bytes).map_err(fail)?;
+        let sd = pkcs7::parse_content_info(&bytes, 0).map_err(fail)?;
+        let (_, signed) = ctl_and_signed_bytes(&sd).map_err(fail)?;
+        Ok(CatalogReport {
+            path: path.to_path_buf(),
+            location: CatalogLocation::of_path(path),
+            list_identifier: cat.list_identifier,
+            this_update: cat.this_update,
+            subject_algorithm: cat.subject_algorithm,
+            attributes: cat.attributes,
+            signature: CatalogSignature::judge(&sd, signed, roots),
+            members: cat.members,
+            warnings: cat.warnings,
+        })
+    }
+}
+
+/// A catalog read once per run: its signature's judgement and every member's File/OSAttr.
+#[derive(Clone, Debug, Default)]
+pub struct CatalogDetails {
+    pub signature: CatalogSignature,
+    pub members: Vec<(Option<String>, Option<String>)>,
+    pub warnings: Vec<String>,
+    /// [`RootStore::id`] of the anchors it was judged against.
+    roots: u64,
+}
+
+impl CatalogDetails {
+    fn read(path: &Path, roots: &RootStore) -> CatalogDetails {
+        let mut out = CatalogDetails {
+            roots: roots.id(),
+            ..CatalogDetails::default()
+        };
+        let bytes = match crate::mapped::Bytes::open(path) {
+            Ok(b) => b,
+            Err(e) => {
+                out.warnings
+                    .push(format!("{}: cannot read: {e}", path.display()));
+                return out;
+            }
+        };
+        let sd = match pkcs7::parse_content_info(&bytes, 0) {
+            Ok(sd) => sd,
+            Err(e) => {
+                out.warnings.push(format!("{}: {e}", path.display()));
+                return out;
+            }
+        };
+        match ctl_and_signed_bytes(&sd) {
+            Ok((ctl, signed)) => {
+                let _ = walk_ctl(ctl, |m| {
+                    out.members.push(match m {
+                        Ok(m) => {
+                            let m = m.into_member();
+                            (m.file, m.os_attr)
+                        }
+                        Err(_) => (None, None),
+                    });
+                    true
+                });
+                out.signature = CatalogSignature::judge(&sd, signed, roots);
+            }
+            Err(e) => out.warnings.push(format!("{}: {e}", path.display())),
+        }
+        out
+    }
 }
 
 /// (digest, member number) of every member of one catalog.

@@ -8,7 +8,10 @@
 //! * [`authenticode_hashes`]: Authenticode SHA1/SHA256 (the catalog keys) and flat hashes.
 //! * [`embedded_signature`]: signer, issuer, digest algorithm, digest check, signing time, nested.
 //! * [`Catalog`], [`CatalogIndex`]: `.cat` members and a parallel index of catalog folders.
-//! * [`verdict`]: one [`FileVerdict`] per file; [`CaseSignatures::scan`] for a whole case.
+//! * [`verdict`]: one [`FileVerdict`] per file, judged by Windows' kernel-mode signing policy
+//!   against a [`RootStore`] (shipped Microsoft roots, pinned cross-certificates, given roots):
+//!   every signature as explicit [`Check`] states, the chain ([`chain`]), the timestamp, page
+//!   hashes, and what Windows does ([`policy`]); [`CaseSignatures::scan`] for a whole case.
 //! * [`imported`]: sigcheck CSV and SIGVERIF.TXT, shown beside our verdicts.
 
 pub mod authenticode;
@@ -18,34 +21,48 @@ pub mod der;
 pub mod embedded;
 pub mod imported;
 pub mod pkcs7;
+pub mod policy;
 
 pub use authenticode::{AuthenticodeHashes, PeLayout, PeLayoutError, authenticode_hashes};
 pub use catalog::{
     Catalog, CatalogDir, CatalogError, CatalogHit, CatalogIndex, CatalogLocation, CatalogMember,
-    CatalogRef, IndexProgress,
+    CatalogRef, CatalogReport, CatalogSignature, IndexProgress,
 };
-pub use chain::{ChainReport, ChainStatus, RootStore, RootsError};
-pub use embedded::{EmbeddedSignature, SignatureInfo, embedded_signature};
+pub use chain::{AnchorKind, ChainReport, ChainStatus, RootStore, RootsError};
+pub use embedded::{
+    EmbeddedSignature, SignatureInfo, SignatureTrust, Timestamp, TimestampState, embedded_signature,
+};
 pub use imported::ThirdPartyVerdict;
+pub use pkcs7::{Check, CheckState};
 
 use crate::driver::DriverKey;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-/// The verdict for one file (serialised as the kebab-case strings below).
+/// The verdict for one file (serialised as the kebab-case strings below). What Windows does
+/// with each is in README.md (`bsodwb sig`) and [`Verdict::windows`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Verdict {
-    /// An intact embedded Authenticode signature.
+    /// An embedded signature whose digest, signature and chain all hold by kernel-mode rules.
     SignedEmbedded,
-    /// Listed in a catalog outside `servicing\Packages` (CatRoot or a given folder).
+    /// Listed in a catalog outside `servicing\Packages` whose signature and chain hold.
     SignedCatalog,
     /// Listed only in `servicing\Packages` catalogs: Code Integrity will not find it.
     CatalogOnlyInServicing,
-    /// An embedded signature that does not hold: its signed digest differs from the file's
-    /// (changed after signing), its signed attributes do not verify, or it cannot be decoded.
+    /// An embedded signature whose signed digest differs from the file's (changed after signing).
     DigestMismatch,
+    /// A signature (embedded, or of the only catalogs listing the file) that does not verify
+    /// or cannot be checked: bad messageDigest or signature, unknown algorithm, no signer, bad
+    /// page hashes, a bad signature inside the chain, an unreadable certificate table.
+    BadSignature,
+    /// Intact, but chaining to a root outside the trust store (a WDK test certificate or a
+    /// self-made root): loads only with testsigning on.
+    TestSigned,
+    /// Intact, but no chain to a root Windows trusts for kernel code (incomplete chain, a
+    /// user-mode-only root, a policy violation such as a non-CA issuer or a wrong EKU).
+    UntrustedSigner,
     /// No embedded signature and in no catalog.
     Unsigned,
     /// Not readable, or a PE image whose headers are broken.
@@ -59,6 +76,9 @@ impl Verdict {
             Verdict::SignedCatalog => "signed-catalog",
             Verdict::CatalogOnlyInServicing => "catalog-only-in-servicing",
             Verdict::DigestMismatch => "digest-mismatch",
+            Verdict::BadSignature => "bad-signature",
+            Verdict::TestSigned => "test-signed",
+            Verdict::UntrustedSigner => "untrusted-signer",
             Verdict::Unsigned => "unsigned",
             Verdict::Unreadable => "unreadable",
         }
@@ -67,6 +87,29 @@ impl Verdict {
     /// Whether Code Integrity would accept the file's signature.
     pub fn is_signed(self) -> bool {
         matches!(self, Verdict::SignedEmbedded | Verdict::SignedCatalog)
+    }
+
+    /// What Windows does with a kernel driver given this verdict.
+    pub fn windows(self) -> &'static str {
+        match self {
+            Verdict::SignedEmbedded | Verdict::SignedCatalog => {
+                "Code Integrity loads it (subject to the cross-signing rules noted)"
+            }
+            Verdict::CatalogOnlyInServicing => {
+                "Code Integrity does not read servicing\\Packages: the driver fails to load (0xC0000428, CI event 3004) until its catalog is back in CatRoot"
+            }
+            Verdict::DigestMismatch | Verdict::BadSignature => {
+                "Code Integrity refuses it (STATUS_INVALID_IMAGE_HASH 0xC0000428, CI event 3004/3033)"
+            }
+            Verdict::TestSigned => {
+                "loads only with BCD testsigning on; otherwise refused (0xC0000428)"
+            }
+            Verdict::UntrustedSigner => {
+                "Code Integrity refuses it on 64-bit Windows (0xC0000428): no chain to a root trusted for kernel code"
+            }
+            Verdict::Unsigned => "Code Integrity refuses it on 64-bit Windows (0xC0000428)",
+            Verdict::Unreadable => "cannot be judged",
+        }
     }
 }
 
@@ -90,6 +133,8 @@ pub enum HashKind {
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct EmbeddedSummary {
     pub present: bool,
+    /// Why the first WIN_CERTIFICATE is not a readable signature.
+    pub unreadable: Option<String>,
     pub signer: Option<String>,
     pub issuer: Option<String>,
     /// Whether the primary signature's signed digest matches the file (`None` when absent).
@@ -99,6 +144,20 @@ pub struct EmbeddedSummary {
     pub chain: Option<ChainStatus>,
     /// All signatures (primary first, then nested).
     pub signatures: Vec<SignatureInfo>,
+}
+
+/// The PE CheckSum field and the one computed from the file (ImageHlp's CheckSumMappedFile).
+#[derive(Clone, Debug, Serialize)]
+pub struct PeChecksum {
+    pub header: u32,
+    pub computed: u32,
+}
+
+impl PeChecksum {
+    /// A non-zero CheckSum that differs from the file's (0 means "not set").
+    pub fn mismatch(&self) -> bool {
+        self.header != 0 && self.header != self.computed
+    }
 }
 
 /// Everything known about one file's signature.
@@ -124,9 +183,57 @@ pub struct FileVerdict {
     /// name under another hash (the file was replaced, patched or is another version).
     pub listed_by_name: Vec<CatalogRef>,
     pub verdict: Verdict,
+    /// Why the verdict is what it is (which signature, which check), and what Windows does.
+    pub reason: String,
+    pub windows: String,
+    /// The PE CheckSum, header and computed (PE images only).
+    pub checksum: Option<PeChecksum>,
     /// Verdicts of sigcheck / sigverif reports found for this file: shown, never used.
     pub third_party: Vec<ThirdPartyVerdict>,
     pub warnings: Vec<String>,
+}
+
+impl FileVerdict {
+    /// The chain that vouches for the file, when it is signed.
+    pub fn vouching_chain(&self) -> Option<&ChainReport> {
+        match self.verdict {
+            Verdict::SignedEmbedded => {
+                let trusted = || {
+                    self.embedded
+                        .signatures
+                        .iter()
+                        .filter(|s| s.trust == SignatureTrust::Trusted)
+                };
+                trusted()
+                    .find(|s| s.chain.anchor == Some(AnchorKind::Microsoft))
+                    .or_else(|| trusted().next())
+                    .map(|s| &s.chain)
+            }
+            Verdict::SignedCatalog | Verdict::CatalogOnlyInServicing => {
+                self.catalog.as_ref().map(|c| &c.signature.chain)
+            }
+            _ => None,
+        }
+    }
+
+    /// What the trust rests on, in a word: `microsoft`, `x-signed` (cross-signed), `given`, or why
+    /// there is none (`test-root`, `untrusted`, `broken`, `none`).
+    pub fn trust_word(&self) -> &'static str {
+        if let Some(c) = self.vouching_chain() {
+            return match c.anchor {
+                Some(AnchorKind::Microsoft) => "microsoft",
+                Some(AnchorKind::CrossCertificate) => "x-signed",
+                Some(AnchorKind::Given) => "given",
+                Some(AnchorKind::UserMode) | None => "untrusted",
+            };
+        }
+        match self.verdict {
+            Verdict::TestSigned => "test-root",
+            Verdict::UntrustedSigner => "untrusted",
+            Verdict::DigestMismatch | Verdict::BadSignature => "broken",
+            _ => "none",
+        }
+    }
 }
 
 /// What sigcheck shows beside a signature: machine, link date, version strings.
@@ -177,14 +284,14 @@ pub enum SigningError {
     },
 }
 
-/// The verdict for one file against a catalog index, with a chain check when `roots` is given.
-/// Never fails: an unreadable file gets [`Verdict::Unreadable`] and the reason in `warnings`.
+/// The verdict for one file against a catalog index and trust anchors. Never fails: an
+/// unreadable file gets [`Verdict::Unreadable`] and the reason in `warnings`.
 ///
-/// Order, as Code Integrity would see it: an intact embedded signature; else a catalog it reads
-/// (CatRoot, or a folder given as one) whose own signature does not fail; else a broken embedded
-/// signature; else a catalog only in servicing\Packages; else unsigned. Chain checks are
-/// reported, not folded into the verdict: Microsoft roots are rarely all available offline.
-pub fn verdict(path: &Path, index: &CatalogIndex, roots: Option<&RootStore>) -> FileVerdict {
+/// Order, as Code Integrity would see it: an embedded signature that holds (primary or nested:
+/// CI evaluates every signature); else a catalog it reads (CatRoot, or a folder given as one)
+/// whose signature holds; else what breaks the embedded signature; else a trusted catalog only
+/// in servicing\Packages; else what breaks the catalogs listing the file; else unsigned.
+pub fn verdict(path: &Path, index: &CatalogIndex, roots: &RootStore) -> FileVerdict {
     let mut v = FileVerdict {
         path: path.to_path_buf(),
         driver: DriverKey::from_path(&path.to_string_lossy()),
@@ -200,6 +307,9 @@ pub fn verdict(path: &Path, index: &CatalogIndex, roots: Option<&RootStore>) -> 
         catalogs: Vec::new(),
         listed_by_name: Vec::new(),
         verdict: Verdict::Unreadable,
+        reason: String::new(),
+        windows: String::new(),
+        checksum: None,
         third_party: Vec::new(),
         warnings: Vec::new(),
     };
@@ -213,6 +323,8 @@ pub fn verdict(path: &Path, index: &CatalogIndex, roots: Option<&RootStore>) -> 
                 }
                 .to_string(),
             );
+            v.reason = "the file cannot be read".into();
+            v.windows = Verdict::Unreadable.windows().into();
             return v;
         }
     };
@@ -233,6 +345,8 @@ pub fn verdict(path: &Path, index: &CatalogIndex, roots: Option<&RootStore>) -> 
                     }
                     .to_string(),
                 );
+                v.reason = "the PE headers are broken".into();
+                v.windows = Verdict::Unreadable.windows().into();
                 return v;
             }
         };
@@ -242,7 +356,18 @@ pub fn verdict(path: &Path, index: &CatalogIndex, roots: Option<&RootStore>) -> 
         v.sha256 = Some(der::hex_upper(&h.sha256));
         v.flat_sha1 = Some(der::hex_upper(&h.flat_sha1));
         v.flat_sha256 = Some(der::hex_upper(&h.flat_sha256));
-        let emb = embedded::read_embedded(&bytes, &layout, roots);
+        v.checksum = Some(PeChecksum {
+            header: bytes
+                .get(layout.checksum_offset..layout.checksum_offset + 4)
+                .map_or(0, |b| u32::from_le_bytes([b[0], b[1], b[2], b[3]])),
+            computed: pe_checksum(&bytes, layout.checksum_offset),
+        });
+        let emb = embedded::read_embedded(
+            &bytes,
+            &layout,
+            roots,
+            &[("sha1", &h.sha1[..]), ("sha256", &h.sha256[..])],
+        );
         (vec![h.sha1.to_vec(), h.sha256.to_vec()], Some(emb))
     } else {
         let (s1, s256) = authenticode::flat_hashes(&bytes);
@@ -257,18 +382,46 @@ pub fn verdict(path: &Path, index: &CatalogIndex, roots: Option<&RootStore>) -> 
 
     let mut hits: Vec<CatalogHit> = keys.iter().flat_map(|k| index.lookup(k)).collect();
     hits.sort_by_key(|h| (h.catalog, h.member));
-    hits.dedup();
-    v.catalogs = hits.iter().map(|h| index.describe(*h, roots)).collect();
-    // CatRoot first, then other folders, then servicing: the first is the one that vouches.
-    v.catalogs.sort_by_key(|c| match c.location {
-        CatalogLocation::Catroot => 0,
-        CatalogLocation::Other => 1,
-        CatalogLocation::Servicing => 2,
+    // One hit per catalog: a catalog listing the same member 8,000 times is read once.
+    hits.dedup_by_key(|h| h.catalog);
+    // Catalogs Code Integrity reads first; once one vouches, servicing\\Packages catalogs are
+    // listed but not judged (they cannot change the verdict).
+    let rank = |h: &CatalogHit| match index.catalog(*h).map(|c| c.location) {
+        Some(CatalogLocation::Catroot) => 0,
+        Some(CatalogLocation::Other) => 1,
+        _ => 2,
+    };
+    hits.sort_by_key(|h| (rank(h), h.catalog));
+    let mut vouched = false;
+    for h in &hits {
+        if vouched && rank(h) == 2 {
+            v.catalogs.push(index.describe_unjudged(*h));
+            continue;
+        }
+        let c = index.describe(*h, roots);
+        vouched |= c.trusted() && c.location != CatalogLocation::Servicing;
+        v.catalogs.push(c);
+    }
+    // CatRoot first, then other folders, then servicing; trusted before untrusted.
+    v.catalogs.sort_by_key(|c| {
+        (
+            match c.location {
+                CatalogLocation::Catroot => 0,
+                CatalogLocation::Other => 1,
+                CatalogLocation::Servicing => 2,
+            },
+            !c.trusted(),
+        )
     });
     for c in &v.catalogs {
         v.warnings.extend(c.warnings.iter().cloned());
     }
-    v.catalog = v.catalogs.first().cloned();
+    v.catalog = v
+        .catalogs
+        .iter()
+        .find(|c| c.trusted())
+        .or(v.catalogs.first())
+        .cloned();
     if v.catalogs.is_empty()
         && let Some(key) = &v.driver
     {
@@ -288,59 +441,163 @@ pub fn verdict(path: &Path, index: &CatalogIndex, roots: Option<&RootStore>) -> 
         }
     }
 
-    let mut embedded_intact = false;
-    let mut embedded_present = false;
+    let mut embedded_trusted: Option<SignatureInfo> = None;
+    let mut embedded_failure: Option<(Verdict, String)> = None;
     if let Some(emb) = embedded {
-        embedded_present = emb.present;
-        embedded_intact = emb.intact();
         let p = emb.primary();
         v.embedded = EmbeddedSummary {
             present: emb.present,
+            unreadable: emb.unreadable.clone(),
             signer: p.and_then(|s| s.signer.clone()),
             issuer: p.and_then(|s| s.issuer.clone()),
-            digest_ok: p.map(|s| s.digest_ok),
+            digest_ok: p.map(SignatureInfo::digest_ok),
             digest_algorithm: p.map(|s| s.digest_algorithm.clone()),
             signing_time: p.and_then(|s| s.signing_time.clone()),
-            chain: p.and_then(|s| s.chain.as_ref().map(|c| c.status)),
+            chain: p.map(|s| s.chain.status),
             signatures: emb.signatures.clone(),
         };
+        embedded_trusted = emb.trusted().cloned();
+        if emb.present && embedded_trusted.is_none() {
+            embedded_failure = Some(match (&emb.unreadable, p) {
+                (Some(why), _) => (
+                    Verdict::BadSignature,
+                    format!("the embedded signature cannot be read: {why}"),
+                ),
+                (None, Some(p)) => (
+                    trust_verdict(p.trust),
+                    format!("embedded signature: {}", p.reason),
+                ),
+                (None, None) => (
+                    Verdict::BadSignature,
+                    "the certificate table holds no readable signature".into(),
+                ),
+            });
+        }
         v.warnings.extend(emb.warnings);
     }
-    // A catalog whose own signature fails (changed after signing) vouches for nothing.
-    for c in v.catalogs.iter().filter(|c| c.signature_ok == Some(false)) {
+    for c in v.catalogs.iter().filter(|c| c.judged && !c.trusted()) {
         v.warnings.push(format!(
-            "{}: the catalog's signature does not verify (changed after signing); not counted",
-            c.path.display()
+            "{}: the catalog vouches for nothing: {}",
+            c.path.display(),
+            c.signature.reason
         ));
     }
-    let vouching: Vec<&CatalogRef> = v
+    let trusted_outside = v
         .catalogs
         .iter()
-        .filter(|c| c.signature_ok != Some(false))
-        .collect();
-    let outside_servicing = vouching
+        .find(|c| c.trusted() && c.location != CatalogLocation::Servicing);
+    let trusted_servicing = v
+        .catalogs
         .iter()
-        .any(|c| c.location != CatalogLocation::Servicing);
-    v.verdict = if embedded_intact {
-        Verdict::SignedEmbedded
-    } else if outside_servicing {
-        Verdict::SignedCatalog
-    } else if embedded_present {
-        Verdict::DigestMismatch
-    } else if !vouching.is_empty() {
-        Verdict::CatalogOnlyInServicing
+        .find(|c| c.trusted() && c.location == CatalogLocation::Servicing);
+    (v.verdict, v.reason) = if let Some(s) = &embedded_trusted {
+        (
+            Verdict::SignedEmbedded,
+            format!(
+                "{} signature by {}: digest, signature and chain ok; {}",
+                if s.depth == 0 { "primary" } else { "nested" },
+                s.signer.as_deref().unwrap_or("?"),
+                s.reason
+            ),
+        )
+    } else if let Some(c) = trusted_outside {
+        (
+            Verdict::SignedCatalog,
+            format!(
+                "listed in {} ({}), signed by {}: {}",
+                c.path.display(),
+                c.location.as_str(),
+                c.signer.as_deref().unwrap_or("?"),
+                c.signature.reason
+            ),
+        )
+    } else if let Some(f) = embedded_failure {
+        f
+    } else if let Some(c) = trusted_servicing {
+        (
+            Verdict::CatalogOnlyInServicing,
+            format!(
+                "listed only in {} (servicing\\Packages), which Code Integrity does not read",
+                c.path.display()
+            ),
+        )
+    } else if let Some(c) = v.catalogs.first() {
+        (
+            trust_verdict(c.signature.trust),
+            format!(
+                "listed in {}, whose signature does not hold: {}",
+                c.path.display(),
+                c.signature.reason
+            ),
+        )
     } else {
-        Verdict::Unsigned
+        (
+            Verdict::Unsigned,
+            "no embedded signature and in no catalog of the case".into(),
+        )
     };
+    v.windows = windows_note(&v, embedded_trusted.as_ref());
+    if v.checksum.as_ref().is_some_and(PeChecksum::mismatch)
+        && let Some(c) = &v.checksum
+    {
+        v.warnings.push(format!(
+            "PE CheckSum {:#010x} in the header, {:#010x} computed: the loader verifies drivers' checksums, so a boot driver with this mismatch fails to load",
+            c.header, c.computed
+        ));
+    }
     v
 }
 
+/// The verdict a signature's judgement gives on its own.
+fn trust_verdict(t: SignatureTrust) -> Verdict {
+    match t {
+        SignatureTrust::Trusted => Verdict::SignedEmbedded,
+        SignatureTrust::DigestMismatch => Verdict::DigestMismatch,
+        SignatureTrust::BadSignature => Verdict::BadSignature,
+        SignatureTrust::TestSigned => Verdict::TestSigned,
+        SignatureTrust::Untrusted => Verdict::UntrustedSigner,
+    }
+}
+
+/// What Windows does, with the cross-signing rules of the driver signing policy page
+/// (<https://learn.microsoft.com/en-us/windows-hardware/drivers/install/kernel-mode-code-signing-policy--windows-vista-and-later->).
+fn windows_note(v: &FileVerdict, trusted: Option<&SignatureInfo>) -> String {
+    let mut note = v.verdict.windows().to_string();
+    let chain = match (v.verdict, trusted) {
+        (Verdict::SignedEmbedded, Some(s)) => Some(&s.chain),
+        (Verdict::SignedCatalog, _) => v.catalog.as_ref().map(|c| &c.signature.chain),
+        _ => None,
+    };
+    if let Some(chain) = chain {
+        for rule in policy::applicable(chain) {
+            note.push_str("; ");
+            note.push_str(&rule.effect(chain));
+            note.push_str(&format!(" [{}]", rule.source));
+        }
+    }
+    note
+}
+
+/// The PE checksum as ImageHlp's CheckSumMappedFile computes it: 16-bit one's-complement-style
+/// sum of the file with the CheckSum field taken as zero, folded, plus the file length.
+pub fn pe_checksum(bytes: &[u8], checksum_offset: usize) -> u32 {
+    let mut sum: u64 = 0;
+    for (i, chunk) in bytes.chunks(2).enumerate() {
+        let off = i * 2;
+        if off >= checksum_offset && off < checksum_offset + 4 {
+            continue;
+        }
+        let w = u64::from(chunk[0]) | (u64::from(chunk.get(1).copied().unwrap_or(0)) << 8);
+        sum += w;
+        sum = (sum & 0xffff) + (sum >> 16);
+    }
+    sum = (sum & 0xffff) + (sum >> 16);
+    let len = u64::try_from(bytes.len()).unwrap_or(0);
+    u32::try_from((sum & 0xffff) + len).unwrap_or(u32::MAX)
+}
+
 /// The verdicts of many files, in parallel, in the order given.
-pub fn verdicts(
-    paths: &[PathBuf],
-    index: &CatalogIndex,
-    roots: Option<&RootStore>,
-) -> Vec<FileVerdict> {
+pub fn verdicts(paths: &[PathBuf], index: &CatalogIndex, roots: &RootStore) -> Vec<FileVerdict> {
     use rayon::prelude::*;
     paths.par_iter().map(|p| verdict(p, index, roots)).collect()
 }
@@ -624,21 +881,21 @@ pub struct CaseSignatures {
 impl CaseSignatures {
     /// Find the case's catalog folders (CatRoot and servicing\Packages anywhere under
     /// `case_root`, see [`discover_catalog_dirs`]), index them, judge every file of `drivers`,
-    /// and attach sigcheck / SIGVERIF.TXT reports found in the case. Chains are not checked
-    /// (see [`CaseSignatures::load`]).
+    /// and attach sigcheck / SIGVERIF.TXT reports found in the case. Chains are checked against
+    /// the shipped roots and `BSODWB_ROOTS` ([`RootStore::for_workbench`]).
     pub fn scan(
         case_root: &Path,
         drivers: &[PathBuf],
         progress: &(dyn Fn(ScanProgress) + Sync),
     ) -> Vec<FileVerdict> {
-        Self::load(case_root, drivers, None, progress).verdicts
+        Self::load(case_root, drivers, &RootStore::for_workbench(), progress).verdicts
     }
 
     /// As [`CaseSignatures::scan`], with a chain check against `roots`.
     pub fn scan_with_roots(
         case_root: &Path,
         drivers: &[PathBuf],
-        roots: Option<&RootStore>,
+        roots: &RootStore,
         progress: &(dyn Fn(ScanProgress) + Sync),
     ) -> Vec<FileVerdict> {
         Self::load(case_root, drivers, roots, progress).verdicts
@@ -649,7 +906,7 @@ impl CaseSignatures {
     pub fn load(
         case_root: &Path,
         drivers: &[PathBuf],
-        roots: Option<&RootStore>,
+        roots: &RootStore,
         progress: &(dyn Fn(ScanProgress) + Sync),
     ) -> CaseSignatures {
         use rayon::prelude::*;
@@ -767,6 +1024,9 @@ mod tests {
             catalogs: Vec::new(),
             listed_by_name: Vec::new(),
             verdict: Verdict::Unsigned,
+            reason: String::new(),
+            windows: String::new(),
+            checksum: None,
             third_party: Vec::new(),
             warnings: Vec::new(),
         }
@@ -808,6 +1068,9 @@ mod tests {
             Verdict::SignedCatalog,
             Verdict::CatalogOnlyInServicing,
             Verdict::DigestMismatch,
+            Verdict::BadSignature,
+            Verdict::TestSigned,
+            Verdict::UntrustedSigner,
             Verdict::Unsigned,
             Verdict::Unreadable,
         ];

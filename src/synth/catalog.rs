@@ -1,8 +1,8 @@
 //! A catalog (`.cat`) writer: PKCS#7 SignedData whose content is a CTL listing chosen member
 //! hashes and file names, laid out as MakeCat writes them (compare `openssl asn1parse` of
-//! arduino-drivers/ftdi/ftdibus.cat). Unsigned: SignerInfos is empty and no certificates are
-//! carried, which our reader, openssl and osslsigncode parse; Windows would not trust it, which
-//! is fine for fixtures and benchmarks.
+//! arduino-drivers/ftdi/ftdibus.cat). Signed by the synthetic test root ([`super::signer`]),
+//! which only the process that wrote the catalog trusts; `signed: false` writes an unsigned
+//! catalog (SignerInfos empty), which vouches for nothing.
 
 use crate::signing::authenticode::AuthenticodeHashes;
 
@@ -58,6 +58,8 @@ pub struct CatalogSpec {
     pub members: Vec<MemberSpec>,
     /// Catalog-level name/values (e.g. ("OS", "_v100_X64")).
     pub attributes: Vec<(String, String)>,
+    /// Sign with the synthetic test root (SHA-256, RSA); `false` leaves SignerInfos empty.
+    pub signed: bool,
 }
 
 impl CatalogSpec {
@@ -72,6 +74,7 @@ impl CatalogSpec {
             version,
             members: Vec::new(),
             attributes: vec![("OS".to_string(), "_v100_X64".to_string())],
+            signed: true,
         }
     }
 }
@@ -122,14 +125,65 @@ pub fn write_catalog(spec: &CatalogSpec) -> Vec<u8> {
         ctl.extend(tlv(0xa0, &seq(&exts)));
     }
     let ctl = seq(&ctl);
+    let (certs, signers) = if spec.signed {
+        super::signer::trust_synthetic_root();
+        let root = super::signer::synthetic_root_der();
+        let (issuer, serial) = issuer_and_serial(&root);
+        let content_digest =
+            crate::signing::pkcs7::digest("sha256", ctl_contents(&ctl)).unwrap_or_default();
+        let attrs = vec![
+            seq(&[oid("1.2.840.113549.1.9.3"), set(&[oid(OID_CTL)])].concat()),
+            seq(&[
+                oid("1.2.840.113549.1.9.4"),
+                set(&[tlv(0x04, &content_digest)]),
+            ]
+            .concat()),
+        ];
+        let signed_attrs = set(&attrs);
+        let signature = super::signer::sign_sha256(&signed_attrs);
+        let mut implicit = signed_attrs.clone();
+        implicit[0] = 0xa0;
+        let si = seq(&[
+            integer(1),
+            seq(&[issuer, serial].concat()),
+            seq(&[oid(OID_SHA256), null()].concat()),
+            implicit,
+            seq(&[oid("1.2.840.113549.1.1.1"), null()].concat()),
+            tlv(0x04, &signature),
+        ]
+        .concat());
+        (tlv(0xa0, &root), set(&[si]))
+    } else {
+        (Vec::new(), set(&[]))
+    };
     let signed_data = seq(&[
         integer(1),
         set(&[seq(&[oid(digest_oid), null()].concat())]),
         seq(&[oid(OID_CTL), tlv(0xa0, &ctl)].concat()),
-        set(&[]),
+        certs,
+        signers,
     ]
     .concat());
     seq(&[oid(OID_SIGNED_DATA), tlv(0xa0, &signed_data)].concat())
+}
+
+/// The content octets of a DER element written by [`tlv`] (what a PKCS#7 v1.5 messageDigest
+/// covers).
+fn ctl_contents(element: &[u8]) -> &[u8] {
+    crate::signing::der::parse(element, 0)
+        .map(|t| t.value)
+        .unwrap_or_default()
+}
+
+/// The issuer Name and serialNumber INTEGER of a certificate, as DER.
+fn issuer_and_serial(cert: &[u8]) -> (Vec<u8>, Vec<u8>) {
+    let parsed = crate::signing::der::parse(cert, 0)
+        .ok()
+        .and_then(|t| crate::signing::pkcs7::parse_certificate(t).ok());
+    match parsed {
+        Some(c) => (c.issuer.raw.to_vec(), tlv(0x02, c.serial)),
+        None => (seq(&[]), integer(0)),
+    }
 }
 
 fn member(m: &MemberSpec, digest_oid: &str) -> Vec<u8> {
@@ -287,7 +341,7 @@ mod tests {
             );
             assert_eq!(cat.this_update.as_deref(), Some("2024-04-09T12:00:00Z"));
             assert_eq!(cat.attributes, vec![("OS".into(), "_v100_X64".into())]);
-            assert_eq!(cat.signer, None);
+            assert_eq!(cat.signer.as_deref(), Some("bsodwb synthetic test root"));
         }
     }
 

@@ -29,8 +29,11 @@ use crate::signing::authenticode::authenticode_hashes;
 use std::io;
 use std::path::{Path, PathBuf};
 
+/// The synthetic root of the demo's catalogs (PEM), written into the demo folder.
+pub const SYNTHETIC_ROOT_FILE: &str = "synthetic-root.pem";
+
 /// Bumped whenever the demo case's content changes, so a cached copy is rewritten.
-pub const DEMO_VERSION: &str = "bsodwb-demo-4";
+pub const DEMO_VERSION: &str = "bsodwb-demo-5";
 const STAMP: &str = ".bsodwb-demo";
 
 /// The crash: 2024-05-14 02:13:41 UTC, as a FILETIME.
@@ -103,6 +106,11 @@ pub fn write_demo_case(root: &Path) -> io::Result<DemoSummary> {
     };
     let hashes = write_drivers(root, &mut summary)?;
     write_catalogs(root, &hashes, &mut summary)?;
+    // The synthetic test root the catalogs are signed with: another process trusts it only when
+    // given (`BSODWB_ROOTS=…/synthetic-root.pem bsodwb DIR`, `bsodwb sig --roots …`).
+    let pem = root.join(SYNTHETIC_ROOT_FILE);
+    std::fs::write(&pem, super::signer::SYNTHETIC_ROOT_PEM)?;
+    summary.files.push(pem);
     write_hive(root, &mut summary)?;
     write_event_logs(root, &mut summary)?;
     write_boot_log(root, &mut summary)?;
@@ -121,6 +129,8 @@ pub fn default_demo_dir() -> PathBuf {
 
 /// The demo case folder, written on first use and reused while its version stamp matches.
 pub fn ensure_demo_case(root: &Path) -> io::Result<PathBuf> {
+    // This process wrote (or writes now) the demo's catalogs with the synthetic root.
+    super::signer::trust_synthetic_root();
     let current = std::fs::read_to_string(root.join(STAMP)).ok();
     if current.as_deref() != Some(DEMO_VERSION) {
         write_demo_case(root)?;

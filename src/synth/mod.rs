@@ -8,4 +8,5 @@ pub mod minidump;
 pub mod pe;
 pub mod pml;
 pub mod regf;
+pub mod signer;
 pub mod story;

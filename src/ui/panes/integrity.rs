@@ -83,6 +83,10 @@ pub struct SignatureRow {
     pub driver: DriverKey,
     /// `None`: no file of this driver in the case.
     pub verdict: Option<Verdict>,
+    /// What the trust rests on (`microsoft`, `cross-signed`, `test-root`, …).
+    pub trust: Option<&'static str>,
+    /// Why the verdict, and what Windows does (shown on Enter).
+    pub reason: Option<String>,
     /// The catalog that lists it (file name) and where it is.
     pub catalog: Option<(String, CatalogLocation)>,
     pub start: Option<String>,
@@ -340,6 +344,10 @@ impl IntegrityModel {
                             (name, c.location)
                         })
                     }),
+                    trust: verdict.as_ref().map(|v| v.trust_word()),
+                    reason: verdict
+                        .as_ref()
+                        .map(|v| format!("{}: {} Windows: {}", v.verdict, v.reason, v.windows)),
                     verdict: verdict.map(|v| v.verdict),
                     start: service
                         .and_then(|s| s.start)
@@ -759,12 +767,12 @@ impl IntegrityPane {
         // catalog gets the rest.
         let wide = w >= 100;
         let dw = if wide { 18 } else { 14 };
-        let fixed = dw + 1 + 26 + 8 + 9 + 5 + 6 + if wide { 4 } else { 0 };
+        let fixed = dw + 1 + 26 + 10 + 8 + 9 + 5 + 6 + if wide { 4 } else { 0 };
         let cat_w = w.saturating_sub(fixed).max(9);
         let ev_head = if wide { " Ev" } else { "" };
         let header = format!(
-            "{:<dw$} {:<25} {:<7} {:<8} {:<4} {:<5}{ev_head} {}",
-            "Driver", "Verdict", "Start", "ErrorCtl", "Boot", "Stack", "Catalog"
+            "{:<dw$} {:<25} {:<9} {:<7} {:<8} {:<4} {:<5}{ev_head} {}",
+            "Driver", "Verdict", "Trust", "Start", "ErrorCtl", "Boot", "Stack", "Catalog"
         );
         let mut lines = vec![Line::styled(fit(&header, w), theme.header)];
         if rows.is_empty() {
@@ -787,9 +795,10 @@ impl IntegrityPane {
                 String::new()
             };
             let text = format!(
-                "{:<dw$} {:<25} {:<7} {:<8} {:<4} {:<5}{ev} {}",
+                "{:<dw$} {:<25} {:<9} {:<7} {:<8} {:<4} {:<5}{ev} {}",
                 fit(r.driver.name(), dw),
                 verdict,
+                r.trust.unwrap_or("-"),
                 fit(r.start.as_deref().unwrap_or("-"), 7),
                 fit(r.error_control.as_deref().unwrap_or("-"), 8),
                 match (r.in_boot_log, r.loaded_in_boot_log) {
@@ -975,6 +984,18 @@ impl Pane for IntegrityPane {
         if cursor.handle(&key, len) {
             return Outcome::Consumed;
         }
+        if key.code == KeyCode::Enter && self.active == Table::Signatures {
+            // The reason for the verdict, and what Windows does with it.
+            let sel = cursor.selected;
+            let row = sg.get(sel).and_then(|i| model.signatures.get(*i));
+            return Outcome::Message(match row {
+                Some(r) => match &r.reason {
+                    Some(why) => format!("{}: {why}", r.driver),
+                    None => format!("{}: no file of this driver in the case", r.driver),
+                },
+                None => "no row selected".to_string(),
+            });
+        }
         if key.code == KeyCode::Enter || key.code == KeyCode::Char('f') {
             let sel = cursor.selected;
             let driver = match self.active {
@@ -1012,6 +1033,10 @@ impl Pane for IntegrityPane {
             hint("PgUp/PgDn", "page"),
             hint("g/G", "first/last row"),
             hint("Enter/f", "focus the driver of this row"),
+            hint(
+                "Enter",
+                "signatures table: why this verdict, what Windows does",
+            ),
             hint("/", "search all three tables (driver, status, details)"),
             hint("n/N", "next/previous match"),
             hint("z", "times in UTC / on the machine's clock"),
