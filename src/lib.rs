@@ -16,8 +16,10 @@
 pub mod case;
 pub mod driver;
 pub mod dump;
+pub mod escape;
 pub mod eventlog;
 pub mod findings;
+pub mod input;
 pub mod links;
 pub mod mapped;
 pub mod pe;

@@ -52,10 +52,24 @@ fn main() -> std::process::ExitCode {
         // `bsodwb scan CASE | head`: the reader went away; that is not an error of ours.
         Err(e) if is_broken_pipe(&e) => std::process::ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("bsodwb: {e:#}");
+            cmd::eline!("bsodwb: {}", error_text(&e));
             std::process::ExitCode::FAILURE
         }
     }
+}
+
+/// An error and its causes, each said once: a library error that already prints its source
+/// (`path: permission denied`) is not followed by the source again.
+fn error_text(e: &anyhow::Error) -> String {
+    let mut text = e.to_string();
+    for cause in e.chain().skip(1) {
+        let c = cause.to_string();
+        if !c.is_empty() && !text.contains(&c) {
+            text.push_str(": ");
+            text.push_str(&c);
+        }
+    }
+    text
 }
 
 /// Whether an error comes from writing to a closed pipe (directly or inside serde_json).
@@ -119,6 +133,10 @@ fn init_logging(path: Option<&std::path::Path>) {
                 )
                 .try_init();
         }
-        Err(e) => eprintln!("bsodwb: cannot open log file {}: {e}", path.display()),
+        Err(e) => cmd::eline!(
+            "bsodwb: cannot open log file {}: {}",
+            path.display(),
+            bsod_workbench::input::plain(e)
+        ),
     }
 }

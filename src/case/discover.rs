@@ -55,8 +55,15 @@ impl<'a> Walker<'a> {
     pub fn walk(&mut self) -> Result<(), CaseError> {
         let meta = std::fs::metadata(&self.root).map_err(|e| CaseError::Open {
             path: self.root.clone(),
-            source: e,
+            source: crate::input::plain(e),
         })?;
+        if !meta.is_file() && !meta.is_dir() {
+            // A FIFO, socket or device as the case: refused before anything opens it.
+            return Err(CaseError::Open {
+                path: self.root.clone(),
+                source: crate::input::not_regular(&meta.file_type()),
+            });
+        }
         if meta.is_file() {
             // A single file given as the case: its folder's display name is the file name.
             let root = self.root.clone();
@@ -77,8 +84,8 @@ impl<'a> Walker<'a> {
             Ok(rd) => rd.filter_map(Result::ok).collect(),
             Err(e) => {
                 self.problems.push(Problem::new(
-                    display(rel, ""),
-                    format!("cannot list folder: {e}"),
+                    display(rel, "."),
+                    format!("cannot list folder: {}", crate::input::plain(e)),
                 ));
                 return;
             }
@@ -95,13 +102,59 @@ impl<'a> Walker<'a> {
             } else {
                 format!("{rel}/{name}")
             };
-            // Symlinks are not followed: a case folder is a copy, and links could loop or escape it.
             let Ok(ft) = entry.file_type() else { continue };
             if ft.is_dir() {
                 self.walk_dir(&entry.path(), &child_rel);
             } else if ft.is_file() {
                 self.visit_file(&entry.path(), &child_rel, 0);
+            } else if ft.is_symlink() {
+                self.visit_link(&entry.path(), &child_rel);
+            } else {
+                // FIFOs, sockets, devices: never opened (a FIFO would block the load).
+                self.problems.push(Problem::new(
+                    child_rel,
+                    format!("skipped: {}", crate::input::not_regular(&ft)),
+                ));
             }
+        }
+    }
+
+    /// A symbolic link is followed only to a regular file inside the case folder: a link out of
+    /// the case could read anything on this machine, and a link to a folder inside it would
+    /// list files twice (or loop). Everything else is named as skipped.
+    fn visit_link(&mut self, link: &Path, rel: &str) {
+        let skipped = |why: String| Problem::new(rel.to_string(), format!("skipped: {why}"));
+        let target = match std::fs::canonicalize(link) {
+            Ok(t) => t,
+            Err(e) => {
+                let e = crate::input::plain(e);
+                self.problems.push(skipped(format!(
+                    "symbolic link that cannot be followed: {e}"
+                )));
+                return;
+            }
+        };
+        let inside = std::fs::canonicalize(&self.root).is_ok_and(|root| target.starts_with(root));
+        if !inside {
+            self.problems.push(skipped(format!(
+                "symbolic link to {}, outside the case folder",
+                target.display()
+            )));
+            return;
+        }
+        match std::fs::metadata(&target) {
+            Ok(m) if m.is_file() => self.visit_file(link, rel, 0),
+            Ok(m) if m.is_dir() => self.problems.push(skipped(
+                "symbolic link to a folder of the case (its files are listed where they are)"
+                    .into(),
+            )),
+            Ok(m) => self.problems.push(skipped(format!(
+                "symbolic link to {}",
+                crate::input::not_regular(&m.file_type())
+            ))),
+            Err(e) => self
+                .problems
+                .push(skipped(crate::input::plain(e).to_string())),
         }
     }
 
@@ -448,7 +501,9 @@ fn strip_compression_ext(name: &str) -> String {
 
 fn read_head(path: &Path) -> io::Result<Vec<u8>> {
     let mut head = Vec::with_capacity(SNIFF_LEN);
-    File::open(path)?
+    // Checked on the open descriptor: a file swapped for a FIFO after the walk never blocks.
+    crate::input::open_regular(path)?
+        .0
         .take(SNIFF_LEN as u64)
         .read_to_end(&mut head)?;
     Ok(head)

@@ -1,6 +1,7 @@
 //! `bsodwb analyze CASE`: load a whole case and print what the rules conclude, with evidence.
 
 use bsod_workbench::case::Case;
+use bsod_workbench::escape::escape_field;
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -22,7 +23,7 @@ struct Report<'a> {
 
 pub fn run(args: Args) -> anyhow::Result<()> {
     let case = Case::load(&args.case, &mut |_| {})?;
-    let mut out = std::io::stdout().lock();
+    let mut out = super::stdout(args.format);
     match args.format {
         super::Format::Json => {
             let r = Report {
@@ -48,9 +49,15 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 writeln!(out)?;
             }
             for p in &case.problems {
-                writeln!(out, "problem: {}: {}", p.path, p.message)?;
+                writeln!(
+                    out,
+                    "problem: {}: {}",
+                    escape_field(&p.path),
+                    escape_field(&p.message)
+                )?;
             }
         }
     }
+    out.flush()?;
     Ok(())
 }

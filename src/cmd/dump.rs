@@ -20,6 +20,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
+    super::check_file(&args.file)?;
     let d = dump::open(&args.file)?;
     let path = SymbolPath::from_arg_or_env(args.symbols.as_deref());
     let case_dir: Vec<PathBuf> = args
@@ -36,14 +37,17 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         max_frames: 64,
     };
     let a = analysis::analyze(&d, &opts);
+    if args.format == super::Format::Csv {
+        anyhow::bail!("bsodwb dump: csv is not offered; use text or json");
+    }
+    let mut out = super::stdout(args.format);
     match args.format {
         super::Format::Json => {
-            let mut out = std::io::stdout().lock();
             serde_json::to_writer_pretty(&mut out, &report::json_report(&d, &a))?;
             writeln!(out)?;
         }
-        super::Format::Text => write!(std::io::stdout().lock(), "{}", report::text_report(&d, &a))?,
-        super::Format::Csv => anyhow::bail!("bsodwb dump: csv is not offered; use text or json"),
+        _ => write!(out, "{}", report::text_report(&d, &a))?,
     }
+    out.flush()?;
     Ok(())
 }

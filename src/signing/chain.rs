@@ -75,9 +75,17 @@ pub struct RootStore {
 impl RootStore {
     /// Load every `CERTIFICATE` block of a PEM file.
     pub fn from_pem_file(path: &Path) -> Result<RootStore, RootsError> {
-        let text = std::fs::read_to_string(path).map_err(|source| RootsError::Io {
+        // Checked and bounded: a FIFO or /dev/zero given as roots is refused, not read forever.
+        let io = |source| RootsError::Io {
             path: path.to_path_buf(),
             source,
+        };
+        let bytes = crate::input::read_bounded(path, crate::input::MAX_REPORT_BYTES).map_err(io)?;
+        let text = String::from_utf8(bytes).map_err(|_| {
+            io(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                "PEM expected, but the file is not text",
+            ))
         })?;
         let mut roots = Vec::new();
         let mut current: Option<(usize, String)> = None;
