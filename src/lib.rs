@@ -21,6 +21,7 @@ pub mod eventlog;
 pub mod findings;
 pub mod input;
 pub mod links;
+pub mod notes;
 pub mod mapped;
 pub mod pe;
 pub mod pml;

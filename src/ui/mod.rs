@@ -27,7 +27,10 @@ pub fn run(case: Option<PathBuf>, ascii: bool) -> std::io::Result<()> {
         None => App::new(crate::case::Case::empty(), theme),
     };
     let mut terminal = ratatui::init();
+    // Pastes arrive as one event (inserted at once), not as thousands of key presses.
+    let _ = ratatui::crossterm::execute!(std::io::stdout(), event::EnableBracketedPaste);
     let result = event_loop(&mut terminal, &mut app);
+    let _ = ratatui::crossterm::execute!(std::io::stdout(), event::DisableBracketedPaste);
     ratatui::restore();
     result
 }
@@ -46,6 +49,7 @@ fn event_loop(terminal: &mut ratatui::DefaultTerminal, app: &mut App) -> std::io
             loop {
                 match event::read()? {
                     Event::Key(k) => app.handle_key(k),
+                    Event::Paste(text) => app.handle_paste(&text),
                     Event::Resize(..) => {}
                     _ => {}
                 }
