@@ -411,3 +411,123 @@ fn which(name: &str) -> Result<PathBuf, ()> {
         .find(|p| p.is_file())
         .ok_or(())
 }
+
+mod notes {
+    //! The Notes pane through the app: unreadable notes are kept, `q` asks, pastes are one step.
+
+    use bsod_workbench::case::Case;
+    use bsod_workbench::ui::App;
+    use bsod_workbench::ui::theme::Theme;
+    use ratatui::Terminal;
+    use ratatui::backend::TestBackend;
+    use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+    fn key(c: KeyCode) -> KeyEvent {
+        KeyEvent::new(c, KeyModifiers::NONE)
+    }
+
+    fn screen(app: &mut App) -> String {
+        let mut t = Terminal::new(TestBackend::new(160, 30)).expect("terminal");
+        t.draw(|f| app.draw(f)).expect("draw");
+        format!("{}", t.backend())
+    }
+
+    fn app_on(dir: &std::path::Path) -> App {
+        let case = Case::load(dir, &mut |_| {}).expect("load");
+        let mut app = App::new(case, Theme::ansi16());
+        app.handle_key(key(KeyCode::Char('6')));
+        app
+    }
+
+    #[test]
+    fn windows_1252_notes_are_shown_and_the_original_is_kept() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let orig = b"Caf\xe9 \x96 filecrypt.sys\r\n".to_vec();
+        std::fs::write(dir.path().join("bsodwb-notes.md"), &orig).expect("w");
+        let mut app = app_on(dir.path());
+        let s = screen(&mut app);
+        assert!(s.contains("Café – filecrypt.sys"), "{s}");
+        assert!(s.contains("Windows-1252"), "{s}");
+        // One keystroke and Esc: the notes are saved as UTF-8, the original is beside them.
+        app.handle_key(key(KeyCode::Char('i')));
+        app.handle_key(key(KeyCode::Char('!')));
+        app.handle_key(key(KeyCode::Esc));
+        assert_eq!(
+            std::fs::read(dir.path().join("bsodwb-notes.windows-1252.md")).expect("kept"),
+            orig
+        );
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("bsodwb-notes.md")).expect("saved"),
+            "!Café – filecrypt.sys\r\n"
+        );
+    }
+
+    #[test]
+    fn binary_notes_open_read_only_and_say_which_file() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let notes = dir.path().join("bsodwb-notes.md");
+        std::fs::write(&notes, b"\x00\x01PK\x03\x04").expect("w");
+        let mut app = app_on(dir.path());
+        app.handle_key(key(KeyCode::Char('i')));
+        let msg = app.message.clone().unwrap_or_default();
+        assert!(
+            msg.contains("read-only") && msg.contains(&notes.display().to_string()),
+            "{msg}"
+        );
+        app.handle_key(key(KeyCode::Char('x')));
+        app.handle_key(key(KeyCode::Esc));
+        assert_eq!(std::fs::read(&notes).expect("r"), b"\x00\x01PK\x03\x04");
+    }
+
+    #[test]
+    fn q_after_a_failed_save_asks_first() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let case = dir.path().join("case");
+        std::fs::create_dir(&case).expect("mkdir");
+        // A killed save's leftover is cleaned when the notes are read.
+        std::fs::write(case.join(".bsodwb-notes-Ab12Cd"), "half").expect("w");
+        let mut app = app_on(&case);
+        screen(&mut app);
+        assert!(!case.join(".bsodwb-notes-Ab12Cd").exists());
+        app.handle_key(key(KeyCode::Char('i')));
+        for c in "lost?".chars() {
+            app.handle_key(key(KeyCode::Char(c)));
+        }
+        std::fs::remove_dir_all(&case).expect("rm");
+        app.handle_key(key(KeyCode::Esc));
+        let msg = app.message.clone().unwrap_or_default();
+        assert_eq!(
+            msg,
+            format!(
+                "cannot save {}: no such file or folder",
+                case.join("bsodwb-notes.md").display()
+            )
+        );
+        app.handle_key(key(KeyCode::Char('q')));
+        assert!(!app.quit, "q must ask");
+        assert!(app.message.as_deref().unwrap_or("").contains("(y/n)"));
+        app.handle_key(key(KeyCode::Char('n')));
+        assert!(!app.quit);
+        app.handle_key(key(KeyCode::Char('q')));
+        app.handle_key(key(KeyCode::Char('y')));
+        assert!(app.quit);
+    }
+
+    #[test]
+    fn a_large_paste_is_inserted_in_one_step() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let mut app = app_on(dir.path());
+        app.handle_key(key(KeyCode::Char('i')));
+        // 1 MiB in 16,384 lines, with the CR line ends terminals send in a paste.
+        let line = format!("{}\r", "x".repeat(63));
+        let text = line.repeat(16_384);
+        app.handle_paste(&text);
+        app.handle_key(key(KeyCode::Esc));
+        let saved =
+            std::fs::read_to_string(dir.path().join("bsodwb-notes.md")).expect("saved");
+        // Every CR became a line end; the text ends with the paste's last one.
+        assert_eq!(saved.len(), 64 * 16_384);
+        assert_eq!(saved.lines().count(), 16_384);
+        assert!(saved.lines().all(|l| l.len() == 63));
+    }
+}
