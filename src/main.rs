@@ -98,7 +98,10 @@ fn run() -> anyhow::Result<()> {
         None => {
             // No case: the demo case, written to the cache folder on first use.
             let case = match cli.case {
-                Some(c) => c,
+                Some(c) => {
+                    check_case(&c)?;
+                    c
+                }
                 None => {
                     let dir = bsod_workbench::synth::demo::default_demo_dir();
                     bsod_workbench::synth::demo::ensure_demo_case(&dir).map_err(|e| {
@@ -110,6 +113,26 @@ fn run() -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// A case that cannot be opened is said on the terminal before the workbench takes it over:
+/// a missing path, or a FIFO, socket or device (never opened: a FIFO would block).
+fn check_case(case: &std::path::Path) -> anyhow::Result<()> {
+    let meta = std::fs::metadata(case).map_err(|e| {
+        anyhow::anyhow!(
+            "cannot open case {}: {}",
+            case.display(),
+            bsod_workbench::input::plain(e)
+        )
+    })?;
+    if !meta.is_dir() && !meta.is_file() {
+        anyhow::bail!(
+            "cannot open case {}: {}",
+            case.display(),
+            bsod_workbench::input::not_regular(&meta.file_type())
+        );
+    }
+    Ok(())
 }
 
 /// Tracing goes to a file (`--log` or `BSODWB_LOG`), never to the terminal the TUI draws on.
