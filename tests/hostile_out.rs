@@ -109,6 +109,16 @@ fn a_fifo_given_as_file_is_refused_at_once_by_every_command() {
             r.stderr
         );
     }
+    // As the CASE of the workbench: said before the terminal is taken over.
+    let r = bsodwb(&[], &[&fifo]);
+    assert_eq!(r.code, Some(1));
+    assert_eq!(
+        r.stderr.trim(),
+        format!(
+            "bsodwb: cannot open case {}: not a regular file (a FIFO)",
+            fifo.display()
+        )
+    );
     // Nothing waited on the FIFO: a hang would have hit the 20 s deadline per run.
     assert!(started.elapsed() < Duration::from_secs(60));
 }
@@ -187,6 +197,10 @@ fn nothing_judged_is_a_failure() {
     assert!(r.out().contains("not a PE image"), "{}", r.out());
     assert!(!r.out().contains("Verdict:     unsigned"), "{}", r.out());
     assert!(r.stderr.contains("no file was judged"), "{}", r.stderr);
+    // A case of files bsodwb does not read: "No findings." is not the answer.
+    let r = bsodwb(&["analyze"], &[dir.path()]);
+    assert_eq!(r.code, Some(1));
+    assert!(r.stderr.contains("nothing was judged"), "{}", r.stderr);
     // A service that is not there.
     let hive = dir.path().join("SYSTEM");
     HiveWriter::system()

@@ -59,5 +59,18 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         }
     }
     out.flush()?;
+    // A folder with nothing bsodwb reads was not analysed: "No findings." alone would read as
+    // a clean bill of health.
+    let files = case.inventory.as_ref().map_or(&[][..], |i| &i.files[..]);
+    if files
+        .iter()
+        .all(|f| f.kind == bsod_workbench::case::Kind::Unknown)
+    {
+        anyhow::bail!(
+            "{}: nothing was judged: no dump, boot log, event log, hive, driver or catalog among its {} file(s)",
+            args.case.display(),
+            files.len()
+        );
+    }
     Ok(())
 }
