@@ -360,7 +360,10 @@ mod tests {
         let why = n.read_only.clone().unwrap();
         assert!(why.contains("not a regular file (a FIFO)"), "{why}");
         let e = save(&mut n, "x").unwrap_err();
-        assert!(e.contains(&p.display().to_string()) && e.contains("read-only"), "{e}");
+        assert!(
+            e.contains(&p.display().to_string()) && e.contains("read-only"),
+            "{e}"
+        );
         let q = dir.path().join("bin.md");
         std::fs::write(&q, b"\x00\x01\x02").unwrap();
         assert!(load(&q).read_only.unwrap().contains("binary"));

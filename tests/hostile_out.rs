@@ -68,7 +68,8 @@ fn mkfifo(p: &Path) {
 fn assert_no_raw_controls(what: &str, bytes: &[u8]) {
     let text = String::from_utf8_lossy(bytes);
     for (i, c) in text.char_indices() {
-        let bad = (c.is_control() && c != '\n' && c != '\t') || matches!(c, '\u{202a}'..='\u{202e}');
+        let bad =
+            (c.is_control() && c != '\n' && c != '\t') || matches!(c, '\u{202a}'..='\u{202e}');
         assert!(
             !bad,
             "{what}: raw control {c:?} at byte {i}: {:?}",
@@ -97,9 +98,17 @@ fn a_fifo_given_as_file_is_refused_at_once_by_every_command() {
     std::fs::write(&sys, b"MZ").expect("w");
     let r = bsodwb(&["sig", "--no-case", "--roots"], &[&fifo, &sys]);
     assert_eq!(r.code, Some(1));
-    assert!(r.stderr.contains("not a regular file (a FIFO)"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("not a regular file (a FIFO)"),
+        "{}",
+        r.stderr
+    );
     let r = bsodwb(&["sig", "--no-case", "--import"], &[&fifo, &sys]);
-    assert!(r.stderr.contains("not a regular file (a FIFO)"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("not a regular file (a FIFO)"),
+        "{}",
+        r.stderr
+    );
     for cmd in ["scan", "analyze"] {
         let r = bsodwb(&[cmd], &[&fifo]);
         assert_eq!(r.code, Some(1), "{cmd}");
@@ -167,7 +176,12 @@ fn each_cause_is_named_once_with_its_path() {
     // A missing file, through a library open that carries its own source.
     let r = bsodwb(&["hive"], &[&dir.path().join("SYSTEM")]);
     assert_eq!(r.code, Some(1));
-    assert_eq!(r.stderr.matches("no such file or folder").count(), 1, "{}", r.stderr);
+    assert_eq!(
+        r.stderr.matches("no such file or folder").count(),
+        1,
+        "{}",
+        r.stderr
+    );
     assert!(!r.stderr.contains("os error"), "{}", r.stderr);
     // --roots on a file that is not PEM.
     let sys = dir.path().join("x.sys");
@@ -188,7 +202,11 @@ fn nothing_judged_is_a_failure() {
     // A folder without drivers.
     let r = bsodwb(&["sig", "--no-case"], &[dir.path()]);
     assert_eq!(r.code, Some(1));
-    assert!(r.stderr.contains("no driver files (.sys) found"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("no driver files (.sys) found"),
+        "{}",
+        r.stderr
+    );
     // A file that is not a PE image is not "unsigned".
     let txt = dir.path().join("readme.sys");
     std::fs::write(&txt, "just text\n").expect("w");
@@ -209,7 +227,11 @@ fn nothing_judged_is_a_failure() {
         .expect("hive");
     let r = bsodwb(&["hive", "--service", "nope"], &[&hive]);
     assert_eq!(r.code, Some(1));
-    assert!(r.stderr.contains("no service named \"nope\""), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("no service named \"nope\""),
+        "{}",
+        r.stderr
+    );
     assert!(r.stdout.is_empty());
     let r = bsodwb(&["hive", "--service", "CDROM"], &[&hive]);
     assert_eq!(r.code, Some(0), "{}", r.stderr);
@@ -255,7 +277,10 @@ fn filter_values_that_cannot_work_are_refused() {
             r.stderr
         );
     }
-    let r = bsodwb(&["pml", "--filter", "Time of Day more than 0:00:00"], &[&pml]);
+    let r = bsodwb(
+        &["pml", "--filter", "Time of Day more than 0:00:00"],
+        &[&pml],
+    );
     assert_eq!(r.code, Some(0), "{}", r.stderr);
 }
 
@@ -290,7 +315,8 @@ fn escape_sequences_in_a_dump_an_event_log_and_a_boot_log_are_shown_escaped() {
     let dir = tempfile::tempdir().expect("tmp");
     // A driver path inside a dump.
     let mut spec = DumpSpec::demo_0x5a();
-    spec.modules.push(ModuleSpec::driver(&format!("{EVIL}.sys")));
+    spec.modules
+        .push(ModuleSpec::driver(&format!("{EVIL}.sys")));
     let dmp = dir.path().join("evil.dmp");
     write_triage_dump(&dmp, &spec).expect("dump");
     let r = bsodwb(&["dump"], &[&dmp]);
@@ -299,7 +325,9 @@ fn escape_sequences_in_a_dump_an_event_log_and_a_boot_log_are_shown_escaped() {
     assert!(r.out().contains(EVIL_SHOWN), "{}", r.out());
     // An event string.
     let evtx_path = dir.path().join("System.evtx");
-    let t = "2026-11-27T08:00:06Z".parse::<evtx::Timestamp>().expect("ts");
+    let t = "2026-11-27T08:00:06Z"
+        .parse::<evtx::Timestamp>()
+        .expect("ts");
     EvtxWriter::new()
         .scm_7000(t, EVIL, 577, EVIL)
         .write_to(&evtx_path)
@@ -378,7 +406,11 @@ fn symlinks_are_followed_only_inside_the_case() {
     let files: Vec<serde_json::Value> = serde_json::from_slice(&r.stdout).expect("json");
     let names: Vec<&str> = files.iter().filter_map(|f| f["path"].as_str()).collect();
     assert_eq!(names, ["in.log", "logs/setupapi.dev.log"]);
-    assert!(r.stderr.contains("out.txt: skipped: symbolic link to"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("out.txt: skipped: symbolic link to"),
+        "{}",
+        r.stderr
+    );
     assert!(r.stderr.contains("outside the case folder"), "{}", r.stderr);
     assert!(r.stderr.contains("logs2: skipped"), "{}", r.stderr);
     assert!(r.stderr.contains("zero.dmp: skipped"), "{}", r.stderr);
@@ -537,8 +569,7 @@ mod notes {
         let text = line.repeat(16_384);
         app.handle_paste(&text);
         app.handle_key(key(KeyCode::Esc));
-        let saved =
-            std::fs::read_to_string(dir.path().join("bsodwb-notes.md")).expect("saved");
+        let saved = std::fs::read_to_string(dir.path().join("bsodwb-notes.md")).expect("saved");
         // Every CR became a line end; the text ends with the paste's last one.
         assert_eq!(saved.len(), 64 * 16_384);
         assert_eq!(saved.lines().count(), 16_384);

@@ -81,9 +81,7 @@ impl NotesPane {
         };
         match got {
             Ok(n) => {
-                self.editor = TextArea::new(n.text.lines().map(str::to_string).collect());
-                self.status = n.status();
-                self.notes = Some(n);
+                self.show(n);
                 self.loading = None;
                 true
             }
@@ -98,13 +96,15 @@ impl NotesPane {
 
     /// Wait until the notes are read (tests).
     pub fn wait_loaded(&mut self) {
-        if let Some(rx) = self.loading.take() {
-            if let Ok(n) = rx.recv() {
-                self.editor = TextArea::new(n.text.lines().map(str::to_string).collect());
-                self.status = n.status();
-                self.notes = Some(n);
-            }
+        if let Some(n) = self.loading.take().and_then(|rx| rx.recv().ok()) {
+            self.show(n);
         }
+    }
+
+    fn show(&mut self, n: Notes) {
+        self.editor = TextArea::new(n.text.lines().map(str::to_string).collect());
+        self.status = n.status();
+        self.notes = Some(n);
     }
 
     /// Save now (atomic; encoding, line ends and mode kept); the status line says what happened.
