@@ -109,6 +109,12 @@ fn a_fifo_given_as_file_is_refused_at_once_by_every_command() {
         "{}",
         r.stderr
     );
+    // A FIFO named *.cat in a catalog folder is not read (the deadline would catch a hang).
+    let cats = dir.path().join("CatRoot");
+    std::fs::create_dir(&cats).expect("mkdir");
+    mkfifo(&cats.join("evil.cat"));
+    let r = bsodwb(&["sig", "--no-case", "--catalogs"], &[&cats, &sys]);
+    assert!(r.stderr.contains("indexed 0 catalogs"), "{}", r.stderr);
     for cmd in ["scan", "analyze"] {
         let r = bsodwb(&[cmd], &[&fifo]);
         assert_eq!(r.code, Some(1), "{cmd}");
