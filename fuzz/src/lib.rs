@@ -9,8 +9,11 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
+/// A harness: arbitrary bytes in, a panic is a finding.
+pub type Harness = fn(&[u8]);
+
 /// Every target, by name (the names of `fuzz_targets/*.rs` and of the corpus folders).
-pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+pub const TARGETS: &[(&str, Harness)] = &[
     ("pml", pml),
     ("dump", dump),
     ("evtx", evtx),
@@ -89,7 +92,8 @@ pub fn hive_log(data: &[u8]) {
         return;
     }
     DIRTY.with(|hive| {
-        let _ = registry::from_bytes_with_logs(hive, &dir.join("SYSTEM"), std::slice::from_ref(&log));
+        let _ =
+            registry::from_bytes_with_logs(hive, &dir.join("SYSTEM"), std::slice::from_ref(&log));
     });
 }
 

@@ -9,7 +9,10 @@ fn replay_corpora_and_artifacts() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut total = 0usize;
     for (name, run) in bsod_workbench_fuzz::TARGETS {
-        for folder in [root.join("corpus").join(name), root.join("artifacts").join(name)] {
+        for folder in [
+            root.join("corpus").join(name),
+            root.join("artifacts").join(name),
+        ] {
             let Ok(entries) = std::fs::read_dir(&folder) else {
                 continue;
             };
