@@ -8,6 +8,7 @@ use std::path::Path;
 fn replay_corpora_and_artifacts() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut total = 0usize;
+    let mut failed = Vec::new();
     for (name, run) in bsod_workbench_fuzz::TARGETS {
         for folder in [
             root.join("corpus").join(name),
@@ -20,10 +21,17 @@ fn replay_corpora_and_artifacts() {
                 let Ok(data) = std::fs::read(e.path()) else {
                     continue;
                 };
-                run(&data);
                 total += 1;
+                if std::panic::catch_unwind(|| run(&data)).is_err() {
+                    failed.push(e.path().display().to_string());
+                }
             }
         }
     }
-    eprintln!("replayed {total} inputs");
+    eprintln!("replayed {total} inputs, {} panicked", failed.len());
+    assert!(
+        failed.is_empty(),
+        "inputs that panic:\n{}",
+        failed.join("\n")
+    );
 }
