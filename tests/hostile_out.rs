@@ -582,3 +582,113 @@ mod notes {
         assert!(saved.lines().all(|l| l.len() == 63));
     }
 }
+
+/// In a real terminal (tmux): Windows-1252 notes shown decoded, 1 MiB pasted as one bracketed
+/// paste, saved with CRLF and the file's mode kept, the original kept beside it.
+#[test]
+fn tmux_notes_paste_and_windows_1252() {
+    use std::os::unix::fs::PermissionsExt;
+    if !Command::new("tmux")
+        .arg("-V")
+        .output()
+        .is_ok_and(|o| o.status.success())
+    {
+        assert_ne!(
+            std::env::var("BSODWB_REQUIRE_ORACLES").as_deref(),
+            Ok("1"),
+            "tmux is required"
+        );
+        eprintln!("SKIP: tmux not installed");
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tmp");
+    let case = dir.path().join("case");
+    std::fs::create_dir(&case).expect("mkdir");
+    let notes = case.join("bsodwb-notes.md");
+    std::fs::write(&notes, b"Caf\xe9\r\n").expect("w");
+    std::fs::set_permissions(&notes, std::fs::Permissions::from_mode(0o640)).expect("chmod");
+    let paste = dir.path().join("paste.txt");
+    std::fs::write(&paste, format!("{}\n", "y".repeat(63)).repeat(16_384)).expect("w");
+    let socket = format!("bsodwb-hostile-{}", std::process::id());
+    let status = dir.path().join("status");
+    let tmux = |args: &[&str]| {
+        let out = Command::new("tmux")
+            .args(["-L", &socket, "-f", "/dev/null"])
+            .args(args)
+            .output()
+            .expect("tmux");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let script = format!(
+        "'{}' '{}'; echo $? > '{}'; sleep 30",
+        env!("CARGO_BIN_EXE_bsodwb"),
+        case.display(),
+        status.display()
+    );
+    tmux(&[
+        "new-session",
+        "-d",
+        "-x",
+        "100",
+        "-y",
+        "30",
+        "sh",
+        "-c",
+        &script,
+    ]);
+    let wait_for = |needle: &str| {
+        let start = Instant::now();
+        loop {
+            let s = tmux(&["capture-pane", "-p"]);
+            if s.contains(needle) {
+                return;
+            }
+            if start.elapsed() > Duration::from_secs(30) {
+                tmux(&["kill-server"]);
+                panic!("timed out waiting for {needle:?}; screen:\n{s}");
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    };
+    wait_for("1 Overview");
+    tmux(&["send-keys", "6"]);
+    wait_for("Café");
+    wait_for("decoded from Windows-12");
+    tmux(&["send-keys", "i"]);
+    tmux(&["load-buffer", &paste.display().to_string()]);
+    tmux(&["paste-buffer", "-p"]);
+    wait_for("[modified]");
+    tmux(&["send-keys", "Escape"]);
+    wait_for("saved");
+    tmux(&["send-keys", "q"]);
+    let start = Instant::now();
+    let code = loop {
+        if let Ok(s) = std::fs::read_to_string(&status) {
+            break s.trim().to_string();
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "bsodwb did not exit"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    tmux(&["kill-server"]);
+    assert_eq!(code, "0");
+    let saved = std::fs::read(&notes).expect("notes");
+    let expected = format!(
+        "{}Café\r\n",
+        format!("{}\r\n", "y".repeat(63)).repeat(16_384)
+    );
+    assert_eq!(saved.len(), expected.len());
+    assert!(saved == expected.as_bytes(), "the paste arrived altered");
+    let mode = std::fs::metadata(&notes)
+        .expect("meta")
+        .permissions()
+        .mode()
+        & 0o777;
+    assert_eq!(mode, 0o640);
+    assert_eq!(
+        std::fs::read(case.join("bsodwb-notes.windows-1252.md")).expect("kept"),
+        b"Caf\xe9\r\n"
+    );
+}
