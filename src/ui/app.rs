@@ -177,7 +177,8 @@ impl App {
             Action::Quit => match self.panes.iter().find_map(|p| p.unsaved()) {
                 Some(why) => {
                     self.confirm_quit = true;
-                    self.message = Some(format!("{why}: quit anyway? (y/n)"));
+                    // The question first: a long path is cut at the right edge.
+                    self.message = Some(format!("Quit anyway? (y/n) {why}"));
                 }
                 None => self.quit = true,
             },
