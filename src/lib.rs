@@ -16,11 +16,14 @@
 pub mod case;
 pub mod driver;
 pub mod dump;
+pub mod escape;
 pub mod eventlog;
 pub mod findings;
 pub mod inf;
+pub mod input;
 pub mod links;
 pub mod mapped;
+pub mod notes;
 pub mod pe;
 pub mod pml;
 pub mod registry;

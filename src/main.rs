@@ -65,14 +65,14 @@ fn main() -> std::process::ExitCode {
         std::process::exit(128 + sig);
     }
     for changed in bsod_workbench::mapped::take_changed() {
-        eprintln!("bsodwb: warning: {changed}");
+        cmd::eline!("bsodwb: warning: {changed}");
     }
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
         // `bsodwb scan CASE | head`: the reader went away; that is not an error of ours.
         Err(e) if is_broken_pipe(&e) => std::process::ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("bsodwb: {e:#}");
+            cmd::eline!("bsodwb: {}", error_text(&e));
             std::process::ExitCode::FAILURE
         }
     }
@@ -113,6 +113,20 @@ fn watch_signals() {
 #[cfg(not(unix))]
 fn watch_signals() {}
 
+/// An error and its causes, each said once: a library error that already prints its source
+/// (`path: permission denied`) is not followed by the source again.
+fn error_text(e: &anyhow::Error) -> String {
+    let mut text = e.to_string();
+    for cause in e.chain().skip(1) {
+        let c = cause.to_string();
+        if !c.is_empty() && !text.contains(&c) {
+            text.push_str(": ");
+            text.push_str(&c);
+        }
+    }
+    text
+}
+
 /// Whether an error comes from writing to a closed pipe (directly or inside serde_json).
 fn is_broken_pipe(e: &anyhow::Error) -> bool {
     e.chain().any(|c| {
@@ -139,7 +153,10 @@ fn run() -> anyhow::Result<()> {
         None => {
             // No case: the demo case, written to the cache folder on first use.
             let case = match cli.case {
-                Some(c) => c,
+                Some(c) => {
+                    check_case(&c)?;
+                    c
+                }
                 None => {
                     let dir = bsod_workbench::synth::demo::default_demo_dir();
                     bsod_workbench::synth::demo::ensure_demo_case(&dir).map_err(|e| {
@@ -151,6 +168,26 @@ fn run() -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// A case that cannot be opened is said on the terminal before the workbench takes it over:
+/// a missing path, or a FIFO, socket or device (never opened: a FIFO would block).
+fn check_case(case: &std::path::Path) -> anyhow::Result<()> {
+    let meta = std::fs::metadata(case).map_err(|e| {
+        anyhow::anyhow!(
+            "cannot open case {}: {}",
+            case.display(),
+            bsod_workbench::input::plain(e)
+        )
+    })?;
+    if !meta.is_dir() && !meta.is_file() {
+        anyhow::bail!(
+            "cannot open case {}: {}",
+            case.display(),
+            bsod_workbench::input::not_regular(&meta.file_type())
+        );
+    }
+    Ok(())
 }
 
 /// Tracing goes to a file (`--log` or `BSODWB_LOG`), never to the terminal the TUI draws on.
@@ -174,6 +211,10 @@ fn init_logging(path: Option<&std::path::Path>) {
                 )
                 .try_init();
         }
-        Err(e) => eprintln!("bsodwb: cannot open log file {}: {e}", path.display()),
+        Err(e) => cmd::eline!(
+            "bsodwb: cannot open log file {}: {}",
+            path.display(),
+            bsod_workbench::input::plain(e)
+        ),
     }
 }

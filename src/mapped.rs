@@ -29,8 +29,9 @@ pub struct Mapping {
 impl Bytes {
     /// Map `path` read-only. Empty files are held as an empty vector (mmap refuses length 0).
     pub fn open(path: &Path) -> std::io::Result<Bytes> {
-        let file = File::open(path)?;
-        if file.metadata()?.len() == 0 {
+        // A FIFO or device is refused on the open descriptor (it would block or never end).
+        let (file, meta) = crate::input::open_regular(path)?;
+        if meta.len() == 0 {
             return Ok(Bytes::Owned(Vec::new()));
         }
         guard::install();

@@ -146,8 +146,15 @@ impl<'a> Walker<'a> {
     pub fn walk(&mut self) -> Result<(), CaseError> {
         let meta = std::fs::metadata(&self.root).map_err(|e| CaseError::Open {
             path: self.root.clone(),
-            source: e,
+            source: crate::input::plain(e),
         })?;
+        if !meta.is_file() && !meta.is_dir() {
+            // A FIFO, socket or device as the case: refused before anything opens it.
+            return Err(CaseError::Open {
+                path: self.root.clone(),
+                source: crate::input::not_regular(&meta.file_type()),
+            });
+        }
         let mut plan = Vec::new();
         if meta.is_file() {
             // A single file given as the case: its folder's display name is the file name.
@@ -203,8 +210,8 @@ impl<'a> Walker<'a> {
             Ok(rd) => rd.filter_map(Result::ok).collect(),
             Err(e) => {
                 self.problems.push(Problem::new(
-                    display(rel, ""),
-                    format!("cannot list folder: {e}"),
+                    display(rel, "."),
+                    format!("cannot list folder: {}", crate::input::plain(e)),
                 ));
                 return;
             }
@@ -221,14 +228,60 @@ impl<'a> Walker<'a> {
             } else {
                 format!("{rel}/{name}")
             };
-            // Symlinks are not followed: a case folder is a copy, and links could loop or escape it.
             let Ok(ft) = entry.file_type() else { continue };
             if ft.is_dir() {
                 self.list_dir(&entry.path(), &child_rel, plan);
             } else if ft.is_file() {
                 let size = entry.metadata().map(|m| m.len()).unwrap_or(0);
                 plan.push((entry.path(), child_rel, size));
+            } else if ft.is_symlink() {
+                self.list_link(&entry.path(), &child_rel, plan);
+            } else {
+                // FIFOs, sockets, devices: never opened (a FIFO would block the load).
+                self.problems.push(Problem::new(
+                    child_rel,
+                    format!("skipped: {}", crate::input::not_regular(&ft)),
+                ));
             }
+        }
+    }
+
+    /// A symbolic link is followed only to a regular file inside the case folder: a link out of
+    /// the case could read anything on this machine, and a link to a folder inside it would
+    /// list files twice (or loop). Everything else is named as skipped.
+    fn list_link(&mut self, link: &Path, rel: &str, plan: &mut Vec<(PathBuf, String, u64)>) {
+        let skipped = |why: String| Problem::new(rel.to_string(), format!("skipped: {why}"));
+        let target = match std::fs::canonicalize(link) {
+            Ok(t) => t,
+            Err(e) => {
+                let e = crate::input::plain(e);
+                self.problems.push(skipped(format!(
+                    "symbolic link that cannot be followed: {e}"
+                )));
+                return;
+            }
+        };
+        let inside = std::fs::canonicalize(&self.root).is_ok_and(|root| target.starts_with(root));
+        if !inside {
+            self.problems.push(skipped(format!(
+                "symbolic link to {}, outside the case folder",
+                target.display()
+            )));
+            return;
+        }
+        match std::fs::metadata(&target) {
+            Ok(m) if m.is_file() => plan.push((link.to_path_buf(), rel.to_string(), m.len())),
+            Ok(m) if m.is_dir() => self.problems.push(skipped(
+                "symbolic link to a folder of the case (its files are listed where they are)"
+                    .into(),
+            )),
+            Ok(m) => self.problems.push(skipped(format!(
+                "symbolic link to {}",
+                crate::input::not_regular(&m.file_type())
+            ))),
+            Err(e) => self
+                .problems
+                .push(skipped(crate::input::plain(e).to_string())),
         }
     }
 
@@ -243,7 +296,7 @@ impl<'a> Walker<'a> {
         };
         let open = || -> io::Result<Tracked> {
             Ok(Tracked {
-                file: File::open(path)?,
+                file: crate::input::open_regular(path)?.0,
                 pos: 0,
                 seen: self.current.clone(),
             })
@@ -857,7 +910,11 @@ fn read_head(path: &Path) -> io::Result<Vec<u8>> {
 
 fn read_head_n(path: &Path, n: usize) -> io::Result<Vec<u8>> {
     let mut head = Vec::with_capacity(n);
-    File::open(path)?.take(n as u64).read_to_end(&mut head)?;
+    // Checked on the open descriptor: a file swapped for a FIFO after the walk never blocks.
+    crate::input::open_regular(path)?
+        .0
+        .take(n as u64)
+        .read_to_end(&mut head)?;
     Ok(head)
 }
 

@@ -1,6 +1,7 @@
 //! `bsodwb analyze CASE`: load a whole case and print what the rules conclude, with evidence.
 
 use bsod_workbench::case::Case;
+use bsod_workbench::escape::escape_field;
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -24,7 +25,7 @@ struct Report<'a> {
 
 pub fn run(args: Args) -> anyhow::Result<()> {
     let case = Case::load(&args.case, &mut |_| {})?;
-    let mut out = std::io::stdout().lock();
+    let mut out = super::stdout(args.format);
     match args.format {
         super::Format::Json => {
             let r = Report {
@@ -55,9 +56,28 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 writeln!(out)?;
             }
             for p in &case.problems {
-                writeln!(out, "problem: {}: {}", p.path, p.message)?;
+                writeln!(
+                    out,
+                    "problem: {}: {}",
+                    escape_field(&p.path),
+                    escape_field(&p.message)
+                )?;
             }
         }
+    }
+    out.flush()?;
+    // A folder with nothing bsodwb reads was not analysed: "No findings." alone would read as
+    // a clean bill of health.
+    let files = case.inventory.as_ref().map_or(&[][..], |i| &i.files[..]);
+    if files
+        .iter()
+        .all(|f| f.kind == bsod_workbench::case::Kind::Unknown)
+    {
+        anyhow::bail!(
+            "{}: nothing was judged: no dump, boot log, event log, hive, driver or catalog among its {} file(s)",
+            args.case.display(),
+            files.len()
+        );
     }
     Ok(())
 }

@@ -56,6 +56,7 @@ fn stderr_progress() -> Arc<dyn Fn(&Progress) + Send + Sync> {
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
+    super::check_file(&args.file)?;
     let d = dump::open(&args.file)?;
     let path = SymbolPath::from_arg_or_env(args.symbols.as_deref());
     let config = SymbolsConfig::load();
@@ -65,6 +66,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         .map(|p| p.to_path_buf())
         .into_iter()
         .collect();
+    if args.format == super::Format::Csv {
+        anyhow::bail!("bsodwb dump: csv is not offered; use text or json");
+    }
     let fetched = fetch::analyze(
         &d,
         &FetchOptions {
@@ -76,17 +80,17 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         },
     );
     let a = fetched.analysis;
+    let mut out = super::stdout(args.format);
     match args.format {
         super::Format::Json => {
-            let mut out = std::io::stdout().lock();
             serde_json::to_writer_pretty(&mut out, &report::json_report(&d, &a))?;
             writeln!(out)?;
         }
-        super::Format::Text => write!(std::io::stdout().lock(), "{}", report::text_report(&d, &a))?,
-        super::Format::Csv => anyhow::bail!("bsodwb dump: csv is not offered; use text or json"),
+        _ => write!(out, "{}", report::text_report(&d, &a))?,
     }
+    out.flush()?;
     if let Some(hint) = fetch::symbol_path_hint(&path, &a) {
-        eprintln!("bsodwb: {hint}");
+        super::eline!("bsodwb: {hint}");
     }
     Ok(())
 }

@@ -1,5 +1,6 @@
 //! `bsodwb evtx`: the CodeIntegrity and System events of an EVTX file, typed.
 
+use bsod_workbench::escape::escape_field;
 use bsod_workbench::eventlog::{self, Selection};
 use std::io::Write;
 use std::path::PathBuf;
@@ -22,6 +23,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     } else {
         Selection::boot_failure()
     };
+    super::check_file(&args.file)?;
     let log = eventlog::open_with(&args.file, &selection)?;
     match print(&log, args.format) {
         // A closed pipe (`| head`) is the reader's choice, not a failure.
@@ -36,8 +38,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 }
 
 fn print(log: &eventlog::EventLog, format: super::Format) -> anyhow::Result<()> {
-    let stdout = std::io::stdout();
-    let mut out = std::io::BufWriter::new(stdout.lock());
+    let mut out = super::stdout(format);
     match format {
         super::Format::Json => {
             serde_json::to_writer_pretty(&mut out, log).map_err(std::io::Error::from)?;
@@ -74,10 +75,10 @@ fn write_text(out: &mut impl Write, log: &eventlog::EventLog) -> anyhow::Result<
             out,
             "{}  {:<40} {:>5}  {:<11} {}{}",
             e.time,
-            e.provider,
+            escape_field(&e.provider),
             e.event_id,
             e.level_name().unwrap_or("-"),
-            e.summary(),
+            escape_field(&e.summary()),
             if d.is_empty() {
                 String::new()
             } else {
@@ -86,7 +87,7 @@ fn write_text(out: &mut impl Write, log: &eventlog::EventLog) -> anyhow::Result<
         )?;
     }
     for w in &log.warnings {
-        writeln!(out, "warning: {w}")?;
+        writeln!(out, "warning: {}", escape_field(&w.to_string()))?;
     }
     Ok(())
 }

@@ -1,5 +1,6 @@
 //! `bsodwb hive`: the services, control set and time zone of a SYSTEM hive.
 
+use bsod_workbench::escape::escape_field;
 use bsod_workbench::registry::{self, Service, SystemHive};
 use std::io::Write;
 use std::path::PathBuf;
@@ -20,6 +21,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
+    super::check_file(&args.file)?;
     let hive = registry::open(&args.file)?;
     let selected: Vec<&Service> = hive
         .services()
@@ -31,8 +33,17 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 .is_none_or(|n| s.name.eq_ignore_ascii_case(n))
         })
         .collect();
-    let stdout = std::io::stdout();
-    let mut out = stdout.lock();
+    if let Some(name) = &args.service
+        && selected.is_empty()
+    {
+        anyhow::bail!(
+            "{}: no service named {:?} under {}\\Services",
+            args.file.display(),
+            name,
+            hive.control_set.key
+        );
+    }
+    let mut out = super::stdout(args.format);
     match args.format {
         super::Format::Json => {
             let doc = serde_json::json!({
@@ -53,8 +64,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         super::Format::Csv => write_csv(&mut out, &selected)?,
         super::Format::Text => write_text(&mut out, &hive, &selected)?,
     }
+    out.flush()?;
     for w in &hive.warnings {
-        eprintln!("warning: {w}");
+        super::eline!("warning: {w}");
     }
     Ok(())
 }
@@ -153,7 +165,7 @@ fn write_text(
         writeln!(
             out,
             "{:<32} {:<11} {:<22} {:<12} {:<20} {:<28} {:<44} {}",
-            format!("{}{mark}", s.name),
+            format!("{}{mark}", escape_field(&s.name)),
             code(s.start.map(|v| v.0), s.start.and_then(|v| v.name())),
             code(
                 s.service_type.map(|v| v.0),
@@ -167,9 +179,9 @@ fn write_text(
                 .utc_string()
                 .unwrap_or_else(|| "-".into())
                 .trim_end_matches('Z'),
-            s.group.as_deref().unwrap_or("-"),
-            s.image_path.as_deref().unwrap_or("-"),
-            s.display_name.as_deref().unwrap_or("-"),
+            escape_field(s.group.as_deref().unwrap_or("-")),
+            escape_field(s.image_path.as_deref().unwrap_or("-")),
+            escape_field(s.display_name.as_deref().unwrap_or("-")),
         )?;
     }
     if services.iter().any(|s| s.is_critical_boot_driver()) {

@@ -1,9 +1,10 @@
 //! `bsodwb pml FILE --format csv|json|text [--filter RULE]... [--driver NAME]`.
 
 use bsod_workbench::driver::DriverKey;
+use bsod_workbench::escape::escape_field;
 use bsod_workbench::pml::{self, Filter, csv as pmlcsv};
 use serde::Serialize;
-use std::io::{self, BufWriter, Write};
+use std::io::{self, Write};
 use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
 
@@ -61,16 +62,18 @@ struct JsonFrame {
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
+    // Rules first: a typo is reported before a large log is read.
+    let filter = Filter::parse(&args.filters)?;
     let tz = pml::render::TimeZone::parse(&args.tz).map_err(|e| anyhow::anyhow!("--tz {e}"))?;
+    super::check_file(&args.file)?;
     let mut log = pml::open(&args.file)?;
     log.set_render_options(pml::render::RenderOptions {
         tz,
         ..Default::default()
     });
     for w in log.warnings() {
-        eprintln!("warning: {w}");
+        super::eline!("warning: {w}");
     }
-    let filter = Filter::parse(&args.filters)?;
     let cancel = AtomicBool::new(false);
     let mut selected = filter.apply(&log, &mut |_, _| {}, &cancel);
     if let Some(name) = &args.driver {
@@ -83,8 +86,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     if let Some(n) = args.limit {
         selected.truncate(n);
     }
-    let stdout = io::stdout();
-    let mut out = BufWriter::new(stdout.lock());
+    let mut out = super::stdout(args.format);
     let result = write_events(&log, &selected, args.format, &mut out);
     match result.and_then(|()| out.flush()) {
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
@@ -109,7 +111,7 @@ fn write_events<W: Write>(
             Err(e) => {
                 failed += 1;
                 if failed <= 10 {
-                    eprintln!("warning: {e}");
+                    super::eline!("warning: {e}");
                 }
                 continue;
             }
@@ -141,7 +143,8 @@ fn write_events<W: Write>(
             }
             super::Format::Text => {
                 let c = r.row(&ev);
-                let get = |k: usize| c.get(k).map(String::as_str).unwrap_or("");
+                // One event, one line: a newline inside a path or a name is shown escaped.
+                let get = |k: usize| escape_field(c.get(k).map(String::as_str).unwrap_or(""));
                 writeln!(
                     out,
                     "{:>9} {:<18} {:>14} {:>6} {:<28} {:<60} {:<18} {}",
@@ -158,7 +161,7 @@ fn write_events<W: Write>(
         }
     }
     if failed > 10 {
-        eprintln!("warning: {failed} events could not be decoded");
+        super::eline!("warning: {failed} events could not be decoded");
     }
     if format == super::Format::Text {
         writeln!(out, "{} of {} events", selected.len(), log.len())?;

@@ -1,6 +1,7 @@
 //! `bsodwb scan CASE`: every file of a case folder with the kind sniffed from its content.
 
 use bsod_workbench::case;
+use bsod_workbench::escape::escape_field;
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -15,7 +16,7 @@ pub struct Args {
 
 pub fn run(args: Args) -> anyhow::Result<()> {
     let inv = case::scan(&args.case)?;
-    let mut out = std::io::stdout().lock();
+    let mut out = super::stdout(args.format);
     match args.format {
         super::Format::Json => {
             serde_json::to_writer_pretty(&mut out, &inv.files)?;
@@ -25,7 +26,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             let width = inv
                 .files
                 .iter()
-                .map(|f| f.path.len())
+                .map(|f| escape_field(&f.path).chars().count())
                 .max()
                 .unwrap_or(4)
                 .min(70);
@@ -33,17 +34,22 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 writeln!(
                     out,
                     "{:<width$}  {:<13}  {:>12}  {}",
-                    f.path,
+                    escape_field(&f.path),
                     f.kind.as_str(),
                     f.size,
-                    f.detail
+                    escape_field(&f.detail)
                 )?;
             }
             writeln!(out, "{} files", inv.files.len())?;
         }
     }
+    out.flush()?;
     for p in &inv.problems {
-        eprintln!("problem: {}: {}", p.path, p.message);
+        super::eline!(
+            "problem: {}: {}",
+            escape_field(&p.path),
+            escape_field(&p.message)
+        );
     }
     Ok(())
 }

@@ -1,5 +1,6 @@
 //! `bsodwb sig PATH... [--catalogs DIR]... [--roots PEM]... [--no-default-roots] [--import REPORT]... --format text|json|csv`
 
+use bsod_workbench::escape::escape_field;
 use bsod_workbench::signing::{
     self, CatalogDir, CatalogIndex, FileVerdict, IndexProgress, RootStore, Summary,
 };
@@ -41,22 +42,27 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         RootStore::builtin()
     };
     for p in &args.roots {
+        let before = roots.len();
         roots.add_pem_file(p)?;
+        if roots.len() == before {
+            anyhow::bail!(
+                "{}: PEM expected, but no -----BEGIN CERTIFICATE----- block was found",
+                p.display()
+            );
+        }
     }
     let mut dirs: Vec<CatalogDir> = args.catalogs.iter().map(CatalogDir::new).collect();
     let mut reports: Vec<PathBuf> = args.import.clone();
     let mut files = Vec::new();
     let mut catalogs = Vec::new();
     for p in &args.paths {
-        if !p.exists() {
-            anyhow::bail!("{}: no such file or folder", p.display());
-        }
         if p.is_file() && p.extension().is_some_and(|e| e.eq_ignore_ascii_case("cat")) {
             // A catalog given by itself is described: members, signer, signature states.
+            super::check_file(p)?;
             catalogs.push(signing::CatalogReport::open(p, &roots)?);
             continue;
         }
-        files.extend(signing::driver_files(p));
+        files.extend(driver_files(p)?);
         if !args.no_case
             && let Some(root) = signing::find_case_root(p)
         {
@@ -70,20 +76,27 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     reports.dedup();
     files.sort();
     files.dedup();
+    if files.is_empty() && catalogs.is_empty() {
+        let names: Vec<String> = args.paths.iter().map(|p| p.display().to_string()).collect();
+        anyhow::bail!(
+            "{}: no driver files (.sys) found: nothing to judge",
+            names.join(", ")
+        );
+    }
 
     let index = CatalogIndex::build(&dirs, &|p: IndexProgress| {
         if p.total >= 1024 {
-            eprint!("\rindexing catalogs: {}/{}", p.done, p.total);
+            eprint!("\rindexing catalogs: {}/{}", p.done, p.total); // numbers only
             if p.done == p.total {
                 eprintln!();
             }
         }
     });
     for d in &dirs {
-        eprintln!("catalogs: {} ({})", d.path.display(), d.location.as_str());
+        super::eline!("catalogs: {} ({})", d.path.display(), d.location.as_str());
     }
     let unreadable = index.catalogs.iter().filter(|c| c.error.is_some()).count();
-    eprintln!(
+    super::eline!(
         "indexed {} catalogs, {} member hashes{}",
         index.catalogs.len(),
         index.member_count(),
@@ -98,13 +111,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     for r in &reports {
         match signing::imported::read_report(r) {
             Ok(lines) => third.extend(lines),
-            Err(e) => eprintln!("warning: {e}"),
+            Err(e) => super::eline!("warning: {e}"),
         }
     }
     signing::attach_third_party(&mut verdicts, &third);
 
-    let stdout = std::io::stdout();
-    let mut out = stdout.lock();
+    let mut out = super::stdout(args.format);
     if !catalogs.is_empty() {
         match args.format {
             super::Format::Json => {
@@ -120,6 +132,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 }
             }
         }
+        out.flush()?;
         return Ok(());
     }
     match args.format {
@@ -130,7 +143,52 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         super::Format::Csv => write_csv(&mut out, &verdicts)?,
         super::Format::Text => write_text(&mut out, &verdicts)?,
     }
+    out.flush()?;
+    // A run that judged no file (only unreadable files, or files that are not PE images and
+    // no catalog lists) did not answer the question: say so in the exit code.
+    if !verdicts.iter().any(judged) {
+        anyhow::bail!(
+            "no file was judged: {} file(s), none a readable PE image or catalogued",
+            verdicts.len()
+        );
+    }
     Ok(())
+}
+
+/// Whether a verdict answers "is this driver signed?".
+fn judged(v: &FileVerdict) -> bool {
+    v.verdict != signing::Verdict::Unreadable && !not_a_pe(v)
+}
+
+/// A file that is not a PE image and that no catalog lists: "unsigned" would misstate it.
+fn not_a_pe(v: &FileVerdict) -> bool {
+    v.hash_kind == signing::HashKind::Flat && v.verdict == signing::Verdict::Unsigned
+}
+
+/// The verdict as shown: "not a PE image" rather than "unsigned" for a file that is no driver.
+fn verdict_label(v: &FileVerdict, csv: bool) -> String {
+    match (not_a_pe(v), csv) {
+        (true, true) => "not-a-pe-image".into(),
+        (true, false) => "not a PE image (no driver; no catalog lists its hash)".into(),
+        (false, _) => v.verdict.to_string(),
+    }
+}
+
+/// The driver files of one PATH argument: the file itself, or the `.sys` files of a folder.
+/// Anything else (a FIFO, a device, a socket) is refused before it is opened.
+fn driver_files(p: &std::path::Path) -> anyhow::Result<Vec<PathBuf>> {
+    let named = |e: std::io::Error| anyhow::anyhow!("{}: {}", p.display(), e);
+    let meta = std::fs::metadata(p)
+        .map_err(bsod_workbench::input::plain)
+        .map_err(named)?;
+    if meta.is_dir() {
+        std::fs::read_dir(p)
+            .map_err(bsod_workbench::input::plain)
+            .map_err(named)?;
+        return Ok(signing::driver_files(p));
+    }
+    super::check_file(p)?;
+    Ok(vec![p.to_path_buf()])
 }
 
 fn write_csv(out: &mut impl Write, verdicts: &[FileVerdict]) -> anyhow::Result<()> {
@@ -151,7 +209,7 @@ fn write_csv(out: &mut impl Write, verdicts: &[FileVerdict]) -> anyhow::Result<(
     for v in verdicts {
         w.write_record([
             v.path.display().to_string(),
-            v.verdict.to_string(),
+            verdict_label(v, true),
             v.sha1.clone().unwrap_or_default(),
             v.sha256.clone().unwrap_or_default(),
             v.embedded.present.to_string(),
@@ -182,8 +240,8 @@ fn write_csv(out: &mut impl Write, verdicts: &[FileVerdict]) -> anyhow::Result<(
 /// sigcheck-like blocks, one per file, then the counts.
 fn write_text(out: &mut impl Write, verdicts: &[FileVerdict]) -> std::io::Result<()> {
     for v in verdicts {
-        writeln!(out, "{}:", v.path.display())?;
-        writeln!(out, "    Verdict:     {}", v.verdict)?;
+        writeln!(out, "{}:", escape_field(&v.path.display().to_string()))?;
+        writeln!(out, "    Verdict:     {}", verdict_label(v, false))?;
         writeln!(out, "    Why:         {}", v.reason)?;
         writeln!(out, "    Windows:     {}", v.windows)?;
         if let Some(c) = &v.catalog {
@@ -308,11 +366,23 @@ fn write_text(out: &mut impl Write, verdicts: &[FileVerdict]) -> std::io::Result
         }
     }
     let summary = Summary::of(verdicts);
-    let counts: Vec<String> = summary
+    let not_pe = verdicts.iter().filter(|v| not_a_pe(v)).count();
+    let mut counts: Vec<String> = summary
         .counts
         .iter()
-        .map(|(k, n)| format!("{n} {k}"))
+        .map(|(k, n)| {
+            let n = if *k == signing::Verdict::Unsigned {
+                n - not_pe
+            } else {
+                *n
+            };
+            format!("{n} {k}")
+        })
+        .filter(|c| !c.starts_with("0 "))
         .collect();
+    if not_pe > 0 {
+        counts.push(format!("{not_pe} not a PE image"));
+    }
     writeln!(out, "\n{} file(s): {}", summary.files, counts.join(", "))?;
     if let Some(a) = summary.advice() {
         writeln!(out, "{a}")?;

@@ -123,6 +123,9 @@ pub struct Rule {
     /// `value` lower-cased, for case-insensitive matching.
     #[serde(skip)]
     lower: String,
+    /// The value as seconds, for ordering a Time of Day or Relative Time rule.
+    #[serde(skip)]
+    seconds: Option<f64>,
 }
 
 /// A rule that could not be parsed.
@@ -134,6 +137,63 @@ pub enum FilterError {
         "filter rule {0:?}: expected a relation after the column (is, is not, less than, more than, begins with, ends with, contains, excludes)"
     )]
     Relation(String),
+    #[error("filter rule {rule:?}: {why}")]
+    Value { rule: String, why: String },
+}
+
+/// Columns whose cells are numbers (integers, or seconds for Duration).
+fn is_numeric_column(c: Column) -> bool {
+    matches!(
+        c,
+        Column::Pid | Column::Tid | Column::Session | Column::ParentPid | Column::Duration
+    )
+}
+
+/// Seconds since midnight (Time of Day, `7:37:18.1234567 AM` or `19:37:18`) or since the
+/// start of the log (Relative Time, `00:01:02.5`); `None` for anything else.
+fn parse_clock(s: &str, column: Column) -> Option<f64> {
+    let s = s.trim();
+    let (clock, ampm) = match s.rsplit_once(' ') {
+        Some((c, m)) if m.eq_ignore_ascii_case("am") => (c.trim_end(), Some(false)),
+        Some((c, m)) if m.eq_ignore_ascii_case("pm") => (c.trim_end(), Some(true)),
+        _ => (s, None),
+    };
+    let mut parts = clock.split(':');
+    let h: u64 = digits(parts.next()?)?;
+    let m: u64 = digits(parts.next()?)?;
+    let sec: f64 = match parts.next() {
+        Some(p) => {
+            let (whole, frac) = p.split_once('.').unwrap_or((p, ""));
+            let w: u64 = digits(whole)?;
+            if !frac.is_empty() && !frac.bytes().all(|b| b.is_ascii_digit()) {
+                return None;
+            }
+            let f: f64 = if frac.is_empty() {
+                0.0
+            } else {
+                format!("0.{frac}").parse().ok()?
+            };
+            w as f64 + f
+        }
+        None => 0.0,
+    };
+    if parts.next().is_some() || m > 59 || sec >= 60.0 {
+        return None;
+    }
+    let h = match (column, ampm) {
+        (Column::TimeOfDay, Some(pm)) if (1..=12).contains(&h) => h % 12 + if pm { 12 } else { 0 },
+        (Column::TimeOfDay, None) if h < 24 => h,
+        (Column::RelativeTime, None) => h,
+        _ => return None,
+    };
+    Some((h * 3600 + m * 60) as f64 + sec)
+}
+
+fn digits(s: &str) -> Option<u64> {
+    if s.is_empty() || s.len() > 12 || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    s.parse().ok()
 }
 
 fn strip_prefix_ci<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
@@ -158,6 +218,7 @@ impl Rule {
             value: value.to_string(),
             include,
             lower: value.to_lowercase(),
+            seconds: parse_clock(value, column),
         }
     }
 
@@ -189,7 +250,61 @@ impl Rule {
         } else {
             (rest, true)
         };
-        Ok(Rule::new(column, relation, value.trim(), include))
+        let rule = Rule::new(column, relation, value.trim(), include);
+        rule.validate(text)?;
+        Ok(rule)
+    }
+
+    /// A value the relation cannot use is an error, not a rule that silently matches all or
+    /// nothing: an empty text for contains/begins/ends/excludes, a number that is not finite,
+    /// a time of day past 23:59:59.
+    fn validate(&self, text: &str) -> Result<(), FilterError> {
+        let fail = |why: String| {
+            Err(FilterError::Value {
+                rule: text.to_string(),
+                why,
+            })
+        };
+        let ordered = matches!(self.relation, Relation::LessThan | Relation::MoreThan);
+        if self.value.is_empty() && !matches!(self.relation, Relation::Is | Relation::IsNot) {
+            return fail(format!(
+                "the value is empty: `{} {}` needs a value",
+                self.column.name(),
+                self.relation.name()
+            ));
+        }
+        if !ordered {
+            return Ok(());
+        }
+        match self.column {
+            c if is_numeric_column(c) => match parse_num(&self.lower) {
+                Some(v) if v.is_finite() => Ok(()),
+                _ => fail(format!(
+                    "{:?} is not a number ({} {} expects {})",
+                    self.value,
+                    c.name(),
+                    self.relation.name(),
+                    if c == Column::Duration {
+                        "seconds, e.g. 0.5"
+                    } else {
+                        "an integer"
+                    }
+                )),
+            },
+            c @ (Column::TimeOfDay | Column::RelativeTime) if self.seconds.is_none() => {
+                fail(format!(
+                    "{:?} is not a time ({} expects {})",
+                    self.value,
+                    c.name(),
+                    if c == Column::TimeOfDay {
+                        "H:MM:SS[.fffffff] [AM|PM], e.g. 7:37:18 AM or 19:37:18.5"
+                    } else {
+                        "HH:MM:SS[.fffffff], e.g. 00:00:12.5"
+                    }
+                ))
+            }
+            _ => Ok(()),
+        }
     }
 
     /// Whether a cell's text satisfies the relation (case-insensitive; numeric comparison
@@ -211,8 +326,12 @@ impl Rule {
             Relation::Contains => cell_l.contains(v),
             Relation::Excludes => !cell_l.contains(v),
             Relation::LessThan | Relation::MoreThan => {
-                let ord = match (parse_num(cell_l), parse_num(v)) {
-                    (Some(a), Some(b)) => a.partial_cmp(&b),
+                let clock = self
+                    .seconds
+                    .and_then(|b| parse_clock(cell, self.column).map(|a| (a, b)));
+                let ord = match (clock, parse_num(cell_l), parse_num(v)) {
+                    (Some((a, b)), _, _) => a.partial_cmp(&b),
+                    (None, Some(a), Some(b)) => a.partial_cmp(&b),
                     _ => Some(cell_l.cmp(v)),
                 };
                 match self.relation {
@@ -543,5 +662,41 @@ mod tests {
                 .to_string(),
             "Path contains a b c include"
         );
+    }
+
+    #[test]
+    fn values_a_relation_cannot_use_are_refused_with_the_reason() {
+        let why = |t: &str| match Rule::parse(t) {
+            Err(FilterError::Value { why, .. }) => why,
+            other => panic!("{t}: {other:?}"),
+        };
+        assert!(why("Duration less than NaN").contains("not a number"));
+        assert!(why("Duration more than inf").contains("not a number"));
+        assert!(why("PID less than ten").contains("an integer"));
+        assert!(why("Time of Day less than 99:99:99").contains("not a time"));
+        assert!(why("Time of Day less than 13:00:00 PM").contains("not a time"));
+        assert!(why("Relative Time more than 1:2:3:4").contains("not a time"));
+        assert!(why("Path contains").contains("empty"));
+        assert!(why("Path contains include").contains("empty"));
+        // Still accepted: an empty `is` (events without a path), hex numbers, both clocks.
+        assert!(Rule::parse("Path is").is_ok());
+        assert!(Rule::parse("PID more than 0x10").is_ok());
+        assert!(Rule::parse("Duration less than 0.5").is_ok());
+        assert!(Rule::parse("Time of Day more than 23:59:59.9999999").is_ok());
+        assert!(Rule::parse("Time of Day less than 7:37:18 AM").is_ok());
+    }
+
+    #[test]
+    fn times_of_day_order_as_times_not_as_text() {
+        // As text "10:00:00" < "9:00:00"; as times it is later.
+        let r = Rule::parse("Time of Day more than 9:00:00 AM").expect("rule");
+        assert!(r.test("10:00:00.0000000 AM"));
+        assert!(!r.test("8:59:59.9999999 AM"));
+        assert!(r.test("1:00:00.0000000 PM"));
+        assert!(!r.test("12:30:00.0000000 AM"));
+        let r = Rule::parse("Time of Day less than 13:00").expect("rule");
+        assert!(r.test("12:59:59.0000000 PM") && !r.test("1:00:01.0000000 PM"));
+        let r = Rule::parse("Relative Time less than 00:00:10").expect("rule");
+        assert!(r.test("00:00:09.9000000") && !r.test("00:01:00.0000000"));
     }
 }

@@ -1006,7 +1006,10 @@ fn collect_catalogs(
         let Ok(ft) = entry.file_type() else { continue };
         if ft.is_dir() {
             collect_catalogs(&p, location, out, depth + 1);
-        } else if p.extension().is_some_and(|e| e.eq_ignore_ascii_case("cat")) {
+        } else if p.extension().is_some_and(|e| e.eq_ignore_ascii_case("cat"))
+            // Only regular files (links followed): a FIFO named *.cat would block the index.
+            && std::fs::metadata(&p).is_ok_and(|m| m.is_file())
+        {
             out.push((p, location));
         }
     }

@@ -419,9 +419,17 @@ impl RootStore {
 
     /// Add the roots of a PEM file (trusted for everything).
     pub fn add_pem_file(&mut self, path: &Path) -> Result<(), RootsError> {
-        let text = std::fs::read_to_string(path).map_err(|source| RootsError::Io {
+        // Checked and bounded: a FIFO or /dev/zero given as roots is refused, not read forever.
+        let io = |source| RootsError::Io {
             path: path.to_path_buf(),
             source,
+        };
+        let bytes = crate::input::read_bounded(path, crate::input::MAX_REPORT_BYTES).map_err(io)?;
+        let text = String::from_utf8(bytes).map_err(|_| {
+            io(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                "PEM expected, but the file is not text",
+            ))
         })?;
         for der in parse_pem(&text, path)? {
             self.roots.push((der, AnchorKind::Given));

@@ -61,10 +61,13 @@ fn report_text(bytes: &[u8]) -> String {
 
 /// Read a sigcheck CSV (`sigcheck -c [-h] [-i] …`): columns found by header name.
 pub fn read_sigcheck_csv(path: &Path) -> Result<Vec<ThirdPartyVerdict>, ReportError> {
-    let bytes = std::fs::read(path).map_err(|source| ReportError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let bytes =
+        crate::input::read_bounded(path, crate::input::MAX_REPORT_BYTES).map_err(|source| {
+            ReportError::Io {
+                path: path.to_path_buf(),
+                source,
+            }
+        })?;
     parse_sigcheck_csv(&report_text(&bytes), path)
 }
 
@@ -124,10 +127,13 @@ pub fn parse_sigcheck_csv(
 /// Read a SIGVERIF.TXT: `[directory]` headers followed by fixed-width rows
 /// `File  Modified  Version  Status  Catalog  Signed By`, split on runs of 2+ spaces.
 pub fn read_sigverif(path: &Path) -> Result<Vec<ThirdPartyVerdict>, ReportError> {
-    let bytes = std::fs::read(path).map_err(|source| ReportError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let bytes =
+        crate::input::read_bounded(path, crate::input::MAX_REPORT_BYTES).map_err(|source| {
+            ReportError::Io {
+                path: path.to_path_buf(),
+                source,
+            }
+        })?;
     Ok(parse_sigverif(&report_text(&bytes), path))
 }
 
@@ -178,10 +184,13 @@ pub fn parse_sigverif(text: &str, report: &Path) -> Vec<ThirdPartyVerdict> {
 
 /// Read a report by sniffing: SIGVERIF.TXT by name or banner, else sigcheck CSV.
 pub fn read_report(path: &Path) -> Result<Vec<ThirdPartyVerdict>, ReportError> {
-    let bytes = std::fs::read(path).map_err(|source| ReportError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let bytes =
+        crate::input::read_bounded(path, crate::input::MAX_REPORT_BYTES).map_err(|source| {
+            ReportError::Io {
+                path: path.to_path_buf(),
+                source,
+            }
+        })?;
     let text = report_text(&bytes);
     let is_sigverif = path
         .file_name()
@@ -224,8 +233,9 @@ fn find_in(dir: &Path, depth: usize, out: &mut Vec<PathBuf>) {
 fn looks_like_sigcheck(path: &Path) -> bool {
     use std::io::Read;
     let mut head = [0u8; 512];
-    let n = std::fs::File::open(path)
-        .and_then(|mut f| f.read(&mut head))
+    // Only a regular file: a FIFO named *.csv in a case folder must not block the search.
+    let n = crate::input::open_regular(path)
+        .and_then(|(mut f, _)| f.read(&mut head))
         .unwrap_or(0);
     let text = report_text(head.get(..n).unwrap_or_default()).to_ascii_lowercase();
     let first = text.lines().next().unwrap_or_default();

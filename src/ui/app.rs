@@ -44,6 +44,8 @@ pub struct App {
     pub message: Option<String>,
     loading: Option<(Receiver<LoadMsg>, LoadProgress)>,
     pub quit: bool,
+    /// `q` was pressed with unsaved work: the next key answers (y quits).
+    pub confirm_quit: bool,
 }
 
 impl App {
@@ -60,6 +62,7 @@ impl App {
             message: None,
             loading: None,
             quit: false,
+            confirm_quit: false,
         };
         app.install(case);
         app
@@ -183,13 +186,29 @@ impl App {
             Action::Pane6 => self.active = 5.min(n - 1),
             Action::ClearFocus => self.set_focus(None),
             Action::Help => self.help = true,
-            Action::Quit => self.quit = true,
+            Action::Quit => match self.panes.iter().find_map(|p| p.unsaved()) {
+                Some(why) => {
+                    self.confirm_quit = true;
+                    // The question first: a long path is cut at the right edge.
+                    self.message = Some(format!("Quit anyway? (y/n) {why}"));
+                }
+                None => self.quit = true,
+            },
         }
     }
 
     /// Handle one key press (releases and repeats from Windows terminals are dropped).
     pub fn handle_key(&mut self, key: KeyEvent) {
         if key.kind != KeyEventKind::Press {
+            return;
+        }
+        if self.confirm_quit {
+            self.confirm_quit = false;
+            if matches!(key.code, KeyCode::Char('y') | KeyCode::Char('Y')) {
+                self.quit = true;
+            } else {
+                self.message = Some("not quitting".into());
+            }
             return;
         }
         if self.help {
@@ -237,6 +256,15 @@ impl App {
                 self.active = i.min(self.panes.len().saturating_sub(1));
             }
             Outcome::Message(m) => self.message = Some(m),
+        }
+    }
+
+    /// Text pasted in one piece goes to the active pane (the notes editor inserts it at once).
+    pub fn handle_paste(&mut self, text: &str) {
+        if let Some(pane) = self.panes.get_mut(self.active)
+            && let Outcome::Message(m) = pane.handle_paste(text)
+        {
+            self.message = Some(m);
         }
     }
 

@@ -47,6 +47,7 @@ pub fn restore_terminal() {
     static RESTORING: std::sync::Mutex<()> = std::sync::Mutex::new(());
     let _one = RESTORING.lock();
     if ACTIVE.load(Ordering::SeqCst) {
+        let _ = ratatui::crossterm::execute!(std::io::stdout(), event::DisableBracketedPaste);
         ratatui::restore();
         ACTIVE.store(false, Ordering::SeqCst);
     }
@@ -61,7 +62,18 @@ pub fn run(case: Option<PathBuf>, ascii: bool) -> std::io::Result<()> {
         None => App::new(crate::case::Case::empty(), theme),
     };
     let mut terminal = ratatui::init();
+    // Pastes arrive as one event (inserted at once), not as thousands of key presses.
+    let _ = ratatui::crossterm::execute!(std::io::stdout(), event::EnableBracketedPaste);
     ACTIVE.store(true, Ordering::SeqCst);
+    // A panic on the main thread gives the terminal back whole (bracketed paste too) before the
+    // message is printed.
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if std::thread::current().name() == Some("main") {
+            restore_terminal();
+        }
+        previous(info);
+    }));
     let result = event_loop(&mut terminal, &mut app);
     restore_terminal();
     result
@@ -84,6 +96,7 @@ fn event_loop(terminal: &mut ratatui::DefaultTerminal, app: &mut App) -> std::io
             loop {
                 match event::read()? {
                     Event::Key(k) => app.handle_key(k),
+                    Event::Paste(text) => app.handle_paste(&text),
                     Event::Resize(..) => {}
                     _ => {}
                 }

@@ -50,6 +50,16 @@ pub trait Pane {
         false
     }
 
+    /// Work that quitting would lose (unsaved notes), as a sentence; `q` asks first.
+    fn unsaved(&self) -> Option<String> {
+        None
+    }
+
+    /// Text pasted in one piece (bracketed paste).
+    fn handle_paste(&mut self, _text: &str) -> Outcome {
+        Outcome::Ignored
+    }
+
     /// Poll background work; true when something changed and the pane wants a redraw.
     fn tick(&mut self) -> bool {
         false

@@ -1,69 +1,162 @@
 //! Notes: a Markdown editor saved to `CASE/bsodwb-notes.md` by an atomic write.
 
-use crate::case::{Case, write_atomic};
+use crate::case::Case;
 use crate::driver::DriverKey;
+use crate::notes::{self, Notes};
 use crate::ui::action::Outcome;
 use crate::ui::pane::{Hint, Pane, PaneContext, hint};
 use crate::ui::widgets;
+use crossbeam_channel::{Receiver, RecvTimeoutError, TryRecvError};
 use ratatui::Frame;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::layout::Rect;
 use ratatui_textarea::TextArea;
 use std::path::PathBuf;
+use std::time::Duration;
 
 pub struct NotesPane {
     editor: TextArea<'static>,
     path: Option<PathBuf>,
+    /// What was read (encoding, line ends, mode, read-only reason); `None` while loading.
+    notes: Option<Notes>,
+    /// The reader thread's answer, while it is pending.
+    loading: Option<Receiver<Notes>>,
+    /// The one short wait for the reader (so a fast disk shows the notes in the first frame)
+    /// has been spent; afterwards the pane only polls.
+    waited: bool,
     editing: bool,
     dirty: bool,
+    /// The last save failed: `q` asks before the changes are lost.
+    save_failed: bool,
     status: String,
 }
 
 impl NotesPane {
+    /// The pane over a case's notes, read on a worker thread: a slow disk, a FIFO or a huge file
+    /// in the notes' place never holds up the UI.
     pub fn new(case: &Case) -> NotesPane {
         let path = case.notes_path();
-        let (lines, status) = match path.as_ref().map(std::fs::read_to_string) {
-            Some(Ok(text)) => (
-                text.lines().map(str::to_string).collect(),
-                "loaded".to_string(),
-            ),
-            Some(Err(e)) if e.kind() == std::io::ErrorKind::NotFound => {
-                (Vec::new(), "new notes".to_string())
-            }
-            Some(Err(e)) => (Vec::new(), format!("cannot read notes: {e}")),
-            None => (Vec::new(), "no case open: notes are not kept".to_string()),
-        };
-        NotesPane {
-            editor: TextArea::new(lines),
-            path,
+        let mut pane = NotesPane {
+            editor: TextArea::default(),
+            path: path.clone(),
+            notes: None,
+            loading: None,
+            waited: false,
             editing: false,
             dirty: false,
-            status,
+            save_failed: false,
+            status: "no case open: notes are not kept".to_string(),
+        };
+        if let Some(p) = path {
+            let (tx, rx) = crossbeam_channel::bounded(1);
+            let spawned = std::thread::Builder::new()
+                .name("notes-reader".into())
+                .spawn(move || {
+                    let _ = tx.send(notes::load(&p));
+                });
+            match spawned {
+                Ok(_) => {
+                    pane.loading = Some(rx);
+                    pane.status = "reading the notes".into();
+                }
+                Err(e) => pane.status = format!("cannot start the notes reader: {e}"),
+            }
+        }
+        pane
+    }
+
+    /// Take the reader's answer if it is there (waiting briefly the first time); true when it
+    /// arrived now.
+    fn poll(&mut self, may_wait: bool) -> bool {
+        let Some(rx) = &self.loading else {
+            return false;
+        };
+        let got = if may_wait && !self.waited {
+            self.waited = true;
+            rx.recv_timeout(Duration::from_millis(200))
+                .map_err(|e| matches!(e, RecvTimeoutError::Disconnected))
+        } else {
+            rx.try_recv()
+                .map_err(|e| matches!(e, TryRecvError::Disconnected))
+        };
+        match got {
+            Ok(n) => {
+                self.show(n);
+                self.loading = None;
+                true
+            }
+            Err(true) => {
+                self.status = "the notes reader stopped".into();
+                self.loading = None;
+                true
+            }
+            Err(false) => false,
         }
     }
 
-    /// Save now (atomic); the status line says what happened.
+    /// Wait until the notes are read (tests).
+    pub fn wait_loaded(&mut self) {
+        if let Some(n) = self.loading.take().and_then(|rx| rx.recv().ok()) {
+            self.show(n);
+        }
+    }
+
+    fn show(&mut self, n: Notes) {
+        self.editor = TextArea::new(n.text.lines().map(str::to_string).collect());
+        self.status = n.status();
+        self.notes = Some(n);
+    }
+
+    /// Save now (atomic; encoding, line ends and mode kept); the status line says what happened.
     pub fn save(&mut self) -> Outcome {
-        let Some(path) = self.path.clone() else {
-            return Outcome::Message("no case open: nothing to save to".into());
+        let text = self.text();
+        let Some(n) = self.notes.as_mut() else {
+            return Outcome::Message(self.status.clone());
         };
-        let mut text = self.editor.lines().join("\n");
-        text.push('\n');
-        match write_atomic(&path, text.as_bytes()) {
-            Ok(()) => {
+        match notes::save(n, &text) {
+            Ok(saved) => {
                 self.dirty = false;
-                self.status = format!("saved {}", path.display());
-                Outcome::Message(self.status.clone())
+                self.save_failed = false;
+                self.status = format!("saved {}", n.path.display());
+                if let Some(kept) = saved.kept_original {
+                    self.status.push_str(&format!(
+                        " as UTF-8; the original is kept as {}",
+                        kept.display()
+                    ));
+                }
             }
             Err(e) => {
-                self.status = format!("cannot save {}: {e}", path.display());
-                Outcome::Message(self.status.clone())
+                self.save_failed = true;
+                self.status = e;
             }
         }
+        Outcome::Message(self.status.clone())
     }
 
     pub fn text(&self) -> String {
         self.editor.lines().join("\n")
+    }
+
+    /// A reason to ask before quitting: changes not saved, or the last save failed.
+    pub fn unsaved_reason(&self) -> Option<String> {
+        let path = self.path.as_ref()?.display();
+        match (self.dirty, self.save_failed) {
+            (true, true) => Some(format!("the last save of {path} failed")),
+            (true, false) => Some(format!("unsaved changes to {path}")),
+            _ => None,
+        }
+    }
+
+    /// A bracketed paste: inserted in one step (line ends as the terminal sent them).
+    pub fn paste(&mut self, text: &str) -> Outcome {
+        if !self.editing {
+            return Outcome::Ignored;
+        }
+        let text = text.replace("\r\n", "\n").replace('\r', "\n");
+        if self.editor.insert_str(text) {
+            self.dirty = true;
+        }
+        Outcome::Consumed
     }
 }
 
@@ -73,6 +166,7 @@ impl Pane for NotesPane {
     }
 
     fn render(&mut self, frame: &mut Frame, area: Rect, ctx: &PaneContext) {
+        self.poll(true);
         let where_ = self
             .path
             .as_ref()
@@ -96,9 +190,11 @@ impl Pane for NotesPane {
     }
 
     fn handle_key(&mut self, key: KeyEvent, _ctx: &PaneContext) -> Outcome {
+        self.poll(true);
         if !self.editing {
+            let editable = self.notes.as_ref().is_some_and(|n| n.read_only.is_none());
             return match key.code {
-                KeyCode::Char('i') | KeyCode::Enter if self.path.is_some() => {
+                KeyCode::Char('i') | KeyCode::Enter if editable => {
                     self.editing = true;
                     Outcome::Consumed
                 }
@@ -127,6 +223,18 @@ impl Pane for NotesPane {
 
     fn captures_input(&self) -> bool {
         self.editing
+    }
+
+    fn tick(&mut self) -> bool {
+        self.poll(false)
+    }
+
+    fn unsaved(&self) -> Option<String> {
+        self.unsaved_reason()
+    }
+
+    fn handle_paste(&mut self, text: &str) -> Outcome {
+        self.paste(text)
     }
 
     fn hints(&self) -> Vec<Hint> {
