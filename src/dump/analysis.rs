@@ -544,7 +544,7 @@ fn scan_end(dump: &CrashDump, sp: u64) -> u64 {
     let window = dump
         .thread
         .as_ref()
-        .and_then(|t| Some((t.stack_start?, t.stack_start? + t.stack_size?)));
+        .and_then(|t| Some((t.stack_start?, t.stack_start?.checked_add(t.stack_size?)?)));
     match window {
         Some((lo, hi)) if hi > sp && sp >= lo => hi.min(sp.saturating_add(0x10000)),
         _ => sp.saturating_add(0x4000),
