@@ -727,15 +727,16 @@ impl<'a> Walker<'a> {
             if entry.is_dir() {
                 continue;
             }
-            // An entry path never escapes: names with `..`, absolute paths or drive letters are refused.
-            let Some(inner) = entry.enclosed_name() else {
+            // An entry path never escapes: names with `..`, absolute paths or drive letters are
+            // refused, with Windows' backslashes read as separators (`..\..\x` too).
+            let Some(inner) = zip_entry_path(entry.name()) else {
                 self.problems.push(Problem::new(
-                    format!("{rel}!{}", entry.name()),
-                    "zip entry path escapes the archive (absolute or `..`); refused".into(),
+                    format!("{rel}!{}", crate::escape::escape_field(entry.name())),
+                    "zip entry path escapes the archive (absolute or `..`); refused, nothing written"
+                        .into(),
                 ));
                 continue;
             };
-            let inner = inner.to_string_lossy().replace('\\', "/");
             let entry_rel = format!("{rel}!{inner}");
             self.report(&entry_rel, false);
             let declared = entry.size();
@@ -904,6 +905,25 @@ fn strip_compression_ext(name: &str) -> String {
     name.to_string()
 }
 
+/// A zip entry's path inside the archive, `/`-separated, or `None` when it would escape it: an
+/// absolute path, a drive letter, or a `..` component, with a backslash counted as a separator as
+/// Windows' extractors do.
+fn zip_entry_path(name: &str) -> Option<String> {
+    let unified = name.replace('\\', "/");
+    if unified.starts_with('/') || unified.as_bytes().get(1) == Some(&b':') {
+        return None;
+    }
+    let mut parts = Vec::new();
+    for part in unified.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => return None,
+            p => parts.push(p),
+        }
+    }
+    (!parts.is_empty()).then(|| parts.join("/"))
+}
+
 fn read_head(path: &Path) -> io::Result<Vec<u8>> {
     read_head_n(path, SNIFF_LEN)
 }
@@ -982,6 +1002,23 @@ impl<R: BufRead> Read for ZlibReader<R> {
                     ),
                 ));
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod zip_path_tests {
+    use super::zip_entry_path;
+
+    #[test]
+    fn entry_paths_that_escape_are_refused_with_either_separator() {
+        assert_eq!(zip_entry_path("a/b.sys").as_deref(), Some("a/b.sys"));
+        assert_eq!(zip_entry_path("a\\b.sys").as_deref(), Some("a/b.sys"));
+        assert_eq!(zip_entry_path("./a//b").as_deref(), Some("a/b"));
+        for bad in [
+            "../x", "..\\..\\x", "a/../../x", "a\\..\\b", "/etc/x", "\\x", "C:\\x", "c:x", "",
+        ] {
+            assert_eq!(zip_entry_path(bad), None, "{bad}");
         }
     }
 }
