@@ -284,6 +284,11 @@ fn bad_signatures(case: &Case, out: &mut Vec<Finding>) {
                 "is unsigned and in no catalog of the case",
                 None,
             ),
+            Verdict::NotAPeImage => (
+                Severity::Warning,
+                "is not a PE image: the loader refuses it (STATUS_INVALID_IMAGE_FORMAT)",
+                Some("replace it from the vendor's package or a healthy machine"),
+            ),
             Verdict::CatalogNotInCatroot => (
                 if boot_or_system {
                     Severity::Error
