@@ -532,10 +532,7 @@ fn forged_corpus_against_osslsigncode() {
     // The roots a user would give: the test root and the ECDSA roots; osslsigncode gets the
     // same plus the shipped Microsoft roots.
     let given_pem = d.join("given.pem");
-    cat_files(
-        &given_pem,
-        &[&test_root.pem, &ec_root.pem, &ec384_root.pem],
-    );
+    cat_files(&given_pem, &[&test_root.pem, &ec_root.pem, &ec384_root.pem]);
     let mut given = RootStore::builtin();
     given.add_pem_file(&given_pem).expect("given roots");
     let cafile = d.join("cafile.pem");
@@ -676,7 +673,10 @@ fn forged_corpus_against_osslsigncode() {
         v.embedded.signatures[0].signature.state,
         signing::CheckState::Ok
     );
-    assert_eq!(v.embedded.signatures[0].chain.status, signing::ChainStatus::Verified);
+    assert_eq!(
+        v.embedded.signatures[0].chain.status,
+        signing::ChainStatus::Verified
+    );
 
     // --- Attacks ------------------------------------------------------------------------
     // Page hashes only: one page hash of the -ph signature changed, the messageDigest and the
@@ -697,7 +697,11 @@ fn forged_corpus_against_osslsigncode() {
     let s0 = &v.embedded.signatures[0];
     assert_eq!(s0.page_hashes.state, signing::CheckState::Mismatch);
     assert_eq!(v.embedded.digest_ok, Some(true), "{}", v.reason);
-    assert!(s0.message_digest.is_ok() && s0.signature.is_ok(), "{}", v.reason);
+    assert!(
+        s0.message_digest.is_ok() && s0.signature.is_ok(),
+        "{}",
+        v.reason
+    );
     assert!(v.reason.contains("page hash"), "{}", v.reason);
     // A self-made lookalike Microsoft chain (names copied byte for byte): never signed.
     let lookalike = d.join("lookalike.sys");

@@ -54,12 +54,7 @@ fn write_case(root: &Path) -> Vec<PathBuf> {
 fn catalogs_outside_catroot_are_named_and_not_trusted_at_boot() {
     let dir = tempfile::tempdir().expect("tempdir");
     let drivers = write_case(dir.path());
-    let full = CaseSignatures::load(
-        dir.path(),
-        &drivers,
-        &RootStore::for_workbench(),
-        &|_| {},
-    );
+    let full = CaseSignatures::load(dir.path(), &drivers, &RootStore::for_workbench(), &|_| {});
     // Every catalog of the case is indexed, each with its place.
     let places: Vec<CatalogLocation> = full.catalog_dirs.iter().map(|d| d.location).collect();
     for want in [
@@ -74,7 +69,12 @@ fn catalogs_outside_catroot_are_named_and_not_trusted_at_boot() {
     assert_eq!(v[2].verdict, Verdict::SignedCatalog, "{}", v[2].reason);
 
     let acme = &v[0];
-    assert_eq!(acme.verdict, Verdict::CatalogNotInCatroot, "{}", acme.reason);
+    assert_eq!(
+        acme.verdict,
+        Verdict::CatalogNotInCatroot,
+        "{}",
+        acme.reason
+    );
     let cat = acme.catalog.as_ref().expect("the catalog is named");
     assert_eq!(cat.location, CatalogLocation::DriverStore);
     assert!(cat.trusted(), "the catalog's own signature holds");
@@ -85,10 +85,19 @@ fn catalogs_outside_catroot_are_named_and_not_trusted_at_boot() {
         "{}",
         acme.reason
     );
-    assert!(acme.windows.contains("catalog database"), "{}", acme.windows);
+    assert!(
+        acme.windows.contains("catalog database"),
+        "{}",
+        acme.windows
+    );
 
     let loose = &v[1];
-    assert_eq!(loose.verdict, Verdict::CatalogNotInCatroot, "{}", loose.reason);
+    assert_eq!(
+        loose.verdict,
+        Verdict::CatalogNotInCatroot,
+        "{}",
+        loose.reason
+    );
     assert_eq!(
         loose.catalog.as_ref().map(|c| c.location),
         Some(CatalogLocation::Elsewhere)
@@ -96,7 +105,12 @@ fn catalogs_outside_catroot_are_named_and_not_trusted_at_boot() {
     assert!(loose.reason.contains("signtool catdb"), "{}", loose.reason);
     for f in v {
         assert!(!f.reason.contains("in no catalog"), "{}", f.reason);
-        assert!(!f.verdict.is_signed() || f.catalog.as_ref().is_some_and(|c| c.location == CatalogLocation::Catroot));
+        assert!(
+            !f.verdict.is_signed()
+                || f.catalog
+                    .as_ref()
+                    .is_some_and(|c| c.location == CatalogLocation::Catroot)
+        );
     }
 
     // Installing the package (its catalog copied into CatRoot) makes the driver signed.
@@ -106,7 +120,12 @@ fn catalogs_outside_catroot_are_named_and_not_trusted_at_boot() {
     )
     .expect("copy");
     let again = CaseSignatures::scan(dir.path(), &drivers[..1], &|_| {});
-    assert_eq!(again[0].verdict, Verdict::SignedCatalog, "{}", again[0].reason);
+    assert_eq!(
+        again[0].verdict,
+        Verdict::SignedCatalog,
+        "{}",
+        again[0].reason
+    );
     assert_eq!(
         again[0].catalog.as_ref().map(|c| c.location),
         Some(CatalogLocation::Catroot)
@@ -171,7 +190,8 @@ fn real_ftdi_package_only_in_the_driverstore() {
     let sample = sample_or_skip!("arduino-drivers");
     let dir = tempfile::tempdir().expect("tempdir");
     let root = dir.path();
-    let package = root.join("Windows/System32/DriverStore/FileRepository/ftdibus.inf_amd64_e5b5b1a9e2c3d4f0");
+    let package =
+        root.join("Windows/System32/DriverStore/FileRepository/ftdibus.inf_amd64_e5b5b1a9e2c3d4f0");
     let drivers_dir = root.join("Windows/System32/drivers");
     for d in [&package.join("amd64"), &drivers_dir, &root.join(CATROOT)] {
         std::fs::create_dir_all(d).expect("mkdir");
@@ -190,11 +210,19 @@ fn real_ftdi_package_only_in_the_driverstore() {
     assert_eq!(cat.location, CatalogLocation::DriverStore);
     assert!(cat.trusted(), "{}", cat.signature.reason);
     assert_eq!(cat.member_file.as_deref(), Some("ftdibus.sys"));
-    assert!(v.reason.contains("ftdibus.inf_amd64_e5b5b1a9e2c3d4f0"), "{}", v.reason);
+    assert!(
+        v.reason.contains("ftdibus.inf_amd64_e5b5b1a9e2c3d4f0"),
+        "{}",
+        v.reason
+    );
     assert!(!v.reason.contains("in no catalog"), "{}", v.reason);
 
     // Registered (copied into CatRoot as PnP installation does, under an oemN.cat name).
-    std::fs::copy(package.join("ftdibus.cat"), root.join(CATROOT).join("oem3.cat")).expect("copy");
+    std::fs::copy(
+        package.join("ftdibus.cat"),
+        root.join(CATROOT).join("oem3.cat"),
+    )
+    .expect("copy");
     let full = CaseSignatures::load(root, std::slice::from_ref(&driver), &roots, &|_| {});
     let v = &full.verdicts[0];
     assert_eq!(v.verdict, Verdict::SignedCatalog, "{}", v.reason);

@@ -88,7 +88,9 @@ impl CatalogLocation {
         match self {
             CatalogLocation::Catroot => "CatRoot",
             CatalogLocation::Servicing => "servicing\\Packages",
-            CatalogLocation::DriverStore => "the DriverStore (System32\\DriverStore\\FileRepository)",
+            CatalogLocation::DriverStore => {
+                "the DriverStore (System32\\DriverStore\\FileRepository)"
+            }
             CatalogLocation::Elsewhere => "a folder of the case outside the catalog database",
             CatalogLocation::Other => "a catalog folder given with --catalogs",
         }

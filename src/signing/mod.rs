@@ -223,9 +223,7 @@ impl FileVerdict {
             }
             Verdict::SignedCatalog
             | Verdict::CatalogOnlyInServicing
-            | Verdict::CatalogNotInCatroot => {
-                self.catalog.as_ref().map(|c| &c.signature.chain)
-            }
+            | Verdict::CatalogNotInCatroot => self.catalog.as_ref().map(|c| &c.signature.chain),
             _ => None,
         }
     }
@@ -816,7 +814,10 @@ fn walk_catalog_dirs(dir: &Path, depth: usize, out: &mut Vec<CatalogDir>) {
         } else if name == "packages" && parent_is("servicing") {
             out.push(CatalogDir::with_location(path, CatalogLocation::Servicing));
         } else if name == "filerepository" && parent_is("driverstore") {
-            out.push(CatalogDir::with_location(path, CatalogLocation::DriverStore));
+            out.push(CatalogDir::with_location(
+                path,
+                CatalogLocation::DriverStore,
+            ));
         } else if name != "winsxs" {
             walk_catalog_dirs(&path, depth + 1, out);
         }
