@@ -180,6 +180,29 @@ fn bsodwb_sig_names_the_place_of_the_catalog() {
         .expect("runs bsodwb");
     let csv = String::from_utf8_lossy(&out.stdout);
     assert!(csv.contains(",catalog-not-in-catroot,"), "{csv}");
+
+    // Text: the verdict, the place, the fix, and the summary's advice; stderr counts the loose
+    // catalogs instead of listing each.
+    let out = Command::new(env!("CARGO_BIN_EXE_bsodwb"))
+        .args(["sig", "--roots"])
+        .arg(&pem)
+        .arg(dir.path().join("Windows/System32/drivers"))
+        .output()
+        .expect("runs bsodwb");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("Verdict:     catalog-not-in-catroot"),
+        "{text}"
+    );
+    assert!(text.contains("pnputil /add-driver"), "{text}");
+    assert!(
+        text.contains("2 file(s) are listed only by catalogs outside the catalog database"),
+        "{text}"
+    );
+    assert!(!text.contains("in no catalog"), "{text}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("(driver-store)"), "{err}");
+    assert!(err.contains("1 more .cat file(s) elsewhere"), "{err}");
 }
 
 /// The real FTDI package (catalog signed by Microsoft's WHQL publisher) as Windows keeps it

@@ -92,8 +92,20 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             }
         }
     });
-    for d in &dirs {
+    for d in dirs
+        .iter()
+        .filter(|d| d.location != signing::CatalogLocation::Elsewhere)
+    {
         super::eline!("catalogs: {} ({})", d.path.display(), d.location.as_str());
+    }
+    let loose = dirs
+        .iter()
+        .filter(|d| d.location == signing::CatalogLocation::Elsewhere)
+        .count();
+    if loose > 0 {
+        super::eline!(
+            "catalogs: {loose} more .cat file(s) elsewhere in the case (not in the catalog database)"
+        );
     }
     let unreadable = index.catalogs.iter().filter(|c| c.error.is_some()).count();
     super::eline!(

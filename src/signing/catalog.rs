@@ -1076,6 +1076,16 @@ mod tests {
             CatalogLocation::of_path(Path::new("/tmp/vendor")),
             CatalogLocation::Other
         );
+        let store = Path::new(
+            "C:\\Windows\\System32\\DriverStore\\FileRepository\\ftdibus.inf_amd64_1\\ftdibus.cat",
+        );
+        assert_eq!(
+            CatalogLocation::of_path(store),
+            CatalogLocation::DriverStore
+        );
+        assert!(!CatalogLocation::DriverStore.used_at_boot());
+        assert!(!CatalogLocation::Elsewhere.used_at_boot());
+        assert!(CatalogLocation::Catroot.used_at_boot() && CatalogLocation::Other.used_at_boot());
     }
 
     #[test]

@@ -848,6 +848,8 @@ pub struct Summary {
     pub counts: BTreeMap<Verdict, usize>,
     /// Files whose hash is only in servicing\Packages catalogs.
     pub only_in_servicing: Vec<PathBuf>,
+    /// Files whose hash is only in DriverStore or other catalogs outside CatRoot.
+    pub not_in_catroot: Vec<PathBuf>,
 }
 
 impl Summary {
@@ -861,21 +863,36 @@ impl Summary {
             if v.verdict == Verdict::CatalogOnlyInServicing {
                 s.only_in_servicing.push(v.path.clone());
             }
+            if v.verdict == Verdict::CatalogNotInCatroot {
+                s.not_in_catroot.push(v.path.clone());
+            }
         }
         s
     }
 
-    /// The finding the counts support, when there is one (reference §0.2).
+    /// The findings the counts support, when there are any (reference §0.2).
     pub fn advice(&self) -> Option<String> {
+        let mut parts = Vec::new();
         let n = self.only_in_servicing.len();
-        (n > 0).then(|| {
-            format!(
+        if n > 0 {
+            parts.push(format!(
                 "{n} file(s) are listed only in servicing\\Packages catalogs: their CatRoot \
                  catalogs are missing, so Code Integrity treats them as unsigned \
                  (STATUS_INVALID_IMAGE_HASH, CI 3004). Restoring the catalogs \
                  (copy servicing\\Packages\\*.cat into CatRoot\\{CATROOT_GUID}) fixes that."
-            )
-        })
+            ));
+        }
+        let n = self.not_in_catroot.len();
+        if n > 0 {
+            parts.push(format!(
+                "{n} file(s) are listed only by catalogs outside the catalog database (DriverStore \
+                 or elsewhere in the case): Code Integrity does not consult them, so the drivers \
+                 load as unsigned (0xC0000428, CI 3004). Installing their packages \
+                 (pnputil /add-driver <inf> /install) or registering the catalogs \
+                 (signtool catdb /v /u X.cat) fixes that."
+            ));
+        }
+        (!parts.is_empty()).then(|| parts.join("\n"))
     }
 }
 
