@@ -283,3 +283,35 @@ fn not_a_pe_image_is_a_verdict() {
     assert!(text.contains("not a PE image"), "{text}");
     assert!(!text.contains("unsigned"), "{text}");
 }
+
+/// The workbench's case load and findings: a driver listed only by its DriverStore catalog gets
+/// a finding naming the place and the fix, and no finding says "in no catalog of the case".
+#[test]
+fn findings_name_the_catalog_outside_catroot() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write_case(dir.path());
+    let case = bsod_workbench::case::Case::load(dir.path(), &mut |_| {}).expect("load");
+    let findings = bsod_workbench::findings::analyze(&case);
+    let titles: Vec<&str> = findings.iter().map(|f| f.title.as_str()).collect();
+    let acme = findings
+        .iter()
+        .find(|f| f.title.starts_with("acme.sys"))
+        .unwrap_or_else(|| panic!("a finding for acme.sys in {titles:#?}"));
+    assert!(acme.title.contains("not in CatRoot"), "{}", acme.title);
+    assert!(
+        acme.remediation
+            .as_deref()
+            .is_some_and(|r| r.contains("pnputil /add-driver")),
+        "{:?}",
+        acme.remediation
+    );
+    assert!(
+        acme.evidence.iter().any(|e| e.contains("DriverStore")),
+        "{:?}",
+        acme.evidence
+    );
+    assert!(
+        titles.iter().all(|t| !t.contains("in no catalog")),
+        "{titles:#?}"
+    );
+}

@@ -279,6 +279,17 @@ fn bad_signatures(case: &Case, out: &mut Vec<Finding>) {
                 "was changed after it was signed (digest mismatch)",
                 None,
             ),
+            Verdict::Unsigned
+                if file_verdict(case, key).is_some_and(|v| !v.listed_by_name.is_empty()) =>
+            {
+                (
+                    Severity::Warning,
+                    "is not the file its catalog lists: a catalog of the case names it under another hash (replaced or patched), so it is unsigned",
+                    Some(
+                        "replace it with the version its catalog lists (from the vendor's package or a healthy machine of the same build)",
+                    ),
+                )
+            }
             Verdict::Unsigned => (
                 Severity::Warning,
                 "is unsigned and in no catalog of the case",
