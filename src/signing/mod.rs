@@ -795,20 +795,30 @@ fn walk_catalog_dirs(dir: &Path, depth: usize, out: &mut Vec<CatalogDir>) {
     if depth > 6 {
         return;
     }
-    loose_catalogs(dir, out);
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
     };
+    let parent_is = |want: &str| {
+        dir.file_name()
+            .is_some_and(|n| n.to_string_lossy().eq_ignore_ascii_case(want))
+    };
     for e in entries.flatten() {
-        if !e.file_type().is_ok_and(|t| t.is_dir()) {
+        // Links are not followed (no loops); FIFOs and devices are not catalogs.
+        let Ok(t) = e.file_type() else { continue };
+        let path = e.path();
+        if t.is_file() {
+            if path
+                .extension()
+                .is_some_and(|x| x.eq_ignore_ascii_case("cat"))
+            {
+                out.push(CatalogDir::with_location(path, CatalogLocation::Elsewhere));
+            }
+            continue;
+        }
+        if !t.is_dir() {
             continue;
         }
         let name = e.file_name().to_string_lossy().to_ascii_lowercase();
-        let path = e.path();
-        let parent_is = |want: &str| {
-            dir.file_name()
-                .is_some_and(|n| n.to_string_lossy().eq_ignore_ascii_case(want))
-        };
         if name.eq_ignore_ascii_case(CATROOT_GUID) && parent_is("catroot") {
             out.push(CatalogDir::with_location(path, CatalogLocation::Catroot));
         } else if name == "packages" && parent_is("servicing") {
@@ -820,23 +830,6 @@ fn walk_catalog_dirs(dir: &Path, depth: usize, out: &mut Vec<CatalogDir>) {
             ));
         } else if name != "winsxs" {
             walk_catalog_dirs(&path, depth + 1, out);
-        }
-    }
-}
-
-/// The `.cat` files directly in `dir` (regular files only), as `elsewhere` catalogs.
-fn loose_catalogs(dir: &Path, out: &mut Vec<CatalogDir>) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for e in entries.flatten() {
-        let path = e.path();
-        if e.file_type().is_ok_and(|t| t.is_file())
-            && path
-                .extension()
-                .is_some_and(|x| x.eq_ignore_ascii_case("cat"))
-        {
-            out.push(CatalogDir::with_location(path, CatalogLocation::Elsewhere));
         }
     }
 }
