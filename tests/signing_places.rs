@@ -234,7 +234,8 @@ fn real_ftdi_package_only_in_the_driverstore() {
     assert!(cat.trusted(), "{}", cat.signature.reason);
     assert_eq!(cat.member_file.as_deref(), Some("ftdibus.sys"));
     assert!(
-        v.reason.contains("ftdibus.inf_amd64_e5b5b1a9e2c3d4f0"),
+        v.reason
+            .contains("FileRepository\\ftdibus.inf_amd64_e5b5b1a9e2c3d4f0\\ftdibus.inf /install"),
         "{}",
         v.reason
     );

@@ -584,8 +584,24 @@ fn not_in_catroot_fix(c: &CatalogRef) -> String {
                 .parent()
                 .and_then(Path::file_name)
                 .map_or_else(|| "<package>".into(), |n| n.to_string_lossy().into_owned());
+            // The package's INF, named when the package folder holds exactly one.
+            let infs: Vec<String> = c
+                .path
+                .parent()
+                .and_then(|d| std::fs::read_dir(d).ok())
+                .into_iter()
+                .flatten()
+                .flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n.to_ascii_lowercase().ends_with(".inf"))
+                .take(2)
+                .collect();
+            let inf = match infs.as_slice() {
+                [one] => one.as_str(),
+                _ => "<its .inf>",
+            };
             format!(
-                "re-install the package so its catalog is registered (pnputil /add-driver C:\\Windows\\System32\\DriverStore\\FileRepository\\{package}\\<its .inf> /install), or register {name} (signtool catdb /v /u {name})"
+                "re-install the package so its catalog is registered (pnputil /add-driver C:\\Windows\\System32\\DriverStore\\FileRepository\\{package}\\{inf} /install), or register {name} (signtool catdb /v /u {name})"
             )
         }
         _ => format!(
