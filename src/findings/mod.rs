@@ -139,6 +139,10 @@ fn refused_drivers(case: &Case, out: &mut Vec<Finding>) {
             Some(Verdict::CatalogOnlyInServicing) => Some(format!(
                 "restore its catalog: xcopy C:\\Windows\\servicing\\Packages\\*.cat {CATROOT}\\ then confirm with sigcheck -i"
             )),
+            Some(Verdict::CatalogNotInCatroot) => Some(format!(
+                "its catalog is in the case ({}) but not in the catalog database: install the driver package (pnputil /add-driver <inf> /install) or register the catalog (signtool catdb /v /u <catalog>)",
+                links.signature.as_ref().and_then(|s| s.catalog.as_deref()).unwrap_or("?")
+            )),
             Some(Verdict::DigestMismatch) => Some("the file changed after signing: replace it from the install media or a healthy machine of the same build".into()),
             Some(Verdict::Unsigned) => Some("no catalog in the case vouches for it: find the catalog that lists it (servicing\\Packages of a healthy machine) or replace the file".into()),
             Some(Verdict::TestSigned) => Some("it is test-signed: it loads only with BCD testsigning on; install the vendor's release-signed driver".into()),
@@ -275,10 +279,37 @@ fn bad_signatures(case: &Case, out: &mut Vec<Finding>) {
                 "was changed after it was signed (digest mismatch)",
                 None,
             ),
+            Verdict::Unsigned
+                if file_verdict(case, key).is_some_and(|v| !v.listed_by_name.is_empty()) =>
+            {
+                (
+                    Severity::Warning,
+                    "is not the file its catalog lists: a catalog of the case names it under another hash (replaced or patched), so it is unsigned",
+                    Some(
+                        "replace it with the version its catalog lists (from the vendor's package or a healthy machine of the same build)",
+                    ),
+                )
+            }
             Verdict::Unsigned => (
                 Severity::Warning,
                 "is unsigned and in no catalog of the case",
                 None,
+            ),
+            Verdict::NotAPeImage => (
+                Severity::Warning,
+                "is not a PE image: the loader refuses it (STATUS_INVALID_IMAGE_FORMAT)",
+                Some("replace it from the vendor's package or a healthy machine"),
+            ),
+            Verdict::CatalogNotInCatroot => (
+                if boot_or_system {
+                    Severity::Error
+                } else {
+                    Severity::Warning
+                },
+                "is listed only by a catalog Code Integrity does not consult at boot (not in CatRoot): it loads as unsigned",
+                Some(
+                    "install its driver package (pnputil /add-driver <inf> /install) or register the catalog in the catalog database (signtool catdb /v /u <catalog>)",
+                ),
             ),
             // No BCD reader yet: the finding says what the driver needs, not what BCD holds.
             Verdict::TestSigned if boot_or_system => (

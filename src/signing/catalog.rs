@@ -28,8 +28,13 @@ pub const OID_CATALOG_LIST_MEMBER2: &str = "1.3.6.1.4.1.311.12.1.3";
 pub const SIP_PE_IMAGE: &str = "{C689AAB8-8E78-11D0-8C47-00C04FC295EE}";
 pub const SIP_FLAT_FILE: &str = "{DE351A42-8E59-11D0-8C47-00C04FC295EE}";
 
-/// Where a catalog folder sits in a Windows installation: decides `signed-catalog` versus
-/// `catalog-only-in-servicing`.
+/// Where a catalog sits in a case: decides `signed-catalog` versus `catalog-only-in-servicing`
+/// and `catalog-not-in-catroot`.
+///
+/// Code Integrity looks a catalog-signed file up in the catalog database (`CatRoot`, indexed by
+/// `CatRoot2`'s catdb): a catalog is used once it is installed there (PnP installation,
+/// `CryptCATAdminAddCatalog`, `signtool catdb`). Copies elsewhere (the servicing stack's, the
+/// driver store's, a vendor folder in the case) vouch for nothing at boot.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum CatalogLocation {
@@ -37,13 +42,19 @@ pub enum CatalogLocation {
     Catroot,
     /// `servicing\Packages`: copies the servicing stack keeps; CI does not read them.
     Servicing,
-    /// A folder given by the user (`--catalogs`) or a vendor package.
+    /// `System32\DriverStore\FileRepository\<package>`: the driver store's copy of a package's
+    /// catalog; CI uses the catalog only once the package is installed (copied into CatRoot).
+    DriverStore,
+    /// A `.cat` found anywhere else in a case folder (a vendor package, a copy): not installed.
+    Elsewhere,
+    /// A folder given by the user (`--catalogs`): taken as installed (the user vouches that
+    /// the machine's catalog database holds these catalogs).
     #[default]
     Other,
 }
 
 impl CatalogLocation {
-    /// Classify a path by its last components (any case, either separator).
+    /// Classify a path by its components (any case, either separator).
     pub fn of_path(path: &Path) -> CatalogLocation {
         let lower = path
             .to_string_lossy()
@@ -55,6 +66,8 @@ impl CatalogLocation {
             || lower.trim_end_matches('/').ends_with("/catroot")
         {
             CatalogLocation::Catroot
+        } else if lower.contains("driverstore/filerepository") {
+            CatalogLocation::DriverStore
         } else {
             CatalogLocation::Other
         }
@@ -64,7 +77,39 @@ impl CatalogLocation {
         match self {
             CatalogLocation::Catroot => "catroot",
             CatalogLocation::Servicing => "servicing",
+            CatalogLocation::DriverStore => "driver-store",
+            CatalogLocation::Elsewhere => "elsewhere",
             CatalogLocation::Other => "other",
+        }
+    }
+
+    /// The place in words, for reasons and findings.
+    pub fn place(self) -> &'static str {
+        match self {
+            CatalogLocation::Catroot => "CatRoot",
+            CatalogLocation::Servicing => "servicing\\Packages",
+            CatalogLocation::DriverStore => {
+                "the DriverStore (System32\\DriverStore\\FileRepository)"
+            }
+            CatalogLocation::Elsewhere => "a folder of the case outside the catalog database",
+            CatalogLocation::Other => "a catalog folder given with --catalogs",
+        }
+    }
+
+    /// Whether Code Integrity would consult a catalog here at boot (CatRoot; a `--catalogs`
+    /// folder is taken as installed).
+    pub fn used_at_boot(self) -> bool {
+        matches!(self, CatalogLocation::Catroot | CatalogLocation::Other)
+    }
+
+    /// Order of consideration: CatRoot, given folders, then copies CI does not read.
+    pub fn rank(self) -> u8 {
+        match self {
+            CatalogLocation::Catroot => 0,
+            CatalogLocation::Other => 1,
+            CatalogLocation::DriverStore => 2,
+            CatalogLocation::Elsewhere => 3,
+            CatalogLocation::Servicing => 4,
         }
     }
 }
@@ -1031,6 +1076,16 @@ mod tests {
             CatalogLocation::of_path(Path::new("/tmp/vendor")),
             CatalogLocation::Other
         );
+        let store = Path::new(
+            "C:\\Windows\\System32\\DriverStore\\FileRepository\\ftdibus.inf_amd64_1\\ftdibus.cat",
+        );
+        assert_eq!(
+            CatalogLocation::of_path(store),
+            CatalogLocation::DriverStore
+        );
+        assert!(!CatalogLocation::DriverStore.used_at_boot());
+        assert!(!CatalogLocation::Elsewhere.used_at_boot());
+        assert!(CatalogLocation::Catroot.used_at_boot() && CatalogLocation::Other.used_at_boot());
     }
 
     #[test]

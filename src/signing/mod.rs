@@ -51,6 +51,10 @@ pub enum Verdict {
     SignedCatalog,
     /// Listed only in `servicing\Packages` catalogs: Code Integrity will not find it.
     CatalogOnlyInServicing,
+    /// Listed only by catalogs Code Integrity does not consult at boot other than servicing's:
+    /// the DriverStore's copy of a package catalog, or a `.cat` elsewhere in the case. The
+    /// catalog is not in the catalog database (CatRoot), so the driver loads as unsigned.
+    CatalogNotInCatroot,
     /// An embedded signature whose signed digest differs from the file's (changed after signing).
     DigestMismatch,
     /// A signature (embedded, or of the only catalogs listing the file) that does not verify
@@ -65,6 +69,8 @@ pub enum Verdict {
     UntrustedSigner,
     /// No embedded signature and in no catalog.
     Unsigned,
+    /// Not a PE image (no driver) and no catalog lists its flat hash: nothing to judge.
+    NotAPeImage,
     /// Not readable, or a PE image whose headers are broken.
     Unreadable,
 }
@@ -75,11 +81,13 @@ impl Verdict {
             Verdict::SignedEmbedded => "signed-embedded",
             Verdict::SignedCatalog => "signed-catalog",
             Verdict::CatalogOnlyInServicing => "catalog-only-in-servicing",
+            Verdict::CatalogNotInCatroot => "catalog-not-in-catroot",
             Verdict::DigestMismatch => "digest-mismatch",
             Verdict::BadSignature => "bad-signature",
             Verdict::TestSigned => "test-signed",
             Verdict::UntrustedSigner => "untrusted-signer",
             Verdict::Unsigned => "unsigned",
+            Verdict::NotAPeImage => "not-a-pe-image",
             Verdict::Unreadable => "unreadable",
         }
     }
@@ -98,6 +106,9 @@ impl Verdict {
             Verdict::CatalogOnlyInServicing => {
                 "Code Integrity does not read servicing\\Packages: the driver fails to load (0xC0000428, CI event 3004) until its catalog is back in CatRoot"
             }
+            Verdict::CatalogNotInCatroot => {
+                "Code Integrity looks catalogs up in the catalog database (CatRoot) only: the driver fails to load (0xC0000428, CI event 3004) until its package is installed or its catalog registered"
+            }
             Verdict::DigestMismatch | Verdict::BadSignature => {
                 "Code Integrity refuses it (STATUS_INVALID_IMAGE_HASH 0xC0000428, CI event 3004/3033)"
             }
@@ -108,6 +119,7 @@ impl Verdict {
                 "Code Integrity refuses it on 64-bit Windows (0xC0000428): no chain to a root trusted for kernel code"
             }
             Verdict::Unsigned => "Code Integrity refuses it on 64-bit Windows (0xC0000428)",
+            Verdict::NotAPeImage => "not an image Windows loads as a driver",
             Verdict::Unreadable => "cannot be judged",
         }
     }
@@ -209,9 +221,9 @@ impl FileVerdict {
                     .or_else(|| trusted().next())
                     .map(|s| &s.chain)
             }
-            Verdict::SignedCatalog | Verdict::CatalogOnlyInServicing => {
-                self.catalog.as_ref().map(|c| &c.signature.chain)
-            }
+            Verdict::SignedCatalog
+            | Verdict::CatalogOnlyInServicing
+            | Verdict::CatalogNotInCatroot => self.catalog.as_ref().map(|c| &c.signature.chain),
             _ => None,
         }
     }
@@ -386,33 +398,25 @@ pub fn verdict(path: &Path, index: &CatalogIndex, roots: &RootStore) -> FileVerd
     hits.dedup_by_key(|h| h.catalog);
     // Catalogs Code Integrity reads first; once one vouches, servicing\\Packages catalogs are
     // listed but not judged (they cannot change the verdict).
-    let rank = |h: &CatalogHit| match index.catalog(*h).map(|c| c.location) {
-        Some(CatalogLocation::Catroot) => 0,
-        Some(CatalogLocation::Other) => 1,
-        _ => 2,
+    let location = |h: &CatalogHit| {
+        index
+            .catalog(*h)
+            .map_or(CatalogLocation::Servicing, |c| c.location)
     };
-    hits.sort_by_key(|h| (rank(h), h.catalog));
+    hits.sort_by_key(|h| (location(h).rank(), h.catalog));
     let mut vouched = false;
     for h in &hits {
-        if vouched && rank(h) == 2 {
+        if vouched && !location(h).used_at_boot() {
             v.catalogs.push(index.describe_unjudged(*h));
             continue;
         }
         let c = index.describe(*h, roots);
-        vouched |= c.trusted() && c.location != CatalogLocation::Servicing;
+        vouched |= c.trusted() && c.location.used_at_boot();
         v.catalogs.push(c);
     }
-    // CatRoot first, then other folders, then servicing; trusted before untrusted.
-    v.catalogs.sort_by_key(|c| {
-        (
-            match c.location {
-                CatalogLocation::Catroot => 0,
-                CatalogLocation::Other => 1,
-                CatalogLocation::Servicing => 2,
-            },
-            !c.trusted(),
-        )
-    });
+    // CatRoot first, then given folders, then copies CI does not read; trusted first.
+    v.catalogs
+        .sort_by_key(|c| (c.location.rank(), !c.trusted()));
     for c in &v.catalogs {
         v.warnings.extend(c.warnings.iter().cloned());
     }
@@ -485,7 +489,10 @@ pub fn verdict(path: &Path, index: &CatalogIndex, roots: &RootStore) -> FileVerd
     let trusted_outside = v
         .catalogs
         .iter()
-        .find(|c| c.trusted() && c.location != CatalogLocation::Servicing);
+        .find(|c| c.trusted() && c.location.used_at_boot());
+    let trusted_unused = v.catalogs.iter().find(|c| {
+        c.trusted() && !c.location.used_at_boot() && c.location != CatalogLocation::Servicing
+    });
     let trusted_servicing = v
         .catalogs
         .iter()
@@ -521,6 +528,17 @@ pub fn verdict(path: &Path, index: &CatalogIndex, roots: &RootStore) -> FileVerd
                 c.path.display()
             ),
         )
+    } else if let Some(c) = trusted_unused {
+        (
+            Verdict::CatalogNotInCatroot,
+            format!(
+                "listed only in {} ({}), signed by {}, which Code Integrity does not consult at boot: {}",
+                c.path.display(),
+                c.location.place(),
+                c.signer.as_deref().unwrap_or("?"),
+                not_in_catroot_fix(c)
+            ),
+        )
     } else if let Some(c) = v.catalogs.first() {
         (
             trust_verdict(c.signature.trust),
@@ -529,6 +547,11 @@ pub fn verdict(path: &Path, index: &CatalogIndex, roots: &RootStore) -> FileVerd
                 c.path.display(),
                 c.signature.reason
             ),
+        )
+    } else if v.hash_kind == HashKind::Flat {
+        (
+            Verdict::NotAPeImage,
+            "not a PE image (no driver) and no catalog of the case lists its hash".into(),
         )
     } else {
         (
@@ -546,6 +569,45 @@ pub fn verdict(path: &Path, index: &CatalogIndex, roots: &RootStore) -> FileVerd
         ));
     }
     v
+}
+
+/// How to make Code Integrity use a catalog that is in the case but not in the catalog database.
+fn not_in_catroot_fix(c: &CatalogRef) -> String {
+    let name = c
+        .path
+        .file_name()
+        .map_or_else(|| "X.cat".into(), |n| n.to_string_lossy().into_owned());
+    match c.location {
+        CatalogLocation::DriverStore => {
+            let package = c
+                .path
+                .parent()
+                .and_then(Path::file_name)
+                .map_or_else(|| "<package>".into(), |n| n.to_string_lossy().into_owned());
+            // The package's INF, named when the package folder holds exactly one.
+            let infs: Vec<String> = c
+                .path
+                .parent()
+                .and_then(|d| std::fs::read_dir(d).ok())
+                .into_iter()
+                .flatten()
+                .flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n.to_ascii_lowercase().ends_with(".inf"))
+                .take(2)
+                .collect();
+            let inf = match infs.as_slice() {
+                [one] => one.as_str(),
+                _ => "<its .inf>",
+            };
+            format!(
+                "re-install the package so its catalog is registered (pnputil /add-driver C:\\Windows\\System32\\DriverStore\\FileRepository\\{package}\\{inf} /install), or register {name} (signtool catdb /v /u {name})"
+            )
+        }
+        _ => format!(
+            "install its driver package (pnputil /add-driver <inf> /install) or register the catalog in the catalog database (signtool catdb /v /u {name}, CryptCATAdminAddCatalog), which copies it into CatRoot\\{CATROOT_GUID}"
+        ),
+    }
 }
 
 /// The verdict a signature's judgement gives on its own.
@@ -717,6 +779,14 @@ pub fn case_catalogs(dir: &Path) -> Vec<CatalogDir> {
         if let Some(p) = resolve_ci(dir, &servicing) {
             found.push(CatalogDir::with_location(p, CatalogLocation::Servicing));
         }
+        let store: Vec<&str> = prefix
+            .iter()
+            .copied()
+            .chain(["system32", "driverstore", "filerepository"])
+            .collect();
+        if let Some(p) = resolve_ci(dir, &store) {
+            found.push(CatalogDir::with_location(p, CatalogLocation::DriverStore));
+        }
         if !found.is_empty() {
             return found;
         }
@@ -724,9 +794,11 @@ pub fn case_catalogs(dir: &Path) -> Vec<CatalogDir> {
     Vec::new()
 }
 
-/// Every catalog folder inside a case folder: the `case_catalogs` layout at the root, and any
-/// `CatRoot\{F750E6C3-…}` or `servicing\Packages` folder further down (a `C\Windows\…` copy,
-/// catalogs collected into a sub-folder), at most six levels deep. WinSxS is not entered.
+/// Every catalog inside a case folder: the `case_catalogs` layout at the root, and any
+/// `CatRoot\{F750E6C3-…}`, `servicing\Packages` or `DriverStore\FileRepository` folder further
+/// down (a `C\Windows\…` copy, catalogs collected into a sub-folder), and every other `.cat`
+/// file (location `elsewhere`: listed, but not what Code Integrity reads), at most six levels
+/// deep. WinSxS is not entered.
 pub fn discover_catalog_dirs(case_root: &Path) -> Vec<CatalogDir> {
     let mut found = case_catalogs(case_root);
     walk_catalog_dirs(case_root, 0, &mut found);
@@ -742,20 +814,36 @@ fn walk_catalog_dirs(dir: &Path, depth: usize, out: &mut Vec<CatalogDir>) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
     };
+    let parent_is = |want: &str| {
+        dir.file_name()
+            .is_some_and(|n| n.to_string_lossy().eq_ignore_ascii_case(want))
+    };
     for e in entries.flatten() {
-        if !e.file_type().is_ok_and(|t| t.is_dir()) {
+        // Links are not followed (no loops); FIFOs and devices are not catalogs.
+        let Ok(t) = e.file_type() else { continue };
+        let path = e.path();
+        if t.is_file() {
+            if path
+                .extension()
+                .is_some_and(|x| x.eq_ignore_ascii_case("cat"))
+            {
+                out.push(CatalogDir::with_location(path, CatalogLocation::Elsewhere));
+            }
+            continue;
+        }
+        if !t.is_dir() {
             continue;
         }
         let name = e.file_name().to_string_lossy().to_ascii_lowercase();
-        let path = e.path();
-        let parent_is = |want: &str| {
-            dir.file_name()
-                .is_some_and(|n| n.to_string_lossy().eq_ignore_ascii_case(want))
-        };
         if name.eq_ignore_ascii_case(CATROOT_GUID) && parent_is("catroot") {
             out.push(CatalogDir::with_location(path, CatalogLocation::Catroot));
         } else if name == "packages" && parent_is("servicing") {
             out.push(CatalogDir::with_location(path, CatalogLocation::Servicing));
+        } else if name == "filerepository" && parent_is("driverstore") {
+            out.push(CatalogDir::with_location(
+                path,
+                CatalogLocation::DriverStore,
+            ));
         } else if name != "winsxs" {
             walk_catalog_dirs(&path, depth + 1, out);
         }
@@ -769,6 +857,8 @@ pub struct Summary {
     pub counts: BTreeMap<Verdict, usize>,
     /// Files whose hash is only in servicing\Packages catalogs.
     pub only_in_servicing: Vec<PathBuf>,
+    /// Files whose hash is only in DriverStore or other catalogs outside CatRoot.
+    pub not_in_catroot: Vec<PathBuf>,
 }
 
 impl Summary {
@@ -782,21 +872,36 @@ impl Summary {
             if v.verdict == Verdict::CatalogOnlyInServicing {
                 s.only_in_servicing.push(v.path.clone());
             }
+            if v.verdict == Verdict::CatalogNotInCatroot {
+                s.not_in_catroot.push(v.path.clone());
+            }
         }
         s
     }
 
-    /// The finding the counts support, when there is one (reference §0.2).
+    /// The findings the counts support, when there are any (reference §0.2).
     pub fn advice(&self) -> Option<String> {
+        let mut parts = Vec::new();
         let n = self.only_in_servicing.len();
-        (n > 0).then(|| {
-            format!(
+        if n > 0 {
+            parts.push(format!(
                 "{n} file(s) are listed only in servicing\\Packages catalogs: their CatRoot \
                  catalogs are missing, so Code Integrity treats them as unsigned \
                  (STATUS_INVALID_IMAGE_HASH, CI 3004). Restoring the catalogs \
                  (copy servicing\\Packages\\*.cat into CatRoot\\{CATROOT_GUID}) fixes that."
-            )
-        })
+            ));
+        }
+        let n = self.not_in_catroot.len();
+        if n > 0 {
+            parts.push(format!(
+                "{n} file(s) are listed only by catalogs outside the catalog database (DriverStore \
+                 or elsewhere in the case): Code Integrity does not consult them, so the drivers \
+                 load as unsigned (0xC0000428, CI 3004). Installing their packages \
+                 (pnputil /add-driver <inf> /install) or registering the catalogs \
+                 (signtool catdb /v /u X.cat) fixes that."
+            ));
+        }
+        (!parts.is_empty()).then(|| parts.join("\n"))
     }
 }
 

@@ -519,11 +519,7 @@ fn yes_no(v: Option<bool>) -> &'static str {
 }
 
 fn location_word(l: CatalogLocation) -> &'static str {
-    match l {
-        CatalogLocation::Catroot => "catroot",
-        CatalogLocation::Servicing => "servicing",
-        CatalogLocation::Other => "other",
-    }
+    l.as_str()
 }
 
 /// The case has something this pane shows.
