@@ -9,7 +9,6 @@
 //! and the CLI say "the file changed while open"). Faults anywhere else keep their default
 //! action. (Windows does not let a mapped file be truncated, so nothing is needed there.)
 
-use std::fs::File;
 use std::ops::Deref;
 use std::path::{Path, PathBuf};
 
@@ -69,6 +68,12 @@ impl Deref for Bytes {
             Bytes::Mapped(m) => &m.map,
             Bytes::Owned(v) => v,
         }
+    }
+}
+
+impl AsRef<[u8]> for Bytes {
+    fn as_ref(&self) -> &[u8] {
+        self
     }
 }
 
