@@ -37,13 +37,11 @@ fn main() -> ExitCode {
     for f in log.files() {
         let h = &f.header;
         println!(
-            "{}: PML version {}, {}-bit, Windows {}.{} build {}, {} processors, {} events",
+            "{}: PML version {}, {}-bit, {}, {} processors, {} events",
             f.path.display(),
             h.version,
             f.pointer_size() * 8,
-            h.os_major,
-            h.os_minor,
-            h.os_build,
+            h.os_name(),
             h.processors,
             f.len(),
         );

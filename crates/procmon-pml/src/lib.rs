@@ -330,7 +330,7 @@ impl PmlLog {
         if bytes.get(0..4) != Some(b"PML_".as_slice()) {
             return Err(fmt_err(0, "the magic \"PML_\" of a Procmon log"));
         }
-        let header = match format::header(&bytes) {
+        let header = match format::header(bytes) {
             Ok((_, h)) => h,
             Err(_) => {
                 return Err(fmt_err(
@@ -375,7 +375,7 @@ impl PmlLog {
             } else {
                 len
             };
-            let (found, stop, why) = walk_events(&bytes, start as usize, limit as usize, ptr);
+            let (found, stop, why) = walk_events(bytes, start as usize, limit as usize, ptr);
             let reason = if header.event_offsets_offset == 0 {
                 "the log was not closed (no event-offset array)".to_string()
             } else {
@@ -396,7 +396,7 @@ impl PmlLog {
         };
 
         // String table (§4), needed only to name processes and modules.
-        let strings = read_string_offsets(&bytes, header.strings_offset);
+        let strings = read_string_offsets(bytes, header.strings_offset);
         if strings.is_none() {
             self.warn(
                 &path,
@@ -407,13 +407,13 @@ impl PmlLog {
         let string = |i: u32| -> String {
             strings
                 .as_ref()
-                .and_then(|t| string_at(&bytes, t, i))
+                .and_then(|t| string_at(bytes, t, i))
                 .unwrap_or_default()
         };
 
         // Process table (§5).
         let mut procs: Vec<Process> = Vec::new();
-        match read_process_table(&bytes, header.process_table_offset, ptr) {
+        match read_process_table(bytes, header.process_table_offset, ptr) {
             Ok(raws) => {
                 for (raw, mods) in raws {
                     let s = raw.strings.map(&string);
@@ -474,7 +474,7 @@ impl PmlLog {
         // Keep the records read before a cut in the table.
         if procs.is_empty()
             && let Some(partial) =
-                read_process_table_partial(&bytes, header.process_table_offset, ptr)
+                read_process_table_partial(bytes, header.process_table_offset, ptr)
         {
             for (raw, _) in partial {
                 let mut p = Process::unknown(raw.process_index);
