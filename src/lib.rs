@@ -4,8 +4,10 @@
 //!
 //! * **Artefacts** (parsers; each exposes `open(path)` and plain data types, never draws):
 //!   [`case`] finds and sniffs the files of a case folder, [`dump`] reads crash dumps,
-//!   [`symbols`] finds PDBs in symbol stores, [`pml`] reads Procmon logs, [`eventlog`] reads EVTX,
-//!   [`signing`] checks Authenticode and catalogs, [`registry`] reads the SYSTEM hive.
+//!   [`symbols`] finds PDBs in symbol stores, [`pml`] reads Procmon logs (the workspace crate
+//!   `procmon-pml`, re-exported; the per-driver query and the Timeline view stay here),
+//!   [`eventlog`] reads EVTX, [`signing`] checks Authenticode and catalogs, [`registry`] reads
+//!   the SYSTEM hive.
 //! * **Correlation**: [`driver`] gives one identity to every spelling of a driver.
 //! * **Writers**: [`synth`] writes every format for fixtures, the demo case and benchmarks.
 //! * **Presentation**: [`ui`] is the terminal workbench (ratatui); it reads a loaded case and

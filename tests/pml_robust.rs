@@ -4,7 +4,7 @@
 
 mod common;
 
-use bsod_workbench::pml;
+use bsod_workbench::pml::{self, DriverQuery};
 use std::io::Read;
 use std::path::Path;
 

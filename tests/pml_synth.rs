@@ -5,7 +5,7 @@
 mod common;
 
 use bsod_workbench::driver::DriverKey;
-use bsod_workbench::pml;
+use bsod_workbench::pml::{self, DriverQuery};
 use bsod_workbench::synth::pml::{
     BOOT_TIME, Capture, EventSpec, ModuleSpec, PmlWriter, ProcessSpec, RegData, driver_range,
     status, write_boot_log,

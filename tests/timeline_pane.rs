@@ -9,7 +9,7 @@ mod common;
 use bsod_workbench::case::Case;
 use bsod_workbench::driver::DriverKey;
 use bsod_workbench::pml::view::{self, DriverScope, DriverTarget};
-use bsod_workbench::pml::{self, Filter, PmlLog};
+use bsod_workbench::pml::{self, DriverQuery, Filter, PmlLog};
 use bsod_workbench::ui::action::Outcome;
 use bsod_workbench::ui::pane::{Pane, PaneContext};
 use bsod_workbench::ui::panes::timeline::TimelinePane;

@@ -2,7 +2,7 @@
 
 use bsod_workbench::driver::DriverKey;
 use bsod_workbench::escape::escape_field;
-use bsod_workbench::pml::{self, Filter, csv as pmlcsv};
+use bsod_workbench::pml::{self, DriverQuery, Filter, csv as pmlcsv};
 use serde::Serialize;
 use std::io::{self, Write};
 use std::path::PathBuf;

@@ -1,10 +1,12 @@
 //! Everything a log says about one driver (pml-format.md §22.8): its Load Image events, file
 //! events on its image, registry events under `Services\<name>`, events whose stack passes
-//! through it, and the System process's module entry for it.
+//! through it, and the System process's module entry for it. The log is read by the
+//! `procmon-pml` crate; the driver identity ([`DriverKey`]) is the case's, so this query lives
+//! here, as [`DriverQuery`] on [`PmlLog`].
 
 use super::format::{EVENT_HEADER_SIZE, Module};
 use super::index::EventIndex;
-use super::{PmlLog, format, names};
+use super::{Event, PmlLog, format, names};
 use crate::driver::DriverKey;
 use serde::Serialize;
 
@@ -32,16 +34,31 @@ pub fn is_under_service(path: &str, service: &str) -> bool {
     })
 }
 
-impl PmlLog {
+/// The driver questions a case asks of a Procmon log.
+pub trait DriverQuery {
     /// The kernel module entry of a driver (System process's module list).
-    pub fn driver_module(&self, key: &DriverKey) -> Option<&Module> {
+    fn driver_module(&self, key: &DriverKey) -> Option<&Module>;
+
+    /// Drivers the log knows: `.sys` modules of the System process and `.sys` images loaded.
+    fn drivers(&self) -> Vec<DriverKey>;
+
+    /// Every event about `key`. `service` is the service name when it differs from the image
+    /// stem (e.g. from the SYSTEM hive); otherwise the stem is used.
+    fn driver_events(&self, key: &DriverKey, service: Option<&str>) -> DriverEvents;
+
+    /// The driver an event is about: its path's image when that is a `.sys`, else the innermost
+    /// stack frame in a `.sys` module.
+    fn driver_of_event(&self, event: &Event) -> Option<DriverKey>;
+}
+
+impl DriverQuery for PmlLog {
+    fn driver_module(&self, key: &DriverKey) -> Option<&Module> {
         self.kernel_modules()
             .iter()
             .find(|m| key.matches_path(&m.path))
     }
 
-    /// Drivers the log knows: `.sys` modules of the System process and `.sys` images loaded.
-    pub fn drivers(&self) -> Vec<DriverKey> {
+    fn drivers(&self) -> Vec<DriverKey> {
         let mut out: Vec<DriverKey> = self
             .kernel_modules()
             .iter()
@@ -62,9 +79,7 @@ impl PmlLog {
         out
     }
 
-    /// Every event about `key`. `service` is the service name when it differs from the image
-    /// stem (e.g. from the SYSTEM hive); otherwise the stem is used.
-    pub fn driver_events(&self, key: &DriverKey, service: Option<&str>) -> DriverEvents {
+    fn driver_events(&self, key: &DriverKey, service: Option<&str>) -> DriverEvents {
         let ix = self.index();
         let service = service.unwrap_or(key.stem());
         let image_paths: Vec<bool> = ix.paths.iter().map(|p| key.matches_path(p)).collect();
@@ -116,7 +131,7 @@ impl PmlLog {
         // place, not one per load: the stack pass tests every frame against every range.
         ranges.sort_unstable();
         ranges.dedup();
-        let stack = self.events_with_frames_in(ix, &ranges);
+        let stack = events_with_frames_in(self, ix, &ranges);
         let mut all: Vec<u32> = load_image
             .iter()
             .chain(&file_system)
@@ -137,52 +152,66 @@ impl PmlLog {
         }
     }
 
-    /// Events with a stack frame inside one of `ranges` (file, start, end).
-    fn events_with_frames_in(&self, ix: &EventIndex, ranges: &[(usize, u64, u64)]) -> Vec<u32> {
-        let mut out = Vec::new();
-        if ranges.is_empty() {
-            return out;
+    fn driver_of_event(&self, event: &Event) -> Option<DriverKey> {
+        let is_sys = |p: &str| p.to_ascii_lowercase().ends_with(".sys");
+        if is_sys(&event.path)
+            && let Some(k) = DriverKey::from_path(&event.path)
+        {
+            return Some(k);
         }
-        let mut number = 0usize;
-        for (f, file) in self.files().iter().enumerate() {
-            let mine: Vec<(u64, u64)> = ranges
-                .iter()
-                .filter(|r| r.0 == f)
-                .map(|r| (r.1, r.2))
-                .collect();
-            let b = file.bytes();
-            let ptr = file.pointer_size();
-            for local in 0..file.len() {
-                let i = number + local;
-                if mine.is_empty() {
-                    continue;
-                }
-                let Some(off) = file.event_offset(local) else {
-                    continue;
-                };
-                let Some(Ok((_, h))) = b.get(off..).map(format::event_header) else {
-                    continue;
-                };
-                let s = off + EVENT_HEADER_SIZE;
-                let Some(frames) = b.get(s..s + ptr * usize::from(h.stack_depth)) else {
-                    continue;
-                };
-                let hit = frames.chunks_exact(ptr).any(|c| {
-                    let a = if ptr == 8 {
-                        u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]])
-                    } else {
-                        u64::from(u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-                    };
-                    mine.iter().any(|&(lo, hi)| a >= lo && a < hi)
-                });
-                if hit && i < ix.len() {
-                    out.push(i as u32);
-                }
-            }
-            number += file.len();
-        }
-        out
+        self.stack(event)
+            .into_iter()
+            .filter_map(|f| f.module)
+            .find(|m| is_sys(m))
+            .and_then(|m| DriverKey::from_path(&m))
     }
+}
+
+/// Events with a stack frame inside one of `ranges` (file, start, end).
+fn events_with_frames_in(log: &PmlLog, ix: &EventIndex, ranges: &[(usize, u64, u64)]) -> Vec<u32> {
+    let mut out = Vec::new();
+    if ranges.is_empty() {
+        return out;
+    }
+    let mut number = 0usize;
+    for (f, file) in log.files().iter().enumerate() {
+        let mine: Vec<(u64, u64)> = ranges
+            .iter()
+            .filter(|r| r.0 == f)
+            .map(|r| (r.1, r.2))
+            .collect();
+        let b = file.bytes();
+        let ptr = file.pointer_size();
+        for local in 0..file.len() {
+            let i = number + local;
+            if mine.is_empty() {
+                continue;
+            }
+            let Some(off) = file.event_offset(local) else {
+                continue;
+            };
+            let Some(Ok((_, h))) = b.get(off..).map(format::event_header) else {
+                continue;
+            };
+            let s = off + EVENT_HEADER_SIZE;
+            let Some(frames) = b.get(s..s + ptr * usize::from(h.stack_depth)) else {
+                continue;
+            };
+            let hit = frames.chunks_exact(ptr).any(|c| {
+                let a = if ptr == 8 {
+                    u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]])
+                } else {
+                    u64::from(u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                };
+                mine.iter().any(|&(lo, hi)| a >= lo && a < hi)
+            });
+            if hit && i < ix.len() {
+                out.push(i as u32);
+            }
+        }
+        number += file.len();
+    }
+    out
 }
 
 #[cfg(test)]

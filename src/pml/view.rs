@@ -5,10 +5,9 @@
 //! cursor to the next row that matches a search; [`time_of_day_ticks`] and [`row_at_time`]
 //! serve the jump to a time.
 
-use super::driver::DriverEvents;
-use super::format::Module;
+use super::driver::{DriverEvents, DriverQuery};
 use super::index::EventIndex;
-use super::{Event, Filter, PmlLog, names, render};
+use super::{Filter, PmlLog, names, render};
 use crate::driver::DriverKey;
 use rayon::prelude::*;
 use std::sync::Arc;
@@ -660,40 +659,6 @@ pub fn service_of_path(path: &str) -> Option<&str> {
     let at = lower.find("\\services\\")? + "\\services\\".len();
     let name = path.get(at..)?.split('\\').next()?;
     (!name.is_empty()).then_some(name)
-}
-
-impl PmlLog {
-    /// The module (of the System process or the event's process, as [`PmlLog::resolve_frame`]
-    /// chooses) that holds `address` in `event`'s stack.
-    pub fn frame_module(&self, event: &Event, address: u64) -> Option<&Module> {
-        let frame = self.resolve_frame(event, address);
-        let path = frame.module?;
-        let system = self.kernel_modules();
-        let own = event
-            .process
-            .and_then(|s| self.process(s))
-            .map_or(&[][..], |p| p.modules.as_slice());
-        system
-            .iter()
-            .chain(own)
-            .find(|m| m.path == path && m.contains(address))
-    }
-
-    /// The driver an event is about: its path's image when that is a `.sys`, else the innermost
-    /// stack frame in a `.sys` module.
-    pub fn driver_of_event(&self, event: &Event) -> Option<DriverKey> {
-        let is_sys = |p: &str| p.to_ascii_lowercase().ends_with(".sys");
-        if is_sys(&event.path)
-            && let Some(k) = DriverKey::from_path(&event.path)
-        {
-            return Some(k);
-        }
-        self.stack(event)
-            .into_iter()
-            .filter_map(|f| f.module)
-            .find(|m| is_sys(m))
-            .and_then(|m| DriverKey::from_path(&m))
-    }
 }
 
 #[cfg(test)]

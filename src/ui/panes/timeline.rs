@@ -12,7 +12,7 @@ use crate::pml::csv::{HEADER, Renderer};
 use crate::pml::view::{
     self, DriverScope, DriverTarget, Find, Rows, SortColumn, Toggles, ViewJob, ViewSpec,
 };
-use crate::pml::{Filter, PmlLog, Rule, names, render};
+use crate::pml::{DriverQuery, Filter, PmlLog, Rule, names, render};
 use crate::ui::action::Outcome;
 use crate::ui::pane::{Hint, Pane, PaneContext, hint};
 use crate::ui::theme::Theme;

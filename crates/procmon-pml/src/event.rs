@@ -128,8 +128,14 @@ pub fn narrow_to_string(b: &[u8]) -> String {
     }
 }
 
-/// Decodes UTF-16LE without stopping at NUL.
-pub use crate::text::utf16le_all as utf16_to_string;
+/// Decodes UTF-16LE without stopping at NUL (lossy; an odd last byte is ignored).
+pub fn utf16_to_string(bytes: &[u8]) -> String {
+    let units: Vec<u16> = bytes
+        .chunks_exact(2)
+        .map(|c| u16::from_le_bytes([c[0], c[1]]))
+        .collect();
+    String::from_utf16_lossy(&units)
+}
 
 impl PathRef<'_> {
     /// The path as text.

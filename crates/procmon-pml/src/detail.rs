@@ -3,10 +3,11 @@
 //! early stops the decoding of that event's details; it never fails the event.
 
 use super::PmlFile;
+use super::event::utf16_to_string as utf16_units;
 use super::event::{Event, ImageLoad, fs_block_size, narrow_to_string, string_info};
+use super::format::utf16_until_nul as utf16_nul;
 use super::names::{self, fs_op, proc_op, reg_op};
 use super::render::{ListingLayout, RenderOptions, date_time_in, duration, sid_text, thousands};
-use crate::text::{utf16le_all as utf16_units, utf16le_until_nul as utf16_nul};
 use std::borrow::Cow;
 
 /// A bounds-checked little-endian cursor over a blob.

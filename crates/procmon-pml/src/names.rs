@@ -352,7 +352,7 @@ fn parse_hex_tsv(text: &'static str) -> HashMap<u32, &'static str> {
 pub fn result_name(code: u32) -> Option<&'static str> {
     static TABLE: OnceLock<HashMap<u32, &'static str>> = OnceLock::new();
     TABLE
-        .get_or_init(|| parse_hex_tsv(include_str!("../../assets/procmon_result_names.tsv")))
+        .get_or_init(|| parse_hex_tsv(include_str!("../assets/procmon_result_names.tsv")))
         .get(&code)
         .copied()
 }
@@ -370,7 +370,7 @@ pub fn result_text(code: u32) -> std::borrow::Cow<'static, str> {
 pub fn ioctl_name(code: u32) -> Option<&'static str> {
     static TABLE: OnceLock<HashMap<u32, &'static str>> = OnceLock::new();
     TABLE
-        .get_or_init(|| parse_hex_tsv(include_str!("../../assets/procmon_ioctl_names.tsv")))
+        .get_or_init(|| parse_hex_tsv(include_str!("../assets/procmon_ioctl_names.tsv")))
         .get(&code)
         .copied()
 }

@@ -78,8 +78,16 @@ impl Header {
     }
 }
 
-/// Decodes UTF-16LE up to the first NUL (lossy: unpaired surrogates become U+FFFD).
-pub use crate::text::utf16le_until_nul as utf16_until_nul;
+/// Decodes UTF-16LE up to the first NUL (lossy: unpaired surrogates become U+FFFD). The bytes
+/// after a terminator are often leftovers; an odd last byte is ignored.
+pub fn utf16_until_nul(bytes: &[u8]) -> String {
+    let units: Vec<u16> = bytes
+        .chunks_exact(2)
+        .map(|c| u16::from_le_bytes([c[0], c[1]]))
+        .take_while(|&u| u != 0)
+        .collect();
+    String::from_utf16_lossy(&units)
+}
 
 fn utf16_field(n: usize) -> impl FnMut(&[u8]) -> IResult<&[u8], String> {
     move |i| {

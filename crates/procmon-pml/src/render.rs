@@ -80,19 +80,29 @@ pub struct RenderOptions {
     pub listing: ListingLayout,
 }
 
+/// A time zone that [`TimeZone::parse`] does not understand.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{text:?}: expected utc, local or an offset like +02:00 or -05:30")]
+pub struct BadTimeZone {
+    /// The text as given.
+    pub text: String,
+}
+
 /// Seconds between 1601-01-01 and 1970-01-01.
 const EPOCH_DIFF_SECS: i64 = 11_644_473_600;
 
 impl TimeZone {
     /// `utc`, `local`, or an offset `+hh:mm` / `-hh:mm` (also `+hh`, `+hhmm`).
-    pub fn parse(text: &str) -> Result<TimeZone, String> {
+    pub fn parse(text: &str) -> Result<TimeZone, BadTimeZone> {
         let t = text.trim();
         match t.to_ascii_lowercase().as_str() {
             "utc" | "z" => return Ok(TimeZone::Utc),
             "local" => return Ok(TimeZone::Local(jiff::tz::TimeZone::system())),
             _ => {}
         }
-        let bad = || format!("{text:?}: expected utc, local or an offset like +02:00 or -05:30");
+        let bad = || BadTimeZone {
+            text: text.to_string(),
+        };
         let (sign, rest) = match t.as_bytes().first() {
             Some(b'+') => (1, &t[1..]),
             Some(b'-') => (-1, &t[1..]),
