@@ -9,7 +9,6 @@
 //! and the CLI say "the file changed while open"). Faults anywhere else keep their default
 //! action. (Windows does not let a mapped file be truncated, so nothing is needed there.)
 
-use std::fs::File;
 use std::ops::Deref;
 use std::path::{Path, PathBuf};
 

@@ -283,7 +283,7 @@ fn type_label(s: &Service) -> String {
 
 impl Pane for DriversPane {
     fn title(&self) -> &'static str {
-        "Drivers"
+        crate::ui::pane_id::PaneId::Drivers.title()
     }
 
     fn render(&mut self, frame: &mut Frame, area: Rect, ctx: &PaneContext) {

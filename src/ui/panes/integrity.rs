@@ -836,7 +836,7 @@ impl IntegrityPane {
 
 impl Pane for IntegrityPane {
     fn title(&self) -> &'static str {
-        "Integrity"
+        crate::ui::pane_id::PaneId::Integrity.title()
     }
 
     fn render(&mut self, frame: &mut Frame, area: Rect, ctx: &PaneContext) {
