@@ -768,6 +768,6 @@ mod tests {
         assert_eq!(j["code"], "0x5a");
         assert_eq!(j["params"][3]["value"], "0xffffffffc0000428");
         assert_eq!(j["params"][3]["kind"], "ntstatus");
-        assert_eq!(j["hint"]["pane"], "integrity");
+        assert_eq!(j["hint"]["look_at"], "signatures");
     }
 }
