@@ -363,7 +363,7 @@ impl Pane for DumpPane {
             widgets::missing(
                 frame,
                 area,
-                "Dump",
+                PaneId::Dump.title(),
                 &[
                     "MEMORY.DMP (a kernel or complete memory dump)",
                     "Minidump\\*.dmp (a small memory dump)",

@@ -843,7 +843,13 @@ impl Pane for IntegrityPane {
         let theme = ctx.theme;
         let case = ctx.case;
         if !has_artefacts(case) {
-            widgets::missing(frame, area, "Integrity", NEEDS, theme);
+            widgets::missing(
+                frame,
+                area,
+                crate::ui::pane_id::PaneId::Integrity.title(),
+                NEEDS,
+                theme,
+            );
             return;
         }
         let (area, search_area) = self.search.split(area);

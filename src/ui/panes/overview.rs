@@ -182,7 +182,7 @@ impl Pane for OverviewPane {
                 Line::styled("Press ? for keys, q to quit.", theme.dim),
             ];
             frame.render_widget(
-                Paragraph::new(lines).block(widgets::block("Overview", theme, true)),
+                Paragraph::new(lines).block(widgets::block(PaneId::Overview.title(), theme, true)),
                 area,
             );
             return;
