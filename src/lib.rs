@@ -12,7 +12,6 @@
 //! * **Writers**: [`synth`] writes every format for fixtures, the demo case and benchmarks.
 //! * **Presentation**: [`ui`] is the terminal workbench (ratatui); it reads a loaded case and
 //!   never parses bytes.
-#![deny(unsafe_code)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
 pub mod case;

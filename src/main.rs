@@ -1,4 +1,5 @@
 //! `bsodwb`: the command line and the terminal workbench. A thin shell over the library.
+#![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
 mod cmd;
 

@@ -175,6 +175,7 @@ fn zip_entries_are_listed_with_bang_paths_and_cannot_escape() {
 }
 
 #[test]
+#[allow(unsafe_code)] // set_var/remove_var are unsafe in edition 2024
 fn a_bomb_is_refused_with_a_clear_message() {
     use std::io::Write;
     let dir = tempfile::tempdir().expect("tempdir");

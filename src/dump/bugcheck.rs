@@ -163,34 +163,51 @@ impl ParamKind {
     }
 }
 
-/// The pane a hint points to (the TUI's pane names).
+/// What a hint says to look at next: a kind of evidence of the case, not a screen (the TUI
+/// maps it to the pane that shows it).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum HintPane {
-    Overview,
-    Dump,
-    Timeline,
-    Integrity,
-    Drivers,
+pub enum Artefact {
+    /// The case as a whole (its findings and files): the crash itself says little.
+    Case,
+    /// The crash dump: its stack, modules and parameters.
+    CrashDump,
+    /// The boot log (Procmon): what loaded and failed during boot.
+    BootLog,
+    /// Signature evidence: embedded signatures, catalogs, CodeIntegrity events.
+    Signatures,
+    /// The driver services of the SYSTEM hive: start types, groups, image paths.
+    Services,
 }
 
-impl HintPane {
-    fn from_tag(tag: &str) -> Option<HintPane> {
+impl Artefact {
+    fn from_tag(tag: &str) -> Option<Artefact> {
         Some(match tag.trim() {
-            "overview" => HintPane::Overview,
-            "dump" => HintPane::Dump,
-            "timeline" => HintPane::Timeline,
-            "integrity" => HintPane::Integrity,
-            "drivers" => HintPane::Drivers,
+            "case" => Artefact::Case,
+            "crash_dump" => Artefact::CrashDump,
+            "boot_log" => Artefact::BootLog,
+            "signatures" => Artefact::Signatures,
+            "services" => Artefact::Services,
             _ => return None,
         })
+    }
+
+    /// Its words in reports ("HINT (signatures): ...").
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Artefact::Case => "case",
+            Artefact::CrashDump => "crash dump",
+            Artefact::BootLog => "boot log",
+            Artefact::Signatures => "signatures",
+            Artefact::Services => "services",
+        }
     }
 }
 
 /// Where to look next.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Hint {
-    pub pane: HintPane,
+    pub look_at: Artefact,
     pub text: &'static str,
 }
 
@@ -289,13 +306,13 @@ fn knowledge() -> &'static Knowledge {
             let parsed = (|| {
                 let code = u32::try_from(parse_hex(r.first()?)?).ok()?;
                 let when = When::parse(r.get(1)?)?;
-                let pane = HintPane::from_tag(r.get(2)?)?;
+                let look_at = Artefact::from_tag(r.get(2)?)?;
                 Some((
                     code,
                     HintRow {
                         when,
                         hint: Hint {
-                            pane,
+                            look_at,
                             text: r.get(3)?.trim(),
                         },
                     },
@@ -578,7 +595,7 @@ mod tests {
             Some("\\SystemRoot\\system32\\drivers\\filecrypt.sys")
         );
         let hint = b.hint.unwrap();
-        assert_eq!(hint.pane, HintPane::Integrity);
+        assert_eq!(hint.look_at, Artefact::Signatures);
         assert!(
             hint.text.contains("catalogs") && hint.text.contains("code integrity"),
             "{}",
@@ -594,7 +611,7 @@ mod tests {
         assert!(plain.params[1].meaning.unwrap().contains("driver object"));
         // A different failure status points elsewhere.
         let other = describe(0x5a, [1, 0, 0, 0xffff_ffff_c000_0034]);
-        assert_eq!(other.hint.unwrap().pane, HintPane::Drivers);
+        assert_eq!(other.hint.unwrap().look_at, Artefact::Services);
         assert_eq!(
             other.params[3].decoded.as_deref(),
             Some("STATUS_OBJECT_NAME_NOT_FOUND")
@@ -630,7 +647,7 @@ mod tests {
             b.params[2].decoded.is_none(),
             "a stack address is in no module"
         );
-        assert_eq!(b.hint.unwrap().pane, HintPane::Dump);
+        assert_eq!(b.hint.unwrap().look_at, Artefact::CrashDump);
     }
 
     #[test]
@@ -751,6 +768,6 @@ mod tests {
         assert_eq!(j["code"], "0x5a");
         assert_eq!(j["params"][3]["value"], "0xffffffffc0000428");
         assert_eq!(j["params"][3]["kind"], "ntstatus");
-        assert_eq!(j["hint"]["pane"], "integrity");
+        assert_eq!(j["hint"]["look_at"], "signatures");
     }
 }

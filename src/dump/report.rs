@@ -283,7 +283,7 @@ pub fn text_report(dump: &CrashDump, a: &Analysis) -> String {
             let _ = writeln!(s);
         }
         if let Some(h) = &info.hint {
-            let _ = writeln!(s, "HINT ({:?} pane): {}", h.pane, h.text);
+            let _ = writeln!(s, "HINT ({}): {}", h.look_at.as_str(), h.text);
         }
     }
     if let Some(p) = &dump.process_name {

@@ -1,8 +1,9 @@
 //! The application state and its event handling. Rendering reads this state; it does no I/O.
 
 use super::action::{Action, Outcome};
-use super::keymap::Keymap;
+use super::keymap::{self, Keymap};
 use super::pane::{Pane, PaneContext};
+use super::pane_id::PaneId;
 use super::panes;
 use super::theme::Theme;
 use super::widgets::{self, fit};
@@ -16,16 +17,6 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Gauge, Paragraph};
 use std::path::PathBuf;
 use std::sync::Arc;
-
-/// The panes in tab order; the digit keys 1-6 select them.
-pub const PANE_TITLES: [&str; 6] = [
-    "Overview",
-    "Dump",
-    "Timeline",
-    "Integrity",
-    "Drivers",
-    "Notes",
-];
 
 /// Messages from the loading worker.
 pub enum LoadMsg {
@@ -178,12 +169,7 @@ impl App {
         match action {
             Action::NextPane => self.active = (self.active + 1) % n,
             Action::PrevPane => self.active = (self.active + n - 1) % n,
-            Action::Pane1 => self.active = 0,
-            Action::Pane2 => self.active = 1.min(n - 1),
-            Action::Pane3 => self.active = 2.min(n - 1),
-            Action::Pane4 => self.active = 3.min(n - 1),
-            Action::Pane5 => self.active = 4.min(n - 1),
-            Action::Pane6 => self.active = 5.min(n - 1),
+            Action::ShowPane(p) => self.active = p.index().min(n - 1),
             Action::ClearFocus => self.set_focus(None),
             Action::Help => self.help = true,
             Action::Quit => match self.panes.iter().find_map(|p| p.unsaved()) {
@@ -212,10 +198,12 @@ impl App {
             return;
         }
         if self.help {
-            if matches!(
-                key.code,
-                KeyCode::Esc | KeyCode::Char('?') | KeyCode::Char('q')
-            ) {
+            if key.code == KeyCode::Esc
+                || matches!(
+                    self.keymap.action_for(&key),
+                    Some(Action::Help | Action::Quit)
+                )
+            {
                 self.help = false;
             }
             return;
@@ -295,20 +283,24 @@ impl App {
                 .panes
                 .get(self.active)
                 .map(|p| (p.title(), p.hints()))
-                .unwrap_or(("Overview", Vec::new()));
+                .unwrap_or((PaneId::Overview.title(), Vec::new()));
             widgets::help::render(frame, body, title, &hints, &self.keymap, &self.theme);
         }
     }
 
     fn draw_tabs(&self, frame: &mut Frame, area: Rect) {
         let mut spans = Vec::new();
-        for (i, title) in PANE_TITLES.iter().enumerate() {
-            let style = if i == self.active {
+        for id in PaneId::ALL {
+            let style = if id.index() == self.active {
                 self.theme.tab_active
             } else {
                 self.theme.dim
             };
-            spans.push(Span::styled(format!(" {} {title} ", i + 1), style));
+            let text = match self.keymap.key_for(Action::ShowPane(id)) {
+                Some(k) => format!(" {} {} ", keymap::label(k), id.title()),
+                None => format!(" {} ", id.title()),
+            };
+            spans.push(Span::styled(text, style));
         }
         frame.render_widget(Paragraph::new(Line::from(spans)), area);
     }
@@ -325,7 +317,16 @@ impl App {
         };
         let right = match &self.message {
             Some(m) => m.clone(),
-            None => "? help  Tab pane  f focus  F clear  q quit".to_string(),
+            None => {
+                let k = |a| self.keymap.label_for(a);
+                format!(
+                    "{} help  {} pane  f focus  {} clear  {} quit",
+                    k(Action::Help),
+                    k(Action::NextPane),
+                    k(Action::ClearFocus),
+                    k(Action::Quit)
+                )
+            }
         };
         let left = format!(" {mode} | {focus} | ");
         let width = area.width as usize;
@@ -395,4 +396,129 @@ fn draw_loading(frame: &mut Frame, area: Rect, progress: &LoadProgress, theme: &
         })
         .collect();
     frame.render_widget(Paragraph::new(lines), rows);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ui::keymap::key_event;
+
+    fn screen(app: &mut App, w: u16, h: u16) -> String {
+        let mut term = ratatui::Terminal::new(ratatui::backend::TestBackend::new(w, h))
+            .expect("test terminal");
+        term.draw(|f| app.draw(f)).expect("draw");
+        let buf = term.backend().buffer();
+        let mut out = String::new();
+        for y in 0..buf.area.height {
+            for x in 0..buf.area.width {
+                out.push_str(buf[(x, y)].symbol());
+            }
+            out.push('\n');
+        }
+        out
+    }
+
+    /// Every binding of `keymap` reaches its handler when its key is pressed (and no other
+    /// global action fires), and the `?` overlay lists its key with its description.
+    fn every_binding_reaches_its_handler_and_the_help(keymap: &Keymap) {
+        let focus = DriverKey::from_path("filecrypt.sys");
+        assert!(focus.is_some());
+        for b in &keymap.global {
+            let mut app = App::new(Case::empty(), Theme::ansi16());
+            app.keymap = keymap.clone();
+            // Start on a middle pane, with a focus, so each action has something to change.
+            app.active = PaneId::Timeline.index();
+            app.set_focus(focus.clone());
+            let ev = key_event(&b.key).unwrap_or_else(|| panic!("{:?} is no key", b.key));
+            app.handle_key(ev);
+            let what = format!("{:?} -> {:?}", b.key, b.action);
+            let n = PaneId::ALL.len();
+            match b.action {
+                Action::NextPane => assert_eq!(app.active, PaneId::Timeline.index() + 1, "{what}"),
+                Action::PrevPane => assert_eq!(app.active, PaneId::Timeline.index() - 1, "{what}"),
+                Action::ShowPane(p) => {
+                    assert_eq!(app.active_title(), p.title(), "{what}");
+                    assert!(app.active < n);
+                }
+                Action::ClearFocus => assert!(app.focus.is_none(), "{what}"),
+                Action::Help => assert!(app.help, "{what}"),
+                Action::Quit => assert!(app.quit, "{what}"),
+            }
+            assert_eq!(app.quit, b.action == Action::Quit, "{what}");
+            assert_eq!(app.help, b.action == Action::Help, "{what}");
+            assert_eq!(
+                app.focus.is_none(),
+                b.action == Action::ClearFocus,
+                "{what}"
+            );
+            let moved = matches!(
+                b.action,
+                Action::NextPane | Action::PrevPane | Action::ShowPane(_)
+            ) && b.action != Action::ShowPane(PaneId::Timeline);
+            assert_eq!(app.active != PaneId::Timeline.index(), moved, "{what}");
+        }
+        let help = keymap.key_for(Action::Help).expect("a help key");
+        for size in [(80, 24), (120, 40)] {
+            let mut app = App::new(Case::empty(), Theme::ansi16());
+            app.keymap = keymap.clone();
+            app.handle_key(key_event(help).expect("help key"));
+            assert!(app.help);
+            let text = screen(&mut app, size.0, size.1);
+            for b in &keymap.global {
+                let line = format!("  {:<12}{}", b.key, b.desc);
+                assert!(text.contains(&line), "{size:?}: `?` lacks {line:?}\n{text}");
+            }
+            // The same key closes it.
+            app.handle_key(key_event(help).expect("help key"));
+            assert!(!app.help);
+        }
+    }
+
+    #[test]
+    fn every_key_of_the_keymap_file_reaches_its_handler_and_shows_in_help() {
+        let keymap = Keymap::builtin();
+        assert!(keymap.global.len() >= Action::all().len());
+        every_binding_reaches_its_handler_and_the_help(&keymap);
+    }
+
+    #[test]
+    fn overridden_keys_drive_the_app_tab_bar_status_line_and_help() {
+        let keymap = Keymap::with_overrides(
+            "[[global]]\nkey = \"x\"\naction = \"quit\"\n\n\
+             [[global]]\nkey = \"f2\"\naction = \"pane:dump\"\n\n\
+             [[global]]\nkey = \"h\"\naction = \"help\"\ndesc = \"keys\"\n",
+        )
+        .expect("overrides");
+        every_binding_reaches_its_handler_and_the_help(&keymap);
+        let mut app = App::new(Case::empty(), Theme::ansi16());
+        app.keymap = keymap;
+        let text = screen(&mut app, 100, 24);
+        assert!(text.contains(" F2 Dump "), "{text}");
+        assert!(
+            text.contains("h help  Tab pane  f focus  F clear  x quit"),
+            "{text}"
+        );
+        // The old keys do nothing now.
+        app.handle_key(key_event("q").expect("q"));
+        app.handle_key(key_event("?").expect("?"));
+        assert!(!app.quit && !app.help);
+        app.handle_key(key_event("2").expect("2"));
+        assert_eq!(app.active, 0);
+    }
+
+    #[test]
+    fn the_default_status_line_and_tab_bar_read_the_keymap() {
+        let mut app = App::new(Case::empty(), Theme::ansi16());
+        let text = screen(&mut app, 100, 24);
+        assert!(
+            text.contains("? help  Tab pane  f focus  F clear  q quit"),
+            "{text}"
+        );
+        for id in PaneId::ALL {
+            assert!(
+                text.contains(&format!(" {} {} ", id.index() + 1, id.title())),
+                "{text}"
+            );
+        }
+    }
 }

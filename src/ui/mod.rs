@@ -1,18 +1,20 @@
 //! The terminal workbench: panes over a loaded case, one driver focus shared by all.
 //!
-//! `app` holds the state and the event handling, `keymap` maps keys to [`action::Action`]s from
-//! `assets/keymap.toml`, `panes` has one file per pane, `widgets` the shared pieces, `theme` the
+//! `app` holds the state and the event handling, `pane_id` the panes in tab order, `keymap` maps
+//! keys to [`action::Action`]s from `assets/keymap.toml` and the user's `keymap.toml`, `panes` has one file per pane, `widgets` the shared pieces, `theme` the
 //! style slots. Loading runs on a worker thread; the UI thread only drains messages and draws.
 
 pub mod action;
 pub mod app;
 pub mod keymap;
 pub mod pane;
+pub mod pane_id;
 pub mod panes;
 pub mod theme;
 pub mod widgets;
 
-pub use app::{App, PANE_TITLES};
+pub use app::App;
+pub use pane_id::PaneId;
 
 use ratatui::crossterm::event::{self, Event};
 use std::path::PathBuf;
@@ -61,6 +63,12 @@ pub fn run(case: Option<PathBuf>, ascii: bool) -> std::io::Result<()> {
         Some(root) => App::loading(root, theme),
         None => App::new(crate::case::Case::empty(), theme),
     };
+    // The user's key overrides; a bad file leaves the defaults and says so in the status line.
+    let (keys, problem) = keymap::Keymap::load_user();
+    app.keymap = keys;
+    if problem.is_some() {
+        app.message = problem;
+    }
     let mut terminal = ratatui::init();
     // Pastes arrive as one event (inserted at once), not as thousands of key presses.
     let _ = ratatui::crossterm::execute!(std::io::stdout(), event::EnableBracketedPaste);

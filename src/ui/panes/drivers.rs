@@ -283,13 +283,19 @@ fn type_label(s: &Service) -> String {
 
 impl Pane for DriversPane {
     fn title(&self) -> &'static str {
-        "Drivers"
+        crate::ui::pane_id::PaneId::Drivers.title()
     }
 
     fn render(&mut self, frame: &mut Frame, area: Rect, ctx: &PaneContext) {
         let theme = ctx.theme;
         let Some(hive) = &self.hive else {
-            widgets::missing(frame, area, "Drivers", NEEDS, theme);
+            widgets::missing(
+                frame,
+                area,
+                crate::ui::pane_id::PaneId::Drivers.title(),
+                NEEDS,
+                theme,
+            );
             return;
         };
         let focused = self.focused_service().cloned();

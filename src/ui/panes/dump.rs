@@ -7,12 +7,13 @@ use crate::case::{Case, DumpArtefact};
 use crate::driver::DriverKey;
 use crate::dump::analysis::Analysis;
 use crate::dump::analysis::{Frame as StackFrame, FrameMethod, disassemble_named};
-use crate::dump::bugcheck::{BugcheckInfo, HintPane};
+use crate::dump::bugcheck::BugcheckInfo;
 use crate::dump::{CrashDump, Module, filetime_to_string, report};
 use crate::symbols::fetch::{self, WorkerMsg};
 use crate::symbols::server::Stage;
 use crate::ui::action::Outcome;
 use crate::ui::pane::{Hint, Pane, PaneContext, hint};
+use crate::ui::pane_id::PaneId;
 use crate::ui::theme::Theme;
 use crate::ui::widgets::search::{Edit, Jump, Search};
 use crate::ui::widgets::{self, cursor::Cursor, fit};
@@ -62,27 +63,6 @@ impl Sort {
             Sort::Size => "size",
             Sort::Timestamp => "timestamp",
         }
-    }
-}
-
-/// The pane index of a hint's target (the tab order of `panes::build`).
-fn pane_index(p: HintPane) -> usize {
-    match p {
-        HintPane::Overview => 0,
-        HintPane::Dump => 1,
-        HintPane::Timeline => 2,
-        HintPane::Integrity => 3,
-        HintPane::Drivers => 4,
-    }
-}
-
-fn pane_name(p: HintPane) -> &'static str {
-    match p {
-        HintPane::Overview => "Overview",
-        HintPane::Dump => "Dump",
-        HintPane::Timeline => "Timeline",
-        HintPane::Integrity => "Integrity",
-        HintPane::Drivers => "Drivers",
     }
 }
 
@@ -374,7 +354,7 @@ fn hex(v: u64) -> String {
 
 impl Pane for DumpPane {
     fn title(&self) -> &'static str {
-        "Dump"
+        crate::ui::pane_id::PaneId::Dump.title()
     }
 
     fn render(&mut self, frame: &mut Frame, area: Rect, ctx: &PaneContext) {
@@ -383,7 +363,7 @@ impl Pane for DumpPane {
             widgets::missing(
                 frame,
                 area,
-                "Dump",
+                PaneId::Dump.title(),
                 &[
                     "MEMORY.DMP (a kernel or complete memory dump)",
                     "Minidump\\*.dmp (a small memory dump)",
@@ -448,10 +428,9 @@ impl Pane for DumpPane {
                     lines.push(Line::styled(fit(&text, w), style));
                 }
                 if let Some(h) = &i.hint {
-                    let lead = if h.pane == HintPane::Dump {
-                        String::new()
-                    } else {
-                        format!("i: {} pane  ", pane_name(h.pane))
+                    let lead = match PaneId::showing(h.look_at) {
+                        PaneId::Dump => String::new(),
+                        p => format!("i: {} pane  ", p.title()),
                     };
                     lines.push(Line::from(vec![
                         Span::styled(lead, theme.key),
@@ -670,14 +649,17 @@ impl Pane for DumpPane {
             KeyCode::Char('N') => self.search_jump(a, Jump::Prev),
             KeyCode::Char('i') => match self.info(a).and_then(|i| i.hint) {
                 // Take the driver the bug check names along (0x5A's P3), so the pane opens on it.
-                Some(h) if h.pane != HintPane::Dump => match an
-                    .parameter_driver
-                    .as_deref()
-                    .and_then(DriverKey::from_path)
-                {
-                    Some(k) => Outcome::FocusAndGoTo(k, pane_index(h.pane)),
-                    None => Outcome::GoTo(pane_index(h.pane)),
-                },
+                Some(h) if PaneId::showing(h.look_at) != PaneId::Dump => {
+                    let pane = PaneId::showing(h.look_at).index();
+                    match an
+                        .parameter_driver
+                        .as_deref()
+                        .and_then(DriverKey::from_path)
+                    {
+                        Some(k) => Outcome::FocusAndGoTo(k, pane),
+                        None => Outcome::GoTo(pane),
+                    }
+                }
                 _ => Outcome::Message("the bug check points to no other pane".into()),
             },
             KeyCode::Char('d') if ctx.case.dumps.len() > 1 => {

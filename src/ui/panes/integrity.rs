@@ -832,14 +832,20 @@ impl IntegrityPane {
 
 impl Pane for IntegrityPane {
     fn title(&self) -> &'static str {
-        "Integrity"
+        crate::ui::pane_id::PaneId::Integrity.title()
     }
 
     fn render(&mut self, frame: &mut Frame, area: Rect, ctx: &PaneContext) {
         let theme = ctx.theme;
         let case = ctx.case;
         if !has_artefacts(case) {
-            widgets::missing(frame, area, "Integrity", NEEDS, theme);
+            widgets::missing(
+                frame,
+                area,
+                crate::ui::pane_id::PaneId::Integrity.title(),
+                NEEDS,
+                theme,
+            );
             return;
         }
         let (area, search_area) = self.search.split(area);

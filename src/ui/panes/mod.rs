@@ -9,33 +9,35 @@ pub mod overview;
 pub mod timeline;
 
 use super::pane::Pane;
+use super::pane_id::PaneId;
 use crate::case::Case;
 
-/// The six panes for a loaded case, in tab order. A pane whose artefact the case lacks says
-/// which file it needs.
+/// One pane per [`PaneId`], in tab order. A pane whose artefact the case lacks says which file
+/// it needs.
 pub fn build(case: &Case) -> Vec<Box<dyn Pane>> {
-    vec![
-        Box::new(overview::OverviewPane::new()),
-        if case.dumps.is_empty() {
-            Box::new(absent::AbsentPane::new(
-                "Dump",
-                &[
-                    "MEMORY.DMP (a kernel or complete memory dump)",
-                    "Minidump\\*.dmp (a small memory dump)",
-                ],
-            ))
-        } else {
-            Box::new(dump::DumpPane::from_case(case))
-        },
-        match timeline::TimelinePane::from_case(case) {
+    PaneId::ALL.into_iter().map(|id| pane(id, case)).collect()
+}
+
+fn pane(id: PaneId, case: &Case) -> Box<dyn Pane> {
+    match id {
+        PaneId::Overview => Box::new(overview::OverviewPane::new()),
+        PaneId::Dump if case.dumps.is_empty() => Box::new(absent::AbsentPane::new(
+            id.title(),
+            &[
+                "MEMORY.DMP (a kernel or complete memory dump)",
+                "Minidump\\*.dmp (a small memory dump)",
+            ],
+        )),
+        PaneId::Dump => Box::new(dump::DumpPane::from_case(case)),
+        PaneId::Timeline => match timeline::TimelinePane::from_case(case) {
             Some(pane) => Box::new(pane),
             None => Box::new(absent::AbsentPane::new(
-                "Timeline",
+                id.title(),
                 &["Bootlog.pml (a Procmon boot log; zipped is fine)"],
             )),
         },
-        Box::new(integrity::IntegrityPane::new()),
-        Box::new(drivers::DriversPane::from_case(case)),
-        Box::new(notes::NotesPane::new(case)),
-    ]
+        PaneId::Integrity => Box::new(integrity::IntegrityPane::new()),
+        PaneId::Drivers => Box::new(drivers::DriversPane::from_case(case)),
+        PaneId::Notes => Box::new(notes::NotesPane::new(case)),
+    }
 }

@@ -162,7 +162,7 @@ impl NotesPane {
 
 impl Pane for NotesPane {
     fn title(&self) -> &'static str {
-        "Notes"
+        crate::ui::pane_id::PaneId::Notes.title()
     }
 
     fn render(&mut self, frame: &mut Frame, area: Rect, ctx: &PaneContext) {

@@ -6,6 +6,7 @@ use crate::driver::DriverKey;
 use crate::findings::Severity;
 use crate::ui::action::Outcome;
 use crate::ui::pane::{Hint, Pane, PaneContext, hint};
+use crate::ui::pane_id::PaneId;
 use crate::ui::widgets::search::{Edit, Jump, Search};
 use crate::ui::widgets::{self, cursor::Cursor, fit};
 use ratatui::Frame;
@@ -141,28 +142,6 @@ fn file_matches(search: &Search, f: &crate::case::CaseFile) -> bool {
     ])
 }
 
-/// The pane (index in the tab bar) that shows a kind of file.
-pub fn pane_for(kind: Kind) -> Option<usize> {
-    match kind {
-        Kind::CrashDump | Kind::UserDump | Kind::Pdb => Some(1),
-        Kind::ProcmonLog => Some(2),
-        Kind::EventLog | Kind::Catalog | Kind::PeImage | Kind::SigcheckCsv | Kind::SigverifLog => {
-            Some(3)
-        }
-        Kind::RegistryHive => Some(4),
-        // Driver packages and certificates are signing evidence.
-        Kind::Inf | Kind::Certificate => Some(3),
-        // No pane reads these yet: the file list is where they show.
-        Kind::RegistryLog
-        | Kind::ProcmonCsv
-        | Kind::SetupapiLog
-        | Kind::CbsLog
-        | Kind::DismLog
-        | Kind::Ntbtlog
-        | Kind::Unknown => None,
-    }
-}
-
 pub(crate) fn human_size(n: u64) -> String {
     const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
     let mut v = n as f64;
@@ -180,7 +159,7 @@ pub(crate) fn human_size(n: u64) -> String {
 
 impl Pane for OverviewPane {
     fn title(&self) -> &'static str {
-        "Overview"
+        crate::ui::pane_id::PaneId::Overview.title()
     }
 
     fn render(&mut self, frame: &mut Frame, area: Rect, ctx: &PaneContext) {
@@ -203,7 +182,7 @@ impl Pane for OverviewPane {
                 Line::styled("Press ? for keys, q to quit.", theme.dim),
             ];
             frame.render_widget(
-                Paragraph::new(lines).block(widgets::block("Overview", theme, true)),
+                Paragraph::new(lines).block(widgets::block(PaneId::Overview.title(), theme, true)),
                 area,
             );
             return;
@@ -501,9 +480,9 @@ impl Pane for OverviewPane {
                 match key.code {
                     KeyCode::Enter => match files
                         .get(self.cursor.selected)
-                        .and_then(|f| pane_for(f.kind))
+                        .and_then(|f| PaneId::for_file(f.kind))
                     {
-                        Some(p) => Outcome::GoTo(p),
+                        Some(p) => Outcome::GoTo(p.index()),
                         None => Outcome::Message("no pane shows this kind of file".into()),
                     },
                     KeyCode::Char('f') => match files.get(self.cursor.selected) {

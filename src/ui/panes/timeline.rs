@@ -781,7 +781,7 @@ fn clip(spans: Vec<Span<'static>>, width: usize) -> Line<'static> {
 
 impl Pane for TimelinePane {
     fn title(&self) -> &'static str {
-        "Timeline"
+        crate::ui::pane_id::PaneId::Timeline.title()
     }
 
     fn render(&mut self, frame: &mut Frame, area: Rect, ctx: &PaneContext) {

@@ -25,8 +25,16 @@ pub fn lines(
         out.push(key_line(&b.key, &b.desc, theme));
     }
     out.push(Line::raw(""));
-    out.push(Line::styled("Esc or ? closes this help", theme.dim));
+    out.push(Line::styled(
+        format!("Esc or {} closes this help", help_key(keymap)),
+        theme.dim,
+    ));
     out
+}
+
+/// The key that opens (and closes) the help, as the user reads it.
+fn help_key(keymap: &Keymap) -> String {
+    keymap.label_for(super::super::action::Action::Help)
 }
 
 fn key_line(key: &str, desc: &str, theme: &Theme) -> Line<'static> {
@@ -85,7 +93,10 @@ pub fn render(
         right.push(key_line(&b.key, &b.desc, theme));
     }
     right.push(Line::raw(""));
-    right.push(Line::styled("Esc or ? closes", theme.dim));
+    right.push(Line::styled(
+        format!("Esc or {} closes", help_key(keymap)),
+        theme.dim,
+    ));
     let right_w = right.iter().map(Line::width).max().unwrap_or(0) as u16 + 1;
     let width = 100.min(area.width);
     let left_w = width.saturating_sub(2 + right_w + 1);
