@@ -1016,7 +1016,15 @@ mod zip_path_tests {
         assert_eq!(zip_entry_path("a\\b.sys").as_deref(), Some("a/b.sys"));
         assert_eq!(zip_entry_path("./a//b").as_deref(), Some("a/b"));
         for bad in [
-            "../x", "..\\..\\x", "a/../../x", "a\\..\\b", "/etc/x", "\\x", "C:\\x", "c:x", "",
+            "../x",
+            "..\\..\\x",
+            "a/../../x",
+            "a\\..\\b",
+            "/etc/x",
+            "\\x",
+            "C:\\x",
+            "c:x",
+            "",
         ] {
             assert_eq!(zip_entry_path(bad), None, "{bad}");
         }
