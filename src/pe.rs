@@ -8,7 +8,7 @@
 //!
 //! Format facts: Microsoft's "PE Format" specification (learn.microsoft.com, `windows/win32/debug/pe-format`)
 //! for headers, directories, exports, debug entries and resources; "x64 exception handling" for
-//! RUNTIME_FUNCTION / UNWIND_INFO (summarised in ../shared/reference/crash-dump-format.md §2.10);
+//! RUNTIME_FUNCTION / UNWIND_INFO (summarised in docs/formats/crash-dump.md §2.10);
 //! `VS_VERSIONINFO` / `VS_FIXEDFILEINFO` from the Win32 version-information docs.
 //!
 //! Every read is bounds-checked: bad input gives an error for the headers (nothing else can be read
@@ -276,7 +276,7 @@ pub const UNW_FLAG_UHANDLER: u8 = 2;
 /// UNWIND_INFO flag: a chained RUNTIME_FUNCTION follows instead of a handler.
 pub const UNW_FLAG_CHAININFO: u8 = 4;
 
-/// A decoded x64 UNWIND_INFO (layout in crash-dump-format.md §2.10).
+/// A decoded x64 UNWIND_INFO (layout in docs/formats/crash-dump.md §2.10).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct UnwindInfo {
     pub version: u8,

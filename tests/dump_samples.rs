@@ -157,7 +157,7 @@ fn triage_x64_analysis_names_amdppm() {
         Some("AV_amdppm!unknown_function")
     );
     assert_eq!(a.stack[0].call_site, "amdppm+0x334c");
-    // P3's EXCEPTION_RECORD (reference §1.3): c0000005 at P2, parameters [1, ffffffffffffffff].
+    // P3's EXCEPTION_RECORD (docs/formats/crash-dump.md §1.3): c0000005 at P2, parameters [1, ffffffffffffffff].
     let ex = a
         .exception_record
         .as_ref()

@@ -59,7 +59,7 @@ fn inflate(p: &Path) -> Vec<u8> {
     out
 }
 
-/// Documented Procmon quirks (pml-format.md §14): a mismatch is excepted only when one of
+/// Documented Procmon quirks (docs/formats/pml.md §14): a mismatch is excepted only when one of
 /// these explains it.
 fn quirk(column: &str, ours: &str, procmon: &str) -> Option<&'static str> {
     match column {

@@ -1,6 +1,6 @@
 //! The `!analyze`-like summary of a dump: STACK_TEXT (unwound with .pdata where module images
 //! are available, else a call-site-checked stack scan), SYMBOL_NAME, MODULE_NAME, IMAGE_NAME,
-//! IMAGE_VERSION, FAULTING_IP and the faulting module (reference §2.10, §2.11).
+//! IMAGE_VERSION, FAULTING_IP and the faulting module (docs/formats/crash-dump.md §2.10, §2.11).
 
 use super::followup::{self, Followup};
 use super::image::{Image, ImageLocator, ImageSource};

@@ -2,8 +2,8 @@
 //! ones, how to decode each parameter, and where to look next.
 //!
 //! The knowledge is data in `assets/` (embedded at build time):
-//! * `bugcheck_codes.tsv`: every documented code with its name (shared/reference/bugcheck_codes.tsv;
-//!   sources in crash-dump-format.md §4);
+//! * `bugcheck_codes.tsv`: every documented code with its name (assets/bugcheck_codes.tsv;
+//!   sources in docs/formats/crash-dump.md §4);
 //! * `bugcheck_params.tsv`: per code and parameter, a decoding kind and a meaning in our own words,
 //!   with rows that apply only when another parameter has a given value (`P1=0x3`);
 //! * `bugcheck_values.tsv`: labels for enumerated parameters (trap numbers, access kinds...);
@@ -24,7 +24,7 @@ const VALUES_TSV: &str = include_str!("../../assets/bugcheck_values.tsv");
 const HINTS_TSV: &str = include_str!("../../assets/bugcheck_hints.tsv");
 const SUMMARIES_TSV: &str = include_str!("../../assets/bugcheck_summaries.tsv");
 
-/// The `_M` flag of 0x1000007E-style codes: same parameters as the base code (reference §4).
+/// The `_M` flag of 0x1000007E-style codes: same parameters as the base code (docs/formats/crash-dump.md §4).
 const M_FLAG: u32 = 0x1000_0000;
 
 fn parse_hex(s: &str) -> Option<u64> {
@@ -70,7 +70,7 @@ fn lookup(table: &[(u32, &'static str)], code: u32) -> Option<&'static str> {
         .map(|e| e.1)
 }
 
-/// NTSTATUS names (from mingw-w64's public-domain `ntstatus.h`, via shared/reference/ntstatus_codes.tsv).
+/// NTSTATUS names (from mingw-w64's public-domain `ntstatus.h`, via assets/ntstatus_codes.tsv).
 pub mod ntstatus {
     use std::sync::OnceLock;
 
@@ -527,7 +527,7 @@ mod tests {
 
     #[test]
     fn every_reference_code_is_named() {
-        // The table is shared/reference/bugcheck_codes.tsv: 427 codes.
+        // The table is assets/bugcheck_codes.tsv: 427 codes.
         assert_eq!(all().len(), 427);
         assert_eq!(name(0x5a), Some("CRITICAL_SERVICE_FAILED"));
         assert_eq!(

@@ -1,6 +1,6 @@
 //! The kernel dump header (`PAGEDU64` 0x2000 bytes, `PAGEDUMP` 0x1000 bytes), CONTEXT and
 //! EXCEPTION_RECORD decoding, and dispatch to the body readers by DumpType and by the signature
-//! of the secondary header (reference §2.2–§2.5).
+//! of the secondary header (docs/formats/crash-dump.md §2.2–§2.5).
 
 use super::le::{u32_at, u64_at};
 use super::memory::{Backing, Memory};
@@ -9,7 +9,7 @@ use serde::Serialize;
 use std::path::Path;
 use std::sync::Arc;
 
-/// AMD64 CONTEXT (0x4D0 bytes; offsets from reference §2.3).
+/// AMD64 CONTEXT (0x4D0 bytes; offsets from docs/formats/crash-dump.md §2.3).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Amd64Context {
     pub context_flags: u32,
@@ -394,7 +394,7 @@ pub fn open_kernel64(
     Ok(dump)
 }
 
-/// Open a 32-bit `PAGEDUMP` (DUMP_HEADER32, reference §2.2; offsets from the `DH_*` indexes and
+/// Open a 32-bit `PAGEDUMP` (DUMP_HEADER32, docs/formats/crash-dump.md §2.2; offsets from the `DH_*` indexes and
 /// the WDK `_DUMP_HEADER32` type, unverified on a real file): header facts, then the body by
 /// the signature at 0x1000 and DumpType: a summary/bitmap dump (`SDMP`/`FDMP`,
 /// SUMMARY_DUMP32), a full dump (PHYSICAL_MEMORY_DESCRIPTOR32 at 0x64, pages from 0x1000), or a

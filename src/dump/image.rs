@@ -352,7 +352,7 @@ impl<'a> Image<'a> {
 }
 
 /// Where to look for module images of minidumps: folders searched flat and as symbol stores
-/// (`name/TIMESTAMPSIZEOFIMAGE/name`, reference §2.10).
+/// (`name/TIMESTAMPSIZEOFIMAGE/name`, docs/formats/crash-dump.md §2.10).
 #[derive(Clone, Debug, Default)]
 pub struct ImageLocator {
     pub folders: Vec<PathBuf>,

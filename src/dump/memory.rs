@@ -360,7 +360,7 @@ fn translate_x86(phys: &PhysMap, bytes: &[u8], cr3: u64, va: u64) -> Result<u64,
     Ok((pte & 0xffff_f000) | (va & 0xfff))
 }
 
-/// x64 4-level walk (reference §2.9): large (PS) pages at PDPT/PD, transition PTEs read through.
+/// x64 4-level walk (docs/formats/crash-dump.md §2.9): large (PS) pages at PDPT/PD, transition PTEs read through.
 fn translate_x64(phys: &PhysMap, bytes: &[u8], cr3: u64, va: u64) -> Result<u64, ReadError> {
     let table = cr3 & PFN_MASK;
     let idx = |shift: u32| (va >> shift) & 0x1ff;

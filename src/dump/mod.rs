@@ -1,7 +1,7 @@
 //! Crash dumps: kernel (full, kernel, bitmap, range, triage) and user-mode minidumps.
 //!
 //! [`open`] recognises a file by its content (format reference:
-//! `../shared/reference/crash-dump-format.md` §2.1) and returns a [`CrashDump`]: the header facts,
+//! `docs/formats/crash-dump.md` §2.1) and returns a [`CrashDump`]: the header facts,
 //! the module lists, the context and exception records and a [`Memory`] that reads virtual
 //! addresses where the dump holds the page. [`analysis::analyze`] builds the `!analyze`-like
 //! summary (stack, faulting module) on top.

@@ -1,6 +1,6 @@
 //! Physical memory of full (run list), bitmap (`SDMP`/`FDMP`) and range (`RDMP`) dumps, 64- and
 //! 32-bit, and the kernel structures read through it: PsLoadedModuleList and KDBG's
-//! unloaded-driver table (reference §2.4, §2.5, §2.7, §2.8).
+//! unloaded-driver table (docs/formats/crash-dump.md §2.4, §2.5, §2.7, §2.8).
 
 use super::le::{u32_at, u64_at};
 use super::memory::{Backing, Memory, Paging};

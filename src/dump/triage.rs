@@ -1,6 +1,6 @@
 //! Triage ("small memory") dumps: TRIAGE_DUMP64 at 0x2000 (TRIAGE_DUMP32 at 0x1000), the driver
 //! list and its string pool, unloaded drivers, the data blocks that are the dump's memory, the
-//! call-stack window and the EPROCESS copy (reference §2.6). No crate reads these.
+//! call-stack window and the EPROCESS copy (docs/formats/crash-dump.md §2.6). No crate reads these.
 
 use super::le::{u32_at, u64_at, utf16_at};
 use super::memory::{Backing, Block, Memory};

@@ -1,4 +1,4 @@
-//! x64 table-based virtual unwind (the RtlVirtualUnwind algorithm, reference §2.10): find the
+//! x64 table-based virtual unwind (the RtlVirtualUnwind algorithm, docs/formats/crash-dump.md §2.10): find the
 //! RUNTIME_FUNCTION of RIP, undo the prolog with the UNWIND_INFO codes (chained entries,
 //! SET_FPREG, machine frames), or emulate an epilog when RIP sits in one; then pop the return
 //! address. And the call-site check used by the stack scan.

@@ -1,6 +1,6 @@
 //! CodeIntegrity/Operational events (provider Microsoft-Windows-CodeIntegrity, IDs 3001-3110),
 //! typed. Field names differ between IDs and versions (`FileNameBuffer` in 3004/3033, `File Name`
-//! in 3077, with spaces); each typed field lists every spelling integrity-and-signing.md §2.2/§2.4
+//! in 3077, with spaces); each typed field lists every spelling docs/formats/evtx.md §2.2/§2.4
 //! gives.
 
 use super::codes::{NtStatus, SignatureType, SigningLevel, VerificationError, parse_number};
@@ -269,7 +269,7 @@ mod tests {
 
     #[test]
     fn a_3033_from_the_reference_types_every_field() {
-        // Real 3033 v0 fields (integrity-and-signing.md §2.4, AaronLocker docs).
+        // Real 3033 v0 fields (docs/formats/evtx.md §2.4, AaronLocker docs).
         let fields = [
             f("FileNameLength", "51"),
             f(

@@ -1,6 +1,6 @@
 //! Numeric values that events carry, each kept raw beside its name: NTSTATUS, Win32 errors (the
 //! `%%N` insertions of SCM events), CodeIntegrity signing levels, 3089 signature types and
-//! verification errors. Enumerations follow integrity-and-signing.md §2.3 (Microsoft's
+//! verification errors. Enumerations follow docs/formats/evtx.md §2.3 (Microsoft's
 //! "event-tag-explanations"); unknown values are data, not errors.
 
 use serde::ser::SerializeStruct;

@@ -1,4 +1,4 @@
-//! System-log events that matter in a boot failure, typed (integrity-and-signing.md §2.5, field
+//! System-log events that matter in a boot failure, typed (docs/formats/evtx.md §2.5, field
 //! names measured on the omerbenamram samples where they hold them).
 
 use super::codeintegrity::field;

@@ -1,4 +1,4 @@
-//! Everything a log says about one driver (pml-format.md §22.8): its Load Image events, file
+//! Everything a log says about one driver (docs/formats/pml.md §22.8): its Load Image events, file
 //! events on its image, registry events under `Services\<name>`, events whose stack passes
 //! through it, and the System process's module entry for it. The log is read by the
 //! `procmon-pml` crate; the driver identity ([`DriverKey`]) is the case's, so this query lives

@@ -1,7 +1,7 @@
 //! Authenticode digests of PE images (the catalog lookup keys) and flat file hashes.
 //!
 //! Algorithm (Microsoft "Windows Authenticode Portable Executable Signature Format", §"Calculating
-//! the PE Image Hash"; reference integrity-and-signing.md §3.3a): hash the headers up to the
+//! the PE Image Hash"; docs/formats/signing.md §3.3a): hash the headers up to the
 //! CheckSum field, skip it (4 bytes), hash up to the Certificate Table data-directory entry, skip
 //! it (8 bytes), hash the rest of the headers up to SizeOfHeaders, then every section's raw data
 //! in PointerToRawData order, then any data after the sections except the certificate table.

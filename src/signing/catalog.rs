@@ -1,7 +1,7 @@
 //! Catalog files (`.cat`): PKCS#7 SignedData whose content is a Certificate Trust List, and the
 //! index of whole catalog folders (CatRoot, servicing\Packages) by member hash.
 //!
-//! CTL layout (reference integrity-and-signing.md §3.3b; MS-CAT / wincrypt.h CTL_INFO):
+//! CTL layout (docs/formats/signing.md §3.3b; MS-CAT / wincrypt.h CTL_INFO):
 //! `SEQUENCE { subjectUsage SEQUENCE OF OID, listIdentifier OCTET STRING OPT, sequenceNumber
 //! INTEGER OPT, thisUpdate Time, nextUpdate Time OPT, subjectAlgorithm AlgorithmIdentifier,
 //! trustedSubjects SEQUENCE OF TrustedSubject OPT, ctlExtensions [0] EXPLICIT Extensions OPT }`,

@@ -2,7 +2,7 @@
 //! entries, PE/COFF spec "The Attribute Certificate Table"), each a PKCS#7 SignedData over an
 //! SpcIndirectDataContent that carries the image digest; nested signatures sit in the unsigned
 //! attribute 1.3.6.1.4.1.311.2.4.1, timestamps in 1.2.840.113549.1.9.6 (countersignature) or
-//! 1.3.6.1.4.1.311.3.3.1 (RFC 3161). Reference integrity-and-signing.md §3.3c.
+//! 1.3.6.1.4.1.311.3.3.1 (RFC 3161). docs/formats/signing.md §3.3c.
 //!
 //! Every signature is judged as explicit states ([`SignatureInfo`]): image digest, signed
 //! attributes' messageDigest, the signer's signature, the chain, the timestamp and the page

@@ -1,6 +1,6 @@
 //! Signature reports made on the machine by other tools: Sysinternals sigcheck CSV (`-c`, with
 //! `-h`/`-i` columns when present) and sigverif's SIGVERIF.TXT. They are shown beside our own
-//! verdicts, never instead of them (reference integrity-and-signing.md §4.3-4.4).
+//! verdicts, never instead of them (docs/formats/signing.md §4.3-4.4).
 
 use crate::driver::DriverKey;
 use serde::Serialize;

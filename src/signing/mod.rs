@@ -3,7 +3,7 @@
 //! The question this module answers for every driver file of a case: what vouches for it? Its
 //! own embedded signature, a catalog Code Integrity reads (CatRoot), or only a catalog the
 //! servicing stack keeps (`servicing\Packages`), which Code Integrity does not read: the
-//! STATUS_INVALID_IMAGE_HASH boot failure (reference integrity-and-signing.md §0.2).
+//! STATUS_INVALID_IMAGE_HASH boot failure (docs/formats/signing.md §0.2).
 //!
 //! * [`authenticode_hashes`]: Authenticode SHA1/SHA256 (the catalog keys) and flat hashes.
 //! * [`embedded_signature`]: signer, issuer, digest algorithm, digest check, signing time, nested.
@@ -879,7 +879,7 @@ impl Summary {
         s
     }
 
-    /// The findings the counts support, when there are any (reference §0.2).
+    /// The findings the counts support, when there are any (docs/formats/signing.md §0.2).
     pub fn advice(&self) -> Option<String> {
         let mut parts = Vec::new();
         let n = self.only_in_servicing.len();

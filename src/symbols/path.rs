@@ -1,6 +1,6 @@
 //! The symbol path: WinDbg's `_NT_SYMBOL_PATH` syntax.
 //!
-//! `;`-separated elements (crash-dump-format.md §2.11):
+//! `;`-separated elements (docs/formats/crash-dump.md §2.11):
 //! * `srv*[cache*]store` (also `SRV*`, `symsrv*symsrv.dll*...`): a symbol server chain; every element
 //!   but the last is a downstream store (a local cache), the last is the upstream store (a folder,
 //!   a share or a URL);

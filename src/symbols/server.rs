@@ -1,5 +1,5 @@
 //! Symbol servers: the `srv*` / `symsrv*` elements of a symbol path whose last part is an
-//! `http://` or `https://` store, fetched as SymSrv does (reference crash-dump-format.md §2.11).
+//! `http://` or `https://` store, fetched as SymSrv does (reference docs/formats/crash-dump.md §2.11).
 //!
 //! For a file `name` under a store key (a PDB's `GUIDAGE`, an image's `TIMESTAMPSIZEOFIMAGE`):
 //! 1. the chain's downstream stores (local caches) are searched first;

@@ -1,4 +1,4 @@
-//! Symbol-store layout (crash-dump-format.md §2.11): where a PDB or an image sits in a local store.
+//! Symbol-store layout (docs/formats/crash-dump.md §2.11): where a PDB or an image sits in a local store.
 //!
 //! * PDB: `<store>/<name.pdb>/<GUIDAGE>/<name.pdb>`;
 //! * image: `<store>/<name>/<TIMESTAMP:08X><SizeOfImage:x>/<name>`;

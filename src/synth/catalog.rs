@@ -79,7 +79,7 @@ impl CatalogSpec {
     }
 }
 
-// OIDs (reference integrity-and-signing.md §3.3b).
+// OIDs (docs/formats/signing.md §3.3b).
 const OID_SIGNED_DATA: &str = "1.2.840.113549.1.7.2";
 const OID_CTL: &str = "1.3.6.1.4.1.311.10.1";
 const OID_CATALOG_LIST: &str = "1.3.6.1.4.1.311.12.1.1";

@@ -5,7 +5,7 @@
 //! 32-bit `PAGEDUMP` kernel dumps ([`write_dump32`]: full or summary, PAE or non-PAE page
 //! tables, PE32 images, an EBP-chain stack).
 //!
-//! Layouts follow `../shared/reference/crash-dump-format.md` §2.2–§2.6 and §2.8; the reader in
+//! Layouts follow `docs/formats/crash-dump.md` §2.2–§2.6 and §2.8; the reader in
 //! `crate::dump` and kdmp-parser (PyPI) read what this writes.
 //!
 //! Function names resolve through each image's export table, so the reader names frames with its

@@ -178,7 +178,7 @@ const KERNEL_POWER_GUID: u128 = 0x331c3b3a_2005_44c2_ac5e_77220c37d6b4;
 const WER_GUID: u128 = 0xabce23e7_de45_4366_8631_84fa6c525952;
 const KERNEL_GENERAL_GUID: u128 = 0xa68ca8b7_004f_d7b6_a698_07e2de0f1f5d;
 
-/// The signature information of a 3089 event (integrity-and-signing.md §2.2, v2 fields).
+/// The signature information of a 3089 event (docs/formats/evtx.md §2.2, v2 fields).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Signature3089 {
     pub total_signature_count: u32,

@@ -1,6 +1,6 @@
 //! User-mode minidumps (`MDMP`) of given modules with one thread: what the symbol-server tests
 //! and the minidump benchmark analyse. The layout is the one `dump::minidump` reads (reference
-//! crash-dump-format.md §1): SystemInfo, ModuleList, ThreadList and Exception streams, the
+//! docs/formats/crash-dump.md §1): SystemInfo, ModuleList, ThreadList and Exception streams, the
 //! thread's CONTEXT and its stack memory.
 
 use crate::dump::Amd64Context;

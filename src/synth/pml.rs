@@ -1,7 +1,7 @@
 //! A Procmon log (PML v9) writer for fixtures, the demo case and scale benchmarks: boot-log-like
 //! captures with a System process whose module list holds the drivers, Load Image events of
 //! `.sys` files, registry reads under `Services\<name>` and file opens that fail. Layouts are
-//! those the reader decodes (../shared/reference/pml-format.md §3–§12).
+//! those the reader decodes (docs/formats/pml.md §3–§12).
 //!
 //! Two ways to use it: [`PmlWriter::new`] keeps events in memory and [`PmlWriter::write_to`]
 //! writes the file; [`PmlWriter::create`] streams events to the file as they are added and

@@ -1,5 +1,5 @@
 //! Procmon's CSV export: the same columns in the same order, rendered the same way
-//! (pml-format.md §14): UTF-8 with BOM, every field quoted, CRLF rows.
+//! (docs/formats/pml.md §14): UTF-8 with BOM, every field quoted, CRLF rows.
 
 use super::event::Event;
 use super::format::Process;

@@ -1,5 +1,5 @@
 //! The Detail column: per-class, per-operation decoding of the detail and extra-detail blobs
-//! (pml-format.md §12), rendered the way Procmon's CSV export shows it (§14). A blob that ends
+//! (docs/formats/pml.md §12), rendered the way Procmon's CSV export shows it (§14). A blob that ends
 //! early stops the decoding of that event's details; it never fails the event.
 
 use super::PmlFile;

@@ -1,4 +1,4 @@
-//! One decoded event (pml-format.md §9) and where its path lives in the detail blob.
+//! One decoded event (docs/formats/pml.md §9) and where its path lives in the detail blob.
 
 use super::format::{self, EVENT_HEADER_SIZE, EventHeader};
 use super::names::{self, fs_op, proc_op, reg_op};

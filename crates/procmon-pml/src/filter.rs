@@ -1,4 +1,4 @@
-//! Procmon's filter rules: `COLUMN RELATION VALUE [include|exclude]` (pml-format.md §20).
+//! Procmon's filter rules: `COLUMN RELATION VALUE [include|exclude]` (docs/formats/pml.md §20).
 //! Includes on one column are OR-ed, different columns AND-ed, and any exclude wins. Columns the
 //! index holds (path, process, operation, result, thread, time) are matched per distinct value
 //! without decoding events; Detail and Category decode the event.

@@ -1,4 +1,4 @@
-//! The fixed structures of a PML file, decoded with nom: header (pml-format.md §3), string
+//! The fixed structures of a PML file, decoded with nom: header (docs/formats/pml.md §3), string
 //! table (§4), process and module records (§5), hosts and ports (§7), event header (§9).
 
 use nom::bytes::complete::take;

@@ -701,7 +701,7 @@ impl PmlLog {
 
     /// The stack frame of `address` in `event`, resolved to module + offset: addresses above
     /// the capture's highest user address through the System process's (kernel) modules,
-    /// others through the event process's modules (pml-format.md §9).
+    /// others through the event process's modules (docs/formats/pml.md §9).
     pub fn resolve_frame(&self, event: &Event, address: u64) -> Frame {
         let file = self.files.get(event.file);
         let kernel = file.is_some_and(|f| address > f.header.max_user_address);
@@ -854,7 +854,7 @@ fn event_end(b: &[u8], pos: usize, limit: usize, ptr: usize) -> Result<usize, &'
     Ok(end)
 }
 
-/// Walks events of a log without an offset array (pml-format.md §22.7): event after event,
+/// Walks events of a log without an offset array (docs/formats/pml.md §22.7): event after event,
 /// tolerating the one-byte gaps seen in 32-bit captures. Returns the offsets, where it stopped
 /// and why.
 fn walk_events(b: &[u8], start: usize, limit: usize, ptr: usize) -> (Vec<u32>, usize, String) {

@@ -1,5 +1,5 @@
 //! Names Procmon prints for raw values: event classes, operations, sub-operations, results,
-//! access masks and flags. Enumerations follow pml-format.md §11–§12 (restated from
+//! access masks and flags. Enumerations follow docs/formats/pml.md §11–§12 (restated from
 //! procmon-parser, MIT); result and IOCTL tables live in `assets/procmon_*.tsv`.
 //! Every lookup returns `None` (or a numeric rendering) for values it does not know.
 
@@ -209,7 +209,7 @@ pub fn operation_name(class: u32, op: u16) -> Option<&'static str> {
 }
 
 /// Whether the first byte of a file-system detail blob names a sub-operation for `op`
-/// (only these seven operations use it; pml-format.md §11).
+/// (only these seven operations use it; docs/formats/pml.md §11).
 pub fn has_sub_operations(op: u16) -> bool {
     matches!(op, 25 | 26 | 30 | 31 | 32 | 37 | 47)
 }

@@ -1,4 +1,4 @@
-//! How Procmon renders numbers and times in its CSV export (pml-format.md §14).
+//! How Procmon renders numbers and times in its CSV export (docs/formats/pml.md §14).
 
 /// 100 ns ticks per second.
 pub const TICKS_PER_SECOND: u64 = 10_000_000;
