@@ -1,17 +1,34 @@
 //! bsod-workbench: the knowledge behind `bsodwb`.
 //!
-//! Module map, by role:
+//! Module map, by role (docs/ARCHITECTURE.md has the data flow, the import rules and the
+//! threads):
 //!
-//! * **Artefacts** (parsers; each exposes `open(path)` and plain data types, never draws):
-//!   [`case`] finds and sniffs the files of a case folder, [`dump`] reads crash dumps,
-//!   [`symbols`] finds PDBs in symbol stores, [`pml`] reads Procmon logs (the workspace crate
-//!   `procmon-pml`, re-exported; the per-driver query and the Timeline view stay here),
-//!   [`eventlog`] reads EVTX, [`signing`] checks Authenticode and catalogs, [`registry`] reads
-//!   the SYSTEM hive.
-//! * **Correlation**: [`driver`] gives one identity to every spelling of a driver.
-//! * **Writers**: [`synth`] writes every format for fixtures, the demo case and benchmarks.
-//! * **Presentation**: [`ui`] is the terminal workbench (ratatui); it reads a loaded case and
-//!   never parses bytes.
+//! * **Primitives**, below every format:
+//!   * [`input`]: opens case and argument files safely (regular files only, bounded reads).
+//!   * [`mapped`]: read-only memory maps with the SIGBUS guard; the one `unsafe` module.
+//!   * [`escape`]: case text never reaches a terminal as a control sequence.
+//!   * [`text`]: UTF-16LE strings and base64, shared by parsers and writers.
+//!   * [`driver`]: `DriverKey`, one identity for every spelling of a driver.
+//! * **Artefact readers** (parsers: plain data types, never draw):
+//!   * [`dump`]: crash dumps (kernel and minidumps), unwinding and the `!analyze`-like summary.
+//!   * [`pe`]: PE32/PE32+ images, on disk or mapped in a dump.
+//!   * [`symbols`]: symbol paths, stores, PDBs, symbol servers and the download worker.
+//!   * [`pml`]: Procmon logs (the workspace crate `procmon-pml`, re-exported) plus the
+//!     per-driver query and the Timeline's view.
+//!   * [`eventlog`]: EVTX CodeIntegrity and System events, typed.
+//!   * [`registry`]: the SYSTEM hive, dirty hives with their transaction logs.
+//!   * [`signing`]: Authenticode, embedded signatures, catalogs, chains and verdicts.
+//!   * [`inf`]: driver INF files and the packages they describe.
+//!   * [`notes`]: the engineer's notes file, read safely and saved atomically.
+//! * **Case discovery and loading**:
+//!   * [`case`]: discover, sniff, inflate into a private temp folder, load every artefact.
+//! * **Correlation**:
+//!   * [`links`]: `DriverIndex`, every reference to each driver across the artefacts.
+//!   * [`findings`]: the rules that state what went wrong, with evidence and what to do.
+//! * **Writers**:
+//!   * [`synth`]: a writer for every format read, for fixtures, the demo case and benchmarks.
+//! * **Presentation**:
+//!   * [`ui`]: the terminal workbench (ratatui); reads a loaded case, never parses bytes.
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
 pub mod case;
