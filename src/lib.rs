@@ -22,6 +22,7 @@ pub mod eventlog;
 pub mod findings;
 pub mod inf;
 pub mod input;
+pub(crate) mod le;
 pub mod links;
 pub mod mapped;
 pub mod notes;

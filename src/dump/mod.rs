@@ -267,35 +267,7 @@ pub fn from_bytes(path: &Path, bytes: Arc<crate::mapped::Bytes>) -> Result<Crash
     }
 }
 
-/// Little-endian readers that return `None` past the end (never panic on file data).
-pub(crate) mod le {
-    pub fn u16_at(b: &[u8], off: usize) -> Option<u16> {
-        let s = b.get(off..off.checked_add(2)?)?;
-        Some(u16::from_le_bytes([s[0], s[1]]))
-    }
-    pub fn u32_at(b: &[u8], off: usize) -> Option<u32> {
-        let s = b.get(off..off.checked_add(4)?)?;
-        let mut a = [0u8; 4];
-        a.copy_from_slice(s);
-        Some(u32::from_le_bytes(a))
-    }
-    pub fn u64_at(b: &[u8], off: usize) -> Option<u64> {
-        let s = b.get(off..off.checked_add(8)?)?;
-        let mut a = [0u8; 8];
-        a.copy_from_slice(s);
-        Some(u64::from_le_bytes(a))
-    }
-    /// UTF-16LE text of `units` code units at `off`, lossily decoded, stopping at a NUL.
-    pub fn utf16_at(b: &[u8], off: usize, units: usize) -> Option<String> {
-        let s = b.get(off..off.checked_add(units.checked_mul(2)?)?)?;
-        let v: Vec<u16> = s
-            .chunks_exact(2)
-            .map(|c| u16::from_le_bytes([c[0], c[1]]))
-            .take_while(|&c| c != 0)
-            .collect();
-        Some(String::from_utf16_lossy(&v))
-    }
-}
+pub(crate) use crate::le;
 
 /// A 64-bit field, or `None` when it carries the `PAGE` fill.
 pub(crate) fn not_page64(v: u64) -> Option<u64> {
