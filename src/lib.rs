@@ -12,6 +12,8 @@
 //! * **Writers**: [`synth`] writes every format for fixtures, the demo case and benchmarks.
 //! * **Presentation**: [`ui`] is the terminal workbench (ratatui); it reads a loaded case and
 //!   never parses bytes.
+//! * **Shared primitives** (one copy each): [`filetime`] converts FILETIMEs and civil dates,
+//!   `le` reads little-endian integers bounds-checked, [`text`] decodes UTF-16LE and base64.
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
 pub mod case;
@@ -19,6 +21,7 @@ pub mod driver;
 pub mod dump;
 pub mod escape;
 pub mod eventlog;
+pub mod filetime;
 pub mod findings;
 pub mod inf;
 pub mod input;
