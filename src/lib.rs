@@ -8,6 +8,8 @@
 //!   * [`mapped`]: read-only memory maps with the SIGBUS guard; the one `unsafe` module.
 //!   * [`escape`]: case text never reaches a terminal as a control sequence.
 //!   * [`text`]: UTF-16LE strings and base64, shared by parsers and writers.
+//!   * [`filetime`]: FILETIMEs and civil dates, one conversion for every format.
+//!   * `le`: bounds-checked little-endian integer reads (crate-internal).
 //!   * [`driver`]: `DriverKey`, one identity for every spelling of a driver.
 //! * **Artefact readers** (parsers: plain data types, never draw):
 //!   * [`dump`]: crash dumps (kernel and minidumps), unwinding and the `!analyze`-like summary.
@@ -36,9 +38,11 @@ pub mod driver;
 pub mod dump;
 pub mod escape;
 pub mod eventlog;
+pub mod filetime;
 pub mod findings;
 pub mod inf;
 pub mod input;
+pub(crate) mod le;
 pub mod links;
 pub mod mapped;
 pub mod notes;

@@ -62,25 +62,7 @@ pub enum PeFileError {
 }
 
 // Little-endian reads that return None past the end: the only way this module touches bytes.
-fn u8_at(d: &[u8], off: usize) -> Option<u8> {
-    d.get(off).copied()
-}
-fn u16_at(d: &[u8], off: usize) -> Option<u16> {
-    let b = d.get(off..off.checked_add(2)?)?;
-    Some(u16::from_le_bytes([b[0], b[1]]))
-}
-fn u32_at(d: &[u8], off: usize) -> Option<u32> {
-    let b = d.get(off..off.checked_add(4)?)?;
-    let mut a = [0u8; 4];
-    a.copy_from_slice(b);
-    Some(u32::from_le_bytes(a))
-}
-fn u64_at(d: &[u8], off: usize) -> Option<u64> {
-    let b = d.get(off..off.checked_add(8)?)?;
-    let mut a = [0u8; 8];
-    a.copy_from_slice(b);
-    Some(u64::from_le_bytes(a))
-}
+use crate::le::{u8_at, u16_at, u32_at, u64_at};
 /// A NUL-terminated byte string starting at `off` (at most `max` bytes), lossily decoded.
 fn cstr_at(d: &[u8], off: usize, max: usize) -> Option<String> {
     let rest = d.get(off..)?;

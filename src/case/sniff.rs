@@ -1,5 +1,6 @@
 //! Sniffing: what a file is, from its first bytes, never from its name.
 
+use crate::le::{u16_at, u32_at};
 use serde::Serialize;
 use std::fmt;
 
@@ -114,14 +115,6 @@ impl Wrapper {
             _ => None,
         }
     }
-}
-
-fn u16_at(b: &[u8], off: usize) -> Option<u16> {
-    Some(u16::from_le_bytes(b.get(off..off + 2)?.try_into().ok()?))
-}
-
-fn u32_at(b: &[u8], off: usize) -> Option<u32> {
-    Some(u32::from_le_bytes(b.get(off..off + 4)?.try_into().ok()?))
 }
 
 /// The kind of a file and a one-line detail, from its first bytes (`head`, up to [`SNIFF_LEN`]).

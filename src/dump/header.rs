@@ -274,7 +274,7 @@ impl ExceptionRecord {
         })
     }
 
-    /// Decode an EXCEPTION_RECORD32 (code, flags, record, address, n, info[15] as u32).
+    /// Decode an EXCEPTION_RECORD32 (code, flags, record, address, n, `info[15]` as u32).
     pub fn parse32(b: &[u8]) -> Option<ExceptionRecord> {
         let n = u32_at(b, 0x10)?.min(15) as usize;
         let mut parameters = Vec::with_capacity(n);

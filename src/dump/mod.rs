@@ -267,71 +267,14 @@ pub fn from_bytes(path: &Path, bytes: Arc<crate::mapped::Bytes>) -> Result<Crash
     }
 }
 
-/// Little-endian readers that return `None` past the end (never panic on file data).
-pub(crate) mod le {
-    pub fn u16_at(b: &[u8], off: usize) -> Option<u16> {
-        let s = b.get(off..off.checked_add(2)?)?;
-        Some(u16::from_le_bytes([s[0], s[1]]))
-    }
-    pub fn u32_at(b: &[u8], off: usize) -> Option<u32> {
-        let s = b.get(off..off.checked_add(4)?)?;
-        let mut a = [0u8; 4];
-        a.copy_from_slice(s);
-        Some(u32::from_le_bytes(a))
-    }
-    pub fn u64_at(b: &[u8], off: usize) -> Option<u64> {
-        let s = b.get(off..off.checked_add(8)?)?;
-        let mut a = [0u8; 8];
-        a.copy_from_slice(s);
-        Some(u64::from_le_bytes(a))
-    }
-    /// UTF-16LE text of `units` code units at `off`, lossily decoded, stopping at a NUL.
-    pub fn utf16_at(b: &[u8], off: usize, units: usize) -> Option<String> {
-        let s = b.get(off..off.checked_add(units.checked_mul(2)?)?)?;
-        let v: Vec<u16> = s
-            .chunks_exact(2)
-            .map(|c| u16::from_le_bytes([c[0], c[1]]))
-            .take_while(|&c| c != 0)
-            .collect();
-        Some(String::from_utf16_lossy(&v))
-    }
-}
+pub(crate) use crate::le;
 
 /// A 64-bit field, or `None` when it carries the `PAGE` fill.
 pub(crate) fn not_page64(v: u64) -> Option<u64> {
     (v != PAGE_PATTERN_64).then_some(v)
 }
 
-/// A FILETIME as `YYYY-MM-DD HH:MM:SS.ffffff` UTC.
-pub fn filetime_to_string(ft: u64) -> String {
-    let secs_1601 = ft / 10_000_000;
-    let micros = (ft % 10_000_000) / 10;
-    // 11644473600 s between 1601-01-01 and 1970-01-01.
-    let unix = secs_1601 as i64 - 11_644_473_600;
-    let days = unix.div_euclid(86_400);
-    let rem = unix.rem_euclid(86_400);
-    let (y, m, d) = civil_from_days(days);
-    format!(
-        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}.{micros:06}",
-        rem / 3600,
-        (rem % 3600) / 60,
-        rem % 60
-    )
-}
-
-/// Days since 1970-01-01 to a civil date (Howard Hinnant's algorithm).
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (if m <= 2 { y + 1 } else { y }, m, d)
-}
+pub use crate::filetime::filetime_to_string;
 
 #[cfg(test)]
 mod tests {

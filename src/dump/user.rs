@@ -65,7 +65,8 @@ pub fn open_user(path: &Path, bytes: Arc<crate::mapped::Bytes>) -> Result<CrashD
         os_version: None,
         processors: 0,
         bugcheck: None,
-        system_time: (time != 0).then(|| (u64::from(time) + 11_644_473_600) * 10_000_000),
+        system_time: (time != 0)
+            .then(|| crate::filetime::FileTime::from_unix_seconds(i64::from(time)).0),
         system_uptime: None,
         directory_table_base: None,
         pfn_database: None,

@@ -1,7 +1,7 @@
 //! Windows event logs (EVTX): CodeIntegrity and System events as typed records.
 //!
 //! `open(path)` reads a `.evtx` file through the `evtx` crate on all cores. Records are selected
-//! by provider and event ID *before* they are rendered (see [`template`]): the template of each
+//! by provider and event ID *before* they are rendered (see the `template` module): the template of each
 //! record says where its provider name and event ID are, so a 48 MiB mixed log renders only its
 //! few hundred interesting records. Damaged chunks and records become [`Warning`]s naming the
 //! chunk and file offset; loading goes on past them. Events come out time-ordered and typed:
@@ -22,6 +22,7 @@ pub use json::Field;
 pub use system::{BugcheckInfo, SystemEvent};
 
 use crate::driver::DriverKey;
+use crate::le::u32_at;
 use evtx::{EvtxRecord, ParserSettings, Timestamp};
 use json::JNode;
 use rayon::prelude::*;
@@ -557,7 +558,7 @@ struct ChunkOutcome {
 /// are wanted or that cannot be identified from their bytes, and how many records there are.
 /// `None` when the chunk's record layout is not the plain one (the evtx crate then decides).
 fn plan_chunk(data: &[u8], sel: &Selection) -> Option<(HashSet<u64>, u64)> {
-    let free = (le_u32(data, 48)? as usize).clamp(CHUNK_HEADER_SIZE, data.len());
+    let free = (u32_at(data, 48)? as usize).clamp(CHUNK_HEADER_SIZE, data.len());
     let mut cache = HashMap::new();
     let mut render = HashSet::new();
     let mut total = 0u64;
@@ -567,7 +568,7 @@ fn plan_chunk(data: &[u8], sel: &Selection) -> Option<(HashSet<u64>, u64)> {
         if data.get(at..at + 4)? != [0x2a, 0x2a, 0, 0] {
             return None;
         }
-        let size = le_u32(data, at + 4)? as usize;
+        let size = u32_at(data, at + 4)? as usize;
         if size < 28 || at + size > free {
             return None;
         }
@@ -934,11 +935,6 @@ fn warning_from(e: &evtx::err::EvtxError) -> Warning {
     }
 }
 
-fn le_u32(b: &[u8], at: usize) -> Option<u32> {
-    let s = b.get(at..at + 4)?;
-    Some(u32::from_le_bytes([s[0], s[1], s[2], s[3]]))
-}
-
 /// Check the CRC32s of every chunk ourselves: the evtx crate can skip chunks whose checksums
 /// fail, but a bad checksum still leaves most records readable, so we read them and say so.
 /// Warnings for a file shorter than its header or its last chunk says: the header's chunk
@@ -1006,7 +1002,7 @@ fn checksum_warnings(bytes: &[u8]) -> Vec<Warning> {
             continue;
         }
         let (Some(header_crc), Some(records_crc), Some(free)) =
-            (le_u32(chunk, 124), le_u32(chunk, 52), le_u32(chunk, 48))
+            (u32_at(chunk, 124), u32_at(chunk, 52), u32_at(chunk, 48))
         else {
             continue;
         };

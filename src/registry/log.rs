@@ -10,7 +10,8 @@
 //! a bitmap with one bit per 512-byte sector of the hive bins, then the dirty sectors from the
 //! next 512-byte boundary.
 
-use super::regf::{BASE_BLOCK_LEN, BaseBlock, FILE_TYPE_LOG_NEW, parse_base_block, read_u32};
+use super::regf::{BASE_BLOCK_LEN, BaseBlock, FILE_TYPE_LOG_NEW, parse_base_block};
+use crate::le::u32_at;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 
@@ -445,7 +446,7 @@ pub fn replay(primary: &[u8], base: &BaseBlock, logs: &[PathBuf]) -> (Option<Vec
         data: primary[..keep].to_vec(),
         hbins: hbins_before,
         last_sequence: None,
-        flags: read_u32(primary, 0x90).unwrap_or(0),
+        flags: u32_at(primary, 0x90).unwrap_or(0),
         base_from: None,
         dirty_pages: 0,
         applied_logs: 0,
@@ -726,7 +727,7 @@ fn new_format_entries(bytes: &[u8], mut expected: u32) -> (Vec<Entry>, Option<St
             // Garbage or older data after the last entry is normal.
             break None;
         }
-        let field = |o: usize| read_u32(header, o).unwrap_or(0);
+        let field = |o: usize| u32_at(header, o).unwrap_or(0);
         let size = field(4) as usize;
         let (flags, sequence, hbins_size, count) =
             (field(8), field(0x0C), field(0x10), field(0x14) as usize);
@@ -772,8 +773,8 @@ fn new_format_entries(bytes: &[u8], mut expected: u32) -> (Vec<Entry>, Option<St
         let mut bad = false;
         for r in 0..count {
             let (Some(off), Some(len)) = (
-                read_u32(entry, ENTRY_HEADER + r * 8),
-                read_u32(entry, ENTRY_HEADER + r * 8 + 4),
+                u32_at(entry, ENTRY_HEADER + r * 8),
+                u32_at(entry, ENTRY_HEADER + r * 8 + 4),
             ) else {
                 bad = true;
                 break;
@@ -879,7 +880,7 @@ fn apply_old(
     state.hbins = hbins;
     state.dirty_pages += count;
     copy_base_fields(&mut state.data, &log.bytes);
-    state.flags = read_u32(&log.bytes, 0x90).unwrap_or(state.flags);
+    state.flags = u32_at(&log.bytes, 0x90).unwrap_or(state.flags);
     state.applied_logs += 1;
     use_.order = Some(state.applied_logs);
     use_.applied = true;

@@ -7,6 +7,7 @@
 //! which starts right after the 4 KiB base block.
 
 use super::HiveError;
+use crate::le::u32_at;
 use nom::bytes::complete::{tag, take};
 use nom::number::complete::{le_i32, le_u16, le_u32, le_u64};
 use nom::{IResult, Parser};
@@ -135,18 +136,13 @@ pub fn parse_base_block(data: &[u8], path: &Path) -> Result<BaseBlock, HiveError
     }
     let (_, mut block) = base_block_fields(data)
         .map_err(|_| HiveError::malformed(path, 0, "the signature \"regf\" of a registry hive"))?;
-    block.checksum = read_u32(data, 0x1FC).unwrap_or(0);
+    block.checksum = u32_at(data, 0x1FC).unwrap_or(0);
     block.file_name = data
         .get(0x30..0x70)
         .map(crate::text::utf16le_until_nul)
         .unwrap_or_default();
     block.checksum_ok = block.checksum == checksum(data);
     Ok(block)
-}
-
-pub(crate) fn read_u32(data: &[u8], at: usize) -> Option<u32> {
-    let b = data.get(at..at.checked_add(4)?)?;
-    Some(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
 }
 
 /// A key node (`nk`).
@@ -548,7 +544,7 @@ pub fn scan_cells(data: &[u8]) -> CellScan {
     let mut names: std::collections::HashMap<u32, String> = std::collections::HashMap::new();
     let mut bin = BASE_BLOCK_LEN;
     while let Some(header) = data.get(bin..bin + 32) {
-        let size = read_u32(header, 8).unwrap_or(0) as usize;
+        let size = u32_at(header, 8).unwrap_or(0) as usize;
         if &header[..4] != b"hbin" || size < 4096 || !size.is_multiple_of(4096) {
             break;
         }
@@ -567,7 +563,7 @@ pub fn scan_cells(data: &[u8]) -> CellScan {
                 let offset = (bin + 32 + at - BASE_BLOCK_LEN) as u32;
                 if let Ok((_, key)) = key_node(cell) {
                     scan.keys += 1;
-                    parents.push((read_u32(cell, 0x10).unwrap_or(NO_CELL), offset));
+                    parents.push((u32_at(cell, 0x10).unwrap_or(NO_CELL), offset));
                     names.insert(offset, key.name);
                 } else if cell.starts_with(b"vk") {
                     scan.values += 1;

@@ -590,15 +590,10 @@ fn find_page_hashes<'a>(content: Tlv<'a>) -> Option<(&'static str, &'a [u8])> {
     None
 }
 
-fn le32(b: &[u8], at: usize) -> Option<u32> {
-    b.get(at..at + 4)
-        .map(|s| u32::from_le_bytes([s[0], s[1], s[2], s[3]]))
-}
-
 /// Page hashes of an image as signtool writes them (pages of SectionAlignment bytes).
 pub fn compute_page_hashes(bytes: &[u8], layout: &PeLayout, alg: &str) -> Option<Vec<u8>> {
     let opt = layout.checksum_offset.checked_sub(64)?;
-    let page = usize::try_from(le32(bytes, opt + 32)?).ok()?;
+    let page = usize::try_from(crate::le::u32_at(bytes, opt + 32)?).ok()?;
     if !(512..=0x10_0000).contains(&page) || layout.size_of_headers > page {
         return None;
     }

@@ -39,11 +39,10 @@ const STAMP: &str = ".bsodwb-demo";
 /// The crash: 2024-05-14 02:13:41 UTC, as a FILETIME.
 const CRASH_UNIX: i64 = 1_715_652_821;
 const BOOT_UNIX: i64 = CRASH_UNIX - 9;
-const FILETIME_UNIX_OFFSET: i64 = 11_644_473_600;
 const KERNEL_BASE: u64 = 0xfffff803_e3c00000;
 
 fn filetime(unix: i64, extra_100ns: u64) -> u64 {
-    ((unix + FILETIME_UNIX_OFFSET) as u64) * 10_000_000 + extra_100ns
+    crate::filetime::FileTime::from_unix_seconds(unix).0 + extra_100ns
 }
 
 fn evtx_time(unix: i64, millis: i64) -> io::Result<evtx::Timestamp> {

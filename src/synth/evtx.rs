@@ -18,8 +18,6 @@ const FILE_HEADER_SIZE: usize = 4096;
 const CHUNK_SIZE: usize = 65536;
 const CHUNK_HEADER_SIZE: usize = 512;
 const RECORD_HEADER_SIZE: usize = 24;
-/// FILETIME of the Unix epoch (100 ns ticks since 1601-01-01).
-const UNIX_EPOCH_FILETIME: i128 = 116_444_736_000_000_000;
 const EVENT_NS: &str = "http://schemas.microsoft.com/win/2004/08/events/event";
 
 /// A Windows GUID (Data1-3 little-endian, Data4 as bytes), shown `{xxxxxxxx-xxxx-...}`.
@@ -136,7 +134,7 @@ impl From<&str> for Value {
 
 /// The FILETIME of a timestamp (clamped to the FILETIME range).
 pub fn filetime(t: Timestamp) -> u64 {
-    let ticks = t.as_nanosecond() / 100 + UNIX_EPOCH_FILETIME;
+    let ticks = t.as_nanosecond() / 100 + i128::from(crate::filetime::FILETIME_UNIX_EPOCH);
     ticks.clamp(0, i128::from(u64::MAX)) as u64
 }
 

@@ -20,8 +20,9 @@
 //! # Ok::<(), std::io::Error>(())
 //! ```
 
+use crate::le::u32_at;
 use crate::registry::log::{LOG_SEED, marvin32};
-use crate::registry::regf::{BASE_BLOCK_LEN, BIG_DATA_SEGMENT, checksum, lh_hash, read_u32};
+use crate::registry::regf::{BASE_BLOCK_LEN, BIG_DATA_SEGMENT, checksum, lh_hash};
 use crate::registry::{FileTime, TimeZone, TransitionRule};
 use std::path::Path;
 
@@ -755,7 +756,7 @@ impl Bins {
 /// Mark a written hive dirty as a crash leaves it: the primary sequence number one ahead of
 /// the secondary (the write that the log holds never completed), checksum kept valid.
 pub fn mark_dirty(hive: &mut [u8]) {
-    let Some(secondary) = read_u32(hive, 8) else {
+    let Some(secondary) = u32_at(hive, 8) else {
         return;
     };
     if let Some(b) = hive.get_mut(4..8) {
@@ -772,7 +773,7 @@ pub fn mark_dirty(hive: &mut [u8]) {
 /// The entry's sequence number is `before`'s secondary sequence number, so a reader replays
 /// it onto `before` once [`mark_dirty`] has been applied.
 pub fn transaction_log(before: &[u8], after: &[u8]) -> Vec<u8> {
-    let sequence = read_u32(before, 8).unwrap_or(1);
+    let sequence = u32_at(before, 8).unwrap_or(1);
     new_format_log(before, sequence, &[(before, after)])
 }
 
@@ -833,7 +834,7 @@ pub fn new_format_log(base: &[u8], first_sequence: u32, steps: &[(&[u8], &[u8])]
     let sum = checksum(&log);
     log[0x1FC..0x200].copy_from_slice(&sum.to_le_bytes());
     for (i, (before, after)) in steps.iter().enumerate() {
-        let hbins = read_u32(after, 0x28).unwrap_or(0);
+        let hbins = u32_at(after, 0x28).unwrap_or(0);
         let pages = dirty_pages(before, after);
         log.extend(log_entry(
             first_sequence.wrapping_add(i as u32),
@@ -851,7 +852,7 @@ pub fn old_format_log(before: &[u8], after: &[u8]) -> Vec<u8> {
     let mut log = after
         .get(..512)
         .map_or_else(|| vec![0u8; 512], <[u8]>::to_vec);
-    let sequence = read_u32(before, 4).unwrap_or(1).wrapping_add(1);
+    let sequence = u32_at(before, 4).unwrap_or(1).wrapping_add(1);
     log[4..8].copy_from_slice(&sequence.to_le_bytes());
     log[8..12].copy_from_slice(&sequence.to_le_bytes());
     log[0x1C..0x20].copy_from_slice(&1u32.to_le_bytes());
