@@ -117,7 +117,7 @@ pub fn signing(data: &[u8]) {
     }
     let _ = signing::pkcs7::parse_content_info(data, 0);
     if let Ok(layout) = signing::PeLayout::parse(data) {
-        let _ = signing::embedded::read_embedded(data, &layout, None);
+        let _ = signing::embedded::read_embedded(data, &layout, &signing::RootStore::builtin(), &[]);
     }
 }
 
