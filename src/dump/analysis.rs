@@ -529,9 +529,22 @@ fn find_trap_frame(
     if dump.machine != 0x8664 || dump.bugcheck.is_none() {
         return None;
     }
+    first_aligned(from, to, KTRAP_FRAME_SIZE, |at| {
+        trap_frame_at(dump, images, at)
+    })
+}
+
+/// The first hit of `probe` at a 16-byte aligned address in `[from, to)` where a record of
+/// `size` bytes still fits (trap frames are 16-byte aligned on x64 and ARM64).
+fn first_aligned<T>(
+    from: u64,
+    to: u64,
+    size: u64,
+    mut probe: impl FnMut(u64) -> Option<T>,
+) -> Option<T> {
     let mut at = from.checked_add(15)? & !15;
-    while at.checked_add(KTRAP_FRAME_SIZE)? <= to {
-        if let Some(hit) = trap_frame_at(dump, images, at) {
+    while at.checked_add(size)? <= to {
+        if let Some(hit) = probe(at) {
             return Some(hit);
         }
         at += 16;
@@ -822,14 +835,9 @@ fn find_arm64_trap_frame(
     if dump.machine != 0xaa64 || dump.bugcheck.is_none() {
         return None;
     }
-    let mut at = from.checked_add(15)? & !15;
-    while at.checked_add(ARM64_KTRAP_FRAME_SIZE)? <= to {
-        if let Some(hit) = arm64_trap_frame_at(dump, images, at) {
-            return Some(hit);
-        }
-        at += 16;
-    }
-    None
+    first_aligned(from, to, ARM64_KTRAP_FRAME_SIZE, |at| {
+        arm64_trap_frame_at(dump, images, at)
+    })
 }
 
 /// x86: frame 0 from the context, then the EBP chain (WinDbg's `kb` without FPO data): a
