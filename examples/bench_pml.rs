@@ -9,6 +9,7 @@
 //! .ci/requirements-pml.txt`; PML_BENCH_PEER_EVENTS caps the Python readers' event counts,
 //! default 1,000,000 for procmon-reader and a fifth of it for procmon-parser.)
 
+use bsod_workbench::analysis::CaseAnalysis;
 use bsod_workbench::case::Case;
 use bsod_workbench::pml::{self, Filter};
 use bsod_workbench::synth::pml::write_boot_log;
@@ -221,6 +222,7 @@ fn draw_ms(
     term.draw(|f| {
         let ctx = PaneContext {
             case,
+            analysis: &CaseAnalysis::build(case),
             focus: None,
             theme,
         };
@@ -262,6 +264,7 @@ fn timeline_frames(log: &Arc<pml::PmlLog>) -> anyhow::Result<()> {
     let press = |pane: &mut TimelinePane, c: KeyCode| {
         let ctx = PaneContext {
             case: &case,
+            analysis: &CaseAnalysis::build(&case),
             focus: None,
             theme: &theme,
         };
@@ -308,7 +311,12 @@ fn timeline_frames(log: &Arc<pml::PmlLog>) -> anyhow::Result<()> {
     );
     let key = bsod_workbench::driver::DriverKey::from_path("filecrypt.sys")
         .ok_or_else(|| anyhow::anyhow!("driver key"))?;
-    pane.on_focus(Some(&key), &case);
+    pane.on_focus(&PaneContext {
+        case: &case,
+        analysis: &CaseAnalysis::build(&case),
+        focus: Some(&key),
+        theme: &Theme::ansi16(),
+    });
     let (frames, worst, secs) = frames_while_busy(&mut term, &mut pane, &case, &theme)?;
     println!(
         "timeline pane, focus filecrypt.sys (its image, service key and stack events, sorted by path): {} rows in {:.3} s; {} frames drawn meanwhile, worst {:.2} ms",

@@ -5,11 +5,10 @@
 //! `[Strings]`. From it we read the `[Version]` section (Provider, DriverVer, CatalogFile, Class),
 //! the services `AddService` directives install (with their service-install section's binary,
 //! start type and error control), and the files the package copies (`CopyFiles` sections and
-//! `SourceDisksFiles`). [`packages`] links each INF of a case to the catalog and the driver files
-//! the case holds. The reader is tolerant: a cut-off last line, odd encodings or a missing
+//! `SourceDisksFiles`). `analysis::driver_packages` links each INF of a case to the catalog and
+//! the driver files the case holds. The reader is tolerant: a cut-off last line, odd encodings or a missing
 //! section give what was readable, never an error.
 
-use crate::case::{Inventory, Kind};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashSet};
 
@@ -387,73 +386,6 @@ pub struct InfPackage {
 pub struct LinkedFile {
     pub name: String,
     pub in_case: Option<String>,
-}
-
-/// Every INF of the inventory, parsed, with its catalog and drivers found in the case (same
-/// folder first, then anywhere). INFs whose bytes cannot be read are skipped (the inventory
-/// already names them).
-pub fn packages(inv: &Inventory) -> Vec<InfPackage> {
-    let mut out = Vec::new();
-    for f in inv.of_kind(Kind::Inf) {
-        let Some(local) = &f.local else { continue };
-        let Ok(bytes) = read_bounded(local) else {
-            continue;
-        };
-        let inf = parse(&bytes);
-        let dir = parent(&f.path);
-        let find = |name: &str, kind: Kind| -> Option<String> {
-            let mut hits: Vec<&str> = inv
-                .of_kind(kind)
-                .filter(|c| base_name(&c.path).eq_ignore_ascii_case(name))
-                .map(|c| c.path.as_str())
-                .collect();
-            hits.sort_by_key(|p| (parent(p) != dir, p.len()));
-            hits.first().map(|s| s.to_string())
-        };
-        let catalogs = inf
-            .catalog_files
-            .iter()
-            .map(|c| LinkedFile {
-                name: c.clone(),
-                in_case: find(c, Kind::Catalog),
-            })
-            .collect();
-        let drivers = inf
-            .driver_files()
-            .iter()
-            .map(|d| LinkedFile {
-                name: d.clone(),
-                in_case: find(d, Kind::PeImage),
-            })
-            .collect();
-        out.push(InfPackage {
-            path: f.path.clone(),
-            inf,
-            catalogs,
-            drivers,
-        });
-    }
-    out
-}
-
-fn read_bounded(path: &std::path::Path) -> std::io::Result<Vec<u8>> {
-    use std::io::Read;
-    let mut buf = Vec::new();
-    std::fs::File::open(path)?
-        .take(MAX_INF_BYTES as u64)
-        .read_to_end(&mut buf)?;
-    Ok(buf)
-}
-
-fn base_name(p: &str) -> &str {
-    p.rsplit(['/', '\\', '!']).next().unwrap_or(p)
-}
-
-fn parent(p: &str) -> &str {
-    match p.rfind(['/', '\\', '!']) {
-        Some(i) => &p[..i],
-        None => "",
-    }
 }
 
 #[cfg(test)]

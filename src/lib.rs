@@ -25,6 +25,7 @@
 //! * **Case discovery and loading**:
 //!   * [`case`]: discover, sniff, inflate into a private temp folder, load every artefact.
 //! * **Correlation**:
+//!   * [`analysis`]: `CaseAnalysis`, every join across a case's artefacts, built once.
 //!   * [`links`]: `DriverIndex`, every reference to each driver across the artefacts.
 //!   * [`findings`]: the rules that state what went wrong, with evidence and what to do.
 //! * **Writers**:
@@ -33,6 +34,7 @@
 //!   * [`ui`]: the terminal workbench (ratatui); reads a loaded case, never parses bytes.
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
+pub mod analysis;
 pub mod case;
 pub mod driver;
 pub mod dump;

@@ -111,8 +111,9 @@ pub struct DriverIndex {
 }
 
 impl DriverIndex {
-    /// Link every artefact of `case`.
-    pub fn build(case: &Case) -> DriverIndex {
+    /// Link every artefact of `case`; `event_drivers[log][event]` are each event's drivers
+    /// (`analysis::CaseAnalysis::event_drivers`).
+    pub fn build(case: &Case, event_drivers: &[Vec<Vec<DriverKey>>]) -> DriverIndex {
         let mut ix = DriverIndex::default();
         if let Some(d) = case.dump() {
             for m in &d.dump.modules {
@@ -161,7 +162,6 @@ impl DriverIndex {
                     .named_by_parameter = true;
             }
         }
-        let mut service_keys: BTreeMap<String, DriverKey> = BTreeMap::new();
         if let Some(h) = &case.hive {
             for s in h
                 .services
@@ -171,7 +171,6 @@ impl DriverIndex {
                 let Some(k) = DriverKey::from_service(&s.name, s.image_path.as_deref()) else {
                     continue;
                 };
-                service_keys.insert(s.name.to_ascii_lowercase(), k.clone());
                 ix.entry(&k).service = Some(ServiceLink {
                     name: s.name.clone(),
                     start: s.start.map(|v| v.0),
@@ -197,14 +196,9 @@ impl DriverIndex {
                     .collect(),
             });
         }
-        for log in &case.event_logs {
-            for ev in &log.events {
-                let mut keys: Vec<DriverKey> = ev.drivers.clone();
-                keys.extend(
-                    ev.services
-                        .iter()
-                        .filter_map(|s| service_keys.get(&s.to_ascii_lowercase()).cloned()),
-                );
+        for (log, drivers) in case.event_logs.iter().zip(event_drivers) {
+            for (ev, keys) in log.events.iter().zip(drivers) {
+                let mut keys = keys.clone();
                 keys.sort();
                 keys.dedup();
                 for k in keys {

@@ -369,7 +369,7 @@ fn every_file_of_a_real_case_is_recognised_and_inf_packages_link_to_their_files(
     assert!(inv.problems.is_empty(), "{:?}", inv.problems);
 
     // Each INF links to its catalog and driver in the case (same folder first).
-    let packages = bsod_workbench::inf::packages(&inv);
+    let packages = bsod_workbench::analysis::driver_packages(&inv);
     assert_eq!(packages.len(), 5);
     // The zipped INF is read whole from its inflated copy and links inside the archive.
     let zipped = packages
@@ -423,7 +423,7 @@ fn the_real_ftdi_inf_links_to_its_catalog_and_driver() {
     let dir = sample_or_skip!("arduino-drivers/ftdi");
     let inv =
         case::Inventory::discover(&dir, case::Extract::ToTempDir, &mut |_| {}).expect("discover");
-    let packages = bsod_workbench::inf::packages(&inv);
+    let packages = bsod_workbench::analysis::driver_packages(&inv);
     assert_eq!(packages.len(), 1);
     let p = &packages[0];
     assert_eq!(p.inf.provider.as_deref(), Some("FTDI"));

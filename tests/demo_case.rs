@@ -4,6 +4,7 @@
 
 mod common;
 
+use bsod_workbench::analysis::CaseAnalysis;
 use bsod_workbench::case::{Case, Kind};
 use bsod_workbench::driver::DriverKey;
 use bsod_workbench::signing::Verdict;
@@ -81,7 +82,8 @@ fn every_clue_of_the_story_is_loaded_and_linked() {
     );
     // filecrypt.sys across every artefact.
     let fc = DriverKey::from_path("filecrypt.sys").expect("key");
-    let links = case.links.get(&fc).expect("filecrypt.sys is linked");
+    let analysis = CaseAnalysis::build(&case);
+    let links = analysis.links.get(&fc).expect("filecrypt.sys is linked");
     let svc = links.service.as_ref().expect("service");
     assert_eq!((svc.start, svc.error_control), (Some(1), Some(3)));
     assert!(svc.is_critical_boot_driver());
@@ -100,7 +102,7 @@ fn every_clue_of_the_story_is_loaded_and_linked() {
             .is_some_and(|d| d.named_by_parameter && d.base.is_none())
     );
     // The findings tell the story in order.
-    let titles: Vec<&str> = case.findings.iter().map(|f| f.title.as_str()).collect();
+    let titles: Vec<&str> = analysis.findings.iter().map(|f| f.title.as_str()).collect();
     assert!(
         titles[0].starts_with("Bug check 0x5A CRITICAL_SERVICE_FAILED"),
         "{titles:#?}"
@@ -114,7 +116,7 @@ fn every_clue_of_the_story_is_loaded_and_linked() {
     assert!(titles.iter().any(|t| {
         t.contains("17 driver(s) are vouched for only by catalogs in servicing\\Packages")
     }));
-    let fix = case.findings[1]
+    let fix = analysis.findings[1]
         .remediation
         .as_deref()
         .expect("remediation");

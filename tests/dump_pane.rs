@@ -4,6 +4,7 @@
 
 mod common;
 
+use bsod_workbench::analysis::CaseAnalysis;
 use bsod_workbench::case::{Case, DumpArtefact};
 use bsod_workbench::driver::DriverKey;
 use bsod_workbench::dump::{self, analysis};
@@ -39,6 +40,7 @@ fn draw(pane: &mut DumpPane, case: &Case, focus: Option<&DriverKey>, w: u16, h: 
     t.draw(|f| {
         let ctx = PaneContext {
             case,
+            analysis: &CaseAnalysis::build(case),
             focus,
             theme: &theme,
         };
@@ -52,6 +54,7 @@ fn press(pane: &mut DumpPane, case: &Case, c: KeyCode) -> Outcome {
     let theme = Theme::ansi16();
     let ctx = PaneContext {
         case,
+        analysis: &CaseAnalysis::build(case),
         focus: None,
         theme: &theme,
     };
@@ -124,7 +127,12 @@ fn focus_sort_and_highlight_modules() {
         Outcome::Focus(DriverKey::from_path("ACPI.sys").unwrap())
     );
     let cdrom = DriverKey::from_path("cdrom.sys").unwrap();
-    pane.on_focus(Some(&cdrom), &case);
+    pane.on_focus(&PaneContext {
+        case: &case,
+        analysis: &CaseAnalysis::build(&case),
+        focus: Some(&cdrom),
+        theme: &Theme::ansi16(),
+    });
     for (w, h) in [(80, 24), (160, 48)] {
         let text = draw(&mut pane, &case, Some(&cdrom), w, h);
         insta::assert_snapshot!(format!("dump_pane_modules_focus_{w}x{h}"), text);
@@ -169,6 +177,7 @@ fn selected_row(pane: &mut DumpPane, case: &Case) -> String {
     t.draw(|f| {
         let ctx = PaneContext {
             case,
+            analysis: &CaseAnalysis::build(case),
             focus: None,
             theme: &theme,
         };
@@ -265,6 +274,7 @@ fn slash_searches_frames_then_modules_and_n_steps_through_matches() {
     t.draw(|f| {
         let ctx = PaneContext {
             case: &case,
+            analysis: &CaseAnalysis::build(&case),
             focus: None,
             theme: &theme,
         };

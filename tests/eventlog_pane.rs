@@ -3,6 +3,7 @@
 //! servicing\Packages; CodeIntegrity 3004 for it; SCM 7000/7026; Kernel-Power 41 with 0x5A).
 //! Snapshots at 80x24 and 160x48, with and without the focus on filecrypt.sys.
 
+use bsod_workbench::analysis::CaseAnalysis;
 use bsod_workbench::case::Case;
 use bsod_workbench::driver::DriverKey;
 use bsod_workbench::eventlog::NtStatus;
@@ -146,6 +147,7 @@ fn draw(
     let theme = Theme::ansi16();
     let ctx = PaneContext {
         case,
+        analysis: &CaseAnalysis::build(case),
         focus,
         theme: &theme,
     };
@@ -162,7 +164,7 @@ fn key(c: KeyCode) -> KeyEvent {
 fn filecrypt_3004_sits_beside_its_verdict() {
     let (_dir, case) = load_case();
     assert_eq!(case.event_logs.len(), 2, "{:?}", case.problems);
-    let model = IntegrityModel::build(&case, None);
+    let model = IntegrityModel::build(&case, &CaseAnalysis::build(&case), None);
     let fc = DriverKey::from_path("filecrypt.sys").expect("key");
     // The events: 3004 and its 3089 (by ActivityID), SCM 7000 (its key name through the hive)
     // and 7026.
@@ -225,7 +227,12 @@ fn the_focus_filters_every_table_to_one_driver() {
     let (_dir, case) = load_case();
     let fc = DriverKey::from_path("filecrypt.sys").expect("key");
     let mut pane = IntegrityPane::new();
-    pane.on_focus(Some(&fc), &case);
+    pane.on_focus(&PaneContext {
+        case: &case,
+        analysis: &CaseAnalysis::build(&case),
+        focus: Some(&fc),
+        theme: &Theme::ansi16(),
+    });
     for (w, h) in [(80, 24), (160, 48)] {
         let text = draw(&mut pane, &case, Some(&fc), w, h);
         assert!(text.contains("Events of filecrypt.sys (e): 4"), "{text}");
@@ -244,6 +251,7 @@ fn keys_switch_tables_and_enter_focuses_the_row() {
     let theme = Theme::ansi16();
     let ctx = PaneContext {
         case: &case,
+        analysis: &CaseAnalysis::build(&case),
         focus: None,
         theme: &theme,
     };
@@ -309,7 +317,7 @@ fn the_demo_case_shows_filecrypt_3004_beside_its_verdict() {
     bsod_workbench::synth::demo::write_demo_case(dir.path()).expect("demo case");
     let case = Case::load(dir.path(), &mut |_| {}).expect("load");
     let fc = DriverKey::from_path("filecrypt.sys").expect("key");
-    let model = IntegrityModel::build(&case, None);
+    let model = IntegrityModel::build(&case, &CaseAnalysis::build(&case), None);
     assert!(
         model
             .events
@@ -330,7 +338,12 @@ fn the_demo_case_shows_filecrypt_3004_beside_its_verdict() {
     assert!(sig.in_boot_log.is_some(), "the demo has a boot log");
     assert!(sig.attention);
     let mut pane = IntegrityPane::new();
-    pane.on_focus(Some(&fc), &case);
+    pane.on_focus(&PaneContext {
+        case: &case,
+        analysis: &CaseAnalysis::build(&case),
+        focus: Some(&fc),
+        theme: &Theme::ansi16(),
+    });
     let text = draw(&mut pane, &case, Some(&fc), 160, 48);
     let row = text
         .lines()
@@ -348,7 +361,7 @@ fn the_demo_case_shows_filecrypt_3004_beside_its_verdict() {
 fn z_shows_the_times_on_the_machines_clock() {
     let (_dir, case) = load_case();
     let fc = DriverKey::from_path("filecrypt.sys").expect("key");
-    let model = IntegrityModel::build(&case, None);
+    let model = IntegrityModel::build(&case, &CaseAnalysis::build(&case), None);
     // The hive's zone is Pacific; on 27 November daylight time is over (it ended on Sunday
     // 1 November 2026), so the machine's clock read UTC-8.
     let group = model.groups.iter().find(|g| g.driver == fc).expect("group");
@@ -358,6 +371,7 @@ fn z_shows_the_times_on_the_machines_clock() {
     let theme = Theme::ansi16();
     let ctx = PaneContext {
         case: &case,
+        analysis: &CaseAnalysis::build(&case),
         focus: Some(&fc),
         theme: &theme,
     };
@@ -382,6 +396,7 @@ fn z_without_a_time_zone_says_why_times_stay_in_utc() {
     let theme = Theme::ansi16();
     let ctx = PaneContext {
         case: &case,
+        analysis: &CaseAnalysis::build(&case),
         focus: None,
         theme: &theme,
     };

@@ -4,19 +4,20 @@
 
 mod common;
 
+use bsod_workbench::analysis::{CaseAnalysis, DriverFacts};
 use bsod_workbench::case::Case;
 use bsod_workbench::driver::DriverKey;
 use bsod_workbench::registry::{self, SystemHive};
 use bsod_workbench::synth::regf::{HiveWriter, RegData, ServiceSpec};
 use bsod_workbench::ui::action::Outcome;
 use bsod_workbench::ui::pane::{Pane, PaneContext};
-use bsod_workbench::ui::panes::drivers::{DriverFacts, DriversPane, SortBy};
+use bsod_workbench::ui::panes::drivers::{DriversPane, SortBy};
 use bsod_workbench::ui::theme::Theme;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::style::{Color, Modifier};
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 fn key(c: KeyCode) -> KeyEvent {
@@ -171,16 +172,28 @@ fn story_hive(dir: &Path) -> SystemHive {
     hive
 }
 
+/// A case holding only `hive` (the pane reads the hive from the case), with no analysis.
+fn hive_case(hive: Option<SystemHive>) -> (Case, CaseAnalysis) {
+    (
+        Case {
+            hive,
+            ..Case::default()
+        },
+        CaseAnalysis::default(),
+    )
+}
+
 fn draw(
     pane: &mut DriversPane,
+    (case, analysis): &(Case, CaseAnalysis),
     focus: Option<&DriverKey>,
     w: u16,
     h: u16,
 ) -> Terminal<TestBackend> {
-    let case = Case::empty();
     let theme = Theme::ansi16();
     let ctx = PaneContext {
-        case: &case,
+        case,
+        analysis,
         focus,
         theme: &theme,
     };
@@ -189,26 +202,45 @@ fn draw(
     t
 }
 
-fn press(pane: &mut DriversPane, code: KeyCode) -> Outcome {
-    let case = Case::empty();
+fn press(
+    pane: &mut DriversPane,
+    (case, analysis): &(Case, CaseAnalysis),
+    code: KeyCode,
+) -> Outcome {
     let theme = Theme::ansi16();
     let ctx = PaneContext {
-        case: &case,
+        case,
+        analysis,
         focus: None,
         theme: &theme,
     };
     pane.handle_key(key(code), &ctx)
 }
 
-fn press_focused(pane: &mut DriversPane, focus: &DriverKey, code: KeyCode) -> Outcome {
-    let case = Case::empty();
+fn press_focused(
+    pane: &mut DriversPane,
+    (case, analysis): &(Case, CaseAnalysis),
+    focus: &DriverKey,
+    code: KeyCode,
+) -> Outcome {
     let theme = Theme::ansi16();
     let ctx = PaneContext {
-        case: &case,
+        case,
+        analysis,
         focus: Some(focus),
         theme: &theme,
     };
     pane.handle_key(key(code), &ctx)
+}
+
+fn focus_on(pane: &mut DriversPane, (case, analysis): &(Case, CaseAnalysis), focus: &DriverKey) {
+    let theme = Theme::ansi16();
+    pane.on_focus(&PaneContext {
+        case,
+        analysis,
+        focus: Some(focus),
+        theme: &theme,
+    });
 }
 
 fn filecrypt() -> DriverKey {
@@ -218,9 +250,14 @@ fn filecrypt() -> DriverKey {
 #[test]
 fn drivers_in_load_order_with_critical_boot_drivers_marked() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let mut pane = DriversPane::new(Some(story_hive(dir.path())));
+    let case = hive_case(Some(story_hive(dir.path())));
+    let mut pane = DriversPane::new();
     // Drivers only (EventLog is a process), in boot load order: Start, then group order.
-    let names: Vec<&str> = pane.visible().iter().map(|s| s.name.as_str()).collect();
+    let names: Vec<&str> = pane
+        .visible(&case.0)
+        .iter()
+        .map(|s| s.name.as_str())
+        .collect();
     assert!(!names.contains(&"EventLog"));
     assert_eq!(names.first(), Some(&"Wdf01000"), "{names:?}");
     let pos = |n: &str| names.iter().position(|x| *x == n).expect(n);
@@ -231,7 +268,7 @@ fn drivers_in_load_order_with_critical_boot_drivers_marked() {
     );
     assert_eq!(names.last(), Some(&"Fax"));
     for (w, h) in [(80, 24), (160, 48)] {
-        let t = draw(&mut pane, None, w, h);
+        let t = draw(&mut pane, &case, None, w, h);
         insta::assert_snapshot!(format!("drivers_{w}x{h}"), t.backend());
         let text = format!("{}", t.backend());
         assert!(
@@ -244,33 +281,39 @@ fn drivers_in_load_order_with_critical_boot_drivers_marked() {
 #[test]
 fn focus_highlights_the_row_and_shows_the_service_key() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let facts = HashMap::from([(
+    let facts = BTreeMap::from([(
         filecrypt(),
         DriverFacts {
             verdict: Some("catalog-only-in-servicing".into()),
             loaded_in_dump: Some(false),
         },
     )]);
-    let mut pane = DriversPane::new(Some(story_hive(dir.path()))).with_facts(facts);
+    let mut case = hive_case(Some(story_hive(dir.path())));
+    case.1.driver_facts = facts;
+    let case = case;
+    let mut pane = DriversPane::new();
     // `/` searches; Enter jumps to the first match; `f` focuses the driver under the cursor.
-    press(&mut pane, KeyCode::Char('/'));
+    press(&mut pane, &case, KeyCode::Char('/'));
     assert!(pane.captures_input());
     for c in "filecrypt".chars() {
-        press(&mut pane, KeyCode::Char(c));
+        press(&mut pane, &case, KeyCode::Char(c));
     }
-    press(&mut pane, KeyCode::Enter);
+    press(&mut pane, &case, KeyCode::Enter);
     assert!(!pane.captures_input());
-    assert_eq!(pane.selected().map(|s| s.name.as_str()), Some("FileCrypt"));
     assert_eq!(
-        press(&mut pane, KeyCode::Char('f')),
+        pane.selected(&case.0).map(|s| s.name.as_str()),
+        Some("FileCrypt")
+    );
+    assert_eq!(
+        press(&mut pane, &case, KeyCode::Char('f')),
         Outcome::Focus(filecrypt())
     );
 
     let focus = filecrypt();
-    pane.on_focus(Some(&focus), &Case::empty());
-    press(&mut pane, KeyCode::Char('j')); // move off, so the highlight is the focus style alone
+    focus_on(&mut pane, &case, &focus);
+    press(&mut pane, &case, KeyCode::Char('j')); // move off, so the highlight is the focus style alone
     for (w, h) in [(80, 24), (160, 48)] {
-        let t = draw(&mut pane, Some(&focus), w, h);
+        let t = draw(&mut pane, &case, Some(&focus), w, h);
         insta::assert_snapshot!(format!("drivers_focused_{w}x{h}"), t.backend());
         let text = format!("{}", t.backend());
         assert!(
@@ -292,16 +335,19 @@ fn focus_highlights_the_row_and_shows_the_service_key() {
         assert!(cell.modifier.contains(Modifier::BOLD));
     }
     // `]` scrolls the detail box down to the values the small screen cut off.
-    press_focused(&mut pane, &focus, KeyCode::Char(']'));
-    press_focused(&mut pane, &focus, KeyCode::Char(']'));
-    let text = format!("{}", draw(&mut pane, Some(&focus), 80, 24).backend());
+    press_focused(&mut pane, &case, &focus, KeyCode::Char(']'));
+    press_focused(&mut pane, &case, &focus, KeyCode::Char(']'));
+    let text = format!("{}", draw(&mut pane, &case, Some(&focus), 80, 24).backend());
     assert!(
         text.contains("[line 3]") && !text.contains("│Start "),
         "{text}"
     );
-    press_focused(&mut pane, &focus, KeyCode::Char('['));
-    press_focused(&mut pane, &focus, KeyCode::Char('['));
-    let wide = format!("{}", draw(&mut pane, Some(&focus), 160, 48).backend());
+    press_focused(&mut pane, &case, &focus, KeyCode::Char('['));
+    press_focused(&mut pane, &case, &focus, KeyCode::Char('['));
+    let wide = format!(
+        "{}",
+        draw(&mut pane, &case, Some(&focus), 160, 48).backend()
+    );
     assert!(
         wide.contains("SIGNATURE") && wide.contains("not loaded"),
         "{wide}"
@@ -312,40 +358,49 @@ fn focus_highlights_the_row_and_shows_the_service_key() {
 #[test]
 fn sort_filters_and_a_focus_without_a_service() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let mut pane = DriversPane::new(Some(story_hive(dir.path())));
-    press(&mut pane, KeyCode::Char('s'));
+    let case = hive_case(Some(story_hive(dir.path())));
+    let mut pane = DriversPane::new();
+    press(&mut pane, &case, KeyCode::Char('s'));
     assert_eq!(pane.sort(), SortBy::Name);
     let names: Vec<String> = pane
-        .visible()
+        .visible(&case.0)
         .iter()
         .map(|s| s.name.to_ascii_lowercase())
         .collect();
     let mut sorted = names.clone();
     sorted.sort();
     assert_eq!(names, sorted);
-    press(&mut pane, KeyCode::Char('r'));
+    press(&mut pane, &case, KeyCode::Char('r'));
     assert_eq!(
-        pane.visible().first().map(|s| s.name.as_str()),
+        pane.visible(&case.0).first().map(|s| s.name.as_str()),
         Some("Wdf01000")
     );
 
-    press(&mut pane, KeyCode::Char('c'));
-    let critical: Vec<&str> = pane.visible().iter().map(|s| s.name.as_str()).collect();
+    press(&mut pane, &case, KeyCode::Char('c'));
+    let critical: Vec<&str> = pane
+        .visible(&case.0)
+        .iter()
+        .map(|s| s.name.as_str())
+        .collect();
     assert_eq!(critical.len(), 8, "{critical:?}");
-    assert!(pane.visible().iter().all(|s| s.is_critical_boot_driver()));
-    press(&mut pane, KeyCode::Char('c'));
-    press(&mut pane, KeyCode::Char('a'));
-    assert!(pane.visible().iter().any(|s| s.name == "EventLog"));
+    assert!(
+        pane.visible(&case.0)
+            .iter()
+            .all(|s| s.is_critical_boot_driver())
+    );
+    press(&mut pane, &case, KeyCode::Char('c'));
+    press(&mut pane, &case, KeyCode::Char('a'));
+    assert!(pane.visible(&case.0).iter().any(|s| s.name == "EventLog"));
 
     // A focused driver the hive has no service for: the box says so.
     let ghost = DriverKey::from_path("ghost.sys").expect("key");
-    pane.on_focus(Some(&ghost), &Case::empty());
-    let text = format!("{}", draw(&mut pane, Some(&ghost), 80, 24).backend());
+    focus_on(&mut pane, &case, &ghost);
+    let text = format!("{}", draw(&mut pane, &case, Some(&ghost), 80, 24).backend());
     assert!(text.contains("ghost.sys: no service key"), "{text}");
 
     // No hive: the pane names the file it needs.
-    let mut empty = DriversPane::new(None);
-    let t = draw(&mut empty, None, 80, 24);
+    let mut empty = DriversPane::new();
+    let t = draw(&mut empty, &hive_case(None), None, 80, 24);
     insta::assert_snapshot!("drivers_no_hive_80x24", t.backend());
     assert!(format!("{}", t.backend()).contains("SYSTEM (the registry hive"));
 }
@@ -366,11 +421,15 @@ fn the_sample_hive_focused_on_filecrypt() {
         .count();
     // regipy counts 31 too (Type & 0xB, no process bits, Start <= 1, ErrorControl = 3).
     assert_eq!(critical, 31);
-    let mut pane = DriversPane::new(Some(hive));
+    let case = hive_case(Some(hive));
+    let mut pane = DriversPane::new();
     let focus = filecrypt();
-    pane.on_focus(Some(&focus), &Case::empty());
-    assert_eq!(pane.selected().map(|s| s.name.as_str()), Some("FileCrypt"));
-    let t = draw(&mut pane, Some(&focus), 160, 48);
+    focus_on(&mut pane, &case, &focus);
+    assert_eq!(
+        pane.selected(&case.0).map(|s| s.name.as_str()),
+        Some("FileCrypt")
+    );
+    let t = draw(&mut pane, &case, Some(&focus), 160, 48);
     insta::assert_snapshot!("drivers_sample_focused_160x48", t.backend());
     let text = format!("{}", t.backend());
     assert!(text.contains("dirty hive, read as is"), "{text}");
@@ -386,13 +445,23 @@ fn the_demo_case_shows_filecrypt_with_its_verdict_and_dump_state() {
     bsod_workbench::synth::demo::write_demo_case(dir.path()).expect("demo case");
     let case = Case::load(dir.path(), &mut |_| {}).expect("load");
     assert!(case.hive.is_some(), "{:?}", case.problems);
-    let mut pane = DriversPane::from_case(&case);
+    let analysis = CaseAnalysis::build(&case);
+    let mut pane = DriversPane::new();
     let focus = filecrypt();
-    pane.on_focus(Some(&focus), &case);
-    assert_eq!(pane.selected().map(|s| s.name.as_str()), Some("FileCrypt"));
     let theme = Theme::ansi16();
+    pane.on_focus(&PaneContext {
+        case: &case,
+        analysis: &analysis,
+        focus: Some(&focus),
+        theme: &theme,
+    });
+    assert_eq!(
+        pane.selected(&case).map(|s| s.name.as_str()),
+        Some("FileCrypt")
+    );
     let ctx = PaneContext {
         case: &case,
+        analysis: &analysis,
         focus: Some(&focus),
         theme: &theme,
     };

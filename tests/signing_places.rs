@@ -7,6 +7,7 @@
 
 mod common;
 
+use bsod_workbench::analysis::CaseAnalysis;
 use bsod_workbench::signing::{self, CaseSignatures, CatalogLocation, RootStore, Verdict};
 use bsod_workbench::synth::catalog::{CatalogSpec, CatalogVersion, MemberSpec, write_catalog};
 use bsod_workbench::synth::pe::{PeSpec, write_pe};
@@ -292,7 +293,7 @@ fn findings_name_the_catalog_outside_catroot() {
     let dir = tempfile::tempdir().expect("tempdir");
     write_case(dir.path());
     let case = bsod_workbench::case::Case::load(dir.path(), &mut |_| {}).expect("load");
-    let findings = bsod_workbench::findings::analyze(&case);
+    let findings = CaseAnalysis::build(&case).findings;
     let titles: Vec<&str> = findings.iter().map(|f| f.title.as_str()).collect();
     let acme = findings
         .iter()

@@ -7,6 +7,7 @@
 
 mod common;
 
+use bsod_workbench::analysis::CaseAnalysis;
 use bsod_workbench::dump::{self, analysis::FrameMethod};
 use bsod_workbench::pe::{Layout, Pe};
 use bsod_workbench::symbols::fetch::{self, FetchOptions};
@@ -638,6 +639,7 @@ fn dump_pane_downloads_on_a_worker_and_redraws_named_frames() {
         term.draw(|f| {
             let ctx = PaneContext {
                 case: &case,
+                analysis: &CaseAnalysis::build(&case),
                 focus: None,
                 theme: &theme,
             };

@@ -6,6 +6,7 @@
 
 mod common;
 
+use bsod_workbench::analysis::CaseAnalysis;
 use bsod_workbench::case::Case;
 use bsod_workbench::driver::DriverKey;
 use bsod_workbench::pml::view::{self, DriverScope, DriverTarget};
@@ -36,7 +37,13 @@ fn draw_with(
     let focus = None;
     let mut t = Terminal::new(TestBackend::new(w, h)).expect("terminal");
     t.draw(|f| {
-        let ctx = PaneContext { case, focus, theme };
+        let analysis = CaseAnalysis::build(case);
+        let ctx = PaneContext {
+            case,
+            analysis: &analysis,
+            focus,
+            theme,
+        };
         pane.render(f, f.area(), &ctx);
     })
     .expect("draw");
@@ -54,6 +61,7 @@ fn press(pane: &mut TimelinePane, case: &Case, c: KeyCode) -> Outcome {
     let theme = Theme::ansi16();
     let ctx = PaneContext {
         case,
+        analysis: &CaseAnalysis::build(case),
         focus: None,
         theme: &theme,
     };
@@ -125,10 +133,16 @@ fn demo_timeline_focus_on_filecrypt_shows_its_story() {
 
     // Focus: the driver's events per the library, plus the file events on its catalog.
     let key = filecrypt();
-    pane.on_focus(Some(&key), &case);
+    pane.on_focus(&PaneContext {
+        case: &case,
+        analysis: &CaseAnalysis::build(&case),
+        focus: Some(&key),
+        theme: &Theme::ansi16(),
+    });
     pane.wait_idle();
     let mine = log.driver_events(&key, Some("FileCrypt"));
-    let links = case.links.get(&key).expect("filecrypt.sys links");
+    let analysis = CaseAnalysis::build(&case);
+    let links = analysis.links.get(&key).expect("filecrypt.sys links");
     let catalog = links
         .signature
         .as_ref()
@@ -206,7 +220,12 @@ fn demo_timeline_loaded_driver_shows_its_module_entry_and_f_focuses() {
         Outcome::Focus(fltmgr.clone())
     );
     press(&mut pane, &case, KeyCode::Char('o'));
-    pane.on_focus(Some(&fltmgr), &case);
+    pane.on_focus(&PaneContext {
+        case: &case,
+        analysis: &CaseAnalysis::build(&case),
+        focus: Some(&fltmgr),
+        theme: &Theme::ansi16(),
+    });
     pane.wait_idle();
     assert_eq!(
         pane.rows().len(),
@@ -235,12 +254,22 @@ fn demo_timeline_loaded_driver_shows_its_module_entry_and_f_focuses() {
     press(&mut pane, &case, KeyCode::Esc);
     // A driver the log never mentions: no rows, and the pane says why.
     let absent = DriverKey::from_path("nosuch.sys").expect("key");
-    pane.on_focus(Some(&absent), &case);
+    pane.on_focus(&PaneContext {
+        case: &case,
+        analysis: &CaseAnalysis::build(&case),
+        focus: Some(&absent),
+        theme: &Theme::ansi16(),
+    });
     pane.wait_idle();
     assert!(pane.rows().is_empty());
     let text = draw(&mut pane, &case, 80, 24);
     assert!(text.contains("no event of nosuch.sys"), "{text}");
-    pane.on_focus(None, &case);
+    pane.on_focus(&PaneContext {
+        case: &case,
+        analysis: &CaseAnalysis::build(&case),
+        focus: None,
+        theme: &Theme::ansi16(),
+    });
     pane.wait_idle();
     assert_eq!(pane.rows().len(), log.len());
     select_path(&mut pane, &case, "services\\filecrypt");
@@ -461,7 +490,12 @@ fn sample_timeline_sorts_filters_and_renders() {
 fn no_color_draws_without_colours() {
     let (_dir, case) = demo_case();
     let mut pane = TimelinePane::from_case(&case).expect("boot log");
-    pane.on_focus(Some(&filecrypt()), &case);
+    pane.on_focus(&PaneContext {
+        case: &case,
+        analysis: &CaseAnalysis::build(&case),
+        focus: Some(&filecrypt()),
+        theme: &Theme::ansi16(),
+    });
     pane.wait_idle();
     press(&mut pane, &case, KeyCode::Char('h'));
     type_text(&mut pane, &case, "Result is NAME NOT FOUND");
@@ -507,7 +541,12 @@ fn sample_f_focuses_the_innermost_driver_frame_of_the_stack() {
         Outcome::Focus(driver.clone())
     );
     // Focused on it, the pane narrows to the library's events of that driver (stack included).
-    pane.on_focus(Some(&driver), &case);
+    pane.on_focus(&PaneContext {
+        case: &case,
+        analysis: &CaseAnalysis::build(&case),
+        focus: Some(&driver),
+        theme: &Theme::ansi16(),
+    });
     pane.wait_idle();
     let mine = log.driver_events(&driver, None);
     assert!(mine.stack.contains(&(event as u32)));

@@ -2,6 +2,7 @@
 
 mod common;
 
+use bsod_workbench::analysis::CaseAnalysis;
 use bsod_workbench::case::{self, Case, Problem};
 use bsod_workbench::ui::App;
 use bsod_workbench::ui::action::Outcome;
@@ -171,8 +172,10 @@ fn demo_case_overview_findings_evidence_and_focus() {
     let dir = tempfile::tempdir().expect("tempdir");
     bsod_workbench::synth::demo::write_demo_case(dir.path()).expect("demo");
     let mut case = Case::load(dir.path(), &mut |_| {}).expect("load");
+    // Analysed where it was loaded, shown under a stable root.
+    let analysis = CaseAnalysis::build(&case);
     case.root = Some(PathBuf::from("/cases/demo"));
-    let mut app = App::new(case, Theme::ansi16());
+    let mut app = App::with_analysis(case, analysis, Theme::ansi16());
     let t = draw(&mut app, 80, 24);
     insta::assert_snapshot!("demo_overview_80x24", t.backend());
     // The second finding is filecrypt.sys: its evidence, then focus.
@@ -221,6 +224,7 @@ fn type_search<P: Pane>(pane: &mut P, case: &Case, query: &str) -> Outcome {
     let theme = Theme::ansi16();
     let ctx = PaneContext {
         case,
+        analysis: &CaseAnalysis::build(case),
         focus: None,
         theme: &theme,
     };
@@ -237,10 +241,22 @@ fn type_search<P: Pane>(pane: &mut P, case: &Case, query: &str) -> Outcome {
     out
 }
 
+/// The Overview's list with the cursor, over `case` and its analysis.
+fn list_of(pane: &OverviewPane, case: &Case) -> List {
+    let theme = Theme::ansi16();
+    pane.list(&PaneContext {
+        case,
+        analysis: &CaseAnalysis::build(case),
+        focus: None,
+        theme: &theme,
+    })
+}
+
 fn press_pane<P: Pane>(pane: &mut P, case: &Case, code: KeyCode) -> Outcome {
     let theme = Theme::ansi16();
     let ctx = PaneContext {
         case,
+        analysis: &CaseAnalysis::build(case),
         focus: None,
         theme: &theme,
     };
@@ -253,6 +269,7 @@ fn draw_pane<P: Pane>(pane: &mut P, case: &Case, w: u16, h: u16) -> Terminal<Tes
     t.draw(|f| {
         let ctx = PaneContext {
             case,
+            analysis: &CaseAnalysis::build(case),
             focus: None,
             theme: &theme,
         };
@@ -318,8 +335,9 @@ fn overview_search_goes_through_findings_then_files_of_the_demo_case() {
     let q = "filecrypt";
     // What the search should visit, worked out from the case itself: the findings whose title
     // or second line name it, then the files whose path, kind or detail name it.
+    let analysis = CaseAnalysis::build(&case);
     let mut expected: Vec<(List, usize)> = Vec::new();
-    for (i, f) in case.findings.iter().enumerate() {
+    for (i, f) in analysis.findings.iter().enumerate() {
         let line = f
             .remediation
             .clone()
@@ -344,7 +362,7 @@ fn overview_search_goes_through_findings_then_files_of_the_demo_case() {
     let mut pane = OverviewPane::new();
     let at = |p: &OverviewPane| {
         let (finding, file, _) = p.selected();
-        match p.list(&case) {
+        match list_of(p, &case) {
             List::Findings => (List::Findings, finding),
             List::Files => (List::Files, file),
             List::Problems => unreachable!("the demo case reads cleanly"),
@@ -390,7 +408,7 @@ fn overview_search_reaches_load_problems_past_the_fourth() {
     let mut pane = OverviewPane::new();
     let out = type_search(&mut pane, &case, "CHUNK 6");
     assert_eq!(out, Outcome::Message("/CHUNK 6: match 1 of 1".into()));
-    assert_eq!(pane.list(&case), List::Problems);
+    assert_eq!(list_of(&pane, &case), List::Problems);
     assert_eq!(pane.selected().2, 5);
     // The box shows four problems; it scrolls to the sixth and draws it selected.
     let t = draw_pane(&mut pane, &case, 80, 24);
@@ -407,7 +425,7 @@ fn overview_search_reaches_load_problems_past_the_fourth() {
     press_pane(&mut pane, &case, KeyCode::Esc);
     // h/l go round findings (none here), files and problems.
     press_pane(&mut pane, &case, KeyCode::Char('l'));
-    assert_eq!(pane.list(&case), List::Files);
+    assert_eq!(list_of(&pane, &case), List::Files);
 }
 
 #[test]
@@ -449,7 +467,8 @@ fn integrity_search_goes_through_events_drivers_and_signatures() {
 fn every_pane_help_fits_80x24_with_every_key() {
     let (_dir, case) = demo_case();
     let keymap = bsod_workbench::ui::keymap::Keymap::builtin();
-    let panes: Vec<Box<dyn Pane>> = bsod_workbench::ui::panes::build(&case);
+    let panes: Vec<Box<dyn Pane>> =
+        bsod_workbench::ui::panes::build(&case, &CaseAnalysis::build(&case));
     assert_eq!(panes.len(), 6);
     for pane in &panes {
         let hints = pane.hints();
@@ -496,7 +515,7 @@ fn every_pane_help_fits_80x24_with_every_key() {
 #[test]
 fn evidence_popup_scrolls_to_the_fix_at_80x24() {
     let (_dir, case) = demo_case();
-    let fix = case.findings[1]
+    let fix = CaseAnalysis::build(&case).findings[1]
         .remediation
         .clone()
         .expect("the filecrypt finding has a fix");

@@ -8,7 +8,6 @@
 use super::{CaseError, CaseFile, Extract, Inventory, Kind, Problem};
 use crate::dump::{self, CrashDump, analysis::Analysis};
 use crate::eventlog::{self, EventLog};
-use crate::links::DriverIndex;
 use crate::pml::{self, PmlLog};
 use crate::registry::{self, SystemHive};
 use crate::signing::{self, FileVerdict};
@@ -142,7 +141,8 @@ pub struct DumpArtefact {
     pub analysis: Analysis,
 }
 
-/// Everything the workbench knows about one case folder. Each artefact is optional: a case with
+/// The artefacts of one case folder, as read (what the workbench concludes from them is
+/// `analysis::CaseAnalysis`). Each artefact is optional: a case with
 /// only a dump still works, and whatever failed to load is listed in `problems`.
 #[derive(Default)]
 pub struct Case {
@@ -163,10 +163,6 @@ pub struct Case {
     pub boot_log_path: Option<String>,
     /// The signature verdict of every driver file in the case.
     pub signatures: Vec<FileVerdict>,
-    /// Every reference to each driver across the artefacts above.
-    pub links: DriverIndex,
-    /// What the rules conclude from all of the above, most severe first.
-    pub findings: Vec<crate::findings::Finding>,
 }
 
 impl std::fmt::Debug for Case {
@@ -180,7 +176,6 @@ impl std::fmt::Debug for Case {
             .field("hive", &self.hive.is_some())
             .field("boot_log_events", &self.boot_log.as_ref().map(|l| l.len()))
             .field("signatures", &self.signatures.len())
-            .field("findings", &self.findings.len())
             .finish()
     }
 }
@@ -297,8 +292,6 @@ impl Case {
         case.problems
             .extend(problems.into_inner().unwrap_or_default());
         case.inventory = Some(inventory);
-        case.links = DriverIndex::build(&case);
-        case.findings = crate::findings::analyze(&case);
         Ok(case)
     }
 

@@ -1,5 +1,6 @@
 //! `bsodwb analyze CASE`: load a whole case and print what the rules conclude, with evidence.
 
+use bsod_workbench::analysis::CaseAnalysis;
 use bsod_workbench::case::Case;
 use bsod_workbench::escape::escape_field;
 use std::io::Write;
@@ -20,32 +21,29 @@ struct Report<'a> {
     drivers: &'a bsod_workbench::links::DriverIndex,
     problems: &'a [bsod_workbench::case::Problem],
     /// Every driver INF of the case with the catalog and driver files it names, found in the case.
-    driver_packages: Vec<bsod_workbench::inf::InfPackage>,
+    driver_packages: &'a [bsod_workbench::inf::InfPackage],
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
     let case = Case::load(&args.case, &mut |_| {})?;
+    let analysis = CaseAnalysis::build(&case);
     let mut out = super::stdout(args.format);
     match args.format {
         super::Format::Json => {
             let r = Report {
-                findings: &case.findings,
-                drivers: &case.links,
+                findings: &analysis.findings,
+                drivers: &analysis.links,
                 problems: &case.problems,
-                driver_packages: case
-                    .inventory
-                    .as_ref()
-                    .map(bsod_workbench::inf::packages)
-                    .unwrap_or_default(),
+                driver_packages: &analysis.driver_packages,
             };
             serde_json::to_writer_pretty(&mut out, &r)?;
             writeln!(out)?;
         }
         super::Format::Text | super::Format::Csv => {
-            if case.findings.is_empty() {
+            if analysis.findings.is_empty() {
                 writeln!(out, "No findings.")?;
             }
-            for f in &case.findings {
+            for f in &analysis.findings {
                 writeln!(out, "[{:?}] {}", f.severity, f.title)?;
                 for e in &f.evidence {
                     writeln!(out, "    - {e}")?;

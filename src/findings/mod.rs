@@ -5,7 +5,7 @@
 use crate::case::Case;
 use crate::driver::DriverKey;
 use crate::eventlog::SystemEvent;
-use crate::links::DriverLinks;
+use crate::links::{DriverIndex, DriverLinks};
 use crate::signing::Verdict;
 use serde::Serialize;
 
@@ -35,15 +35,15 @@ pub struct Finding {
 /// The CatRoot database folder (sigcheck's and the seed's `{F750E6C3-...}`).
 pub const CATROOT: &str = r"C:\Windows\System32\CatRoot\{F750E6C3-38EE-11D1-85E5-00C04FC295EE}";
 
-/// Every finding of `case`, most severe first.
-pub fn analyze(case: &Case) -> Vec<Finding> {
+/// Every finding of `case` (with `ix`, its drivers' links), most severe first.
+pub fn analyze(case: &Case, ix: &DriverIndex) -> Vec<Finding> {
     let mut out = Vec::new();
     bugcheck(case, &mut out);
-    refused_drivers(case, &mut out);
-    lost_catalogs(case, &mut out);
-    bad_signatures(case, &mut out);
-    boot_driver_checksums(case, &mut out);
-    drivers_not_loaded(case, &mut out);
+    refused_drivers(case, ix, &mut out);
+    lost_catalogs(ix, &mut out);
+    bad_signatures(case, ix, &mut out);
+    boot_driver_checksums(case, ix, &mut out);
+    drivers_not_loaded(case, ix, &mut out);
     out.sort_by_key(|f| f.severity);
     out
 }
@@ -88,8 +88,8 @@ fn bugcheck(case: &Case, out: &mut Vec<Finding>) {
 }
 
 /// CodeIntegrity (or a 0x5A status) refused a driver: the chain from the event to the service.
-fn refused_drivers(case: &Case, out: &mut Vec<Finding>) {
-    for (key, links) in &case.links.drivers {
+fn refused_drivers(case: &Case, ix: &DriverIndex, out: &mut Vec<Finding>) {
+    for (key, links) in &ix.drivers {
         let ci_failures: Vec<String> = case
             .event_logs
             .iter()
@@ -214,9 +214,8 @@ fn push_driver_context(case: &Case, links: &DriverLinks, evidence: &mut Vec<Stri
 }
 
 /// Drivers whose hash only a servicing\Packages catalog lists: CatRoot lost catalogs.
-fn lost_catalogs(case: &Case, out: &mut Vec<Finding>) {
-    let lost: Vec<(&DriverKey, &DriverLinks)> = case
-        .links
+fn lost_catalogs(ix: &DriverIndex, out: &mut Vec<Finding>) {
+    let lost: Vec<(&DriverKey, &DriverLinks)> = ix
         .drivers
         .iter()
         .filter(|(_, l)| {
@@ -264,8 +263,8 @@ fn lost_catalogs(case: &Case, out: &mut Vec<Finding>) {
     });
 }
 
-fn bad_signatures(case: &Case, out: &mut Vec<Finding>) {
-    for (key, links) in &case.links.drivers {
+fn bad_signatures(case: &Case, ix: &DriverIndex, out: &mut Vec<Finding>) {
+    for (key, links) in &ix.drivers {
         let Some(sig) = &links.signature else {
             continue;
         };
@@ -367,8 +366,8 @@ fn file_verdict<'c>(case: &'c Case, key: &DriverKey) -> Option<&'c crate::signin
 /// checksum of every driver (PE format, "CheckSum: … checked for validation at load time: all
 /// drivers, any DLL loaded at boot time, and any DLL that is loaded into a critical Windows
 /// process", <https://learn.microsoft.com/en-us/windows/win32/debug/pe-format#optional-header-windows-specific-fields-image-only>).
-fn boot_driver_checksums(case: &Case, out: &mut Vec<Finding>) {
-    for (key, links) in &case.links.drivers {
+fn boot_driver_checksums(case: &Case, ix: &DriverIndex, out: &mut Vec<Finding>) {
+    for (key, links) in &ix.drivers {
         let boot = links.service.as_ref().is_some_and(|s| s.start == Some(0));
         if !boot {
             continue;
@@ -402,7 +401,7 @@ fn boot_driver_checksums(case: &Case, out: &mut Vec<Finding>) {
 }
 
 /// System 7026, once for the whole case: which boot/system-start drivers did not load, when.
-fn drivers_not_loaded(case: &Case, out: &mut Vec<Finding>) {
+fn drivers_not_loaded(case: &Case, ix: &DriverIndex, out: &mut Vec<Finding>) {
     let mut names: Vec<String> = Vec::new();
     let mut evidence = Vec::new();
     for log in &case.event_logs {
@@ -423,7 +422,7 @@ fn drivers_not_loaded(case: &Case, out: &mut Vec<Finding>) {
     }
     evidence.sort();
     evidence.dedup();
-    let driver = names.iter().find_map(|d| case.links.by_service(d).cloned());
+    let driver = names.iter().find_map(|d| ix.by_service(d).cloned());
     out.push(Finding {
         severity: Severity::Warning,
         title: format!(

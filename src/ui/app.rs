@@ -7,6 +7,7 @@ use super::pane_id::PaneId;
 use super::panes;
 use super::theme::Theme;
 use super::widgets::{self, fit};
+use crate::analysis::CaseAnalysis;
 use crate::case::{Case, LoadProgress};
 use crate::driver::DriverKey;
 use crossbeam_channel::{Receiver, TryRecvError};
@@ -21,11 +22,13 @@ use std::sync::Arc;
 /// Messages from the loading worker.
 pub enum LoadMsg {
     Progress(LoadProgress),
-    Done(Box<Result<Case, String>>),
+    /// The case and what the analysis joined from it (built on the loader thread too).
+    Done(Box<Result<(Case, CaseAnalysis), String>>),
 }
 
 pub struct App {
     pub case: Arc<Case>,
+    pub analysis: Arc<CaseAnalysis>,
     panes: Vec<Box<dyn Pane>>,
     pub active: usize,
     pub focus: Option<DriverKey>,
@@ -40,10 +43,18 @@ pub struct App {
 }
 
 impl App {
-    /// An app over an already loaded case.
+    /// An app over an already loaded case (analysed here; [`App::with_analysis`] takes one
+    /// already built).
     pub fn new(case: Case, theme: Theme) -> App {
+        let analysis = CaseAnalysis::build(&case);
+        App::with_analysis(case, analysis, theme)
+    }
+
+    /// An app over a loaded case and its analysis.
+    pub fn with_analysis(case: Case, analysis: CaseAnalysis, theme: Theme) -> App {
         let mut app = App {
             case: Arc::new(Case::empty()),
+            analysis: Arc::new(CaseAnalysis::default()),
             panes: Vec::new(),
             active: 0,
             focus: None,
@@ -55,7 +66,7 @@ impl App {
             quit: false,
             confirm_quit: false,
         };
-        app.install(case);
+        app.install(case, analysis);
         app
     }
 
@@ -67,20 +78,29 @@ impl App {
             .spawn(move || {
                 let progress_tx = tx.clone();
                 let mut last = std::time::Instant::now();
+                let mut latest = LoadProgress::default();
                 let result = Case::load(&root, &mut |p| {
                     // A few updates a second is plenty; the UI coalesces anyway.
                     if last.elapsed() > std::time::Duration::from_millis(50)
                         || p.total > 0 && p.done == p.total
                     {
                         last = std::time::Instant::now();
+                        latest = p.clone();
                         let _ = progress_tx.send(LoadMsg::Progress(p));
                     }
+                });
+                let result = result.map(|case| {
+                    // The counts stay where loading left them; only the stage moves on.
+                    latest.stage = "joining the artefacts and running the rules".into();
+                    let _ = progress_tx.send(LoadMsg::Progress(latest));
+                    let analysis = CaseAnalysis::build(&case);
+                    (case, analysis)
                 });
                 let _ = tx.send(LoadMsg::Done(Box::new(result.map_err(|e| e.to_string()))));
             })
             .map_err(|e| tracing::error!("cannot start the loader thread: {e}"))
             .ok();
-        let mut app = App::new(Case::empty(), theme);
+        let mut app = App::with_analysis(Case::empty(), CaseAnalysis::default(), theme);
         app.loading = Some((
             rx,
             LoadProgress {
@@ -91,9 +111,10 @@ impl App {
         app
     }
 
-    fn install(&mut self, case: Case) {
+    fn install(&mut self, case: Case, analysis: CaseAnalysis) {
         self.case = Arc::new(case);
-        self.panes = panes::build(&self.case);
+        self.analysis = Arc::new(analysis);
+        self.panes = panes::build(&self.case, &self.analysis);
         if let Some(focus) = self.focus.clone() {
             self.set_focus(Some(focus));
         }
@@ -143,7 +164,7 @@ impl App {
             self.loading = None;
             changed = true;
             match result {
-                Ok(case) => self.install(case),
+                Ok((case, analysis)) => self.install(case, analysis),
                 Err(e) => self.message = Some(e),
             }
         }
@@ -155,8 +176,15 @@ impl App {
 
     pub fn set_focus(&mut self, focus: Option<DriverKey>) {
         self.focus = focus;
+        let (case, analysis) = (Arc::clone(&self.case), Arc::clone(&self.analysis));
+        let ctx = PaneContext {
+            case: &case,
+            analysis: &analysis,
+            focus: self.focus.as_ref(),
+            theme: &self.theme,
+        };
         for pane in &mut self.panes {
-            pane.on_focus(self.focus.as_ref(), &self.case);
+            pane.on_focus(&ctx);
         }
         self.message = Some(match &self.focus {
             Some(k) => format!("focused on {k}: every pane follows"),
@@ -208,9 +236,10 @@ impl App {
             }
             return;
         }
-        let case = Arc::clone(&self.case);
+        let (case, analysis) = (Arc::clone(&self.case), Arc::clone(&self.analysis));
         let ctx = PaneContext {
             case: &case,
+            analysis: &analysis,
             focus: self.focus.as_ref(),
             theme: &self.theme,
         };
@@ -266,12 +295,13 @@ impl App {
         ])
         .areas(area);
         self.draw_tabs(frame, tabs);
-        let case = Arc::clone(&self.case);
+        let (case, analysis) = (Arc::clone(&self.case), Arc::clone(&self.analysis));
         if let Some((_, progress)) = &self.loading {
             draw_loading(frame, body, progress, &self.theme);
         } else if let Some(pane) = self.panes.get_mut(self.active) {
             let ctx = PaneContext {
                 case: &case,
+                analysis: &analysis,
                 focus: self.focus.as_ref(),
                 theme: &self.theme,
             };

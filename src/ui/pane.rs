@@ -2,6 +2,7 @@
 
 use super::action::Outcome;
 use super::theme::Theme;
+use crate::analysis::CaseAnalysis;
 use crate::case::Case;
 use crate::driver::DriverKey;
 use ratatui::Frame;
@@ -10,7 +11,10 @@ use ratatui::layout::Rect;
 
 /// What a pane may read while it renders or handles a key.
 pub struct PaneContext<'a> {
+    /// The artefacts as read.
     pub case: &'a Case,
+    /// What the case's artefacts say together: links, findings, each event's drivers.
+    pub analysis: &'a CaseAnalysis,
     pub focus: Option<&'a DriverKey>,
     pub theme: &'a Theme,
 }
@@ -26,7 +30,8 @@ pub const fn hint(key: &'static str, desc: &'static str) -> Hint {
     Hint { key, desc }
 }
 
-/// A pane of the workbench. Panes read the loaded [`Case`]; they never parse bytes.
+/// A pane of the workbench. Panes read the loaded [`Case`] and its [`CaseAnalysis`] through
+/// [`PaneContext`] and keep only view state; they never parse bytes.
 pub trait Pane {
     /// The pane's title, shown in the tab bar.
     fn title(&self) -> &'static str;
@@ -38,8 +43,9 @@ pub trait Pane {
     /// app can apply its global bindings (only when [`Pane::captures_input`] is false).
     fn handle_key(&mut self, key: KeyEvent, ctx: &PaneContext) -> Outcome;
 
-    /// The driver focus changed (or was cleared): filter or highlight what concerns it.
-    fn on_focus(&mut self, focus: Option<&DriverKey>, case: &Case);
+    /// The driver focus changed (or was cleared) to `ctx.focus`: filter or highlight what
+    /// concerns it.
+    fn on_focus(&mut self, ctx: &PaneContext);
 
     /// This pane's own keys for the help overlay and the hint bar.
     fn hints(&self) -> Vec<Hint>;

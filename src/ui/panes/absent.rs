@@ -1,7 +1,5 @@
 //! A pane whose artefact the case lacks: it says which file it needs.
 
-use crate::case::Case;
-use crate::driver::DriverKey;
 use crate::ui::action::Outcome;
 use crate::ui::pane::{Hint, Pane, PaneContext};
 use crate::ui::widgets;
@@ -30,7 +28,7 @@ impl Pane for AbsentPane {
     fn handle_key(&mut self, _key: KeyEvent, _ctx: &PaneContext) -> Outcome {
         Outcome::Ignored
     }
-    fn on_focus(&mut self, _focus: Option<&DriverKey>, _case: &Case) {}
+    fn on_focus(&mut self, _ctx: &PaneContext) {}
     fn hints(&self) -> Vec<Hint> {
         Vec::new()
     }

@@ -4,6 +4,7 @@
 //! CRITICAL_SERVICE_FAILED. `f` focuses the driver under the cursor; the focused driver's
 //! row is highlighted and its full service key shown below the table.
 
+use crate::analysis::DriverFacts;
 use crate::case::Case;
 use crate::driver::DriverKey;
 use crate::registry::{Service, SystemHive};
@@ -18,16 +19,6 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Wrap};
-use std::collections::HashMap;
-
-/// What other artefacts of the case say about a driver, shown beside its service.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct DriverFacts {
-    /// The signature verdict (`signed-catalog`, `catalog-only-in-servicing`, ...).
-    pub verdict: Option<String>,
-    /// Whether the crash dump's module list has the driver loaded.
-    pub loaded_in_dump: Option<bool>,
-}
 
 /// The table's sort orders, cycled with `s`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -68,11 +59,19 @@ impl SortBy {
     }
 }
 
+impl Default for DriversPane {
+    fn default() -> Self {
+        DriversPane::new()
+    }
+}
+
+/// The Drivers pane: view state only; the hive and each driver's facts are read from the
+/// [`PaneContext`] (the case and its analysis).
 pub struct DriversPane {
-    hive: Option<SystemHive>,
-    facts: HashMap<DriverKey, DriverFacts>,
-    /// Indices into `hive.services`, filtered and sorted.
+    /// Indices into the case hive's `services`, filtered and sorted.
     rows: Vec<usize>,
+    /// Which hive `rows` were built for (its address and service count).
+    rows_for: Option<(usize, usize)>,
     cursor: Cursor,
     sort: SortBy,
     descending: bool,
@@ -90,12 +89,11 @@ pub struct DriversPane {
 const NEEDS: &[&str] = &["SYSTEM (the registry hive from Windows\\System32\\config)"];
 
 impl DriversPane {
-    /// The pane over a case's SYSTEM hive (`None`: the pane says which file it needs).
-    pub fn new(hive: Option<SystemHive>) -> DriversPane {
-        let mut pane = DriversPane {
-            hive,
-            facts: HashMap::new(),
+    /// The pane; it shows the case's SYSTEM hive (or names the file it needs).
+    pub fn new() -> DriversPane {
+        DriversPane {
             rows: Vec::new(),
+            rows_for: None,
             cursor: Cursor::default(),
             sort: SortBy::LoadOrder,
             descending: false,
@@ -104,53 +102,23 @@ impl DriversPane {
             search: Search::default(),
             focus: None,
             detail_scroll: 0,
-        };
-        pane.rebuild();
-        pane
-    }
-
-    /// The pane over a loaded case: its hive, plus each driver's signature verdict and, when
-    /// the case has a dump, whether the dump's module list has it loaded.
-    pub fn from_case(case: &Case) -> DriversPane {
-        let mut facts: HashMap<DriverKey, DriverFacts> = HashMap::new();
-        let has_dump = case.dump().is_some();
-        for (key, links) in &case.links.drivers {
-            let loaded = links
-                .dump
-                .as_ref()
-                .is_some_and(|d| d.base.is_some() && !d.unloaded);
-            facts.insert(
-                key.clone(),
-                DriverFacts {
-                    verdict: links
-                        .signature
-                        .as_ref()
-                        .map(|s| s.verdict.as_str().to_string()),
-                    loaded_in_dump: has_dump.then_some(loaded),
-                },
-            );
         }
-        if has_dump && let Some(hive) = &case.hive {
-            // Drivers the dump never mentions were not loaded when it was taken.
-            for key in hive.drivers().filter_map(|s| s.driver.clone()) {
-                facts.entry(key).or_insert(DriverFacts {
-                    verdict: None,
-                    loaded_in_dump: Some(false),
-                });
-            }
+    }
+
+    /// Rebuild the rows when the case's hive is not the one they were built for.
+    fn sync(&mut self, hive: Option<&SystemHive>) {
+        let id = hive.map(|h| (std::ptr::from_ref(h) as usize, h.services.len()));
+        if id != self.rows_for {
+            self.rows_for = id;
+            self.rebuild(hive);
         }
-        DriversPane::new(case.hive.clone()).with_facts(facts)
     }
 
-    /// Add what the rest of the case knows per driver (signature verdict, loaded in the dump).
-    pub fn with_facts(mut self, facts: HashMap<DriverKey, DriverFacts>) -> DriversPane {
-        self.facts = facts;
-        self
-    }
-
-    /// The services shown, in table order (for tests and callers that drive the pane).
-    pub fn visible(&self) -> Vec<&Service> {
-        let Some(hive) = &self.hive else {
+    /// The services of `case` shown, in table order (for tests and callers that drive the pane).
+    pub fn visible<'c>(&mut self, case: &'c Case) -> Vec<&'c Service> {
+        let hive = case.hive.as_ref();
+        self.sync(hive);
+        let Some(hive) = hive else {
             return Vec::new();
         };
         self.rows
@@ -163,14 +131,18 @@ impl DriversPane {
         self.sort
     }
 
-    /// The service under the cursor.
-    pub fn selected(&self) -> Option<&Service> {
-        let hive = self.hive.as_ref()?;
+    /// The service of `case` under the cursor.
+    pub fn selected<'c>(&mut self, case: &'c Case) -> Option<&'c Service> {
+        self.sync(case.hive.as_ref());
+        self.selected_in(case.hive.as_ref()?)
+    }
+
+    fn selected_in<'h>(&self, hive: &'h SystemHive) -> Option<&'h Service> {
         hive.services.get(*self.rows.get(self.cursor.selected)?)
     }
 
-    fn rebuild(&mut self) {
-        let Some(hive) = &self.hive else {
+    fn rebuild(&mut self, hive: Option<&SystemHive>) {
+        let Some(hive) = hive else {
             self.rows.clear();
             return;
         };
@@ -234,8 +206,8 @@ impl DriversPane {
     }
 
     /// Move the cursor to a row matching the query (wrapping around) and say which.
-    fn search_jump(&mut self, how: Jump) -> Outcome {
-        let Some(hive) = &self.hive else {
+    fn search_jump(&mut self, how: Jump, hive: Option<&SystemHive>) -> Outcome {
+        let Some(hive) = hive else {
             return Outcome::Consumed;
         };
         let (to, outcome) =
@@ -252,9 +224,8 @@ impl DriversPane {
         outcome
     }
 
-    fn focused_service(&self) -> Option<&Service> {
-        let focus = self.focus.as_ref()?;
-        self.hive.as_ref()?.service_for_driver(focus)
+    fn focused_service<'h>(&self, hive: &'h SystemHive) -> Option<&'h Service> {
+        hive.service_for_driver(self.focus.as_ref()?)
     }
 
     fn is_focused(&self, s: &Service) -> bool {
@@ -288,7 +259,8 @@ impl Pane for DriversPane {
 
     fn render(&mut self, frame: &mut Frame, area: Rect, ctx: &PaneContext) {
         let theme = ctx.theme;
-        let Some(hive) = &self.hive else {
+        self.sync(ctx.case.hive.as_ref());
+        let Some(hive) = ctx.case.hive.as_ref() else {
             widgets::missing(
                 frame,
                 area,
@@ -298,11 +270,11 @@ impl Pane for DriversPane {
             );
             return;
         };
-        let focused = self.focused_service().cloned();
+        let focused = self.focused_service(hive);
         let detail_lines = self
             .focus
             .as_ref()
-            .map(|k| detail(k, focused.as_ref(), hive, self.facts.get(k), theme));
+            .map(|k| detail(k, focused, hive, ctx.analysis.driver_facts.get(k), theme));
         let detail_height = detail_lines
             .as_ref()
             .map_or(0, |l| (l.len() as u16 + 2).min(area.height / 2));
@@ -383,7 +355,7 @@ impl Pane for DriversPane {
         frame.render_widget(block, table);
         let w = inner.width as usize;
         let wide = w >= 120;
-        let with_facts = wide && !self.facts.is_empty();
+        let with_facts = wide && !ctx.analysis.driver_facts.is_empty();
         let name_w = if wide { 24 } else { 16 };
         let header = if wide {
             let mut h = format!(
@@ -428,7 +400,10 @@ impl Pane for DriversPane {
             let group = s.group.as_deref().unwrap_or("-");
             let image = s.image_path.as_deref().unwrap_or("-");
             let text = if with_facts {
-                let facts = s.driver.as_ref().and_then(|k| self.facts.get(k));
+                let facts = s
+                    .driver
+                    .as_ref()
+                    .and_then(|k| ctx.analysis.driver_facts.get(k));
                 let verdict = facts.and_then(|f| f.verdict.as_deref()).unwrap_or("-");
                 let loaded = match facts.and_then(|f| f.loaded_in_dump) {
                     Some(true) => "yes",
@@ -513,21 +488,23 @@ impl Pane for DriversPane {
         }
     }
 
-    fn handle_key(&mut self, key: KeyEvent, _ctx: &PaneContext) -> Outcome {
+    fn handle_key(&mut self, key: KeyEvent, ctx: &PaneContext) -> Outcome {
+        let hive = ctx.case.hive.as_ref();
+        self.sync(hive);
         if self.search.is_open() {
             return match self.search.edit(key) {
-                Edit::Applied => self.search_jump(Jump::First),
+                Edit::Applied => self.search_jump(Jump::First, hive),
                 Edit::Cancelled | Edit::Editing => Outcome::Consumed,
             };
         }
-        if self.hive.is_none() {
+        let Some(hive) = hive else {
             return Outcome::Ignored;
-        }
+        };
         if self.cursor.handle(&key, self.rows.len()) {
             return Outcome::Consumed;
         }
         match key.code {
-            KeyCode::Char('f') | KeyCode::Enter => match self.selected() {
+            KeyCode::Char('f') | KeyCode::Enter => match self.selected_in(hive) {
                 Some(s) => match &s.driver {
                     Some(k) => Outcome::Focus(k.clone()),
                     None => Outcome::Message(format!("{} is not a driver service", s.name)),
@@ -536,22 +513,22 @@ impl Pane for DriversPane {
             },
             KeyCode::Char('s') => {
                 self.sort = self.sort.next();
-                self.rebuild();
+                self.rebuild(Some(hive));
                 Outcome::Consumed
             }
             KeyCode::Char('r') => {
                 self.descending = !self.descending;
-                self.rebuild();
+                self.rebuild(Some(hive));
                 Outcome::Consumed
             }
             KeyCode::Char('a') => {
                 self.all_services = !self.all_services;
-                self.rebuild();
+                self.rebuild(Some(hive));
                 Outcome::Consumed
             }
             KeyCode::Char('c') => {
                 self.critical_only = !self.critical_only;
-                self.rebuild();
+                self.rebuild(Some(hive));
                 Outcome::Consumed
             }
             KeyCode::Char('/') => {
@@ -566,17 +543,20 @@ impl Pane for DriversPane {
                 self.detail_scroll = self.detail_scroll.saturating_sub(1);
                 Outcome::Consumed
             }
-            KeyCode::Char('n') => self.search_jump(Jump::Next),
-            KeyCode::Char('N') => self.search_jump(Jump::Prev),
+            KeyCode::Char('n') => self.search_jump(Jump::Next, Some(hive)),
+            KeyCode::Char('N') => self.search_jump(Jump::Prev, Some(hive)),
             _ => Outcome::Ignored,
         }
     }
 
-    fn on_focus(&mut self, focus: Option<&DriverKey>, _case: &Case) {
+    fn on_focus(&mut self, ctx: &PaneContext) {
+        let focus = ctx.focus;
         self.focus = focus.cloned();
         self.detail_scroll = 0;
         // Bring the focused driver's row into view.
-        let Some(hive) = &self.hive else { return };
+        let hive = ctx.case.hive.as_ref();
+        self.sync(hive);
+        let Some(hive) = hive else { return };
         if let Some(pos) = self.rows.iter().position(|&i| {
             hive.services
                 .get(i)

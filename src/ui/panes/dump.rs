@@ -673,10 +673,12 @@ impl Pane for DumpPane {
         }
     }
 
-    fn on_focus(&mut self, focus: Option<&DriverKey>, case: &Case) {
+    fn on_focus(&mut self, ctx: &PaneContext) {
         // Bring the focused driver's module row into view.
-        let Some(key) = focus else { return };
-        let Some(a) = self.artefact(case) else { return };
+        let Some(key) = ctx.focus else { return };
+        let Some(a) = self.artefact(ctx.case) else {
+            return;
+        };
         let order = self.module_order(&a.dump);
         if let Some(row) = order
             .iter()

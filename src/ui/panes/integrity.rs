@@ -4,6 +4,7 @@
 //! files, events) with its verdict, catalog, service Start and ErrorControl, and whether it is
 //! in the boot log and on the crash stack. The driver focus filters all three tables.
 
+use crate::analysis::CaseAnalysis;
 use crate::case::Case;
 use crate::driver::DriverKey;
 use crate::eventlog::{Event, SystemEvent};
@@ -194,23 +195,18 @@ fn local_text(e: &Event, tz: Option<&TimeZone>) -> Option<String> {
 impl IntegrityModel {
     /// Build the tables from the case; `boot_log` is the set of drivers a boot log saw load,
     /// when the case has one.
-    pub fn build(case: &Case, boot_log: Option<&BTreeSet<DriverKey>>) -> IntegrityModel {
+    pub fn build(
+        case: &Case,
+        analysis: &CaseAnalysis,
+        boot_log: Option<&BTreeSet<DriverKey>>,
+    ) -> IntegrityModel {
         let hive = case.hive.as_ref();
         let tz = hive.and_then(|h| h.time_zone());
         let mut events: Vec<(&Event, EventRow)> = Vec::new();
-        for log in &case.event_logs {
-            for e in &log.events {
-                let mut drivers = e.drivers.clone();
-                // Service key names (7000, 7023, 7040) become drivers when the hive says so.
-                for s in &e.services {
-                    if let Some(d) = hive
-                        .and_then(|h| h.service(s))
-                        .and_then(|svc| svc.driver.clone())
-                        .filter(|d| !drivers.contains(d))
-                    {
-                        drivers.push(d);
-                    }
-                }
+        for (li, log) in case.event_logs.iter().enumerate() {
+            for (ei, e) in log.events.iter().enumerate() {
+                // The analysis resolved service names and 3089 ActivityIDs to drivers.
+                let drivers = analysis.drivers_of_event(li, ei).to_vec();
                 let subject = drivers
                     .first()
                     .map(|d| d.name().to_string())
@@ -229,29 +225,6 @@ impl IntegrityModel {
                     summary: e.summary(),
                 };
                 events.push((e, row));
-            }
-        }
-        // A 3089 names no file: it belongs to the driver of the event with its ActivityID.
-        let mut by_activity: BTreeMap<String, Vec<DriverKey>> = BTreeMap::new();
-        for (e, row) in &events {
-            if let (Some(act), Some(ci)) = (&e.activity_id, e.code_integrity())
-                && ci.id != 3089
-                && !row.drivers.is_empty()
-            {
-                by_activity
-                    .entry(act.to_ascii_lowercase())
-                    .or_default()
-                    .extend(row.drivers.iter().cloned());
-            }
-        }
-        for (e, row) in &mut events {
-            if let (Some(act), Some(ci)) = (&e.activity_id, e.code_integrity())
-                && ci.id == 3089
-                && row.drivers.is_empty()
-                && let Some(d) = by_activity.get(&act.to_ascii_lowercase())
-            {
-                row.drivers = d.clone();
-                row.subject = d.first().map(|k| k.name().to_string()).unwrap_or_default();
             }
         }
         events.sort_by(|a, b| {
@@ -316,7 +289,7 @@ impl IntegrityModel {
                 let service = hive.and_then(|h| h.service_for_driver(&driver));
                 let group = groups.get(&driver);
                 let on_stack = stack.as_ref().map(|s| s.contains(&driver));
-                let named_by_bugcheck = case
+                let named_by_bugcheck = analysis
                     .links
                     .drivers
                     .get(&driver)
@@ -358,7 +331,8 @@ impl IntegrityModel {
                     in_boot_log: match boot_log {
                         Some(b) => Some(b.contains(&driver)),
                         None if boot_log_loaded => Some(
-                            case.links
+                            analysis
+                                .links
                                 .drivers
                                 .get(&driver)
                                 .is_some_and(|l| l.boot_log_events > 0 || l.boot_log_loaded),
@@ -366,7 +340,7 @@ impl IntegrityModel {
                         None => None,
                     },
                     named_by_bugcheck,
-                    loaded_in_boot_log: case
+                    loaded_in_boot_log: analysis
                         .links
                         .drivers
                         .get(&driver)
@@ -454,11 +428,12 @@ impl IntegrityPane {
     }
 
     /// The model, rebuilt when the case changed (shared, so a frame never copies it).
-    fn model(&mut self, case: &Case) -> Arc<IntegrityModel> {
-        let fp = fingerprint(case);
+    fn model(&mut self, ctx: &PaneContext) -> Arc<IntegrityModel> {
+        let fp = fingerprint(ctx.case);
         if self.model.is_none() || self.built_from != Some(fp) {
             self.model = Some(Arc::new(IntegrityModel::build(
-                case,
+                ctx.case,
+                ctx.analysis,
                 self.boot_log.as_ref(),
             )));
             self.built_from = Some(fp);
@@ -568,7 +543,7 @@ impl IntegrityPane {
     /// the focus).
     fn search_jump(&mut self, ctx: &PaneContext, how: Jump) -> Outcome {
         let focus = ctx.focus.or(self.focus.as_ref()).cloned();
-        let model = self.model(ctx.case);
+        let model = self.model(ctx);
         let (ev, gr, sg) = IntegrityPane::visible(&model, focus.as_ref());
         let (ne, ng) = (ev.len(), gr.len());
         let cursor = self.cursors[self.active.index()].selected
@@ -849,7 +824,7 @@ impl Pane for IntegrityPane {
             return;
         }
         let (area, search_area) = self.search.split(area);
-        let model = self.model(case);
+        let model = self.model(ctx);
         let focus = ctx.focus.or(self.focus.as_ref()).cloned();
         let (ev, gr, sg) = IntegrityPane::visible(&model, focus.as_ref());
 
@@ -947,7 +922,7 @@ impl Pane for IntegrityPane {
             _ => {}
         }
         let focus = ctx.focus.or(self.focus.as_ref()).cloned();
-        let model = self.model(ctx.case);
+        let model = self.model(ctx);
         let (ev, gr, sg) = IntegrityPane::visible(&model, focus.as_ref());
         match key.code {
             KeyCode::Char('e') => {
@@ -1022,8 +997,8 @@ impl Pane for IntegrityPane {
         Outcome::Ignored
     }
 
-    fn on_focus(&mut self, focus: Option<&DriverKey>, _case: &Case) {
-        self.focus = focus.cloned();
+    fn on_focus(&mut self, ctx: &PaneContext) {
+        self.focus = ctx.focus.cloned();
         self.cursors = [Cursor::default(); 3];
     }
 

@@ -10,15 +10,19 @@ pub mod timeline;
 
 use super::pane::Pane;
 use super::pane_id::PaneId;
+use crate::analysis::CaseAnalysis;
 use crate::case::Case;
 
 /// One pane per [`PaneId`], in tab order. A pane whose artefact the case lacks says which file
 /// it needs.
-pub fn build(case: &Case) -> Vec<Box<dyn Pane>> {
-    PaneId::ALL.into_iter().map(|id| pane(id, case)).collect()
+pub fn build(case: &Case, analysis: &CaseAnalysis) -> Vec<Box<dyn Pane>> {
+    PaneId::ALL
+        .into_iter()
+        .map(|id| pane(id, case, analysis))
+        .collect()
 }
 
-fn pane(id: PaneId, case: &Case) -> Box<dyn Pane> {
+fn pane(id: PaneId, case: &Case, _analysis: &CaseAnalysis) -> Box<dyn Pane> {
     match id {
         PaneId::Overview => Box::new(overview::OverviewPane::new()),
         PaneId::Dump if case.dumps.is_empty() => Box::new(absent::AbsentPane::new(
@@ -37,7 +41,7 @@ fn pane(id: PaneId, case: &Case) -> Box<dyn Pane> {
             )),
         },
         PaneId::Integrity => Box::new(integrity::IntegrityPane::new()),
-        PaneId::Drivers => Box::new(drivers::DriversPane::from_case(case)),
+        PaneId::Drivers => Box::new(drivers::DriversPane::new()),
         PaneId::Notes => Box::new(notes::NotesPane::new(case)),
     }
 }

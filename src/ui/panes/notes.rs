@@ -1,7 +1,6 @@
 //! Notes: a Markdown editor saved to `CASE/bsodwb-notes.md` by an atomic write.
 
 use crate::case::Case;
-use crate::driver::DriverKey;
 use crate::notes::{self, Notes};
 use crate::ui::action::Outcome;
 use crate::ui::pane::{Hint, Pane, PaneContext, hint};
@@ -219,7 +218,7 @@ impl Pane for NotesPane {
         Outcome::Consumed
     }
 
-    fn on_focus(&mut self, _focus: Option<&DriverKey>, _case: &Case) {}
+    fn on_focus(&mut self, _ctx: &PaneContext) {}
 
     fn captures_input(&self) -> bool {
         self.editing

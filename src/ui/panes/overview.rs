@@ -53,10 +53,10 @@ impl OverviewPane {
     }
 
     /// The list that has the cursor (an empty list hands it to the files).
-    pub fn list(&self, case: &Case) -> List {
+    pub fn list(&self, ctx: &PaneContext) -> List {
         match self.list {
-            List::Findings if case.findings.is_empty() => List::Files,
-            List::Problems if case.problems.is_empty() => List::Files,
+            List::Findings if ctx.analysis.findings.is_empty() => List::Files,
+            List::Problems if ctx.case.problems.is_empty() => List::Files,
             l => l,
         }
     }
@@ -71,10 +71,11 @@ impl OverviewPane {
     }
 
     /// Move to a match: the findings, then the files, then the load problems.
-    fn search_jump(&mut self, case: &Case, how: Jump) -> Outcome {
+    fn search_jump(&mut self, ctx: &PaneContext, how: Jump) -> Outcome {
+        let (case, findings) = (ctx.case, &ctx.analysis.findings);
         let files = files_of(case);
-        let (nf, nfiles) = (case.findings.len(), files.len());
-        let cursor = match self.list(case) {
+        let (nf, nfiles) = (findings.len(), files.len());
+        let cursor = match self.list(ctx) {
             List::Findings => self.finding.selected,
             List::Files => nf + self.cursor.selected,
             List::Problems => nf + nfiles + self.problem.selected,
@@ -87,7 +88,7 @@ impl OverviewPane {
             "finding, file or load problem",
             |i| {
                 if i < nf {
-                    finding_matches(search, &case.findings[i])
+                    finding_matches(search, &findings[i])
                 } else if i < nf + nfiles {
                     file_matches(search, &files[i - nf])
                 } else {
@@ -190,9 +191,9 @@ impl Pane for OverviewPane {
         let (area, search_area) = self.search.split(area);
         let files = files_of(ctx.case);
         let problems = &ctx.case.problems;
-        let active = self.list(ctx.case);
+        let active = self.list(ctx);
         let problem_rows = problems.len().clamp(1, 4) as u16;
-        let findings = &ctx.case.findings;
+        let findings = &ctx.analysis.findings;
         let finding_rows = if findings.is_empty() {
             0
         } else {
@@ -356,7 +357,7 @@ impl Pane for OverviewPane {
         if self.detail {
             match active {
                 List::Findings => {
-                    if let Some(f) = ctx.case.findings.get(self.finding.selected) {
+                    if let Some(f) = ctx.analysis.findings.get(self.finding.selected) {
                         render_evidence(frame, area, f, theme, &mut self.popup);
                     }
                 }
@@ -373,13 +374,13 @@ impl Pane for OverviewPane {
     fn handle_key(&mut self, key: KeyEvent, ctx: &PaneContext) -> Outcome {
         if self.search.is_open() {
             return match self.search.edit(key) {
-                Edit::Applied => self.search_jump(ctx.case, Jump::First),
+                Edit::Applied => self.search_jump(ctx, Jump::First),
                 Edit::Cancelled | Edit::Editing => Outcome::Consumed,
             };
         }
         let files = files_of(ctx.case);
-        let findings = &ctx.case.findings;
-        let list = self.list(ctx.case);
+        let findings = &ctx.analysis.findings;
+        let list = self.list(ctx);
         if self.detail {
             // The popup takes Esc and Enter (close), the scroll keys and, over a finding, f
             // (focus). The render clamps the scroll to the text.
@@ -441,8 +442,8 @@ impl Pane for OverviewPane {
                 self.search.open("Search findings, files and load problems");
                 return Outcome::Consumed;
             }
-            KeyCode::Char('n') => return self.search_jump(ctx.case, Jump::Next),
-            KeyCode::Char('N') => return self.search_jump(ctx.case, Jump::Prev),
+            KeyCode::Char('n') => return self.search_jump(ctx, Jump::Next),
+            KeyCode::Char('N') => return self.search_jump(ctx, Jump::Prev),
             _ => {}
         }
         match list {
@@ -498,7 +499,7 @@ impl Pane for OverviewPane {
         }
     }
 
-    fn on_focus(&mut self, _focus: Option<&DriverKey>, _case: &Case) {}
+    fn on_focus(&mut self, _ctx: &PaneContext) {}
 
     fn hints(&self) -> Vec<Hint> {
         vec![
@@ -526,7 +527,7 @@ impl Pane for OverviewPane {
 impl OverviewPane {
     fn focus_finding(&self, ctx: &PaneContext) -> Outcome {
         match ctx
-            .case
+            .analysis
             .findings
             .get(self.finding.selected)
             .and_then(|f| f.driver.clone())

@@ -6,8 +6,8 @@
 //! ([`ViewJob`]); the pane only polls it in `tick`. Enter opens one event: every field, the
 //! detail, the resolved stack and, with a driver focused, the System process's module entry.
 
+use crate::analysis::CaseAnalysis;
 use crate::case::Case;
-use crate::driver::DriverKey;
 use crate::pml::csv::{HEADER, Renderer};
 use crate::pml::view::{
     self, DriverScope, DriverTarget, Find, Rows, SortColumn, Toggles, ViewJob, ViewSpec,
@@ -275,7 +275,7 @@ impl TimelinePane {
 
     /// `f`: the driver of an event's path (an image, or a service key the hive names the
     /// driver of) or of its innermost driver frame.
-    fn focus_event(&self, event: usize, case: &Case) -> Outcome {
+    fn focus_event(&self, event: usize, analysis: &CaseAnalysis) -> Outcome {
         let ev = match self.log.event(event) {
             Ok(ev) => ev,
             Err(e) => return Outcome::Message(e.to_string()),
@@ -283,28 +283,17 @@ impl TimelinePane {
         if let Some(k) = self.log.driver_of_event(&ev) {
             return Outcome::Focus(k);
         }
-        if let Some(service) = view::service_of_path(&ev.path) {
-            let by_hive = case
-                .hive
-                .as_ref()
-                .and_then(|h| h.service(service))
-                .and_then(|s| s.driver.clone());
-            let by_links = case.links.drivers.iter().find_map(|(k, l)| {
-                l.service
-                    .as_ref()
-                    .filter(|s| s.name.eq_ignore_ascii_case(service))
-                    .map(|_| k.clone())
-            });
-            if let Some(k) = by_hive.or(by_links) {
-                return Outcome::Focus(k);
-            }
+        if let Some(service) = view::service_of_path(&ev.path)
+            && let Some(k) = analysis.driver_of_service(service)
+        {
+            return Outcome::Focus(k.clone());
         }
         Outcome::Message(format!(
             "event {event}: no driver in its path or on its stack"
         ))
     }
 
-    fn handle_open_key(&mut self, key: KeyEvent, case: &Case) -> Outcome {
+    fn handle_open_key(&mut self, key: KeyEvent, analysis: &CaseAnalysis) -> Outcome {
         let Some(open) = &mut self.open else {
             return Outcome::Ignored;
         };
@@ -319,7 +308,7 @@ impl TimelinePane {
             KeyCode::Home | KeyCode::Char('g') => open.scroll = 0,
             KeyCode::Char('f') => {
                 let e = open.event;
-                return self.focus_event(e, case);
+                return self.focus_event(e, analysis);
             }
             _ => return Outcome::Ignored,
         }
@@ -864,7 +853,7 @@ impl Pane for TimelinePane {
             };
         }
         if self.open.is_some() {
-            return self.handle_open_key(key, ctx.case);
+            return self.handle_open_key(key, ctx.analysis);
         }
         if self.cursor.handle(&key, self.rows.len()) {
             return Outcome::Consumed;
@@ -881,7 +870,7 @@ impl Pane for TimelinePane {
             }
             KeyCode::Char('f') => {
                 return match self.selected_event() {
-                    Some(e) => self.focus_event(e, ctx.case),
+                    Some(e) => self.focus_event(e, ctx.analysis),
                     None => Outcome::Consumed,
                 };
             }
@@ -945,9 +934,9 @@ impl Pane for TimelinePane {
         Outcome::Consumed
     }
 
-    fn on_focus(&mut self, focus: Option<&DriverKey>, case: &Case) {
-        let target = focus.map(|k| {
-            let links = case.links.get(k);
+    fn on_focus(&mut self, ctx: &PaneContext) {
+        let target = ctx.focus.map(|k| {
+            let links = ctx.analysis.links.get(k);
             DriverTarget {
                 key: k.clone(),
                 service: links

@@ -1,0 +1,221 @@
+//! `CaseAnalysis`: what the workbench concludes from a loaded [`Case`], apart from the artefacts.
+//!
+//! A [`Case`] holds the artefacts as read; this module joins them once, after loading, into
+//! the answers every consumer asks for: each event's drivers (service names resolved through
+//! the hive, CodeIntegrity 3089 records attributed through their ActivityID), every reference to
+//! each driver ([`DriverIndex`]), what each driver's row in the Drivers pane shows
+//! ([`DriverFacts`]), the driver packages the INFs describe, and the findings. The panes and the
+//! CLI read these; none recomputes them.
+
+use crate::case::{Case, Inventory, Kind};
+use crate::driver::DriverKey;
+use crate::findings::Finding;
+use crate::inf::{self, InfPackage, LinkedFile, MAX_INF_BYTES};
+use crate::links::DriverIndex;
+use std::collections::BTreeMap;
+
+/// What other artefacts of the case say about a driver, shown beside its service.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DriverFacts {
+    /// The signature verdict (`signed-catalog`, `catalog-only-in-servicing`, ...).
+    pub verdict: Option<String>,
+    /// Whether the crash dump's module list has the driver loaded (`None`: no dump).
+    pub loaded_in_dump: Option<bool>,
+}
+
+/// Everything joined across a case's artefacts, built once by [`CaseAnalysis::build`].
+#[derive(Clone, Debug, Default)]
+pub struct CaseAnalysis {
+    /// The drivers each event concerns, `event_drivers[log][event]` in the order of
+    /// `case.event_logs[log].events[event]`: the drivers it names, the drivers of the service
+    /// keys it names (7000, 7023, 7040...), and for a CodeIntegrity 3089 (which names no file)
+    /// the drivers of the records sharing its ActivityID.
+    pub event_drivers: Vec<Vec<Vec<DriverKey>>>,
+    /// Every reference to each driver across the artefacts.
+    pub links: DriverIndex,
+    /// Per driver: its signature verdict and whether the dump has it loaded.
+    pub driver_facts: BTreeMap<DriverKey, DriverFacts>,
+    /// Every driver INF of the case with the catalog and driver files it names, found in the case.
+    pub driver_packages: Vec<InfPackage>,
+    /// What the rules conclude, most severe first.
+    pub findings: Vec<Finding>,
+}
+
+impl CaseAnalysis {
+    /// Join every artefact of `case`, then run the rules.
+    pub fn build(case: &Case) -> CaseAnalysis {
+        let event_drivers = event_drivers(case);
+        let links = DriverIndex::build(case, &event_drivers);
+        let driver_facts = driver_facts(case, &links);
+        let driver_packages = case
+            .inventory
+            .as_ref()
+            .map(driver_packages)
+            .unwrap_or_default();
+        let findings = crate::findings::analyze(case, &links);
+        CaseAnalysis {
+            event_drivers,
+            links,
+            driver_facts,
+            driver_packages,
+            findings,
+        }
+    }
+
+    /// The drivers of event `event` of log `log` (see [`CaseAnalysis::event_drivers`]).
+    pub fn drivers_of_event(&self, log: usize, event: usize) -> &[DriverKey] {
+        self.event_drivers
+            .get(log)
+            .and_then(|l| l.get(event))
+            .map_or(&[], Vec::as_slice)
+    }
+
+    /// The driver of a service key name (`FileCrypt`), through the hive's services.
+    pub fn driver_of_service(&self, name: &str) -> Option<&DriverKey> {
+        self.links.by_service(name)
+    }
+}
+
+/// Each event's drivers: named, by service, and 3089 by ActivityID.
+fn event_drivers(case: &Case) -> Vec<Vec<Vec<DriverKey>>> {
+    let hive = case.hive.as_ref();
+    let mut out: Vec<Vec<Vec<DriverKey>>> = case
+        .event_logs
+        .iter()
+        .map(|log| {
+            log.events
+                .iter()
+                .map(|e| {
+                    let mut drivers = e.drivers.clone();
+                    for s in &e.services {
+                        if let Some(d) = hive
+                            .and_then(|h| h.service(s))
+                            .and_then(|svc| svc.driver.clone())
+                            .filter(|d| !drivers.contains(d))
+                        {
+                            drivers.push(d);
+                        }
+                    }
+                    drivers
+                })
+                .collect()
+        })
+        .collect();
+    // A 3089 names no file: it belongs to the driver of the record with its ActivityID.
+    let mut by_activity: BTreeMap<String, Vec<DriverKey>> = BTreeMap::new();
+    for (li, log) in case.event_logs.iter().enumerate() {
+        for (ei, e) in log.events.iter().enumerate() {
+            let drivers = &out[li][ei];
+            if let (Some(act), Some(ci)) = (&e.activity_id, e.code_integrity())
+                && ci.id != 3089
+                && !drivers.is_empty()
+            {
+                by_activity
+                    .entry(act.to_ascii_lowercase())
+                    .or_default()
+                    .extend(drivers.iter().cloned());
+            }
+        }
+    }
+    for (li, log) in case.event_logs.iter().enumerate() {
+        for (ei, e) in log.events.iter().enumerate() {
+            if let (Some(act), Some(ci)) = (&e.activity_id, e.code_integrity())
+                && ci.id == 3089
+                && out[li][ei].is_empty()
+                && let Some(d) = by_activity.get(&act.to_ascii_lowercase())
+            {
+                let mut d = d.clone();
+                d.dedup();
+                out[li][ei] = d;
+            }
+        }
+    }
+    out
+}
+
+/// Each driver's signature verdict and whether the dump's module list has it loaded.
+fn driver_facts(case: &Case, links: &DriverIndex) -> BTreeMap<DriverKey, DriverFacts> {
+    let mut facts = BTreeMap::new();
+    let has_dump = case.dump().is_some();
+    for (key, l) in &links.drivers {
+        let loaded = l
+            .dump
+            .as_ref()
+            .is_some_and(|d| d.base.is_some() && !d.unloaded);
+        facts.insert(
+            key.clone(),
+            DriverFacts {
+                verdict: l.signature.as_ref().map(|s| s.verdict.as_str().to_string()),
+                loaded_in_dump: has_dump.then_some(loaded),
+            },
+        );
+    }
+    if has_dump && let Some(hive) = &case.hive {
+        // Drivers the dump never mentions were not loaded when it was taken.
+        for key in hive.drivers().filter_map(|s| s.driver.clone()) {
+            facts.entry(key).or_insert(DriverFacts {
+                verdict: None,
+                loaded_in_dump: Some(false),
+            });
+        }
+    }
+    facts
+}
+
+/// Every INF of the inventory, parsed, with its catalog and drivers found in the case (same
+/// folder first, then anywhere). INFs whose bytes cannot be read are skipped (the inventory
+/// already names them).
+pub fn driver_packages(inv: &Inventory) -> Vec<InfPackage> {
+    let mut out = Vec::new();
+    for f in inv.of_kind(Kind::Inf) {
+        let Some(local) = &f.local else { continue };
+        let Ok(bytes) = crate::input::read_bounded(local, MAX_INF_BYTES as u64) else {
+            continue;
+        };
+        let inf = inf::parse(&bytes);
+        let dir = parent(&f.path);
+        let find = |name: &str, kind: Kind| -> Option<String> {
+            let mut hits: Vec<&str> = inv
+                .of_kind(kind)
+                .filter(|c| base_name(&c.path).eq_ignore_ascii_case(name))
+                .map(|c| c.path.as_str())
+                .collect();
+            hits.sort_by_key(|p| (parent(p) != dir, p.len()));
+            hits.first().map(|s| s.to_string())
+        };
+        let catalogs = inf
+            .catalog_files
+            .iter()
+            .map(|c| LinkedFile {
+                name: c.clone(),
+                in_case: find(c, Kind::Catalog),
+            })
+            .collect();
+        let drivers = inf
+            .driver_files()
+            .iter()
+            .map(|d| LinkedFile {
+                name: d.clone(),
+                in_case: find(d, Kind::PeImage),
+            })
+            .collect();
+        out.push(InfPackage {
+            path: f.path.clone(),
+            inf,
+            catalogs,
+            drivers,
+        });
+    }
+    out
+}
+
+fn base_name(p: &str) -> &str {
+    p.rsplit(['/', '\\', '!']).next().unwrap_or(p)
+}
+
+fn parent(p: &str) -> &str {
+    match p.rfind(['/', '\\', '!']) {
+        Some(i) => &p[..i],
+        None => "",
+    }
+}
