@@ -262,13 +262,6 @@ impl IntegrityModel {
         }
 
         let dump = case.dump();
-        let stack: Option<BTreeSet<DriverKey>> = dump.map(|d| {
-            d.analysis
-                .stack
-                .iter()
-                .filter_map(|f| f.module.as_deref().and_then(DriverKey::from_path))
-                .collect()
-        });
         // Without an explicit list, the links say which drivers the case's boot log saw.
         let boot_log_loaded = case.boot_log.is_some();
         let mut known: BTreeSet<DriverKey> = groups.keys().cloned().collect();
@@ -288,7 +281,14 @@ impl IntegrityModel {
                     .map(|v| (*v).clone());
                 let service = hive.and_then(|h| h.service_for_driver(&driver));
                 let group = groups.get(&driver);
-                let on_stack = stack.as_ref().map(|s| s.contains(&driver));
+                // The links count each driver's frames on the analysed dump's stack.
+                let on_stack = dump.map(|_| {
+                    analysis
+                        .links
+                        .get(&driver)
+                        .and_then(|l| l.dump.as_ref())
+                        .is_some_and(|d| d.frames > 0)
+                });
                 let named_by_bugcheck = analysis
                     .links
                     .drivers
