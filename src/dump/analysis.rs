@@ -129,27 +129,6 @@ pub trait FrameSymbols {
     }
 }
 
-/// The symbol store and PDB reader of `crate::symbols`.
-impl FrameSymbols for crate::symbols::Symbolizer {
-    fn symbolize(&self, module: &Module, rva: u32) -> Option<(String, u32)> {
-        let m = crate::symbols::ModuleRef::new(&module.name, module.timestamp, module.size);
-        let s = crate::symbols::Symbolizer::symbolize(self, &m, rva)?;
-        Some((s.name, u32::try_from(s.offset).ok()?))
-    }
-    fn symbolize_sourced(&self, module: &Module, rva: u32) -> Option<(String, u32, NameSource)> {
-        let m = crate::symbols::ModuleRef::new(&module.name, module.timestamp, module.size);
-        let s = crate::symbols::Symbolizer::symbolize(self, &m, rva)?;
-        let source = match s.source {
-            crate::symbols::SymbolSource::Pdb => NameSource::Pdb,
-            _ => NameSource::Exports,
-        };
-        Some((s.name, u32::try_from(s.offset).ok()?, source))
-    }
-    fn find_image(&self, module: &Module) -> Option<PathBuf> {
-        crate::symbols::Symbolizer::find_image(self, &module.name, module.timestamp, module.size)
-    }
-}
-
 /// Options of an analysis.
 #[derive(Default)]
 pub struct AnalyzeOptions<'s> {

@@ -16,6 +16,7 @@
 
 pub mod config;
 pub mod fetch;
+mod frames;
 pub mod path;
 pub mod pdbfile;
 pub mod server;
