@@ -42,3 +42,21 @@ fn a_closed_pipe_ends_the_output_quietly() {
         assert!(!err.contains("Broken pipe"), "pml --format {format}: {err}");
     }
 }
+
+/// `bsodwb CASE` with no terminal (a pipe, cron, `ssh host bsodwb` without -t): a sentence
+/// naming `bsodwb analyze`, exit 1, no panic and no escape sequence on stdout.
+#[test]
+fn the_workbench_without_a_terminal_points_to_analyze() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = Command::new(env!("CARGO_BIN_EXE_bsodwb"))
+        .arg(dir.path())
+        .env("RUST_BACKTRACE", "1")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run bsodwb");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("bsodwb analyze CASE"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(!out.stdout.contains(&0x1b), "{:?}", out.stdout);
+}

@@ -58,6 +58,15 @@ pub fn restore_terminal() {
 /// Run the workbench on a case folder (`None`: the empty screen) until the user quits.
 /// The terminal is restored on every exit path, panics included (ratatui's init installs the hook).
 pub fn run(case: Option<PathBuf>, ascii: bool) -> std::io::Result<()> {
+    use std::io::IsTerminal;
+    // Without a terminal (a pipe, cron, `ssh host bsodwb CASE` with no -t) there is nothing to
+    // draw on: say what to run instead, before anything is loaded.
+    if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
+        return Err(std::io::Error::other(
+            "the workbench needs a terminal (stdin and stdout are not one); for a report \
+             without one run `bsodwb analyze CASE` (or `--format json`), over ssh use `ssh -t`",
+        ));
+    }
     let theme = theme::Theme::from_env(ascii);
     let mut app = match case {
         Some(root) => App::loading(root, theme),
@@ -69,7 +78,7 @@ pub fn run(case: Option<PathBuf>, ascii: bool) -> std::io::Result<()> {
     if problem.is_some() {
         app.message = problem;
     }
-    let mut terminal = ratatui::init();
+    let mut terminal = ratatui::try_init()?;
     // Pastes arrive as one event (inserted at once), not as thousands of key presses.
     let _ = ratatui::crossterm::execute!(std::io::stdout(), event::EnableBracketedPaste);
     ACTIVE.store(true, Ordering::SeqCst);
