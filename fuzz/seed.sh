@@ -2,7 +2,8 @@
 # Seed corpora for the fuzz targets from the public samples and a freshly written demo case.
 # Nothing here is committed (fuzz/corpus is ignored): samples stay in /work/shared/samples.
 #
-#   fuzz/seed.sh            (BSODWB_SAMPLES overrides the samples folder; MAX the seed size)
+#   fuzz/seed.sh            (BSODWB_SAMPLES overrides the samples folder; MAX the seed size;
+#                            BSODWB a built bsodwb binary to write the demo case with)
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 samples=${BSODWB_SAMPLES:-$here/../../shared/samples}
@@ -11,7 +12,11 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
 # The demo case: a dump, a boot log, event logs, a SYSTEM hive, catalogs and drivers, all small.
-cargo run -q --manifest-path "$here/../Cargo.toml" -- demo "$work/demo" >/dev/null
+if [ -n "${BSODWB:-}" ]; then
+    "$BSODWB" demo "$work/demo" >/dev/null
+else
+    cargo run -q --manifest-path "$here/../Cargo.toml" -- demo "$work/demo" >/dev/null
+fi
 
 # seed TARGET FILE...: the first $max bytes of each file, named after its path.
 seed() {
