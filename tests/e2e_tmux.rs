@@ -423,3 +423,47 @@ fn tmux_q_during_inflation_removes_the_temp_folder() {
         "temp folder removed"
     );
 }
+
+/// `y` on the demo's filecrypt finding copies its fix through OSC 52: with tmux's
+/// `set-clipboard on` the whole command (CatRoot path, GUID and all) lands in tmux's paste
+/// buffer, uncut by borders; the status line says how many characters.
+#[test]
+fn tmux_y_copies_the_demo_fix_into_the_tmux_buffer() {
+    if !tmux_available() {
+        return;
+    }
+    let case = tempfile::tempdir().expect("case");
+    bsod_workbench::synth::demo::write_demo_case(case.path()).expect("demo case");
+    let work = tempfile::tempdir().expect("work");
+    let roots = work.path().join("synthetic-root.pem");
+    std::fs::write(&roots, bsod_workbench::synth::signer::SYNTHETIC_ROOT_PEM).expect("pem");
+    let roots = roots.to_string_lossy().into_owned();
+    let t = Tmux::start(
+        "yank",
+        &[("TERM", "xterm-256color"), ("BSODWB_ROOTS", roots.as_str())],
+        &[case.path()],
+        work.path(),
+    );
+    t.tmux(&["set-option", "-g", "set-clipboard", "on"]);
+    t.wait_for("Findings");
+    // The second finding is filecrypt.sys, whose fix copies the catalogs back into CatRoot.
+    t.keys(&["j", "y"]);
+    let s = t.wait_for("copied the fix");
+    let buffer = t.tmux(&["show-buffer"]);
+    assert!(
+        buffer.contains(r"CatRoot\{F750E6C3-38EE-11D1-85E5-00C04FC295EE}"),
+        "{buffer:?}\n{s}"
+    );
+    assert!(buffer.contains("servicing"), "{buffer:?}");
+    assert!(
+        !buffer.contains('│') && !buffer.contains('\u{1b}'),
+        "{buffer:?}"
+    );
+    let n = buffer.chars().count();
+    assert!(
+        s.contains(&format!("copied the fix: {n} chars")),
+        "{n}\n{s}"
+    );
+    t.keys(&["q"]);
+    assert_eq!(t.exit_code(), 0);
+}

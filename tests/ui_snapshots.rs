@@ -566,3 +566,40 @@ fn evidence_popup_scrolls_to_the_fix_at_80x24() {
     let (first, _, _) = mark(&format!("{}", draw(&mut app, 80, 24).backend()));
     assert_eq!(first, 1);
 }
+
+/// `Y` copies whole views: the Dump pane its `!analyze`-style report (as `bsodwb dump`
+/// prints it), the Drivers pane its table as TSV with a header; `y` one row.
+#[test]
+fn yank_copies_the_dump_report_and_the_drivers_table() {
+    let (_dir, case) = demo_case();
+    let report =
+        bsod_workbench::dump::report::text_report(&case.dumps[0].dump, &case.dumps[0].analysis);
+    let mut app = App::new(case, Theme::ansi16());
+    app.handle_key(key(KeyCode::Char('2')));
+    draw(&mut app, 160, 48);
+    app.handle_key(key(KeyCode::Char('Y')));
+    let copied = app.take_clipboard().expect("the dump report");
+    assert!(copied.contains("STACK_TEXT"), "{copied}");
+    assert_eq!(copied, report);
+    assert_eq!(
+        app.message.as_deref(),
+        Some(format!("copied the analysis: {} chars", report.chars().count()).as_str())
+    );
+    app.handle_key(key(KeyCode::Char('5')));
+    draw(&mut app, 160, 48);
+    app.handle_key(key(KeyCode::Char('Y')));
+    let tsv = app.take_clipboard().expect("the drivers table");
+    let mut lines = tsv.lines();
+    assert_eq!(
+        lines.next(),
+        Some("Name\tStart\tType\tErrorControl\tGroup\tImagePath")
+    );
+    assert!(
+        tsv.lines().any(|l| l.starts_with("FileCrypt\t1 system\t")),
+        "{tsv}"
+    );
+    app.handle_key(key(KeyCode::Char('y')));
+    let row = app.take_clipboard().expect("one row");
+    assert_eq!(row.lines().count(), 1);
+    assert!(tsv.contains(&row));
+}

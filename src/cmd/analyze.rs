@@ -44,14 +44,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 writeln!(out, "No findings.")?;
             }
             for f in &analysis.findings {
-                writeln!(out, "[{:?}] {}", f.severity, f.title)?;
-                for e in &f.evidence {
-                    writeln!(out, "    - {e}")?;
-                }
-                if let Some(r) = &f.remediation {
-                    writeln!(out, "    => {r}")?;
-                }
-                writeln!(out)?;
+                writeln!(out, "{}", f.to_text())?;
             }
             for p in &case.problems {
                 writeln!(

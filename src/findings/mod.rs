@@ -32,6 +32,21 @@ pub struct Finding {
     pub remediation: Option<String>,
 }
 
+impl Finding {
+    /// The finding as `bsodwb analyze` prints it: `[Severity] title`, one `    - ` line per
+    /// clue, `    => ` the fix.
+    pub fn to_text(&self) -> String {
+        let mut out = format!("[{:?}] {}\n", self.severity, self.title);
+        for e in &self.evidence {
+            out.push_str(&format!("    - {e}\n"));
+        }
+        if let Some(r) = &self.remediation {
+            out.push_str(&format!("    => {r}\n"));
+        }
+        out
+    }
+}
+
 /// The CatRoot database folder (sigcheck's and the seed's `{F750E6C3-...}`).
 pub const CATROOT: &str = r"C:\Windows\System32\CatRoot\{F750E6C3-38EE-11D1-85E5-00C04FC295EE}";
 

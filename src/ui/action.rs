@@ -13,6 +13,10 @@ pub enum Action {
     /// Show a pane (`pane:dump` in the keymap file).
     ShowPane(PaneId),
     ClearFocus,
+    /// Copy what is under the cursor (a cell, row, finding or fix) to the clipboard.
+    Yank,
+    /// Copy the whole view (a table as TSV, the findings as Markdown).
+    YankView,
     Help,
     Quit,
 }
@@ -22,7 +26,13 @@ impl Action {
     pub fn all() -> Vec<Action> {
         let mut v = vec![Action::NextPane, Action::PrevPane];
         v.extend(PaneId::ALL.map(Action::ShowPane));
-        v.extend([Action::ClearFocus, Action::Help, Action::Quit]);
+        v.extend([
+            Action::ClearFocus,
+            Action::Yank,
+            Action::YankView,
+            Action::Help,
+            Action::Quit,
+        ]);
         v
     }
 }
@@ -34,6 +44,8 @@ impl TryFrom<String> for Action {
             "next-pane" => Action::NextPane,
             "prev-pane" => Action::PrevPane,
             "clear-focus" => Action::ClearFocus,
+            "yank" => Action::Yank,
+            "yank-view" => Action::YankView,
             "help" => Action::Help,
             "quit" => Action::Quit,
             other => match other.strip_prefix("pane:").and_then(PaneId::from_name) {
@@ -44,7 +56,7 @@ impl TryFrom<String> for Action {
                         .map(|p| format!("pane:{}", p.name()))
                         .collect();
                     return Err(format!(
-                        "unknown action \"{}\" (known: next-pane, prev-pane, {}, clear-focus, help, quit)",
+                        "unknown action \"{}\" (known: next-pane, prev-pane, {}, clear-focus, yank, yank-view, help, quit)",
                         crate::escape::escape_field(other),
                         panes.join(", ")
                     ));

@@ -40,6 +40,8 @@ pub struct App {
     pub quit: bool,
     /// `q` was pressed with unsaved work: the next key answers (y quits).
     pub confirm_quit: bool,
+    /// Text copied with `y`/`Y`, waiting to be sent to the terminal (OSC 52).
+    clipboard: Option<String>,
 }
 
 impl App {
@@ -65,6 +67,7 @@ impl App {
             loading: None,
             quit: false,
             confirm_quit: false,
+            clipboard: None,
         };
         app.install(case, analysis);
         app
@@ -199,6 +202,8 @@ impl App {
             Action::PrevPane => self.active = (self.active + n - 1) % n,
             Action::ShowPane(p) => self.active = p.index().min(n - 1),
             Action::ClearFocus => self.set_focus(None),
+            Action::Yank => self.yank(false),
+            Action::YankView => self.yank(true),
             Action::Help => self.help = true,
             Action::Quit => match self.panes.iter().find_map(|p| p.unsaved()) {
                 Some(why) => {
@@ -209,6 +214,35 @@ impl App {
                 None => self.quit = true,
             },
         }
+    }
+
+    /// Copy from the active pane (`whole`: the whole view) to the clipboard queue.
+    fn yank(&mut self, whole: bool) {
+        let (case, analysis) = (Arc::clone(&self.case), Arc::clone(&self.analysis));
+        let ctx = PaneContext {
+            case: &case,
+            analysis: &analysis,
+            focus: self.focus.as_ref(),
+            theme: &self.theme,
+        };
+        let got = self
+            .panes
+            .get(self.active)
+            .and_then(|p| p.yank(&ctx, whole));
+        self.message = Some(match got {
+            Some(y) if !y.text.is_empty() => {
+                let (text, cut) = super::clipboard::prepare(&y.text);
+                let msg = super::clipboard::message(y.what, &text, cut);
+                self.clipboard = Some(text);
+                msg
+            }
+            _ => "nothing to copy here".into(),
+        });
+    }
+
+    /// The text copied last, if not yet sent to the terminal (the event loop sends it).
+    pub fn take_clipboard(&mut self) -> Option<String> {
+        self.clipboard.take()
     }
 
     /// Handle one key press (releases and repeats from Windows terminals are dropped).
@@ -471,6 +505,12 @@ mod tests {
                     assert!(app.active < n);
                 }
                 Action::ClearFocus => assert!(app.focus.is_none(), "{what}"),
+                // The empty case has nothing to copy: the status line says so.
+                Action::Yank | Action::YankView => assert_eq!(
+                    app.message.as_deref(),
+                    Some("nothing to copy here"),
+                    "{what}"
+                ),
                 Action::Help => assert!(app.help, "{what}"),
                 Action::Quit => assert!(app.quit, "{what}"),
             }

@@ -6,6 +6,7 @@
 
 pub mod action;
 pub mod app;
+pub mod clipboard;
 pub mod keymap;
 pub mod pane;
 pub mod pane_id;
@@ -106,6 +107,13 @@ fn event_loop(terminal: &mut ratatui::DefaultTerminal, app: &mut App) -> std::io
         if dirty {
             terminal.draw(|f| app.draw(f))?;
             dirty = false;
+        }
+        // A copy (`y`, `Y`) goes to the terminal's clipboard between frames.
+        if let Some(text) = app.take_clipboard() {
+            use std::io::Write;
+            let mut out = std::io::stdout();
+            out.write_all(clipboard::osc52(&text).as_bytes())?;
+            out.flush()?;
         }
         // Short polls keep progress and worker results flowing without busy-waiting.
         if event::poll(Duration::from_millis(40))? {

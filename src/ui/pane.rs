@@ -19,6 +19,13 @@ pub struct PaneContext<'a> {
     pub theme: &'a Theme,
 }
 
+/// Text a pane hands to the clipboard, and what it is ("fix", "row", "STACK_TEXT").
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Yank {
+    pub what: &'static str,
+    pub text: String,
+}
+
 /// One line of the help overlay and hint bar: a key and what it does.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Hint {
@@ -46,6 +53,13 @@ pub trait Pane {
     /// The driver focus changed (or was cleared) to `ctx.focus`: filter or highlight what
     /// concerns it.
     fn on_focus(&mut self, ctx: &PaneContext);
+
+    /// What `y` (`whole` false: the row, finding or fix under the cursor) or `Y` (`whole`
+    /// true: the whole view, tables as TSV) copies, with a word for the message; `None`:
+    /// nothing to copy here.
+    fn yank(&self, _ctx: &PaneContext, _whole: bool) -> Option<Yank> {
+        None
+    }
 
     /// This pane's own keys for the help overlay and the hint bar.
     fn hints(&self) -> Vec<Hint>;

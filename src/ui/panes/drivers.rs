@@ -9,7 +9,7 @@ use crate::case::Case;
 use crate::driver::DriverKey;
 use crate::registry::{Service, SystemHive};
 use crate::ui::action::Outcome;
-use crate::ui::pane::{Hint, Pane, PaneContext, hint};
+use crate::ui::pane::{Hint, Pane, PaneContext, Yank, hint};
 use crate::ui::theme::Theme;
 use crate::ui::widgets::search::{Edit, Jump, Search};
 use crate::ui::widgets::{self, cursor::Cursor, fit};
@@ -240,6 +240,25 @@ fn coded(code: Option<u32>, name: Option<&str>) -> String {
         (Some(c), None) => format!("{c:#x}"),
         _ => "-".into(),
     }
+}
+
+/// One service as a TSV row: name, Start, Type, ErrorControl, Group, ImagePath.
+fn service_tsv(s: &Service) -> String {
+    [
+        s.name.clone(),
+        coded(s.start.map(|v| v.0), s.start.and_then(|v| v.name())),
+        coded(
+            s.service_type.map(|t| t.0),
+            s.service_type.and_then(|t| t.name()),
+        ),
+        coded(
+            s.error_control.map(|v| v.0),
+            s.error_control.and_then(|v| v.name()),
+        ),
+        s.group.clone().unwrap_or_default(),
+        s.image_path.clone().unwrap_or_default(),
+    ]
+    .join("\t")
 }
 
 /// A short type label for narrow tables.
@@ -547,6 +566,26 @@ impl Pane for DriversPane {
             KeyCode::Char('N') => self.search_jump(Jump::Prev, Some(hive)),
             _ => Outcome::Ignored,
         }
+    }
+
+    /// `y`: the service under the cursor as one TSV row; `Y`: every row shown, with a header.
+    fn yank(&self, ctx: &PaneContext, whole: bool) -> Option<Yank> {
+        let hive = ctx.case.hive.as_ref()?;
+        if whole {
+            let mut text = String::from("Name\tStart\tType\tErrorControl\tGroup\tImagePath\n");
+            for s in self.rows.iter().filter_map(|&i| hive.services.get(i)) {
+                text.push_str(&service_tsv(s));
+                text.push('\n');
+            }
+            return Some(Yank {
+                what: "the table (TSV)",
+                text,
+            });
+        }
+        Some(Yank {
+            what: "the row (TSV)",
+            text: service_tsv(self.selected_in(hive)?),
+        })
     }
 
     fn on_focus(&mut self, ctx: &PaneContext) {

@@ -12,7 +12,7 @@ use crate::dump::{CrashDump, Module, filetime_to_string, report};
 use crate::symbols::fetch::{self, WorkerMsg};
 use crate::symbols::server::Stage;
 use crate::ui::action::Outcome;
-use crate::ui::pane::{Hint, Pane, PaneContext, hint};
+use crate::ui::pane::{Hint, Pane, PaneContext, Yank, hint};
 use crate::ui::pane_id::PaneId;
 use crate::ui::theme::Theme;
 use crate::ui::widgets::search::{Edit, Jump, Search};
@@ -671,6 +671,37 @@ impl Pane for DumpPane {
             KeyCode::Esc => Outcome::Ignored,
             _ => Outcome::Ignored,
         }
+    }
+
+    /// `y`: the selected STACK_TEXT line or module row as shown at full width; `Y`: the whole
+    /// `!analyze`-style report of the dump (what `bsodwb dump` prints).
+    fn yank(&self, ctx: &PaneContext, whole: bool) -> Option<Yank> {
+        let a = self.artefact(ctx.case)?;
+        let over = self.refreshed();
+        let an = over.as_deref().unwrap_or(&a.analysis);
+        if whole {
+            return Some(Yank {
+                what: "the analysis",
+                text: crate::dump::report::text_report(&a.dump, an),
+            });
+        }
+        Some(match self.list {
+            List::Stack => {
+                let f = an.stack.get(self.stack.selected)?;
+                Yank {
+                    what: "the frame",
+                    text: frame_text(f, an.faulting_frame == Some(f.index), true),
+                }
+            }
+            List::Modules => {
+                let m = self.selected_module(&a.dump)?;
+                let faulting = an.faulting_module.as_deref() == Some(m.name.as_str());
+                Yank {
+                    what: "the module",
+                    text: module_text(m, faulting, true),
+                }
+            }
+        })
     }
 
     fn on_focus(&mut self, ctx: &PaneContext) {

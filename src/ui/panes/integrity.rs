@@ -11,7 +11,7 @@ use crate::eventlog::{Event, SystemEvent};
 use crate::registry::{FileTime, TimeZone};
 use crate::signing::{self, CatalogLocation, Verdict};
 use crate::ui::action::Outcome;
-use crate::ui::pane::{Hint, Pane, PaneContext, hint};
+use crate::ui::pane::{Hint, Pane, PaneContext, Yank, hint};
 use crate::ui::theme::Theme;
 use crate::ui::widgets::search::{Edit, Jump, Search};
 use crate::ui::widgets::{self, cursor::Cursor, fit};
@@ -995,6 +995,74 @@ impl Pane for IntegrityPane {
             };
         }
         Outcome::Ignored
+    }
+
+    /// `y`: the selected row of the active table as TSV; `Y`: the whole table (under the
+    /// focus) with a header.
+    fn yank(&self, ctx: &PaneContext, whole: bool) -> Option<Yank> {
+        let model = self.model.as_ref()?;
+        let focus = ctx.focus.or(self.focus.as_ref());
+        let (ev, gr, sg) = IntegrityPane::visible(model, focus);
+        let (header, rows): (&str, Vec<String>) = match self.active {
+            Table::Events => (
+                "Time (UTC)\tSource\tID\tLevel\tDriver\tStatus\tDetails",
+                ev.iter()
+                    .filter_map(|&i| model.events.get(i))
+                    .map(|r| {
+                        format!(
+                            "{}\t{}\t{}\t{}\t{}\t{}\t{}",
+                            r.time, r.source, r.id, r.level, r.subject, r.status, r.summary
+                        )
+                    })
+                    .collect(),
+            ),
+            Table::Drivers => (
+                "Driver\tEvents\tFirst (UTC)\tLast (UTC)\tWorst",
+                gr.iter()
+                    .filter_map(|&i| model.groups.get(i))
+                    .map(|r| {
+                        format!(
+                            "{}\t{}\t{}\t{}\t{}",
+                            r.driver, r.count, r.first, r.last, r.worst
+                        )
+                    })
+                    .collect(),
+            ),
+            Table::Signatures => (
+                "Driver\tVerdict\tTrust\tCatalog\tStart\tErrorControl\tWhy",
+                sg.iter()
+                    .filter_map(|&i| model.signatures.get(i))
+                    .map(|r| {
+                        format!(
+                            "{}\t{}\t{}\t{}\t{}\t{}\t{}",
+                            r.driver,
+                            r.verdict.map_or("no file", |v| v.as_str()),
+                            r.trust.unwrap_or(""),
+                            r.catalog.as_ref().map_or("", |c| c.0.as_str()),
+                            r.start.as_deref().unwrap_or(""),
+                            r.error_control.as_deref().unwrap_or(""),
+                            r.reason.as_deref().unwrap_or("")
+                        )
+                    })
+                    .collect(),
+            ),
+        };
+        if whole {
+            let mut text = format!("{header}\n");
+            for r in rows {
+                text.push_str(&r);
+                text.push('\n');
+            }
+            return Some(Yank {
+                what: "the table (TSV)",
+                text,
+            });
+        }
+        let sel = self.cursors[self.active.index()].selected;
+        Some(Yank {
+            what: "the row (TSV)",
+            text: rows.into_iter().nth(sel)?,
+        })
     }
 
     fn on_focus(&mut self, ctx: &PaneContext) {

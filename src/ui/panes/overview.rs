@@ -5,7 +5,7 @@ use crate::case::{Case, Kind};
 use crate::driver::DriverKey;
 use crate::findings::Severity;
 use crate::ui::action::Outcome;
-use crate::ui::pane::{Hint, Pane, PaneContext, hint};
+use crate::ui::pane::{Hint, Pane, PaneContext, Yank, hint};
 use crate::ui::pane_id::PaneId;
 use crate::ui::widgets::search::{Edit, Jump, Search};
 use crate::ui::widgets::{self, cursor::Cursor, fit};
@@ -521,6 +521,48 @@ impl Pane for OverviewPane {
 
     fn captures_input(&self) -> bool {
         self.search.is_open()
+    }
+
+    /// `y`: the selected finding's fix (else the finding), file path or load problem; `Y`:
+    /// every finding as `bsodwb analyze` prints them, then the load problems.
+    fn yank(&self, ctx: &PaneContext, whole: bool) -> Option<Yank> {
+        let findings = &ctx.analysis.findings;
+        if whole {
+            let mut text: String = findings.iter().map(|f| f.to_text() + "\n").collect();
+            for p in &ctx.case.problems {
+                text.push_str(&format!("problem: {}: {}\n", p.path, p.message));
+            }
+            return Some(Yank {
+                what: "findings",
+                text,
+            });
+        }
+        Some(match self.list(ctx) {
+            List::Findings => {
+                let f = findings.get(self.finding.selected)?;
+                match &f.remediation {
+                    Some(fix) => Yank {
+                        what: "the fix",
+                        text: fix.clone(),
+                    },
+                    None => Yank {
+                        what: "the finding",
+                        text: f.to_text(),
+                    },
+                }
+            }
+            List::Files => Yank {
+                what: "the path",
+                text: files_of(ctx.case).get(self.cursor.selected)?.path.clone(),
+            },
+            List::Problems => {
+                let p = ctx.case.problems.get(self.problem.selected)?;
+                Yank {
+                    what: "the problem",
+                    text: format!("{}: {}", p.path, p.message),
+                }
+            }
+        })
     }
 }
 

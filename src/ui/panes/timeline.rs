@@ -14,7 +14,7 @@ use crate::pml::view::{
 };
 use crate::pml::{DriverQuery, Filter, PmlLog, Rule, names, render};
 use crate::ui::action::Outcome;
-use crate::ui::pane::{Hint, Pane, PaneContext, hint};
+use crate::ui::pane::{Hint, Pane, PaneContext, Yank, hint};
 use crate::ui::theme::Theme;
 use crate::ui::widgets::input::{InputEvent, LineInput};
 use crate::ui::widgets::{self, cursor::Cursor, fit};
@@ -932,6 +932,42 @@ impl Pane for TimelinePane {
             _ => return Outcome::Ignored,
         }
         Outcome::Consumed
+    }
+
+    /// `y`: the selected event as Procmon's CSV export writes it; `Y`: the filtered view as
+    /// CSV with its header (as much as a clipboard takes).
+    fn yank(&self, _ctx: &PaneContext, whole: bool) -> Option<Yank> {
+        let r = Renderer::new(&self.log);
+        let csv = |e: usize| -> Option<String> {
+            let ev = self.log.event(e).ok()?;
+            let mut line = Vec::new();
+            crate::pml::csv::write_event(&mut line, &r, &ev).ok()?;
+            Some(String::from_utf8_lossy(&line).trim_end().to_string())
+        };
+        if !whole {
+            return Some(Yank {
+                what: "the event (CSV)",
+                text: csv(self.selected_event()?)?,
+            });
+        }
+        let mut out = Vec::new();
+        crate::pml::csv::write_header(&mut out).ok()?;
+        let mut text = String::from_utf8_lossy(out.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&out))
+            .replace("\r\n", "\n");
+        for row in 0..self.rows.len() {
+            // A clipboard takes no more than this; stop building rows past it.
+            if text.len() > crate::ui::clipboard::MAX_COPY_CHARS * 2 {
+                break;
+            }
+            if let Some(line) = self.rows.get(row).and_then(csv) {
+                text.push_str(&line);
+                text.push('\n');
+            }
+        }
+        Some(Yank {
+            what: "the filtered events (CSV)",
+            text,
+        })
     }
 
     fn on_focus(&mut self, ctx: &PaneContext) {
