@@ -41,7 +41,9 @@ impl Theme {
     pub fn ansi16() -> Theme {
         Theme {
             text: Style::new(),
-            dim: Style::new().fg(Color::DarkGray),
+            // Faint, not bright black: in common 16-colour palettes bright black is the
+            // background colour, and hints and fix lines must stay readable.
+            dim: Style::new().add_modifier(Modifier::DIM),
             title: Style::new().add_modifier(Modifier::BOLD),
             border: Style::new().fg(Color::DarkGray),
             border_active: Style::new().fg(Color::Cyan),

@@ -121,6 +121,16 @@ fn files_of(case: &Case) -> &[crate::case::CaseFile] {
         .unwrap_or(&[])
 }
 
+/// A finding's severity as a fixed-width word.
+fn severity_tag(s: Severity) -> &'static str {
+    match s {
+        Severity::Critical => "CRIT",
+        Severity::Error => "ERR ",
+        Severity::Warning => "WARN",
+        Severity::Info => "INFO",
+    }
+}
+
 /// The second line a finding shows under its title.
 fn finding_line(f: &crate::findings::Finding) -> Option<String> {
     if let Some(r) = &f.remediation {
@@ -224,8 +234,12 @@ impl Pane for OverviewPane {
                     Severity::Info => theme.text,
                 };
                 let focused = f.driver.is_some() && f.driver.as_ref() == ctx.focus;
+                // Severity in a word as well as a colour (palettes and NO_COLOR lose colours).
                 flines.push(Line::styled(
-                    fit(&f.title, found.width.saturating_sub(2) as usize),
+                    fit(
+                        &format!("{} {}", severity_tag(f.severity), f.title),
+                        found.width.saturating_sub(2) as usize,
+                    ),
                     if selected {
                         theme.selected
                     } else if focused {
