@@ -26,6 +26,19 @@ pub enum LoadMsg {
     Done(Box<Result<(Case, CaseAnalysis), String>>),
 }
 
+/// What panes read (`PaneContext`), borrowed field by field from the app so that its panes can
+/// be borrowed mutably beside it.
+macro_rules! pane_context {
+    ($app:expr) => {
+        PaneContext {
+            case: &$app.case,
+            analysis: &$app.analysis,
+            focus: $app.focus.as_ref(),
+            theme: &$app.theme,
+        }
+    };
+}
+
 pub struct App {
     pub case: Arc<Case>,
     pub analysis: Arc<CaseAnalysis>,
@@ -179,13 +192,7 @@ impl App {
 
     pub fn set_focus(&mut self, focus: Option<DriverKey>) {
         self.focus = focus;
-        let (case, analysis) = (Arc::clone(&self.case), Arc::clone(&self.analysis));
-        let ctx = PaneContext {
-            case: &case,
-            analysis: &analysis,
-            focus: self.focus.as_ref(),
-            theme: &self.theme,
-        };
+        let ctx = pane_context!(self);
         for pane in &mut self.panes {
             pane.on_focus(&ctx);
         }
@@ -218,13 +225,7 @@ impl App {
 
     /// Copy from the active pane (`whole`: the whole view) to the clipboard queue.
     fn yank(&mut self, whole: bool) {
-        let (case, analysis) = (Arc::clone(&self.case), Arc::clone(&self.analysis));
-        let ctx = PaneContext {
-            case: &case,
-            analysis: &analysis,
-            focus: self.focus.as_ref(),
-            theme: &self.theme,
-        };
+        let ctx = pane_context!(self);
         let got = self
             .panes
             .get(self.active)
@@ -270,13 +271,7 @@ impl App {
             }
             return;
         }
-        let (case, analysis) = (Arc::clone(&self.case), Arc::clone(&self.analysis));
-        let ctx = PaneContext {
-            case: &case,
-            analysis: &analysis,
-            focus: self.focus.as_ref(),
-            theme: &self.theme,
-        };
+        let ctx = pane_context!(self);
         let Some(pane) = self.panes.get_mut(self.active) else {
             return;
         };
@@ -329,17 +324,13 @@ impl App {
         ])
         .areas(area);
         self.draw_tabs(frame, tabs);
-        let (case, analysis) = (Arc::clone(&self.case), Arc::clone(&self.analysis));
         if let Some((_, progress)) = &self.loading {
             draw_loading(frame, body, progress, &self.theme);
-        } else if let Some(pane) = self.panes.get_mut(self.active) {
-            let ctx = PaneContext {
-                case: &case,
-                analysis: &analysis,
-                focus: self.focus.as_ref(),
-                theme: &self.theme,
-            };
-            pane.render(frame, body, &ctx);
+        } else {
+            let ctx = pane_context!(self);
+            if let Some(pane) = self.panes.get_mut(self.active) {
+                pane.render(frame, body, &ctx);
+            }
         }
         self.draw_status(frame, status);
         if self.help {
