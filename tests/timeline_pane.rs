@@ -552,3 +552,34 @@ fn sample_f_focuses_the_innermost_driver_frame_of_the_stack() {
     assert!(mine.stack.contains(&(event as u32)));
     assert_eq!(pane.rows().to_vec(), mine.all);
 }
+
+/// The Timeline's strip of events per slice of the boot: every event of a real Procmon log
+/// lands in one slice, failures counted from each decoded event's own result, and the stall is
+/// the longest gap between consecutive decoded event times.
+#[test]
+fn activity_bins_every_event_and_finds_the_longest_silence() {
+    let Some(case) = sample_case() else {
+        return;
+    };
+    let log = log_of(&case);
+    let rows = view::Rows::All(log.len());
+    let a = view::activity(log, &rows, 60);
+    assert_eq!(a.events.len(), 60);
+    assert_eq!(a.events.iter().sum::<u64>(), log.len() as u64);
+    let mut times = Vec::new();
+    let mut failures = 0u64;
+    for i in 0..log.len() {
+        let ev = log.event(i).expect("event");
+        times.push(ev.timestamp);
+        failures += u64::from(view::is_failure(ev.result));
+    }
+    assert_eq!(a.failures.iter().sum::<u64>(), failures);
+    times.sort_unstable();
+    let gap = times.windows(2).map(|w| w[1] - w[0]).max().unwrap_or(0);
+    assert_eq!(a.stall.map(|s| s.1), Some(gap).filter(|g| *g > 0));
+    assert_eq!(a.start, times[0]);
+    assert_eq!(a.slice_of(*times.last().expect("events")), 59);
+    // A filtered view: only its rows count.
+    let some = view::Rows::List(vec![0, 1, 2]);
+    assert_eq!(view::activity(log, &some, 10).events.iter().sum::<u64>(), 3);
+}

@@ -252,6 +252,79 @@ pub struct Progress {
 }
 
 /// What a computation produced.
+/// The boot log's events over time, for the Timeline's strip: how many events (and how many
+/// failures) fell in each of `events.len()` equal slices of the log's time span, and the
+/// longest silence between two consecutive events (where the boot stalled).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Activity {
+    /// FILETIME of the first event and the width of a slice (100 ns units, at least 1).
+    pub start: u64,
+    pub slice: u64,
+    pub events: Vec<u64>,
+    pub failures: Vec<u64>,
+    /// The longest gap between consecutive events (by time): its start FILETIME and length.
+    pub stall: Option<(u64, u64)>,
+}
+
+impl Activity {
+    /// The slice that holds FILETIME `t`.
+    pub fn slice_of(&self, t: u64) -> usize {
+        let i = (t.saturating_sub(self.start) / self.slice.max(1)) as usize;
+        i.min(self.events.len().saturating_sub(1))
+    }
+}
+
+/// Bin the events of `rows` into `slices` slices over their time span (one pass over the
+/// index; the times of a Procmon log are in order, but any order works).
+pub fn activity(log: &PmlLog, rows: &Rows, slices: usize) -> Activity {
+    let ix = log.index();
+    let slices = slices.max(1);
+    let times = || {
+        (0..rows.len())
+            .filter_map(|r| rows.get(r))
+            .filter_map(|e| ix.time.get(e).map(|t| (e, *t)))
+    };
+    let (mut lo, mut hi) = (u64::MAX, 0u64);
+    for (_, t) in times() {
+        lo = lo.min(t);
+        hi = hi.max(t);
+    }
+    if lo > hi {
+        return Activity {
+            slice: 1,
+            events: vec![0; slices],
+            failures: vec![0; slices],
+            ..Activity::default()
+        };
+    }
+    let slice = ((hi - lo) / slices as u64 + 1).max(1);
+    let mut a = Activity {
+        start: lo,
+        slice,
+        events: vec![0; slices],
+        failures: vec![0; slices],
+        stall: None,
+    };
+    let mut sorted: Vec<u64> = Vec::with_capacity(rows.len());
+    for (e, t) in times() {
+        let i = a.slice_of(t);
+        a.events[i] += 1;
+        if is_failure(ix.result_of(e)) {
+            a.failures[i] += 1;
+        }
+        sorted.push(t);
+    }
+    if !sorted.is_sorted() {
+        sorted.sort_unstable();
+    }
+    a.stall = sorted
+        .windows(2)
+        .map(|w| (w[0], w[1] - w[0]))
+        .max_by_key(|&(_, gap)| gap)
+        .filter(|&(_, gap)| gap > 0);
+    a
+}
+
 #[derive(Clone, Debug)]
 pub struct ViewResult {
     pub rows: Rows,
