@@ -583,3 +583,16 @@ fn activity_bins_every_event_and_finds_the_longest_silence() {
     let some = view::Rows::List(vec![0, 1, 2]);
     assert_eq!(view::activity(log, &some, 10).events.iter().sum::<u64>(), 3);
 }
+
+/// `--ascii`: the Timeline, its activity strip included, draws in ASCII only.
+#[test]
+fn ascii_theme_draws_the_timeline_and_its_strip_in_ascii() {
+    let (_dir, case) = demo_case();
+    let mut pane = TimelinePane::from_case(&case).expect("a boot log");
+    let theme = Theme::ansi16().with_ascii();
+    let t = draw_with(&mut pane, &case, &theme, 80, 24);
+    let text = format!("{}", t.backend());
+    assert!(text.contains("events/time"), "{text}");
+    let odd: Vec<char> = text.chars().filter(|c| !c.is_ascii()).collect();
+    assert!(odd.is_empty(), "{odd:?}\n{text}");
+}

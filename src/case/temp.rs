@@ -113,6 +113,10 @@ impl CaseTemp {
 
 impl Drop for CaseTemp {
     fn drop(&mut self) {
+        // Remove the folder while it is still listed: a signal that ends the process during
+        // this drop runs `remove_all`, which must still find it (were it unlisted first, an
+        // exit in the middle of the removal would leave the folder behind).
+        let _ = std::fs::remove_dir_all(self.dir.path());
         if let Ok(mut l) = LIVE.lock() {
             l.retain(|p| p != self.dir.path());
         }

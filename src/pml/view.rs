@@ -325,9 +325,14 @@ pub fn activity(log: &PmlLog, rows: &Rows, slices: usize) -> Activity {
     a
 }
 
+/// Slices of the Timeline's activity strip (resampled to the terminal's width when drawn).
+pub const STRIP_SLICES: usize = 512;
+
 #[derive(Clone, Debug)]
 pub struct ViewResult {
     pub rows: Rows,
+    /// The rows' events per slice of time (`STRIP_SLICES`), computed by the worker.
+    pub activity: Option<Arc<Activity>>,
     /// The driver's events, when the view was narrowed to a driver (reusable by the next spec).
     pub scope: Option<Arc<DriverScope>>,
     /// Stopped early by cancellation: `rows` is incomplete.
@@ -348,6 +353,7 @@ pub fn compute(
     if spec.is_identity() {
         return ViewResult {
             rows: Rows::All(n),
+            activity: None,
             scope: None,
             cancelled: false,
         };
@@ -434,6 +440,7 @@ pub fn compute(
     });
     ViewResult {
         rows: Rows::List(rows),
+        activity: None,
         scope,
         cancelled: cancelled(),
     }
@@ -535,6 +542,10 @@ impl ViewJob {
                 },
                 &flag,
             );
+            let mut result = result;
+            if !result.cancelled {
+                result.activity = Some(Arc::new(activity(&log, &result.rows, STRIP_SLICES)));
+            }
             let _ = tx.send(JobMsg::Done(result));
         };
         if let Err(e) = std::thread::Builder::new()

@@ -10,7 +10,7 @@ use crate::analysis::CaseAnalysis;
 use crate::case::Case;
 use crate::pml::csv::{HEADER, Renderer};
 use crate::pml::view::{
-    self, DriverScope, DriverTarget, Find, Rows, SortColumn, Toggles, ViewJob, ViewSpec,
+    self, Activity, DriverScope, DriverTarget, Find, Rows, SortColumn, Toggles, ViewJob, ViewSpec,
 };
 use crate::pml::{DriverQuery, Filter, PmlLog, Rule, names, render};
 use crate::ui::action::Outcome;
@@ -23,7 +23,7 @@ use ratatui::crossterm::event::{KeyCode, KeyEvent};
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Paragraph, Wrap};
+use ratatui::widgets::{Paragraph, Sparkline, SparklineBar, Wrap};
 use std::sync::Arc;
 
 /// What the text input is for.
@@ -52,6 +52,19 @@ struct EventView {
     scroll: u16,
 }
 
+/// Sparkline levels in ASCII for `--ascii`.
+const ASCII_BARS: ratatui::symbols::bar::Set = ratatui::symbols::bar::Set {
+    full: "#",
+    seven_eighths: "#",
+    three_quarters: "%",
+    five_eighths: "=",
+    half: "=",
+    three_eighths: "-",
+    one_quarter: ":",
+    one_eighth: ".",
+    empty: " ",
+};
+
 pub struct TimelinePane {
     log: Arc<PmlLog>,
     /// The log's path in the case.
@@ -77,6 +90,10 @@ pub struct TimelinePane {
     find: Option<Find>,
     show_rules: bool,
     open: Option<EventView>,
+    /// The shown rows' events per slice of the boot (the activity strip), from the worker.
+    activity: Option<Arc<Activity>>,
+    /// The whole log's activity, computed once (shown when no rule or toggle narrows it).
+    all_activity: Option<Arc<Activity>>,
 }
 
 impl TimelinePane {
@@ -103,6 +120,8 @@ impl TimelinePane {
             find: None,
             show_rules: false,
             open: None,
+            activity: None,
+            all_activity: None,
         }
     }
 
@@ -176,8 +195,16 @@ impl TimelinePane {
         let spec = self.spec();
         if spec.is_identity() {
             self.job = None;
+            let all = Arc::clone(self.all_activity.get_or_insert_with(|| {
+                Arc::new(view::activity(
+                    &self.log,
+                    &Rows::All(self.log.len()),
+                    view::STRIP_SLICES,
+                ))
+            }));
             self.apply(view::ViewResult {
                 rows: Rows::All(self.log.len()),
+                activity: Some(all),
                 scope: None,
                 cancelled: false,
             });
@@ -196,6 +223,7 @@ impl TimelinePane {
             return;
         }
         self.rows = r.rows;
+        self.activity = r.activity;
         if let Some(s) = r.scope {
             self.scope = Some(s);
         }
@@ -399,6 +427,74 @@ impl TimelinePane {
             ));
         }
         lines
+    }
+
+    /// One line: the shown events per slice of the boot as a sparkline (slices with failures
+    /// in the bad style, the selected event's slice reversed), then the longest silence.
+    fn render_strip(&mut self, frame: &mut Frame, area: Rect, theme: &Theme) {
+        if self.activity.is_none() && self.job.is_none() && self.rows.len() == self.log.len() {
+            let all = Arc::clone(self.all_activity.get_or_insert_with(|| {
+                Arc::new(view::activity(
+                    &self.log,
+                    &Rows::All(self.log.len()),
+                    view::STRIP_SLICES,
+                ))
+            }));
+            self.activity = Some(all);
+        }
+        let Some(a) = self.activity.as_deref() else {
+            return;
+        };
+        let stall = a
+            .stall
+            .filter(|&(_, gap)| gap >= 10_000_000)
+            .map(|(at, gap)| {
+                format!(
+                    " {:.1} s silent after {}",
+                    gap as f64 / 1e7,
+                    render::time_of_day(at)
+                )
+            })
+            .unwrap_or_default();
+        let label = "events/time ";
+        let [l, bars, r] = Layout::horizontal([
+            Constraint::Length(label.len() as u16),
+            Constraint::Min(8),
+            Constraint::Length(stall.chars().count() as u16),
+        ])
+        .areas(area);
+        frame.render_widget(Paragraph::new(Span::styled(label, theme.dim)), l);
+        frame.render_widget(Paragraph::new(Span::styled(stall, theme.warn)), r);
+        let cols = bars.width as usize;
+        let n = a.events.len();
+        if cols == 0 || n == 0 {
+            return;
+        }
+        let selected = self
+            .selected_event()
+            .and_then(|e| self.log.index().time.get(e).copied())
+            .map(|t| a.slice_of(t) * cols / n);
+        let data: Vec<SparklineBar> = (0..cols)
+            .map(|c| {
+                let (from, to) = (c * n / cols, ((c + 1) * n / cols).max(c * n / cols + 1));
+                let events: u64 = a.events[from..to.min(n)].iter().sum();
+                let failures: u64 = a.failures[from..to.min(n)].iter().sum();
+                let style = if selected == Some(c) {
+                    theme.selected
+                } else if failures > 0 {
+                    theme.bad
+                } else {
+                    theme.good
+                };
+                SparklineBar::from(events).style(Some(style))
+            })
+            .collect();
+        let set = if theme.ascii {
+            ASCII_BARS
+        } else {
+            ratatui::symbols::bar::NINE_LEVELS
+        };
+        frame.render_widget(Sparkline::default().data(data).bar_set(set), bars);
     }
 
     fn render_table(&mut self, frame: &mut Frame, area: Rect, theme: &Theme) {
@@ -785,8 +881,11 @@ impl Pane for TimelinePane {
         let rules_h = rules
             .as_ref()
             .map_or(0, |l| (l.len() as u16 + 2).min(area.height / 3));
-        let [head, body, error, input, rules_area] = Layout::vertical([
+        // The activity strip over the list when there is room (a 24-row terminal keeps it).
+        let strip_h = u16::from(area.height >= 16 && self.open.is_none());
+        let [head, strip, body, error, input, rules_area] = Layout::vertical([
             Constraint::Length(2),
+            Constraint::Length(strip_h),
             Constraint::Min(3),
             Constraint::Length(error_h),
             Constraint::Length(input_h),
@@ -797,6 +896,9 @@ impl Pane for TimelinePane {
             Paragraph::new(self.header_lines(theme, head.width as usize)),
             head,
         );
+        if strip_h > 0 {
+            self.render_strip(frame, strip, theme);
+        }
         match self.open.as_ref().map(|o| (o.event, o.scroll)) {
             Some((event, scroll)) => {
                 let lines = self.event_lines(event, theme);
