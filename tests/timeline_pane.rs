@@ -292,17 +292,31 @@ fn demo_timeline_search_time_jump_toggles_and_highlight() {
     // / finds the first match at or after the cursor; n and N move between matches.
     press(&mut pane, &case, KeyCode::Char('/'));
     assert!(pane.captures_input());
-    assert_eq!(type_text(&mut pane, &case, "load image"), Outcome::Consumed);
+    // Each move says which match of how many (as every pane's search does).
+    assert_eq!(
+        type_text(&mut pane, &case, "load image"),
+        Outcome::Message(format!("/load image: match 1 of {}", load_rows.len()))
+    );
     assert!(!pane.captures_input());
     assert_eq!(pane.selected_row(), load_rows[0]);
-    press(&mut pane, &case, KeyCode::Char('n'));
+    assert_eq!(
+        press(&mut pane, &case, KeyCode::Char('n')),
+        Outcome::Message(format!("/load image: match 2 of {}", load_rows.len()))
+    );
     assert_eq!(pane.selected_row(), load_rows[1]);
     press(&mut pane, &case, KeyCode::Char('n'));
     assert_eq!(pane.selected_row(), load_rows[2]);
     press(&mut pane, &case, KeyCode::Char('N'));
     assert_eq!(pane.selected_row(), load_rows[1]);
     press(&mut pane, &case, KeyCode::Char('g'));
-    press(&mut pane, &case, KeyCode::Char('N'));
+    let n = load_rows.len();
+    // From the first row, N goes round to the last match.
+    let wrapped =
+        format!("/load image: match {n} of {n} (search hit the top, went on from the bottom)");
+    assert_eq!(
+        press(&mut pane, &case, KeyCode::Char('N')),
+        Outcome::Message(wrapped)
+    );
     assert_eq!(pane.selected_row(), *load_rows.last().expect("one"));
     // Find does not hide anything.
     assert_eq!(pane.rows().len(), log.len());

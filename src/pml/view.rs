@@ -639,6 +639,15 @@ impl Find {
             || at(&self.results, ix.result.get(i).map(|&r| usize::from(r)))
     }
 
+    /// Every row of `rows` whose event matches, in order (for "match n of N").
+    pub fn hits(&self, log: &PmlLog, rows: &Rows) -> Vec<u32> {
+        let ix = log.index();
+        (0..rows.len())
+            .filter(|&row| rows.get(row).is_some_and(|e| self.matches(ix, e)))
+            .map(|row| row as u32)
+            .collect()
+    }
+
     /// The next (or previous) row after `from` whose event matches, wrapping around;
     /// `from` itself counts last.
     pub fn next_row(&self, log: &PmlLog, rows: &Rows, from: usize, forward: bool) -> Option<usize> {

@@ -88,6 +88,8 @@ pub struct TimelinePane {
     input: Option<(InputKind, LineInput)>,
     input_error: Option<String>,
     find: Option<Find>,
+    /// The rows the search matches, in order (dropped when the rows change).
+    find_hits: Option<Vec<u32>>,
     show_rules: bool,
     open: Option<EventView>,
     /// The shown rows' events per slice of the boot (the activity strip), from the worker.
@@ -118,6 +120,7 @@ impl TimelinePane {
             input: None,
             input_error: None,
             find: None,
+            find_hits: None,
             show_rules: false,
             open: None,
             activity: None,
@@ -224,6 +227,7 @@ impl TimelinePane {
         }
         self.rows = r.rows;
         self.activity = r.activity;
+        self.find_hits = None;
         if let Some(s) = r.scope {
             self.scope = Some(s);
         }
@@ -259,19 +263,10 @@ impl TimelinePane {
                 }
             },
             InputKind::Search => {
-                let find = Find::new(&self.log, &text);
-                let n = self.rows.len();
+                self.find = Some(Find::new(&self.log, &text));
+                self.find_hits = None;
                 // The first match at or after the cursor.
-                let from = (self.cursor.selected + n.max(1) - 1) % n.max(1);
-                let hit = find.next_row(&self.log, &self.rows, from, true);
-                self.find = Some(find);
-                match hit {
-                    Some(row) => {
-                        self.cursor.selected = row;
-                        Outcome::Consumed
-                    }
-                    None => Outcome::Message(format!("no row matches {text:?}")),
-                }
+                self.find_move(true, true)
             }
             InputKind::Time => match view::time_of_day_ticks(&text) {
                 Some(t) => match view::row_at_time(&self.log, &self.rows, t) {
@@ -288,17 +283,47 @@ impl TimelinePane {
         }
     }
 
+    /// `n`/`N` (and a new search): the next or previous matching row, centred, and which
+    /// match it is of how many ("match 3 of 41"), saying when the search wrapped.
     fn find_next(&mut self, forward: bool) -> Outcome {
+        self.find_move(forward, false)
+    }
+
+    /// The next (previous) match after (before) the cursor, or at it when `inclusive`.
+    fn find_move(&mut self, forward: bool, inclusive: bool) -> Outcome {
         let Some(find) = &self.find else {
             return Outcome::Message("no search yet: / to search".into());
         };
-        match find.next_row(&self.log, &self.rows, self.cursor.selected, forward) {
-            Some(row) => {
-                self.cursor.selected = row;
-                Outcome::Consumed
+        let hits = self
+            .find_hits
+            .get_or_insert_with(|| find.hits(&self.log, &self.rows));
+        let from = self.cursor.selected;
+        let at = hits.partition_point(|&r| (r as usize) < from + usize::from(!inclusive));
+        let (k, wrapped) = if hits.is_empty() {
+            return Outcome::Message(format!("no row matches {:?}", find.query));
+        } else if forward {
+            if at < hits.len() {
+                (at, false)
+            } else {
+                (0, true)
             }
-            None => Outcome::Message(format!("no row matches {:?}", find.query)),
-        }
+        } else {
+            let before = hits.partition_point(|&r| (r as usize) < from);
+            if before > 0 {
+                (before - 1, false)
+            } else {
+                (hits.len() - 1, true)
+            }
+        };
+        let row = hits[k] as usize;
+        let note = match (wrapped, forward) {
+            (false, _) => "",
+            (true, true) => " (search hit the bottom, went on from the top)",
+            (true, false) => " (search hit the top, went on from the bottom)",
+        };
+        let msg = format!("/{}: match {} of {}{note}", find.query, k + 1, hits.len());
+        self.cursor.center(row);
+        Outcome::Message(msg)
     }
 
     /// `f`: the driver of an event's path (an image, or a service key the hive names the

@@ -28,6 +28,13 @@ impl Cursor {
         true
     }
 
+    /// Select `row` and scroll so it sits in the middle of the window (a search hit, a jump),
+    /// rather than at its edge.
+    pub fn center(&mut self, row: usize) {
+        self.selected = row;
+        self.offset = row.saturating_sub(self.page / 2);
+    }
+
     /// Keep the selection inside `len` and visible in `height` rows; returns the visible range.
     pub fn window(&mut self, len: usize, height: usize) -> std::ops::Range<usize> {
         self.page = height;
@@ -72,5 +79,18 @@ mod tests {
         c.selected = 50;
         assert_eq!(c.window(5, 10), 0..5);
         assert_eq!(c.selected, 4);
+    }
+
+    #[test]
+    fn a_centred_row_sits_mid_window() {
+        let mut c = Cursor::default();
+        c.window(1000, 20);
+        c.center(500);
+        assert_eq!(c.window(1000, 20), 490..510);
+        c.center(3);
+        assert_eq!(c.window(1000, 20), 0..20);
+        c.center(999);
+        assert_eq!(c.window(1000, 20), 980..1000);
+        assert_eq!(c.selected, 999);
     }
 }
