@@ -219,7 +219,7 @@ impl DriversPane {
                         .is_some_and(|s| self.matches(s))
                 });
         if let Some(i) = to {
-            self.cursor.selected = i;
+            self.cursor.center(i);
         }
         outcome
     }

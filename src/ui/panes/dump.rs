@@ -271,10 +271,10 @@ impl DumpPane {
         if let Some(i) = to {
             if i < stack.len() {
                 self.list = List::Stack;
-                self.stack.selected = i;
+                self.stack.center(i);
             } else {
                 self.list = List::Modules;
-                self.modules.selected = i - stack.len();
+                self.modules.center(i - stack.len());
             }
         }
         outcome

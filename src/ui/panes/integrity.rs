@@ -582,7 +582,7 @@ impl IntegrityPane {
             if table != Table::Events {
                 self.lower = table;
             }
-            self.cursors[table.index()].selected = row;
+            self.cursors[table.index()].center(row);
         }
         outcome
     }

@@ -101,13 +101,13 @@ impl OverviewPane {
         if let Some(i) = to {
             if i < nf {
                 self.list = List::Findings;
-                self.finding.selected = i;
+                self.finding.center(i);
             } else if i < nf + nfiles {
                 self.list = List::Files;
-                self.cursor.selected = i - nf;
+                self.cursor.center(i - nf);
             } else {
                 self.list = List::Problems;
-                self.problem.selected = i - nf - nfiles;
+                self.problem.center(i - nf - nfiles);
             }
         }
         outcome
