@@ -8,7 +8,7 @@ use crate::ui::action::Outcome;
 use crate::ui::pane::{Hint, Pane, PaneContext, Yank, hint};
 use crate::ui::pane_id::PaneId;
 use crate::ui::widgets::search::{Edit, Jump, Search};
-use crate::ui::widgets::{self, cursor::Cursor, fit};
+use crate::ui::widgets::{self, cursor::Cursor, fit, fit_middle};
 use ratatui::Frame;
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -308,7 +308,7 @@ impl Pane for OverviewPane {
                 let row = range.start + i;
                 let text = format!(
                     "{:<path_w$} {:<13} {:>10}  {}",
-                    fit(&f.path, path_w),
+                    fit_middle(&f.path, path_w),
                     f.kind.as_str(),
                     human_size(f.size),
                     f.detail

@@ -48,6 +48,25 @@ pub fn missing(frame: &mut Frame, area: Rect, title: &str, needs: &[&str], theme
     frame.render_widget(p, area);
 }
 
+/// `s` in at most `width` characters, cut in the middle (`C:\Windows\Sys~\Package_1257.cat`):
+/// for paths, whose start says where and whose end says what (CatRoot or servicing, which
+/// catalog), so neither end is lost. Keeps a little more of the end than of the start.
+pub fn fit_middle(s: &str, width: usize) -> String {
+    let count = s.chars().count();
+    if count <= width {
+        return s.to_string();
+    }
+    if width < 8 {
+        return fit(s, width);
+    }
+    let tail = (width - 1) * 3 / 5;
+    let head = width - 1 - tail;
+    let mut out: String = s.chars().take(head).collect();
+    out.push('~');
+    out.extend(s.chars().skip(count - tail));
+    out
+}
+
 /// Truncate to `width` display columns (ASCII-safe), marking a cut with `~`.
 pub fn fit(s: &str, width: usize) -> String {
     let count = s.chars().count();
@@ -60,4 +79,20 @@ pub fn fit(s: &str, width: usize) -> String {
     let mut out: String = s.chars().take(width.saturating_sub(1)).collect();
     out.push('~');
     out
+}
+
+#[cfg(test)]
+mod fit_tests {
+    use super::*;
+
+    #[test]
+    fn a_path_cut_in_the_middle_keeps_both_ends() {
+        let p = r"Windows/System32/CatRoot/{F750E6C3-38EE-11D1-85E5-00C04FC295EE}/Package_1257_for_KB5036899~31bf3856ad364e35~amd64~~10.0.1.27.cat";
+        let s = fit_middle(p, 60);
+        assert_eq!(s.chars().count(), 60);
+        assert!(s.starts_with("Windows/System32/CatRoo"), "{s}");
+        assert!(s.ends_with("~amd64~~10.0.1.27.cat"), "{s}");
+        assert_eq!(fit_middle("short", 60), "short");
+        assert_eq!(fit_middle(p, 5), fit(p, 5));
+    }
 }
