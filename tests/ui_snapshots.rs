@@ -603,3 +603,84 @@ fn yank_copies_the_dump_report_and_the_drivers_table() {
     assert_eq!(row.lines().count(), 1);
     assert!(tsv.contains(&row));
 }
+
+/// The `:` command line on the Timeline: `:filter RULE` narrows it as `bsodwb pml --filter`
+/// does, and `:export csv FILE` writes exactly what `bsodwb pml FILE --filter RULE --format
+/// csv` prints; an export into the case folder is refused; a bad command says why.
+#[test]
+fn command_line_filters_the_timeline_and_exports_what_the_cli_prints() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    bsod_workbench::synth::demo::write_demo_case(dir.path()).expect("demo");
+    let case = Case::load(dir.path(), &mut |_| {}).expect("load");
+    let mut app = App::new(case, Theme::ansi16());
+    let typed = |app: &mut App, text: &str| {
+        app.handle_key(key(KeyCode::Char(':')));
+        for c in text.chars() {
+            app.handle_key(key(KeyCode::Char(c)));
+        }
+        app.handle_key(key(KeyCode::Enter));
+    };
+    app.handle_key(key(KeyCode::Char('3')));
+    let rule = "Path ends with .sys";
+    typed(&mut app, &format!("filter {rule}"));
+    // The filter runs on the worker: wait for it.
+    let start = std::time::Instant::now();
+    loop {
+        app.tick();
+        let screen = format!("{}", draw(&mut app, 160, 48).backend());
+        if !screen.contains("filtering") && !screen.contains("75/75") {
+            break;
+        }
+        assert!(
+            start.elapsed().as_secs() < 30,
+            "the filter never finished:\n{screen}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let out = tempfile::tempdir().expect("out");
+    let file = out.path().join("timeline.csv");
+    typed(&mut app, &format!("export csv {}", file.display()));
+    let msg = app.message.clone().unwrap_or_default();
+    assert!(
+        msg.starts_with("wrote ") && msg.contains("rows to"),
+        "{msg}"
+    );
+    let exported = std::fs::read(&file).expect("the export");
+    let cli = std::process::Command::new(env!("CARGO_BIN_EXE_bsodwb"))
+        .arg("pml")
+        .arg(dir.path().join("Bootlog.pml"))
+        .args(["--filter", rule, "--format", "csv"])
+        .output()
+        .expect("bsodwb pml");
+    assert!(cli.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&exported),
+        String::from_utf8_lossy(&cli.stdout)
+    );
+    assert!(exported.len() > 200);
+    // Not into the case folder; a format the Timeline does not write is named.
+    typed(
+        &mut app,
+        &format!("export csv {}", dir.path().join("x.csv").display()),
+    );
+    assert!(
+        app.message
+            .as_deref()
+            .unwrap_or("")
+            .contains("not exporting into the case folder"),
+        "{:?}",
+        app.message
+    );
+    assert!(!dir.path().join("x.csv").exists());
+    typed(&mut app, "export md");
+    assert!(app.message.as_deref().unwrap_or("").contains("exports csv"));
+    typed(&mut app, "frob");
+    assert!(
+        app.message
+            .as_deref()
+            .unwrap_or("")
+            .contains("unknown command :frob")
+    );
+    app.handle_key(key(KeyCode::Esc));
+    assert_eq!(app.command_history().len(), 4);
+}

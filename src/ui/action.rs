@@ -17,6 +17,8 @@ pub enum Action {
     Yank,
     /// Copy the whole view (a table as TSV, the findings as Markdown).
     YankView,
+    /// Open the `:` command line.
+    Command,
     Help,
     Quit,
 }
@@ -30,6 +32,7 @@ impl Action {
             Action::ClearFocus,
             Action::Yank,
             Action::YankView,
+            Action::Command,
             Action::Help,
             Action::Quit,
         ]);
@@ -46,6 +49,7 @@ impl TryFrom<String> for Action {
             "clear-focus" => Action::ClearFocus,
             "yank" => Action::Yank,
             "yank-view" => Action::YankView,
+            "command" => Action::Command,
             "help" => Action::Help,
             "quit" => Action::Quit,
             other => match other.strip_prefix("pane:").and_then(PaneId::from_name) {
@@ -56,7 +60,7 @@ impl TryFrom<String> for Action {
                         .map(|p| format!("pane:{}", p.name()))
                         .collect();
                     return Err(format!(
-                        "unknown action \"{}\" (known: next-pane, prev-pane, {}, clear-focus, yank, yank-view, help, quit)",
+                        "unknown action \"{}\" (known: next-pane, prev-pane, {}, clear-focus, yank, yank-view, command, help, quit)",
                         crate::escape::escape_field(other),
                         panes.join(", ")
                     ));

@@ -6,6 +6,7 @@ use super::pane::{Pane, PaneContext};
 use super::pane_id::PaneId;
 use super::panes;
 use super::theme::Theme;
+use super::widgets::command::{Command, CommandEvent, CommandLine};
 use super::widgets::{self, fit};
 use crate::analysis::CaseAnalysis;
 use crate::case::{Case, LoadProgress};
@@ -24,6 +25,36 @@ pub enum LoadMsg {
     Progress(LoadProgress),
     /// The case and what the analysis joined from it (built on the loader thread too).
     Done(Box<Result<(Case, CaseAnalysis), String>>),
+}
+
+/// Write an export to `path`, never inside the case folder (only the notes and the report are
+/// written there) and never over something that is not a regular file.
+fn write_export(
+    path: &std::path::Path,
+    bytes: &[u8],
+    case: Option<&std::path::Path>,
+) -> Result<(), String> {
+    let shown = crate::escape::escape_field(&path.display().to_string()).into_owned();
+    let parent = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let dir = parent
+        .canonicalize()
+        .map_err(|e| format!("cannot export to {shown}: {e}"))?;
+    if let Some(root) = case.and_then(|r| r.canonicalize().ok())
+        && dir.starts_with(&root)
+    {
+        return Err(format!(
+            "not exporting into the case folder ({shown}): bsodwb writes only its notes there"
+        ));
+    }
+    if let Ok(m) = std::fs::symlink_metadata(path)
+        && !m.file_type().is_file()
+    {
+        return Err(format!("cannot export to {shown}: not a regular file"));
+    }
+    std::fs::write(path, bytes).map_err(|e| format!("cannot export to {shown}: {e}"))
 }
 
 /// What panes read (`PaneContext`), borrowed field by field from the app so that its panes can
@@ -55,6 +86,8 @@ pub struct App {
     pub confirm_quit: bool,
     /// Text copied with `y`/`Y`, waiting to be sent to the terminal (OSC 52).
     clipboard: Option<String>,
+    /// The `:` command line.
+    command: CommandLine,
 }
 
 impl App {
@@ -81,6 +114,7 @@ impl App {
             quit: false,
             confirm_quit: false,
             clipboard: None,
+            command: CommandLine::default(),
         };
         app.install(case, analysis);
         app
@@ -211,6 +245,10 @@ impl App {
             Action::ClearFocus => self.set_focus(None),
             Action::Yank => self.yank(false),
             Action::YankView => self.yank(true),
+            Action::Command => {
+                self.message = None;
+                self.command.open();
+            }
             Action::Help => self.help = true,
             Action::Quit => match self.panes.iter().find_map(|p| p.unsaved()) {
                 Some(why) => {
@@ -241,6 +279,51 @@ impl App {
         });
     }
 
+    /// Carry out a `:` command.
+    fn run_command(&mut self, cmd: Command) {
+        match cmd {
+            Command::Quit => self.apply(Action::Quit),
+            Command::Export { format, file } => {
+                let ctx = pane_context!(self);
+                let Some(pane) = self.panes.get(self.active) else {
+                    return;
+                };
+                let title = pane.title().to_ascii_lowercase();
+                self.message = Some(match pane.export(&ctx, format) {
+                    Ok((bytes, rows)) => {
+                        let path = file.unwrap_or_else(|| {
+                            PathBuf::from(format!("bsodwb-{title}.{}", format.extension()))
+                        });
+                        match write_export(&path, &bytes, self.case.root.as_deref()) {
+                            Ok(()) => format!(
+                                "wrote {rows} rows to {}",
+                                crate::escape::escape_field(&path.display().to_string())
+                            ),
+                            Err(e) => e,
+                        }
+                    }
+                    Err(e) => e,
+                });
+            }
+            other => {
+                let ctx = pane_context!(self);
+                let Some(pane) = self.panes.get_mut(self.active) else {
+                    return;
+                };
+                match pane.command(&ctx, &other) {
+                    Outcome::Message(m) => self.message = Some(m),
+                    Outcome::Focus(k) => self.set_focus(Some(k)),
+                    _ => {}
+                }
+            }
+        }
+    }
+
+    /// The commands given on the `:` line this session, oldest first.
+    pub fn command_history(&self) -> &[String] {
+        self.command.history()
+    }
+
     /// The text copied last, if not yet sent to the terminal (the event loop sends it).
     pub fn take_clipboard(&mut self) -> Option<String> {
         self.clipboard.take()
@@ -268,6 +351,14 @@ impl App {
                 )
             {
                 self.help = false;
+            }
+            return;
+        }
+        if self.command.is_open() {
+            match self.command.handle(key) {
+                CommandEvent::Run(cmd) => self.run_command(cmd),
+                CommandEvent::Invalid(e) => self.message = Some(e),
+                CommandEvent::Cancelled | CommandEvent::Editing => {}
             }
             return;
         }
@@ -333,6 +424,15 @@ impl App {
             }
         }
         self.draw_status(frame, status);
+        if self.command.is_open() && body.height >= 3 {
+            let bar = Rect {
+                y: body.bottom() - 3,
+                height: 3,
+                ..body
+            };
+            frame.render_widget(ratatui::widgets::Clear, bar);
+            self.command.render(frame, bar, &self.theme);
+        }
         if self.help {
             let (title, hints) = self
                 .panes
@@ -497,6 +597,7 @@ mod tests {
                 }
                 Action::ClearFocus => assert!(app.focus.is_none(), "{what}"),
                 // The empty case has nothing to copy: the status line says so.
+                Action::Command => assert!(app.command.is_open(), "{what}"),
                 Action::Yank | Action::YankView => assert_eq!(
                     app.message.as_deref(),
                     Some("nothing to copy here"),

@@ -2,6 +2,8 @@
 
 use super::action::Outcome;
 use super::theme::Theme;
+use super::widgets::command::{Command, ExportFormat};
+use super::widgets::export::ViewTable;
 use crate::analysis::CaseAnalysis;
 use crate::case::Case;
 use crate::driver::DriverKey;
@@ -59,6 +61,33 @@ pub trait Pane {
     /// nothing to copy here.
     fn yank(&self, _ctx: &PaneContext, _whole: bool) -> Option<Yank> {
         None
+    }
+
+    /// The view as a table of text (what `:export` writes and `Y` copies): the rows shown,
+    /// under the pane's filters and the focus; `None`: the pane shows no table.
+    fn table(&self, _ctx: &PaneContext) -> Option<ViewTable> {
+        None
+    }
+
+    /// `:export FORMAT`: the bytes of the view and how many rows; by default the table in that
+    /// format. `Err`: the pane does not export in that format (and says which it does).
+    fn export(&self, ctx: &PaneContext, format: ExportFormat) -> Result<(Vec<u8>, usize), String> {
+        match self.table(ctx) {
+            Some(t) => Ok((t.to_bytes(format), t.rows.len())),
+            None => Err(format!("the {} pane has no table to export", self.title())),
+        }
+    }
+
+    /// A pane command of the `:` line (`:filter`, `:sort`, `:goto`).
+    fn command(&mut self, _ctx: &PaneContext, cmd: &Command) -> Outcome {
+        let name = match cmd {
+            Command::Filter(_) => "filter",
+            Command::Sort(_) => "sort",
+            Command::Goto(_) => "goto",
+            Command::Export { .. } => "export",
+            Command::Quit => "quit",
+        };
+        Outcome::Message(format!(":{name} does nothing in the {} pane", self.title()))
     }
 
     /// This pane's own keys for the help overlay and the hint bar.

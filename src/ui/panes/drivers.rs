@@ -11,6 +11,7 @@ use crate::registry::{Service, SystemHive};
 use crate::ui::action::Outcome;
 use crate::ui::pane::{Hint, Pane, PaneContext, Yank, hint};
 use crate::ui::theme::Theme;
+use crate::ui::widgets::export::ViewTable;
 use crate::ui::widgets::search::{Edit, Jump, Search};
 use crate::ui::widgets::{self, cursor::Cursor, fit};
 use ratatui::Frame;
@@ -242,9 +243,9 @@ fn coded(code: Option<u32>, name: Option<&str>) -> String {
     }
 }
 
-/// One service as a TSV row: name, Start, Type, ErrorControl, Group, ImagePath.
-fn service_tsv(s: &Service) -> String {
-    [
+/// One service's cells: name, Start, Type, ErrorControl, Group, ImagePath.
+fn service_cells(s: &Service) -> Vec<String> {
+    vec![
         s.name.clone(),
         coded(s.start.map(|v| v.0), s.start.and_then(|v| v.name())),
         coded(
@@ -258,7 +259,6 @@ fn service_tsv(s: &Service) -> String {
         s.group.clone().unwrap_or_default(),
         s.image_path.clone().unwrap_or_default(),
     ]
-    .join("\t")
 }
 
 /// A short type label for narrow tables.
@@ -568,23 +568,39 @@ impl Pane for DriversPane {
         }
     }
 
+    /// The services shown, in table order: Name, Start, Type, ErrorControl, Group, ImagePath.
+    fn table(&self, ctx: &PaneContext) -> Option<ViewTable> {
+        let hive = ctx.case.hive.as_ref()?;
+        let mut t = ViewTable::new(&[
+            "Name",
+            "Start",
+            "Type",
+            "ErrorControl",
+            "Group",
+            "ImagePath",
+        ]);
+        t.rows = self
+            .rows
+            .iter()
+            .filter_map(|&i| hive.services.get(i))
+            .map(service_cells)
+            .collect();
+        Some(t)
+    }
+
     /// `y`: the service under the cursor as one TSV row; `Y`: every row shown, with a header.
     fn yank(&self, ctx: &PaneContext, whole: bool) -> Option<Yank> {
-        let hive = ctx.case.hive.as_ref()?;
-        if whole {
-            let mut text = String::from("Name\tStart\tType\tErrorControl\tGroup\tImagePath\n");
-            for s in self.rows.iter().filter_map(|&i| hive.services.get(i)) {
-                text.push_str(&service_tsv(s));
-                text.push('\n');
-            }
-            return Some(Yank {
+        let t = self.table(ctx)?;
+        Some(if whole {
+            Yank {
                 what: "the table (TSV)",
-                text,
-            });
-        }
-        Some(Yank {
-            what: "the row (TSV)",
-            text: service_tsv(self.selected_in(hive)?),
+                text: t.to_tsv(),
+            }
+        } else {
+            Yank {
+                what: "the row (TSV)",
+                text: t.row_tsv(self.cursor.selected)?,
+            }
         })
     }
 

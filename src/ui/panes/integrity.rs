@@ -13,6 +13,7 @@ use crate::signing::{self, CatalogLocation, Verdict};
 use crate::ui::action::Outcome;
 use crate::ui::pane::{Hint, Pane, PaneContext, Yank, hint};
 use crate::ui::theme::Theme;
+use crate::ui::widgets::export::ViewTable;
 use crate::ui::widgets::search::{Edit, Jump, Search};
 use crate::ui::widgets::{self, cursor::Cursor, fit};
 use ratatui::Frame;
@@ -997,71 +998,103 @@ impl Pane for IntegrityPane {
         Outcome::Ignored
     }
 
-    /// `y`: the selected row of the active table as TSV; `Y`: the whole table (under the
-    /// focus) with a header.
-    fn yank(&self, ctx: &PaneContext, whole: bool) -> Option<Yank> {
+    /// The active table (events, drivers or signatures), its rows under the focus.
+    fn table(&self, ctx: &PaneContext) -> Option<ViewTable> {
         let model = self.model.as_ref()?;
         let focus = ctx.focus.or(self.focus.as_ref());
         let (ev, gr, sg) = IntegrityPane::visible(model, focus);
-        let (header, rows): (&str, Vec<String>) = match self.active {
-            Table::Events => (
-                "Time (UTC)\tSource\tID\tLevel\tDriver\tStatus\tDetails",
-                ev.iter()
+        Some(match self.active {
+            Table::Events => ViewTable {
+                header: [
+                    "Time (UTC)",
+                    "Source",
+                    "ID",
+                    "Level",
+                    "Driver",
+                    "Status",
+                    "Details",
+                ]
+                .map(String::from)
+                .to_vec(),
+                rows: ev
+                    .iter()
                     .filter_map(|&i| model.events.get(i))
                     .map(|r| {
-                        format!(
-                            "{}\t{}\t{}\t{}\t{}\t{}\t{}",
-                            r.time, r.source, r.id, r.level, r.subject, r.status, r.summary
-                        )
+                        vec![
+                            r.time.clone(),
+                            r.source.clone(),
+                            r.id.to_string(),
+                            r.level.to_string(),
+                            r.subject.clone(),
+                            r.status.clone(),
+                            r.summary.clone(),
+                        ]
                     })
                     .collect(),
-            ),
-            Table::Drivers => (
-                "Driver\tEvents\tFirst (UTC)\tLast (UTC)\tWorst",
-                gr.iter()
+            },
+            Table::Drivers => ViewTable {
+                header: ["Driver", "Events", "First (UTC)", "Last (UTC)", "Worst"]
+                    .map(String::from)
+                    .to_vec(),
+                rows: gr
+                    .iter()
                     .filter_map(|&i| model.groups.get(i))
                     .map(|r| {
-                        format!(
-                            "{}\t{}\t{}\t{}\t{}",
-                            r.driver, r.count, r.first, r.last, r.worst
-                        )
+                        vec![
+                            r.driver.to_string(),
+                            r.count.to_string(),
+                            r.first.clone(),
+                            r.last.clone(),
+                            r.worst.clone(),
+                        ]
                     })
                     .collect(),
-            ),
-            Table::Signatures => (
-                "Driver\tVerdict\tTrust\tCatalog\tStart\tErrorControl\tWhy",
-                sg.iter()
+            },
+            Table::Signatures => ViewTable {
+                header: [
+                    "Driver",
+                    "Verdict",
+                    "Trust",
+                    "Catalog",
+                    "Start",
+                    "ErrorControl",
+                    "Why",
+                ]
+                .map(String::from)
+                .to_vec(),
+                rows: sg
+                    .iter()
                     .filter_map(|&i| model.signatures.get(i))
                     .map(|r| {
-                        format!(
-                            "{}\t{}\t{}\t{}\t{}\t{}\t{}",
-                            r.driver,
-                            r.verdict.map_or("no file", |v| v.as_str()),
-                            r.trust.unwrap_or(""),
-                            r.catalog.as_ref().map_or("", |c| c.0.as_str()),
-                            r.start.as_deref().unwrap_or(""),
-                            r.error_control.as_deref().unwrap_or(""),
-                            r.reason.as_deref().unwrap_or("")
-                        )
+                        vec![
+                            r.driver.to_string(),
+                            r.verdict.map_or("no file", |v| v.as_str()).to_string(),
+                            r.trust.unwrap_or("").to_string(),
+                            r.catalog.as_ref().map_or(String::new(), |c| c.0.clone()),
+                            r.start.clone().unwrap_or_default(),
+                            r.error_control.clone().unwrap_or_default(),
+                            r.reason.clone().unwrap_or_default(),
+                        ]
                     })
                     .collect(),
-            ),
-        };
-        if whole {
-            let mut text = format!("{header}\n");
-            for r in rows {
-                text.push_str(&r);
-                text.push('\n');
-            }
-            return Some(Yank {
+            },
+        })
+    }
+
+    /// `y`: the selected row of the active table as TSV; `Y`: the whole table (under the
+    /// focus) with a header.
+    fn yank(&self, ctx: &PaneContext, whole: bool) -> Option<Yank> {
+        let t = self.table(ctx)?;
+        Some(if whole {
+            Yank {
                 what: "the table (TSV)",
-                text,
-            });
-        }
-        let sel = self.cursors[self.active.index()].selected;
-        Some(Yank {
-            what: "the row (TSV)",
-            text: rows.into_iter().nth(sel)?,
+                text: t.to_tsv(),
+            }
+        } else {
+            Yank {
+                what: "the row (TSV)",
+                text: t.row_tsv(self.cursors[self.active.index()].selected)?,
+            }
         })
     }
 

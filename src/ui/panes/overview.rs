@@ -7,6 +7,7 @@ use crate::findings::Severity;
 use crate::ui::action::Outcome;
 use crate::ui::pane::{Hint, Pane, PaneContext, Yank, hint};
 use crate::ui::pane_id::PaneId;
+use crate::ui::widgets::export::ViewTable;
 use crate::ui::widgets::search::{Edit, Jump, Search};
 use crate::ui::widgets::{self, cursor::Cursor, fit, fit_middle};
 use ratatui::Frame;
@@ -535,6 +536,26 @@ impl Pane for OverviewPane {
 
     fn captures_input(&self) -> bool {
         self.search.is_open()
+    }
+
+    /// The findings: severity, title, driver, evidence (one clue a line), fix.
+    fn table(&self, ctx: &PaneContext) -> Option<ViewTable> {
+        let mut t = ViewTable::new(&["Severity", "Finding", "Driver", "Evidence", "Fix"]);
+        t.rows = ctx
+            .analysis
+            .findings
+            .iter()
+            .map(|f| {
+                vec![
+                    format!("{:?}", f.severity),
+                    f.title.clone(),
+                    f.driver.as_ref().map(|d| d.to_string()).unwrap_or_default(),
+                    f.evidence.join("\n"),
+                    f.remediation.clone().unwrap_or_default(),
+                ]
+            })
+            .collect();
+        Some(t)
     }
 
     /// `y`: the selected finding's fix (else the finding), file path or load problem; `Y`:

@@ -16,6 +16,7 @@ use crate::pml::{DriverQuery, Filter, PmlLog, Rule, names, render};
 use crate::ui::action::Outcome;
 use crate::ui::pane::{Hint, Pane, PaneContext, Yank, hint};
 use crate::ui::theme::Theme;
+use crate::ui::widgets::command::{Command, ExportFormat};
 use crate::ui::widgets::input::{InputEvent, LineInput};
 use crate::ui::widgets::{self, cursor::Cursor, fit};
 use ratatui::Frame;
@@ -1059,6 +1060,56 @@ impl Pane for TimelinePane {
             _ => return Outcome::Ignored,
         }
         Outcome::Consumed
+    }
+
+    /// `:export csv`: the rows shown, as Procmon's CSV export (and `bsodwb pml --format csv`
+    /// with the same rules) writes them, every row (no clipboard cap).
+    fn export(&self, _ctx: &PaneContext, format: ExportFormat) -> Result<(Vec<u8>, usize), String> {
+        if format != ExportFormat::Csv {
+            return Err(
+                "the Timeline exports csv, Procmon's own format (:export csv [FILE])".into(),
+            );
+        }
+        let r = Renderer::new(&self.log);
+        let mut out = Vec::new();
+        let io = |e: std::io::Error| e.to_string();
+        crate::pml::csv::write_header(&mut out).map_err(io)?;
+        for row in 0..self.rows.len() {
+            let Some(e) = self.rows.get(row) else {
+                continue;
+            };
+            // An event that cannot be decoded is left out, as the CLI leaves it out.
+            if let Ok(ev) = self.log.event(e) {
+                crate::pml::csv::write_event(&mut out, &r, &ev).map_err(io)?;
+            }
+        }
+        Ok((out, self.rows.len()))
+    }
+
+    /// `:filter RULE` adds a rule, `:sort COLUMN` sorts, `:goto TIME` jumps.
+    fn command(&mut self, _ctx: &PaneContext, cmd: &Command) -> Outcome {
+        match cmd {
+            Command::Filter(rule) => self.submit(InputKind::Filter, rule.clone()),
+            Command::Goto(time) => self.submit(InputKind::Time, time.clone()),
+            Command::Sort(col) => {
+                let want = col.trim().to_ascii_lowercase();
+                match SortColumn::ALL.into_iter().find(|c| {
+                    c.label().eq_ignore_ascii_case(&want)
+                        || (want == "pid" && *c == SortColumn::Pid)
+                }) {
+                    Some(c) => {
+                        self.sort = c;
+                        self.refresh();
+                        Outcome::Message(format!("sorted by {}", c.label()))
+                    }
+                    None => Outcome::Message(format!(
+                        ":sort takes {}",
+                        SortColumn::ALL.map(|c| c.label()).join(", ")
+                    )),
+                }
+            }
+            Command::Export { .. } | Command::Quit => Outcome::Ignored,
+        }
     }
 
     /// `y`: the selected event as Procmon's CSV export writes it; `Y`: the filtered view as

@@ -1,6 +1,8 @@
 //! Widgets shared by the panes.
 
+pub mod command;
 pub mod cursor;
+pub mod export;
 pub mod help;
 pub mod input;
 pub mod search;
