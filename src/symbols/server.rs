@@ -120,41 +120,25 @@ pub struct Progress {
 impl Progress {
     /// `ntkrnlmp.pdb 1.2 MiB of 30.0 MiB, 4.5 MiB/s` (or `... stored`, `... not on the server`).
     pub fn line(&self) -> String {
-        let total = self
-            .total
-            .map_or(String::new(), |t| format!(" of {}", human(t)));
+        let total = self.total.map_or(String::new(), |t| {
+            format!(" of {}", crate::text::human_size(t))
+        });
         match &self.stage {
             Stage::Receiving => format!(
                 "{} {}{total}, {}/s",
                 self.file,
-                human(self.bytes),
-                human(self.rate as u64)
+                crate::text::human_size(self.bytes),
+                crate::text::human_size(self.rate as u64)
             ),
             Stage::Done => format!(
                 "{} {} stored, {}/s",
                 self.file,
-                human(self.bytes),
-                human(self.rate as u64)
+                crate::text::human_size(self.bytes),
+                crate::text::human_size(self.rate as u64)
             ),
             Stage::Missing(why) => format!("{}: {why}", self.file),
             Stage::Failed(why) => format!("{}: failed: {why}", self.file),
         }
-    }
-}
-
-/// `1.5 MiB`.
-pub fn human(n: u64) -> String {
-    const UNITS: [&str; 4] = ["B", "KiB", "MiB", "GiB"];
-    let mut v = n as f64;
-    let mut u = 0;
-    while v >= 1024.0 && u + 1 < UNITS.len() {
-        v /= 1024.0;
-        u += 1;
-    }
-    if u == 0 {
-        format!("{n} B")
-    } else {
-        format!("{v:.1} {}", UNITS[u])
     }
 }
 
@@ -326,8 +310,8 @@ pub fn expand_cab(
         return Err(format!(
             "{}: {name} would expand to {} (limit {})",
             cab_path.display(),
-            human(u64::from(size)),
-            human(limit)
+            crate::text::human_size(u64::from(size)),
+            crate::text::human_size(limit)
         ));
     }
     let reader = cab
@@ -339,7 +323,7 @@ pub fn expand_cab(
         return Err(format!(
             "{}: {name} expands past {}",
             cab_path.display(),
-            human(limit)
+            crate::text::human_size(limit)
         ));
     }
     Ok(n)
@@ -717,8 +701,8 @@ impl SymbolServer {
         if let Some(t) = total.filter(|&t| t > limit) {
             return Err(format!(
                 "{url}: {} is over the download limit of {}",
-                human(t),
-                human(limit)
+                crate::text::human_size(t),
+                crate::text::human_size(limit)
             ));
         }
         let cache = chain.caches.first().ok_or("no downstream store")?;
@@ -753,7 +737,7 @@ impl SymbolServer {
             if got > limit {
                 return Err(format!(
                     "{url}: over the download limit of {}",
-                    human(limit)
+                    crate::text::human_size(limit)
                 ));
             }
             raw.write_all(&buf[..n])
@@ -986,7 +970,7 @@ mod tests {
         assert!(is_loopback("http://localhost/x"));
         assert!(is_loopback("http://[::1]:80/x"));
         assert!(!is_loopback("https://msdl.microsoft.com/download/symbols"));
-        assert_eq!(human(1536), "1.5 KiB");
+        assert_eq!(crate::text::human_size(1536), "1.5 KiB");
         assert!(suggested_path().starts_with("srv*"));
         assert!(suggested_path().ends_with("*https://msdl.microsoft.com/download/symbols"));
     }

@@ -539,8 +539,8 @@ fn draw_loading(frame: &mut Frame, area: Rect, progress: &LoadProgress, theme: &
                 a.name,
                 a.files_done,
                 a.files_total,
-                super::panes::overview::human_size(a.bytes_done),
-                super::panes::overview::human_size(a.bytes_total)
+                crate::text::human_size(a.bytes_done),
+                crate::text::human_size(a.bytes_total)
             );
             let style = if a.files_total > 0 && a.files_done >= a.files_total {
                 theme.dim

@@ -59,7 +59,24 @@ pub trait Pane {
     /// What `y` (`whole` false: the row, finding or fix under the cursor) or `Y` (`whole`
     /// true: the whole view, tables as TSV) copies, with a word for the message; `None`:
     /// nothing to copy here.
-    fn yank(&self, _ctx: &PaneContext, _whole: bool) -> Option<Yank> {
+    /// By default: the pane's [`Pane::table`] as TSV, or its selected row ([`Pane::table_row`]).
+    fn yank(&self, ctx: &PaneContext, whole: bool) -> Option<Yank> {
+        let t = self.table(ctx)?;
+        Some(if whole {
+            Yank {
+                what: "the table (TSV)",
+                text: t.to_tsv(),
+            }
+        } else {
+            Yank {
+                what: "the row (TSV)",
+                text: t.row_tsv(self.table_row()?)?,
+            }
+        })
+    }
+
+    /// The row of [`Pane::table`] under the cursor.
+    fn table_row(&self) -> Option<usize> {
         None
     }
 

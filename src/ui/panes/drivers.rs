@@ -9,7 +9,7 @@ use crate::case::Case;
 use crate::driver::DriverKey;
 use crate::registry::{Service, SystemHive};
 use crate::ui::action::Outcome;
-use crate::ui::pane::{Hint, Pane, PaneContext, Yank, hint};
+use crate::ui::pane::{Hint, Pane, PaneContext, hint};
 use crate::ui::theme::Theme;
 use crate::ui::widgets::export::ViewTable;
 use crate::ui::widgets::search::{Edit, Jump, Search};
@@ -588,20 +588,8 @@ impl Pane for DriversPane {
         Some(t)
     }
 
-    /// `y`: the service under the cursor as one TSV row; `Y`: every row shown, with a header.
-    fn yank(&self, ctx: &PaneContext, whole: bool) -> Option<Yank> {
-        let t = self.table(ctx)?;
-        Some(if whole {
-            Yank {
-                what: "the table (TSV)",
-                text: t.to_tsv(),
-            }
-        } else {
-            Yank {
-                what: "the row (TSV)",
-                text: t.row_tsv(self.cursor.selected)?,
-            }
-        })
+    fn table_row(&self) -> Option<usize> {
+        Some(self.cursor.selected)
     }
 
     fn on_focus(&mut self, ctx: &PaneContext) {

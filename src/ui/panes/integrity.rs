@@ -11,7 +11,7 @@ use crate::eventlog::{Event, SystemEvent};
 use crate::registry::{FileTime, TimeZone};
 use crate::signing::{self, CatalogLocation, Verdict};
 use crate::ui::action::Outcome;
-use crate::ui::pane::{Hint, Pane, PaneContext, Yank, hint};
+use crate::ui::pane::{Hint, Pane, PaneContext, hint};
 use crate::ui::theme::Theme;
 use crate::ui::widgets::export::ViewTable;
 use crate::ui::widgets::search::{Edit, Jump, Search};
@@ -1081,21 +1081,8 @@ impl Pane for IntegrityPane {
         })
     }
 
-    /// `y`: the selected row of the active table as TSV; `Y`: the whole table (under the
-    /// focus) with a header.
-    fn yank(&self, ctx: &PaneContext, whole: bool) -> Option<Yank> {
-        let t = self.table(ctx)?;
-        Some(if whole {
-            Yank {
-                what: "the table (TSV)",
-                text: t.to_tsv(),
-            }
-        } else {
-            Yank {
-                what: "the row (TSV)",
-                text: t.row_tsv(self.cursors[self.active.index()].selected)?,
-            }
-        })
+    fn table_row(&self) -> Option<usize> {
+        Some(self.cursors[self.active.index()].selected)
     }
 
     fn on_focus(&mut self, ctx: &PaneContext) {

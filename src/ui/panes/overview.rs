@@ -149,24 +149,9 @@ fn file_matches(search: &Search, f: &crate::case::CaseFile) -> bool {
     search.matches_any([
         f.path.as_str(),
         f.kind.as_str(),
-        &human_size(f.size),
+        &crate::text::human_size(f.size),
         &f.detail,
     ])
-}
-
-pub(crate) fn human_size(n: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut v = n as f64;
-    let mut u = 0;
-    while v >= 1024.0 && u < UNITS.len() - 1 {
-        v /= 1024.0;
-        u += 1;
-    }
-    if u == 0 {
-        format!("{n} B")
-    } else {
-        format!("{v:.1} {}", UNITS[u])
-    }
 }
 
 impl Pane for OverviewPane {
@@ -311,7 +296,7 @@ impl Pane for OverviewPane {
                     "{:<path_w$} {:<13} {:>10}  {}",
                     fit_middle(&f.path, path_w),
                     f.kind.as_str(),
-                    human_size(f.size),
+                    crate::text::human_size(f.size),
                     f.detail
                 );
                 let focused = ctx
