@@ -113,18 +113,23 @@ mod tests {
         DriverKey::from_path(s).expect("a key")
     }
 
+    /// How filecrypt.sys is spelled across a dump, a hive, an event and a boot log.
+    const SPELLINGS: [&str; 5] = [
+        "\\SystemRoot\\System32\\drivers\\filecrypt.sys",
+        "\\Device\\HarddiskVolume2\\Windows\\System32\\drivers\\filecrypt.sys",
+        "C:\\WINDOWS\\system32\\DRIVERS\\FileCrypt.sys",
+        "\\??\\C:\\Windows\\System32\\drivers\\filecrypt.sys",
+        "system32\\drivers\\filecrypt.sys",
+    ];
+
     #[test]
     fn every_spelling_of_filecrypt_is_one_driver() {
         let expected = key("filecrypt.sys");
-        for spelling in [
-            "\\SystemRoot\\System32\\drivers\\filecrypt.sys",
-            "\\Device\\HarddiskVolume2\\Windows\\System32\\drivers\\filecrypt.sys",
-            "C:\\WINDOWS\\system32\\DRIVERS\\FileCrypt.sys",
-            "\\??\\C:\\Windows\\System32\\drivers\\filecrypt.sys",
-            "system32\\drivers\\filecrypt.sys",
+        let more = [
             "filecrypt.sys",
             "\"C:\\Windows\\System32\\drivers\\FILECRYPT.SYS\"",
-        ] {
+        ];
+        for spelling in SPELLINGS.into_iter().chain(more) {
             assert_eq!(key(spelling), expected, "{spelling}");
             assert!(expected.matches_path(spelling));
         }
@@ -169,14 +174,8 @@ mod tests {
     #[test]
     fn canonical_paths_agree_across_spellings() {
         let want = "windows\\system32\\drivers\\filecrypt.sys";
-        for spelling in [
-            "\\SystemRoot\\System32\\drivers\\filecrypt.sys",
-            "\\Device\\HarddiskVolume2\\Windows\\System32\\drivers\\filecrypt.sys",
-            "C:\\WINDOWS\\system32\\DRIVERS\\FileCrypt.sys",
-            "\\??\\C:\\Windows\\System32\\drivers\\filecrypt.sys",
-            "system32\\drivers\\filecrypt.sys",
-            "%SystemRoot%\\System32\\drivers\\filecrypt.sys",
-        ] {
+        let more = ["%SystemRoot%\\System32\\drivers\\filecrypt.sys"];
+        for spelling in SPELLINGS.into_iter().chain(more) {
             assert_eq!(canonical_path(spelling), want, "{spelling}");
         }
     }
