@@ -199,13 +199,7 @@ impl TimelinePane {
         let spec = self.spec();
         if spec.is_identity() {
             self.job = None;
-            let all = Arc::clone(self.all_activity.get_or_insert_with(|| {
-                Arc::new(view::activity(
-                    &self.log,
-                    &Rows::All(self.log.len()),
-                    view::STRIP_SLICES,
-                ))
-            }));
+            let all = self.whole_log_activity();
             self.apply(view::ViewResult {
                 rows: Rows::All(self.log.len()),
                 activity: Some(all),
@@ -220,6 +214,18 @@ impl TimelinePane {
             spec,
             self.scope.clone(),
         ));
+    }
+
+    /// The whole log's activity strip, computed once.
+    fn whole_log_activity(&mut self) -> Arc<Activity> {
+        let log = &self.log;
+        Arc::clone(self.all_activity.get_or_insert_with(|| {
+            Arc::new(view::activity(
+                log,
+                &Rows::All(log.len()),
+                view::STRIP_SLICES,
+            ))
+        }))
     }
 
     fn apply(&mut self, r: view::ViewResult) {
@@ -459,13 +465,7 @@ impl TimelinePane {
     /// in the bad style, the selected event's slice reversed), then the longest silence.
     fn render_strip(&mut self, frame: &mut Frame, area: Rect, theme: &Theme) {
         if self.activity.is_none() && self.job.is_none() && self.rows.len() == self.log.len() {
-            let all = Arc::clone(self.all_activity.get_or_insert_with(|| {
-                Arc::new(view::activity(
-                    &self.log,
-                    &Rows::All(self.log.len()),
-                    view::STRIP_SLICES,
-                ))
-            }));
+            let all = self.whole_log_activity();
             self.activity = Some(all);
         }
         let Some(a) = self.activity.as_deref() else {
