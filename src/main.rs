@@ -18,6 +18,9 @@ struct Cli {
     /// Draw borders and markers in ASCII (for PuTTY and fonts without box-drawing glyphs).
     #[arg(long, global = true)]
     ascii: bool,
+    /// Scroll lists with the mouse wheel (off by default: the terminal keeps its own selection).
+    #[arg(long)]
+    mouse: bool,
     /// Write a debug log here (the terminal is never logged to while the workbench runs).
     #[arg(long, global = true, value_name = "FILE")]
     log: Option<PathBuf>,
@@ -165,7 +168,13 @@ fn run() -> anyhow::Result<()> {
                     })?
                 }
             };
-            bsod_workbench::ui::run(Some(case), cli.ascii)?;
+            bsod_workbench::ui::run(
+                Some(case),
+                bsod_workbench::ui::Options {
+                    ascii: cli.ascii,
+                    mouse: cli.mouse,
+                },
+            )?;
             Ok(())
         }
     }

@@ -467,3 +467,35 @@ fn tmux_y_copies_the_demo_fix_into_the_tmux_buffer() {
     t.keys(&["q"]);
     assert_eq!(t.exit_code(), 0);
 }
+
+/// The mouse stays the terminal's by default (its selection works); `--mouse` captures it
+/// for wheel scrolling, and quitting gives it back.
+#[test]
+fn tmux_mouse_is_captured_only_with_the_flag() {
+    if !tmux_available() {
+        return;
+    }
+    let case = tempfile::tempdir().expect("case");
+    bsod_workbench::synth::demo::write_demo_case(case.path()).expect("demo case");
+    for (name, flag) in [("nomouse", None), ("mouse", Some("--mouse"))] {
+        let work = tempfile::tempdir().expect("work");
+        let mut args: Vec<&Path> = flag.iter().map(Path::new).collect();
+        args.push(case.path());
+        let t = Tmux::start(name, &[("TERM", "xterm-256color")], &args, work.path());
+        t.wait_for("Findings");
+        let captured = || {
+            t.tmux(&[
+                "display-message",
+                "-p",
+                "#{mouse_any_flag}#{mouse_button_flag}#{mouse_standard_flag}",
+            ])
+            .trim()
+            .chars()
+            .any(|c| c == '1')
+        };
+        assert_eq!(captured(), flag.is_some(), "{name}");
+        t.keys(&["q"]);
+        assert_eq!(t.exit_code(), 0);
+        assert!(!captured(), "{name}: the mouse is given back");
+    }
+}

@@ -24,6 +24,8 @@ use std::time::Duration;
 
 /// The signal that asked the workbench to quit (0: none); the event loop polls it.
 static QUIT_SIGNAL: AtomicI32 = AtomicI32::new(0);
+/// Whether the workbench captured the mouse (`--mouse`), to release it on restore.
+static MOUSE: AtomicBool = AtomicBool::new(false);
 /// Whether the terminal is in the workbench's mode (raw, alternate screen).
 static ACTIVE: AtomicBool = AtomicBool::new(false);
 
@@ -51,6 +53,9 @@ pub fn restore_terminal() {
     let _one = RESTORING.lock();
     if ACTIVE.load(Ordering::SeqCst) {
         let _ = ratatui::crossterm::execute!(std::io::stdout(), event::DisableBracketedPaste);
+        if MOUSE.swap(false, Ordering::SeqCst) {
+            let _ = ratatui::crossterm::execute!(std::io::stdout(), event::DisableMouseCapture);
+        }
         ratatui::restore();
         ACTIVE.store(false, Ordering::SeqCst);
     }
@@ -58,7 +63,17 @@ pub fn restore_terminal() {
 
 /// Run the workbench on a case folder (`None`: the empty screen) until the user quits.
 /// The terminal is restored on every exit path, panics included (ratatui's init installs the hook).
-pub fn run(case: Option<PathBuf>, ascii: bool) -> std::io::Result<()> {
+/// How the workbench draws and listens.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Options {
+    /// Borders and markers in ASCII.
+    pub ascii: bool,
+    /// Mouse-wheel scrolling (captures the mouse, so the terminal's own selection needs Shift).
+    pub mouse: bool,
+}
+
+pub fn run(case: Option<PathBuf>, options: Options) -> std::io::Result<()> {
+    let ascii = options.ascii;
     use std::io::IsTerminal;
     // Without a terminal (a pipe, cron, `ssh host bsodwb CASE` with no -t) there is nothing to
     // draw on: say what to run instead, before anything is loaded.
@@ -82,6 +97,10 @@ pub fn run(case: Option<PathBuf>, ascii: bool) -> std::io::Result<()> {
     let mut terminal = ratatui::try_init()?;
     // Pastes arrive as one event (inserted at once), not as thousands of key presses.
     let _ = ratatui::crossterm::execute!(std::io::stdout(), event::EnableBracketedPaste);
+    if options.mouse {
+        let _ = ratatui::crossterm::execute!(std::io::stdout(), event::EnableMouseCapture);
+        MOUSE.store(true, Ordering::SeqCst);
+    }
     ACTIVE.store(true, Ordering::SeqCst);
     // A panic on the main thread gives the terminal back whole (bracketed paste too) before the
     // message is printed.
@@ -122,6 +141,17 @@ fn event_loop(terminal: &mut ratatui::DefaultTerminal, app: &mut App) -> std::io
                 match event::read()? {
                     Event::Key(k) => app.handle_key(k),
                     Event::Paste(text) => app.handle_paste(&text),
+                    // `--mouse`: the wheel moves the cursor as the arrow keys do.
+                    Event::Mouse(m) => {
+                        let code = match m.kind {
+                            event::MouseEventKind::ScrollDown => Some(event::KeyCode::Down),
+                            event::MouseEventKind::ScrollUp => Some(event::KeyCode::Up),
+                            _ => None,
+                        };
+                        if let Some(code) = code {
+                            app.handle_key(event::KeyEvent::new(code, event::KeyModifiers::NONE));
+                        }
+                    }
                     Event::Resize(..) => {}
                     _ => {}
                 }
