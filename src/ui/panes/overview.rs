@@ -242,7 +242,7 @@ impl Pane for OverviewPane {
             }
             let title = format!(
                 "Findings ({}): Enter evidence, f focus its driver",
-                findings.len()
+                widgets::count_shown(findings.len(), range.clone(), theme.ascii)
             );
             frame.render_widget(
                 Paragraph::new(flines).block(widgets::block(
@@ -272,14 +272,17 @@ impl Pane for OverviewPane {
         ];
         frame.render_widget(Paragraph::new(head_lines), head);
 
+        let inner = widgets::block("", theme, false).inner(list);
+        let range = self.cursor.window(files.len(), inner.height as usize);
         let block = widgets::block(
-            "Files (Enter opens the pane that shows a file)",
+            &format!(
+                "Files ({}): Enter opens the pane that shows a file",
+                widgets::count_shown(files.len(), range.clone(), theme.ascii)
+            ),
             theme,
             active == List::Files,
         );
-        let inner = block.inner(list);
         frame.render_widget(block, list);
-        let range = self.cursor.window(files.len(), inner.height as usize);
         let w = inner.width as usize;
         let longest = files
             .iter()

@@ -26,6 +26,26 @@ pub fn block(title: &str, theme: &Theme, active: bool) -> Block<'static> {
         .title(Span::styled(format!(" {title} "), theme.title))
 }
 
+/// A box title's count of what it holds: `"17"` when every row shows, `"17, 4-9 shown ↓"`
+/// when some are above or below (`v`/`^` in ASCII).
+pub fn count_shown(total: usize, shown: std::ops::Range<usize>, ascii: bool) -> String {
+    if shown.start == 0 && shown.end >= total {
+        return total.to_string();
+    }
+    let (down, up) = if ascii { ("v", "^") } else { ("↓", "↑") };
+    let arrows = match (shown.start > 0, shown.end < total) {
+        (true, true) => format!(" {up}{down}"),
+        (true, false) => format!(" {up}"),
+        (false, true) => format!(" {down}"),
+        (false, false) => String::new(),
+    };
+    format!(
+        "{total}, {}-{} shown{arrows}",
+        shown.start + 1,
+        shown.end.min(total)
+    )
+}
+
 /// What a pane shows when the case lacks its artefact: which file it needs and how to get it.
 pub fn missing(frame: &mut Frame, area: Rect, title: &str, needs: &[&str], theme: &Theme) {
     let mut lines = vec![
@@ -86,6 +106,14 @@ pub fn fit(s: &str, width: usize) -> String {
 #[cfg(test)]
 mod fit_tests {
     use super::*;
+
+    #[test]
+    fn a_box_says_when_it_holds_more_than_it_shows() {
+        assert_eq!(count_shown(3, 0..3, false), "3");
+        assert_eq!(count_shown(4, 0..3, false), "4, 1-3 shown ↓");
+        assert_eq!(count_shown(40, 10..20, true), "40, 11-20 shown ^v");
+        assert_eq!(count_shown(40, 30..40, false), "40, 31-40 shown ↑");
+    }
 
     #[test]
     fn a_path_cut_in_the_middle_keeps_both_ends() {
