@@ -1,6 +1,6 @@
 //! The application state and its event handling. Rendering reads this state; it does no I/O.
 
-use super::action::{Action, Outcome};
+use super::action::{Action, Outcome, PaneAction};
 use super::keymap::{self, Keymap};
 use super::pane::{Pane, PaneContext};
 use super::pane_id::PaneId;
@@ -37,6 +37,8 @@ pub struct App {
     pub quit: bool,
     /// `q` was pressed with unsaved work: the next key answers (y quits).
     pub confirm_quit: bool,
+    /// The last pane action a key reached, with the pane that did it (the keymap tests' trace).
+    pub last_action: Option<(PaneId, PaneAction)>,
 }
 
 impl App {
@@ -54,6 +56,7 @@ impl App {
             loading: None,
             quit: false,
             confirm_quit: false,
+            last_action: None,
         };
         app.install(case);
         app
@@ -229,11 +232,29 @@ impl App {
             self.apply(action);
             return;
         }
-        let outcome = pane.handle_key(key, &ctx);
+        let id = pane.id();
+        let bound = if captures {
+            None
+        } else {
+            self.keymap.pane_action(id, &key)
+        };
+        let outcome = pane.handle_key_with(&self.keymap, key, &ctx);
+        if let Some(a) = bound
+            && outcome != Outcome::Ignored
+        {
+            self.last_action = Some((id, a));
+        }
         match outcome {
             Outcome::Ignored => {
                 if key.code == KeyCode::Esc {
                     self.message = None;
+                } else if bound.is_none() && !captures {
+                    // An unknown key says so, briefly.
+                    self.message = Some(format!(
+                        "no action for {} here, {} for help",
+                        crate::escape::escape_field(&keymap::key_label(&key)),
+                        self.keymap.label_for(Action::Help)
+                    ));
                 }
             }
             Outcome::Consumed => {}
@@ -282,7 +303,7 @@ impl App {
             let (title, hints) = self
                 .panes
                 .get(self.active)
-                .map(|p| (p.title(), p.hints()))
+                .map(|p| (p.title(), self.keymap.hints(p.id())))
                 .unwrap_or((PaneId::Overview.title(), Vec::new()));
             widgets::help::render(frame, body, title, &hints, &self.keymap, &self.theme);
         }
@@ -317,16 +338,7 @@ impl App {
         };
         let right = match &self.message {
             Some(m) => m.clone(),
-            None => {
-                let k = |a| self.keymap.label_for(a);
-                format!(
-                    "{} help  {} pane  f focus  {} clear  {} quit",
-                    k(Action::Help),
-                    k(Action::NextPane),
-                    k(Action::ClearFocus),
-                    k(Action::Quit)
-                )
-            }
+            None => self.hint_bar(),
         };
         let left = format!(" {mode} | {focus} | ");
         let width = area.width as usize;
@@ -336,6 +348,35 @@ impl App {
             self.theme.status,
         )]);
         frame.render_widget(Paragraph::new(line), area);
+    }
+
+    /// The hint bar (the status line without a message): help and pane keys, the active pane's
+    /// focus key next to the global clear-focus key, quit, then the pane's own keys, all from
+    /// the keymap.
+    pub fn hint_bar(&self) -> String {
+        let k = |a| self.keymap.label_for(a);
+        let bar = self
+            .panes
+            .get(self.active)
+            .map(|p| self.keymap.bar(p.id()))
+            .unwrap_or_default();
+        let mut out = format!("{} help  {} pane  ", k(Action::Help), k(Action::NextPane));
+        for (_, keys, short) in bar.iter().filter(|b| b.0 == PaneAction::Focus) {
+            out.push_str(&format!("{keys} {short}  "));
+        }
+        out.push_str(&format!(
+            "{} clear  {} quit",
+            k(Action::ClearFocus),
+            k(Action::Quit)
+        ));
+        for (_, keys, short) in bar.iter().filter(|b| b.0 != PaneAction::Focus) {
+            out.push_str(&format!("  {keys} {short}"));
+        }
+        if self.theme.ascii {
+            widgets::help::ascii_glyphs(&out)
+        } else {
+            out
+        }
     }
 
     /// The text of the active pane's title (for tests).
@@ -465,7 +506,7 @@ mod tests {
             assert!(app.help);
             let text = screen(&mut app, size.0, size.1);
             for b in &keymap.global {
-                let line = format!("  {:<12}{}", b.key, b.desc);
+                let line = format!("  {:<12}{}", keymap::label(&b.key), b.desc);
                 assert!(text.contains(&line), "{size:?}: `?` lacks {line:?}\n{text}");
             }
             // The same key closes it.
@@ -484,9 +525,9 @@ mod tests {
     #[test]
     fn overridden_keys_drive_the_app_tab_bar_status_line_and_help() {
         let keymap = Keymap::with_overrides(
-            "[[global]]\nkey = \"x\"\naction = \"quit\"\n\n\
+            "[[global]]\nkey = \"Q\"\naction = \"quit\"\n\n\
              [[global]]\nkey = \"f2\"\naction = \"pane:dump\"\n\n\
-             [[global]]\nkey = \"h\"\naction = \"help\"\ndesc = \"keys\"\n",
+             [[global]]\nkey = \"H\"\naction = \"help\"\ndesc = \"keys\"\n",
         )
         .expect("overrides");
         every_binding_reaches_its_handler_and_the_help(&keymap);
@@ -495,7 +536,7 @@ mod tests {
         let text = screen(&mut app, 100, 24);
         assert!(text.contains(" F2 Dump "), "{text}");
         assert!(
-            text.contains("h help  Tab pane  f focus  F clear  x quit"),
+            text.contains("H help  Tab pane  f focus  F clear  Q quit"),
             "{text}"
         );
         // The old keys do nothing now.
