@@ -336,12 +336,24 @@ impl App {
             Some(k) => format!("focus: {k}"),
             None => "focus: none".to_string(),
         };
-        let right = match &self.message {
-            Some(m) => m.clone(),
-            None => self.hint_bar(),
-        };
         let left = format!(" {mode} | {focus} | ");
         let width = area.width as usize;
+        let right = match &self.message {
+            Some(m) => m.clone(),
+            None => {
+                // The pane's own keys, as many whole entries as fit.
+                let (mut bar, extra) = self.hint_bar_parts();
+                let mut used = left.chars().count() + bar.chars().count();
+                for e in extra {
+                    used += e.chars().count();
+                    if used > width {
+                        break;
+                    }
+                    bar.push_str(&e);
+                }
+                bar
+            }
+        };
         let text = fit(&format!("{left}{right}"), width);
         let line = Line::from(vec![Span::styled(
             format!("{text:<width$}"),
@@ -354,6 +366,15 @@ impl App {
     /// focus key next to the global clear-focus key, quit, then the pane's own keys, all from
     /// the keymap.
     pub fn hint_bar(&self) -> String {
+        let (mut out, extra) = self.hint_bar_parts();
+        for e in extra {
+            out.push_str(&e);
+        }
+        out
+    }
+
+    /// The hint bar's fixed part and the pane's own entries (each with its leading spaces).
+    fn hint_bar_parts(&self) -> (String, Vec<String>) {
         let k = |a| self.keymap.label_for(a);
         let bar = self
             .panes
@@ -369,14 +390,19 @@ impl App {
             k(Action::ClearFocus),
             k(Action::Quit)
         ));
-        for (_, keys, short) in bar.iter().filter(|b| b.0 != PaneAction::Focus) {
-            out.push_str(&format!("  {keys} {short}"));
-        }
-        if self.theme.ascii {
-            widgets::help::ascii_glyphs(&out)
-        } else {
-            out
-        }
+        let ascii = |s: String| {
+            if self.theme.ascii {
+                widgets::help::ascii_glyphs(&s)
+            } else {
+                s
+            }
+        };
+        let extra = bar
+            .iter()
+            .filter(|b| b.0 != PaneAction::Focus)
+            .map(|(_, keys, short)| ascii(format!("  {keys} {short}")))
+            .collect();
+        (ascii(out), extra)
     }
 
     /// The text of the active pane's title (for tests).

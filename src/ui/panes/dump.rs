@@ -430,7 +430,12 @@ impl Pane for DumpPane {
                 if let Some(h) = &i.hint {
                     let lead = match PaneId::showing(h.look_at) {
                         PaneId::Dump => String::new(),
-                        p => format!("i: {} pane  ", p.title()),
+                        p => format!(
+                            "{}: {} pane  ",
+                            crate::ui::keymap::builtin_ref()
+                                .pane_label(PaneId::Dump, PaneAction::BugCheckPane),
+                            p.title()
+                        ),
                     };
                     lines.push(Line::from(vec![
                         Span::styled(lead, theme.key),
@@ -549,8 +554,9 @@ impl Pane for DumpPane {
         let order = self.module_order(d);
         let block = widgets::block(
             &format!(
-                "Modules ({}; sorted by {}{})",
+                "Modules ({}; {}: sort by {}{})",
                 d.modules.len(),
+                crate::ui::keymap::builtin_ref().pane_label(PaneId::Dump, PaneAction::Sort),
                 self.sort.label(),
                 if self.descending { " desc" } else { "" }
             ),
