@@ -343,6 +343,20 @@ impl Keymap {
     }
 }
 
+/// The keymap the workbench runs with (set once by [`set_current`] when the user's overrides are
+/// read), else the built-in one: pane text that names a key (a box title, a popup's footer)
+/// reads it.
+pub fn current() -> &'static Keymap {
+    CURRENT.get().unwrap_or_else(builtin_ref)
+}
+
+/// Make `keymap` the one [`current`] gives (the first call wins).
+pub fn set_current(keymap: Keymap) {
+    let _ = CURRENT.set(keymap);
+}
+
+static CURRENT: OnceLock<Keymap> = OnceLock::new();
+
 /// The built-in keymap, parsed once.
 pub fn builtin_ref() -> &'static Keymap {
     static BUILTIN: OnceLock<Keymap> = OnceLock::new();

@@ -65,6 +65,7 @@ pub fn run(case: Option<PathBuf>, ascii: bool) -> std::io::Result<()> {
     };
     // The user's key overrides; a bad file leaves the defaults and says so in the status line.
     let (keys, problem) = keymap::Keymap::load_user();
+    keymap::set_current(keys.clone());
     app.keymap = keys;
     if problem.is_some() {
         app.message = problem;

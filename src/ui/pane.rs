@@ -59,9 +59,9 @@ pub trait Pane {
     /// does not apply in the pane's present state.
     fn handle_action(&mut self, action: PaneAction, ctx: &PaneContext) -> Outcome;
 
-    /// Take a key press through the built-in keymap (see [`Pane::handle_key_with`]).
+    /// Take a key press through the keymap the workbench runs with (see [`Pane::handle_key_with`]).
     fn handle_key(&mut self, key: KeyEvent, ctx: &PaneContext) -> Outcome {
-        self.handle_key_with(keymap::builtin_ref(), key, ctx)
+        self.handle_key_with(keymap::current(), key, ctx)
     }
 
     /// Take a key press: raw while the pane edits text, else the action `keymap` binds to it in
@@ -80,9 +80,9 @@ pub trait Pane {
     /// The driver focus changed (or was cleared): filter or highlight what concerns it.
     fn on_focus(&mut self, focus: Option<&DriverKey>, case: &Case);
 
-    /// This pane's own keys for the help overlay, from the built-in keymap.
+    /// This pane's own keys for the help overlay, from the keymap the workbench runs with.
     fn hints(&self) -> Vec<Hint> {
-        keymap::builtin_ref().hints(self.id())
+        keymap::current().hints(self.id())
     }
 
     /// True while the pane edits text (a filter bar, the notes editor): every key goes to the

@@ -432,7 +432,7 @@ impl Pane for DumpPane {
                         PaneId::Dump => String::new(),
                         p => format!(
                             "{}: {} pane  ",
-                            crate::ui::keymap::builtin_ref()
+                            crate::ui::keymap::current()
                                 .pane_label(PaneId::Dump, PaneAction::BugCheckPane),
                             p.title()
                         ),
@@ -556,7 +556,7 @@ impl Pane for DumpPane {
             &format!(
                 "Modules ({}; {}: sort by {}{})",
                 d.modules.len(),
-                crate::ui::keymap::builtin_ref().pane_label(PaneId::Dump, PaneAction::Sort),
+                crate::ui::keymap::current().pane_label(PaneId::Dump, PaneAction::Sort),
                 self.sort.label(),
                 if self.descending { " desc" } else { "" }
             ),

@@ -346,30 +346,54 @@ impl TimelinePane {
             theme.dim,
         ));
         let on = |b: bool| if b { "[x]" } else { "[ ]" };
+        // Each toggle shows the key that flips it, from the keymap.
+        let key = |a: PaneAction| {
+            crate::ui::keymap::current().pane_label(crate::ui::pane_id::PaneId::Timeline, a)
+        };
         let mut second = vec![
             Span::styled(
-                format!("e{}failures ", on(self.toggles.failures)),
+                format!(
+                    "{}{}failures ",
+                    key(PaneAction::Failures),
+                    on(self.toggles.failures)
+                ),
                 toggle_style(self.toggles.failures, theme),
             ),
             Span::styled(
-                format!("o{}loads ", on(self.toggles.image_loads)),
+                format!(
+                    "{}{}loads ",
+                    key(PaneAction::ImageLoads),
+                    on(self.toggles.image_loads)
+                ),
                 toggle_style(self.toggles.image_loads, theme),
             ),
             Span::styled(
-                format!("p{}System ", on(self.toggles.system)),
+                format!(
+                    "{}{}System ",
+                    key(PaneAction::SystemProcess),
+                    on(self.toggles.system)
+                ),
                 toggle_style(self.toggles.system, theme),
             ),
         ];
         match &self.focus {
             Some(t) => second.push(Span::styled(
-                format!("d{}{} ", on(self.driver_only), t.key),
+                format!(
+                    "{}{}{} ",
+                    key(PaneAction::DriverOnly),
+                    on(self.driver_only),
+                    t.key
+                ),
                 if self.driver_only {
                     theme.focused_driver
                 } else {
                     theme.dim
                 },
             )),
-            None => second.push(Span::styled("d[ ]driver ", theme.dim)),
+            None => second.push(Span::styled(
+                format!("{}[ ]driver ", key(PaneAction::DriverOnly)),
+                theme.dim,
+            )),
         }
         let rules = self.filter.rules.len();
         let hl = self.highlight.rules.len();
@@ -384,6 +408,9 @@ impl TimelinePane {
     }
 
     fn rules_lines(&self, theme: &Theme) -> Vec<Line<'static>> {
+        let key = |a: PaneAction| {
+            crate::ui::keymap::current().pane_label(crate::ui::pane_id::PaneId::Timeline, a)
+        };
         let mut lines = Vec::new();
         for r in &self.filter.rules {
             lines.push(Line::from(vec![
@@ -399,12 +426,21 @@ impl TimelinePane {
         }
         if lines.is_empty() {
             lines.push(Line::styled(
-                "No rules. + adds a filter rule, * a highlight rule (e.g. Path ends with .sys).",
+                format!(
+                    "No rules. {} adds a filter rule, {} a highlight rule (e.g. Path ends with .sys).",
+                    key(PaneAction::AddFilter),
+                    key(PaneAction::AddHighlight)
+                ),
                 theme.dim,
             ));
         } else {
             lines.push(Line::styled(
-                "x removes the last rule, X clears them all, R hides this list",
+                format!(
+                    "{} removes the last rule, {} clears them all, {} hides this list",
+                    key(PaneAction::UndoRule),
+                    key(PaneAction::ClearRules),
+                    key(PaneAction::Rules)
+                ),
                 theme.dim,
             ));
         }
