@@ -1,7 +1,8 @@
 //! The terminal workbench: panes over a loaded case, one driver focus shared by all.
 //!
 //! `app` holds the state and the event handling, `pane_id` the panes in tab order, `keymap` maps
-//! keys to [`action::Action`]s from `assets/keymap.toml` and the user's `keymap.toml`, `panes` has one file per pane, `widgets` the shared pieces, `theme` the
+//! keys to global [`action::Action`]s and each pane's [`action::PaneAction`]s from
+//! `assets/keymap.toml` and the user's `keymap.toml`, `panes` has one file per pane, `widgets` the shared pieces, `theme` the
 //! style slots. Loading runs on a worker thread; the UI thread only drains messages and draws.
 
 pub mod action;
