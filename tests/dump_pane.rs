@@ -78,12 +78,12 @@ fn demo_0x5a_at_both_sizes() {
         insta::assert_snapshot!(format!("dump_pane_0x5a_{w}x{h}"), text);
         assert!(text.contains("CRITICAL_SERVICE_FAILED (0x5a)"));
         assert!(text.contains("STATUS_INVALID_IMAGE_HASH"));
-        assert!(text.contains("i: Integrity pane"));
+        assert!(text.contains("b: Integrity pane"));
         assert!(text.contains("nt!IopLoadDriver+0x"));
     }
-    // `i` goes to the Integrity pane (index 3), focused on the driver P3 names.
+    // `b` goes to the Integrity pane (index 3), focused on the driver P3 names.
     assert_eq!(
-        press(&mut pane, &case, KeyCode::Char('i')),
+        press(&mut pane, &case, KeyCode::Char('b')),
         Outcome::FocusAndGoTo(
             bsod_workbench::driver::DriverKey::from_path("filecrypt.sys").expect("key"),
             3
@@ -119,8 +119,8 @@ fn focus_sort_and_highlight_modules() {
         Outcome::Focus(DriverKey::from_path("ntoskrnl.exe").unwrap())
     );
     // In the module list, sorted by name, `f` focuses the selected module.
-    press(&mut pane, &case, KeyCode::Char('m'));
-    press(&mut pane, &case, KeyCode::Char('o')); // by name
+    press(&mut pane, &case, KeyCode::Char('l'));
+    press(&mut pane, &case, KeyCode::Char('s')); // by name
     let first = press(&mut pane, &case, KeyCode::Char('f'));
     assert_eq!(
         first,
@@ -316,7 +316,8 @@ fn search_esc_cancels_and_no_match_says_so() {
     );
     assert!(selected_row(&mut pane, &case).starts_with(" 00 "));
     // The help lists the search keys.
-    let keys: Vec<&str> = pane.hints().iter().map(|h| h.key).collect();
+    let hints = pane.hints();
+    let keys: Vec<&str> = hints.iter().map(|h| h.key.as_str()).collect();
     assert!(keys.contains(&"/") && keys.contains(&"n/N"), "{keys:?}");
 }
 

@@ -224,7 +224,7 @@ fn tmux_no_color_draws_no_colour_escapes() {
     assert!(!t.alternate_on());
 }
 
-/// The demo walk of the README, by keys alone: the Dump pane's 0x5A, then `i` follows the bug
+/// The demo walk of the README, by keys alone: the Dump pane's 0x5A, then `b` follows the bug
 /// check to the Integrity pane focused on filecrypt.sys, its 3004 beside its signature verdict.
 #[test]
 fn tmux_demo_walk_from_the_bugcheck_to_filecrypt() {
@@ -250,7 +250,7 @@ fn tmux_demo_walk_from_the_bugcheck_to_filecrypt() {
     let s = t.wait_for("STATUS_INVALID_IMAGE_HASH");
     assert!(s.contains("CRITICAL_SERVICE_FAILED"), "{s}");
     assert!(s.contains("IopLoadDriver"), "{s}");
-    t.keys(&["i"]);
+    t.keys(&["b"]);
     let s = t.wait_for("focus: filecrypt.sys");
     assert!(s.contains("4 Integrity"), "{s}");
     let s = t.wait_for("3004");

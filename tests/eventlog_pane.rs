@@ -235,7 +235,7 @@ fn the_focus_filters_every_table_to_one_driver() {
     });
     for (w, h) in [(80, 24), (160, 48)] {
         let text = draw(&mut pane, &case, Some(&fc), w, h);
-        assert!(text.contains("Events of filecrypt.sys (e): 4"), "{text}");
+        assert!(text.contains("Events of filecrypt.sys: 4"), "{text}");
         assert!(!text.contains("cdrom.sys"), "{text}");
         assert!(
             !text.contains("bugcheck 0x5a"),
@@ -257,8 +257,9 @@ fn keys_switch_tables_and_enter_focuses_the_row() {
     };
     let mut pane = IntegrityPane::new();
     assert_eq!(pane.active(), Table::Events);
+    // h/l go round the tables: back from the events to the signatures.
     assert_eq!(
-        pane.handle_key(key(KeyCode::Char('s')), &ctx),
+        pane.handle_key(key(KeyCode::Char('h')), &ctx),
         Outcome::Consumed
     );
     assert_eq!(pane.active(), Table::Signatures);
@@ -287,7 +288,7 @@ fn keys_switch_tables_and_enter_focuses_the_row() {
         Outcome::Focus(DriverKey::from_path("cdrom.sys").expect("key"))
     );
     assert_eq!(
-        pane.handle_key(key(KeyCode::Char('d')), &ctx),
+        pane.handle_key(key(KeyCode::Char('h')), &ctx),
         Outcome::Consumed
     );
     assert_eq!(pane.active(), Table::Drivers);
@@ -297,7 +298,7 @@ fn keys_switch_tables_and_enter_focuses_the_row() {
     );
     // The bottom table at 80 columns follows the choice.
     let text = draw(&mut pane, &case, None, 80, 24);
-    assert!(text.contains("By driver (d)"), "{text}");
+    assert!(text.contains("By driver"), "{text}");
 }
 
 #[test]

@@ -365,8 +365,8 @@ fn demo_timeline_search_time_jump_toggles_and_highlight() {
     press(&mut pane, &case, KeyCode::Char('p'));
     pane.wait_idle();
 
-    // h: a highlight rule marks rows and hides none.
-    press(&mut pane, &case, KeyCode::Char('h'));
+    // *: a highlight rule marks rows and hides none.
+    press(&mut pane, &case, KeyCode::Char('*'));
     type_text(&mut pane, &case, "Path contains FileCrypt");
     pane.wait_idle();
     assert_eq!(pane.rows().len(), log.len());
@@ -386,7 +386,7 @@ fn demo_timeline_filter_rule_hides_rows_like_the_cli() {
     let (dir, case) = demo_case();
     let mut pane = TimelinePane::from_case(&case).expect("boot log");
     let log = log_of(&case);
-    press(&mut pane, &case, KeyCode::Char('i'));
+    press(&mut pane, &case, KeyCode::Char('+'));
     assert_eq!(
         type_text(&mut pane, &case, "Path ends with .sys"),
         Outcome::Consumed
@@ -410,7 +410,7 @@ fn demo_timeline_filter_rule_hides_rows_like_the_cli() {
     assert_eq!(pane.rows().len(), csv_rows);
 
     // A second rule accumulates (exclude), and the list shows both.
-    press(&mut pane, &case, KeyCode::Char('i'));
+    press(&mut pane, &case, KeyCode::Char('+'));
     type_text(&mut pane, &case, "Operation is Load Image exclude");
     pane.wait_idle();
     let both = Filter::parse(&["Path ends with .sys", "Operation is Load Image exclude"])
@@ -418,14 +418,14 @@ fn demo_timeline_filter_rule_hides_rows_like_the_cli() {
         .apply(log, &mut |_, _| {}, &cancel);
     assert!(both.len() < expected.len());
     assert_eq!(pane.rows().to_vec(), both);
-    press(&mut pane, &case, KeyCode::Char('l'));
+    press(&mut pane, &case, KeyCode::Char('R'));
     let text = draw(&mut pane, &case, 80, 24);
     assert!(text.contains("Path ends with .sys"), "{text}");
     assert!(text.contains("Operation is Load Image exclude"), "{text}");
     insta::assert_snapshot!("demo_timeline_rules_80x24", text);
 
     // A bad rule keeps the bar open and says why.
-    press(&mut pane, &case, KeyCode::Char('i'));
+    press(&mut pane, &case, KeyCode::Char('+'));
     assert!(matches!(
         type_text(&mut pane, &case, "Colour is red"),
         Outcome::Message(_)
@@ -434,11 +434,11 @@ fn demo_timeline_filter_rule_hides_rows_like_the_cli() {
     press(&mut pane, &case, KeyCode::Esc);
     assert!(!pane.captures_input());
 
-    // x removes the last rule, c clears them all.
+    // x removes the last rule, X clears them all.
     press(&mut pane, &case, KeyCode::Char('x'));
     pane.wait_idle();
     assert_eq!(pane.rows().to_vec(), expected);
-    press(&mut pane, &case, KeyCode::Char('c'));
+    press(&mut pane, &case, KeyCode::Char('X'));
     pane.wait_idle();
     assert_eq!(pane.rows().len(), log.len());
 }
@@ -464,7 +464,7 @@ fn sample_timeline_sorts_filters_and_renders() {
         .collect();
     assert_eq!(paths.len(), log.len());
     assert!(paths.windows(2).all(|w| w[0] <= w[1]));
-    press(&mut pane, &case, KeyCode::Char('S'));
+    press(&mut pane, &case, KeyCode::Char('r'));
     pane.wait_idle();
     let first = pane.rows().get(0).expect("a row");
     assert_eq!(
@@ -476,7 +476,7 @@ fn sample_timeline_sorts_filters_and_renders() {
         draw(&mut pane, &case, 160, 48)
     );
     // A filter over the real log equals Filter::apply.
-    press(&mut pane, &case, KeyCode::Char('i'));
+    press(&mut pane, &case, KeyCode::Char('+'));
     type_text(&mut pane, &case, "Operation is Load Image");
     pane.wait_idle();
     let cancel = AtomicBool::new(false);
@@ -511,7 +511,7 @@ fn no_color_draws_without_colours() {
         theme: &Theme::ansi16(),
     });
     pane.wait_idle();
-    press(&mut pane, &case, KeyCode::Char('h'));
+    press(&mut pane, &case, KeyCode::Char('*'));
     type_text(&mut pane, &case, "Result is NAME NOT FOUND");
     let t = draw_with(&mut pane, &case, &Theme::monochrome(), 80, 24);
     let buf = t.backend().buffer();

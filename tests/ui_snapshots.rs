@@ -459,7 +459,8 @@ fn integrity_search_goes_through_events_drivers_and_signatures() {
     }
     assert_eq!(tables, [Table::Events, Table::Drivers, Table::Signatures]);
     assert_eq!(pane.active(), Table::Events, "wrapped to the first match");
-    let keys: Vec<&str> = pane.hints().iter().map(|h| h.key).collect();
+    let hints = pane.hints();
+    let keys: Vec<&str> = hints.iter().map(|h| h.key.as_str()).collect();
     assert!(keys.contains(&"/") && keys.contains(&"n/N"), "{keys:?}");
 }
 
@@ -504,7 +505,7 @@ fn every_pane_help_fits_80x24_with_every_key() {
         }
         assert!(text.contains("Esc or ? closes"), "{}", pane.title());
         if ["Overview", "Dump", "Integrity", "Drivers"].contains(&pane.title()) {
-            let keys: Vec<&str> = hints.iter().map(|h| h.key).collect();
+            let keys: Vec<&str> = hints.iter().map(|h| h.key.as_str()).collect();
             assert!(keys.contains(&"/") && keys.contains(&"n/N"), "{keys:?}");
         }
     }

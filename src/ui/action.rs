@@ -86,3 +86,213 @@ pub enum Outcome {
     /// Show a message in the status line.
     Message(String),
 }
+
+/// What a key does inside a pane, named as in the pane sections of `assets/keymap.toml`
+/// (`[[dump]]`, `[[timeline]]`, ...). A key means one thing wherever it is bound: Enter is
+/// always "details", `f` always "focus the driver", `s` always "sort".
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Deserialize)]
+#[serde(try_from = "String")]
+pub enum PaneAction {
+    Down,
+    Up,
+    PageDown,
+    PageUp,
+    First,
+    Last,
+    /// The next list or table of the pane (Overview, Dump, Integrity).
+    NextBox,
+    PrevBox,
+    /// Open (or close again) the details of the row under the cursor.
+    Details,
+    /// Close the details or popup.
+    Close,
+    /// Focus every pane on the row's driver.
+    Focus,
+    Search,
+    NextMatch,
+    PrevMatch,
+    /// Sort by the next column.
+    Sort,
+    /// Reverse the sort.
+    Reverse,
+    /// Dump: open the pane the bug check points to, focused on the driver it names.
+    BugCheckPane,
+    /// Dump: the next dump of the case.
+    NextDump,
+    /// Timeline: add a filter rule.
+    AddFilter,
+    /// Timeline: add a highlight rule.
+    AddHighlight,
+    /// Timeline: show or hide the rule list.
+    Rules,
+    /// Timeline: remove the last rule.
+    UndoRule,
+    /// Timeline: remove every rule.
+    ClearRules,
+    /// Timeline: only failures.
+    Failures,
+    /// Timeline: image loads shown or hidden.
+    ImageLoads,
+    /// Timeline: the System process shown or hidden.
+    SystemProcess,
+    /// Timeline: only the focused driver's events.
+    DriverOnly,
+    /// Timeline: jump to a time.
+    GotoTime,
+    /// Integrity: times in UTC or on the machine's clock.
+    TimeZone,
+    /// Drivers: only critical boot drivers.
+    CriticalOnly,
+    /// Drivers: drivers only or every service.
+    AllServices,
+    /// Drivers: scroll the focused driver's key down / up.
+    ScrollDown,
+    ScrollUp,
+    /// Notes: edit.
+    Edit,
+}
+
+impl PaneAction {
+    /// Every pane action with its name in the keymap file.
+    pub const NAMES: [(PaneAction, &'static str); 34] = [
+        (PaneAction::Down, "down"),
+        (PaneAction::Up, "up"),
+        (PaneAction::PageDown, "page-down"),
+        (PaneAction::PageUp, "page-up"),
+        (PaneAction::First, "first"),
+        (PaneAction::Last, "last"),
+        (PaneAction::NextBox, "next-box"),
+        (PaneAction::PrevBox, "prev-box"),
+        (PaneAction::Details, "details"),
+        (PaneAction::Close, "close"),
+        (PaneAction::Focus, "focus"),
+        (PaneAction::Search, "search"),
+        (PaneAction::NextMatch, "next-match"),
+        (PaneAction::PrevMatch, "prev-match"),
+        (PaneAction::Sort, "sort"),
+        (PaneAction::Reverse, "reverse"),
+        (PaneAction::BugCheckPane, "bug-check-pane"),
+        (PaneAction::NextDump, "next-dump"),
+        (PaneAction::AddFilter, "add-filter"),
+        (PaneAction::AddHighlight, "add-highlight"),
+        (PaneAction::Rules, "rules"),
+        (PaneAction::UndoRule, "undo-rule"),
+        (PaneAction::ClearRules, "clear-rules"),
+        (PaneAction::Failures, "failures"),
+        (PaneAction::ImageLoads, "image-loads"),
+        (PaneAction::SystemProcess, "system-process"),
+        (PaneAction::DriverOnly, "driver-only"),
+        (PaneAction::GotoTime, "goto-time"),
+        (PaneAction::TimeZone, "time-zone"),
+        (PaneAction::CriticalOnly, "critical-only"),
+        (PaneAction::AllServices, "all-services"),
+        (PaneAction::ScrollDown, "scroll-down"),
+        (PaneAction::ScrollUp, "scroll-up"),
+        (PaneAction::Edit, "edit"),
+    ];
+
+    /// The name in the keymap file.
+    pub fn name(self) -> &'static str {
+        PaneAction::NAMES
+            .iter()
+            .find(|(a, _)| *a == self)
+            .map_or("?", |(_, n)| n)
+    }
+
+    /// The actions a pane handles: its keymap section binds each of them and no other.
+    pub fn of(pane: PaneId) -> &'static [PaneAction] {
+        use PaneAction::*;
+        match pane {
+            PaneId::Overview => &[
+                Down, Up, PageDown, PageUp, First, Last, NextBox, PrevBox, Details, Close, Focus,
+                Search, NextMatch, PrevMatch,
+            ],
+            PaneId::Dump => &[
+                Down,
+                Up,
+                PageDown,
+                PageUp,
+                First,
+                Last,
+                NextBox,
+                PrevBox,
+                Details,
+                Close,
+                Focus,
+                Search,
+                NextMatch,
+                PrevMatch,
+                Sort,
+                Reverse,
+                BugCheckPane,
+                NextDump,
+            ],
+            PaneId::Timeline => &[
+                Down,
+                Up,
+                PageDown,
+                PageUp,
+                First,
+                Last,
+                Details,
+                Close,
+                Focus,
+                Search,
+                NextMatch,
+                PrevMatch,
+                Sort,
+                Reverse,
+                AddFilter,
+                AddHighlight,
+                Rules,
+                UndoRule,
+                ClearRules,
+                Failures,
+                ImageLoads,
+                SystemProcess,
+                DriverOnly,
+                GotoTime,
+            ],
+            PaneId::Integrity => &[
+                Down, Up, PageDown, PageUp, First, Last, NextBox, PrevBox, Details, Focus, Search,
+                NextMatch, PrevMatch, TimeZone,
+            ],
+            PaneId::Drivers => &[
+                Down,
+                Up,
+                PageDown,
+                PageUp,
+                First,
+                Last,
+                Details,
+                Focus,
+                Search,
+                NextMatch,
+                PrevMatch,
+                Sort,
+                Reverse,
+                CriticalOnly,
+                AllServices,
+                ScrollDown,
+                ScrollUp,
+            ],
+            PaneId::Notes => &[Edit],
+        }
+    }
+}
+
+impl TryFrom<String> for PaneAction {
+    type Error = String;
+    fn try_from(s: String) -> Result<PaneAction, String> {
+        PaneAction::NAMES
+            .iter()
+            .find(|(_, n)| *n == s)
+            .map(|(a, _)| *a)
+            .ok_or_else(|| {
+                format!(
+                    "unknown pane action \"{}\"",
+                    crate::escape::escape_field(&s)
+                )
+            })
+    }
+}

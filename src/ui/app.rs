@@ -1,6 +1,6 @@
 //! The application state and its event handling. Rendering reads this state; it does no I/O.
 
-use super::action::{Action, Outcome};
+use super::action::{Action, Outcome, PaneAction};
 use super::keymap::{self, Keymap};
 use super::pane::{Pane, PaneContext};
 use super::pane_id::PaneId;
@@ -88,6 +88,8 @@ pub struct App {
     clipboard: Option<String>,
     /// The `:` command line.
     command: CommandLine,
+    /// The last pane action a key reached, with the pane that did it (the keymap tests' trace).
+    pub last_action: Option<(PaneId, PaneAction)>,
 }
 
 impl App {
@@ -115,6 +117,7 @@ impl App {
             confirm_quit: false,
             clipboard: None,
             command: CommandLine::default(),
+            last_action: None,
         };
         app.install(case, analysis);
         app
@@ -378,11 +381,29 @@ impl App {
             self.apply(action);
             return;
         }
-        let outcome = pane.handle_key(key, &ctx);
+        let id = pane.id();
+        let bound = if captures {
+            None
+        } else {
+            self.keymap.pane_action(id, &key)
+        };
+        let outcome = pane.handle_key_with(&self.keymap, key, &ctx);
+        if let Some(a) = bound
+            && outcome != Outcome::Ignored
+        {
+            self.last_action = Some((id, a));
+        }
         match outcome {
             Outcome::Ignored => {
                 if key.code == KeyCode::Esc {
                     self.message = None;
+                } else if bound.is_none() && !captures {
+                    // An unknown key says so, briefly.
+                    self.message = Some(format!(
+                        "no action for {} here, {} for help",
+                        crate::escape::escape_field(&keymap::key_label(&key)),
+                        self.keymap.label_for(Action::Help)
+                    ));
                 }
             }
             Outcome::Consumed => {}
@@ -437,7 +458,7 @@ impl App {
             let (title, hints) = self
                 .panes
                 .get(self.active)
-                .map(|p| (p.title(), p.hints()))
+                .map(|p| (p.title(), self.keymap.hints(p.id())))
                 .unwrap_or((PaneId::Overview.title(), Vec::new()));
             widgets::help::render(frame, body, title, &hints, &self.keymap, &self.theme);
         }
@@ -470,27 +491,73 @@ impl App {
             Some(k) => format!("focus: {k}"),
             None => "focus: none".to_string(),
         };
+        let left = format!(" {mode} | {focus} | ");
+        let width = area.width as usize;
         let right = match &self.message {
             Some(m) => m.clone(),
             None => {
-                let k = |a| self.keymap.label_for(a);
-                format!(
-                    "{} help  {} pane  f focus  {} clear  {} quit",
-                    k(Action::Help),
-                    k(Action::NextPane),
-                    k(Action::ClearFocus),
-                    k(Action::Quit)
-                )
+                // The pane's own keys, as many whole entries as fit.
+                let (mut bar, extra) = self.hint_bar_parts();
+                let mut used = left.chars().count() + bar.chars().count();
+                for e in extra {
+                    used += e.chars().count();
+                    if used > width {
+                        break;
+                    }
+                    bar.push_str(&e);
+                }
+                bar
             }
         };
-        let left = format!(" {mode} | {focus} | ");
-        let width = area.width as usize;
         let text = fit(&format!("{left}{right}"), width);
         let line = Line::from(vec![Span::styled(
             format!("{text:<width$}"),
             self.theme.status,
         )]);
         frame.render_widget(Paragraph::new(line), area);
+    }
+
+    /// The hint bar (the status line without a message): help and pane keys, the active pane's
+    /// focus key next to the global clear-focus key, quit, then the pane's own keys, all from
+    /// the keymap.
+    pub fn hint_bar(&self) -> String {
+        let (mut out, extra) = self.hint_bar_parts();
+        for e in extra {
+            out.push_str(&e);
+        }
+        out
+    }
+
+    /// The hint bar's fixed part and the pane's own entries (each with its leading spaces).
+    fn hint_bar_parts(&self) -> (String, Vec<String>) {
+        let k = |a| self.keymap.label_for(a);
+        let bar = self
+            .panes
+            .get(self.active)
+            .map(|p| self.keymap.bar(p.id()))
+            .unwrap_or_default();
+        let mut out = format!("{} help  {} pane  ", k(Action::Help), k(Action::NextPane));
+        for (_, keys, short) in bar.iter().filter(|b| b.0 == PaneAction::Focus) {
+            out.push_str(&format!("{keys} {short}  "));
+        }
+        out.push_str(&format!(
+            "{} clear  {} quit",
+            k(Action::ClearFocus),
+            k(Action::Quit)
+        ));
+        let ascii = |s: String| {
+            if self.theme.ascii {
+                widgets::help::ascii_glyphs(&s)
+            } else {
+                s
+            }
+        };
+        let extra = bar
+            .iter()
+            .filter(|b| b.0 != PaneAction::Focus)
+            .map(|(_, keys, short)| ascii(format!("  {keys} {short}")))
+            .collect();
+        (ascii(out), extra)
     }
 
     /// The text of the active pane's title (for tests).
@@ -627,7 +694,7 @@ mod tests {
             assert!(app.help);
             let text = screen(&mut app, size.0, size.1);
             for b in &keymap.global {
-                let line = format!("  {:<12}{}", b.key, b.desc);
+                let line = format!("  {:<12}{}", keymap::label(&b.key), b.desc);
                 assert!(text.contains(&line), "{size:?}: `?` lacks {line:?}\n{text}");
             }
             // The same key closes it.
@@ -646,9 +713,9 @@ mod tests {
     #[test]
     fn overridden_keys_drive_the_app_tab_bar_status_line_and_help() {
         let keymap = Keymap::with_overrides(
-            "[[global]]\nkey = \"x\"\naction = \"quit\"\n\n\
+            "[[global]]\nkey = \"Q\"\naction = \"quit\"\n\n\
              [[global]]\nkey = \"f2\"\naction = \"pane:dump\"\n\n\
-             [[global]]\nkey = \"h\"\naction = \"help\"\ndesc = \"keys\"\n",
+             [[global]]\nkey = \"H\"\naction = \"help\"\ndesc = \"keys\"\n",
         )
         .expect("overrides");
         every_binding_reaches_its_handler_and_the_help(&keymap);
@@ -657,7 +724,7 @@ mod tests {
         let text = screen(&mut app, 100, 24);
         assert!(text.contains(" F2 Dump "), "{text}");
         assert!(
-            text.contains("h help  Tab pane  f focus  F clear  x quit"),
+            text.contains("H help  Tab pane  f focus  F clear  Q quit"),
             "{text}"
         );
         // The old keys do nothing now.

@@ -1,39 +1,54 @@
 //! The keymap, read from `assets/keymap.toml` (compiled in) and the user's override file:
-//! key -> global action + description. Key handling, the help overlay, the tab bar and the
-//! status line all read it.
+//! the global keys (key -> [`Action`]) and each pane's section (keys -> [`PaneAction`]), each
+//! with its description. Key handling, the help overlay, the tab bar and the hint bar (the
+//! status line) all read it; no key has two actions in one pane.
 
-use super::action::Action;
+use super::action::{Action, PaneAction};
+use super::pane::Hint;
+use super::pane_id::PaneId;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use serde::Deserialize;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 const KEYMAP_TOML: &str = include_str!("../../assets/keymap.toml");
 
-/// An override file larger than this is refused (a keymap is a few hundred bytes).
+/// An override file larger than this is refused (a keymap is a few kilobytes).
 const MAX_OVERRIDE_BYTES: u64 = 64 * 1024;
 
+/// One entry of a keymap file, in any section.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct KeymapFile {
-    global: Vec<Binding>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct OverrideFile {
-    #[serde(default)]
-    global: Vec<OverrideBinding>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct OverrideBinding {
-    key: String,
-    action: Action,
+struct Entry {
+    key: Keys,
+    action: String,
     desc: Option<String>,
+    bar: Option<String>,
 }
 
-/// One binding of the keymap file.
+/// `key = "j"` or `key = ["j", "down"]`.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum Keys {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl Keys {
+    fn into_vec(self) -> Vec<String> {
+        match self {
+            Keys::One(k) => vec![k],
+            Keys::Many(v) => v,
+        }
+    }
+}
+
+/// A keymap file: sections by name (`global` and the panes'), each a list of entries with the
+/// byte span they were read from (for the line in an error).
+type FileSections = BTreeMap<String, Vec<toml::Spanned<Entry>>>;
+
+/// One global binding.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Binding {
@@ -42,59 +57,112 @@ pub struct Binding {
     pub desc: String,
 }
 
-/// The global keymap.
+/// One binding of a pane's section: its keys (one or more), the action, the help text, and
+/// the short name in the hint bar (none: not in the bar).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PaneBinding {
+    pub keys: Vec<String>,
+    pub action: PaneAction,
+    pub desc: String,
+    pub bar: Option<String>,
+}
+
+/// The keymap: the global keys and each pane's keys.
 #[derive(Clone, Debug)]
 pub struct Keymap {
     pub global: Vec<Binding>,
+    /// One section per pane, in [`PaneId::ALL`] order.
+    panes: Vec<Vec<PaneBinding>>,
 }
 
 impl Keymap {
     /// The built-in keymap. It is compiled in and checked by a unit test, so parsing cannot fail
     /// at run time; should it ever, the workbench still starts with no global keys but `q`.
     pub fn builtin() -> Keymap {
-        match parse_builtin(KEYMAP_TOML) {
-            Ok(k) => k,
-            Err(e) => {
-                tracing::error!("assets/keymap.toml: {e}");
-                Keymap {
-                    global: vec![Binding {
-                        key: "q".into(),
-                        action: Action::Quit,
-                        desc: "quit".into(),
-                    }],
-                }
-            }
-        }
+        builtin_ref().clone()
     }
 
-    /// The built-in keymap with the bindings of an override file's text: each `[[global]]`
-    /// entry gives its action a new key (and, optionally, a new description). Unknown keys or
-    /// actions, an action given twice, or two actions on one key are errors (with the line).
+    /// The built-in keymap with the bindings of an override file's text: each entry gives its
+    /// action new keys (and, optionally, a new description) in its section. Unknown keys,
+    /// sections or actions, an action given twice, or two actions on one key in one pane
+    /// (its section plus the global keys) are errors, with the line.
     pub fn with_overrides(text: &str) -> Result<Keymap, String> {
-        let file: OverrideFile = toml::from_str(text).map_err(|e| toml_error(text, &e))?;
+        let file: FileSections = toml::from_str(text).map_err(|e| toml_error(text, &e))?;
         let mut km = Keymap::builtin();
-        let mut seen = Vec::new();
-        for o in file.global {
-            if seen.contains(&o.action) {
-                return Err(format!("{} is bound twice", action_label(&km, o.action)));
-            }
-            seen.push(o.action);
-            check_key(&o.key)?;
-            match km.global.iter_mut().find(|b| b.action == o.action) {
-                Some(b) => {
-                    b.key = o.key;
-                    if let Some(d) = o.desc {
-                        b.desc = d;
+        // Where each overridden binding was given: (section, action name) -> line.
+        let mut lines: BTreeMap<(String, String), usize> = BTreeMap::new();
+        for (section, entries) in file {
+            let pane = section_pane(&section)?;
+            for spanned in entries {
+                let line = line_of(text, spanned.span().start);
+                let at = |e: String| format!("line {line}: {e}");
+                let o = spanned.into_inner();
+                let keys = o.key.into_vec();
+                if keys.is_empty() {
+                    return Err(at("an entry with no key".into()));
+                }
+                for k in &keys {
+                    check_key(k).map_err(at)?;
+                }
+                if lines
+                    .insert((section.clone(), o.action.clone()), line)
+                    .is_some()
+                {
+                    return Err(at(format!(
+                        "\"{}\" is bound twice in [[{section}]]",
+                        crate::escape::escape_field(&o.action)
+                    )));
+                }
+                match pane {
+                    None => {
+                        if keys.len() > 1 {
+                            return Err(at("a global action takes one key".into()));
+                        }
+                        let action = Action::try_from(o.action).map_err(at)?;
+                        let key = keys.into_iter().next().unwrap_or_default();
+                        match km.global.iter_mut().find(|b| b.action == action) {
+                            Some(b) => {
+                                b.key = key;
+                                if let Some(d) = o.desc {
+                                    b.desc = d;
+                                }
+                            }
+                            None => km.global.push(Binding {
+                                desc: o.desc.unwrap_or_default(),
+                                key,
+                                action,
+                            }),
+                        }
+                    }
+                    Some(id) => {
+                        let action = pane_action(id, o.action).map_err(at)?;
+                        let section = &mut km.panes[id.index()];
+                        match section.iter_mut().find(|b| b.action == action) {
+                            Some(b) => {
+                                b.keys = keys;
+                                if let Some(d) = o.desc {
+                                    b.desc = d;
+                                }
+                                if o.bar.is_some() {
+                                    b.bar = o.bar;
+                                }
+                            }
+                            None => section.push(PaneBinding {
+                                keys,
+                                action,
+                                desc: o.desc.unwrap_or_default(),
+                                bar: o.bar,
+                            }),
+                        }
                     }
                 }
-                None => km.global.push(Binding {
-                    desc: o.desc.unwrap_or_default(),
-                    key: o.key,
-                    action: o.action,
-                }),
             }
         }
-        km.check_unique()?;
+        km.check_unique(&|section: &str, action: &str| {
+            lines
+                .get(&(section.to_string(), action.to_string()))
+                .copied()
+        })?;
         Ok(km)
     }
 
@@ -138,7 +206,7 @@ impl Keymap {
         self.global.iter().find(|b| b.key == name).map(|b| b.action)
     }
 
-    /// The key bound to an action, as the keymap names it.
+    /// The key bound to a global action, as the keymap names it.
     pub fn key_for(&self, action: Action) -> Option<&str> {
         self.global
             .iter()
@@ -146,19 +214,128 @@ impl Keymap {
             .map(|b| b.key.as_str())
     }
 
-    /// The key bound to an action as shown to the user ("Tab", "?"), or "-" when none is.
+    /// The key bound to a global action as shown to the user ("Tab", "?"), or "-" when none is.
     pub fn label_for(&self, action: Action) -> String {
         self.key_for(action).map_or_else(|| "-".into(), label)
     }
 
-    fn check_unique(&self) -> Result<(), String> {
-        for (i, b) in self.global.iter().enumerate() {
-            if let Some(other) = self.global[..i].iter().find(|o| o.key == b.key) {
+    /// A pane's bindings, in the keymap file's order.
+    pub fn pane(&self, pane: PaneId) -> &[PaneBinding] {
+        self.panes.get(pane.index()).map_or(&[], Vec::as_slice)
+    }
+
+    /// The pane action bound to a key press in `pane`, if any.
+    pub fn pane_action(&self, pane: PaneId, key: &KeyEvent) -> Option<PaneAction> {
+        let name = key_name(key)?;
+        self.pane(pane)
+            .iter()
+            .find(|b| b.keys.contains(&name))
+            .map(|b| b.action)
+    }
+
+    /// The keys of a pane action as the user reads them ("s", "j/Down"), "-" when unbound.
+    pub fn pane_label(&self, pane: PaneId, action: PaneAction) -> String {
+        match self.pane(pane).iter().find(|b| b.action == action) {
+            Some(b) if !b.keys.is_empty() => b
+                .keys
+                .iter()
+                .map(|k| label(k))
+                .collect::<Vec<_>>()
+                .join("/"),
+            _ => "-".into(),
+        }
+    }
+
+    /// The help overlay's lines for a pane: one per binding, adjacent bindings with the same
+    /// description on one line, their keys side by side ("j/k ↓/↑  move").
+    pub fn hints(&self, pane: PaneId) -> Vec<Hint> {
+        let mut out: Vec<Hint> = Vec::new();
+        let mut group: Vec<&PaneBinding> = Vec::new();
+        let flush = |group: &mut Vec<&PaneBinding>, out: &mut Vec<Hint>| {
+            if let Some(first) = group.first() {
+                out.push(Hint {
+                    key: group_keys(group),
+                    desc: first.desc.clone(),
+                });
+            }
+            group.clear();
+        };
+        for b in self.pane(pane) {
+            if group.first().is_some_and(|g| g.desc != b.desc) {
+                flush(&mut group, &mut out);
+            }
+            group.push(b);
+        }
+        flush(&mut group, &mut out);
+        out
+    }
+
+    /// The hint bar's entries for a pane: (keys as read, short name).
+    pub fn bar(&self, pane: PaneId) -> Vec<(PaneAction, String, String)> {
+        self.pane(pane)
+            .iter()
+            .filter_map(|b| {
+                let short = b.bar.as_ref()?;
+                Some((b.action, self.pane_label(pane, b.action), short.clone()))
+            })
+            .collect()
+    }
+
+    /// No key has two actions in one context: the global keys, and each pane's section with
+    /// them. `line` gives the override file's line of a binding, to name it in the error.
+    fn check_unique(&self, line: &dyn Fn(&str, &str) -> Option<usize>) -> Result<(), String> {
+        // (key, section, action name, description)
+        let global: Vec<(&str, &str, String, &str)> = self
+            .global
+            .iter()
+            .map(|b| {
+                (
+                    b.key.as_str(),
+                    "global",
+                    action_name(b.action),
+                    b.desc.as_str(),
+                )
+            })
+            .collect();
+        let mut contexts = vec![global.clone()];
+        for id in PaneId::ALL {
+            let mut c = global.clone();
+            for b in self.pane(id) {
+                for k in &b.keys {
+                    c.push((k.as_str(), id.name(), b.action.name().to_string(), &b.desc));
+                }
+            }
+            contexts.push(c);
+        }
+        for c in contexts {
+            for (i, (key, section, action, desc)) in c.iter().enumerate() {
+                let Some((_, osec, oact, odesc)) = c[..i].iter().find(|o| o.0 == *key) else {
+                    continue;
+                };
+                let where_ = line(section, action)
+                    .or_else(|| line(osec, oact))
+                    .map(|l| format!("line {l}: "))
+                    .unwrap_or_default();
+                let what = |d: &str, a: &str| {
+                    if d.is_empty() {
+                        a.to_string()
+                    } else {
+                        format!("\"{d}\"")
+                    }
+                };
                 return Err(format!(
-                    "key \"{}\" is bound to both {} and {}",
-                    crate::escape::escape_field(&b.key),
-                    action_label(self, other.action),
-                    action_label(self, b.action)
+                    "{where_}key \"{}\" is bound to both {} and {}{}",
+                    crate::escape::escape_field(key),
+                    what(odesc, oact),
+                    what(desc, action),
+                    if *section == "global" && *osec == "global" {
+                        String::new()
+                    } else {
+                        format!(
+                            " in [[{}]]",
+                            if *section == "global" { osec } else { section }
+                        )
+                    }
                 ));
             }
         }
@@ -166,30 +343,157 @@ impl Keymap {
     }
 }
 
-fn parse_builtin(text: &str) -> Result<Keymap, String> {
-    let f: KeymapFile = toml::from_str(text).map_err(|e| toml_error(text, &e))?;
-    for b in &f.global {
-        check_key(&b.key)?;
-    }
-    let km = Keymap { global: f.global };
-    km.check_unique()?;
-    Ok(km)
+/// The keymap the workbench runs with (set once by [`set_current`] when the user's overrides are
+/// read), else the built-in one: pane text that names a key (a box title, a popup's footer)
+/// reads it.
+pub fn current() -> &'static Keymap {
+    CURRENT.get().unwrap_or_else(builtin_ref)
 }
 
-/// An action as the user reads it in an error: its description in the built-in keymap.
-fn action_label(km: &Keymap, a: Action) -> String {
-    match km.global.iter().find(|b| b.action == a) {
-        Some(b) if !b.desc.is_empty() => format!("\"{}\"", b.desc),
-        _ => format!("{a:?}"),
+/// Make `keymap` the one [`current`] gives (the first call wins).
+pub fn set_current(keymap: Keymap) {
+    let _ = CURRENT.set(keymap);
+}
+
+static CURRENT: OnceLock<Keymap> = OnceLock::new();
+
+/// The built-in keymap, parsed once.
+pub fn builtin_ref() -> &'static Keymap {
+    static BUILTIN: OnceLock<Keymap> = OnceLock::new();
+    BUILTIN.get_or_init(|| match parse_builtin(KEYMAP_TOML) {
+        Ok(k) => k,
+        Err(e) => {
+            tracing::error!("assets/keymap.toml: {e}");
+            Keymap {
+                global: vec![Binding {
+                    key: "q".into(),
+                    action: Action::Quit,
+                    desc: "quit".into(),
+                }],
+                panes: vec![Vec::new(); PaneId::ALL.len()],
+            }
+        }
+    })
+}
+
+/// The keys of bindings that share a help line, side by side: their first keys joined by "/",
+/// then their second keys, and so on ("j/k ↓/↑"). A "/" key keeps them apart with spaces.
+fn group_keys(group: &[&PaneBinding]) -> String {
+    let sep = if group.iter().any(|b| b.keys.iter().any(|k| k == "/")) {
+        " "
+    } else {
+        "/"
+    };
+    let most = group.iter().map(|b| b.keys.len()).max().unwrap_or(0);
+    (0..most)
+        .map(|i| {
+            group
+                .iter()
+                .filter_map(|b| b.keys.get(i))
+                .map(|k| label(k))
+                .collect::<Vec<_>>()
+                .join(sep)
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// A global action's name in the keymap file.
+fn action_name(a: Action) -> String {
+    match a {
+        Action::NextPane => "next-pane".into(),
+        Action::PrevPane => "prev-pane".into(),
+        Action::ShowPane(p) => format!("pane:{}", p.name()),
+        Action::ClearFocus => "clear-focus".into(),
+        Action::Yank => "yank".into(),
+        Action::YankView => "yank-view".into(),
+        Action::Command => "command".into(),
+        Action::Help => "help".into(),
+        Action::Quit => "quit".into(),
     }
+}
+
+/// The pane a section is for (`None`: `[[global]]`).
+fn section_pane(section: &str) -> Result<Option<PaneId>, String> {
+    if section == "global" {
+        return Ok(None);
+    }
+    PaneId::from_name(section).map(Some).ok_or_else(|| {
+        let names: Vec<&str> = PaneId::ALL.iter().map(|p| p.name()).collect();
+        format!(
+            "unknown section [[{}]] (known: global, {})",
+            crate::escape::escape_field(section),
+            names.join(", ")
+        )
+    })
+}
+
+/// A pane action by name, one that `pane` handles.
+fn pane_action(pane: PaneId, name: String) -> Result<PaneAction, String> {
+    let a = PaneAction::try_from(name)?;
+    if PaneAction::of(pane).contains(&a) {
+        Ok(a)
+    } else {
+        let known: Vec<&str> = PaneAction::of(pane).iter().map(|a| a.name()).collect();
+        Err(format!(
+            "the {} pane has no action \"{}\" (it has: {})",
+            pane.title(),
+            a.name(),
+            known.join(", ")
+        ))
+    }
+}
+
+fn line_of(text: &str, offset: usize) -> usize {
+    text.get(..offset).map_or(0, |t| t.matches('\n').count()) + 1
+}
+
+fn parse_builtin(text: &str) -> Result<Keymap, String> {
+    let file: FileSections = toml::from_str(text).map_err(|e| toml_error(text, &e))?;
+    let mut km = Keymap {
+        global: Vec::new(),
+        panes: vec![Vec::new(); PaneId::ALL.len()],
+    };
+    for (section, entries) in file {
+        let pane = section_pane(&section)?;
+        for spanned in entries {
+            let line = line_of(text, spanned.span().start);
+            let at = |e: String| format!("line {line}: {e}");
+            let e = spanned.into_inner();
+            let keys = e.key.into_vec();
+            for k in &keys {
+                check_key(k).map_err(at)?;
+            }
+            let desc = e.desc.ok_or_else(|| at("no desc".into()))?;
+            match pane {
+                None => {
+                    let [key] = <[String; 1]>::try_from(keys)
+                        .map_err(|_| at("a global action takes one key".into()))?;
+                    km.global.push(Binding {
+                        key,
+                        action: Action::try_from(e.action).map_err(at)?,
+                        desc,
+                    });
+                }
+                Some(id) => km.panes[id.index()].push(PaneBinding {
+                    keys,
+                    action: pane_action(id, e.action).map_err(at)?,
+                    desc,
+                    bar: e.bar,
+                }),
+            }
+        }
+    }
+    km.check_unique(&|_, _| None)?;
+    Ok(km)
 }
 
 fn check_key(key: &str) -> Result<(), String> {
     match key_event(key) {
         Some(_) => Ok(()),
         None => Err(format!(
-            "unknown key \"{}\" (a character, or tab, backtab, esc, enter, up, down, left, \
-             right, pageup, pagedown, home, end, f1 ... f12)",
+            "unknown key \"{}\" (a character, or tab, backtab, esc, enter, space, up, down, \
+             left, right, pageup, pagedown, home, end, f1 ... f12)",
             crate::escape::escape_field(key)
         )),
     }
@@ -250,6 +554,7 @@ pub fn key_name(key: &KeyEvent) -> Option<String> {
         return None;
     }
     Some(match key.code {
+        KeyCode::Char(' ') => "space".into(),
         KeyCode::Char(c) => c.to_string(),
         KeyCode::Tab => "tab".into(),
         KeyCode::BackTab => "backtab".into(),
@@ -275,6 +580,7 @@ pub fn key_event(name: &str) -> Option<KeyEvent> {
     let code = match (chars.next(), chars.next()) {
         (Some(c), None) if !c.is_control() && c != ' ' => KeyCode::Char(c),
         _ => match name {
+            "space" => KeyCode::Char(' '),
             "tab" => KeyCode::Tab,
             "backtab" => KeyCode::BackTab,
             "esc" => KeyCode::Esc,
@@ -300,12 +606,17 @@ pub fn key_event(name: &str) -> Option<KeyEvent> {
     Some(KeyEvent::new(code, modifiers))
 }
 
-/// A keymap key name as the status line and tab bar show it: "Tab", "PgUp", "F1", "q".
+/// A keymap key name as users type it, for the help, the tab bar and the hint bar: "Tab",
+/// "Shift-Tab", "PgDn", "Enter", "↓", "q".
 pub fn label(name: &str) -> String {
     match name {
         "backtab" => "Shift-Tab".into(),
         "pageup" => "PgUp".into(),
         "pagedown" => "PgDn".into(),
+        "up" => "↑".into(),
+        "down" => "↓".into(),
+        "left" => "←".into(),
+        "right" => "→".into(),
         n if n.chars().count() > 1 => {
             let mut c = n.chars();
             c.next()
@@ -314,6 +625,27 @@ pub fn label(name: &str) -> String {
         }
         n => n.to_string(),
     }
+}
+
+/// A key press as users name it, modifiers included ("Ctrl-x", "Alt-Enter", "Shift-Tab").
+pub fn key_label(key: &KeyEvent) -> String {
+    let mut out = String::new();
+    if key.modifiers.contains(KeyModifiers::CONTROL) {
+        out.push_str("Ctrl-");
+    }
+    if key.modifiers.contains(KeyModifiers::ALT) {
+        out.push_str("Alt-");
+    }
+    let plain = KeyEvent::new(key.code, KeyModifiers::NONE);
+    let name = match key.code {
+        KeyCode::BackTab => Some("backtab".to_string()),
+        _ => key_name(&plain),
+    };
+    match name {
+        Some(n) => out.push_str(&label(&n)),
+        None => out.push_str(&format!("{:?}", key.code)),
+    }
+    out
 }
 
 #[cfg(test)]
@@ -346,10 +678,10 @@ mod tests {
     #[test]
     fn overrides_rebind_and_bad_files_say_why() {
         let km = Keymap::with_overrides(
-            "[[global]]\nkey = \"x\"\naction = \"quit\"\n\n[[global]]\nkey = \"f2\"\naction = \"pane:dump\"\ndesc = \"the dump\"\n",
+            "[[global]]\nkey = \"Q\"\naction = \"quit\"\n\n[[global]]\nkey = \"f2\"\naction = \"pane:dump\"\ndesc = \"the dump\"\n",
         )
         .expect("valid overrides");
-        assert_eq!(km.key_for(Action::Quit), Some("x"));
+        assert_eq!(km.key_for(Action::Quit), Some("Q"));
         assert_eq!(km.key_for(Action::ShowPane(PaneId::Dump)), Some("f2"));
         assert_eq!(km.label_for(Action::ShowPane(PaneId::Dump)), "F2");
         let q = KeyEvent::new(KeyCode::Char('q'), KeyModifiers::NONE);

@@ -1,7 +1,8 @@
 //! The terminal workbench: panes over a loaded case, one driver focus shared by all.
 //!
 //! `app` holds the state and the event handling, `pane_id` the panes in tab order, `keymap` maps
-//! keys to [`action::Action`]s from `assets/keymap.toml` and the user's `keymap.toml`, `panes` has one file per pane, `widgets` the shared pieces, `theme` the
+//! keys to global [`action::Action`]s and each pane's [`action::PaneAction`]s from
+//! `assets/keymap.toml` and the user's `keymap.toml`, `panes` has one file per pane, `widgets` the shared pieces, `theme` the
 //! style slots. Loading runs on a worker thread; the UI thread only drains messages and draws.
 
 pub mod action;
@@ -90,6 +91,7 @@ pub fn run(case: Option<PathBuf>, options: Options) -> std::io::Result<()> {
     };
     // The user's key overrides; a bad file leaves the defaults and says so in the status line.
     let (keys, problem) = keymap::Keymap::load_user();
+    keymap::set_current(keys.clone());
     app.keymap = keys;
     if problem.is_some() {
         app.message = problem;

@@ -1,6 +1,9 @@
-//! The contract every pane keeps: render, take a key, follow the driver focus, list its keys.
+//! The contract every pane keeps: render, do the actions its keymap section binds, follow the
+//! driver focus.
 
-use super::action::Outcome;
+use super::action::{Outcome, PaneAction};
+use super::keymap::{self, Keymap};
+use super::pane_id::PaneId;
 use super::theme::Theme;
 use super::widgets::command::{Command, ExportFormat};
 use super::widgets::export::ViewTable;
@@ -28,15 +31,18 @@ pub struct Yank {
     pub text: String,
 }
 
-/// One line of the help overlay and hint bar: a key and what it does.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// One line of the help overlay: keys (as users type them) and what they do.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Hint {
-    pub key: &'static str,
-    pub desc: &'static str,
+    pub key: String,
+    pub desc: String,
 }
 
-pub const fn hint(key: &'static str, desc: &'static str) -> Hint {
-    Hint { key, desc }
+pub fn hint(key: &str, desc: &str) -> Hint {
+    Hint {
+        key: key.to_string(),
+        desc: desc.to_string(),
+    }
 }
 
 /// A pane of the workbench. Panes read the loaded [`Case`] and its [`CaseAnalysis`] through
@@ -48,9 +54,42 @@ pub trait Pane {
     /// Draw into `area`.
     fn render(&mut self, frame: &mut Frame, area: Rect, ctx: &PaneContext);
 
-    /// Take a key press. Return [`Outcome::Ignored`] for keys the pane does not use, so the
-    /// app can apply its global bindings (only when [`Pane::captures_input`] is false).
-    fn handle_key(&mut self, key: KeyEvent, ctx: &PaneContext) -> Outcome;
+    /// The pane this is (its section of the keymap).
+    fn id(&self) -> PaneId {
+        PaneId::ALL
+            .into_iter()
+            .find(|p| p.title() == self.title())
+            .unwrap_or(PaneId::Overview)
+    }
+
+    /// Take a key press while the pane edits text (a search or filter line, the notes editor):
+    /// `Some` with what it did, every key included. `None` when the pane edits nothing, so the
+    /// key goes through the keymap.
+    fn edit_key(&mut self, _key: KeyEvent, _ctx: &PaneContext) -> Option<Outcome> {
+        None
+    }
+
+    /// Do a pane action (resolved through the keymap). Return [`Outcome::Ignored`] when it
+    /// does not apply in the pane's present state.
+    fn handle_action(&mut self, action: PaneAction, ctx: &PaneContext) -> Outcome;
+
+    /// Take a key press through the keymap the workbench runs with (see [`Pane::handle_key_with`]).
+    fn handle_key(&mut self, key: KeyEvent, ctx: &PaneContext) -> Outcome {
+        self.handle_key_with(keymap::current(), key, ctx)
+    }
+
+    /// Take a key press: raw while the pane edits text, else the action `keymap` binds to it in
+    /// this pane's section. Keys the pane does not bind give [`Outcome::Ignored`], so the app
+    /// can apply its global bindings (only when [`Pane::captures_input`] is false).
+    fn handle_key_with(&mut self, keymap: &Keymap, key: KeyEvent, ctx: &PaneContext) -> Outcome {
+        if let Some(outcome) = self.edit_key(key, ctx) {
+            return outcome;
+        }
+        match keymap.pane_action(self.id(), &key) {
+            Some(action) => self.handle_action(action, ctx),
+            None => Outcome::Ignored,
+        }
+    }
 
     /// The driver focus changed (or was cleared) to `ctx.focus`: filter or highlight what
     /// concerns it.
@@ -107,8 +146,10 @@ pub trait Pane {
         Outcome::Message(format!(":{name} does nothing in the {} pane", self.title()))
     }
 
-    /// This pane's own keys for the help overlay and the hint bar.
-    fn hints(&self) -> Vec<Hint>;
+    /// This pane's own keys for the help overlay, from the keymap the workbench runs with.
+    fn hints(&self) -> Vec<Hint> {
+        keymap::current().hints(self.id())
+    }
 
     /// True while the pane edits text (a filter bar, the notes editor): every key goes to the
     /// pane first, global keys included, until it lets go (Esc).

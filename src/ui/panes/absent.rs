@@ -1,10 +1,9 @@
 //! A pane whose artefact the case lacks: it says which file it needs.
 
-use crate::ui::action::Outcome;
-use crate::ui::pane::{Hint, Pane, PaneContext};
+use crate::ui::action::{Outcome, PaneAction};
+use crate::ui::pane::{Pane, PaneContext};
 use crate::ui::widgets;
 use ratatui::Frame;
-use ratatui::crossterm::event::KeyEvent;
 use ratatui::layout::Rect;
 
 pub struct AbsentPane {
@@ -25,11 +24,11 @@ impl Pane for AbsentPane {
     fn render(&mut self, frame: &mut Frame, area: Rect, ctx: &PaneContext) {
         widgets::missing(frame, area, self.title, self.needs, ctx.theme);
     }
-    fn handle_key(&mut self, _key: KeyEvent, _ctx: &PaneContext) -> Outcome {
-        Outcome::Ignored
+    fn handle_action(&mut self, _action: PaneAction, _ctx: &PaneContext) -> Outcome {
+        Outcome::Message(format!(
+            "this case has no {} artefact: the pane says which file it needs",
+            self.title
+        ))
     }
     fn on_focus(&mut self, _ctx: &PaneContext) {}
-    fn hints(&self) -> Vec<Hint> {
-        Vec::new()
-    }
 }

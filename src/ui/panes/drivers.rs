@@ -8,14 +8,14 @@ use crate::analysis::DriverFacts;
 use crate::case::Case;
 use crate::driver::DriverKey;
 use crate::registry::{Service, SystemHive};
-use crate::ui::action::Outcome;
-use crate::ui::pane::{Hint, Pane, PaneContext, hint};
+use crate::ui::action::{Outcome, PaneAction};
+use crate::ui::pane::{Pane, PaneContext};
 use crate::ui::theme::Theme;
 use crate::ui::widgets::export::ViewTable;
 use crate::ui::widgets::search::{Edit, Jump, Search};
 use crate::ui::widgets::{self, cursor::Cursor, fit};
 use ratatui::Frame;
-use ratatui::crossterm::event::{KeyCode, KeyEvent};
+use ratatui::crossterm::event::KeyEvent;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
@@ -507,63 +507,92 @@ impl Pane for DriversPane {
         }
     }
 
-    fn handle_key(&mut self, key: KeyEvent, ctx: &PaneContext) -> Outcome {
+    fn edit_key(&mut self, key: KeyEvent, ctx: &PaneContext) -> Option<Outcome> {
+        if !self.search.is_open() {
+            return None;
+        }
         let hive = ctx.case.hive.as_ref();
         self.sync(hive);
-        if self.search.is_open() {
-            return match self.search.edit(key) {
-                Edit::Applied => self.search_jump(Jump::First, hive),
-                Edit::Cancelled | Edit::Editing => Outcome::Consumed,
-            };
-        }
+        Some(match self.search.edit(key) {
+            Edit::Applied => self.search_jump(Jump::First, hive),
+            Edit::Cancelled | Edit::Editing => Outcome::Consumed,
+        })
+    }
+
+    fn handle_action(&mut self, action: PaneAction, ctx: &PaneContext) -> Outcome {
+        use PaneAction as A;
+        let hive = ctx.case.hive.as_ref();
+        self.sync(hive);
         let Some(hive) = hive else {
             return Outcome::Ignored;
         };
-        if self.cursor.handle(&key, self.rows.len()) {
+        if self.cursor.act(action, self.rows.len()) {
             return Outcome::Consumed;
         }
-        match key.code {
-            KeyCode::Char('f') | KeyCode::Enter => match self.selected_in(hive) {
+        match action {
+            A::Focus => match self.selected_in(hive) {
                 Some(s) => match &s.driver {
                     Some(k) => Outcome::Focus(k.clone()),
                     None => Outcome::Message(format!("{} is not a driver service", s.name)),
                 },
                 None => Outcome::Consumed,
             },
-            KeyCode::Char('s') => {
+            // The row's configuration in the status line (f shows the whole key).
+            A::Details => match self.selected_in(hive) {
+                Some(s) => Outcome::Message(format!(
+                    "{}: Start {}, Type {}, ErrorControl {}, Group {}, ImagePath {}",
+                    s.name,
+                    coded(s.start.map(|v| v.0), s.start.and_then(|v| v.name())),
+                    coded(
+                        s.service_type.map(|v| v.0),
+                        s.service_type.and_then(|v| v.name())
+                    ),
+                    coded(
+                        s.error_control.map(|v| v.0),
+                        s.error_control.and_then(|v| v.name())
+                    ),
+                    s.group.as_deref().unwrap_or("-"),
+                    s.image_path.as_deref().unwrap_or("-")
+                )),
+                None => Outcome::Consumed,
+            },
+            A::Sort => {
                 self.sort = self.sort.next();
                 self.rebuild(Some(hive));
                 Outcome::Consumed
             }
-            KeyCode::Char('r') => {
+            A::Reverse => {
                 self.descending = !self.descending;
                 self.rebuild(Some(hive));
                 Outcome::Consumed
             }
-            KeyCode::Char('a') => {
+            A::AllServices => {
                 self.all_services = !self.all_services;
                 self.rebuild(Some(hive));
                 Outcome::Consumed
             }
-            KeyCode::Char('c') => {
+            A::CriticalOnly => {
                 self.critical_only = !self.critical_only;
                 self.rebuild(Some(hive));
                 Outcome::Consumed
             }
-            KeyCode::Char('/') => {
+            A::Search => {
                 self.search.open("Search drivers");
                 Outcome::Consumed
             }
-            KeyCode::Char(']') if self.focus.is_some() => {
+            A::ScrollDown | A::ScrollUp if self.focus.is_none() => {
+                Outcome::Message("no driver focused: f shows its service key".into())
+            }
+            A::ScrollDown => {
                 self.detail_scroll = self.detail_scroll.saturating_add(1);
                 Outcome::Consumed
             }
-            KeyCode::Char('[') if self.focus.is_some() => {
+            A::ScrollUp => {
                 self.detail_scroll = self.detail_scroll.saturating_sub(1);
                 Outcome::Consumed
             }
-            KeyCode::Char('n') => self.search_jump(Jump::Next, Some(hive)),
-            KeyCode::Char('N') => self.search_jump(Jump::Prev, Some(hive)),
+            A::NextMatch => self.search_jump(Jump::Next, Some(hive)),
+            A::PrevMatch => self.search_jump(Jump::Prev, Some(hive)),
             _ => Outcome::Ignored,
         }
     }
@@ -607,20 +636,6 @@ impl Pane for DriversPane {
         }) {
             self.cursor.selected = pos;
         }
-    }
-
-    fn hints(&self) -> Vec<Hint> {
-        vec![
-            hint("j/k ↑/↓", "move"),
-            hint("f / Enter", "focus the driver under the cursor"),
-            hint("s", "sort by the next column"),
-            hint("r", "reverse the sort"),
-            hint("/", "search name, group, image path"),
-            hint("n/N", "next/previous match"),
-            hint("c", "only critical boot drivers"),
-            hint("a", "drivers only / all services"),
-            hint("] / [", "scroll the focused driver's key"),
-        ]
     }
 
     fn captures_input(&self) -> bool {

@@ -11,15 +11,15 @@ use crate::dump::bugcheck::BugcheckInfo;
 use crate::dump::{CrashDump, Module, filetime_to_string, report};
 use crate::symbols::fetch::{self, WorkerMsg};
 use crate::symbols::server::Stage;
-use crate::ui::action::Outcome;
-use crate::ui::pane::{Hint, Pane, PaneContext, Yank, hint};
+use crate::ui::action::{Outcome, PaneAction};
+use crate::ui::pane::{Pane, PaneContext, Yank};
 use crate::ui::pane_id::PaneId;
 use crate::ui::theme::Theme;
 use crate::ui::widgets::search::{Edit, Jump, Search};
 use crate::ui::widgets::{self, cursor::Cursor, fit};
 use crossbeam_channel::{Receiver, TryRecvError};
 use ratatui::Frame;
-use ratatui::crossterm::event::{KeyCode, KeyEvent};
+use ratatui::crossterm::event::KeyEvent;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
@@ -430,7 +430,12 @@ impl Pane for DumpPane {
                 if let Some(h) = &i.hint {
                     let lead = match PaneId::showing(h.look_at) {
                         PaneId::Dump => String::new(),
-                        p => format!("i: {} pane  ", p.title()),
+                        p => format!(
+                            "{}: {} pane  ",
+                            crate::ui::keymap::current()
+                                .pane_label(PaneId::Dump, PaneAction::BugCheckPane),
+                            p.title()
+                        ),
                     };
                     lines.push(Line::from(vec![
                         Span::styled(lead, theme.key),
@@ -518,7 +523,7 @@ impl Pane for DumpPane {
         // The stack.
         let focus = ctx.focus;
         let block = widgets::block(
-            &format!("Stack ({} frames; s)", an.stack.len()),
+            &format!("Stack ({} frames)", an.stack.len()),
             theme,
             self.list == List::Stack,
         );
@@ -549,8 +554,9 @@ impl Pane for DumpPane {
         let order = self.module_order(d);
         let block = widgets::block(
             &format!(
-                "Modules ({}; m, o: sort by {}{})",
+                "Modules ({}; {}: sort by {}{})",
                 d.modules.len(),
+                crate::ui::keymap::current().pane_label(PaneId::Dump, PaneAction::Sort),
                 self.sort.label(),
                 if self.descending { " desc" } else { "" }
             ),
@@ -589,65 +595,72 @@ impl Pane for DumpPane {
         }
     }
 
-    fn handle_key(&mut self, key: KeyEvent, ctx: &PaneContext) -> Outcome {
+    fn edit_key(&mut self, key: KeyEvent, ctx: &PaneContext) -> Option<Outcome> {
+        if !self.search.is_open() {
+            return None;
+        }
+        let Some(a) = self.artefact(ctx.case) else {
+            return Some(Outcome::Ignored);
+        };
+        Some(match self.search.edit(key) {
+            Edit::Applied => self.search_jump(a, Jump::First),
+            Edit::Cancelled | Edit::Editing => Outcome::Consumed,
+        })
+    }
+
+    fn handle_action(&mut self, action: PaneAction, ctx: &PaneContext) -> Outcome {
+        use PaneAction as A;
         let Some(a) = self.artefact(ctx.case) else {
             return Outcome::Ignored;
         };
-        if self.search.is_open() {
-            return match self.search.edit(key) {
-                Edit::Applied => self.search_jump(a, Jump::First),
-                Edit::Cancelled | Edit::Editing => Outcome::Consumed,
-            };
-        }
         if self.detail {
-            return match key.code {
-                KeyCode::Esc | KeyCode::Enter => {
+            return match action {
+                A::Close | A::Details => {
                     self.detail = false;
                     Outcome::Consumed
                 }
-                KeyCode::Char('f') => self.focus_selected(a),
+                A::Focus => self.focus_selected(a),
                 _ => Outcome::Consumed,
             };
         }
         let over = self.refreshed();
         let an = over.as_deref().unwrap_or(&a.analysis);
         let handled = match self.list {
-            List::Stack => self.stack.handle(&key, an.stack.len()),
-            List::Modules => self.modules.handle(&key, a.dump.modules.len()),
+            List::Stack => self.stack.act(action, an.stack.len()),
+            List::Modules => self.modules.act(action, a.dump.modules.len()),
         };
         if handled {
             return Outcome::Consumed;
         }
-        match key.code {
-            KeyCode::Char('s') | KeyCode::Left => {
-                self.list = List::Stack;
+        match action {
+            A::PrevBox | A::NextBox => {
+                self.list = match self.list {
+                    List::Stack => List::Modules,
+                    List::Modules => List::Stack,
+                };
                 Outcome::Consumed
             }
-            KeyCode::Char('m') | KeyCode::Right => {
-                self.list = List::Modules;
-                Outcome::Consumed
-            }
-            KeyCode::Char('o') => {
+            A::Sort => {
                 self.sort = self.sort.next();
                 self.list = List::Modules;
                 Outcome::Consumed
             }
-            KeyCode::Char('r') => {
+            A::Reverse => {
                 self.descending = !self.descending;
                 Outcome::Consumed
             }
-            KeyCode::Enter => {
+            A::Details => {
                 self.detail = true;
                 Outcome::Consumed
             }
-            KeyCode::Char('f') => self.focus_selected(a),
-            KeyCode::Char('/') => {
+            A::Focus => self.focus_selected(a),
+            A::Search => {
                 self.search.open("Search frames and modules");
                 Outcome::Consumed
             }
-            KeyCode::Char('n') => self.search_jump(a, Jump::Next),
-            KeyCode::Char('N') => self.search_jump(a, Jump::Prev),
-            KeyCode::Char('i') => match self.info(a).and_then(|i| i.hint) {
+            A::NextMatch => self.search_jump(a, Jump::Next),
+            A::PrevMatch => self.search_jump(a, Jump::Prev),
+            A::BugCheckPane => match self.info(a).and_then(|i| i.hint) {
                 // Take the driver the bug check names along (0x5A's P3), so the pane opens on it.
                 Some(h) if PaneId::showing(h.look_at) != PaneId::Dump => {
                     let pane = PaneId::showing(h.look_at).index();
@@ -662,13 +675,13 @@ impl Pane for DumpPane {
                 }
                 _ => Outcome::Message("the bug check points to no other pane".into()),
             },
-            KeyCode::Char('d') if ctx.case.dumps.len() > 1 => {
+            A::NextDump if ctx.case.dumps.len() > 1 => {
                 self.dump = (self.dump + 1) % ctx.case.dumps.len();
                 self.stack = Cursor::default();
                 self.modules = Cursor::default();
                 Outcome::Consumed
             }
-            KeyCode::Esc => Outcome::Ignored,
+            A::NextDump => Outcome::Message("this case has one dump".into()),
             _ => Outcome::Ignored,
         }
     }
@@ -717,31 +730,6 @@ impl Pane for DumpPane {
         {
             self.modules.selected = row;
         }
-    }
-
-    fn hints(&self) -> Vec<Hint> {
-        vec![
-            hint("j/k ↑/↓", "move in the stack or the module list"),
-            hint("s/m ←/→", "stack / module list"),
-            hint(
-                "Enter",
-                "details of the frame or module (disassembly where the dump holds it)",
-            ),
-            hint("f", "focus the driver of the selected frame or module"),
-            hint(
-                "o",
-                "sort the module list (load order, name, base, size, timestamp)",
-            ),
-            hint("r", "reverse the module order"),
-            hint(
-                "i",
-                "open the pane the bug check points to, focused on the driver it names",
-            ),
-            hint("/", "search frames and modules"),
-            hint("n/N", "next/previous match"),
-            hint("d", "next dump of the case"),
-            hint("Esc", "close the details"),
-        ]
     }
 
     fn captures_input(&self) -> bool {

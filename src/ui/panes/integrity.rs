@@ -10,14 +10,14 @@ use crate::driver::DriverKey;
 use crate::eventlog::{Event, SystemEvent};
 use crate::registry::{FileTime, TimeZone};
 use crate::signing::{self, CatalogLocation, Verdict};
-use crate::ui::action::Outcome;
-use crate::ui::pane::{Hint, Pane, PaneContext, hint};
+use crate::ui::action::{Outcome, PaneAction};
+use crate::ui::pane::{Pane, PaneContext};
 use crate::ui::theme::Theme;
 use crate::ui::widgets::export::ViewTable;
 use crate::ui::widgets::search::{Edit, Jump, Search};
 use crate::ui::widgets::{self, cursor::Cursor, fit};
 use ratatui::Frame;
-use ratatui::crossterm::event::{KeyCode, KeyEvent};
+use ratatui::crossterm::event::KeyEvent;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
@@ -673,7 +673,7 @@ impl IntegrityPane {
         theme: &Theme,
     ) {
         let active = self.active == Table::Drivers;
-        let block = widgets::block("By driver (d)", theme, active);
+        let block = widgets::block("By driver", theme, active);
         let inner = block.inner(area);
         frame.render_widget(block, area);
         let height = inner.height.saturating_sub(1) as usize;
@@ -728,7 +728,7 @@ impl IntegrityPane {
         theme: &Theme,
     ) {
         let active = self.active == Table::Signatures;
-        let block = widgets::block("Signatures (s)", theme, active);
+        let block = widgets::block("Signatures", theme, active);
         let inner = block.inner(area);
         frame.render_widget(block, area);
         let height = inner.height.saturating_sub(1) as usize;
@@ -851,8 +851,8 @@ impl Pane for IntegrityPane {
         }
 
         let title = match &focus {
-            Some(f) => format!("Events of {} (e): {}", f.name(), ev.len()),
-            None => format!("Events (e): {}", ev.len()),
+            Some(f) => format!("Events of {}: {}", f.name(), ev.len()),
+            None => format!("Events: {}", ev.len()),
         };
         if area.height >= 36 {
             // Room for all three tables, one under the other, each at full width.
@@ -886,19 +886,27 @@ impl Pane for IntegrityPane {
         self.search.render(frame, search_area, theme);
     }
 
-    fn handle_key(&mut self, key: KeyEvent, ctx: &PaneContext) -> Outcome {
-        if self.search.is_open() {
-            return match self.search.edit(key) {
-                Edit::Applied => self.search_jump(ctx, Jump::First),
-                Edit::Cancelled | Edit::Editing => Outcome::Consumed,
-            };
+    fn edit_key(&mut self, key: KeyEvent, ctx: &PaneContext) -> Option<Outcome> {
+        if !self.search.is_open() {
+            return None;
         }
-        match key.code {
-            KeyCode::Char('/') if has_artefacts(ctx.case) => {
+        Some(match self.search.edit(key) {
+            Edit::Applied => self.search_jump(ctx, Jump::First),
+            Edit::Cancelled | Edit::Editing => Outcome::Consumed,
+        })
+    }
+
+    fn handle_action(&mut self, action: PaneAction, ctx: &PaneContext) -> Outcome {
+        use PaneAction as A;
+        match action {
+            A::Search if has_artefacts(ctx.case) => {
                 self.search.open("Search events, drivers and signatures");
                 return Outcome::Consumed;
             }
-            KeyCode::Char('z') => {
+            A::Search => {
+                return Outcome::Message("no event log, driver or signature to search".into());
+            }
+            A::TimeZone => {
                 let tz = ctx.case.hive.as_ref().and_then(|h| h.time_zone());
                 return match tz {
                     None => Outcome::Message(
@@ -918,34 +926,18 @@ impl Pane for IntegrityPane {
                     }
                 };
             }
-            KeyCode::Char('n') => return self.search_jump(ctx, Jump::Next),
-            KeyCode::Char('N') => return self.search_jump(ctx, Jump::Prev),
-            _ => {}
-        }
-        let focus = ctx.focus.or(self.focus.as_ref()).cloned();
-        let model = self.model(ctx);
-        let (ev, gr, sg) = IntegrityPane::visible(&model, focus.as_ref());
-        match key.code {
-            KeyCode::Char('e') => {
-                self.active = Table::Events;
-                return Outcome::Consumed;
-            }
-            KeyCode::Char('d') => {
-                self.active = Table::Drivers;
-                self.lower = Table::Drivers;
-                return Outcome::Consumed;
-            }
-            KeyCode::Char('s') => {
-                self.active = Table::Signatures;
-                self.lower = Table::Signatures;
-                return Outcome::Consumed;
-            }
-            KeyCode::Char('v') => {
-                self.active = match self.active {
-                    Table::Events => Table::Drivers,
-                    Table::Drivers => Table::Signatures,
-                    Table::Signatures => Table::Events,
+            A::NextMatch => return self.search_jump(ctx, Jump::Next),
+            A::PrevMatch => return self.search_jump(ctx, Jump::Prev),
+            // h/l (←/→) go round the three tables.
+            A::NextBox | A::PrevBox => {
+                let order = [Table::Events, Table::Drivers, Table::Signatures];
+                let at = self.active.index();
+                let to = if action == A::NextBox {
+                    (at + 1) % 3
+                } else {
+                    (at + 2) % 3
                 };
+                self.active = order[to];
                 if self.active != Table::Events {
                     self.lower = self.active;
                 }
@@ -953,49 +945,67 @@ impl Pane for IntegrityPane {
             }
             _ => {}
         }
+        let focus = ctx.focus.or(self.focus.as_ref()).cloned();
+        let model = self.model(ctx);
+        let (ev, gr, sg) = IntegrityPane::visible(&model, focus.as_ref());
         let len = match self.active {
             Table::Events => ev.len(),
             Table::Drivers => gr.len(),
             Table::Signatures => sg.len(),
         };
         let cursor = &mut self.cursors[self.active.index()];
-        if cursor.handle(&key, len) {
+        if cursor.act(action, len) {
             return Outcome::Consumed;
         }
-        if key.code == KeyCode::Enter && self.active == Table::Signatures {
-            // The reason for the verdict, and what Windows does with it.
-            let sel = cursor.selected;
-            let row = sg.get(sel).and_then(|i| model.signatures.get(*i));
-            return Outcome::Message(match row {
-                Some(r) => match &r.reason {
-                    Some(why) => format!("{}: {why}", r.driver),
-                    None => format!("{}: no file of this driver in the case", r.driver),
+        let sel = cursor.selected;
+        match action {
+            // The row's details in the status line: a signature's reason for its verdict and
+            // what Windows does with it, an event's text, a driver's events.
+            A::Details => Outcome::Message(match self.active {
+                Table::Signatures => match sg.get(sel).and_then(|i| model.signatures.get(*i)) {
+                    Some(r) => match &r.reason {
+                        Some(why) => format!("{}: {why}", r.driver),
+                        None => format!("{}: no file of this driver in the case", r.driver),
+                    },
+                    None => "no row selected".to_string(),
                 },
-                None => "no row selected".to_string(),
-            });
+                Table::Events => match ev.get(sel).and_then(|i| model.events.get(*i)) {
+                    Some(r) => format!(
+                        "{} {} {} {}: {} {}",
+                        r.time, r.source, r.id, r.level, r.status, r.summary
+                    ),
+                    None => "no row selected".to_string(),
+                },
+                Table::Drivers => match gr.get(sel).and_then(|i| model.groups.get(*i)) {
+                    Some(r) => format!(
+                        "{}: {} event(s) from {} to {}, worst {}",
+                        r.driver, r.count, r.first, r.last, r.worst
+                    ),
+                    None => "no row selected".to_string(),
+                },
+            }),
+            A::Focus => {
+                let driver = match self.active {
+                    Table::Events => ev
+                        .get(sel)
+                        .and_then(|i| model.events.get(*i))
+                        .and_then(|r| r.drivers.first().cloned()),
+                    Table::Drivers => gr
+                        .get(sel)
+                        .and_then(|i| model.groups.get(*i))
+                        .map(|r| r.driver.clone()),
+                    Table::Signatures => sg
+                        .get(sel)
+                        .and_then(|i| model.signatures.get(*i))
+                        .map(|r| r.driver.clone()),
+                };
+                match driver {
+                    Some(d) => Outcome::Focus(d),
+                    None => Outcome::Message("this row names no driver".to_string()),
+                }
+            }
+            _ => Outcome::Ignored,
         }
-        if key.code == KeyCode::Enter || key.code == KeyCode::Char('f') {
-            let sel = cursor.selected;
-            let driver = match self.active {
-                Table::Events => ev
-                    .get(sel)
-                    .and_then(|i| model.events.get(*i))
-                    .and_then(|r| r.drivers.first().cloned()),
-                Table::Drivers => gr
-                    .get(sel)
-                    .and_then(|i| model.groups.get(*i))
-                    .map(|r| r.driver.clone()),
-                Table::Signatures => sg
-                    .get(sel)
-                    .and_then(|i| model.signatures.get(*i))
-                    .map(|r| r.driver.clone()),
-            };
-            return match driver {
-                Some(d) => Outcome::Focus(d),
-                None => Outcome::Message("this row names no driver".to_string()),
-            };
-        }
-        Outcome::Ignored
     }
 
     /// The active table (events, drivers or signatures), its rows under the focus.
@@ -1088,24 +1098,6 @@ impl Pane for IntegrityPane {
     fn on_focus(&mut self, ctx: &PaneContext) {
         self.focus = ctx.focus.cloned();
         self.cursors = [Cursor::default(); 3];
-    }
-
-    fn hints(&self) -> Vec<Hint> {
-        vec![
-            hint("e/d/s", "events / by driver / signatures table"),
-            hint("v", "next table"),
-            hint("j/k ↑/↓", "move"),
-            hint("PgUp/PgDn", "page"),
-            hint("g/G", "first/last row"),
-            hint("Enter/f", "focus the driver of this row"),
-            hint(
-                "Enter",
-                "signatures table: why this verdict, what Windows does",
-            ),
-            hint("/", "search all three tables (driver, status, details)"),
-            hint("n/N", "next/previous match"),
-            hint("z", "times in UTC / on the machine's clock"),
-        ]
     }
 
     fn captures_input(&self) -> bool {

@@ -2,8 +2,8 @@
 
 use crate::case::Case;
 use crate::notes::{self, Notes};
-use crate::ui::action::Outcome;
-use crate::ui::pane::{Hint, Pane, PaneContext, hint};
+use crate::ui::action::{Outcome, PaneAction};
+use crate::ui::pane::{Pane, PaneContext};
 use crate::ui::widgets;
 use crossbeam_channel::{Receiver, RecvTimeoutError, TryRecvError};
 use ratatui::Frame;
@@ -173,7 +173,7 @@ impl Pane for NotesPane {
         let state = if self.editing {
             "editing, Esc to stop and save"
         } else {
-            "i or Enter to edit"
+            "i to edit"
         };
         let mark = if self.dirty { " [modified]" } else { "" };
         let title = format!("Notes: {where_}{mark} ({state}; {})", self.status);
@@ -188,34 +188,40 @@ impl Pane for NotesPane {
         frame.render_widget(&self.editor, area);
     }
 
-    fn handle_key(&mut self, key: KeyEvent, _ctx: &PaneContext) -> Outcome {
+    fn edit_key(&mut self, key: KeyEvent, _ctx: &PaneContext) -> Option<Outcome> {
         self.poll(true);
         if !self.editing {
-            let editable = self.notes.as_ref().is_some_and(|n| n.read_only.is_none());
-            return match key.code {
-                KeyCode::Char('i') | KeyCode::Enter if editable => {
-                    self.editing = true;
-                    Outcome::Consumed
-                }
-                KeyCode::Char('i') | KeyCode::Enter => Outcome::Message(self.status.clone()),
-                _ => Outcome::Ignored,
-            };
+            return None;
         }
+        // While editing, keys type text: Esc stops (and saves), Ctrl-S saves.
         if key.code == KeyCode::Esc {
             self.editing = false;
-            return if self.dirty {
+            return Some(if self.dirty {
                 self.save()
             } else {
                 Outcome::Consumed
-            };
+            });
         }
         if key.code == KeyCode::Char('s') && key.modifiers.contains(KeyModifiers::CONTROL) {
-            return self.save();
+            return Some(self.save());
         }
         if self.editor.input(key) {
             self.dirty = true;
         }
-        Outcome::Consumed
+        Some(Outcome::Consumed)
+    }
+
+    fn handle_action(&mut self, action: PaneAction, _ctx: &PaneContext) -> Outcome {
+        self.poll(true);
+        let editable = self.notes.as_ref().is_some_and(|n| n.read_only.is_none());
+        match action {
+            PaneAction::Edit if editable => {
+                self.editing = true;
+                Outcome::Consumed
+            }
+            PaneAction::Edit => Outcome::Message(self.status.clone()),
+            _ => Outcome::Ignored,
+        }
     }
 
     fn on_focus(&mut self, _ctx: &PaneContext) {}
@@ -234,13 +240,5 @@ impl Pane for NotesPane {
 
     fn handle_paste(&mut self, text: &str) -> Outcome {
         self.paste(text)
-    }
-
-    fn hints(&self) -> Vec<Hint> {
-        vec![
-            hint("i / Enter", "edit the notes"),
-            hint("Esc", "stop editing and save"),
-            hint("Ctrl-S", "save while editing"),
-        ]
     }
 }

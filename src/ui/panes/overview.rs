@@ -4,14 +4,14 @@
 use crate::case::{Case, Kind};
 use crate::driver::DriverKey;
 use crate::findings::Severity;
-use crate::ui::action::Outcome;
-use crate::ui::pane::{Hint, Pane, PaneContext, Yank, hint};
+use crate::ui::action::{Outcome, PaneAction};
+use crate::ui::pane::{Pane, PaneContext, Yank};
 use crate::ui::pane_id::PaneId;
 use crate::ui::widgets::export::ViewTable;
 use crate::ui::widgets::search::{Edit, Jump, Search};
 use crate::ui::widgets::{self, cursor::Cursor, fit, fit_middle};
 use ratatui::Frame;
-use ratatui::crossterm::event::{KeyCode, KeyEvent};
+use ratatui::crossterm::event::KeyEvent;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
@@ -374,53 +374,38 @@ impl Pane for OverviewPane {
         }
     }
 
-    fn handle_key(&mut self, key: KeyEvent, ctx: &PaneContext) -> Outcome {
-        if self.search.is_open() {
-            return match self.search.edit(key) {
-                Edit::Applied => self.search_jump(ctx, Jump::First),
-                Edit::Cancelled | Edit::Editing => Outcome::Consumed,
-            };
+    fn edit_key(&mut self, key: KeyEvent, ctx: &PaneContext) -> Option<Outcome> {
+        if !self.search.is_open() {
+            return None;
         }
+        Some(match self.search.edit(key) {
+            Edit::Applied => self.search_jump(ctx, Jump::First),
+            Edit::Cancelled | Edit::Editing => Outcome::Consumed,
+        })
+    }
+
+    fn handle_action(&mut self, action: PaneAction, ctx: &PaneContext) -> Outcome {
+        use PaneAction as A;
         let files = files_of(ctx.case);
         let findings = &ctx.analysis.findings;
         let list = self.list(ctx);
         if self.detail {
-            // The popup takes Esc and Enter (close), the scroll keys and, over a finding, f
+            // The popup takes the scroll keys, Enter and Esc (close) and, over a finding, f
             // (focus). The render clamps the scroll to the text.
             let page = self.popup.page.max(1);
             let top = &mut self.popup.top;
-            return match key.code {
-                KeyCode::Esc | KeyCode::Enter => {
-                    self.detail = false;
-                    Outcome::Consumed
-                }
-                KeyCode::Char('f') if list == List::Findings => self.focus_finding(ctx),
-                KeyCode::Down | KeyCode::Char('j') => {
-                    *top = top.saturating_add(1);
-                    Outcome::Consumed
-                }
-                KeyCode::Up | KeyCode::Char('k') => {
-                    *top = top.saturating_sub(1);
-                    Outcome::Consumed
-                }
-                KeyCode::PageDown | KeyCode::Char(' ') => {
-                    *top = top.saturating_add(page);
-                    Outcome::Consumed
-                }
-                KeyCode::PageUp => {
-                    *top = top.saturating_sub(page);
-                    Outcome::Consumed
-                }
-                KeyCode::Home | KeyCode::Char('g') => {
-                    *top = 0;
-                    Outcome::Consumed
-                }
-                KeyCode::End | KeyCode::Char('G') => {
-                    *top = usize::MAX;
-                    Outcome::Consumed
-                }
-                _ => Outcome::Consumed,
-            };
+            match action {
+                A::Close | A::Details => self.detail = false,
+                A::Focus if list == List::Findings => return self.focus_finding(ctx),
+                A::Down => *top = top.saturating_add(1),
+                A::Up => *top = top.saturating_sub(1),
+                A::PageDown => *top = top.saturating_add(page),
+                A::PageUp => *top = top.saturating_sub(page),
+                A::First => *top = 0,
+                A::Last => *top = usize::MAX,
+                _ => {}
+            }
+            return Outcome::Consumed;
         }
         // h/l go round the lists the case has: findings, files, load problems.
         let lists: Vec<List> = [
@@ -432,64 +417,72 @@ impl Pane for OverviewPane {
         .filter_map(|(l, has)| has.then_some(l))
         .collect();
         let at = lists.iter().position(|l| *l == list).unwrap_or(0);
-        match key.code {
-            KeyCode::Right | KeyCode::Char('l') if lists.len() > 1 => {
-                self.list = lists[(at + 1) % lists.len()];
+        let n = lists.len();
+        match action {
+            A::NextBox | A::PrevBox if n < 2 => {
+                return Outcome::Message("this case has one list here".into());
+            }
+            A::NextBox => {
+                self.list = lists[(at + 1) % n];
                 return Outcome::Consumed;
             }
-            KeyCode::Left | KeyCode::Char('h') if lists.len() > 1 => {
-                self.list = lists[(at + lists.len() - 1) % lists.len()];
+            A::PrevBox => {
+                self.list = lists[(at + n - 1) % n];
                 return Outcome::Consumed;
             }
-            KeyCode::Char('/') if ctx.case.root.is_some() => {
+            A::Search if ctx.case.root.is_some() => {
                 self.search.open("Search findings, files and load problems");
                 return Outcome::Consumed;
             }
-            KeyCode::Char('n') => return self.search_jump(ctx, Jump::Next),
-            KeyCode::Char('N') => return self.search_jump(ctx, Jump::Prev),
+            A::Search => return Outcome::Message("no case is open".into()),
+            A::NextMatch => return self.search_jump(ctx, Jump::Next),
+            A::PrevMatch => return self.search_jump(ctx, Jump::Prev),
+            A::Close => return Outcome::Ignored,
             _ => {}
         }
         match list {
             List::Findings => {
-                if self.finding.handle(&key, findings.len()) {
+                if self.finding.act(action, findings.len()) {
                     return Outcome::Consumed;
                 }
-                match key.code {
-                    KeyCode::Enter => {
+                match action {
+                    A::Details => {
                         self.detail = true;
                         self.popup = PopupScroll::default();
                         Outcome::Consumed
                     }
-                    KeyCode::Char('f') => self.focus_finding(ctx),
+                    A::Focus => self.focus_finding(ctx),
                     _ => Outcome::Ignored,
                 }
             }
             List::Problems => {
-                if self.problem.handle(&key, ctx.case.problems.len()) {
+                if self.problem.act(action, ctx.case.problems.len()) {
                     return Outcome::Consumed;
                 }
-                match key.code {
-                    KeyCode::Enter => {
+                match action {
+                    A::Details => {
                         self.detail = true;
                         self.popup = PopupScroll::default();
                         Outcome::Consumed
                     }
+                    A::Focus => Outcome::Message("a load problem is about no single driver".into()),
                     _ => Outcome::Ignored,
                 }
             }
             List::Files => {
-                if self.cursor.handle(&key, files.len()) {
+                if self.cursor.act(action, files.len()) {
                     return Outcome::Consumed;
                 }
-                match key.code {
-                    KeyCode::Enter => match files
+                match action {
+                    // A file's details are the pane that reads it.
+                    A::Details => match files
                         .get(self.cursor.selected)
                         .and_then(|f| PaneId::for_file(f.kind))
                     {
                         Some(p) => Outcome::GoTo(p.index()),
                         None => Outcome::Message("no pane shows this kind of file".into()),
                     },
-                    KeyCode::Char('f') => match files.get(self.cursor.selected) {
+                    A::Focus => match files.get(self.cursor.selected) {
                         Some(f) if f.kind == Kind::PeImage => {
                             DriverKey::from_path(&f.path.replace('/', "\\"))
                                 .map_or(Outcome::Consumed, Outcome::Focus)
@@ -503,24 +496,6 @@ impl Pane for OverviewPane {
     }
 
     fn on_focus(&mut self, _ctx: &PaneContext) {}
-
-    fn hints(&self) -> Vec<Hint> {
-        vec![
-            hint("j/k ↑/↓", "move"),
-            hint("h/l ←/→", "findings/files/problems"),
-            hint("PgUp/PgDn", "page"),
-            hint("g/G", "first/last row"),
-            hint(
-                "Enter",
-                "a finding's evidence, a whole problem, a file's pane",
-            ),
-            hint("f", "focus the driver of the finding or file"),
-            hint("/", "search findings, files, problems"),
-            hint("n/N", "next/previous match"),
-            hint("j/k PgDn", "scroll a popup (PgUp, g/G)"),
-            hint("Esc", "close the popup"),
-        ]
-    }
 
     fn captures_input(&self) -> bool {
         self.search.is_open()

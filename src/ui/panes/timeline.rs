@@ -13,14 +13,14 @@ use crate::pml::view::{
     self, Activity, DriverScope, DriverTarget, Find, Rows, SortColumn, Toggles, ViewJob, ViewSpec,
 };
 use crate::pml::{DriverQuery, Filter, PmlLog, Rule, names, render};
-use crate::ui::action::Outcome;
-use crate::ui::pane::{Hint, Pane, PaneContext, Yank, hint};
+use crate::ui::action::{Outcome, PaneAction};
+use crate::ui::pane::{Pane, PaneContext, Yank};
 use crate::ui::theme::Theme;
 use crate::ui::widgets::command::{Command, ExportFormat};
 use crate::ui::widgets::input::{InputEvent, LineInput};
 use crate::ui::widgets::{self, cursor::Cursor, fit};
 use ratatui::Frame;
-use ratatui::crossterm::event::{KeyCode, KeyEvent};
+use ratatui::crossterm::event::KeyEvent;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
@@ -353,20 +353,19 @@ impl TimelinePane {
         ))
     }
 
-    fn handle_open_key(&mut self, key: KeyEvent, analysis: &CaseAnalysis) -> Outcome {
+    fn handle_open_action(&mut self, action: PaneAction, analysis: &CaseAnalysis) -> Outcome {
+        use PaneAction as A;
         let Some(open) = &mut self.open else {
             return Outcome::Ignored;
         };
-        match key.code {
-            KeyCode::Esc | KeyCode::Enter | KeyCode::Backspace | KeyCode::Left => {
-                self.open = None;
-            }
-            KeyCode::Down | KeyCode::Char('j') => open.scroll = open.scroll.saturating_add(1),
-            KeyCode::Up | KeyCode::Char('k') => open.scroll = open.scroll.saturating_sub(1),
-            KeyCode::PageDown => open.scroll = open.scroll.saturating_add(10),
-            KeyCode::PageUp => open.scroll = open.scroll.saturating_sub(10),
-            KeyCode::Home | KeyCode::Char('g') => open.scroll = 0,
-            KeyCode::Char('f') => {
+        match action {
+            A::Close | A::Details => self.open = None,
+            A::Down => open.scroll = open.scroll.saturating_add(1),
+            A::Up => open.scroll = open.scroll.saturating_sub(1),
+            A::PageDown => open.scroll = open.scroll.saturating_add(10),
+            A::PageUp => open.scroll = open.scroll.saturating_sub(10),
+            A::First => open.scroll = 0,
+            A::Focus => {
                 let e = open.event;
                 return self.focus_event(e, analysis);
             }
@@ -396,30 +395,54 @@ impl TimelinePane {
             theme.dim,
         ));
         let on = |b: bool| if b { "[x]" } else { "[ ]" };
+        // Each toggle shows the key that flips it, from the keymap.
+        let key = |a: PaneAction| {
+            crate::ui::keymap::current().pane_label(crate::ui::pane_id::PaneId::Timeline, a)
+        };
         let mut second = vec![
             Span::styled(
-                format!("e{}failures ", on(self.toggles.failures)),
+                format!(
+                    "{}{}failures ",
+                    key(PaneAction::Failures),
+                    on(self.toggles.failures)
+                ),
                 toggle_style(self.toggles.failures, theme),
             ),
             Span::styled(
-                format!("o{}loads ", on(self.toggles.image_loads)),
+                format!(
+                    "{}{}loads ",
+                    key(PaneAction::ImageLoads),
+                    on(self.toggles.image_loads)
+                ),
                 toggle_style(self.toggles.image_loads, theme),
             ),
             Span::styled(
-                format!("p{}System ", on(self.toggles.system)),
+                format!(
+                    "{}{}System ",
+                    key(PaneAction::SystemProcess),
+                    on(self.toggles.system)
+                ),
                 toggle_style(self.toggles.system, theme),
             ),
         ];
         match &self.focus {
             Some(t) => second.push(Span::styled(
-                format!("d{}{} ", on(self.driver_only), t.key),
+                format!(
+                    "{}{}{} ",
+                    key(PaneAction::DriverOnly),
+                    on(self.driver_only),
+                    t.key
+                ),
                 if self.driver_only {
                     theme.focused_driver
                 } else {
                     theme.dim
                 },
             )),
-            None => second.push(Span::styled("d[ ]driver ", theme.dim)),
+            None => second.push(Span::styled(
+                format!("{}[ ]driver ", key(PaneAction::DriverOnly)),
+                theme.dim,
+            )),
         }
         let rules = self.filter.rules.len();
         let hl = self.highlight.rules.len();
@@ -434,6 +457,9 @@ impl TimelinePane {
     }
 
     fn rules_lines(&self, theme: &Theme) -> Vec<Line<'static>> {
+        let key = |a: PaneAction| {
+            crate::ui::keymap::current().pane_label(crate::ui::pane_id::PaneId::Timeline, a)
+        };
         let mut lines = Vec::new();
         for r in &self.filter.rules {
             lines.push(Line::from(vec![
@@ -449,12 +475,21 @@ impl TimelinePane {
         }
         if lines.is_empty() {
             lines.push(Line::styled(
-                "No rules. i adds a filter rule, h a highlight rule (e.g. Path ends with .sys).",
+                format!(
+                    "No rules. {} adds a filter rule, {} a highlight rule (e.g. Path ends with .sys).",
+                    key(PaneAction::AddFilter),
+                    key(PaneAction::AddHighlight)
+                ),
                 theme.dim,
             ));
         } else {
             lines.push(Line::styled(
-                "x removes the last rule, c clears them all, l hides this list",
+                format!(
+                    "{} removes the last rule, {} clears them all, {} hides this list",
+                    key(PaneAction::UndoRule),
+                    key(PaneAction::ClearRules),
+                    key(PaneAction::Rules)
+                ),
                 theme.dim,
             ));
         }
@@ -964,31 +999,34 @@ impl Pane for TimelinePane {
         }
     }
 
-    fn handle_key(&mut self, key: KeyEvent, ctx: &PaneContext) -> Outcome {
-        if let Some((kind, input)) = &mut self.input {
-            let kind = *kind;
-            return match input.handle(key) {
-                InputEvent::Submit(text) => {
-                    self.input = None;
-                    self.submit(kind, text)
-                }
-                InputEvent::Cancel => {
-                    self.input = None;
-                    self.input_error = None;
-                    Outcome::Consumed
-                }
-                InputEvent::Edited => Outcome::Consumed,
-            };
-        }
+    fn edit_key(&mut self, key: KeyEvent, _ctx: &PaneContext) -> Option<Outcome> {
+        let (kind, input) = self.input.as_mut()?;
+        let kind = *kind;
+        Some(match input.handle(key) {
+            InputEvent::Submit(text) => {
+                self.input = None;
+                self.submit(kind, text)
+            }
+            InputEvent::Cancel => {
+                self.input = None;
+                self.input_error = None;
+                Outcome::Consumed
+            }
+            InputEvent::Edited => Outcome::Consumed,
+        })
+    }
+
+    fn handle_action(&mut self, action: PaneAction, ctx: &PaneContext) -> Outcome {
+        use PaneAction as A;
         if self.open.is_some() {
-            return self.handle_open_key(key, ctx.analysis);
+            return self.handle_open_action(action, ctx.analysis);
         }
-        if self.cursor.handle(&key, self.rows.len()) {
+        if self.cursor.act(action, self.rows.len()) {
             return Outcome::Consumed;
         }
         let start = |kind: InputKind, text: &str| Some((kind, LineInput::new(kind.label(), text)));
-        match key.code {
-            KeyCode::Enter => {
+        match action {
+            A::Details => {
                 if let Some(e) = self.selected_event() {
                     self.open = Some(EventView {
                         event: e,
@@ -996,23 +1034,23 @@ impl Pane for TimelinePane {
                     });
                 }
             }
-            KeyCode::Char('f') => {
+            A::Focus => {
                 return match self.selected_event() {
                     Some(e) => self.focus_event(e, ctx.analysis),
                     None => Outcome::Consumed,
                 };
             }
-            KeyCode::Char('s') => {
+            A::Sort => {
                 self.sort = self.sort.next();
                 self.refresh();
             }
-            KeyCode::Char('S') => {
+            A::Reverse => {
                 self.descending = !self.descending;
                 self.refresh();
             }
-            KeyCode::Char('i') => self.input = start(InputKind::Filter, ""),
-            KeyCode::Char('h') => self.input = start(InputKind::Highlight, ""),
-            KeyCode::Char('/') => {
+            A::AddFilter => self.input = start(InputKind::Filter, ""),
+            A::AddHighlight => self.input = start(InputKind::Highlight, ""),
+            A::Search => {
                 let q = self
                     .find
                     .as_ref()
@@ -1020,33 +1058,33 @@ impl Pane for TimelinePane {
                     .unwrap_or_default();
                 self.input = start(InputKind::Search, &q);
             }
-            KeyCode::Char('t') => self.input = start(InputKind::Time, ""),
-            KeyCode::Char('l') => self.show_rules = !self.show_rules,
-            KeyCode::Char('x') => {
+            A::GotoTime => self.input = start(InputKind::Time, ""),
+            A::Rules => self.show_rules = !self.show_rules,
+            A::UndoRule => {
                 if self.highlight.rules.pop().is_none() && self.filter.rules.pop().is_some() {
                     self.refresh();
                 }
             }
-            KeyCode::Char('c') => {
+            A::ClearRules => {
                 self.highlight.rules.clear();
                 if !self.filter.rules.is_empty() {
                     self.filter.rules.clear();
                     self.refresh();
                 }
             }
-            KeyCode::Char('e') => {
+            A::Failures => {
                 self.toggles.failures = !self.toggles.failures;
                 self.refresh();
             }
-            KeyCode::Char('o') => {
+            A::ImageLoads => {
                 self.toggles.image_loads = !self.toggles.image_loads;
                 self.refresh();
             }
-            KeyCode::Char('p') => {
+            A::SystemProcess => {
                 self.toggles.system = !self.toggles.system;
                 self.refresh();
             }
-            KeyCode::Char('d') => {
+            A::DriverOnly => {
                 if self.focus.is_none() {
                     return Outcome::Message(
                         "no driver focused: f on a row focuses its driver".into(),
@@ -1055,8 +1093,8 @@ impl Pane for TimelinePane {
                 self.driver_only = !self.driver_only;
                 self.refresh();
             }
-            KeyCode::Char('n') => return self.find_next(true),
-            KeyCode::Char('N') => return self.find_next(false),
+            A::NextMatch => return self.find_next(true),
+            A::PrevMatch => return self.find_next(false),
             _ => return Outcome::Ignored,
         }
         Outcome::Consumed
@@ -1168,22 +1206,6 @@ impl Pane for TimelinePane {
         self.focus = target;
         self.open = None;
         self.refresh();
-    }
-
-    fn hints(&self) -> Vec<Hint> {
-        vec![
-            hint("j/k g/G", "move, first/last row"),
-            hint("PgUp/PgDn", "page"),
-            hint("Enter/Esc", "event + stack / back"),
-            hint("f", "focus the row's driver"),
-            hint("s / S", "next sort column/reverse"),
-            hint("i / h", "add filter/highlight rule"),
-            hint("l / x / c", "rules: list/undo/clear"),
-            hint("e / o / p", "failures/loads/System"),
-            hint("d", "focused driver's events"),
-            hint("t", "jump to time HH:MM:SS"),
-            hint("/ n N", "find, next/previous"),
-        ]
     }
 
     fn captures_input(&self) -> bool {

@@ -1,5 +1,6 @@
 //! The selection and scroll state of a virtualised list: only the visible window is ever built.
 
+use crate::ui::action::PaneAction;
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -33,6 +34,23 @@ impl Cursor {
     pub fn center(&mut self, row: usize) {
         self.selected = row;
         self.offset = row.saturating_sub(self.page / 2);
+    }
+
+    /// Apply a movement action (down, up, page, first, last) over `len` rows. Returns false
+    /// for actions that are not movement.
+    pub fn act(&mut self, action: PaneAction, len: usize) -> bool {
+        let page = self.page.max(1);
+        let last = len.saturating_sub(1);
+        match action {
+            PaneAction::Down => self.selected = (self.selected + 1).min(last),
+            PaneAction::Up => self.selected = self.selected.saturating_sub(1),
+            PaneAction::PageDown => self.selected = (self.selected + page).min(last),
+            PaneAction::PageUp => self.selected = self.selected.saturating_sub(page),
+            PaneAction::First => self.selected = 0,
+            PaneAction::Last => self.selected = last,
+            _ => return false,
+        }
+        true
     }
 
     /// Keep the selection inside `len` and visible in `height` rows; returns the visible range.

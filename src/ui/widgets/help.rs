@@ -1,6 +1,7 @@
-//! The help overlay: generated from the keymap and the active pane's hints, never by hand.
+//! The help overlay: generated from the keymap (the global keys and the active pane's section),
+//! never by hand; keys are named as users type them (`Shift-Tab`, `PgDn`, `Enter`).
 
-use super::super::keymap::Keymap;
+use super::super::keymap::{Keymap, label};
 use super::super::pane::Hint;
 use super::super::theme::Theme;
 use ratatui::Frame;
@@ -17,12 +18,12 @@ pub fn lines(
 ) -> Vec<Line<'static>> {
     let mut out = vec![Line::styled(format!("{pane_title} pane"), theme.header)];
     for h in hints {
-        out.push(key_line(h.key, h.desc, theme));
+        out.push(key_line(&h.key, &h.desc, theme));
     }
     out.push(Line::raw(""));
     out.push(Line::styled("Everywhere", theme.header));
     for b in &keymap.global {
-        out.push(key_line(&b.key, &b.desc, theme));
+        out.push(key_line(&label(&b.key), &b.desc, theme));
     }
     out.push(Line::raw(""));
     out.push(Line::styled(
@@ -42,6 +43,12 @@ fn key_line(key: &str, desc: &str, theme: &Theme) -> Line<'static> {
         (ascii_glyphs(key), ascii_glyphs(desc))
     } else {
         (key.to_string(), desc.to_string())
+    };
+    // A key wider than its column still keeps a space before the description.
+    let key = if key.chars().count() >= KEY_W - 2 {
+        format!("{key} ")
+    } else {
+        key
     };
     Line::from(vec![
         Span::styled(format!("  {key:<w$}", w = KEY_W - 2), theme.key),
@@ -90,7 +97,7 @@ pub fn render(
     }
     let mut right = vec![Line::styled("Everywhere", theme.header)];
     for b in &keymap.global {
-        right.push(key_line(&b.key, &b.desc, theme));
+        right.push(key_line(&label(&b.key), &b.desc, theme));
     }
     right.push(Line::raw(""));
     right.push(Line::styled(
@@ -103,8 +110,8 @@ pub fn render(
     let desc_w = (left_w as usize).saturating_sub(KEY_W).max(8);
     let mut left = vec![Line::styled(format!("{pane_title} pane"), theme.header)];
     for h in hints {
-        for (i, part) in wrap(h.desc, desc_w).into_iter().enumerate() {
-            let key = if i == 0 { h.key } else { "" };
+        for (i, part) in wrap(&h.desc, desc_w).into_iter().enumerate() {
+            let key = if i == 0 { h.key.as_str() } else { "" };
             left.push(key_line(key, &part, theme));
         }
     }
