@@ -685,3 +685,51 @@ fn command_line_filters_the_timeline_and_exports_what_the_cli_prints() {
     app.handle_key(key(KeyCode::Esc));
     assert_eq!(app.command_history().len(), 4);
 }
+
+/// Back (Backspace) returns from Integrity to the Dump frame the jump came from, focus as it
+/// was; Forward (Ctrl-F) goes there again; the status line shows the way back.
+#[test]
+fn back_returns_from_integrity_to_the_dump_frame_it_came_from() {
+    let (_dir, case) = demo_case();
+    let mut app = App::new(case, Theme::ansi16());
+    app.handle_key(key(KeyCode::Char('2')));
+    for _ in 0..3 {
+        app.handle_key(key(KeyCode::Char('j')));
+    }
+    // The selected frame: the reversed row inside a box (the status line is reversed too).
+    let selected = |t: &Terminal<TestBackend>| -> Vec<String> {
+        reversed_rows(t)
+            .into_iter()
+            .filter(|r| r.starts_with('│'))
+            .collect()
+    };
+    let t = draw(&mut app, 160, 48);
+    let frame = selected(&t);
+    assert_eq!(frame.len(), 1, "{frame:?}");
+    assert!(frame[0].contains(" 03 "), "{frame:?}");
+    // `b`: the pane the bug check points to (Integrity), focused on filecrypt.sys.
+    app.handle_key(key(KeyCode::Char('b')));
+    assert_eq!(app.active_title(), "Integrity");
+    assert!(app.focus.is_some());
+    app.handle_key(key(KeyCode::Backspace));
+    assert_eq!(app.active_title(), "Dump");
+    assert!(app.focus.is_none(), "the focus as it was before the jump");
+    let t = draw(&mut app, 160, 48);
+    assert_eq!(selected(&t), frame, "the same frame is selected");
+    assert_eq!(app.message.as_deref(), Some("Overview › Dump"));
+    app.handle_key(KeyEvent::new(KeyCode::Char('f'), KeyModifiers::CONTROL));
+    assert_eq!(app.active_title(), "Integrity");
+    assert!(app.focus.is_some());
+    assert!(
+        app.message
+            .as_deref()
+            .is_some_and(|m| m.starts_with("Overview › Dump › Integrity (")),
+        "{:?}",
+        app.message
+    );
+    for _ in 0..3 {
+        app.handle_key(key(KeyCode::Backspace));
+    }
+    assert_eq!(app.active_title(), "Overview");
+    assert_eq!(app.message.as_deref(), Some("nothing to go back to"));
+}

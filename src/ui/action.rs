@@ -19,6 +19,10 @@ pub enum Action {
     YankView,
     /// Open the `:` command line.
     Command,
+    /// Go back to where the last jump came from (pane and focus), as a browser does.
+    Back,
+    /// Undo a Back.
+    Forward,
     Help,
     Quit,
 }
@@ -33,6 +37,8 @@ impl Action {
             Action::Yank,
             Action::YankView,
             Action::Command,
+            Action::Back,
+            Action::Forward,
             Action::Help,
             Action::Quit,
         ]);
@@ -50,6 +56,8 @@ impl TryFrom<String> for Action {
             "yank" => Action::Yank,
             "yank-view" => Action::YankView,
             "command" => Action::Command,
+            "back" => Action::Back,
+            "forward" => Action::Forward,
             "help" => Action::Help,
             "quit" => Action::Quit,
             other => match other.strip_prefix("pane:").and_then(PaneId::from_name) {
@@ -60,7 +68,7 @@ impl TryFrom<String> for Action {
                         .map(|p| format!("pane:{}", p.name()))
                         .collect();
                     return Err(format!(
-                        "unknown action \"{}\" (known: next-pane, prev-pane, {}, clear-focus, yank, yank-view, command, help, quit)",
+                        "unknown action \"{}\" (known: next-pane, prev-pane, {}, clear-focus, yank, yank-view, command, back, forward, help, quit)",
                         crate::escape::escape_field(other),
                         panes.join(", ")
                     ));

@@ -57,6 +57,16 @@ fn write_export(
     std::fs::write(path, bytes).map_err(|e| format!("cannot export to {shown}: {e}"))
 }
 
+/// How many places Back remembers.
+const NAV_DEPTH: usize = 100;
+
+/// A place in the workbench: a pane and the driver focus.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Place {
+    pane: usize,
+    focus: Option<DriverKey>,
+}
+
 /// What panes read (`PaneContext`), borrowed field by field from the app so that its panes can
 /// be borrowed mutably beside it.
 macro_rules! pane_context {
@@ -88,6 +98,9 @@ pub struct App {
     clipboard: Option<String>,
     /// The `:` command line.
     command: CommandLine,
+    /// Where jumps came from (Back) and where Back came from (Forward), newest last.
+    nav_back: Vec<Place>,
+    nav_forward: Vec<Place>,
     /// The last pane action a key reached, with the pane that did it (the keymap tests' trace).
     pub last_action: Option<(PaneId, PaneAction)>,
 }
@@ -117,6 +130,8 @@ impl App {
             confirm_quit: false,
             clipboard: None,
             command: CommandLine::default(),
+            nav_back: Vec::new(),
+            nav_forward: Vec::new(),
             last_action: None,
         };
         app.install(case, analysis);
@@ -248,6 +263,8 @@ impl App {
             Action::ClearFocus => self.set_focus(None),
             Action::Yank => self.yank(false),
             Action::YankView => self.yank(true),
+            Action::Back => self.go(true),
+            Action::Forward => self.go(false),
             Action::Command => {
                 self.message = None;
                 self.command.open();
@@ -337,6 +354,74 @@ impl App {
         if key.kind != KeyEventKind::Press {
             return;
         }
+        // Every jump (another pane, another focus) is remembered for Back, wherever it came
+        // from: a global key, a pane's hint, a finding, a command.
+        let before = self.place();
+        let navigating = matches!(
+            self.keymap.action_for(&key),
+            Some(Action::Back | Action::Forward)
+        );
+        self.handle_key_inner(key);
+        if !navigating && self.place() != before {
+            self.nav_back.push(before);
+            if self.nav_back.len() > NAV_DEPTH {
+                self.nav_back.remove(0);
+            }
+            self.nav_forward.clear();
+        }
+    }
+
+    /// Where the user is: the pane and the driver focus.
+    fn place(&self) -> Place {
+        Place {
+            pane: self.active,
+            focus: self.focus.clone(),
+        }
+    }
+
+    /// Back (`back` true) or Forward: return to a remembered place; the pane keeps its own
+    /// cursor, so the row (a Dump frame, an event) is the one left.
+    fn go(&mut self, back: bool) {
+        let (from, to) = if back {
+            (&mut self.nav_back, &mut self.nav_forward)
+        } else {
+            (&mut self.nav_forward, &mut self.nav_back)
+        };
+        let Some(place) = from.pop() else {
+            self.message = Some(if back {
+                "nothing to go back to".into()
+            } else {
+                "nothing to go forward to".into()
+            });
+            return;
+        };
+        let here = Place {
+            pane: self.active,
+            focus: self.focus.clone(),
+        };
+        to.push(here);
+        self.active = place.pane.min(self.panes.len().saturating_sub(1));
+        if place.focus != self.focus {
+            self.set_focus(place.focus);
+        }
+        self.message = Some(self.breadcrumb());
+    }
+
+    /// The way back, oldest first, ending here: `Dump › Integrity (filecrypt.sys) › Timeline`.
+    pub fn breadcrumb(&self) -> String {
+        let name = |p: &Place| {
+            let title = PaneId::ALL.get(p.pane).map_or("?", |id| id.title());
+            match &p.focus {
+                Some(k) => format!("{title} ({k})"),
+                None => title.to_string(),
+            }
+        };
+        let mut parts: Vec<String> = self.nav_back.iter().rev().take(3).rev().map(name).collect();
+        parts.push(name(&self.place()));
+        parts.join(if self.theme.ascii { " > " } else { " › " })
+    }
+
+    fn handle_key_inner(&mut self, key: KeyEvent) {
         if self.confirm_quit {
             self.confirm_quit = false;
             if matches!(key.code, KeyCode::Char('y') | KeyCode::Char('Y')) {
@@ -665,6 +750,13 @@ mod tests {
                 Action::ClearFocus => assert!(app.focus.is_none(), "{what}"),
                 // The empty case has nothing to copy: the status line says so.
                 Action::Command => assert!(app.command.is_open(), "{what}"),
+                // Nothing to go back or forward to yet: the status line says so.
+                Action::Back | Action::Forward => assert!(
+                    app.message
+                        .as_deref()
+                        .is_some_and(|m| m.starts_with("nothing to go")),
+                    "{what}"
+                ),
                 Action::Yank | Action::YankView => assert_eq!(
                     app.message.as_deref(),
                     Some("nothing to copy here"),

@@ -408,6 +408,8 @@ fn action_name(a: Action) -> String {
         Action::Yank => "yank".into(),
         Action::YankView => "yank-view".into(),
         Action::Command => "command".into(),
+        Action::Back => "back".into(),
+        Action::Forward => "forward".into(),
         Action::Help => "help".into(),
         Action::Quit => "quit".into(),
     }
@@ -547,6 +549,13 @@ fn read_override(path: &Path) -> Result<Option<String>, String> {
 
 /// The keymap's name of a key press: "q", "F", "?", "tab", "backtab", "esc", ...
 pub fn key_name(key: &KeyEvent) -> Option<String> {
+    // Ctrl with a letter ("ctrl-o"); other Ctrl and Alt combinations are not bindable.
+    if key.modifiers == KeyModifiers::CONTROL
+        && let KeyCode::Char(c) = key.code
+        && c.is_ascii_alphabetic()
+    {
+        return Some(format!("ctrl-{}", c.to_ascii_lowercase()));
+    }
     if key
         .modifiers
         .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT)
@@ -554,6 +563,7 @@ pub fn key_name(key: &KeyEvent) -> Option<String> {
         return None;
     }
     Some(match key.code {
+        KeyCode::Backspace => "backspace".into(),
         KeyCode::Char(' ') => "space".into(),
         KeyCode::Char(c) => c.to_string(),
         KeyCode::Tab => "tab".into(),
@@ -576,11 +586,21 @@ pub fn key_name(key: &KeyEvent) -> Option<String> {
 /// The key press a keymap name stands for (the inverse of [`key_name`]); `None` for a name
 /// that is no key.
 pub fn key_event(name: &str) -> Option<KeyEvent> {
+    if let Some(c) = name.strip_prefix("ctrl-") {
+        let mut chars = c.chars();
+        return match (chars.next(), chars.next()) {
+            (Some(c), None) if c.is_ascii_lowercase() => {
+                Some(KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL))
+            }
+            _ => None,
+        };
+    }
     let mut chars = name.chars();
     let code = match (chars.next(), chars.next()) {
         (Some(c), None) if !c.is_control() && c != ' ' => KeyCode::Char(c),
         _ => match name {
             "space" => KeyCode::Char(' '),
+            "backspace" => KeyCode::Backspace,
             "tab" => KeyCode::Tab,
             "backtab" => KeyCode::BackTab,
             "esc" => KeyCode::Esc,
@@ -611,6 +631,7 @@ pub fn key_event(name: &str) -> Option<KeyEvent> {
 pub fn label(name: &str) -> String {
     match name {
         "backtab" => "Shift-Tab".into(),
+        n if n.starts_with("ctrl-") => format!("Ctrl-{}", n[5..].to_ascii_uppercase()),
         "pageup" => "PgUp".into(),
         "pagedown" => "PgDn".into(),
         "up" => "↑".into(),
@@ -693,8 +714,8 @@ mod tests {
                 "unknown action \"explode\"",
             ),
             (
-                "[[global]]\nkey = \"ctrl-x\"\naction = \"quit\"\n",
-                "unknown key \"ctrl-x\"",
+                "[[global]]\nkey = \"meta-x\"\naction = \"quit\"\n",
+                "unknown key \"meta-x\"",
             ),
             (
                 "[[global]]\nkey = \"?\"\naction = \"quit\"\n",
