@@ -179,7 +179,7 @@ fn no_key_has_two_actions_in_one_pane() {
         }
         for a in PaneAction::of(pane) {
             assert!(
-                km.pane(pane).iter().any(|b| b.action == *a),
+                km.pane(pane).iter().any(|b| b.action == a),
                 "{pane:?}: {a:?} has no key"
             );
         }

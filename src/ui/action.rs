@@ -95,110 +95,87 @@ pub enum Outcome {
     Message(String),
 }
 
-/// What a key does inside a pane, named as in the pane sections of `assets/keymap.toml`
-/// (`[[dump]]`, `[[timeline]]`, ...). A key means one thing wherever it is bound: Enter is
-/// always "details", `f` always "focus the driver", `s` always "sort".
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Deserialize)]
-#[serde(try_from = "String")]
-pub enum PaneAction {
-    Down,
-    Up,
-    PageDown,
-    PageUp,
-    First,
-    Last,
+/// Declares [`PaneAction`] and its keymap names once: `Variant => "name"`, with its docs.
+macro_rules! pane_actions {
+    ($($(#[doc = $doc:literal])* $variant:ident => $name:literal,)*) => {
+        /// What a key does inside a pane, named as in the pane sections of `assets/keymap.toml`
+        /// (`[[dump]]`, `[[timeline]]`, ...). A key means one thing wherever it is bound: Enter
+        /// is always "details", `f` always "focus the driver", `s` always "sort".
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Deserialize)]
+        #[serde(try_from = "String")]
+        pub enum PaneAction {
+            $($(#[doc = $doc])* $variant,)*
+        }
+
+        impl PaneAction {
+            /// Every pane action with its name in the keymap file.
+            pub const NAMES: &'static [(PaneAction, &'static str)] =
+                &[$((PaneAction::$variant, $name),)*];
+        }
+    };
+}
+
+pane_actions! {
+    Down => "down",
+    Up => "up",
+    PageDown => "page-down",
+    PageUp => "page-up",
+    First => "first",
+    Last => "last",
     /// The next list or table of the pane (Overview, Dump, Integrity).
-    NextBox,
-    PrevBox,
+    NextBox => "next-box",
+    PrevBox => "prev-box",
     /// Open (or close again) the details of the row under the cursor.
-    Details,
+    Details => "details",
     /// Close the details or popup.
-    Close,
+    Close => "close",
     /// Focus every pane on the row's driver.
-    Focus,
-    Search,
-    NextMatch,
-    PrevMatch,
+    Focus => "focus",
+    Search => "search",
+    NextMatch => "next-match",
+    PrevMatch => "prev-match",
     /// Sort by the next column.
-    Sort,
+    Sort => "sort",
     /// Reverse the sort.
-    Reverse,
+    Reverse => "reverse",
     /// Dump: open the pane the bug check points to, focused on the driver it names.
-    BugCheckPane,
+    BugCheckPane => "bug-check-pane",
     /// Dump: the next dump of the case.
-    NextDump,
+    NextDump => "next-dump",
     /// Timeline: add a filter rule.
-    AddFilter,
+    AddFilter => "add-filter",
     /// Timeline: add a highlight rule.
-    AddHighlight,
+    AddHighlight => "add-highlight",
     /// Timeline: show or hide the rule list.
-    Rules,
+    Rules => "rules",
     /// Timeline: remove the last rule.
-    UndoRule,
+    UndoRule => "undo-rule",
     /// Timeline: remove every rule.
-    ClearRules,
+    ClearRules => "clear-rules",
     /// Timeline: only failures.
-    Failures,
+    Failures => "failures",
     /// Timeline: image loads shown or hidden.
-    ImageLoads,
+    ImageLoads => "image-loads",
     /// Timeline: the System process shown or hidden.
-    SystemProcess,
+    SystemProcess => "system-process",
     /// Timeline: only the focused driver's events.
-    DriverOnly,
+    DriverOnly => "driver-only",
     /// Timeline: jump to a time.
-    GotoTime,
+    GotoTime => "goto-time",
     /// Integrity: times in UTC or on the machine's clock.
-    TimeZone,
+    TimeZone => "time-zone",
     /// Drivers: only critical boot drivers.
-    CriticalOnly,
+    CriticalOnly => "critical-only",
     /// Drivers: drivers only or every service.
-    AllServices,
+    AllServices => "all-services",
     /// Drivers: scroll the focused driver's key down / up.
-    ScrollDown,
-    ScrollUp,
+    ScrollDown => "scroll-down",
+    ScrollUp => "scroll-up",
     /// Notes: edit.
-    Edit,
+    Edit => "edit",
 }
 
 impl PaneAction {
-    /// Every pane action with its name in the keymap file.
-    pub const NAMES: [(PaneAction, &'static str); 34] = [
-        (PaneAction::Down, "down"),
-        (PaneAction::Up, "up"),
-        (PaneAction::PageDown, "page-down"),
-        (PaneAction::PageUp, "page-up"),
-        (PaneAction::First, "first"),
-        (PaneAction::Last, "last"),
-        (PaneAction::NextBox, "next-box"),
-        (PaneAction::PrevBox, "prev-box"),
-        (PaneAction::Details, "details"),
-        (PaneAction::Close, "close"),
-        (PaneAction::Focus, "focus"),
-        (PaneAction::Search, "search"),
-        (PaneAction::NextMatch, "next-match"),
-        (PaneAction::PrevMatch, "prev-match"),
-        (PaneAction::Sort, "sort"),
-        (PaneAction::Reverse, "reverse"),
-        (PaneAction::BugCheckPane, "bug-check-pane"),
-        (PaneAction::NextDump, "next-dump"),
-        (PaneAction::AddFilter, "add-filter"),
-        (PaneAction::AddHighlight, "add-highlight"),
-        (PaneAction::Rules, "rules"),
-        (PaneAction::UndoRule, "undo-rule"),
-        (PaneAction::ClearRules, "clear-rules"),
-        (PaneAction::Failures, "failures"),
-        (PaneAction::ImageLoads, "image-loads"),
-        (PaneAction::SystemProcess, "system-process"),
-        (PaneAction::DriverOnly, "driver-only"),
-        (PaneAction::GotoTime, "goto-time"),
-        (PaneAction::TimeZone, "time-zone"),
-        (PaneAction::CriticalOnly, "critical-only"),
-        (PaneAction::AllServices, "all-services"),
-        (PaneAction::ScrollDown, "scroll-down"),
-        (PaneAction::ScrollUp, "scroll-up"),
-        (PaneAction::Edit, "edit"),
-    ];
-
     /// The name in the keymap file.
     pub fn name(self) -> &'static str {
         PaneAction::NAMES
@@ -208,83 +185,39 @@ impl PaneAction {
     }
 
     /// The actions a pane handles: its keymap section binds each of them and no other.
-    pub fn of(pane: PaneId) -> &'static [PaneAction] {
+    pub fn of(pane: PaneId) -> Vec<PaneAction> {
         use PaneAction::*;
+        // Every list pane moves, opens details, focuses and searches.
+        const LIST: [PaneAction; 13] = [
+            Down, Up, PageDown, PageUp, First, Last, Details, Focus, Search, NextMatch, PrevMatch,
+            Sort, Reverse,
+        ];
+        let list = |sorts: bool, more: &[PaneAction]| -> Vec<PaneAction> {
+            let n = if sorts { LIST.len() } else { LIST.len() - 2 };
+            LIST[..n].iter().chain(more).copied().collect()
+        };
         match pane {
-            PaneId::Overview => &[
-                Down, Up, PageDown, PageUp, First, Last, NextBox, PrevBox, Details, Close, Focus,
-                Search, NextMatch, PrevMatch,
-            ],
-            PaneId::Dump => &[
-                Down,
-                Up,
-                PageDown,
-                PageUp,
-                First,
-                Last,
-                NextBox,
-                PrevBox,
-                Details,
-                Close,
-                Focus,
-                Search,
-                NextMatch,
-                PrevMatch,
-                Sort,
-                Reverse,
-                BugCheckPane,
-                NextDump,
-            ],
-            PaneId::Timeline => &[
-                Down,
-                Up,
-                PageDown,
-                PageUp,
-                First,
-                Last,
-                Details,
-                Close,
-                Focus,
-                Search,
-                NextMatch,
-                PrevMatch,
-                Sort,
-                Reverse,
-                AddFilter,
-                AddHighlight,
-                Rules,
-                UndoRule,
-                ClearRules,
-                Failures,
-                ImageLoads,
-                SystemProcess,
-                DriverOnly,
-                GotoTime,
-            ],
-            PaneId::Integrity => &[
-                Down, Up, PageDown, PageUp, First, Last, NextBox, PrevBox, Details, Focus, Search,
-                NextMatch, PrevMatch, TimeZone,
-            ],
-            PaneId::Drivers => &[
-                Down,
-                Up,
-                PageDown,
-                PageUp,
-                First,
-                Last,
-                Details,
-                Focus,
-                Search,
-                NextMatch,
-                PrevMatch,
-                Sort,
-                Reverse,
-                CriticalOnly,
-                AllServices,
-                ScrollDown,
-                ScrollUp,
-            ],
-            PaneId::Notes => &[Edit],
+            PaneId::Overview => list(false, &[NextBox, PrevBox, Close]),
+            PaneId::Dump => list(true, &[NextBox, PrevBox, Close, BugCheckPane, NextDump]),
+            PaneId::Timeline => list(
+                true,
+                &[
+                    Close,
+                    AddFilter,
+                    AddHighlight,
+                    Rules,
+                    UndoRule,
+                    ClearRules,
+                    Failures,
+                    ImageLoads,
+                    SystemProcess,
+                    DriverOnly,
+                    GotoTime,
+                ],
+            ),
+            PaneId::Integrity => list(false, &[NextBox, PrevBox, TimeZone]),
+            PaneId::Drivers => list(true, &[CriticalOnly, AllServices, ScrollDown, ScrollUp]),
+            PaneId::Notes => vec![Edit],
         }
     }
 }
