@@ -12,7 +12,7 @@ use crate::ui::action::{Outcome, PaneAction};
 use crate::ui::pane::{Pane, PaneContext};
 use crate::ui::theme::Theme;
 use crate::ui::widgets::export::ViewTable;
-use crate::ui::widgets::search::{Edit, Jump, Search};
+use crate::ui::widgets::search::{Jump, Search};
 use crate::ui::widgets::{self, cursor::Cursor, fit};
 use ratatui::Frame;
 use ratatui::crossterm::event::KeyEvent;
@@ -508,14 +508,13 @@ impl Pane for DriversPane {
     }
 
     fn edit_key(&mut self, key: KeyEvent, ctx: &PaneContext) -> Option<Outcome> {
-        if !self.search.is_open() {
-            return None;
-        }
+        let applied = self.search.edit_open(key)?;
         let hive = ctx.case.hive.as_ref();
         self.sync(hive);
-        Some(match self.search.edit(key) {
-            Edit::Applied => self.search_jump(Jump::First, hive),
-            Edit::Cancelled | Edit::Editing => Outcome::Consumed,
+        Some(if applied {
+            self.search_jump(Jump::First, hive)
+        } else {
+            Outcome::Consumed
         })
     }
 

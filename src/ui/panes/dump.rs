@@ -15,7 +15,7 @@ use crate::ui::action::{Outcome, PaneAction};
 use crate::ui::pane::{Pane, PaneContext, Yank};
 use crate::ui::pane_id::PaneId;
 use crate::ui::theme::Theme;
-use crate::ui::widgets::search::{Edit, Jump, Search};
+use crate::ui::widgets::search::{Jump, Search};
 use crate::ui::widgets::{self, cursor::Cursor, fit};
 use crossbeam_channel::{Receiver, TryRecvError};
 use ratatui::Frame;
@@ -596,15 +596,14 @@ impl Pane for DumpPane {
     }
 
     fn edit_key(&mut self, key: KeyEvent, ctx: &PaneContext) -> Option<Outcome> {
-        if !self.search.is_open() {
-            return None;
-        }
+        let applied = self.search.edit_open(key)?;
         let Some(a) = self.artefact(ctx.case) else {
             return Some(Outcome::Ignored);
         };
-        Some(match self.search.edit(key) {
-            Edit::Applied => self.search_jump(a, Jump::First),
-            Edit::Cancelled | Edit::Editing => Outcome::Consumed,
+        Some(if applied {
+            self.search_jump(a, Jump::First)
+        } else {
+            Outcome::Consumed
         })
     }
 

@@ -8,7 +8,7 @@ use crate::ui::action::{Outcome, PaneAction};
 use crate::ui::pane::{Pane, PaneContext, Yank};
 use crate::ui::pane_id::PaneId;
 use crate::ui::widgets::export::ViewTable;
-use crate::ui::widgets::search::{Edit, Jump, Search};
+use crate::ui::widgets::search::{Jump, Search};
 use crate::ui::widgets::{self, cursor::Cursor, fit, fit_middle};
 use ratatui::Frame;
 use ratatui::crossterm::event::KeyEvent;
@@ -375,12 +375,11 @@ impl Pane for OverviewPane {
     }
 
     fn edit_key(&mut self, key: KeyEvent, ctx: &PaneContext) -> Option<Outcome> {
-        if !self.search.is_open() {
-            return None;
-        }
-        Some(match self.search.edit(key) {
-            Edit::Applied => self.search_jump(ctx, Jump::First),
-            Edit::Cancelled | Edit::Editing => Outcome::Consumed,
+        let applied = self.search.edit_open(key)?;
+        Some(if applied {
+            self.search_jump(ctx, Jump::First)
+        } else {
+            Outcome::Consumed
         })
     }
 

@@ -66,6 +66,12 @@ impl Search {
     }
 
     /// Take a key while the search line is open.
+    /// While the search line is open: edit it with `key` (`Some(true)`: Enter applied it, so
+    /// jump to the first match); `None` when it is closed (the key is not the search's).
+    pub fn edit_open(&mut self, key: KeyEvent) -> Option<bool> {
+        self.is_open().then(|| self.edit(key) == Edit::Applied)
+    }
+
     pub fn edit(&mut self, key: KeyEvent) -> Edit {
         let Some(input) = &mut self.input else {
             return Edit::Cancelled;
