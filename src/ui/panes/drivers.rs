@@ -538,21 +538,25 @@ impl Pane for DriversPane {
             },
             // The row's configuration in the status line (f shows the whole key).
             A::Details => match self.selected_in(hive) {
-                Some(s) => Outcome::Message(format!(
-                    "{}: Start {}, Type {}, ErrorControl {}, Group {}, ImagePath {}",
-                    s.name,
-                    coded(s.start.map(|v| v.0), s.start.and_then(|v| v.name())),
-                    coded(
-                        s.service_type.map(|v| v.0),
-                        s.service_type.and_then(|v| v.name())
-                    ),
-                    coded(
-                        s.error_control.map(|v| v.0),
-                        s.error_control.and_then(|v| v.name())
-                    ),
-                    s.group.as_deref().unwrap_or("-"),
-                    s.image_path.as_deref().unwrap_or("-")
-                )),
+                Some(s) => {
+                    let c = service_cells(s);
+                    let or_dash = |v: &str| {
+                        if v.is_empty() {
+                            "-".to_string()
+                        } else {
+                            v.to_string()
+                        }
+                    };
+                    Outcome::Message(format!(
+                        "{}: Start {}, Type {}, ErrorControl {}, Group {}, ImagePath {}",
+                        c[0],
+                        c[1],
+                        c[2],
+                        c[3],
+                        or_dash(&c[4]),
+                        or_dash(&c[5])
+                    ))
+                }
                 None => Outcome::Consumed,
             },
             A::Sort => {

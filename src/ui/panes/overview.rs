@@ -445,11 +445,7 @@ impl Pane for OverviewPane {
                     return Outcome::Consumed;
                 }
                 match action {
-                    A::Details => {
-                        self.detail = true;
-                        self.popup = PopupScroll::default();
-                        Outcome::Consumed
-                    }
+                    A::Details => self.open_detail(),
                     A::Focus => self.focus_finding(ctx),
                     _ => Outcome::Ignored,
                 }
@@ -459,11 +455,7 @@ impl Pane for OverviewPane {
                     return Outcome::Consumed;
                 }
                 match action {
-                    A::Details => {
-                        self.detail = true;
-                        self.popup = PopupScroll::default();
-                        Outcome::Consumed
-                    }
+                    A::Details => self.open_detail(),
                     A::Focus => Outcome::Message("a load problem is about no single driver".into()),
                     _ => Outcome::Ignored,
                 }
@@ -564,6 +556,13 @@ impl Pane for OverviewPane {
 }
 
 impl OverviewPane {
+    /// Enter: the selected finding's evidence, or the whole load problem, over the pane.
+    fn open_detail(&mut self) -> Outcome {
+        self.detail = true;
+        self.popup = PopupScroll::default();
+        Outcome::Consumed
+    }
+
     fn focus_finding(&self, ctx: &PaneContext) -> Outcome {
         match ctx
             .analysis
