@@ -134,3 +134,221 @@ fn the_reports_of_one_boot_are_one_crash_and_the_next_boot_another() {
     assert_eq!(h.by_bugcheck[0].crashes, 1);
     assert_eq!(h.marks.len(), 2);
 }
+
+/// A case with a crash reported by the System log and WER, a driver install and a CBS update.
+fn small_case(dir: &Path) {
+    use bsod_workbench::synth::casefiles::{self, SetupapiSection};
+    let crash = 1_715_652_821; // 2024-05-14 02:13:41 UTC
+    let boot = crash + 600;
+    let params = [
+        1,
+        0xffff_9907_c7d2_3060,
+        0xffff_d50f_e221_39c0,
+        0xffff_ffff_c000_0428,
+    ];
+    EvtxWriter::new()
+        .computer("SRV-FS01")
+        .kernel_general_12(ts(boot), [10, 0, 14393, 6795])
+        .eventlog_6008_with_binary(
+            ts(boot + 20),
+            (2024, 5, 13, 19, 13, 41, 0),
+            (2024, 5, 14, 2, 13, 41, 0),
+        )
+        .kernel_power_41(ts(boot + 21), 0x5a, params)
+        .wer_1001(
+            ts(boot + 90),
+            0x5a,
+            params,
+            "C:\\Windows\\MEMORY.DMP",
+            "0a1b",
+        )
+        .write_to(&dir.join("System.evtx"))
+        .unwrap();
+    let inf = dir.join("Windows/INF");
+    std::fs::create_dir_all(&inf).unwrap();
+    std::fs::write(
+        inf.join("setupapi.dev.log"),
+        casefiles::setupapi_dev_log_sections(&[SetupapiSection {
+            title: "Device Install (DiInstallDriver) - C:\\Drivers\\filecrypt.inf",
+            start: "2024/05/14 01:12:01.093",
+            end: "2024/05/14 01:12:04.312",
+            copied: &["C:\\Windows\\System32\\drivers\\filecrypt.sys"],
+            status: "SUCCESS",
+        }]),
+    )
+    .unwrap();
+    let cbs = dir.join("Windows/Logs/CBS");
+    std::fs::create_dir_all(&cbs).unwrap();
+    std::fs::write(
+        cbs.join("CBS.log"),
+        casefiles::cbs_install_lines(
+            "2024-05-14 01:30:00",
+            "Package_for_KB5036899~31bf3856ad364e35~amd64~~14393.6897.1.10",
+            (0, "S_OK"),
+        ),
+    )
+    .unwrap();
+    let wer = dir.join("ProgramData/Microsoft/Windows/WER/ReportArchive/Kernel_5a_0a1b");
+    std::fs::create_dir_all(&wer).unwrap();
+    let report_time = bsod_workbench::filetime::FileTime::from_unix_seconds(boot + 95).0;
+    std::fs::write(
+        wer.join("Report.wer"),
+        casefiles::report_wer(false, report_time, 0x5a, params),
+    )
+    .unwrap();
+}
+
+fn bsodwb(args: &[&str]) -> String {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_bsodwb"))
+        .args(args)
+        .output()
+        .expect("bsodwb runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("utf-8")
+}
+
+#[test]
+fn a_case_joins_its_crash_sources_and_puts_the_changes_before_it() {
+    let dir = tempfile::tempdir().unwrap();
+    small_case(dir.path());
+    let case = Case::load(dir.path(), &mut |_| {}).unwrap();
+    let h = History::build(&case);
+    assert!(h.warnings.is_empty(), "{:?}", h.warnings);
+    assert_eq!(h.crashes.len(), 1, "{:#?}", h.crashes);
+    let kinds: Vec<SourceKind> = h.crashes[0].sources.iter().map(|s| s.kind).collect();
+    for k in [
+        SourceKind::Event41,
+        SourceKind::Event6008,
+        SourceKind::Event1001,
+        SourceKind::WerReport,
+    ] {
+        assert!(kinds.contains(&k), "{kinds:?}");
+    }
+    let rows = h.timeline();
+    let kind_order: Vec<&str> = rows.iter().map(|r| r.kind.as_str()).collect();
+    let install = kind_order
+        .iter()
+        .position(|k| *k == "device-install")
+        .expect("install row");
+    let package = kind_order
+        .iter()
+        .position(|k| *k == "package-install")
+        .expect("package row");
+    let crash = kind_order
+        .iter()
+        .position(|k| *k == "crash")
+        .expect("crash row");
+    assert!(install < package && package < crash, "{kind_order:?}");
+    assert_eq!(rows[install].drivers[0].name(), "filecrypt.sys");
+    // The finding: the crash and what changed in the 72 hours before it.
+    let findings = bsod_workbench::analysis::CaseAnalysis::build(&case).findings;
+    let f = findings
+        .iter()
+        .find(|f| f.title.contains("hours before the first crash"))
+        .expect("a change-window finding");
+    assert!(
+        f.evidence.iter().any(|e| e.contains("KB5036899")),
+        "{:?}",
+        f.evidence
+    );
+    assert!(
+        f.evidence.iter().any(|e| e.contains("filecrypt.inf")),
+        "{:?}",
+        f.evidence
+    );
+}
+
+#[test]
+fn crashes_and_timeline_commands_print_every_format() {
+    let dir = tempfile::tempdir().unwrap();
+    small_case(dir.path());
+    let case = dir.path().to_str().unwrap();
+    let text = bsodwb(&["crashes", case]);
+    assert!(
+        text.contains("bug check 0x5A CRITICAL_SERVICE_FAILED"),
+        "{text}"
+    );
+    assert!(
+        text.contains("0x5A CRITICAL_SERVICE_FAILED in 1 of 1 crashes since 2024-05-14"),
+        "{text}"
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&bsodwb(&["crashes", case, "--format", "json"])).unwrap();
+    assert_eq!(json["crashes"].as_array().unwrap().len(), 1);
+    let csv = bsodwb(&["crashes", case, "--format", "csv"]);
+    assert!(csv.starts_with("time_utc,machine_time,"), "{csv}");
+    assert_eq!(csv.lines().count(), 2);
+    let tl = bsodwb(&["timeline", case, "--format", "csv"]);
+    assert!(
+        tl.starts_with("datetime,timestamp_desc,kind,driver,"),
+        "{tl}"
+    );
+    let jsonl = bsodwb(&["timeline", case, "--format", "jsonl"]);
+    let mut crash_seen = false;
+    for line in jsonl.lines() {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        // Timesketch's required fields.
+        for f in ["message", "datetime", "timestamp_desc"] {
+            assert!(
+                v[f].as_str().is_some_and(|s| !s.is_empty()),
+                "{f} in {line}"
+            );
+        }
+        if v["kind"] == "crash" {
+            crash_seen = true;
+            assert_eq!(v["bugcheck_code"], "0x5A");
+            assert_eq!(v["datetime"], "2024-05-14T02:13:41+00:00");
+            assert!(v["source_file"].as_str().unwrap().contains("System.evtx"));
+        }
+    }
+    assert!(crash_seen, "{jsonl}");
+
+    // Timesketch's own importer reads the file as it would for an upload (no server: the events
+    // stay in its buffer, after its own field fixing).
+    if !common::python_oracle("timesketch_import_client") {
+        return;
+    }
+    let file = dir.path().join("timeline.jsonl");
+    std::fs::write(&file, &jsonl).unwrap();
+    let script = r#"
+import sys, json
+from timesketch_import_client import importer
+s = importer.ImportStreamer()
+s._sketch = object()  # set without a server; nothing is flushed below the threshold
+s.set_entry_threshold(10**9)
+s.add_file(sys.argv[1])
+out = [{k: e.get(k) for k in ("message", "datetime", "timestamp_desc", "bugcheck_code", "driver", "source_file", "kind")} for e in s._data_lines]
+print(json.dumps(out))
+"#;
+    let out = std::process::Command::new("python3")
+        .args(["-c", script])
+        .arg(&file)
+        .output()
+        .expect("python3");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let read: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(read.len(), jsonl.lines().count(), "every line imported");
+    for e in &read {
+        assert!(e["datetime"].as_str().is_some_and(|d| !d.is_empty()), "{e}");
+    }
+    let crash = read
+        .iter()
+        .find(|e| e["kind"] == "crash")
+        .expect("the crash imported");
+    assert!(
+        crash["datetime"]
+            .as_str()
+            .unwrap()
+            .starts_with("2024-05-14T02:13:41"),
+        "{crash}"
+    );
+    assert_eq!(crash["bugcheck_code"], "0x5A");
+}
