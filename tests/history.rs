@@ -73,6 +73,20 @@ fn real_system_logs_give_every_crash_report_one_row() {
         let case = case_of_logs(&[&p]);
         let h = History::build(&case);
         assert_each_report_once(&case, &h);
+        // Every boot and shutdown mark of the log is on the timeline.
+        let marks = case.event_logs[0]
+            .events
+            .iter()
+            .filter(|e| {
+                matches!(
+                    (e.provider.as_str(), e.event_id),
+                    (eventlog::system::EVENTLOG, 6005 | 6006)
+                        | (eventlog::system::KERNEL_GENERAL, 12 | 13)
+                )
+            })
+            .count();
+        assert_eq!(h.marks.len(), marks, "{rel}");
+        assert!(marks > 0, "{rel}: the samples hold boot marks");
         // A report without a bug check is an unexpected shutdown, never a bug check.
         for c in &h.crashes {
             assert_eq!(
