@@ -366,3 +366,39 @@ print(json.dumps(out))
     );
     assert_eq!(crash["bugcheck_code"], "0x5A");
 }
+
+#[test]
+fn the_demo_timeline_has_the_update_then_the_first_crash_and_the_finding_joins_them() {
+    let dir = tempfile::tempdir().unwrap();
+    bsod_workbench::synth::demo::write_demo_case(dir.path()).unwrap();
+    let case = Case::load(dir.path(), &mut |_| {}).unwrap();
+    let analysis = bsod_workbench::analysis::CaseAnalysis::build(&case);
+    let h = &analysis.history;
+    let rows = h.timeline();
+    let update = rows
+        .iter()
+        .position(|r| r.kind == "package-install" && r.message.contains("KB5036899"))
+        .expect("the KB5036899 install");
+    let crash = rows
+        .iter()
+        .position(|r| r.kind == "crash")
+        .expect("the 0x5A");
+    assert!(update < crash);
+    assert_eq!(rows[crash].bugcheck_code, Some(0x5a));
+    // 18:40 PDT is 01:40 UTC: the hive's time zone turned the CBS local time into UTC.
+    assert_eq!(rows[update].time, 1_715_650_800);
+    let f = analysis
+        .findings
+        .iter()
+        .find(|f| f.title.contains("hours before the first crash"))
+        .expect("the change-window finding");
+    assert_eq!(f.driver.as_ref().map(|d| d.name()), Some("filecrypt.sys"));
+    assert_eq!(f.severity, bsod_workbench::findings::Severity::Error);
+    assert!(
+        f.evidence
+            .iter()
+            .any(|e| e.contains("Package_1257_for_KB5036899") && e.contains("missing from CatRoot")),
+        "{:?}",
+        f.evidence
+    );
+}

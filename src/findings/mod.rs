@@ -164,6 +164,21 @@ fn changes_before_first_crash(h: &History, out: &mut Vec<Finding>) {
     for c in h.by_culprit.iter().take(3) {
         evidence.push(c.sentence());
     }
+    // An update of the window whose catalogs CatRoot no longer has.
+    for p in &h.packages {
+        if !changes
+            .iter()
+            .any(|c| c.kb.as_deref() == Some(p.kb.as_str()))
+        {
+            continue;
+        }
+        for cat in p.missing_from_catroot().take(3) {
+            evidence.push(format!(
+                "{}'s catalog {cat} is in servicing\\Packages but missing from CatRoot",
+                p.kb
+            ));
+        }
+    }
     let (severity, title, driver) = match hit {
         Some((d, n)) => (
             Severity::Error,
