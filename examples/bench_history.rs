@@ -11,8 +11,9 @@
 
 use bsod_workbench::case::Case;
 use bsod_workbench::history::History;
-use bsod_workbench::synth::dump::{DumpSpec, write_triage_dump};
+use bsod_workbench::synth::dump::DumpSpec;
 use bsod_workbench::synth::evtx::{DataItem, EventSpec, EvtxWriter, Value};
+use bsod_workbench::synth::minidump::write_minidump_folder;
 use std::time::Instant;
 
 const DUMPS: usize = 500;
@@ -29,22 +30,24 @@ fn main() -> anyhow::Result<()> {
     let root = dir.path();
     let t0 = Instant::now();
     // 500 crashes, 8 hours apart; each a minidump and its reports at the next boot.
-    let minidumps = root.join("Windows/Minidump");
-    std::fs::create_dir_all(&minidumps)?;
-    let mut spec = DumpSpec::demo_0x5a();
+    let spec = DumpSpec::demo_0x5a();
     let params = [
         1,
         0xffff_9907_c7d2_3060,
         0xffff_d50f_e221_39c0,
         0xffff_ffff_c000_0428,
     ];
+    let dumps = write_minidump_folder(
+        &root.join("Windows/Minidump"),
+        &spec,
+        DUMPS,
+        START,
+        8 * 3600,
+    )?;
     let mut sys = EvtxWriter::new().computer("SRV-FS01");
     let mut events = 0;
-    for i in 0..DUMPS {
-        let crash = START + i as i64 * 8 * 3600;
-        spec.system_time = bsod_workbench::filetime::FileTime::from_unix_seconds(crash).0;
-        let name = format!("{:06}-{}-01.dmp", i, 1000 + i);
-        write_triage_dump(&minidumps.join(&name), &spec)?;
+    for (name, crash) in &dumps {
+        let crash = *crash;
         let boot = crash + 600;
         let (y, mo, d, h, mi, s) = civil(crash);
         sys = sys

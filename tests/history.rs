@@ -402,3 +402,77 @@ fn the_demo_timeline_has_the_update_then_the_first_crash_and_the_finding_joins_t
         f.evidence
     );
 }
+
+#[test]
+fn minidumps_join_their_boot_reports_and_a_live_dump_stays_apart() {
+    use bsod_workbench::synth::dump::{DumpSpec, write_triage_dump};
+    use bsod_workbench::synth::minidump::write_minidump_folder;
+    let dir = tempfile::tempdir().unwrap();
+    let spec = DumpSpec::demo_0x5a();
+    let params = spec.params;
+    let first = 1_715_652_821;
+    let dumps = write_minidump_folder(
+        &dir.path().join("Windows/Minidump"),
+        &spec,
+        3,
+        first,
+        86_400,
+    )
+    .unwrap();
+    let mut w = EvtxWriter::new().computer("SRV-FS01");
+    // Reports of the first two crashes only: the third rebooted with its log lost.
+    for (name, t) in &dumps[..2] {
+        w = w
+            .kernel_general_12(ts(t + 300), [10, 0, 14393, 6795])
+            .kernel_power_41(ts(t + 310), spec.bugcheck, params)
+            .wer_1001(
+                ts(t + 400),
+                spec.bugcheck,
+                params,
+                &format!("C:\\Windows\\Minidump\\{name}"),
+                "r",
+            );
+    }
+    w.write_to(&dir.path().join("System.evtx")).unwrap();
+    // A live kernel dump of the same code an hour after the first crash: no reboot, its own row.
+    let live = dir.path().join("Windows/LiveKernelReports/WATCHDOG");
+    std::fs::create_dir_all(&live).unwrap();
+    let mut live_spec = spec.clone();
+    live_spec.system_time = bsod_workbench::filetime::FileTime::from_unix_seconds(first + 3600).0;
+    write_triage_dump(&live.join("WATCHDOG-20240514-0313.dmp"), &live_spec).unwrap();
+    let case = Case::load(dir.path(), &mut |_| {}).unwrap();
+    let h = History::build(&case);
+    assert_each_report_once(&case, &h);
+    assert_eq!(h.crashes.len(), 4, "{:#?}", h.crashes);
+    let kinds: Vec<CrashKind> = h.crashes.iter().map(|c| c.kind).collect();
+    assert_eq!(
+        kinds,
+        [
+            CrashKind::BugCheck,
+            CrashKind::LiveDump,
+            CrashKind::BugCheck,
+            CrashKind::BugCheck
+        ]
+    );
+    for (c, (name, t)) in [&h.crashes[0], &h.crashes[2], &h.crashes[3]]
+        .into_iter()
+        .zip(&dumps)
+    {
+        assert_eq!(c.time, Some(*t));
+        assert!(c.dump.as_deref().unwrap().ends_with(name.as_str()));
+        assert_eq!(
+            c.culprit.as_ref().map(|k| k.driver.name()),
+            Some("filecrypt.sys")
+        );
+    }
+    assert_eq!(h.crashes[0].sources.len(), 3);
+    assert_eq!(
+        h.crashes[3].sources.len(),
+        1,
+        "the third crash has only its dump"
+    );
+    assert_eq!(
+        h.by_culprit[0].sentence(),
+        "filecrypt.sys in 4 of 4 crashes since 2024-05-14"
+    );
+}

@@ -536,7 +536,8 @@ fn join_dumps(case: &Case, clock: MachineClock, crashes: &mut Vec<Crash>) {
                 let c = &mut crashes[i];
                 c.sources.insert(0, source);
                 c.kind = CrashKind::BugCheck;
-                if c.bugcheck.is_none() {
+                // The dump's parameters are the crash's own (1001 and 41 copy them at boot).
+                if bugcheck.is_some() {
                     c.bugcheck = bugcheck;
                 }
                 if let Some(t) = t {
