@@ -10,6 +10,7 @@
 use crate::case::{Case, Inventory, Kind};
 use crate::driver::DriverKey;
 use crate::findings::Finding;
+use crate::history::History;
 use crate::inf::{self, InfPackage, LinkedFile, MAX_INF_BYTES};
 use crate::links::DriverIndex;
 use std::collections::BTreeMap;
@@ -37,6 +38,8 @@ pub struct CaseAnalysis {
     pub driver_facts: BTreeMap<DriverKey, DriverFacts>,
     /// Every driver INF of the case with the catalog and driver files it names, found in the case.
     pub driver_packages: Vec<InfPackage>,
+    /// Every crash and every change of the case.
+    pub history: History,
     /// What the rules conclude, most severe first.
     pub findings: Vec<Finding>,
 }
@@ -52,8 +55,10 @@ impl CaseAnalysis {
             .as_ref()
             .map(driver_packages)
             .unwrap_or_default();
-        let findings = crate::findings::analyze(case, &links);
+        let history = History::build(case);
+        let findings = crate::findings::analyze(case, &links, &history);
         CaseAnalysis {
+            history,
             event_drivers,
             links,
             driver_facts,

@@ -27,6 +27,7 @@
 //! * **Correlation**:
 //!   * [`analysis`]: `CaseAnalysis`, every join across a case's artefacts, built once.
 //!   * [`links`]: `DriverIndex`, every reference to each driver across the artefacts.
+//!   * [`history`]: every crash and every change of the case, on one timeline.
 //!   * [`findings`]: the rules that state what went wrong, with evidence and what to do.
 //! * **Writers**:
 //!   * [`synth`]: a writer for every format read, for fixtures, the demo case and benchmarks.
@@ -42,6 +43,7 @@ pub mod escape;
 pub mod eventlog;
 pub mod filetime;
 pub mod findings;
+pub mod history;
 pub mod inf;
 pub mod input;
 pub(crate) mod le;

@@ -44,6 +44,10 @@ enum Command {
     Sig(cmd::sig::Args),
     /// The services of a SYSTEM hive.
     Hive(cmd::hive::Args),
+    /// Every crash of a case (dumps, System log, WER reports), one row each, with counts.
+    Crashes(cmd::history::CrashesArgs),
+    /// Crashes and changes (installs, updates, services) of a case on one timeline.
+    Timeline(cmd::history::TimelineArgs),
     /// Write the demo case (the motivating 0x5A case) to DIR (default: the cache folder).
     Demo(cmd::demo::DemoArgs),
     /// Write a case of the demo's shape at benchmark size.
@@ -152,6 +156,8 @@ fn run() -> anyhow::Result<()> {
         Some(Command::Evtx(a)) => cmd::evtx::run(a),
         Some(Command::Sig(a)) => cmd::sig::run(a),
         Some(Command::Hive(a)) => cmd::hive::run(a),
+        Some(Command::Crashes(a)) => cmd::history::run_crashes(a),
+        Some(Command::Timeline(a)) => cmd::history::run_timeline(a),
         Some(Command::Demo(a)) => cmd::demo::run_demo(a),
         Some(Command::Synth(a)) => cmd::demo::run_synth(a),
         None => {

@@ -5,6 +5,7 @@ pub mod analyze;
 pub mod demo;
 pub mod dump;
 pub mod evtx;
+pub mod history;
 pub mod hive;
 pub mod pml;
 pub mod scan;

@@ -100,7 +100,7 @@ impl Selection {
     pub fn boot_failure() -> Selection {
         let mut providers: HashMap<String, Option<Vec<u16>>> = HashMap::new();
         providers.insert(codeintegrity::PROVIDER.into(), None);
-        let lists: [(&str, &[u16]); 10] = [
+        let lists: [(&str, &[u16]); 11] = [
             (
                 system::SCM,
                 &[
@@ -115,6 +115,8 @@ impl Selection {
             (system::KERNEL_GENERAL, &[12, 13]),
             ("Microsoft-Windows-Kernel-Boot", &[20, 153]),
             ("User32", &[1074]),
+            // Update installs started, done and failed, for the case history.
+            (system::WINDOWS_UPDATE_CLIENT, &[19, 20, 43]),
             ("Microsoft-Windows-Security-Auditing", &[5038, 6281]),
         ];
         for (p, ids) in lists {

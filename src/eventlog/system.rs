@@ -14,6 +14,7 @@ pub const BUGCHECK_SOURCE: &str = "BugCheck";
 pub const EVENTLOG: &str = "EventLog";
 pub const KERNEL_PNP: &str = "Microsoft-Windows-Kernel-PnP";
 pub const KERNEL_GENERAL: &str = "Microsoft-Windows-Kernel-General";
+pub const WINDOWS_UPDATE_CLIENT: &str = "Microsoft-Windows-WindowsUpdateClient";
 
 /// A bug check as Kernel-Power 41 or WER 1001 report it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -219,6 +220,30 @@ fn shutdown_time_from_binary(fields: &[Field]) -> Option<String> {
         Some(utc) => format!("{local} local ({}Z)", utc.replacen(' ', "T", 1)),
         None => format!("{local} local"),
     })
+}
+
+/// A SYSTEMTIME as seconds since the Unix epoch (of its own clock: local or UTC).
+fn systemtime_seconds(b: &[u8]) -> Option<i64> {
+    systemtime(b)?;
+    let w = |i: usize| i64::from(u16::from_le_bytes([b[i * 2], b[i * 2 + 1]]));
+    let days = crate::filetime::days_from_civil(w(0), w(1) as u32, w(3) as u32);
+    Some(days * 86_400 + w(4) * 3600 + w(5) * 60 + w(6))
+}
+
+/// EventLog 6008's shutdown instant from its Binary data, as seconds since the Unix epoch:
+/// `(local, utc)`, the machine's local clock and (Windows XP and later) UTC. The display
+/// strings are never parsed: they are localised and hold invisible direction marks.
+pub fn unexpected_shutdown_seconds(fields: &[Field]) -> (Option<i64>, Option<i64>) {
+    let Some(raw) = field(fields, &["Binary"]).map(str::trim) else {
+        return (None, None);
+    };
+    let Some(bytes) = decode_hex(raw).or_else(|| crate::text::base64_decode(raw)) else {
+        return (None, None);
+    };
+    (
+        systemtime_seconds(&bytes),
+        bytes.get(16..32).and_then(systemtime_seconds),
+    )
 }
 
 fn decode_hex(s: &str) -> Option<Vec<u8>> {

@@ -5,6 +5,7 @@
 use crate::case::Case;
 use crate::driver::DriverKey;
 use crate::eventlog::SystemEvent;
+use crate::history::History;
 use crate::links::{DriverIndex, DriverLinks};
 use crate::signing::Verdict;
 use serde::Serialize;
@@ -51,9 +52,10 @@ impl Finding {
 pub const CATROOT: &str = r"C:\Windows\System32\CatRoot\{F750E6C3-38EE-11D1-85E5-00C04FC295EE}";
 
 /// Every finding of `case` (with `ix`, its drivers' links), most severe first.
-pub fn analyze(case: &Case, ix: &DriverIndex) -> Vec<Finding> {
+pub fn analyze(case: &Case, ix: &DriverIndex, history: &History) -> Vec<Finding> {
     let mut out = Vec::new();
     bugcheck(case, &mut out);
+    changes_before_first_crash(history, &mut out);
     refused_drivers(case, ix, &mut out);
     lost_catalogs(ix, &mut out);
     bad_signatures(case, ix, &mut out);
@@ -99,6 +101,125 @@ fn bugcheck(case: &Case, out: &mut Vec<Finding>) {
         driver,
         evidence,
         remediation: info.hint.map(|h| h.text.to_string()),
+    });
+}
+
+/// How far back before the first crash a change is a suspect.
+pub const CHANGE_WINDOW_HOURS: i64 = 72;
+
+/// The first crash, what changed on the machine in the 72 hours before it, and which of the
+/// changed drivers the crashes blame. An error when a crash blames a driver a change in the
+/// window touched; a warning when things changed but no crash names what they touched.
+fn changes_before_first_crash(h: &History, out: &mut Vec<Finding>) {
+    let Some(first) = h.first_crash() else { return };
+    let Some(t) = first.time else { return };
+    let changes: Vec<&crate::history::Change> = h
+        .changes_before(t, CHANGE_WINDOW_HOURS)
+        .filter(|c| c.kind.is_on_machine())
+        .collect();
+    if changes.is_empty() {
+        return;
+    }
+    let blamed: Vec<&DriverKey> = h
+        .crashes
+        .iter()
+        .filter_map(|c| c.culprit.as_ref().map(|k| &k.driver))
+        .collect();
+    let mut hit: Option<(&DriverKey, usize)> = None;
+    for d in &blamed {
+        if changes.iter().any(|c| c.drivers.contains(d)) {
+            let n = blamed.iter().filter(|x| *x == d).count();
+            if hit.is_none_or(|(_, m)| n > m) {
+                hit = Some((d, n));
+            }
+        }
+    }
+    let label = first
+        .bugcheck_label()
+        .unwrap_or_else(|| first.kind.as_str().to_string());
+    let when = crate::history::iso_utc(t);
+    let mut evidence = vec![format!(
+        "first crash: {label} at {when}{} ({})",
+        first
+            .machine_time
+            .as_deref()
+            .map(|m| format!(", machine time {m}"))
+            .unwrap_or_default(),
+        first
+            .sources
+            .iter()
+            .map(|s| s.describe())
+            .collect::<Vec<_>>()
+            .join("; ")
+    )];
+    // The changes touching a blamed driver first, then the rest, newest first.
+    let mut listed: Vec<&&crate::history::Change> = changes.iter().collect();
+    listed.sort_by_key(|c| {
+        (
+            !c.drivers.iter().any(|d| blamed.contains(&d)),
+            std::cmp::Reverse(c.time),
+        )
+    });
+    for c in listed.iter().take(8) {
+        evidence.push(format!(
+            "{} {}: {} ({}{})",
+            crate::history::iso_utc(c.time),
+            c.kind.as_str(),
+            c.message,
+            c.file,
+            c.line.map(|l| format!(" line {l}")).unwrap_or_default()
+        ));
+    }
+    if listed.len() > 8 {
+        evidence.push(format!(
+            "... and {} more changes in the window",
+            listed.len() - 8
+        ));
+    }
+    for c in h.by_culprit.iter().take(3) {
+        evidence.push(c.sentence());
+    }
+    // An update of the window whose catalogs CatRoot no longer has.
+    for p in &h.packages {
+        if !changes
+            .iter()
+            .any(|c| c.kb.as_deref() == Some(p.kb.as_str()))
+        {
+            continue;
+        }
+        for cat in p.missing_from_catroot().take(3) {
+            evidence.push(format!(
+                "{}'s catalog {cat} is in servicing\\Packages but missing from CatRoot",
+                p.kb
+            ));
+        }
+    }
+    let (severity, title, driver) = match hit {
+        Some((d, n)) => (
+            Severity::Error,
+            format!(
+                "{d}, blamed by {n} of {} crashes, changed in the {CHANGE_WINDOW_HOURS} hours before the first crash",
+                h.by_culprit.first().map_or(n, |c| c.of)
+            ),
+            Some(d.clone()),
+        ),
+        None => (
+            Severity::Warning,
+            format!(
+                "{} changes in the {CHANGE_WINDOW_HOURS} hours before the first crash ({label}, {when})",
+                changes.len()
+            ),
+            None,
+        ),
+    };
+    out.push(Finding {
+        severity,
+        title,
+        driver,
+        evidence,
+        remediation: hit.map(|(d, _)| {
+            format!("roll back or repair the change that touched {d} (the update or driver install listed), then check it boots")
+        }),
     });
 }
 

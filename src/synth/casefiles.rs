@@ -210,3 +210,78 @@ pub fn registry_log_base_block(hive: &str, new_format: bool, seq: (u32, u32)) ->
     b[0x200..0x204].copy_from_slice(if new_format { b"HvLE" } else { b"DIRT" });
     b
 }
+
+/// One SetupAPI install section: a title, local start and end times (`YYYY/MM/DD hh:mm:ss.fff`),
+/// the files copied (target paths) and the exit status.
+pub struct SetupapiSection<'a> {
+    pub title: &'a str,
+    pub start: &'a str,
+    pub end: &'a str,
+    pub copied: &'a [&'a str],
+    pub status: &'a str,
+}
+
+/// A `setupapi.dev.log` of `sections` (UTF-8, CRLF), as Windows 10 writes them.
+pub fn setupapi_dev_log_sections(sections: &[SetupapiSection]) -> Vec<u8> {
+    let mut s = String::from(
+        "[Device Install Log]\r\n     OS Version = 10.0.14393\r\n     Service Pack = 0.0\r\n\
+         \x20    Suite = 0x0110\r\n     ProductType = 3\r\n     Architecture = amd64\r\n\r\n[BeginLog]\r\n",
+    );
+    for sec in sections {
+        s.push_str(&format!(
+            "\r\n>>>  [{}]\r\n>>>  Section start {}\r\n",
+            sec.title, sec.start
+        ));
+        for f in sec.copied {
+            let name = f.rsplit('\\').next().unwrap_or(f);
+            s.push_str(&format!(
+                "     flq: Copying 'C:\\Windows\\System32\\DriverStore\\FileRepository\\pkg\\{name}' to '{f}'.\r\n"
+            ));
+        }
+        s.push_str(&format!(
+            "<<<  Section end {}\r\n<<<  [Exit status: {}]\r\n",
+            sec.end, sec.status
+        ));
+    }
+    s.into_bytes()
+}
+
+/// `CBS.log` lines installing `package` at local `time` (`YYYY-MM-DD hh:mm:ss`), ending with
+/// `hresult` (0 = S_OK) as CBS writes it.
+pub fn cbs_install_lines(time: &str, package: &str, hresult: (u32, &str)) -> String {
+    format!(
+        "{time}, Info                  CBS    Exec: Installing Package: {package}, Update: 1\r\n\
+         {time}, Info                  CBS    Exec: Package {package} install completed [HRESULT = 0x{:08x} - {}]\r\n",
+        hresult.0, hresult.1
+    )
+}
+
+/// A WER `Report.wer` (UTF-16LE with BOM) of a bug check (`BlueScreen`) or a live kernel event
+/// (`LiveKernelEvent`): `EventTime` a FILETIME, the bug check in the signature.
+pub fn report_wer(live: bool, event_time: u64, code: u32, parameters: [u64; 4]) -> Vec<u8> {
+    let (event, code_name, p): (&str, &str, [&str; 4]) = if live {
+        (
+            "LiveKernelEvent",
+            "Code",
+            ["Parameter 1", "Parameter 2", "Parameter 3", "Parameter 4"],
+        )
+    } else {
+        ("BlueScreen", "BCCode", ["BCP1", "BCP2", "BCP3", "BCP4"])
+    };
+    let mut s = format!(
+        "Version=1\r\nEventType={event}\r\nEventTime={event_time}\r\nReportType=4\r\nConsent=1\r\n\
+         ReportIdentifier=6b1f0c2e-0a1b-4c1d-9e2f-3a4b5c6d7e8f\r\n\
+         Sig[0].Name={code_name}\r\nSig[0].Value={code:x}\r\n"
+    );
+    for (i, (n, v)) in p.iter().zip(parameters).enumerate() {
+        s.push_str(&format!(
+            "Sig[{}].Name={n}\r\nSig[{}].Value={v:016X}\r\n",
+            i + 1,
+            i + 1
+        ));
+    }
+    s.push_str("Sig[5].Name=OS version\r\nSig[5].Value=10_0_14393\r\nFriendlyEventName=Shut down unexpectedly\r\n");
+    let mut out = vec![0xff, 0xfe];
+    out.extend(crate::text::utf16le(&s));
+    out
+}

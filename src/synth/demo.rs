@@ -13,6 +13,7 @@
 //! Windows/System32/drivers/*.sys              the story's drivers (System32 for the .dll ones)
 //! Windows/System32/CatRoot/{F750E6C3-...}/    catalogs, without the one listing filecrypt.sys
 //! Windows/servicing/Packages/*.cat            every catalog, the lost one included
+//! Windows/Logs/CBS/CBS.log                    the KB5036899 install, half an hour before the crash
 //! ```
 
 use super::catalog::{CatalogSpec, CatalogVersion, MemberSpec, write_catalog};
@@ -33,7 +34,7 @@ use std::path::{Path, PathBuf};
 pub const SYNTHETIC_ROOT_FILE: &str = "synthetic-root.pem";
 
 /// Bumped whenever the demo case's content changes, so a cached copy is rewritten.
-pub const DEMO_VERSION: &str = "bsodwb-demo-5";
+pub const DEMO_VERSION: &str = "bsodwb-demo-6";
 const STAMP: &str = ".bsodwb-demo";
 
 /// The crash: 2024-05-14 02:13:41 UTC, as a FILETIME.
@@ -112,6 +113,7 @@ pub fn write_demo_case(root: &Path) -> io::Result<DemoSummary> {
     summary.files.push(pem);
     write_hive(root, &mut summary)?;
     write_event_logs(root, &mut summary)?;
+    write_servicing_log(root, &mut summary)?;
     write_boot_log(root, &mut summary)?;
     write_dump(root, 64 << 20, &mut summary)?;
     std::fs::write(root.join(STAMP), DEMO_VERSION)?;
@@ -312,6 +314,18 @@ fn write_event_logs(root: &Path, summary: &mut DemoSummary) -> io::Result<()> {
     }
     sys = sys.scm_7026(evtx_time(next + 31, 0)?, &boot_drivers);
     write(root, "System.evtx", &sys.to_bytes(), summary)
+}
+
+/// CBS.log: KB5036899 installed half an hour before the crash (the machine's local time,
+/// Pacific: 18:40 PDT on 2024-05-13 is 01:40 UTC on the 14th). Its catalog is the one CatRoot
+/// lost (`Package_1257_for_KB5036899...cat`, kept in servicing\Packages only).
+fn write_servicing_log(root: &Path, summary: &mut DemoSummary) -> io::Result<()> {
+    let text = super::casefiles::cbs_install_lines(
+        "2024-05-13 18:40:00",
+        "Package_for_KB5036899~31bf3856ad364e35~amd64~~10.0.1.27",
+        (0, "S_OK"),
+    );
+    write(root, "Windows/Logs/CBS/CBS.log", text.as_bytes(), summary)
 }
 
 fn write_boot_log(root: &Path, summary: &mut DemoSummary) -> io::Result<()> {

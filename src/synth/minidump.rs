@@ -139,3 +139,29 @@ pub fn direct_calls(pe: &Pe) -> Vec<(u32, u32)> {
     }
     out
 }
+
+/// Write `count` kernel small memory dumps into `dir` (a `Minidump` folder), one every
+/// `interval_secs` from `first_crash` (Unix seconds), named as Windows names them
+/// (`MMDDYY-<boot counter>-01.dmp`), each `spec` with its crash time. Returns the file names
+/// and crash times.
+pub fn write_minidump_folder(
+    dir: &std::path::Path,
+    spec: &super::dump::DumpSpec,
+    count: usize,
+    first_crash: i64,
+    interval_secs: i64,
+) -> Result<Vec<(String, i64)>, super::dump::SynthDumpError> {
+    std::fs::create_dir_all(dir)
+        .map_err(|e| super::dump::SynthDumpError::Io(dir.to_path_buf(), e))?;
+    let mut spec = spec.clone();
+    let mut out = Vec::with_capacity(count);
+    for i in 0..count {
+        let t = first_crash + i as i64 * interval_secs;
+        spec.system_time = crate::filetime::FileTime::from_unix_seconds(t).0;
+        let (y, m, d) = crate::filetime::civil_from_days(t.div_euclid(86_400));
+        let name = format!("{m:02}{d:02}{:02}-{}-01.dmp", y % 100, 10_000 + i);
+        super::dump::write_triage_dump(&dir.join(&name), &spec)?;
+        out.push((name, t));
+    }
+    Ok(out)
+}
