@@ -13,7 +13,8 @@ use crate::ui::action::Outcome;
 use crate::ui::pane::{Hint, Pane, PaneContext, hint};
 use crate::ui::theme::Theme;
 use crate::ui::widgets::search::{Edit, Jump, Search};
-use crate::ui::widgets::{self, cursor::Cursor, fit};
+use crate::ui::widgets::table::{self, Column, DataTable, RowSource, TableCell, TableRow};
+use crate::ui::widgets::{self, cursor::Cursor};
 use ratatui::Frame;
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -496,6 +497,29 @@ impl IntegrityPane {
     }
 }
 
+/// One of the three tables in its box (highlighted when `active`, the only one whose cursor
+/// shows).
+#[allow(clippy::too_many_arguments)]
+fn draw_table(
+    frame: &mut Frame,
+    area: Rect,
+    title: &str,
+    active: bool,
+    cursor: &mut Cursor,
+    columns: &[Column],
+    empty: &str,
+    source: &dyn RowSource,
+    theme: &Theme,
+) {
+    let block = widgets::block(title, theme, active);
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    DataTable::new(columns)
+        .header(theme.header)
+        .empty(Line::styled(empty.to_string(), theme.dim))
+        .render(frame, inner, cursor, source);
+}
+
 fn row_style(theme: &Theme, selected: bool, matched: bool, severity: u8) -> Style {
     if selected {
         theme.selected
@@ -612,7 +636,6 @@ impl IntegrityPane {
         outcome
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn draw_events(
         &mut self,
         frame: &mut Frame,
@@ -623,13 +646,7 @@ impl IntegrityPane {
         title: &str,
     ) {
         let active = self.active == Table::Events;
-        let block = widgets::block(title, theme, active);
-        let inner = block.inner(area);
-        frame.render_widget(block, area);
-        let height = inner.height.saturating_sub(1) as usize;
-        let cursor = &mut self.cursors[Table::Events.index()];
-        let range = cursor.window(rows.len(), height);
-        let w = inner.width as usize;
+        let w = area.width.saturating_sub(2);
         let (src_w, drv_w, st_w) = if w >= 140 {
             (14, 16, 30)
         } else if w >= 100 {
@@ -637,55 +654,60 @@ impl IntegrityPane {
         } else {
             (0, 13, 18)
         };
-        let fixed = 19 + 1 + 5 + 5 + drv_w + 1 + st_w + 1 + if src_w > 0 { src_w + 1 } else { 0 };
-        let sum_w = w.saturating_sub(fixed);
         let local = self.local_time;
-        let mut header = format!(
-            "{:<19} ",
-            if local {
-                "Time (machine)"
-            } else {
-                "Time (UTC)"
-            }
-        );
+        let time_title = if local {
+            "Time (machine)"
+        } else {
+            "Time (UTC)"
+        };
+        let mut columns = vec![Column::fixed(time_title, 19)];
         if src_w > 0 {
-            header.push_str(&format!("{:<src_w$} ", "Source"));
+            columns.push(Column::fixed("Source", src_w).priority(1));
         }
-        header.push_str(&format!(
-            "{:>4} {:<4} {:<drv_w$} {:<st_w$} {}",
-            "ID", "Lvl", "Driver", "Status", "Details"
-        ));
-        let mut lines = vec![Line::styled(fit(&header, w), theme.header)];
-        if rows.is_empty() {
-            lines.push(Line::styled("No events.", theme.dim));
-        }
-        for (i, &ix) in rows[range.clone()].iter().enumerate() {
-            let Some(r) = model.events.get(ix) else {
-                continue;
-            };
-            let selected = active && range.start + i == cursor.selected;
+        columns.extend([
+            Column::fixed("ID", 4).right(),
+            Column::fixed("Lvl", 4).priority(2),
+            Column::fixed("Driver", drv_w),
+            Column::fixed("Status", st_w).priority(3),
+            Column::fill("Details", 1),
+        ]);
+        let search = &self.search;
+        let source = table::rows(rows.len(), |i, ctx| {
+            let r = model.events.get(*rows.get(i)?)?;
             let time = match (&r.local, local) {
                 (Some(l), true) => l,
                 _ => &r.time,
             };
-            let mut text = format!("{:<19} ", time);
+            let mut cells: Vec<TableCell> = vec![time.as_str().into()];
             if src_w > 0 {
-                text.push_str(&format!("{:<src_w$} ", fit(&r.source, src_w)));
+                cells.push(r.source.as_str().into());
             }
-            text.push_str(&format!(
-                "{:>4} {:<4} {:<drv_w$} {:<st_w$} {}",
-                r.id,
-                r.level,
-                fit(&r.subject, drv_w),
-                fit(&r.status, st_w),
-                fit(&r.summary, sum_w)
-            ));
-            lines.push(Line::styled(
-                fit(&text, w),
-                row_style(theme, selected, event_matches(&self.search, r), r.severity),
-            ));
-        }
-        frame.render_widget(Paragraph::new(lines), inner);
+            cells.extend([
+                r.id.to_string().into(),
+                r.level.into(),
+                r.subject.as_str().into(),
+                r.status.as_str().into(),
+                r.summary.as_str().into(),
+            ]);
+            let style = row_style(
+                theme,
+                active && ctx.selected,
+                event_matches(search, r),
+                r.severity,
+            );
+            Some(TableRow::new(cells, style))
+        });
+        draw_table(
+            frame,
+            area,
+            title,
+            active,
+            &mut self.cursors[Table::Events.index()],
+            &columns,
+            "No events.",
+            &source,
+            theme,
+        );
     }
 
     fn draw_groups(
@@ -697,50 +719,56 @@ impl IntegrityPane {
         theme: &Theme,
     ) {
         let active = self.active == Table::Drivers;
-        let block = widgets::block("By driver (d)", theme, active);
-        let inner = block.inner(area);
-        frame.render_widget(block, area);
-        let height = inner.height.saturating_sub(1) as usize;
-        let cursor = &mut self.cursors[Table::Drivers.index()];
-        let range = cursor.window(rows.len(), height);
-        let w = inner.width as usize;
         // Narrow: the times without their year.
-        let tw = if w >= 100 { 19 } else { 14 };
-        let cut = |t: &str| -> String { t.chars().skip(19 - tw).collect() };
-        let header = format!(
-            "{:<16} {:>5} {:<tw$} {:<tw$} {}",
-            "Driver", "Count", "First", "Last", "Worst status"
-        );
-        let mut lines = vec![Line::styled(fit(&header, w), theme.header)];
-        if rows.is_empty() {
-            lines.push(Line::styled("No event names a driver.", theme.dim));
-        }
-        let local = self.local_time;
-        let pick = |utc: &'_ str, l: &'_ Option<String>| -> String {
-            match l {
-                Some(l) if local => l.clone(),
-                _ => utc.to_string(),
-            }
+        let tw: u16 = if area.width.saturating_sub(2) >= 100 {
+            19
+        } else {
+            14
         };
-        for (i, &ix) in rows[range.clone()].iter().enumerate() {
-            let Some(r) = model.groups.get(ix) else {
-                continue;
+        let columns = [
+            Column::fixed("Driver", 16),
+            Column::fixed("Count", 5).right(),
+            Column::fixed("First", tw).priority(1),
+            Column::fixed("Last", tw).priority(2),
+            Column::fill("Worst status", 1),
+        ];
+        let local = self.local_time;
+        let time = |utc: &str, l: &Option<String>| -> String {
+            let t = match l {
+                Some(l) if local => l.as_str(),
+                _ => utc,
             };
-            let selected = active && range.start + i == cursor.selected;
-            let text = format!(
-                "{:<16} {:>5} {:<tw$} {:<tw$} {}",
-                fit(r.driver.name(), 16),
-                r.count,
-                cut(&pick(&r.first, &r.first_local)),
-                cut(&pick(&r.last, &r.last_local)),
-                r.worst
+            t.chars().skip(19 - usize::from(tw)).collect()
+        };
+        let search = &self.search;
+        let source = table::rows(rows.len(), |i, ctx| {
+            let r = model.groups.get(*rows.get(i)?)?;
+            let cells = vec![
+                r.driver.name().into(),
+                r.count.to_string().into(),
+                time(&r.first, &r.first_local).into(),
+                time(&r.last, &r.last_local).into(),
+                r.worst.as_str().into(),
+            ];
+            let style = row_style(
+                theme,
+                active && ctx.selected,
+                group_matches(search, r),
+                r.severity,
             );
-            lines.push(Line::styled(
-                fit(&text, w),
-                row_style(theme, selected, group_matches(&self.search, r), r.severity),
-            ));
-        }
-        frame.render_widget(Paragraph::new(lines), inner);
+            Some(TableRow::new(cells, style))
+        });
+        draw_table(
+            frame,
+            area,
+            "By driver (d)",
+            active,
+            &mut self.cursors[Table::Drivers.index()],
+            &columns,
+            "No event names a driver.",
+            &source,
+            theme,
+        );
     }
 
     fn draw_signatures(
@@ -752,63 +780,55 @@ impl IntegrityPane {
         theme: &Theme,
     ) {
         let active = self.active == Table::Signatures;
-        let block = widgets::block("Signatures (s)", theme, active);
-        let inner = block.inner(area);
-        frame.render_widget(block, area);
-        let height = inner.height.saturating_sub(1) as usize;
-        let cursor = &mut self.cursors[Table::Signatures.index()];
-        let range = cursor.window(rows.len(), height);
-        let w = inner.width as usize;
         // Driver, verdict, Start, ErrorControl, boot log, stack (and events when wide); the
-        // catalog gets the rest.
-        let wide = w >= 100;
-        let dw = if wide { 18 } else { 14 };
-        let fixed = dw + 1 + 26 + 10 + 8 + 9 + 5 + 6 + if wide { 4 } else { 0 };
-        let cat_w = w.saturating_sub(fixed).max(9);
-        let ev_head = if wide { " Ev" } else { "" };
-        let header = format!(
-            "{:<dw$} {:<25} {:<9} {:<7} {:<8} {:<4} {:<5}{ev_head} {}",
-            "Driver", "Verdict", "Trust", "Start", "ErrorCtl", "Boot", "Stack", "Catalog"
-        );
-        let mut lines = vec![Line::styled(fit(&header, w), theme.header)];
-        if rows.is_empty() {
-            lines.push(Line::styled("No driver known to the case.", theme.dim));
+        // catalog gets the rest. Short of room, the trust goes first, then the events.
+        let wide = area.width.saturating_sub(2) >= 100;
+        let mut columns = vec![
+            Column::fixed("Driver", if wide { 18 } else { 14 }),
+            Column::fixed("Verdict", 25),
+            Column::fixed("Trust", 9).priority(1),
+            Column::fixed("Start", 7).priority(4),
+            Column::fixed("ErrorCtl", 8).priority(3),
+            Column::fixed("Boot", 4).priority(5),
+            Column::fixed("Stack", 5).priority(6),
+        ];
+        if wide {
+            columns.push(Column::fixed("Ev", 2).right().priority(2));
         }
-        for (i, &ix) in rows[range.clone()].iter().enumerate() {
-            let Some(r) = model.signatures.get(ix) else {
-                continue;
-            };
-            let selected = active && range.start + i == cursor.selected;
-            let verdict = verdict_text(r);
+        columns.push(Column::min("Catalog", 9));
+        let catalog_col = columns.len() - 1;
+        let search = &self.search;
+        let source = table::rows(rows.len(), |i, ctx| {
+            let r = model.signatures.get(*rows.get(i)?)?;
+            let cat_w = ctx.widths.get(catalog_col).copied().unwrap_or(0);
             let catalog = match &r.catalog {
                 Some((name, loc)) if cat_w >= 24 => format!("{} {}", location_word(*loc), name),
                 Some((_, loc)) => location_word(*loc).to_string(),
                 None => "-".to_string(),
             };
-            let ev = if wide {
-                format!(" {:>2}", r.events)
-            } else {
-                String::new()
-            };
-            let text = format!(
-                "{:<dw$} {:<25} {:<9} {:<7} {:<8} {:<4} {:<5}{ev} {}",
-                fit(r.driver.name(), dw),
-                verdict,
-                r.trust.unwrap_or("-"),
-                fit(r.start.as_deref().unwrap_or("-"), 7),
-                fit(r.error_control.as_deref().unwrap_or("-"), 8),
+            let mut cells: Vec<TableCell> = vec![
+                r.driver.name().into(),
+                verdict_text(r).into(),
+                r.trust.unwrap_or("-").into(),
+                r.start.as_deref().unwrap_or("-").into(),
+                r.error_control.as_deref().unwrap_or("-").into(),
                 match (r.in_boot_log, r.loaded_in_boot_log) {
                     (Some(true), true) => "load",
                     (Some(true), false) => "seen",
                     (other, _) => yes_no(other),
-                },
+                }
+                .into(),
                 match (r.on_stack, r.named_by_bugcheck) {
                     (Some(true), _) => "yes",
                     (_, true) => "param",
                     (other, false) => yes_no(other),
-                },
-                fit(&catalog, cat_w)
-            );
+                }
+                .into(),
+            ];
+            if wide {
+                cells.push(r.events.to_string().into());
+            }
+            cells.push(catalog.into());
             let severity = if r.verdict.is_some_and(|v| !v.is_signed()) {
                 3
             } else if r.attention {
@@ -816,17 +836,25 @@ impl IntegrityPane {
             } else {
                 1
             };
-            lines.push(Line::styled(
-                fit(&text, w),
-                row_style(
-                    theme,
-                    selected,
-                    signature_matches(&self.search, r),
-                    severity,
-                ),
-            ));
-        }
-        frame.render_widget(Paragraph::new(lines), inner);
+            let style = row_style(
+                theme,
+                active && ctx.selected,
+                signature_matches(search, r),
+                severity,
+            );
+            Some(TableRow::new(cells, style))
+        });
+        draw_table(
+            frame,
+            area,
+            "Signatures (s)",
+            active,
+            &mut self.cursors[Table::Signatures.index()],
+            &columns,
+            "No driver known to the case.",
+            &source,
+            theme,
+        );
     }
 }
 

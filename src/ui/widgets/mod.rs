@@ -4,6 +4,7 @@ pub mod cursor;
 pub mod help;
 pub mod input;
 pub mod search;
+pub mod table;
 
 use super::theme::Theme;
 use ratatui::Frame;
@@ -48,16 +49,8 @@ pub fn missing(frame: &mut Frame, area: Rect, title: &str, needs: &[&str], theme
     frame.render_widget(p, area);
 }
 
-/// Truncate to `width` display columns (ASCII-safe), marking a cut with `~`.
+/// Truncate to `width` display columns (a CJK character is two, a combining mark none),
+/// marking a cut with `~`.
 pub fn fit(s: &str, width: usize) -> String {
-    let count = s.chars().count();
-    if count <= width {
-        return s.to_string();
-    }
-    if width == 0 {
-        return String::new();
-    }
-    let mut out: String = s.chars().take(width.saturating_sub(1)).collect();
-    out.push('~');
-    out
+    table::fit(s, width)
 }
