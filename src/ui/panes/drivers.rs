@@ -258,6 +258,25 @@ impl DriversPane {
         self.hive.as_ref()?.service_for_driver(focus)
     }
 
+    /// A service's row: the selection over the focus, then critical, search match, disabled.
+    fn row_style(&self, s: &Service, selected: bool, theme: &Theme) -> Style {
+        if selected && self.is_focused(s) {
+            theme.focused_driver.patch(theme.selected)
+        } else if selected {
+            theme.selected
+        } else if self.is_focused(s) {
+            theme.focused_driver
+        } else if s.is_critical_boot_driver() {
+            theme.bad
+        } else if self.matches(s) {
+            theme.key
+        } else if s.start.map(|v| v.0) == Some(4) {
+            theme.dim
+        } else {
+            theme.text
+        }
+    }
+
     fn is_focused(&self, s: &Service) -> bool {
         self.focus.is_some() && s.driver.as_ref() == self.focus.as_ref()
     }
@@ -462,22 +481,7 @@ impl Pane for DriversPane {
             } else {
                 cells.extend([type_label(s).into(), error.into(), group.into()]);
             }
-            let style = if ctx.selected && self.is_focused(s) {
-                theme.focused_driver.patch(theme.selected)
-            } else if ctx.selected {
-                theme.selected
-            } else if self.is_focused(s) {
-                theme.focused_driver
-            } else if s.is_critical_boot_driver() {
-                theme.bad
-            } else if self.matches(s) {
-                theme.key
-            } else if s.start.map(|v| v.0) == Some(4) {
-                theme.dim
-            } else {
-                theme.text
-            };
-            Some(TableRow::new(cells, style))
+            Some(TableRow::new(cells, self.row_style(s, ctx.selected, theme)))
         });
         let mut cursor = self.cursor;
         DataTable::new(&columns)

@@ -141,17 +141,17 @@ fn plan(columns: &[Column], total: u16) -> (Vec<bool>, Vec<u16>) {
         .filter(|&i| kept[i] && weight(&columns[i]) > 0)
         .collect();
     let weights: u32 = growing.iter().map(|&i| weight(&columns[i])).sum();
-    if weights > 0 {
-        let mut given = 0u32;
-        for (n, &i) in growing.iter().enumerate() {
-            let share = if n + 1 == growing.len() {
-                left - given
-            } else {
-                left * weight(&columns[i]) / weights
-            };
-            given += share;
-            widths[i] = widths[i].saturating_add(u16::try_from(share).unwrap_or(u16::MAX));
-        }
+    let mut given = 0u32;
+    for (n, &i) in growing.iter().enumerate() {
+        let share = if n + 1 == growing.len() {
+            left - given
+        } else {
+            (left * weight(&columns[i]))
+                .checked_div(weights)
+                .unwrap_or(0)
+        };
+        given += share;
+        widths[i] = widths[i].saturating_add(u16::try_from(share).unwrap_or(u16::MAX));
     }
     (kept, widths)
 }
@@ -166,20 +166,10 @@ pub fn fit(s: &str, width: usize) -> String {
     if display_width(s) <= width {
         return s.to_string();
     }
-    if width == 0 {
-        return String::new();
+    let mut out = take_width(s.chars(), width);
+    if width > 0 {
+        out.push('~');
     }
-    let mut out = String::new();
-    let mut used = 0;
-    for c in s.chars() {
-        let w = c.width().unwrap_or(0);
-        if used + w > width - 1 {
-            break;
-        }
-        used += w;
-        out.push(c);
-    }
-    out.push('~');
     out
 }
 
@@ -188,20 +178,27 @@ pub fn fit_end(s: &str, width: usize) -> String {
     if display_width(s) <= width {
         return s.to_string();
     }
+    let tail = take_width(s.chars().rev(), width);
     if width == 0 {
-        return String::new();
+        return tail;
     }
-    let mut tail = Vec::new();
+    std::iter::once('~').chain(tail.chars().rev()).collect()
+}
+
+/// The leading characters of `chars` that fill at most `width - 1` display columns (room for
+/// the `~` of a cut), in the order taken.
+fn take_width(chars: impl Iterator<Item = char>, width: usize) -> String {
+    let mut out = String::new();
     let mut used = 0;
-    for c in s.chars().rev() {
+    for c in chars {
         let w = c.width().unwrap_or(0);
-        if used + w > width - 1 {
+        if used + w >= width {
             break;
         }
         used += w;
-        tail.push(c);
+        out.push(c);
     }
-    std::iter::once('~').chain(tail.into_iter().rev()).collect()
+    out
 }
 
 /// One cell's text and style (patched over the row's style).
@@ -262,6 +259,10 @@ pub struct RowContext<'a> {
 pub trait RowSource {
     /// How many rows there are.
     fn len(&self) -> usize;
+    /// There are no rows.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
     /// Row `index` (`None` skips it).
     fn row(&self, index: usize, ctx: &RowContext) -> Option<TableRow>;
 }
@@ -401,7 +402,20 @@ mod tests {
     use ratatui::backend::TestBackend;
     use std::cell::Cell as StdCell;
 
-    fn screen(t: &Terminal<TestBackend>) -> Vec<String> {
+    /// Draw `table` over `source` on a `w` x `h` screen; the screen's lines, a wide character
+    /// counted once.
+    fn draw(
+        table: &DataTable,
+        w: u16,
+        h: u16,
+        cursor: &mut Cursor,
+        source: &dyn RowSource,
+    ) -> Vec<String> {
+        let mut t = Terminal::new(TestBackend::new(w, h)).expect("terminal");
+        t.draw(|f| {
+            table.render(f, f.area(), cursor, source);
+        })
+        .expect("draw");
         let buf = t.backend().buffer();
         (0..buf.area.height)
             .map(|y| {
@@ -465,25 +479,15 @@ mod tests {
         assert_eq!(allocate(&keep, 80), [50, 50]);
 
         // Drawn: the dropped columns' titles are gone, the rest stay in order.
-        let mut t = Terminal::new(TestBackend::new(80, 2)).expect("terminal");
-        t.draw(|f| {
-            let source = rows(1, |_, _| {
-                Some(TableRow::new(
-                    ["12:00", "System", "7026", "FileCrypt", "bad", "more"]
-                        .map(TableCell::from)
-                        .to_vec(),
-                    Style::new(),
-                ))
-            });
-            DataTable::new(&cols).header(Style::new()).render(
-                f,
-                f.area(),
-                &mut Cursor::default(),
-                &source,
-            );
-        })
-        .expect("draw");
-        let s = screen(&t);
+        let source = rows(1, |_, _| {
+            let cells = ["12:00", "System", "7026", "FileCrypt", "bad", "more"];
+            Some(TableRow::new(
+                cells.map(TableCell::from).to_vec(),
+                Style::new(),
+            ))
+        });
+        let table = DataTable::new(&cols).header(Style::new());
+        let s = draw(&table, 80, 2, &mut Cursor::default(), &source);
         assert!(
             s[0].starts_with(&format!(
                 "{:<19} {:>4} {:<16} Details",
@@ -515,23 +519,15 @@ mod tests {
 
         let cols = [Column::fixed("Name", 8), Column::fixed("Size", 5).right()];
         let names = ["驱动程序", "e\u{301}cran", "disk", "驱动程序.sys"];
-        let mut t = Terminal::new(TestBackend::new(20, 5)).expect("terminal");
-        t.draw(|f| {
-            let source = rows(names.len(), |i, _| {
-                Some(TableRow::new(
-                    vec![names[i].into(), format!("{}", i * 100).into()],
-                    Style::new(),
-                ))
-            });
-            DataTable::new(&cols).header(Style::new()).render(
-                f,
-                f.area(),
-                &mut Cursor::default(),
-                &source,
-            );
-        })
-        .expect("draw");
-        let s = screen(&t);
+        let source = rows(names.len(), |i, _| {
+            let size = format!("{}", i * 100);
+            Some(TableRow::new(
+                vec![names[i].into(), size.into()],
+                Style::new(),
+            ))
+        });
+        let table = DataTable::new(&cols).header(Style::new());
+        let s = draw(&table, 20, 5, &mut Cursor::default(), &source);
         // The size column starts at display column 9 on every row, whatever the name's script.
         let at = |line: &str| -> usize {
             let p = line.find(char::is_numeric).expect("a size");
@@ -574,20 +570,14 @@ mod tests {
             selected: 500_000,
             ..Cursor::default()
         };
-        let mut t = Terminal::new(TestBackend::new(30, 11)).expect("terminal");
-        t.draw(|f| {
-            DataTable::new(&cols)
-                .header(Style::new())
-                .render(f, f.area(), &mut cursor, &source);
-        })
-        .expect("draw");
+        let table = DataTable::new(&cols).header(Style::new());
+        let s = draw(&table, 30, 11, &mut cursor, &source);
         // A header and ten rows: ten rows built, the window ending at the selection.
         assert_eq!(source.built.get(), 10);
         assert_eq!(
             *source.asked.borrow(),
             (499_991..=500_000).collect::<Vec<_>>()
         );
-        let s = screen(&t);
         assert_eq!(s[10].trim_end(), "> 500000");
         assert_eq!(cursor.page, 10);
     }
@@ -595,15 +585,10 @@ mod tests {
     #[test]
     fn empty_table_says_so_under_the_header() {
         let cols = [Column::fixed("Driver", 8), Column::fill("Status", 1)];
-        let mut t = Terminal::new(TestBackend::new(30, 3)).expect("terminal");
-        t.draw(|f| {
-            DataTable::new(&cols)
-                .header(Style::new())
-                .empty("No events.")
-                .render(f, f.area(), &mut Cursor::default(), &rows(0, |_, _| None));
-        })
-        .expect("draw");
-        let s = screen(&t);
+        let table = DataTable::new(&cols)
+            .header(Style::new())
+            .empty("No events.");
+        let s = draw(&table, 30, 3, &mut Cursor::default(), &rows(0, |_, _| None));
         assert_eq!(s[0].trim_end(), "Driver   Status");
         assert_eq!(s[1].trim_end(), "No events.");
     }
