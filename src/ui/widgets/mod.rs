@@ -3,6 +3,7 @@
 pub mod cursor;
 pub mod help;
 pub mod input;
+pub mod popup;
 pub mod search;
 pub mod table;
 
