@@ -847,12 +847,7 @@ impl DumpPane {
         };
         let w = area.width.saturating_sub(4).min(110);
         let h = area.height.saturating_sub(2).min(30);
-        let popup = Rect {
-            x: area.x + (area.width - w) / 2,
-            y: area.y + (area.height - h) / 2,
-            width: w,
-            height: h,
-        };
+        let popup = widgets::popup::centred(area, w, h);
         let iw = w.saturating_sub(2) as usize;
         let mut lines = Vec::new();
         if let (List::Stack, Some(f)) = (self.list, self.selected_frame(a)) {
