@@ -13,7 +13,7 @@ use crate::ui::action::Outcome;
 use crate::ui::pane::{Hint, Pane, PaneContext, hint};
 use crate::ui::theme::Theme;
 use crate::ui::widgets::search::{Edit, Jump, Search};
-use crate::ui::widgets::table::{self, Column, DataTable, RowSource, TableCell, TableRow};
+use crate::ui::widgets::table::{self, Column, DataTable, TableCell, TableRow};
 use crate::ui::widgets::{self, cursor::Cursor};
 use ratatui::Frame;
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
@@ -472,33 +472,24 @@ impl IntegrityPane {
         model: &IntegrityModel,
         focus: Option<&DriverKey>,
     ) -> (Vec<usize>, Vec<usize>, Vec<usize>) {
-        let ev = model
-            .events
-            .iter()
-            .enumerate()
-            .filter(|(_, r)| focus.is_none_or(|f| r.drivers.contains(f)))
-            .map(|(i, _)| i)
-            .collect();
-        let gr = model
-            .groups
-            .iter()
-            .enumerate()
-            .filter(|(_, r)| focus.is_none_or(|f| r.driver == *f))
-            .map(|(i, _)| i)
-            .collect();
-        let sg = model
-            .signatures
-            .iter()
-            .enumerate()
-            .filter(|(_, r)| focus.is_none_or(|f| r.driver == *f))
-            .map(|(i, _)| i)
-            .collect();
+        // The indices of the rows `keep` keeps.
+        fn kept<T>(rows: &[T], keep: impl Fn(&T) -> bool) -> Vec<usize> {
+            (0..rows.len()).filter(|&i| keep(&rows[i])).collect()
+        }
+        let ev = kept(&model.events, |r| {
+            focus.is_none_or(|f| r.drivers.contains(f))
+        });
+        let gr = kept(&model.groups, |r| focus.is_none_or(|f| r.driver == *f));
+        let sg = kept(&model.signatures, |r| focus.is_none_or(|f| r.driver == *f));
         (ev, gr, sg)
     }
 }
 
+/// One row of the Integrity tables: its cells, whether `/` matches it, its severity.
+type IntegrityRow = (Vec<TableCell>, bool, u8);
+
 /// One of the three tables in its box (highlighted when `active`, the only one whose cursor
-/// shows).
+/// shows); `row` builds row `i` given the columns' widths.
 #[allow(clippy::too_many_arguments)]
 fn draw_table(
     frame: &mut Frame,
@@ -508,16 +499,22 @@ fn draw_table(
     cursor: &mut Cursor,
     columns: &[Column],
     empty: &str,
-    source: &dyn RowSource,
+    len: usize,
     theme: &Theme,
+    row: impl Fn(usize, &[u16]) -> Option<IntegrityRow>,
 ) {
     let block = widgets::block(title, theme, active);
     let inner = block.inner(area);
     frame.render_widget(block, area);
+    let source = table::rows(len, |i, ctx| {
+        let (cells, matched, severity) = row(i, ctx.widths)?;
+        let style = row_style(theme, active && ctx.selected, matched, severity);
+        Some(TableRow::new(cells, style))
+    });
     DataTable::new(columns)
         .header(theme.header)
         .empty(Line::styled(empty.to_string(), theme.dim))
-        .render(frame, inner, cursor, source);
+        .render(frame, inner, cursor, &source);
 }
 
 fn row_style(theme: &Theme, selected: bool, matched: bool, severity: u8) -> Style {
@@ -672,7 +669,7 @@ impl IntegrityPane {
             Column::fill("Details", 1),
         ]);
         let search = &self.search;
-        let source = table::rows(rows.len(), |i, ctx| {
+        let row = |i: usize, _: &[u16]| {
             let r = model.events.get(*rows.get(i)?)?;
             let time = match (&r.local, local) {
                 (Some(l), true) => l,
@@ -689,14 +686,8 @@ impl IntegrityPane {
                 r.status.as_str().into(),
                 r.summary.as_str().into(),
             ]);
-            let style = row_style(
-                theme,
-                active && ctx.selected,
-                event_matches(search, r),
-                r.severity,
-            );
-            Some(TableRow::new(cells, style))
-        });
+            Some((cells, event_matches(search, r), r.severity))
+        };
         draw_table(
             frame,
             area,
@@ -705,8 +696,9 @@ impl IntegrityPane {
             &mut self.cursors[Table::Events.index()],
             &columns,
             "No events.",
-            &source,
+            rows.len(),
             theme,
+            row,
         );
     }
 
@@ -741,7 +733,7 @@ impl IntegrityPane {
             t.chars().skip(19 - usize::from(tw)).collect()
         };
         let search = &self.search;
-        let source = table::rows(rows.len(), |i, ctx| {
+        let row = |i: usize, _: &[u16]| {
             let r = model.groups.get(*rows.get(i)?)?;
             let cells = vec![
                 r.driver.name().into(),
@@ -750,14 +742,8 @@ impl IntegrityPane {
                 time(&r.last, &r.last_local).into(),
                 r.worst.as_str().into(),
             ];
-            let style = row_style(
-                theme,
-                active && ctx.selected,
-                group_matches(search, r),
-                r.severity,
-            );
-            Some(TableRow::new(cells, style))
-        });
+            Some((cells, group_matches(search, r), r.severity))
+        };
         draw_table(
             frame,
             area,
@@ -766,8 +752,9 @@ impl IntegrityPane {
             &mut self.cursors[Table::Drivers.index()],
             &columns,
             "No event names a driver.",
-            &source,
+            rows.len(),
             theme,
+            row,
         );
     }
 
@@ -798,9 +785,9 @@ impl IntegrityPane {
         columns.push(Column::min("Catalog", 9));
         let catalog_col = columns.len() - 1;
         let search = &self.search;
-        let source = table::rows(rows.len(), |i, ctx| {
+        let row = |i: usize, widths: &[u16]| {
             let r = model.signatures.get(*rows.get(i)?)?;
-            let cat_w = ctx.widths.get(catalog_col).copied().unwrap_or(0);
+            let cat_w = widths.get(catalog_col).copied().unwrap_or(0);
             let catalog = match &r.catalog {
                 Some((name, loc)) if cat_w >= 24 => format!("{} {}", location_word(*loc), name),
                 Some((_, loc)) => location_word(*loc).to_string(),
@@ -836,14 +823,8 @@ impl IntegrityPane {
             } else {
                 1
             };
-            let style = row_style(
-                theme,
-                active && ctx.selected,
-                signature_matches(search, r),
-                severity,
-            );
-            Some(TableRow::new(cells, style))
-        });
+            Some((cells, signature_matches(search, r), severity))
+        };
         draw_table(
             frame,
             area,
@@ -852,8 +833,9 @@ impl IntegrityPane {
             &mut self.cursors[Table::Signatures.index()],
             &columns,
             "No driver known to the case.",
-            &source,
+            rows.len(),
             theme,
+            row,
         );
     }
 }

@@ -488,22 +488,16 @@ mod tests {
         });
         let table = DataTable::new(&cols).header(Style::new());
         let s = draw(&table, 80, 2, &mut Cursor::default(), &source);
+        // Time, ID (right-aligned), Driver, then the rest of the line.
+        let line = |a: &str, b: &str, c: &str, d: &str| format!("{a:<19} {b:>4} {c:<16} {d}");
         assert!(
-            s[0].starts_with(&format!(
-                "{:<19} {:>4} {:<16} Details",
-                "Time", "ID", "Driver"
-            )),
-            "{:?}",
-            s[0]
+            s[0].starts_with(&line("Time", "ID", "Driver", "Details")),
+            "{s:?}"
         );
         assert!(!s[0].contains("Source") && !s[0].contains("Status"));
         assert!(
-            s[1].starts_with(&format!(
-                "{:<19} {:>4} {:<16} more",
-                "12:00", "7026", "FileCrypt"
-            )),
-            "{:?}",
-            s[1]
+            s[1].starts_with(&line("12:00", "7026", "FileCrypt", "more")),
+            "{s:?}"
         );
     }
 
