@@ -888,34 +888,36 @@ impl Pane for IntegrityPane {
             Some(f) => format!("Events of {} (e): {}", f.name(), ev.len()),
             None => format!("Events (e): {}", ev.len()),
         };
-        if area.height >= 36 {
+        let (top, events_area, groups_area, sigs_area) = if area.height >= 36 {
             // Room for all three tables, one under the other, each at full width.
-            let [top, events_area, groups_area, sigs_area] = Layout::vertical([
+            let [top, events, groups, sigs] = Layout::vertical([
                 Constraint::Length(1),
                 Constraint::Percentage(40),
                 Constraint::Percentage(22),
                 Constraint::Min(5),
             ])
             .areas(area);
-            frame.render_widget(Paragraph::new(Line::from(head)), top);
-            self.draw_events(frame, events_area, &model, &ev, theme, &title);
-            self.draw_groups(frame, groups_area, &model, &gr, theme);
-            self.draw_signatures(frame, sigs_area, &model, &sg, theme);
-            self.search.render(frame, search_area, theme);
-            return;
-        }
-        let [top, events_area, lower_area] = Layout::vertical([
-            Constraint::Length(1),
-            Constraint::Percentage(45),
-            Constraint::Min(4),
-        ])
-        .areas(area);
+            (top, events, Some(groups), Some(sigs))
+        } else {
+            // The events, and under them the table last chosen with d or s.
+            let [top, events, lower] = Layout::vertical([
+                Constraint::Length(1),
+                Constraint::Percentage(45),
+                Constraint::Min(4),
+            ])
+            .areas(area);
+            match self.lower {
+                Table::Drivers => (top, events, Some(lower), None),
+                _ => (top, events, None, Some(lower)),
+            }
+        };
         frame.render_widget(Paragraph::new(Line::from(head)), top);
         self.draw_events(frame, events_area, &model, &ev, theme, &title);
-        if self.lower == Table::Drivers {
-            self.draw_groups(frame, lower_area, &model, &gr, theme);
-        } else {
-            self.draw_signatures(frame, lower_area, &model, &sg, theme);
+        if let Some(groups_area) = groups_area {
+            self.draw_groups(frame, groups_area, &model, &gr, theme);
+        }
+        if let Some(sigs_area) = sigs_area {
+            self.draw_signatures(frame, sigs_area, &model, &sg, theme);
         }
         self.search.render(frame, search_area, theme);
     }
