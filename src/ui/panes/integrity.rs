@@ -488,33 +488,211 @@ impl IntegrityPane {
 /// One row of the Integrity tables: its cells, whether `/` matches it, its severity.
 type IntegrityRow = (Vec<TableCell>, bool, u8);
 
+/// Builds row `i` of a table given its columns' widths.
+type RowBuilder<'a> = Box<dyn Fn(usize, &[u16]) -> Option<IntegrityRow> + 'a>;
+
 /// One of the three tables in its box (highlighted when `active`, the only one whose cursor
-/// shows); `row` builds row `i` given the columns' widths.
-#[allow(clippy::too_many_arguments)]
+/// shows).
 fn draw_table(
     frame: &mut Frame,
     area: Rect,
     title: &str,
     active: bool,
     cursor: &mut Cursor,
-    columns: &[Column],
-    empty: &str,
-    len: usize,
+    spec: Spec,
     theme: &Theme,
-    row: impl Fn(usize, &[u16]) -> Option<IntegrityRow>,
 ) {
     let block = widgets::block(title, theme, active);
     let inner = block.inner(area);
     frame.render_widget(block, area);
-    let source = table::rows(len, |i, ctx| {
-        let (cells, matched, severity) = row(i, ctx.widths)?;
+    let source = table::rows(spec.len, |i, ctx| {
+        let (cells, matched, severity) = (spec.row)(i, ctx.widths)?;
         let style = row_style(theme, active && ctx.selected, matched, severity);
         Some(TableRow::new(cells, style))
     });
-    DataTable::new(columns)
+    DataTable::new(&spec.columns)
         .header(theme.header)
-        .empty(Line::styled(empty.to_string(), theme.dim))
+        .empty(Line::styled(spec.empty, theme.dim))
         .render(frame, inner, cursor, &source);
+}
+
+/// What the three tables read.
+#[derive(Clone, Copy)]
+struct View<'a> {
+    model: &'a IntegrityModel,
+    search: &'a Search,
+    /// Times in the machine's zone rather than UTC.
+    local: bool,
+}
+
+/// What one of the three tables shows at a width: its columns, what it says when empty, and
+/// a builder of row `i` given the columns' widths.
+struct Spec<'a> {
+    columns: Vec<Column>,
+    empty: &'static str,
+    len: usize,
+    row: RowBuilder<'a>,
+}
+
+/// The events: time, source (wide), ID, level, driver, status, details.
+fn event_spec<'a>(v: View<'a>, rows: &'a [usize], width: u16) -> Spec<'a> {
+    let (src_w, drv_w, st_w) = if width >= 140 {
+        (14, 16, 30)
+    } else if width >= 100 {
+        (13, 14, 22)
+    } else {
+        (0, 13, 18)
+    };
+    let local = v.local;
+    let time_title = if local {
+        "Time (machine)"
+    } else {
+        "Time (UTC)"
+    };
+    let mut columns = vec![Column::fixed(time_title, 19)];
+    if src_w > 0 {
+        columns.push(Column::fixed("Source", src_w).priority(1));
+    }
+    columns.extend([
+        Column::fixed("ID", 4).right(),
+        Column::fixed("Lvl", 4).priority(2),
+        Column::fixed("Driver", drv_w),
+        Column::fixed("Status", st_w).priority(3),
+        Column::fill("Details", 1),
+    ]);
+    let search = v.search;
+    let row = move |i: usize, _: &[u16]| {
+        let r = v.model.events.get(*rows.get(i)?)?;
+        let time = match (&r.local, local) {
+            (Some(l), true) => l,
+            _ => &r.time,
+        };
+        let mut cells: Vec<TableCell> = vec![time.as_str().into()];
+        if src_w > 0 {
+            cells.push(r.source.as_str().into());
+        }
+        cells.extend([
+            r.id.to_string().into(),
+            r.level.into(),
+            r.subject.as_str().into(),
+            r.status.as_str().into(),
+            r.summary.as_str().into(),
+        ]);
+        Some((cells, event_matches(search, r), r.severity))
+    };
+    Spec {
+        columns,
+        empty: "No events.",
+        len: rows.len(),
+        row: Box::new(row),
+    }
+}
+
+/// The events grouped by driver: count, first and last, worst status.
+fn group_spec<'a>(v: View<'a>, rows: &'a [usize], width: u16) -> Spec<'a> {
+    // Narrow: the times without their year.
+    let tw: u16 = if width >= 100 { 19 } else { 14 };
+    let columns = [
+        Column::fixed("Driver", 16),
+        Column::fixed("Count", 5).right(),
+        Column::fixed("First", tw).priority(1),
+        Column::fixed("Last", tw).priority(2),
+        Column::fill("Worst status", 1),
+    ];
+    let local = v.local;
+    let time = move |utc: &str, l: &Option<String>| -> String {
+        let t = match l {
+            Some(l) if local => l.as_str(),
+            _ => utc,
+        };
+        t.chars().skip(19 - usize::from(tw)).collect()
+    };
+    let search = v.search;
+    let row = move |i: usize, _: &[u16]| {
+        let r = v.model.groups.get(*rows.get(i)?)?;
+        let cells = vec![
+            r.driver.name().into(),
+            r.count.to_string().into(),
+            time(&r.first, &r.first_local).into(),
+            time(&r.last, &r.last_local).into(),
+            r.worst.as_str().into(),
+        ];
+        Some((cells, group_matches(search, r), r.severity))
+    };
+    Spec {
+        columns: columns.to_vec(),
+        empty: "No event names a driver.",
+        len: rows.len(),
+        row: Box::new(row),
+    }
+}
+
+/// Each driver's signature verdict and configuration.
+fn signature_spec<'a>(v: View<'a>, rows: &'a [usize], width: u16) -> Spec<'a> {
+    // Driver, verdict, Start, ErrorControl, boot log, stack (and events when wide); the
+    // catalog gets the rest. Short of room, the trust goes first, then the events.
+    let wide = width >= 100;
+    let mut columns = vec![
+        Column::fixed("Driver", if wide { 18 } else { 14 }),
+        Column::fixed("Verdict", 25),
+        Column::fixed("Trust", 9).priority(1),
+        Column::fixed("Start", 7).priority(4),
+        Column::fixed("ErrorCtl", 8).priority(3),
+        Column::fixed("Boot", 4).priority(5),
+        Column::fixed("Stack", 5).priority(6),
+    ];
+    if wide {
+        columns.push(Column::fixed("Ev", 2).right().priority(2));
+    }
+    columns.push(Column::min("Catalog", 9));
+    let catalog_col = columns.len() - 1;
+    let search = v.search;
+    let row = move |i: usize, widths: &[u16]| {
+        let r = v.model.signatures.get(*rows.get(i)?)?;
+        let cat_w = widths.get(catalog_col).copied().unwrap_or(0);
+        let catalog = match &r.catalog {
+            Some((name, loc)) if cat_w >= 24 => format!("{} {}", location_word(*loc), name),
+            Some((_, loc)) => location_word(*loc).to_string(),
+            None => "-".to_string(),
+        };
+        let mut cells: Vec<TableCell> = vec![
+            r.driver.name().into(),
+            verdict_text(r).into(),
+            r.trust.unwrap_or("-").into(),
+            r.start.as_deref().unwrap_or("-").into(),
+            r.error_control.as_deref().unwrap_or("-").into(),
+            match (r.in_boot_log, r.loaded_in_boot_log) {
+                (Some(true), true) => "load",
+                (Some(true), false) => "seen",
+                (other, _) => yes_no(other),
+            }
+            .into(),
+            match (r.on_stack, r.named_by_bugcheck) {
+                (Some(true), _) => "yes",
+                (_, true) => "param",
+                (other, false) => yes_no(other),
+            }
+            .into(),
+        ];
+        if wide {
+            cells.push(r.events.to_string().into());
+        }
+        cells.push(catalog.into());
+        let severity = if r.verdict.is_some_and(|v| !v.is_signed()) {
+            3
+        } else if r.attention {
+            2
+        } else {
+            1
+        };
+        Some((cells, signature_matches(search, r), severity))
+    };
+    Spec {
+        columns,
+        empty: "No driver known to the case.",
+        len: rows.len(),
+        row: Box::new(row),
+    }
 }
 
 fn row_style(theme: &Theme, selected: bool, matched: bool, severity: u8) -> Style {
@@ -632,212 +810,6 @@ impl IntegrityPane {
         }
         outcome
     }
-
-    fn draw_events(
-        &mut self,
-        frame: &mut Frame,
-        area: Rect,
-        model: &IntegrityModel,
-        rows: &[usize],
-        theme: &Theme,
-        title: &str,
-    ) {
-        let active = self.active == Table::Events;
-        let w = area.width.saturating_sub(2);
-        let (src_w, drv_w, st_w) = if w >= 140 {
-            (14, 16, 30)
-        } else if w >= 100 {
-            (13, 14, 22)
-        } else {
-            (0, 13, 18)
-        };
-        let local = self.local_time;
-        let time_title = if local {
-            "Time (machine)"
-        } else {
-            "Time (UTC)"
-        };
-        let mut columns = vec![Column::fixed(time_title, 19)];
-        if src_w > 0 {
-            columns.push(Column::fixed("Source", src_w).priority(1));
-        }
-        columns.extend([
-            Column::fixed("ID", 4).right(),
-            Column::fixed("Lvl", 4).priority(2),
-            Column::fixed("Driver", drv_w),
-            Column::fixed("Status", st_w).priority(3),
-            Column::fill("Details", 1),
-        ]);
-        let search = &self.search;
-        let row = |i: usize, _: &[u16]| {
-            let r = model.events.get(*rows.get(i)?)?;
-            let time = match (&r.local, local) {
-                (Some(l), true) => l,
-                _ => &r.time,
-            };
-            let mut cells: Vec<TableCell> = vec![time.as_str().into()];
-            if src_w > 0 {
-                cells.push(r.source.as_str().into());
-            }
-            cells.extend([
-                r.id.to_string().into(),
-                r.level.into(),
-                r.subject.as_str().into(),
-                r.status.as_str().into(),
-                r.summary.as_str().into(),
-            ]);
-            Some((cells, event_matches(search, r), r.severity))
-        };
-        draw_table(
-            frame,
-            area,
-            title,
-            active,
-            &mut self.cursors[Table::Events.index()],
-            &columns,
-            "No events.",
-            rows.len(),
-            theme,
-            row,
-        );
-    }
-
-    fn draw_groups(
-        &mut self,
-        frame: &mut Frame,
-        area: Rect,
-        model: &IntegrityModel,
-        rows: &[usize],
-        theme: &Theme,
-    ) {
-        let active = self.active == Table::Drivers;
-        // Narrow: the times without their year.
-        let tw: u16 = if area.width.saturating_sub(2) >= 100 {
-            19
-        } else {
-            14
-        };
-        let columns = [
-            Column::fixed("Driver", 16),
-            Column::fixed("Count", 5).right(),
-            Column::fixed("First", tw).priority(1),
-            Column::fixed("Last", tw).priority(2),
-            Column::fill("Worst status", 1),
-        ];
-        let local = self.local_time;
-        let time = |utc: &str, l: &Option<String>| -> String {
-            let t = match l {
-                Some(l) if local => l.as_str(),
-                _ => utc,
-            };
-            t.chars().skip(19 - usize::from(tw)).collect()
-        };
-        let search = &self.search;
-        let row = |i: usize, _: &[u16]| {
-            let r = model.groups.get(*rows.get(i)?)?;
-            let cells = vec![
-                r.driver.name().into(),
-                r.count.to_string().into(),
-                time(&r.first, &r.first_local).into(),
-                time(&r.last, &r.last_local).into(),
-                r.worst.as_str().into(),
-            ];
-            Some((cells, group_matches(search, r), r.severity))
-        };
-        draw_table(
-            frame,
-            area,
-            "By driver (d)",
-            active,
-            &mut self.cursors[Table::Drivers.index()],
-            &columns,
-            "No event names a driver.",
-            rows.len(),
-            theme,
-            row,
-        );
-    }
-
-    fn draw_signatures(
-        &mut self,
-        frame: &mut Frame,
-        area: Rect,
-        model: &IntegrityModel,
-        rows: &[usize],
-        theme: &Theme,
-    ) {
-        let active = self.active == Table::Signatures;
-        // Driver, verdict, Start, ErrorControl, boot log, stack (and events when wide); the
-        // catalog gets the rest. Short of room, the trust goes first, then the events.
-        let wide = area.width.saturating_sub(2) >= 100;
-        let mut columns = vec![
-            Column::fixed("Driver", if wide { 18 } else { 14 }),
-            Column::fixed("Verdict", 25),
-            Column::fixed("Trust", 9).priority(1),
-            Column::fixed("Start", 7).priority(4),
-            Column::fixed("ErrorCtl", 8).priority(3),
-            Column::fixed("Boot", 4).priority(5),
-            Column::fixed("Stack", 5).priority(6),
-        ];
-        if wide {
-            columns.push(Column::fixed("Ev", 2).right().priority(2));
-        }
-        columns.push(Column::min("Catalog", 9));
-        let catalog_col = columns.len() - 1;
-        let search = &self.search;
-        let row = |i: usize, widths: &[u16]| {
-            let r = model.signatures.get(*rows.get(i)?)?;
-            let cat_w = widths.get(catalog_col).copied().unwrap_or(0);
-            let catalog = match &r.catalog {
-                Some((name, loc)) if cat_w >= 24 => format!("{} {}", location_word(*loc), name),
-                Some((_, loc)) => location_word(*loc).to_string(),
-                None => "-".to_string(),
-            };
-            let mut cells: Vec<TableCell> = vec![
-                r.driver.name().into(),
-                verdict_text(r).into(),
-                r.trust.unwrap_or("-").into(),
-                r.start.as_deref().unwrap_or("-").into(),
-                r.error_control.as_deref().unwrap_or("-").into(),
-                match (r.in_boot_log, r.loaded_in_boot_log) {
-                    (Some(true), true) => "load",
-                    (Some(true), false) => "seen",
-                    (other, _) => yes_no(other),
-                }
-                .into(),
-                match (r.on_stack, r.named_by_bugcheck) {
-                    (Some(true), _) => "yes",
-                    (_, true) => "param",
-                    (other, false) => yes_no(other),
-                }
-                .into(),
-            ];
-            if wide {
-                cells.push(r.events.to_string().into());
-            }
-            cells.push(catalog.into());
-            let severity = if r.verdict.is_some_and(|v| !v.is_signed()) {
-                3
-            } else if r.attention {
-                2
-            } else {
-                1
-            };
-            Some((cells, signature_matches(search, r), severity))
-        };
-        draw_table(
-            frame,
-            area,
-            "Signatures (s)",
-            active,
-            &mut self.cursors[Table::Signatures.index()],
-            &columns,
-            "No driver known to the case.",
-            rows.len(),
-            theme,
-            row,
-        );
-    }
 }
 
 impl Pane for IntegrityPane {
@@ -912,12 +884,30 @@ impl Pane for IntegrityPane {
             }
         };
         frame.render_widget(Paragraph::new(Line::from(head)), top);
-        self.draw_events(frame, events_area, &model, &ev, theme, &title);
-        if let Some(groups_area) = groups_area {
-            self.draw_groups(frame, groups_area, &model, &gr, theme);
+        let view = View {
+            model: &model,
+            search: &self.search,
+            local: self.local_time,
+        };
+        let inner = |a: Rect| a.width.saturating_sub(2);
+        let mut tables = vec![(
+            Table::Events,
+            events_area,
+            title,
+            event_spec(view, &ev, inner(events_area)),
+        )];
+        if let Some(a) = groups_area {
+            let spec = group_spec(view, &gr, inner(a));
+            tables.push((Table::Drivers, a, "By driver (d)".to_string(), spec));
         }
-        if let Some(sigs_area) = sigs_area {
-            self.draw_signatures(frame, sigs_area, &model, &sg, theme);
+        if let Some(a) = sigs_area {
+            let spec = signature_spec(view, &sg, inner(a));
+            tables.push((Table::Signatures, a, "Signatures (s)".to_string(), spec));
+        }
+        for (which, a, title, spec) in tables {
+            let active = self.active == which;
+            let cursor = &mut self.cursors[which.index()];
+            draw_table(frame, a, &title, active, cursor, spec, theme);
         }
         self.search.render(frame, search_area, theme);
     }
