@@ -13,6 +13,7 @@ use crate::ui::pane::{Pane, PaneContext};
 use crate::ui::theme::Theme;
 use crate::ui::widgets::export::ViewTable;
 use crate::ui::widgets::search::{Jump, Search};
+use crate::ui::widgets::table::{self, Column, DataTable, TableCell, TableRow};
 use crate::ui::widgets::{self, cursor::Cursor, fit};
 use ratatui::Frame;
 use ratatui::crossterm::event::KeyEvent;
@@ -229,6 +230,25 @@ impl DriversPane {
         hive.service_for_driver(self.focus.as_ref()?)
     }
 
+    /// A service's row: the selection over the focus, then critical, search match, disabled.
+    fn row_style(&self, s: &Service, selected: bool, theme: &Theme) -> Style {
+        if selected && self.is_focused(s) {
+            theme.focused_driver.patch(theme.selected)
+        } else if selected {
+            theme.selected
+        } else if self.is_focused(s) {
+            theme.focused_driver
+        } else if s.is_critical_boot_driver() {
+            theme.bad
+        } else if self.matches(s) {
+            theme.key
+        } else if s.start.map(|v| v.0) == Some(4) {
+            theme.dim
+        } else {
+            theme.text
+        }
+    }
+
     fn is_focused(&self, s: &Service) -> bool {
         self.focus.is_some() && s.driver.as_ref() == self.focus.as_ref()
     }
@@ -268,6 +288,43 @@ fn type_label(s: &Service) -> String {
         Some(2) => "2 file system".into(),
         Some(8) => "8 recognizer".into(),
         code => coded(code, s.service_type.and_then(|t| t.name())),
+    }
+}
+
+/// The services table's columns: narrow, wide, or wide with the other artefacts' facts.
+fn columns(wide: bool, with_facts: bool) -> Vec<Column> {
+    let mark = Column::fixed("", 1);
+    if with_facts {
+        vec![
+            mark,
+            Column::fixed("NAME", 24),
+            Column::fixed("START", 10).priority(4),
+            Column::fixed("TYPE", 14).priority(1),
+            Column::fixed("ERROR", 11).priority(3),
+            Column::fixed("GROUP", 24).priority(2),
+            Column::fixed("SIGNATURE", 26).priority(5),
+            Column::fixed("LOADED", 7).priority(4),
+            Column::fill("IMAGE PATH", 1),
+        ]
+    } else if wide {
+        vec![
+            mark,
+            Column::fixed("NAME", 24),
+            Column::fixed("START", 10).priority(4),
+            Column::fixed("TYPE", 20).priority(1),
+            Column::fixed("ERROR", 11).priority(3),
+            Column::fixed("GROUP", 28).priority(2),
+            Column::fill("IMAGE PATH", 1),
+        ]
+    } else {
+        vec![
+            mark,
+            Column::fixed("NAME", 16),
+            Column::fixed("START", 9).priority(4),
+            Column::fixed("TYPE", 13).priority(1),
+            Column::fixed("ERROR", 10).priority(3),
+            Column::fill("GROUP", 1),
+        ]
     }
 }
 
@@ -372,40 +429,12 @@ impl Pane for DriversPane {
         );
         let inner = block.inner(table);
         frame.render_widget(block, table);
-        let w = inner.width as usize;
-        let wide = w >= 120;
-        let with_facts = wide && !ctx.analysis.driver_facts.is_empty();
-        let name_w = if wide { 24 } else { 16 };
-        let header = if wide {
-            let mut h = format!(
-                "  {:<name_w$} {:<10} {:<20} {:<11} {:<28} {}",
-                "NAME", "START", "TYPE", "ERROR", "GROUP", "IMAGE PATH"
-            );
-            if with_facts {
-                h = format!(
-                    "  {:<name_w$} {:<10} {:<14} {:<11} {:<24} {:<26} {:<7} {}",
-                    "NAME", "START", "TYPE", "ERROR", "GROUP", "SIGNATURE", "LOADED", "IMAGE PATH"
-                );
-            }
-            h
-        } else {
-            format!(
-                "  {:<name_w$} {:<9} {:<13} {:<10} {}",
-                "NAME", "START", "TYPE", "ERROR", "GROUP"
-            )
-        };
-        let [head_row, body] =
-            Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(inner);
-        frame.render_widget(
-            Paragraph::new(Line::styled(fit(&header, w), theme.header)),
-            head_row,
-        );
-        let range = self.cursor.window(self.rows.len(), body.height as usize);
-        let mut lines = Vec::with_capacity(range.len());
-        for row in range.clone() {
-            let Some(s) = self.rows.get(row).and_then(|&i| hive.services.get(i)) else {
-                continue;
-            };
+        let wide = inner.width >= 120;
+        let driver_facts = &ctx.analysis.driver_facts;
+        let with_facts = wide && !driver_facts.is_empty();
+        let columns = columns(wide, with_facts);
+        let source = table::rows(self.rows.len(), |row, ctx| {
+            let s = self.rows.get(row).and_then(|&i| hive.services.get(i))?;
             let mark = if s.is_critical_boot_driver() {
                 "!"
             } else {
@@ -418,70 +447,39 @@ impl Pane for DriversPane {
             );
             let group = s.group.as_deref().unwrap_or("-");
             let image = s.image_path.as_deref().unwrap_or("-");
-            let text = if with_facts {
-                let facts = s
-                    .driver
-                    .as_ref()
-                    .and_then(|k| ctx.analysis.driver_facts.get(k));
+            let mut cells: Vec<TableCell> = vec![mark.into(), s.name.as_str().into(), start.into()];
+            if with_facts {
+                let facts = s.driver.as_ref().and_then(|k| driver_facts.get(k));
                 let verdict = facts.and_then(|f| f.verdict.as_deref()).unwrap_or("-");
                 let loaded = match facts.and_then(|f| f.loaded_in_dump) {
                     Some(true) => "yes",
                     Some(false) => "no",
                     None => "-",
                 };
-                format!(
-                    "{mark} {:<name_w$} {:<10} {:<14} {:<11} {:<24} {:<26} {:<7} {}",
-                    fit(&s.name, name_w),
-                    fit(&start, 10),
-                    fit(&type_label(s), 14),
-                    fit(&error, 11),
-                    fit(group, 24),
-                    fit(verdict, 26),
-                    loaded,
-                    image
-                )
+                cells.extend([
+                    type_label(s).into(),
+                    error.into(),
+                    group.into(),
+                    verdict.into(),
+                    loaded.into(),
+                    image.into(),
+                ]);
             } else if wide {
                 let ty = coded(
                     s.service_type.map(|v| v.0),
                     s.service_type.and_then(|v| v.name()),
                 );
-                format!(
-                    "{mark} {:<name_w$} {:<10} {:<20} {:<11} {:<28} {}",
-                    fit(&s.name, name_w),
-                    fit(&start, 10),
-                    fit(&ty, 20),
-                    fit(&error, 11),
-                    fit(group, 28),
-                    image
-                )
+                cells.extend([ty.into(), error.into(), group.into(), image.into()]);
             } else {
-                format!(
-                    "{mark} {:<name_w$} {:<9} {:<13} {:<10} {}",
-                    fit(&s.name, name_w),
-                    fit(&start, 9),
-                    fit(&type_label(s), 13),
-                    fit(&error, 10),
-                    group
-                )
-            };
-            let style = if row == self.cursor.selected && self.is_focused(s) {
-                theme.focused_driver.patch(theme.selected)
-            } else if row == self.cursor.selected {
-                theme.selected
-            } else if self.is_focused(s) {
-                theme.focused_driver
-            } else if s.is_critical_boot_driver() {
-                theme.bad
-            } else if self.matches(s) {
-                theme.key
-            } else if s.start.map(|v| v.0) == Some(4) {
-                theme.dim
-            } else {
-                theme.text
-            };
-            lines.push(Line::styled(fit(&text, w), style));
-        }
-        frame.render_widget(Paragraph::new(lines), body);
+                cells.extend([type_label(s).into(), error.into(), group.into()]);
+            }
+            Some(TableRow::new(cells, self.row_style(s, ctx.selected, theme)))
+        });
+        let mut cursor = self.cursor;
+        DataTable::new(&columns)
+            .header(theme.header)
+            .render(frame, inner, &mut cursor, &source);
+        self.cursor = cursor;
 
         self.search.render(frame, search, theme);
         if let (Some(lines), Some(k)) = (detail_lines, &self.focus) {

@@ -16,6 +16,7 @@ use crate::ui::pane::{Pane, PaneContext, Yank};
 use crate::ui::pane_id::PaneId;
 use crate::ui::theme::Theme;
 use crate::ui::widgets::search::{Jump, Search};
+use crate::ui::widgets::table::{self, Column, DataTable, TableCell, TableRow};
 use crate::ui::widgets::{self, cursor::Cursor, fit};
 use crossbeam_channel::{Receiver, TryRecvError};
 use ratatui::Frame;
@@ -320,27 +321,57 @@ fn frame_text(f: &StackFrame, faulting: bool, wide: bool) -> String {
     }
 }
 
-/// A module row as the wide table (with the path) or the narrow one (with the size) shows it.
-fn module_text(m: &Module, faulting: bool, wide: bool) -> String {
-    let star = if faulting { "*" } else { " " };
+/// The module table's columns: with the end address, the time stamp, the checksum and the path
+/// when wide, with the size when narrow. The `*` of the faulting module leads its base.
+fn module_columns(wide: bool) -> Vec<Column> {
     if wide {
-        format!(
-            "{star}{} {} {:<24} {:08x} {:08x} {}",
-            hex(m.base),
-            hex(m.base.wrapping_add(u64::from(m.size))),
-            fit(&m.name, 24),
-            m.timestamp,
-            m.checksum,
-            m.path
-        )
+        vec![
+            Column::fixed("", 17),
+            Column::fixed("", 16).priority(2),
+            Column::fixed("", 24),
+            Column::fixed("", 8).priority(3),
+            Column::fixed("", 8).priority(1),
+            Column::fill("", 1),
+        ]
     } else {
-        format!(
-            "{star}{} {:<20} {:>8x} {:08x}",
-            hex(m.base),
-            fit(&m.name, 20),
-            m.size,
-            m.timestamp
-        )
+        vec![
+            Column::fixed("", 17),
+            Column::fixed("", 20),
+            Column::fixed("", 8).right().priority(2),
+            Column::fixed("", 8).priority(1),
+        ]
+    }
+}
+
+/// A module row's cells as one line of text (what `/` searches).
+fn module_text(m: &Module, faulting: bool, wide: bool) -> String {
+    let cells: Vec<String> = module_cells(m, faulting, wide)
+        .into_iter()
+        .map(|c| c.text)
+        .collect();
+    cells.join(" ")
+}
+
+/// A module row's cells for [`module_columns`].
+fn module_cells(m: &Module, faulting: bool, wide: bool) -> Vec<TableCell> {
+    let star = if faulting { "*" } else { " " };
+    let base = format!("{star}{}", hex(m.base));
+    if wide {
+        vec![
+            base.into(),
+            hex(m.base.wrapping_add(u64::from(m.size))).into(),
+            m.name.as_str().into(),
+            format!("{:08x}", m.timestamp).into(),
+            format!("{:08x}", m.checksum).into(),
+            m.path.as_str().into(),
+        ]
+    } else {
+        vec![
+            base.into(),
+            m.name.as_str().into(),
+            format!("{:x}", m.size).into(),
+            format!("{:08x}", m.timestamp).into(),
+        ]
     }
 }
 
@@ -565,29 +596,25 @@ impl Pane for DumpPane {
         );
         let inner = block.inner(module_area);
         frame.render_widget(block, module_area);
-        let range = self.modules.window(order.len(), inner.height as usize);
-        let w = inner.width as usize;
+        let wide = inner.width >= 120;
         let faulting = an.faulting_module.as_deref();
-        let lines: Vec<Line> = order[range.clone()]
-            .iter()
-            .enumerate()
-            .filter_map(|(row, &i)| {
-                let m = d.modules.get(i)?;
-                let row = range.start + row;
-                let is_faulting = faulting == Some(m.name.as_str());
-                let text = module_text(m, is_faulting, w >= 120);
-                let focused = focus.is_some_and(|k| m.key().as_ref() == Some(k));
-                let style = row_style(
-                    theme,
-                    self.list == List::Modules && row == self.modules.selected,
-                    focused,
-                    self.module_matches(m, is_faulting),
-                    is_faulting,
-                );
-                Some(Line::styled(fit(&text, w), style))
-            })
-            .collect();
-        frame.render_widget(Paragraph::new(lines), inner);
+        let on_modules = self.list == List::Modules;
+        let source = table::rows(order.len(), |row, ctx| {
+            let m = d.modules.get(*order.get(row)?)?;
+            let is_faulting = faulting == Some(m.name.as_str());
+            let focused = focus.is_some_and(|k| m.key().as_ref() == Some(k));
+            let style = row_style(
+                theme,
+                on_modules && ctx.selected,
+                focused,
+                self.module_matches(m, is_faulting),
+                is_faulting,
+            );
+            Some(TableRow::new(module_cells(m, is_faulting, wide), style))
+        });
+        let mut cursor = self.modules;
+        DataTable::new(&module_columns(wide)).render(frame, inner, &mut cursor, &source);
+        self.modules = cursor;
         self.search.render(frame, search_area, theme);
 
         if self.detail {
@@ -840,12 +867,7 @@ impl DumpPane {
         };
         let w = area.width.saturating_sub(4).min(110);
         let h = area.height.saturating_sub(2).min(30);
-        let popup = Rect {
-            x: area.x + (area.width - w) / 2,
-            y: area.y + (area.height - h) / 2,
-            width: w,
-            height: h,
-        };
+        let popup = widgets::popup::centred(area, w, h);
         let iw = w.saturating_sub(2) as usize;
         let mut lines = Vec::new();
         if let (List::Stack, Some(f)) = (self.list, self.selected_frame(a)) {

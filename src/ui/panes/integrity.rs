@@ -15,7 +15,8 @@ use crate::ui::pane::{Pane, PaneContext};
 use crate::ui::theme::Theme;
 use crate::ui::widgets::export::ViewTable;
 use crate::ui::widgets::search::{Jump, Search};
-use crate::ui::widgets::{self, cursor::Cursor, fit};
+use crate::ui::widgets::table::{self, Column, DataTable, TableCell, TableRow};
+use crate::ui::widgets::{self, cursor::Cursor};
 use ratatui::Frame;
 use ratatui::crossterm::event::KeyEvent;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -447,28 +448,226 @@ impl IntegrityPane {
         model: &IntegrityModel,
         focus: Option<&DriverKey>,
     ) -> (Vec<usize>, Vec<usize>, Vec<usize>) {
-        let ev = model
-            .events
-            .iter()
-            .enumerate()
-            .filter(|(_, r)| focus.is_none_or(|f| r.drivers.contains(f)))
-            .map(|(i, _)| i)
-            .collect();
-        let gr = model
-            .groups
-            .iter()
-            .enumerate()
-            .filter(|(_, r)| focus.is_none_or(|f| r.driver == *f))
-            .map(|(i, _)| i)
-            .collect();
-        let sg = model
-            .signatures
-            .iter()
-            .enumerate()
-            .filter(|(_, r)| focus.is_none_or(|f| r.driver == *f))
-            .map(|(i, _)| i)
-            .collect();
+        // The indices of the rows `keep` keeps.
+        fn kept<T>(rows: &[T], keep: impl Fn(&T) -> bool) -> Vec<usize> {
+            (0..rows.len()).filter(|&i| keep(&rows[i])).collect()
+        }
+        let ev = kept(&model.events, |r| {
+            focus.is_none_or(|f| r.drivers.contains(f))
+        });
+        let gr = kept(&model.groups, |r| focus.is_none_or(|f| r.driver == *f));
+        let sg = kept(&model.signatures, |r| focus.is_none_or(|f| r.driver == *f));
         (ev, gr, sg)
+    }
+}
+
+/// One row of the Integrity tables: its cells, whether `/` matches it, its severity.
+type IntegrityRow = (Vec<TableCell>, bool, u8);
+
+/// Builds row `i` of a table given its columns' widths.
+type RowBuilder<'a> = Box<dyn Fn(usize, &[u16]) -> Option<IntegrityRow> + 'a>;
+
+/// One of the three tables in its box (highlighted when `active`, the only one whose cursor
+/// shows).
+fn draw_table(
+    frame: &mut Frame,
+    area: Rect,
+    title: &str,
+    active: bool,
+    cursor: &mut Cursor,
+    spec: Spec,
+    theme: &Theme,
+) {
+    let block = widgets::block(title, theme, active);
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let source = table::rows(spec.len, |i, ctx| {
+        let (cells, matched, severity) = (spec.row)(i, ctx.widths)?;
+        let style = row_style(theme, active && ctx.selected, matched, severity);
+        Some(TableRow::new(cells, style))
+    });
+    DataTable::new(&spec.columns)
+        .header(theme.header)
+        .empty(Line::styled(spec.empty, theme.dim))
+        .render(frame, inner, cursor, &source);
+}
+
+/// What the three tables read.
+#[derive(Clone, Copy)]
+struct View<'a> {
+    model: &'a IntegrityModel,
+    search: &'a Search,
+    /// Times in the machine's zone rather than UTC.
+    local: bool,
+}
+
+/// What one of the three tables shows at a width: its columns, what it says when empty, and
+/// a builder of row `i` given the columns' widths.
+struct Spec<'a> {
+    columns: Vec<Column>,
+    empty: &'static str,
+    len: usize,
+    row: RowBuilder<'a>,
+}
+
+/// The events: time, source (wide), ID, level, driver, status, details.
+fn event_spec<'a>(v: View<'a>, rows: &'a [usize], width: u16) -> Spec<'a> {
+    let (src_w, drv_w, st_w) = if width >= 140 {
+        (14, 16, 30)
+    } else if width >= 100 {
+        (13, 14, 22)
+    } else {
+        (0, 13, 18)
+    };
+    let local = v.local;
+    let time_title = if local {
+        "Time (machine)"
+    } else {
+        "Time (UTC)"
+    };
+    let mut columns = vec![Column::fixed(time_title, 19)];
+    if src_w > 0 {
+        columns.push(Column::fixed("Source", src_w).priority(1));
+    }
+    columns.extend([
+        Column::fixed("ID", 4).right(),
+        Column::fixed("Lvl", 4).priority(2),
+        Column::fixed("Driver", drv_w),
+        Column::fixed("Status", st_w).priority(3),
+        Column::fill("Details", 1),
+    ]);
+    let search = v.search;
+    let row = move |i: usize, _: &[u16]| {
+        let r = v.model.events.get(*rows.get(i)?)?;
+        let time = match (&r.local, local) {
+            (Some(l), true) => l,
+            _ => &r.time,
+        };
+        let mut cells: Vec<TableCell> = vec![time.as_str().into()];
+        if src_w > 0 {
+            cells.push(r.source.as_str().into());
+        }
+        cells.extend([
+            r.id.to_string().into(),
+            r.level.into(),
+            r.subject.as_str().into(),
+            r.status.as_str().into(),
+            r.summary.as_str().into(),
+        ]);
+        Some((cells, event_matches(search, r), r.severity))
+    };
+    Spec {
+        columns,
+        empty: "No events.",
+        len: rows.len(),
+        row: Box::new(row),
+    }
+}
+
+/// The events grouped by driver: count, first and last, worst status.
+fn group_spec<'a>(v: View<'a>, rows: &'a [usize], width: u16) -> Spec<'a> {
+    // Narrow: the times without their year.
+    let tw: u16 = if width >= 100 { 19 } else { 14 };
+    let columns = [
+        Column::fixed("Driver", 16),
+        Column::fixed("Count", 5).right(),
+        Column::fixed("First", tw).priority(1),
+        Column::fixed("Last", tw).priority(2),
+        Column::fill("Worst status", 1),
+    ];
+    let local = v.local;
+    let time = move |utc: &str, l: &Option<String>| -> String {
+        let t = match l {
+            Some(l) if local => l.as_str(),
+            _ => utc,
+        };
+        t.chars().skip(19 - usize::from(tw)).collect()
+    };
+    let search = v.search;
+    let row = move |i: usize, _: &[u16]| {
+        let r = v.model.groups.get(*rows.get(i)?)?;
+        let cells = vec![
+            r.driver.name().into(),
+            r.count.to_string().into(),
+            time(&r.first, &r.first_local).into(),
+            time(&r.last, &r.last_local).into(),
+            r.worst.as_str().into(),
+        ];
+        Some((cells, group_matches(search, r), r.severity))
+    };
+    Spec {
+        columns: columns.to_vec(),
+        empty: "No event names a driver.",
+        len: rows.len(),
+        row: Box::new(row),
+    }
+}
+
+/// Each driver's signature verdict and configuration.
+fn signature_spec<'a>(v: View<'a>, rows: &'a [usize], width: u16) -> Spec<'a> {
+    // Driver, verdict, Start, ErrorControl, boot log, stack (and events when wide); the
+    // catalog gets the rest. Short of room, the trust goes first, then the events.
+    let wide = width >= 100;
+    let mut columns = vec![
+        Column::fixed("Driver", if wide { 18 } else { 14 }),
+        Column::fixed("Verdict", 25),
+        Column::fixed("Trust", 9).priority(1),
+        Column::fixed("Start", 7).priority(4),
+        Column::fixed("ErrorCtl", 8).priority(3),
+        Column::fixed("Boot", 4).priority(5),
+        Column::fixed("Stack", 5).priority(6),
+    ];
+    if wide {
+        columns.push(Column::fixed("Ev", 2).right().priority(2));
+    }
+    columns.push(Column::min("Catalog", 9));
+    let catalog_col = columns.len() - 1;
+    let search = v.search;
+    let row = move |i: usize, widths: &[u16]| {
+        let r = v.model.signatures.get(*rows.get(i)?)?;
+        let cat_w = widths.get(catalog_col).copied().unwrap_or(0);
+        let catalog = match &r.catalog {
+            Some((name, loc)) if cat_w >= 24 => format!("{} {}", location_word(*loc), name),
+            Some((_, loc)) => location_word(*loc).to_string(),
+            None => "-".to_string(),
+        };
+        let mut cells: Vec<TableCell> = vec![
+            r.driver.name().into(),
+            verdict_text(r).into(),
+            r.trust.unwrap_or("-").into(),
+            r.start.as_deref().unwrap_or("-").into(),
+            r.error_control.as_deref().unwrap_or("-").into(),
+            match (r.in_boot_log, r.loaded_in_boot_log) {
+                (Some(true), true) => "load",
+                (Some(true), false) => "seen",
+                (other, _) => yes_no(other),
+            }
+            .into(),
+            match (r.on_stack, r.named_by_bugcheck) {
+                (Some(true), _) => "yes",
+                (_, true) => "param",
+                (other, false) => yes_no(other),
+            }
+            .into(),
+        ];
+        if wide {
+            cells.push(r.events.to_string().into());
+        }
+        cells.push(catalog.into());
+        let severity = if r.verdict.is_some_and(|v| !v.is_signed()) {
+            3
+        } else if r.attention {
+            2
+        } else {
+            1
+        };
+        Some((cells, signature_matches(search, r), severity))
+    };
+    Spec {
+        columns,
+        empty: "No driver known to the case.",
+        len: rows.len(),
+        row: Box::new(row),
     }
 }
 
@@ -587,223 +786,6 @@ impl IntegrityPane {
         }
         outcome
     }
-
-    #[allow(clippy::too_many_arguments)]
-    fn draw_events(
-        &mut self,
-        frame: &mut Frame,
-        area: Rect,
-        model: &IntegrityModel,
-        rows: &[usize],
-        theme: &Theme,
-        title: &str,
-    ) {
-        let active = self.active == Table::Events;
-        let block = widgets::block(title, theme, active);
-        let inner = block.inner(area);
-        frame.render_widget(block, area);
-        let height = inner.height.saturating_sub(1) as usize;
-        let cursor = &mut self.cursors[Table::Events.index()];
-        let range = cursor.window(rows.len(), height);
-        let w = inner.width as usize;
-        let (src_w, drv_w, st_w) = if w >= 140 {
-            (14, 16, 30)
-        } else if w >= 100 {
-            (13, 14, 22)
-        } else {
-            (0, 13, 18)
-        };
-        let fixed = 19 + 1 + 5 + 5 + drv_w + 1 + st_w + 1 + if src_w > 0 { src_w + 1 } else { 0 };
-        let sum_w = w.saturating_sub(fixed);
-        let local = self.local_time;
-        let mut header = format!(
-            "{:<19} ",
-            if local {
-                "Time (machine)"
-            } else {
-                "Time (UTC)"
-            }
-        );
-        if src_w > 0 {
-            header.push_str(&format!("{:<src_w$} ", "Source"));
-        }
-        header.push_str(&format!(
-            "{:>4} {:<4} {:<drv_w$} {:<st_w$} {}",
-            "ID", "Lvl", "Driver", "Status", "Details"
-        ));
-        let mut lines = vec![Line::styled(fit(&header, w), theme.header)];
-        if rows.is_empty() {
-            lines.push(Line::styled("No events.", theme.dim));
-        }
-        for (i, &ix) in rows[range.clone()].iter().enumerate() {
-            let Some(r) = model.events.get(ix) else {
-                continue;
-            };
-            let selected = active && range.start + i == cursor.selected;
-            let time = match (&r.local, local) {
-                (Some(l), true) => l,
-                _ => &r.time,
-            };
-            let mut text = format!("{:<19} ", time);
-            if src_w > 0 {
-                text.push_str(&format!("{:<src_w$} ", fit(&r.source, src_w)));
-            }
-            text.push_str(&format!(
-                "{:>4} {:<4} {:<drv_w$} {:<st_w$} {}",
-                r.id,
-                r.level,
-                fit(&r.subject, drv_w),
-                fit(&r.status, st_w),
-                fit(&r.summary, sum_w)
-            ));
-            lines.push(Line::styled(
-                fit(&text, w),
-                row_style(theme, selected, event_matches(&self.search, r), r.severity),
-            ));
-        }
-        frame.render_widget(Paragraph::new(lines), inner);
-    }
-
-    fn draw_groups(
-        &mut self,
-        frame: &mut Frame,
-        area: Rect,
-        model: &IntegrityModel,
-        rows: &[usize],
-        theme: &Theme,
-    ) {
-        let active = self.active == Table::Drivers;
-        let block = widgets::block("By driver", theme, active);
-        let inner = block.inner(area);
-        frame.render_widget(block, area);
-        let height = inner.height.saturating_sub(1) as usize;
-        let cursor = &mut self.cursors[Table::Drivers.index()];
-        let range = cursor.window(rows.len(), height);
-        let w = inner.width as usize;
-        // Narrow: the times without their year.
-        let tw = if w >= 100 { 19 } else { 14 };
-        let cut = |t: &str| -> String { t.chars().skip(19 - tw).collect() };
-        let header = format!(
-            "{:<16} {:>5} {:<tw$} {:<tw$} {}",
-            "Driver", "Count", "First", "Last", "Worst status"
-        );
-        let mut lines = vec![Line::styled(fit(&header, w), theme.header)];
-        if rows.is_empty() {
-            lines.push(Line::styled("No event names a driver.", theme.dim));
-        }
-        let local = self.local_time;
-        let pick = |utc: &'_ str, l: &'_ Option<String>| -> String {
-            match l {
-                Some(l) if local => l.clone(),
-                _ => utc.to_string(),
-            }
-        };
-        for (i, &ix) in rows[range.clone()].iter().enumerate() {
-            let Some(r) = model.groups.get(ix) else {
-                continue;
-            };
-            let selected = active && range.start + i == cursor.selected;
-            let text = format!(
-                "{:<16} {:>5} {:<tw$} {:<tw$} {}",
-                fit(r.driver.name(), 16),
-                r.count,
-                cut(&pick(&r.first, &r.first_local)),
-                cut(&pick(&r.last, &r.last_local)),
-                r.worst
-            );
-            lines.push(Line::styled(
-                fit(&text, w),
-                row_style(theme, selected, group_matches(&self.search, r), r.severity),
-            ));
-        }
-        frame.render_widget(Paragraph::new(lines), inner);
-    }
-
-    fn draw_signatures(
-        &mut self,
-        frame: &mut Frame,
-        area: Rect,
-        model: &IntegrityModel,
-        rows: &[usize],
-        theme: &Theme,
-    ) {
-        let active = self.active == Table::Signatures;
-        let block = widgets::block("Signatures", theme, active);
-        let inner = block.inner(area);
-        frame.render_widget(block, area);
-        let height = inner.height.saturating_sub(1) as usize;
-        let cursor = &mut self.cursors[Table::Signatures.index()];
-        let range = cursor.window(rows.len(), height);
-        let w = inner.width as usize;
-        // Driver, verdict, Start, ErrorControl, boot log, stack (and events when wide); the
-        // catalog gets the rest.
-        let wide = w >= 100;
-        let dw = if wide { 18 } else { 14 };
-        let fixed = dw + 1 + 26 + 10 + 8 + 9 + 5 + 6 + if wide { 4 } else { 0 };
-        let cat_w = w.saturating_sub(fixed).max(9);
-        let ev_head = if wide { " Ev" } else { "" };
-        let header = format!(
-            "{:<dw$} {:<25} {:<9} {:<7} {:<8} {:<4} {:<5}{ev_head} {}",
-            "Driver", "Verdict", "Trust", "Start", "ErrorCtl", "Boot", "Stack", "Catalog"
-        );
-        let mut lines = vec![Line::styled(fit(&header, w), theme.header)];
-        if rows.is_empty() {
-            lines.push(Line::styled("No driver known to the case.", theme.dim));
-        }
-        for (i, &ix) in rows[range.clone()].iter().enumerate() {
-            let Some(r) = model.signatures.get(ix) else {
-                continue;
-            };
-            let selected = active && range.start + i == cursor.selected;
-            let verdict = verdict_text(r);
-            let catalog = match &r.catalog {
-                Some((name, loc)) if cat_w >= 24 => format!("{} {}", location_word(*loc), name),
-                Some((_, loc)) => location_word(*loc).to_string(),
-                None => "-".to_string(),
-            };
-            let ev = if wide {
-                format!(" {:>2}", r.events)
-            } else {
-                String::new()
-            };
-            let text = format!(
-                "{:<dw$} {:<25} {:<9} {:<7} {:<8} {:<4} {:<5}{ev} {}",
-                fit(r.driver.name(), dw),
-                verdict,
-                r.trust.unwrap_or("-"),
-                fit(r.start.as_deref().unwrap_or("-"), 7),
-                fit(r.error_control.as_deref().unwrap_or("-"), 8),
-                match (r.in_boot_log, r.loaded_in_boot_log) {
-                    (Some(true), true) => "load",
-                    (Some(true), false) => "seen",
-                    (other, _) => yes_no(other),
-                },
-                match (r.on_stack, r.named_by_bugcheck) {
-                    (Some(true), _) => "yes",
-                    (_, true) => "param",
-                    (other, false) => yes_no(other),
-                },
-                fit(&catalog, cat_w)
-            );
-            let severity = if r.verdict.is_some_and(|v| !v.is_signed()) {
-                3
-            } else if r.attention {
-                2
-            } else {
-                1
-            };
-            lines.push(Line::styled(
-                fit(&text, w),
-                row_style(
-                    theme,
-                    selected,
-                    signature_matches(&self.search, r),
-                    severity,
-                ),
-            ));
-        }
-        frame.render_widget(Paragraph::new(lines), inner);
-    }
 }
 
 impl Pane for IntegrityPane {
@@ -854,34 +836,54 @@ impl Pane for IntegrityPane {
             Some(f) => format!("Events of {}: {}", f.name(), ev.len()),
             None => format!("Events: {}", ev.len()),
         };
-        if area.height >= 36 {
+        let (top, events_area, groups_area, sigs_area) = if area.height >= 36 {
             // Room for all three tables, one under the other, each at full width.
-            let [top, events_area, groups_area, sigs_area] = Layout::vertical([
+            let [top, events, groups, sigs] = Layout::vertical([
                 Constraint::Length(1),
                 Constraint::Percentage(40),
                 Constraint::Percentage(22),
                 Constraint::Min(5),
             ])
             .areas(area);
-            frame.render_widget(Paragraph::new(Line::from(head)), top);
-            self.draw_events(frame, events_area, &model, &ev, theme, &title);
-            self.draw_groups(frame, groups_area, &model, &gr, theme);
-            self.draw_signatures(frame, sigs_area, &model, &sg, theme);
-            self.search.render(frame, search_area, theme);
-            return;
-        }
-        let [top, events_area, lower_area] = Layout::vertical([
-            Constraint::Length(1),
-            Constraint::Percentage(45),
-            Constraint::Min(4),
-        ])
-        .areas(area);
-        frame.render_widget(Paragraph::new(Line::from(head)), top);
-        self.draw_events(frame, events_area, &model, &ev, theme, &title);
-        if self.lower == Table::Drivers {
-            self.draw_groups(frame, lower_area, &model, &gr, theme);
+            (top, events, Some(groups), Some(sigs))
         } else {
-            self.draw_signatures(frame, lower_area, &model, &sg, theme);
+            // The events, and under them the table last chosen with d or s.
+            let [top, events, lower] = Layout::vertical([
+                Constraint::Length(1),
+                Constraint::Percentage(45),
+                Constraint::Min(4),
+            ])
+            .areas(area);
+            match self.lower {
+                Table::Drivers => (top, events, Some(lower), None),
+                _ => (top, events, None, Some(lower)),
+            }
+        };
+        frame.render_widget(Paragraph::new(Line::from(head)), top);
+        let view = View {
+            model: &model,
+            search: &self.search,
+            local: self.local_time,
+        };
+        let inner = |a: Rect| a.width.saturating_sub(2);
+        let mut tables = vec![(
+            Table::Events,
+            events_area,
+            title,
+            event_spec(view, &ev, inner(events_area)),
+        )];
+        if let Some(a) = groups_area {
+            let spec = group_spec(view, &gr, inner(a));
+            tables.push((Table::Drivers, a, "By driver".to_string(), spec));
+        }
+        if let Some(a) = sigs_area {
+            let spec = signature_spec(view, &sg, inner(a));
+            tables.push((Table::Signatures, a, "Signatures".to_string(), spec));
+        }
+        for (which, a, title, spec) in tables {
+            let active = self.active == which;
+            let cursor = &mut self.cursors[which.index()];
+            draw_table(frame, a, &title, active, cursor, spec, theme);
         }
         self.search.render(frame, search_area, theme);
     }

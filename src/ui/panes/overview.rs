@@ -8,6 +8,7 @@ use crate::ui::action::{Outcome, PaneAction};
 use crate::ui::pane::{Pane, PaneContext, Yank};
 use crate::ui::pane_id::PaneId;
 use crate::ui::widgets::export::ViewTable;
+use crate::ui::widgets::popup::{self, PopupScroll};
 use crate::ui::widgets::search::{Jump, Search};
 use crate::ui::widgets::{self, cursor::Cursor, fit, fit_middle};
 use ratatui::Frame;
@@ -25,13 +26,6 @@ pub enum List {
     Files,
     /// The load problems.
     Problems,
-}
-
-/// Where a popup is scrolled to.
-#[derive(Clone, Copy, Debug, Default)]
-struct PopupScroll {
-    top: usize,
-    page: usize,
 }
 
 #[derive(Default)]
@@ -623,37 +617,7 @@ fn render_problem(
     render_popup(frame, area, "Load problem", &lines, theme, scroll);
 }
 
-/// Greedy word wrap to `width` columns; a word longer than a line is cut across lines.
-fn wrap_text(text: &str, width: usize) -> Vec<String> {
-    let width = width.max(1);
-    let mut out = Vec::new();
-    let mut line = String::new();
-    let mut len = 0usize;
-    for word in text.split(' ') {
-        let mut chars: Vec<char> = word.chars().collect();
-        if len > 0 && len + 1 + chars.len() > width {
-            out.push(std::mem::take(&mut line));
-            len = 0;
-        }
-        if len > 0 {
-            line.push(' ');
-            len += 1;
-        }
-        while len + chars.len() > width {
-            let take = width - len;
-            line.extend(chars.drain(..take));
-            out.push(std::mem::take(&mut line));
-            len = 0;
-        }
-        len += chars.len();
-        line.extend(chars);
-    }
-    out.push(line);
-    out
-}
-
-/// A bordered popup over the pane (one cell in from its edges), its lines wrapped and scrolled
-/// to `scroll.top` (clamped); the title says which rows show when they do not all fit.
+/// A bordered popup over the pane (one cell in from its edges).
 fn render_popup(
     frame: &mut Frame,
     area: Rect,
@@ -662,51 +626,11 @@ fn render_popup(
     theme: &crate::ui::theme::Theme,
     scroll: &mut PopupScroll,
 ) {
-    let popup = Rect {
+    let rect = Rect {
         x: area.x + 1,
         y: area.y + 1,
         width: area.width.saturating_sub(2),
         height: area.height.saturating_sub(2),
     };
-    let inner_w = usize::from(popup.width.saturating_sub(2));
-    let visible = usize::from(popup.height.saturating_sub(2));
-    let rows: Vec<Line<'static>> = lines
-        .iter()
-        .flat_map(|(text, style)| {
-            wrap_text(text, inner_w)
-                .into_iter()
-                .map(move |l| Line::styled(l, *style))
-        })
-        .collect();
-    let total = rows.len();
-    scroll.page = visible.max(1);
-    scroll.top = scroll.top.min(total.saturating_sub(visible));
-    let shown = total.min(scroll.top + visible);
-    let title = if total > visible {
-        format!(
-            "{title} {}-{} of {total} (j/k PgDn/PgUp g/G)",
-            scroll.top + 1,
-            shown
-        )
-    } else {
-        title.to_string()
-    };
-    frame.render_widget(ratatui::widgets::Clear, popup);
-    frame.render_widget(
-        Paragraph::new(rows[scroll.top..shown].to_vec()).block(widgets::block(&title, theme, true)),
-        popup,
-    );
-}
-
-#[cfg(test)]
-mod popup_tests {
-    use super::wrap_text;
-
-    #[test]
-    fn wraps_words_and_cuts_long_ones() {
-        assert_eq!(wrap_text("aa bb cc", 5), ["aa bb", "cc"]);
-        assert_eq!(wrap_text("abcdefghij", 4), ["abcd", "efgh", "ij"]);
-        assert_eq!(wrap_text("x abcdefgh", 4), ["x", "abcd", "efgh"]);
-        assert_eq!(wrap_text("", 4), [""]);
-    }
+    popup::render(frame, rect, title, lines, theme, scroll);
 }

@@ -18,6 +18,7 @@ use crate::ui::pane::{Pane, PaneContext, Yank};
 use crate::ui::theme::Theme;
 use crate::ui::widgets::command::{Command, ExportFormat};
 use crate::ui::widgets::input::{InputEvent, LineInput};
+use crate::ui::widgets::table::{self, Column, DataTable, TableCell, TableRow, Width};
 use crate::ui::widgets::{self, cursor::Cursor, fit};
 use ratatui::Frame;
 use ratatui::crossterm::event::KeyEvent;
@@ -570,10 +571,7 @@ impl TimelinePane {
         );
         let inner = block.inner(area);
         frame.render_widget(block, area);
-        let [head_row, body] =
-            Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(inner);
-        let w = inner.width as usize;
-        let cols = Cols::for_width(w);
+        let cols = Cols::for_width(inner.width as usize);
         let arrow = sort_arrow(self.descending, theme);
         let label = |name: &str, col: SortColumn| {
             if self.sort == col {
@@ -582,27 +580,37 @@ impl TimelinePane {
                 name.to_string()
             }
         };
-        let mut head = vec![
-            "  ".to_string(),
-            cell(&label("Time of Day", SortColumn::Time), cols.time),
-            cell(&label("Process", SortColumn::Process), cols.process),
+        // Each width of `cols` counts the gap after its column.
+        let gap = |w: usize| u16::try_from(w.saturating_sub(1)).unwrap_or(u16::MAX);
+        let mut columns = vec![
+            Column::fixed("", 1),
+            Column::fixed(label("Time of Day", SortColumn::Time), gap(cols.time)),
+            Column::fixed(label("Process", SortColumn::Process), gap(cols.process)).priority(3),
         ];
         if cols.pid > 0 {
-            head.push(cell(&label("PID", SortColumn::Pid), cols.pid));
+            columns.push(Column::fixed(label("PID", SortColumn::Pid), gap(cols.pid)).priority(1));
         }
-        head.push(cell(&label("Operation", SortColumn::Operation), cols.op));
-        head.push(cell(&label("Path", SortColumn::Path), cols.path));
-        head.push(cell(&label("Result", SortColumn::Result), cols.result));
-        if cols.detail > 0 {
-            head.push(fit("Detail", cols.detail));
-        }
-        frame.render_widget(
-            Paragraph::new(Line::styled(fit(&head.concat(), w), theme.header)),
-            head_row,
+        columns.push(Column::fixed(
+            label("Operation", SortColumn::Operation),
+            gap(cols.op),
+        ));
+        let path = Column::new(
+            label("Path", SortColumn::Path),
+            if cols.detail {
+                Width::Fill(6)
+            } else {
+                Width::Min(7)
+            },
         );
-        if self.rows.is_empty() {
+        columns.push(path.keep_end());
+        columns
+            .push(Column::fixed(label("Result", SortColumn::Result), gap(cols.result)).priority(2));
+        if cols.detail {
+            columns.push(Column::fill("Detail", 4));
+        }
+        let empty = if self.rows.is_empty() {
             let driver = self.focus.as_ref().filter(|_| self.driver_only);
-            let msg = if self.job.is_some() {
+            if self.job.is_some() {
                 "filtering...".to_string()
             } else if self.log.is_empty() {
                 "The boot log holds no events.".to_string()
@@ -618,70 +626,68 @@ impl TimelinePane {
                 "No event matches: l lists the rules, x removes the last, c clears them; \
                  e/o/p/d switch the toggles."
                     .to_string()
-            };
-            frame.render_widget(
-                Paragraph::new(Line::styled(msg, theme.dim)).wrap(Wrap { trim: false }),
-                body,
-            );
-            return;
-        }
-        let range = self.cursor.window(self.rows.len(), body.height as usize);
+            }
+        } else {
+            String::new()
+        };
         let ix = self.log.index();
-        let mut lines = Vec::with_capacity(range.len());
-        for row in range {
-            let Some(e) = self.rows.get(row) else {
-                continue;
-            };
-            let selected = row == self.cursor.selected;
+        let source = table::rows(self.rows.len(), |row, ctx| {
+            let e = self.rows.get(row)?;
             let t = ix.time.get(e).copied().unwrap_or(0);
             let proc = ix.process_of(e).and_then(|s| self.log.process(s));
             let op = ix.op_of(e).map(|o| o.name()).unwrap_or_default();
             let code = ix.result_of(e);
-            let result = names::result_text(code);
             let time = if cols.long_time {
                 render::time_of_day(t)
             } else {
                 short_time(t)
             };
-            let mut spans = vec![
-                Span::raw(if selected { theme.cursor() } else { "  " }),
-                Span::raw(cell(&time, cols.time)),
-                Span::raw(cell(proc.map_or("", |p| p.name.as_str()), cols.process)),
+            let marker = if ctx.selected {
+                theme.cursor().trim_end()
+            } else {
+                " "
+            };
+            let mut cells: Vec<TableCell> = vec![
+                marker.into(),
+                time.into(),
+                proc.map_or("", |p| p.name.as_str()).into(),
             ];
             if cols.pid > 0 {
-                spans.push(Span::raw(cell(
-                    &proc.map_or_else(String::new, |p| p.pid.to_string()),
-                    cols.pid,
-                )));
+                cells.push(proc.map_or_else(String::new, |p| p.pid.to_string()).into());
             }
-            spans.push(Span::raw(cell(&op, cols.op)));
-            spans.push(Span::raw(cell_tail(ix.path_of(e), cols.path)));
+            cells.push(op.into());
+            cells.push(ix.path_of(e).into());
             let result_style = if view::is_failure(code) {
                 theme.bad
             } else {
                 Style::new()
             };
-            spans.push(Span::styled(cell(&result, cols.result), result_style));
-            if cols.detail > 0 {
+            cells.push(TableCell::styled(names::result_text(code), result_style));
+            if cols.detail {
                 // Only the rows on screen are decoded.
                 let detail = self
                     .log
                     .event(e)
                     .map(|ev| ev.detail_text())
                     .unwrap_or_default();
-                spans.push(Span::raw(fit(&detail, cols.detail)));
+                cells.push(detail.into());
             }
             let highlighted = !self.highlight.is_empty() && self.highlight.matches(&self.log, e);
-            let style = if selected {
+            let style = if ctx.selected {
                 theme.selected
             } else if highlighted {
                 theme.key
             } else {
                 theme.text
             };
-            lines.push(Line::from(spans).style(style));
-        }
-        frame.render_widget(Paragraph::new(lines), body);
+            Some(TableRow::new(cells, style))
+        });
+        let mut cursor = self.cursor;
+        DataTable::new(&columns)
+            .header(theme.header)
+            .empty(Line::styled(empty, theme.dim))
+            .render(frame, inner, &mut cursor, &source);
+        self.cursor = cursor;
     }
 
     /// Every field of one event, its detail, its stack and the focused driver's module entry.
@@ -798,85 +804,53 @@ impl TimelinePane {
     }
 }
 
-/// Column widths for a table of `w` columns (the first two hold the cursor marker).
+/// Column widths for a table of `w` columns, each counting the gap after it (the first two
+/// columns hold the cursor marker); the path and, when wide, the detail share the rest 6:4.
 struct Cols {
     time: usize,
     long_time: bool,
     process: usize,
     pid: usize,
     op: usize,
-    path: usize,
     result: usize,
-    detail: usize,
+    detail: bool,
 }
 
 impl Cols {
     fn for_width(w: usize) -> Cols {
         let avail = w.saturating_sub(2);
-        // Each cell carries one trailing space of separation.
         if avail >= 140 {
-            let fixed = 19 + 14 + 6 + 19 + 16;
-            let rest = avail - fixed;
-            let path = rest * 6 / 10;
             Cols {
                 time: 19,
                 long_time: true,
                 process: 14,
                 pid: 6,
                 op: 19,
-                path,
                 result: 16,
-                detail: rest - path,
+                detail: true,
             }
         } else if avail >= 100 {
-            let fixed = 19 + 13 + 6 + 17 + 15;
-            let rest = avail - fixed;
-            let path = rest * 6 / 10;
             Cols {
                 time: 19,
                 long_time: true,
                 process: 13,
                 pid: 6,
                 op: 17,
-                path,
                 result: 15,
-                detail: rest - path,
+                detail: true,
             }
         } else {
-            let fixed = 17 + 9 + 15 + 15;
             Cols {
                 time: 17,
                 long_time: false,
                 process: 9,
                 pid: 0,
                 op: 15,
-                path: avail.saturating_sub(fixed).max(8),
                 result: 15,
-                detail: 0,
+                detail: false,
             }
         }
     }
-}
-
-/// A cell of `width` columns including one trailing space.
-fn cell(s: &str, width: usize) -> String {
-    let w = width.saturating_sub(1);
-    format!("{:<w$} ", fit(s, w))
-}
-
-/// A cell that keeps the end of a long value (the file name of a path).
-fn cell_tail(s: &str, width: usize) -> String {
-    let w = width.saturating_sub(1);
-    let count = s.chars().count();
-    let text = if count <= w {
-        s.to_string()
-    } else if w == 0 {
-        String::new()
-    } else {
-        let tail: String = s.chars().skip(count - (w - 1)).collect();
-        format!("~{tail}")
-    };
-    format!("{text:<w$} ")
 }
 
 /// 24-hour `HH:MM:SS.fffffff` for narrow tables (what the jump to a time takes).

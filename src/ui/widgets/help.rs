@@ -149,14 +149,7 @@ fn wrap(text: &str, width: usize) -> Vec<String> {
 
 /// Clear and frame a centred popup of `width` and `rows` inner rows; returns its inner area.
 fn draw_block(frame: &mut Frame, area: Rect, width: u16, rows: u16, theme: &Theme) -> Rect {
-    let height = (rows + 2).min(area.height);
-    let width = width.min(area.width);
-    let popup = Rect {
-        x: area.x + (area.width - width) / 2,
-        y: area.y + (area.height - height) / 2,
-        width,
-        height,
-    };
+    let popup = super::popup::centred(area, width, rows.saturating_add(2));
     frame.render_widget(Clear, popup);
     let block = super::block("Help", theme, true);
     let inner = block.inner(popup);

@@ -5,7 +5,9 @@ pub mod cursor;
 pub mod export;
 pub mod help;
 pub mod input;
+pub mod popup;
 pub mod search;
+pub mod table;
 
 use super::theme::Theme;
 use ratatui::Frame;
@@ -89,18 +91,10 @@ pub fn fit_middle(s: &str, width: usize) -> String {
     out
 }
 
-/// Truncate to `width` display columns (ASCII-safe), marking a cut with `~`.
+/// Truncate to `width` display columns (a CJK character is two, a combining mark none),
+/// marking a cut with `~`.
 pub fn fit(s: &str, width: usize) -> String {
-    let count = s.chars().count();
-    if count <= width {
-        return s.to_string();
-    }
-    if width == 0 {
-        return String::new();
-    }
-    let mut out: String = s.chars().take(width.saturating_sub(1)).collect();
-    out.push('~');
-    out
+    table::fit(s, width)
 }
 
 #[cfg(test)]

@@ -1,0 +1,178 @@
+//! A scrolling popup: a bordered box over a pane with a title, wrapped lines, a scroll offset
+//! clamped to the text, the rows shown in the title and a "more below" mark on the bottom
+//! border while text remains under the fold.
+
+use super::super::theme::Theme;
+use ratatui::Frame;
+use ratatui::crossterm::event::{KeyCode, KeyEvent};
+use ratatui::layout::Rect;
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Clear, Paragraph};
+use unicode_width::UnicodeWidthChar;
+
+/// Where a popup is scrolled to: its first shown row and its rows per page at the last render.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PopupScroll {
+    pub top: usize,
+    pub page: usize,
+}
+
+impl PopupScroll {
+    /// Apply a scroll key (j/k, arrows, PgUp/PgDn, space, g/G, Home/End); false for any other
+    /// key. The next render clamps the offset to the text.
+    pub fn handle(&mut self, key: &KeyEvent) -> bool {
+        let page = self.page.max(1);
+        match key.code {
+            KeyCode::Down | KeyCode::Char('j') => self.top = self.top.saturating_add(1),
+            KeyCode::Up | KeyCode::Char('k') => self.top = self.top.saturating_sub(1),
+            KeyCode::PageDown | KeyCode::Char(' ') => self.top = self.top.saturating_add(page),
+            KeyCode::PageUp => self.top = self.top.saturating_sub(page),
+            KeyCode::Home | KeyCode::Char('g') => self.top = 0,
+            KeyCode::End | KeyCode::Char('G') => self.top = usize::MAX,
+            _ => return false,
+        }
+        true
+    }
+}
+
+/// A `width` x `height` rect centred in `area` (both cut to it).
+pub fn centred(area: Rect, width: u16, height: u16) -> Rect {
+    let width = width.min(area.width);
+    let height = height.min(area.height);
+    Rect {
+        x: area.x + (area.width - width) / 2,
+        y: area.y + (area.height - height) / 2,
+        width,
+        height,
+    }
+}
+
+/// Greedy word wrap to `width` display columns; a word longer than a line is cut across lines.
+pub fn wrap_text(text: &str, width: usize) -> Vec<String> {
+    let width = width.max(1);
+    let mut out = Vec::new();
+    let mut line = String::new();
+    let mut len = 0usize;
+    for word in text.split(' ') {
+        let word_w: usize = word.chars().map(|c| c.width().unwrap_or(0)).sum();
+        if len > 0 && len + 1 + word_w > width {
+            out.push(std::mem::take(&mut line));
+            len = 0;
+        }
+        if len > 0 {
+            line.push(' ');
+            len += 1;
+        }
+        for c in word.chars() {
+            let w = c.width().unwrap_or(0);
+            if len + w > width && len > 0 {
+                out.push(std::mem::take(&mut line));
+                len = 0;
+            }
+            line.push(c);
+            len += w;
+        }
+    }
+    out.push(line);
+    out
+}
+
+/// Draw the popup in `rect`: `lines` wrapped to its width and scrolled to `scroll.top`
+/// (clamped); the title says which rows show when they do not all fit.
+pub fn render(
+    frame: &mut Frame,
+    rect: Rect,
+    title: &str,
+    lines: &[(String, Style)],
+    theme: &Theme,
+    scroll: &mut PopupScroll,
+) {
+    let inner_w = usize::from(rect.width.saturating_sub(2));
+    let visible = usize::from(rect.height.saturating_sub(2));
+    let rows: Vec<Line<'static>> = lines
+        .iter()
+        .flat_map(|(text, style)| {
+            wrap_text(text, inner_w)
+                .into_iter()
+                .map(move |l| Line::styled(l, *style))
+        })
+        .collect();
+    let total = rows.len();
+    scroll.page = visible.max(1);
+    scroll.top = scroll.top.min(total.saturating_sub(visible));
+    let shown = total.min(scroll.top + visible);
+    let title = if total > visible {
+        format!(
+            "{title} {}-{} of {total} (j/k PgDn/PgUp g/G)",
+            scroll.top + 1,
+            shown
+        )
+    } else {
+        title.to_string()
+    };
+    let mut block = super::block(&title, theme, true);
+    if shown < total {
+        let arrow = if theme.ascii { "v" } else { "↓" };
+        block = block.title_bottom(
+            Line::from(Span::styled(format!(" {arrow} more below "), theme.dim)).right_aligned(),
+        );
+    }
+    frame.render_widget(Clear, rect);
+    frame.render_widget(
+        Paragraph::new(rows[scroll.top..shown].to_vec()).block(block),
+        rect,
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ratatui::Terminal;
+    use ratatui::backend::TestBackend;
+    use ratatui::crossterm::event::KeyModifiers;
+
+    #[test]
+    fn wraps_words_and_cuts_long_ones() {
+        assert_eq!(wrap_text("aa bb cc", 5), ["aa bb", "cc"]);
+        assert_eq!(wrap_text("abcdefghij", 4), ["abcd", "efgh", "ij"]);
+        assert_eq!(wrap_text("x abcdefgh", 4), ["x", "abcd", "efgh"]);
+        assert_eq!(wrap_text("", 4), [""]);
+        // Display columns: two CJK characters fill a line of four.
+        assert_eq!(wrap_text("驱动程序", 4), ["驱动", "程序"]);
+    }
+
+    #[test]
+    fn scrolls_clamps_and_marks_more_below() {
+        let lines: Vec<(String, Style)> = (1..=30)
+            .map(|i| (format!("line {i}"), Style::new()))
+            .collect();
+        let mut scroll = PopupScroll::default();
+        let draw = |scroll: &mut PopupScroll| -> String {
+            let mut t = Terminal::new(TestBackend::new(40, 12)).expect("terminal");
+            t.draw(|f| {
+                let rect = centred(f.area(), 30, 10);
+                render(f, rect, "Event", &lines, &Theme::ansi16(), scroll);
+            })
+            .expect("draw");
+            format!("{}", t.backend())
+        };
+        let s = draw(&mut scroll);
+        assert!(s.contains("Event 1-8 of 30"), "{s}");
+        assert!(s.contains("more below"), "{s}");
+        assert_eq!(scroll.page, 8);
+        let key = |c| KeyEvent::new(c, KeyModifiers::NONE);
+        assert!(scroll.handle(&key(KeyCode::PageDown)));
+        assert_eq!(scroll.top, 8);
+        assert!(scroll.handle(&key(KeyCode::End)));
+        let s = draw(&mut scroll);
+        assert_eq!(scroll.top, 22, "clamped to the last page");
+        assert!(
+            s.contains("Event 23-30 of 30") && !s.contains("more below"),
+            "{s}"
+        );
+        assert!(scroll.handle(&key(KeyCode::Home)));
+        assert_eq!(scroll.top, 0);
+        assert!(!scroll.handle(&key(KeyCode::Char('x'))));
+    }
+}

@@ -1,0 +1,589 @@
+//! One table widget for every pane: columns with a title, a width rule and a priority, rows
+//! built by a [`RowSource`] only for the [`Cursor`]'s visible window, drawn through ratatui's
+//! `Table`. Widths are display columns (a CJK character is two, a combining mark none), and a
+//! cell longer than its column is cut with `~` (or keeps its end, for paths).
+
+use super::cursor::Cursor;
+use ratatui::Frame;
+use ratatui::layout::{Alignment, Constraint, Layout, Rect};
+use ratatui::style::Style;
+use ratatui::text::{Line, Text};
+use ratatui::widgets::{Cell, Paragraph, Row, Table, Wrap};
+use unicode_width::UnicodeWidthChar;
+
+/// How wide a column is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Width {
+    /// Exactly this many columns.
+    Fixed(u16),
+    /// At least this many columns, and a share (weight 1) of the width left over.
+    Min(u16),
+    /// A share, by weight, of the width left over (possibly none).
+    Fill(u16),
+}
+
+/// Where a cell's text sits, and which end of a long text is kept.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Align {
+    #[default]
+    Left,
+    Right,
+    /// Left-aligned, but a long text keeps its end (`~` and the file name of a path).
+    LeftKeepEnd,
+}
+
+/// One column: its title, width rule, alignment and priority. When the columns do not fit, the
+/// lowest priority goes first (the rightmost among equals); a column of priority
+/// [`Column::KEEP`] is never dropped.
+#[derive(Clone, Debug)]
+pub struct Column {
+    pub title: String,
+    pub width: Width,
+    pub align: Align,
+    pub priority: u8,
+}
+
+impl Column {
+    /// The priority of a column that is never dropped.
+    pub const KEEP: u8 = u8::MAX;
+
+    pub fn new(title: impl Into<String>, width: Width) -> Column {
+        Column {
+            title: title.into(),
+            width,
+            align: Align::Left,
+            priority: Column::KEEP,
+        }
+    }
+
+    pub fn fixed(title: impl Into<String>, width: u16) -> Column {
+        Column::new(title, Width::Fixed(width))
+    }
+
+    pub fn min(title: impl Into<String>, width: u16) -> Column {
+        Column::new(title, Width::Min(width))
+    }
+
+    pub fn fill(title: impl Into<String>, weight: u16) -> Column {
+        Column::new(title, Width::Fill(weight))
+    }
+
+    pub fn right(mut self) -> Column {
+        self.align = Align::Right;
+        self
+    }
+
+    pub fn keep_end(mut self) -> Column {
+        self.align = Align::LeftKeepEnd;
+        self
+    }
+
+    pub fn priority(mut self, priority: u8) -> Column {
+        self.priority = priority;
+        self
+    }
+}
+
+/// The gap between two columns.
+pub const SPACING: u16 = 1;
+
+/// The width of each column (in the order given; 0 for a dropped one) in `total` columns:
+/// lowest priorities dropped until the fixed and minimum widths (and the gaps) fit, then the
+/// rest shared by the `Min` and `Fill` columns by weight, the last of them taking the remainder.
+pub fn allocate(columns: &[Column], total: u16) -> Vec<u16> {
+    plan(columns, total).1
+}
+
+/// Which columns are kept, and the width of each.
+fn plan(columns: &[Column], total: u16) -> (Vec<bool>, Vec<u16>) {
+    let mut kept: Vec<bool> = vec![true; columns.len()];
+    let need = |kept: &[bool]| -> u32 {
+        let mut n = 0u32;
+        let mut count = 0u32;
+        for (c, _) in columns.iter().zip(kept).filter(|(_, k)| **k) {
+            count += 1;
+            n += match c.width {
+                Width::Fixed(w) | Width::Min(w) => u32::from(w),
+                Width::Fill(_) => 0,
+            };
+        }
+        n + count.saturating_sub(1) * u32::from(SPACING)
+    };
+    while need(&kept) > u32::from(total) {
+        // The lowest priority, rightmost among equals.
+        let victim = columns
+            .iter()
+            .enumerate()
+            .filter(|(i, c)| kept[*i] && c.priority != Column::KEEP)
+            .min_by_key(|(i, c)| (c.priority, std::cmp::Reverse(*i)))
+            .map(|(i, _)| i);
+        match victim {
+            Some(i) => kept[i] = false,
+            None => break,
+        }
+    }
+    let mut widths: Vec<u16> = columns
+        .iter()
+        .zip(&kept)
+        .map(|(c, k)| match (k, c.width) {
+            (false, _) => 0,
+            (true, Width::Fixed(w) | Width::Min(w)) => w,
+            (true, Width::Fill(_)) => 0,
+        })
+        .collect();
+    let left = u32::from(total).saturating_sub(need(&kept));
+    let weight = |c: &Column| match c.width {
+        Width::Fixed(_) => 0,
+        Width::Min(_) => 1,
+        Width::Fill(w) => u32::from(w),
+    };
+    let growing: Vec<usize> = (0..columns.len())
+        .filter(|&i| kept[i] && weight(&columns[i]) > 0)
+        .collect();
+    let weights: u32 = growing.iter().map(|&i| weight(&columns[i])).sum();
+    let mut given = 0u32;
+    for (n, &i) in growing.iter().enumerate() {
+        let share = if n + 1 == growing.len() {
+            left - given
+        } else {
+            (left * weight(&columns[i]))
+                .checked_div(weights)
+                .unwrap_or(0)
+        };
+        given += share;
+        widths[i] = widths[i].saturating_add(u16::try_from(share).unwrap_or(u16::MAX));
+    }
+    (kept, widths)
+}
+
+/// The display width of `s` (what the terminal draws; ratatui measures the same way).
+pub fn display_width(s: &str) -> usize {
+    s.chars().map(|c| c.width().unwrap_or(0)).sum()
+}
+
+/// Cut `s` to at most `width` display columns, marking a cut with `~` at the end.
+pub fn fit(s: &str, width: usize) -> String {
+    if display_width(s) <= width {
+        return s.to_string();
+    }
+    let mut out = take_width(s.chars(), width);
+    if width > 0 {
+        out.push('~');
+    }
+    out
+}
+
+/// Cut `s` to at most `width` display columns keeping its end, marking a cut with `~` first.
+pub fn fit_end(s: &str, width: usize) -> String {
+    if display_width(s) <= width {
+        return s.to_string();
+    }
+    let tail = take_width(s.chars().rev(), width);
+    if width == 0 {
+        return tail;
+    }
+    std::iter::once('~').chain(tail.chars().rev()).collect()
+}
+
+/// The leading characters of `chars` that fill at most `width - 1` display columns (room for
+/// the `~` of a cut), in the order taken.
+fn take_width(chars: impl Iterator<Item = char>, width: usize) -> String {
+    let mut out = String::new();
+    let mut used = 0;
+    for c in chars {
+        let w = c.width().unwrap_or(0);
+        if used + w >= width {
+            break;
+        }
+        used += w;
+        out.push(c);
+    }
+    out
+}
+
+/// One cell's text and style (patched over the row's style).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TableCell {
+    pub text: String,
+    pub style: Style,
+}
+
+impl TableCell {
+    pub fn styled(text: impl Into<String>, style: Style) -> TableCell {
+        TableCell {
+            text: text.into(),
+            style,
+        }
+    }
+}
+
+impl From<String> for TableCell {
+    fn from(text: String) -> TableCell {
+        TableCell {
+            text,
+            style: Style::new(),
+        }
+    }
+}
+
+impl From<&str> for TableCell {
+    fn from(text: &str) -> TableCell {
+        TableCell::from(text.to_string())
+    }
+}
+
+/// One row: a cell for every column (in the order of the columns; dropped ones are skipped)
+/// and the row's style.
+#[derive(Clone, Debug, Default)]
+pub struct TableRow {
+    pub cells: Vec<TableCell>,
+    pub style: Style,
+}
+
+impl TableRow {
+    pub fn new(cells: Vec<TableCell>, style: Style) -> TableRow {
+        TableRow { cells, style }
+    }
+}
+
+/// What a row builder knows about the row it builds.
+#[derive(Clone, Copy, Debug)]
+pub struct RowContext<'a> {
+    /// The row has the cursor.
+    pub selected: bool,
+    /// Each column's width at this render (0 for a dropped column).
+    pub widths: &'a [u16],
+}
+
+/// The rows of a table. Only the rows of the visible window are ever asked for.
+pub trait RowSource {
+    /// How many rows there are.
+    fn len(&self) -> usize;
+    /// There are no rows.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// Row `index` (`None` skips it).
+    fn row(&self, index: usize, ctx: &RowContext) -> Option<TableRow>;
+}
+
+/// A [`RowSource`] made of a row count and a closure.
+pub struct FnRows<F> {
+    len: usize,
+    build: F,
+}
+
+/// Rows `0..len`, each built by `build` when it is on screen.
+pub fn rows<F>(len: usize, build: F) -> FnRows<F>
+where
+    F: Fn(usize, &RowContext) -> Option<TableRow>,
+{
+    FnRows { len, build }
+}
+
+impl<F> RowSource for FnRows<F>
+where
+    F: Fn(usize, &RowContext) -> Option<TableRow>,
+{
+    fn len(&self) -> usize {
+        self.len
+    }
+
+    fn row(&self, index: usize, ctx: &RowContext) -> Option<TableRow> {
+        (self.build)(index, ctx)
+    }
+}
+
+/// A table's columns and how it draws its header and an empty body.
+pub struct DataTable<'a> {
+    columns: &'a [Column],
+    header: Option<Style>,
+    empty: Option<Text<'a>>,
+}
+
+impl<'a> DataTable<'a> {
+    /// A table of `columns` without a header row.
+    pub fn new(columns: &'a [Column]) -> DataTable<'a> {
+        DataTable {
+            columns,
+            header: None,
+            empty: None,
+        }
+    }
+
+    /// Draw the column titles on the first row, in `style`.
+    pub fn header(mut self, style: Style) -> DataTable<'a> {
+        self.header = Some(style);
+        self
+    }
+
+    /// What the body says when there are no rows (wrapped).
+    pub fn empty(mut self, text: impl Into<Text<'a>>) -> DataTable<'a> {
+        self.empty = Some(text.into());
+        self
+    }
+
+    /// Draw into `area`: the header, then the rows of `cursor`'s window (which this moves to
+    /// keep the selection in view). Returns the widths the columns got.
+    pub fn render<S: RowSource + ?Sized>(
+        &self,
+        frame: &mut Frame,
+        area: Rect,
+        cursor: &mut Cursor,
+        source: &S,
+    ) -> Vec<u16> {
+        let (kept, widths) = plan(self.columns, area.width);
+        let shown: Vec<usize> = (0..self.columns.len()).filter(|&i| kept[i]).collect();
+        let header_h = u16::from(self.header.is_some()).min(area.height);
+        let [head, body] =
+            Layout::vertical([Constraint::Length(header_h), Constraint::Min(0)]).areas(area);
+        let len = source.len();
+        let range = cursor.window(len, body.height as usize);
+        let cells = |texts: Vec<TableCell>| -> Vec<Cell<'static>> {
+            let mut texts = texts.into_iter();
+            let mut out = Vec::with_capacity(shown.len());
+            for (i, c) in self.columns.iter().enumerate() {
+                let t = texts.next().unwrap_or_default();
+                if !kept[i] {
+                    continue;
+                }
+                let w = usize::from(widths[i]);
+                let (text, align) = match c.align {
+                    Align::Left => (fit(&t.text, w), Alignment::Left),
+                    Align::Right => (fit(&t.text, w), Alignment::Right),
+                    Align::LeftKeepEnd => (fit_end(&t.text, w), Alignment::Left),
+                };
+                out.push(Cell::from(Line::styled(text, t.style).alignment(align)));
+            }
+            out
+        };
+        let constraints: Vec<Constraint> = shown
+            .iter()
+            .map(|&i| Constraint::Length(widths[i]))
+            .collect();
+        if let Some(style) = self.header {
+            let titles = self
+                .columns
+                .iter()
+                .map(|c| TableCell::from(c.title.as_str()))
+                .collect();
+            let table = Table::new(vec![Row::new(cells(titles)).style(style)], &constraints)
+                .column_spacing(SPACING);
+            frame.render_widget(table, head);
+        }
+        if len == 0 {
+            if let Some(text) = &self.empty {
+                frame.render_widget(
+                    Paragraph::new(text.clone()).wrap(Wrap { trim: false }),
+                    body,
+                );
+            }
+            return widths;
+        }
+        let mut rows = Vec::with_capacity(range.len());
+        for index in range {
+            let ctx = RowContext {
+                selected: index == cursor.selected,
+                widths: &widths,
+            };
+            if let Some(r) = source.row(index, &ctx) {
+                rows.push(Row::new(cells(r.cells)).style(r.style));
+            }
+        }
+        frame.render_widget(Table::new(rows, &constraints).column_spacing(SPACING), body);
+        widths
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ratatui::Terminal;
+    use ratatui::backend::TestBackend;
+    use std::cell::Cell as StdCell;
+
+    /// Draw `table` over `source` on a `w` x `h` screen; the screen's lines, a wide character
+    /// counted once.
+    fn draw(
+        table: &DataTable,
+        w: u16,
+        h: u16,
+        cursor: &mut Cursor,
+        source: &dyn RowSource,
+    ) -> Vec<String> {
+        let mut t = Terminal::new(TestBackend::new(w, h)).expect("terminal");
+        t.draw(|f| {
+            table.render(f, f.area(), cursor, source);
+        })
+        .expect("draw");
+        let buf = t.backend().buffer();
+        (0..buf.area.height)
+            .map(|y| {
+                let mut line = String::new();
+                let mut x = 0;
+                while x < buf.area.width {
+                    let s = buf[(x, y)].symbol();
+                    line.push_str(s);
+                    x += (display_width(s).max(1)) as u16;
+                }
+                line
+            })
+            .collect()
+    }
+
+    #[test]
+    fn fixed_min_and_fill_widths() {
+        let cols = [
+            Column::fixed("A", 4),
+            Column::min("B", 6),
+            Column::fill("C", 3),
+            Column::fill("D", 1),
+        ];
+        // 4 + 6 + three gaps = 13; 27 left: B gets 1 share, C 3, D the rest of 5.
+        assert_eq!(
+            allocate(&cols, 40),
+            [4, 6 + 27 / 5, 27 * 3 / 5, 27 - 5 - 16]
+        );
+        assert_eq!(allocate(&cols, 40).iter().sum::<u16>() + 3, 40);
+        // Nothing left over: the minimums hold, the fills get nothing.
+        assert_eq!(allocate(&cols, 13), [4, 6, 0, 0]);
+        // Fixed only: the rest stays blank.
+        assert_eq!(
+            allocate(&[Column::fixed("A", 3), Column::fixed("B", 2)], 20),
+            [3, 2]
+        );
+    }
+
+    #[test]
+    fn lowest_priorities_drop_first_at_80_columns() {
+        let cols = [
+            Column::fixed("Time", 19),
+            Column::fixed("Source", 14).priority(1),
+            Column::fixed("ID", 4).right(),
+            Column::fixed("Driver", 16).priority(3),
+            Column::fixed("Status", 30).priority(2),
+            Column::min("Details", 20),
+        ];
+        // Needs 19+14+4+16+30+20 + 5 gaps = 108: at 80, Source (1) goes, then Status (2).
+        let w = allocate(&cols, 80);
+        assert_eq!(w[1], 0, "Source dropped: {w:?}");
+        assert_eq!(w[4], 0, "Status dropped: {w:?}");
+        assert_eq!(w[0], 19);
+        assert_eq!(w[3], 16);
+        // Time + ID + Driver + 3 gaps = 42: Details takes the other 38.
+        assert_eq!(w[5], 80 - 42);
+        // At 120 everything fits.
+        assert!(allocate(&cols, 120).iter().all(|&w| w > 0));
+        // Columns that are never dropped overflow rather than vanish.
+        let keep = [Column::fixed("A", 50), Column::fixed("B", 50)];
+        assert_eq!(allocate(&keep, 80), [50, 50]);
+
+        // Drawn: the dropped columns' titles are gone, the rest stay in order.
+        let source = rows(1, |_, _| {
+            let cells = ["12:00", "System", "7026", "FileCrypt", "bad", "more"];
+            Some(TableRow::new(
+                cells.map(TableCell::from).to_vec(),
+                Style::new(),
+            ))
+        });
+        let table = DataTable::new(&cols).header(Style::new());
+        let s = draw(&table, 80, 2, &mut Cursor::default(), &source);
+        // Time, ID (right-aligned), Driver, then the rest of the line.
+        let line = |a: &str, b: &str, c: &str, d: &str| format!("{a:<19} {b:>4} {c:<16} {d}");
+        assert!(
+            s[0].starts_with(&line("Time", "ID", "Driver", "Details")),
+            "{s:?}"
+        );
+        assert!(!s[0].contains("Source") && !s[0].contains("Status"));
+        assert!(
+            s[1].starts_with(&line("12:00", "7026", "FileCrypt", "more")),
+            "{s:?}"
+        );
+    }
+
+    #[test]
+    fn cells_align_by_display_width() {
+        // A CJK name is two columns a character; a combining accent is none.
+        assert_eq!(display_width("驱动程序"), 8);
+        assert_eq!(display_width("e\u{301}cran"), 5);
+        assert_eq!(fit("驱动程序.sys", 6), "驱动~");
+        assert_eq!(display_width(&fit("驱动程序.sys", 6)), 5);
+        assert_eq!(fit("e\u{301}cran.sys", 5), "e\u{301}cra~");
+        assert_eq!(fit_end("C:\\Windows\\驱动.sys", 9), "~驱动.sys");
+
+        let cols = [Column::fixed("Name", 8), Column::fixed("Size", 5).right()];
+        let names = ["驱动程序", "e\u{301}cran", "disk", "驱动程序.sys"];
+        let source = rows(names.len(), |i, _| {
+            let size = format!("{}", i * 100);
+            Some(TableRow::new(
+                vec![names[i].into(), size.into()],
+                Style::new(),
+            ))
+        });
+        let table = DataTable::new(&cols).header(Style::new());
+        let s = draw(&table, 20, 5, &mut Cursor::default(), &source);
+        // The size column starts at display column 9 on every row, whatever the name's script.
+        let at = |line: &str| -> usize {
+            let p = line.find(char::is_numeric).expect("a size");
+            display_width(&line[..p])
+        };
+        assert_eq!(s[1].trim_end(), "驱动程序     0");
+        assert_eq!(at(&s[2]), 11, "{:?}", s[2]);
+        assert_eq!(at(&s[3]), 11, "{:?}", s[3]);
+        assert_eq!(at(&s[4]), 11, "{:?}", s[4]);
+        assert!(s[4].starts_with("驱动程~"), "{:?}", s[4]);
+        assert_eq!(display_width(&s[4]), 20);
+    }
+
+    #[test]
+    fn only_the_visible_window_is_built() {
+        struct Counting {
+            built: StdCell<usize>,
+            asked: std::cell::RefCell<Vec<usize>>,
+        }
+        impl RowSource for Counting {
+            fn len(&self) -> usize {
+                1_000_000
+            }
+            fn row(&self, index: usize, ctx: &RowContext) -> Option<TableRow> {
+                self.built.set(self.built.get() + 1);
+                self.asked.borrow_mut().push(index);
+                let mark = if ctx.selected { ">" } else { " " };
+                Some(TableRow::new(
+                    vec![mark.into(), index.to_string().into()],
+                    Style::new(),
+                ))
+            }
+        }
+        let cols = [Column::fixed("", 1), Column::fill("Row", 1)];
+        let source = Counting {
+            built: StdCell::new(0),
+            asked: Default::default(),
+        };
+        let mut cursor = Cursor {
+            selected: 500_000,
+            ..Cursor::default()
+        };
+        let table = DataTable::new(&cols).header(Style::new());
+        let s = draw(&table, 30, 11, &mut cursor, &source);
+        // A header and ten rows: ten rows built, the window ending at the selection.
+        assert_eq!(source.built.get(), 10);
+        assert_eq!(
+            *source.asked.borrow(),
+            (499_991..=500_000).collect::<Vec<_>>()
+        );
+        assert_eq!(s[10].trim_end(), "> 500000");
+        assert_eq!(cursor.page, 10);
+    }
+
+    #[test]
+    fn empty_table_says_so_under_the_header() {
+        let cols = [Column::fixed("Driver", 8), Column::fill("Status", 1)];
+        let table = DataTable::new(&cols)
+            .header(Style::new())
+            .empty("No events.");
+        let s = draw(&table, 30, 3, &mut Cursor::default(), &rows(0, |_, _| None));
+        assert_eq!(s[0].trim_end(), "Driver   Status");
+        assert_eq!(s[1].trim_end(), "No events.");
+    }
+}
