@@ -385,18 +385,12 @@ impl Pane for OverviewPane {
         if self.detail {
             // The popup takes the scroll keys, Enter and Esc (close) and, over a finding, f
             // (focus). The render clamps the scroll to the text.
-            let page = self.popup.page.max(1);
-            let top = &mut self.popup.top;
             match action {
                 A::Close | A::Details => self.detail = false,
                 A::Focus if list == List::Findings => return self.focus_finding(ctx),
-                A::Down => *top = top.saturating_add(1),
-                A::Up => *top = top.saturating_sub(1),
-                A::PageDown => *top = top.saturating_add(page),
-                A::PageUp => *top = top.saturating_sub(page),
-                A::First => *top = 0,
-                A::Last => *top = usize::MAX,
-                _ => {}
+                a => {
+                    self.popup.act(a);
+                }
             }
             return Outcome::Consumed;
         }

@@ -4,7 +4,7 @@
 
 use super::super::theme::Theme;
 use ratatui::Frame;
-use ratatui::crossterm::event::{KeyCode, KeyEvent};
+use crate::ui::action::PaneAction;
 use ratatui::layout::Rect;
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
@@ -19,17 +19,17 @@ pub struct PopupScroll {
 }
 
 impl PopupScroll {
-    /// Apply a scroll key (j/k, arrows, PgUp/PgDn, space, g/G, Home/End); false for any other
-    /// key. The next render clamps the offset to the text.
-    pub fn handle(&mut self, key: &KeyEvent) -> bool {
+    /// Apply a scroll action (down, up, page, first, last: the pane's movement keys, as the
+    /// keymap binds them); false for any other action. The next render clamps the offset.
+    pub fn act(&mut self, action: PaneAction) -> bool {
         let page = self.page.max(1);
-        match key.code {
-            KeyCode::Down | KeyCode::Char('j') => self.top = self.top.saturating_add(1),
-            KeyCode::Up | KeyCode::Char('k') => self.top = self.top.saturating_sub(1),
-            KeyCode::PageDown | KeyCode::Char(' ') => self.top = self.top.saturating_add(page),
-            KeyCode::PageUp => self.top = self.top.saturating_sub(page),
-            KeyCode::Home | KeyCode::Char('g') => self.top = 0,
-            KeyCode::End | KeyCode::Char('G') => self.top = usize::MAX,
+        match action {
+            PaneAction::Down => self.top = self.top.saturating_add(1),
+            PaneAction::Up => self.top = self.top.saturating_sub(1),
+            PaneAction::PageDown => self.top = self.top.saturating_add(page),
+            PaneAction::PageUp => self.top = self.top.saturating_sub(page),
+            PaneAction::First => self.top = 0,
+            PaneAction::Last => self.top = usize::MAX,
             _ => return false,
         }
         true
@@ -130,7 +130,6 @@ mod tests {
     use super::*;
     use ratatui::Terminal;
     use ratatui::backend::TestBackend;
-    use ratatui::crossterm::event::KeyModifiers;
 
     #[test]
     fn wraps_words_and_cuts_long_ones() {
@@ -161,18 +160,17 @@ mod tests {
         assert!(s.contains("Event 1-8 of 30"), "{s}");
         assert!(s.contains("more below"), "{s}");
         assert_eq!(scroll.page, 8);
-        let key = |c| KeyEvent::new(c, KeyModifiers::NONE);
-        assert!(scroll.handle(&key(KeyCode::PageDown)));
+        assert!(scroll.act(PaneAction::PageDown));
         assert_eq!(scroll.top, 8);
-        assert!(scroll.handle(&key(KeyCode::End)));
+        assert!(scroll.act(PaneAction::Last));
         let s = draw(&mut scroll);
         assert_eq!(scroll.top, 22, "clamped to the last page");
         assert!(
             s.contains("Event 23-30 of 30") && !s.contains("more below"),
             "{s}"
         );
-        assert!(scroll.handle(&key(KeyCode::Home)));
+        assert!(scroll.act(PaneAction::First));
         assert_eq!(scroll.top, 0);
-        assert!(!scroll.handle(&key(KeyCode::Char('x'))));
+        assert!(!scroll.act(PaneAction::Sort));
     }
 }
