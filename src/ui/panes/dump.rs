@@ -15,6 +15,7 @@ use crate::ui::action::{Outcome, PaneAction};
 use crate::ui::pane::{Pane, PaneContext, Yank};
 use crate::ui::pane_id::PaneId;
 use crate::ui::theme::Theme;
+use crate::ui::widgets::popup::PopupScroll;
 use crate::ui::widgets::search::{Jump, Search};
 use crate::ui::widgets::table::{self, Column, DataTable, TableCell, TableRow};
 use crate::ui::widgets::{self, cursor::Cursor, fit};
@@ -24,7 +25,7 @@ use ratatui::crossterm::event::KeyEvent;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Clear, Paragraph};
+use ratatui::widgets::Paragraph;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -77,6 +78,8 @@ pub struct DumpPane {
     descending: bool,
     /// The details popup is open.
     detail: bool,
+    /// The details popup's scroll.
+    detail_scroll: PopupScroll,
     /// Cached bug-check explanation: (dump index, info).
     info: Option<(usize, Option<BugcheckInfo>)>,
     /// `/` over the stack, then the module list.
@@ -106,6 +109,7 @@ impl DumpPane {
             sort: Sort::Load,
             descending: false,
             detail: false,
+            detail_scroll: PopupScroll::default(),
             info: None,
             search: Search::default(),
             refreshed: HashMap::new(),
@@ -646,7 +650,10 @@ impl Pane for DumpPane {
                     Outcome::Consumed
                 }
                 A::Focus => self.focus_selected(a),
-                _ => Outcome::Consumed,
+                a => {
+                    self.detail_scroll.act(a);
+                    Outcome::Consumed
+                }
             };
         }
         let over = self.refreshed();
@@ -677,6 +684,7 @@ impl Pane for DumpPane {
             }
             A::Details => {
                 self.detail = true;
+                self.detail_scroll = PopupScroll::default();
                 Outcome::Consumed
             }
             A::Focus => self.focus_selected(a),
@@ -847,7 +855,7 @@ impl DumpPane {
         }
     }
 
-    fn render_detail(&self, frame: &mut Frame, area: Rect, a: &DumpArtefact, theme: &Theme) {
+    fn render_detail(&mut self, frame: &mut Frame, area: Rect, a: &DumpArtefact, theme: &Theme) {
         let d = &a.dump;
         let over = self.refreshed();
         let an = over.as_deref().unwrap_or(&a.analysis);
@@ -963,14 +971,18 @@ impl DumpPane {
                 }
             }
         }
-        frame.render_widget(Clear, popup);
-        frame.render_widget(
-            Paragraph::new(lines).block(widgets::block(
-                &format!("{title} (Esc closes, f focuses)"),
-                theme,
-                true,
-            )),
+        // The frame or module in the one scrolling popup.
+        let rows: Vec<Line<'static>> = lines
+            .iter()
+            .flat_map(|l| widgets::popup::wrap_line(l, iw))
+            .collect();
+        widgets::popup::render_rows(
+            frame,
             popup,
+            &format!("{title} (Esc closes, f focuses)"),
+            rows,
+            theme,
+            &mut self.detail_scroll,
         );
     }
 }

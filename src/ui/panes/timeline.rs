@@ -18,6 +18,7 @@ use crate::ui::pane::{Pane, PaneContext, Yank};
 use crate::ui::theme::Theme;
 use crate::ui::widgets::command::{Command, ExportFormat};
 use crate::ui::widgets::input::{InputEvent, LineInput};
+use crate::ui::widgets::popup::{self, PopupScroll};
 use crate::ui::widgets::table::{self, Column, DataTable, TableCell, TableRow, Width};
 use crate::ui::widgets::{self, cursor::Cursor, fit};
 use ratatui::Frame;
@@ -25,7 +26,7 @@ use ratatui::crossterm::event::KeyEvent;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Paragraph, Sparkline, SparklineBar, Wrap};
+use ratatui::widgets::{Paragraph, Sparkline, SparklineBar};
 use std::sync::Arc;
 
 /// What the text input is for.
@@ -51,7 +52,7 @@ impl InputKind {
 /// One event opened with Enter.
 struct EventView {
     event: usize,
-    scroll: u16,
+    scroll: PopupScroll,
 }
 
 /// Sparkline levels in ASCII for `--ascii`.
@@ -361,16 +362,15 @@ impl TimelinePane {
         };
         match action {
             A::Close | A::Details => self.open = None,
-            A::Down => open.scroll = open.scroll.saturating_add(1),
-            A::Up => open.scroll = open.scroll.saturating_sub(1),
-            A::PageDown => open.scroll = open.scroll.saturating_add(10),
-            A::PageUp => open.scroll = open.scroll.saturating_sub(10),
-            A::First => open.scroll = 0,
             A::Focus => {
                 let e = open.event;
                 return self.focus_event(e, analysis);
             }
-            _ => return Outcome::Ignored,
+            a => {
+                if !open.scroll.act(a) {
+                    return Outcome::Ignored;
+                }
+            }
         }
         Outcome::Consumed
     }
@@ -934,25 +934,25 @@ impl Pane for TimelinePane {
         if strip_h > 0 {
             self.render_strip(frame, strip, theme);
         }
-        match self.open.as_ref().map(|o| (o.event, o.scroll)) {
-            Some((event, scroll)) => {
-                let lines = self.event_lines(event, theme);
-                let max = (lines.len() as u16).saturating_sub(1);
-                let scroll = scroll.min(max);
+        match self.open.as_ref().map(|o| o.event) {
+            Some(event) => {
+                // The event's fields and stack in the one scrolling popup, over the list.
+                let width = usize::from(body.width.saturating_sub(2));
+                let rows: Vec<Line<'static>> = self
+                    .event_lines(event, theme)
+                    .iter()
+                    .flat_map(|l| popup::wrap_line(l, width))
+                    .collect();
                 if let Some(o) = &mut self.open {
-                    o.scroll = scroll;
+                    popup::render_rows(
+                        frame,
+                        body,
+                        &format!("Event {event} (Esc back, f focus)"),
+                        rows,
+                        theme,
+                        &mut o.scroll,
+                    );
                 }
-                frame.render_widget(
-                    Paragraph::new(lines)
-                        .block(widgets::block(
-                            &format!("Event {event} (Esc back, j/k scroll, f focus)"),
-                            theme,
-                            true,
-                        ))
-                        .wrap(Wrap { trim: false })
-                        .scroll((scroll, 0)),
-                    body,
-                );
             }
             None => self.render_table(frame, body, theme),
         }
@@ -1004,7 +1004,7 @@ impl Pane for TimelinePane {
                 if let Some(e) = self.selected_event() {
                     self.open = Some(EventView {
                         event: e,
-                        scroll: 0,
+                        scroll: PopupScroll::default(),
                     });
                 }
             }

@@ -3,8 +3,8 @@
 //! border while text remains under the fold.
 
 use super::super::theme::Theme;
-use ratatui::Frame;
 use crate::ui::action::PaneAction;
+use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
@@ -89,7 +89,6 @@ pub fn render(
     scroll: &mut PopupScroll,
 ) {
     let inner_w = usize::from(rect.width.saturating_sub(2));
-    let visible = usize::from(rect.height.saturating_sub(2));
     let rows: Vec<Line<'static>> = lines
         .iter()
         .flat_map(|(text, style)| {
@@ -98,6 +97,48 @@ pub fn render(
                 .map(move |l| Line::styled(l, *style))
         })
         .collect();
+    render_rows(frame, rect, title, rows, theme, scroll);
+}
+
+/// Wrap a line of several styles to `width` display columns, each piece keeping its style.
+pub fn wrap_line(line: &Line<'_>, width: usize) -> Vec<Line<'static>> {
+    let width = width.max(1);
+    let mut out = vec![Line::default().style(line.style)];
+    let mut used = 0usize;
+    for span in &line.spans {
+        let mut piece = String::new();
+        for c in span.content.chars() {
+            let w = c.width().unwrap_or(0);
+            if used + w > width && used > 0 {
+                if let Some(last) = out.last_mut() {
+                    last.spans
+                        .push(Span::styled(std::mem::take(&mut piece), span.style));
+                }
+                out.push(Line::default().style(line.style));
+                used = 0;
+            }
+            piece.push(c);
+            used += w;
+        }
+        if let Some(last) = out.last_mut() {
+            last.spans.push(Span::styled(piece, span.style));
+        }
+    }
+    out
+}
+
+/// Draw rows already cut to the popup's width (styled lines, e.g. from [`wrap_line`]),
+/// scrolled to `scroll.top` (clamped), with the rows shown in the title and a "more below"
+/// mark while text remains under the fold.
+pub fn render_rows(
+    frame: &mut Frame,
+    rect: Rect,
+    title: &str,
+    rows: Vec<Line<'static>>,
+    theme: &Theme,
+    scroll: &mut PopupScroll,
+) {
+    let visible = usize::from(rect.height.saturating_sub(2));
     let total = rows.len();
     scroll.page = visible.max(1);
     scroll.top = scroll.top.min(total.saturating_sub(visible));
@@ -130,6 +171,20 @@ mod tests {
     use super::*;
     use ratatui::Terminal;
     use ratatui::backend::TestBackend;
+
+    #[test]
+    fn a_styled_line_wraps_with_its_styles() {
+        let bold = Style::new().add_modifier(ratatui::style::Modifier::BOLD);
+        let line = Line::from(vec![
+            Span::styled("Path ", bold),
+            Span::raw("C:\\Windows\\x"),
+        ]);
+        let rows = wrap_line(&line, 8);
+        let text: Vec<String> = rows.iter().map(|l| l.to_string()).collect();
+        assert_eq!(text, ["Path C:\\", "Windows\\", "x"]);
+        assert_eq!(rows[0].spans[0].style, bold);
+        assert_eq!(rows[1].spans[0].style, Style::new());
+    }
 
     #[test]
     fn wraps_words_and_cuts_long_ones() {
