@@ -10,7 +10,7 @@
 use crate::case::{Case, Inventory, Kind};
 use crate::driver::DriverKey;
 use crate::findings::Finding;
-use crate::history::History;
+use crate::history::{History, TimelineRow};
 use crate::inf::{self, InfPackage, LinkedFile, MAX_INF_BYTES};
 use crate::links::DriverIndex;
 use std::collections::BTreeMap;
@@ -40,6 +40,9 @@ pub struct CaseAnalysis {
     pub driver_packages: Vec<InfPackage>,
     /// Every crash and every change of the case.
     pub history: History,
+    /// The history's crashes, boot marks and changes interleaved, oldest first (the History
+    /// pane and `bsodwb timeline`).
+    pub timeline: Vec<TimelineRow>,
     /// What the rules conclude, most severe first.
     pub findings: Vec<Finding>,
 }
@@ -58,6 +61,7 @@ impl CaseAnalysis {
         let history = History::build(case);
         let findings = crate::findings::analyze(case, &links, &history);
         CaseAnalysis {
+            timeline: history.timeline(),
             history,
             event_drivers,
             links,

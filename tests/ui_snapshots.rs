@@ -93,7 +93,8 @@ fn tab_digits_and_quit_move_between_panes() {
     assert_eq!(app.active_title(), "Dump");
     app.handle_key(key(KeyCode::BackTab));
     app.handle_key(key(KeyCode::BackTab));
-    assert_eq!(app.active_title(), "Notes");
+    // Round to the last pane.
+    assert_eq!(app.active_title(), "History");
     app.handle_key(key(KeyCode::Char('4')));
     assert_eq!(app.active_title(), "Integrity");
     app.handle_key(key(KeyCode::Char('q')));
@@ -470,7 +471,7 @@ fn every_pane_help_fits_80x24_with_every_key() {
     let keymap = bsod_workbench::ui::keymap::Keymap::builtin();
     let panes: Vec<Box<dyn Pane>> =
         bsod_workbench::ui::panes::build(&case, &CaseAnalysis::build(&case));
-    assert_eq!(panes.len(), 6);
+    assert_eq!(panes.len(), 7, "six panes and the History");
     for pane in &panes {
         let hints = pane.hints();
         let mut t = Terminal::new(TestBackend::new(80, 22)).expect("terminal");
@@ -732,4 +733,51 @@ fn back_returns_from_integrity_to_the_dump_frame_it_came_from() {
     }
     assert_eq!(app.active_title(), "Overview");
     assert_eq!(app.message.as_deref(), Some("nothing to go back to"));
+}
+
+/// The History pane (7) of the demo case: the KB5036899 install before the first 0x5A, the
+/// crash blaming filecrypt.sys, crashes per day; Enter on the crash opens its dump in the Dump
+/// pane; the focus narrows the rows to the driver's.
+#[test]
+fn history_pane_shows_the_update_before_the_crash_and_opens_its_dump() {
+    let (_dir, case) = demo_case();
+    let analysis = CaseAnalysis::build(&case);
+    let crash_row = analysis
+        .timeline
+        .iter()
+        .position(|r| r.kind == "crash")
+        .expect("the demo's crash");
+    let install = analysis
+        .timeline
+        .iter()
+        .position(|r| r.message.contains("KB5036899"))
+        .expect("the demo's update");
+    assert!(install < crash_row, "the update comes before the crash");
+    let mut app = App::with_analysis(case, analysis, Theme::ansi16());
+    app.handle_key(key(KeyCode::Char('7')));
+    assert_eq!(app.active_title(), "History");
+    for (w, h) in [(80, 24), (160, 48)] {
+        let t = draw(&mut app, w, h);
+        insta::assert_snapshot!(format!("history_{w}x{h}"), t.backend());
+    }
+    let text = format!("{}", draw(&mut app, 160, 48).backend());
+    assert!(text.contains("crashes/day"), "{text}");
+    let (upd, crash) = (text.find("KB5036899"), text.find("bug check 0x5A"));
+    assert!(
+        upd.is_some() && upd < crash,
+        "the update above the crash:\n{text}"
+    );
+    assert!(text.contains("filecrypt.sys in 1 of 1 crashes"), "{text}");
+    // The pane opens on the first crash (the update just above it): Enter opens its dump.
+    let _ = crash_row;
+    app.handle_key(key(KeyCode::Enter));
+    assert_eq!(app.active_title(), "Dump");
+    let dump = format!("{}", draw(&mut app, 160, 48).backend());
+    assert!(dump.contains("CRITICAL_SERVICE_FAILED"), "{dump}");
+    // Back to the History, then focus the crash's driver: only its rows remain.
+    app.handle_key(key(KeyCode::Backspace));
+    assert_eq!(app.active_title(), "History");
+    app.handle_key(key(KeyCode::Char('f')));
+    let focused = format!("{}", draw(&mut app, 160, 48).backend());
+    assert!(focused.contains("Timeline of filecrypt.sys"), "{focused}");
 }

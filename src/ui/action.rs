@@ -93,6 +93,8 @@ pub enum Outcome {
     FocusAndGoTo(DriverKey, usize),
     /// Show a message in the status line.
     Message(String),
+    /// Open dump `n` of the case (`case.dumps[n]`) in the Dump pane.
+    OpenDump(usize),
 }
 
 /// Declares [`PaneAction`] and its keymap names once: `Variant => "name"`, with its docs.
@@ -218,6 +220,7 @@ impl PaneAction {
             PaneId::Integrity => list(false, &[NextBox, PrevBox, TimeZone]),
             PaneId::Drivers => list(true, &[CriticalOnly, AllServices, ScrollDown, ScrollUp]),
             PaneId::Notes => vec![Edit],
+            PaneId::History => vec![Down, Up, PageDown, PageUp, First, Last, Details, Focus],
         }
     }
 }

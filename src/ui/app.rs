@@ -492,6 +492,13 @@ impl App {
                 }
             }
             Outcome::Consumed => {}
+            Outcome::OpenDump(n) => {
+                let dump = PaneId::Dump.index();
+                if let Some(p) = self.panes.get_mut(dump) {
+                    p.open_dump(n);
+                    self.active = dump;
+                }
+            }
             Outcome::Focus(k) => self.set_focus(Some(k)),
             Outcome::GoTo(i) => self.active = i.min(self.panes.len().saturating_sub(1)),
             Outcome::FocusAndGoTo(k, i) => {

@@ -114,6 +114,9 @@ pub trait Pane {
         })
     }
 
+    /// Show dump `index` of the case (the Dump pane; others ignore it).
+    fn open_dump(&mut self, _index: usize) {}
+
     /// The row of [`Pane::table`] under the cursor.
     fn table_row(&self) -> Option<usize> {
         None

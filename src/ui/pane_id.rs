@@ -16,17 +16,19 @@ pub enum PaneId {
     Integrity,
     Drivers,
     Notes,
+    History,
 }
 
 impl PaneId {
     /// Every pane, in tab order.
-    pub const ALL: [PaneId; 6] = [
+    pub const ALL: [PaneId; 7] = [
         PaneId::Overview,
         PaneId::Dump,
         PaneId::Timeline,
         PaneId::Integrity,
         PaneId::Drivers,
         PaneId::Notes,
+        PaneId::History,
     ];
 
     /// The title in the tab bar and the help overlay.
@@ -38,6 +40,7 @@ impl PaneId {
             PaneId::Integrity => "Integrity",
             PaneId::Drivers => "Drivers",
             PaneId::Notes => "Notes",
+            PaneId::History => "History",
         }
     }
 
@@ -50,6 +53,7 @@ impl PaneId {
             PaneId::Integrity => "integrity",
             PaneId::Drivers => "drivers",
             PaneId::Notes => "notes",
+            PaneId::History => "history",
         }
     }
 
@@ -92,13 +96,9 @@ impl PaneId {
             | Kind::Inf
             | Kind::Certificate => Some(PaneId::Integrity),
             Kind::RegistryHive => Some(PaneId::Drivers),
-            Kind::RegistryLog
-            | Kind::ProcmonCsv
-            | Kind::SetupapiLog
-            | Kind::CbsLog
-            | Kind::DismLog
-            | Kind::Ntbtlog
-            | Kind::Unknown => None,
+            // What was installed, when: the History's change rows.
+            Kind::SetupapiLog | Kind::CbsLog | Kind::DismLog => Some(PaneId::History),
+            Kind::RegistryLog | Kind::ProcmonCsv | Kind::Ntbtlog | Kind::Unknown => None,
         }
     }
 }

@@ -710,14 +710,20 @@ impl Pane for DumpPane {
                 _ => Outcome::Message("the bug check points to no other pane".into()),
             },
             A::NextDump if ctx.case.dumps.len() > 1 => {
-                self.dump = (self.dump + 1) % ctx.case.dumps.len();
-                self.stack = Cursor::default();
-                self.modules = Cursor::default();
+                self.open_dump((self.dump + 1) % ctx.case.dumps.len());
                 Outcome::Consumed
             }
             A::NextDump => Outcome::Message("this case has one dump".into()),
             _ => Outcome::Ignored,
         }
+    }
+
+    /// Show dump `index` of the case from its first frame (the History's Enter on a crash).
+    fn open_dump(&mut self, index: usize) {
+        self.dump = index;
+        self.stack = Cursor::default();
+        self.modules = Cursor::default();
+        self.detail = false;
     }
 
     /// `y`: the selected STACK_TEXT line or module row as shown at full width; `Y`: the whole

@@ -3,6 +3,7 @@
 pub mod absent;
 pub mod drivers;
 pub mod dump;
+pub mod history;
 pub mod integrity;
 pub mod notes;
 pub mod overview;
@@ -43,5 +44,6 @@ fn pane(id: PaneId, case: &Case, _analysis: &CaseAnalysis) -> Box<dyn Pane> {
         PaneId::Integrity => Box::new(integrity::IntegrityPane::new()),
         PaneId::Drivers => Box::new(drivers::DriversPane::new()),
         PaneId::Notes => Box::new(notes::NotesPane::new(case)),
+        PaneId::History => Box::new(history::HistoryPane::new()),
     }
 }
