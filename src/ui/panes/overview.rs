@@ -264,6 +264,29 @@ impl Pane for OverviewPane {
             ]),
             Line::raw(format!("{} files: {}", files.len(), summary.join(", "))),
         ];
+        let mut head_lines = head_lines;
+        // The crash history in a line (the History pane has the rows).
+        let history = &ctx.analysis.history;
+        if let Some(first) = history.first_crash().and_then(|c| c.time) {
+            let n = history
+                .crashes
+                .iter()
+                .filter(|c| c.kind != crate::history::CrashKind::UnexpectedShutdown)
+                .count();
+            let most = history
+                .by_culprit
+                .first()
+                .or(history.by_bugcheck.first())
+                .map(|c| format!(": {}", c.sentence()))
+                .unwrap_or_default();
+            head_lines.push(Line::from(vec![
+                Span::styled("Crashes ", theme.header),
+                Span::raw(format!(
+                    "{n}, the first {}{most}",
+                    crate::history::iso_utc(first)[..16].replace('T', " ")
+                )),
+            ]));
+        }
         frame.render_widget(Paragraph::new(head_lines), head);
 
         let inner = widgets::block("", theme, false).inner(list);
