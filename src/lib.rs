@@ -33,6 +33,7 @@
 //!   * [`ui`]: the terminal workbench (ratatui); reads a loaded case, never parses bytes.
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
+pub mod bugcheck;
 pub mod case;
 pub mod driver;
 pub mod dump;

@@ -58,7 +58,7 @@ def condense(s, limit=MAX):
     m = re.match(r"(.+?[.!?])(\s+[A-Z(]|$)", s)
     if m and len(m.group(1)) >= 12:
         s = m.group(1)
-    s = s.rstrip(".").strip()
+    s = s.rstrip(".:").strip()
     if len(s) > limit:
         s = s[:limit].rsplit(" ", 1)[0].rstrip(",;:") + "..."
     return s
@@ -141,7 +141,7 @@ def kind_of(meaning, has_values):
     t = meaning.lower()
     if has_values:
         return "enum"
-    if re.fullmatch(r"(0|reserved|not used|zero|none)[.]?", t) or t.startswith("reserved"):
+    if re.fullmatch(r"(0|reserved|zero|none)[.]?", t) or t.startswith(("reserved", "not used")):
         return "reserved"
     if "irql" in t and "address" not in t:
         return "irql"
@@ -185,8 +185,23 @@ def first_para(body):
     return ""
 
 
+def summary_of(body):
+    """The opening paragraph without its "has a value of 0x..." sentence, as a plain statement."""
+    for para in re.split(r"\n\s*\n", body):
+        p = strip_md(para)
+        if not p or para.strip().startswith(("|", "<", "#", ">")):
+            continue
+        p = re.sub(r"^The \S+ bug check has a value of 0x[0-9A-Fa-f]+\.\s*", "", p)
+        p = re.sub(r"^This (?:bug check )?(?:indicates|means) that\s+", "", p)
+        p = re.sub(r"^This (?:bug check )?indicates\s+", "", p)
+        if len(p) < 12:
+            continue
+        return condense(p[0].upper() + p[1:], 200)
+    return ""
+
+
 def parse_page(path, text):
-    m = re.search(r"^# Bug Check (0x[0-9A-Fa-f]+):?\s*(.+)$", text, flags=re.M)
+    m = re.search(r"^# Bug Check (0x[0-9A-Fa-f]+):?\s*(.+)$", text, flags=re.M | re.I)
     if not m:
         return None
     code = norm_code(m.group(1))
@@ -232,8 +247,8 @@ def parse_page(path, text):
                 desc = r[1]
                 desc_first = re.split(r"<br\s*/?>|</p>|\n", desc, maxsplit=1, flags=re.I)[0]
                 meaning = condense(desc_first if strip_md(desc_first) else desc)
-                if not meaning:
-                    meaning = "0"
+                if not meaning or meaning in ("0", "0x0"):
+                    meaning = "Not used (0)"
                 if n[0] not in params:
                     params[n[0]] = (meaning, len(inl) >= 2)
             continue
@@ -258,7 +273,7 @@ def parse_page(path, text):
     secs = sections(text)
     cause = next((first_para(b) for h, b in secs.items() if h.startswith("cause")), "")
     resolution = next((first_para(b) for h, b in secs.items() if h.startswith("resolution")), "")
-    desc = first_para(text.split("\n# ", 1)[-1].split("\n", 1)[-1])
+    desc = summary_of(text.split("\n# ", 1)[-1].split("\n", 1)[-1])
     return dict(code=code, name=strip_md(m.group(2)), src=src, params=params, values=values,
                 when=when_rows, cause=cause, resolution=resolution, desc=desc)
 
@@ -314,7 +329,7 @@ def main():
                 meaning = "Depends on P%d" % min(p["params"]) if p["params"] else "Not documented"
                 kind = "value"
             else:
-                kind = kind_of(meaning, enum)
+                kind = kind_of(meaning, enum or any(k == n for k, _, _ in p["values"]))
             out.append([c, "-", str(n), kind, clean(meaning), p["src"], "script"])
         for key, v, n, text in p["when"]:
             out.append([c, "P%d=0x%X" % (key, v), str(n), kind_of(text, False), clean(text),
@@ -357,7 +372,7 @@ def main():
         f.write(SUMMARIES_HEAD)
         f.write("code\tsummary\tcause\tresolution\tsource\tby\n")
         for c, p in sorted(pages.items(), key=lambda kv: int(kv[0], 16)):
-            summary, by = (hands[c], "hand") if c in hands else (p["desc"] or "-", "script")
+            summary, by = (hands[c], "hand") if c in hands else (p["desc"] or p["cause"] or "-", "script")
             f.write("\t".join([c, clean(summary), clean(p["cause"]) or "-",
                                clean(p["resolution"]) or "-", p["src"], by]) + "\n")
     print("pages %d, codes with parameters %d, value rows %d" % (

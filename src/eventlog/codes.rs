@@ -6,7 +6,7 @@
 use serde::ser::SerializeStruct;
 use serde::{Serialize, Serializer};
 
-/// CodeIntegrity statuses the shared NTSTATUS table (`dump::bugcheck::ntstatus`) lacks
+/// CodeIntegrity statuses the shared NTSTATUS table (`bugcheck::ntstatus`) lacks
 /// (ntstatus.h, FACILITY_SYSTEM_INTEGRITY).
 const NTSTATUS_EXTRA: &[(u32, &str)] = &[
     (0xC0E9_0001, "STATUS_SYSTEM_INTEGRITY_ROLLBACK_DETECTED"),
@@ -53,7 +53,7 @@ impl NtStatus {
     }
 
     pub fn name(&self) -> Option<&'static str> {
-        crate::dump::bugcheck::ntstatus::name(self.code).or_else(|| {
+        crate::bugcheck::ntstatus::name(self.code).or_else(|| {
             NTSTATUS_EXTRA
                 .iter()
                 .find(|(c, _)| *c == self.code)
