@@ -274,6 +274,9 @@ def parse_page(path, text):
     cause = next((first_para(b) for h, b in secs.items() if h.startswith("cause")), "")
     resolution = next((first_para(b) for h, b in secs.items() if h.startswith("resolution")), "")
     desc = summary_of(text.split("\n# ", 1)[-1].split("\n", 1)[-1])
+    fm = re.search(r"^description:\s*(.+)$", text, flags=re.M)
+    if not desc and fm:
+        desc = summary_of(fm.group(1))
     return dict(code=code, name=strip_md(m.group(2)), src=src, params=params, values=values,
                 when=when_rows, cause=cause, resolution=resolution, desc=desc)
 
@@ -360,7 +363,7 @@ def main():
         for c, p in sorted(pages.items(), key=lambda kv: int(kv[0], 16)):
             for n, v, lab in p["values"]:
                 k = (c, str(n), v)
-                if k in keys or not lab:
+                if k in keys or not lab or c not in {norm_code(r[0]) for r in out}:
                     continue
                 keys.add(k)
                 f.write("\t".join([c, str(n), "0x%X" % v, clean(lab), p["src"], "script"]) + "\n")
