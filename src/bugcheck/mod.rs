@@ -626,7 +626,7 @@ mod tests {
 
     #[test]
     fn ntstatus_names() {
-        assert_eq!(ntstatus::count(), 1670);
+        assert_eq!(ntstatus::count(), 1674);
         assert_eq!(
             ntstatus::name(0xc000_0428),
             Some("STATUS_INVALID_IMAGE_HASH")
