@@ -11,6 +11,8 @@
 //!   * [`filetime`]: FILETIMEs and civil dates, one conversion for every format.
 //!   * `le`: bounds-checked little-endian integer reads (crate-internal).
 //!   * [`driver`]: `DriverKey`, one identity for every spelling of a driver.
+//!   * [`bugcheck`]: bug-check codes, parameter meanings, values, summaries and the one
+//!     NTSTATUS table, shared by the dump and event-log readers.
 //! * **Artefact readers** (parsers: plain data types, never draw):
 //!   * [`dump`]: crash dumps (kernel and minidumps), unwinding and the `!analyze`-like summary.
 //!   * [`pe`]: PE32/PE32+ images, on disk or mapped in a dump.
@@ -36,6 +38,7 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
 pub mod analysis;
+pub mod bugcheck;
 pub mod case;
 pub mod driver;
 pub mod dump;

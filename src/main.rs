@@ -38,6 +38,8 @@ enum Command {
     Pml(cmd::pml::Args),
     /// Analyse a crash dump like `!analyze -v`, with the module list.
     Dump(cmd::dump::Args),
+    /// What a bug check code and its parameters mean (`!analyze -show`); `--list` lists every code.
+    Bugcheck(cmd::bugcheck::Args),
     /// Read an event log (EVTX): CodeIntegrity and System events as typed records.
     Evtx(cmd::evtx::Args),
     /// Signature verdicts of driver files: embedded Authenticode or the catalog that vouches.
@@ -153,6 +155,7 @@ fn run() -> anyhow::Result<()> {
         Some(Command::Scan(a)) => cmd::scan::run(a),
         Some(Command::Pml(a)) => cmd::pml::run(a),
         Some(Command::Dump(a)) => cmd::dump::run(a),
+        Some(Command::Bugcheck(a)) => cmd::bugcheck::run(a),
         Some(Command::Evtx(a)) => cmd::evtx::run(a),
         Some(Command::Sig(a)) => cmd::sig::run(a),
         Some(Command::Hive(a)) => cmd::hive::run(a),

@@ -13,7 +13,7 @@
 //! costs a few hundred KiB. kdmp-parser (PyPI) stays our independent oracle in the tests.
 
 pub mod analysis;
-pub mod bugcheck;
+pub use crate::bugcheck;
 pub mod followup;
 pub mod header;
 pub mod image;
@@ -72,12 +72,7 @@ pub enum DumpKind {
     UserMinidump,
 }
 
-/// The bug check: raw code and the four parameters.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct Bugcheck {
-    pub code: u32,
-    pub parameters: [u64; 4],
-}
+pub use crate::bugcheck::Bugcheck;
 
 /// A loaded module (kernel driver or user DLL).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]

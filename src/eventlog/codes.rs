@@ -6,15 +6,6 @@
 use serde::ser::SerializeStruct;
 use serde::{Serialize, Serializer};
 
-/// CodeIntegrity statuses the shared NTSTATUS table (`dump::bugcheck::ntstatus`) lacks
-/// (ntstatus.h, FACILITY_SYSTEM_INTEGRITY).
-const NTSTATUS_EXTRA: &[(u32, &str)] = &[
-    (0xC0E9_0001, "STATUS_SYSTEM_INTEGRITY_ROLLBACK_DETECTED"),
-    (0xC0E9_0002, "STATUS_SYSTEM_INTEGRITY_POLICY_VIOLATION"),
-    (0xC0E9_0003, "STATUS_SYSTEM_INTEGRITY_INVALID_POLICY"),
-    (0xC0E9_0004, "STATUS_SYSTEM_INTEGRITY_POLICY_NOT_SIGNED"),
-];
-
 /// Parse a number as events render it: decimal (`3236495362`), or hex with `0x` (`0xc0e90002`).
 pub fn parse_number(text: &str) -> Option<u64> {
     let t = text.trim();
@@ -53,12 +44,8 @@ impl NtStatus {
     }
 
     pub fn name(&self) -> Option<&'static str> {
-        crate::dump::bugcheck::ntstatus::name(self.code).or_else(|| {
-            NTSTATUS_EXTRA
-                .iter()
-                .find(|(c, _)| *c == self.code)
-                .map(|(_, n)| *n)
-        })
+        // The app's one NTSTATUS table (assets/ntstatus_codes.tsv, with the CodeIntegrity statuses).
+        crate::bugcheck::ntstatus::name(self.code)
     }
 
     /// Whether this is an error status (severity bits 11).

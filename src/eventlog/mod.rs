@@ -19,7 +19,7 @@ mod template;
 pub use codeintegrity::{CiEvent, CiEventInfo, CiPolicy, CiSignature};
 pub use codes::{NtStatus, SignatureType, SigningLevel, VerificationError, Win32Error};
 pub use json::Field;
-pub use system::{BugcheckInfo, SystemEvent};
+pub use system::{Bugcheck, SystemEvent};
 
 use crate::driver::DriverKey;
 use crate::le::u32_at;

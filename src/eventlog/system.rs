@@ -16,19 +16,8 @@ pub const KERNEL_PNP: &str = "Microsoft-Windows-Kernel-PnP";
 pub const KERNEL_GENERAL: &str = "Microsoft-Windows-Kernel-General";
 pub const WINDOWS_UPDATE_CLIENT: &str = "Microsoft-Windows-WindowsUpdateClient";
 
-/// A bug check as Kernel-Power 41 or WER 1001 report it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct BugcheckInfo {
-    pub code: u32,
-    pub parameters: [u64; 4],
-}
-
-impl BugcheckInfo {
-    /// The bug check's name (`CRITICAL_SERVICE_FAILED` for 0x5A).
-    pub fn name(&self) -> Option<&'static str> {
-        crate::dump::bugcheck::name(self.code)
-    }
-}
+/// A bug check as Kernel-Power 41 or WER 1001 report it: the same type as the dump's.
+pub use crate::bugcheck::Bugcheck;
 
 /// A typed System event.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -88,13 +77,13 @@ pub enum SystemEvent {
     /// Kernel-Power 41: rebooted without a clean shutdown; the bug check when there was one.
     /// (BugcheckCode is decimal in this event: 159 = 0x9F.)
     UncleanReboot {
-        bugcheck: Option<BugcheckInfo>,
+        bugcheck: Option<Bugcheck>,
         sleep_in_progress: Option<String>,
         power_button_timestamp: Option<String>,
     },
     /// WER 1001 BugCheck: the bug check of the previous boot, its dump and report.
     BugCheckReport {
-        bugcheck: Option<BugcheckInfo>,
+        bugcheck: Option<Bugcheck>,
         text: String,
         dump_path: Option<String>,
         report_id: Option<String>,
@@ -257,7 +246,7 @@ fn decode_hex(s: &str) -> Option<Vec<u8>> {
 }
 
 /// Parse WER 1001's first insertion: `0x0000005a (0x…, 0x…, 0x…, 0xffffffffc0000428)`.
-fn parse_bugcheck_text(text: &str) -> Option<BugcheckInfo> {
+fn parse_bugcheck_text(text: &str) -> Option<Bugcheck> {
     let (code, rest) = text.trim().split_once('(')?;
     let code = parse_number(code)? as u32;
     let mut parameters = [0u64; 4];
@@ -265,7 +254,7 @@ fn parse_bugcheck_text(text: &str) -> Option<BugcheckInfo> {
     for (slot, p) in parameters.iter_mut().zip(inner.split(',')) {
         *slot = parse_number(p)?;
     }
-    Some(BugcheckInfo { code, parameters })
+    Some(Bugcheck { code, parameters })
 }
 
 fn split_driver_list(list: &str) -> Vec<String> {
@@ -341,7 +330,7 @@ pub(crate) fn from_fields(provider: &str, id: u16, fields: &[Field]) -> Option<S
                         .and_then(parse_number)
                         .unwrap_or(0);
                 }
-                BugcheckInfo {
+                Bugcheck {
                     code: c as u32,
                     parameters,
                 }

@@ -13,10 +13,11 @@
 
 use super::wer::{self, WerReport};
 use super::{MachineClock, base_name, case_path, iso_utc};
+use crate::bugcheck::Bugcheck;
 use crate::case::{Case, DumpArtefact, Problem};
 use crate::driver::DriverKey;
+use crate::eventlog::Event;
 use crate::eventlog::system::{self as sys, SystemEvent};
-use crate::eventlog::{BugcheckInfo, Event};
 use serde::Serialize;
 use std::collections::HashSet;
 
@@ -157,7 +158,7 @@ pub struct Crash {
     pub machine_time: Option<String>,
     /// Seconds since boot, from the dump header.
     pub uptime_seconds: Option<u64>,
-    pub bugcheck: Option<BugcheckInfo>,
+    pub bugcheck: Option<Bugcheck>,
     pub culprit: Option<Culprit>,
     /// The dump's case path (the first dump when several record the crash).
     pub dump: Option<String>,
@@ -166,7 +167,7 @@ pub struct Crash {
 
 impl Crash {
     pub fn bugcheck_name(&self) -> Option<&'static str> {
-        self.bugcheck.as_ref().and_then(BugcheckInfo::name)
+        self.bugcheck.as_ref().and_then(Bugcheck::name)
     }
 
     /// `0x5A CRITICAL_SERVICE_FAILED`.
@@ -300,7 +301,7 @@ fn system_reports(case: &Case) -> (Vec<Report<'_>>, Vec<super::Mark>) {
     (reports, marks)
 }
 
-fn bugcheck_of(e: &Event) -> Option<BugcheckInfo> {
+fn bugcheck_of(e: &Event) -> Option<Bugcheck> {
     match e.system()? {
         SystemEvent::UncleanReboot { bugcheck, .. }
         | SystemEvent::BugCheckReport { bugcheck, .. } => bugcheck.clone(),
@@ -433,7 +434,7 @@ fn culprit(case: &Case, d: &DumpArtefact) -> Option<Culprit> {
     })
 }
 
-fn same_bugcheck(a: Option<&BugcheckInfo>, b: Option<&BugcheckInfo>) -> bool {
+fn same_bugcheck(a: Option<&Bugcheck>, b: Option<&Bugcheck>) -> bool {
     matches!((a, b), (Some(x), Some(y)) if x.code == y.code && x.parameters == y.parameters)
 }
 
@@ -471,7 +472,7 @@ fn join_dumps(case: &Case, clock: MachineClock, crashes: &mut Vec<Crash>) {
         }
         let live = is_live_dump(&d.file);
         let t = dump_time(d);
-        let bugcheck = d.dump.bugcheck.as_ref().map(|b| BugcheckInfo {
+        let bugcheck = d.dump.bugcheck.as_ref().map(|b| Bugcheck {
             code: b.code,
             parameters: b.parameters,
         });

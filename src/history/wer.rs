@@ -3,7 +3,7 @@
 //! their signature: `Sig[0].Name=BCCode` (or `Code`) and `BCP1..BCP4` (or `Parameter 1..4`),
 //! values in hex without `0x`; `EventTime` is a FILETIME in decimal (UTC).
 
-use crate::eventlog::BugcheckInfo;
+use crate::bugcheck::Bugcheck;
 use crate::filetime::FileTime;
 use std::collections::HashMap;
 
@@ -17,7 +17,7 @@ pub struct WerReport {
     pub event_type: String,
     /// `EventTime` (UTC seconds).
     pub time: Option<i64>,
-    pub bugcheck: Option<BugcheckInfo>,
+    pub bugcheck: Option<Bugcheck>,
     pub report_id: Option<String>,
 }
 
@@ -85,7 +85,7 @@ pub fn parse(text: &str) -> Option<WerReport> {
                 .and_then(|v| hex(v))
                 .unwrap_or(0);
         }
-        BugcheckInfo {
+        Bugcheck {
             code: c as u32,
             parameters,
         }

@@ -4,8 +4,8 @@
 //! bar lists them, the keymap's `pane:<name>` actions select them, and an artefact (a file kind,
 //! or what a parser's hint says to look at) is shown by the pane [`PaneId::showing`] names.
 
+use crate::bugcheck::Artefact;
 use crate::case::Kind;
-use crate::dump::bugcheck::Artefact;
 
 /// One pane of the workbench.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

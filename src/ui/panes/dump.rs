@@ -3,11 +3,11 @@
 //! address where the dump holds the bytes); `f` focuses its driver; the focused driver's frames
 //! and module row are highlighted.
 
+use crate::bugcheck::BugcheckInfo;
 use crate::case::{Case, DumpArtefact};
 use crate::driver::DriverKey;
 use crate::dump::analysis::Analysis;
 use crate::dump::analysis::{Frame as StackFrame, FrameMethod, disassemble_named};
-use crate::dump::bugcheck::BugcheckInfo;
 use crate::dump::{CrashDump, Module, filetime_to_string, report};
 use crate::symbols::fetch::{self, WorkerMsg};
 use crate::symbols::server::Stage;

@@ -112,6 +112,52 @@ pub fn all() -> &'static [(u32, &'static str)] {
     name_table(CODES_TSV, &CODES)
 }
 
+/// A bug check as raised: the code and its four parameters (from a dump header, a Kernel-Power 41
+/// or a WER 1001 event).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Bugcheck {
+    pub code: u32,
+    pub parameters: [u64; 4],
+}
+
+impl Bugcheck {
+    /// The bug check's name (`CRITICAL_SERVICE_FAILED` for 0x5A).
+    pub fn name(&self) -> Option<&'static str> {
+        name(self.code)
+    }
+}
+
+/// A code as users type it: `0xD1`, `d1` (hex), `209` (decimal when only digits), or a name
+/// (`DRIVER_IRQL_NOT_LESS_OR_EQUAL`, any case).
+pub fn parse_code(s: &str) -> Option<u32> {
+    let s = s.trim();
+    if let Some(h) = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
+        return u32::from_str_radix(h, 16).ok();
+    }
+    if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) {
+        return s.parse().ok();
+    }
+    if !s.is_empty() && s.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return u32::from_str_radix(s, 16).ok();
+    }
+    all()
+        .iter()
+        .find(|(_, n)| n.eq_ignore_ascii_case(s))
+        .map(|e| e.0)
+}
+
+/// The code whose meanings apply: an `_M` variant (0x1000007E) folds to its base (0x7E).
+pub fn base_code(code: u32) -> u32 {
+    table_code(code)
+}
+
+/// Every code with parameter meanings, sorted.
+pub fn documented() -> Vec<u32> {
+    let mut v: Vec<u32> = knowledge().params.keys().copied().collect();
+    v.sort_unstable();
+    v
+}
+
 /// How a parameter's value is decoded.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -123,6 +169,8 @@ pub enum ParamKind {
     /// The address of a structure; module+offset when it falls in a module (globals like
     /// nt!TRIAGE_9F_PNP), otherwise plain.
     Pointer,
+    /// An IRP address (read it with `!irp` in a debugger).
+    Irp,
     /// A DRIVER_OBJECT address: its name through the resolver.
     DriverObject,
     /// A DEVICE_OBJECT address: its name or driver through the resolver when it can tell.
@@ -137,6 +185,8 @@ pub enum ParamKind {
     Enum,
     /// Up to 8 ASCII characters packed little-endian in the value.
     PackedAscii,
+    /// A count (of pages, entries, ticks...).
+    Count,
     /// A plain number.
     Value,
     /// Not used or reserved.
@@ -149,6 +199,8 @@ impl ParamKind {
             "ntstatus" => ParamKind::Ntstatus,
             "code" => ParamKind::Code,
             "pointer" => ParamKind::Pointer,
+            "irp" => ParamKind::Irp,
+            "count" => ParamKind::Count,
             "driver_object" => ParamKind::DriverObject,
             "device_object" => ParamKind::DeviceObject,
             "unicode_string" => ParamKind::UnicodeString,
@@ -260,7 +312,17 @@ struct Knowledge {
     params: HashMap<u32, Vec<ParamRow>>,
     values: HashMap<(u32, usize, u64), &'static str>,
     hints: HashMap<u32, Vec<HintRow>>,
-    summaries: HashMap<u32, &'static str>,
+    summaries: HashMap<u32, Summary>,
+}
+
+/// What the reference page says about a code, condensed: what happened, why, what to do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct Summary {
+    pub summary: &'static str,
+    pub cause: Option<&'static str>,
+    pub resolution: Option<&'static str>,
+    /// The reference page the row was condensed from.
+    pub source: Option<&'static str>,
 }
 
 fn knowledge() -> &'static Knowledge {
@@ -322,14 +384,27 @@ fn knowledge() -> &'static Knowledge {
                 k.hints.entry(code).or_default().push(row);
             }
         }
+        let cell = |r: &[&'static str], i: usize| -> Option<&'static str> {
+            r.get(i)
+                .map(|s| s.trim())
+                .filter(|s| !s.is_empty() && *s != "-")
+        };
         for r in rows(SUMMARIES_TSV) {
-            if let (Some(code), Some(text)) = (
+            if let (Some(code), Some(summary)) = (
                 r.first()
                     .and_then(|c| parse_hex(c))
                     .and_then(|c| u32::try_from(c).ok()),
-                r.get(1),
+                cell(&r, 1),
             ) {
-                k.summaries.insert(code, text.trim());
+                k.summaries.insert(
+                    code,
+                    Summary {
+                        summary,
+                        cause: cell(&r, 2),
+                        resolution: cell(&r, 3),
+                        source: cell(&r, 4),
+                    },
+                );
             }
         }
         k
@@ -339,10 +414,7 @@ fn knowledge() -> &'static Knowledge {
 /// The code whose parameter rows apply: the code itself, or the base of an `_M` variant.
 fn table_code(code: u32) -> u32 {
     let k = knowledge();
-    if !k.params.contains_key(&code)
-        && code & M_FLAG != 0
-        && k.params.contains_key(&(code & !M_FLAG))
-    {
+    if !k.params.contains_key(&code) && code & M_FLAG != 0 && name(code & !M_FLAG).is_some() {
         code & !M_FLAG
     } else {
         code
@@ -417,8 +489,17 @@ pub struct BugcheckInfo {
     #[serde(serialize_with = "hex_u32")]
     pub code: u32,
     pub name: Option<&'static str>,
-    /// What happened, in one line (for the ~60 codes the workbench knows well).
+    /// What happened, in one line.
     pub summary: Option<&'static str>,
+    /// Why it happens, condensed from the reference page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cause: Option<&'static str>,
+    /// What to do first, condensed from the reference page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resolution: Option<&'static str>,
+    /// The reference page these meanings come from.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<&'static str>,
     pub params: [ParamInfo; 4],
     pub hint: Option<Hint>,
 }
@@ -459,7 +540,10 @@ pub fn describe_with(code: u32, params: [u64; 4], resolver: &dyn ParamResolver) 
     BugcheckInfo {
         code,
         name: name(code),
-        summary: k.summaries.get(&tcode).copied(),
+        summary: k.summaries.get(&tcode).map(|s| s.summary),
+        cause: k.summaries.get(&tcode).and_then(|s| s.cause),
+        resolution: k.summaries.get(&tcode).and_then(|s| s.resolution),
+        source: k.summaries.get(&tcode).and_then(|s| s.source),
         params: [info(0), info(1), info(2), info(3)],
         hint,
     }
@@ -517,7 +601,7 @@ fn decode(
                 .collect();
             (!s.is_empty()).then_some(s)
         }
-        ParamKind::Value | ParamKind::Reserved => None,
+        ParamKind::Irp | ParamKind::Count | ParamKind::Value | ParamKind::Reserved => None,
     }
 }
 
@@ -542,7 +626,7 @@ mod tests {
 
     #[test]
     fn ntstatus_names() {
-        assert_eq!(ntstatus::count(), 1670);
+        assert_eq!(ntstatus::count(), 1674);
         assert_eq!(
             ntstatus::name(0xc000_0428),
             Some("STATUS_INVALID_IMAGE_HASH")
@@ -734,18 +818,24 @@ mod tests {
             }
         }
         assert!(
-            k.params.len() >= 50,
-            "about 50 codes have parameter meanings"
+            k.params.len() >= 300,
+            "at least 300 codes have parameter meanings"
         );
         assert_eq!(
             k.summaries.len(),
-            rows(SUMMARIES_TSV).count(),
-            "every summary row parses"
+            rows(SUMMARIES_TSV)
+                .filter(|r| r.get(1).is_some_and(|s| s.trim() != "-"))
+                .count(),
+            "every summary row parses (`-`: the page has no summary)"
         );
         for code in k.params.keys() {
             assert!(
-                k.summaries.contains_key(code),
-                "0x{code:x} has meanings but no summary"
+                k.summaries.contains_key(code)
+                    || rows(SUMMARIES_TSV).any(|r| r
+                        .first()
+                        .and_then(|c| parse_hex(c))
+                        .is_some_and(|c| c == u64::from(*code))),
+                "0x{code:x} has meanings but no summary row (`-` when its page has none)"
             );
         }
         for code in k.summaries.keys().chain(k.hints.keys()) {
