@@ -781,3 +781,38 @@ fn history_pane_shows_the_update_before_the_crash_and_opens_its_dump() {
     let focused = format!("{}", draw(&mut app, 160, 48).backend());
     assert!(focused.contains("Timeline of filecrypt.sys"), "{focused}");
 }
+
+/// `:bugcheck 0x133 1 1e00 fffff80304cfb320 0` explains the bug check in a popup as
+/// `bsodwb bugcheck` prints it (P1 = 1 decoded); Esc closes it; a bad code says why.
+#[test]
+fn command_line_bugcheck_explains_in_a_popup() {
+    let mut app = App::new(Case::empty(), Theme::ansi16());
+    let typed = |app: &mut App, text: &str| {
+        app.handle_key(key(KeyCode::Char(':')));
+        for c in text.chars() {
+            app.handle_key(key(KeyCode::Char(c)));
+        }
+        app.handle_key(key(KeyCode::Enter));
+    };
+    typed(&mut app, "bugcheck 0x133 1 1e00 fffff80304cfb320 0");
+    let text = format!("{}", draw(&mut app, 160, 48).backend());
+    let info = bsod_workbench::bugcheck::describe(0x133, [1, 0x1e00, 0xfffff80304cfb320, 0]);
+    let want = bsod_workbench::bugcheck::show_text(0x133, &info, 4);
+    let first = want.lines().next().expect("a name line");
+    assert!(text.contains(first), "{first}\n{text}");
+    assert!(text.contains("DPC_WATCHDOG_VIOLATION"), "{text}");
+    let arg1 = want.lines().find(|l| l.starts_with("Arg1:")).expect("Arg1");
+    assert!(arg1.contains("=>"), "P1 = 1 is decoded: {arg1}");
+    app.handle_key(key(KeyCode::Esc));
+    let text = format!("{}", draw(&mut app, 160, 48).backend());
+    assert!(!text.contains("DPC_WATCHDOG_VIOLATION"), "{text}");
+    typed(&mut app, "bugcheck NOT_A_BUGCHECK");
+    assert!(
+        app.message
+            .as_deref()
+            .unwrap_or("")
+            .contains("neither a bug check code"),
+        "{:?}",
+        app.message
+    );
+}

@@ -504,6 +504,53 @@ pub struct BugcheckInfo {
     pub hint: Option<Hint>,
 }
 
+/// What WinDbg's `!analyze -show CODE P1..P4` prints: the name, the summary, each argument
+/// with its meaning (and its decoded value for the `given` arguments), the cause, the
+/// resolution, our hint and the source page; one item a line.
+pub fn show_text(code: u32, b: &BugcheckInfo, given: usize) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{} ({:x})",
+        b.name.unwrap_or("UNKNOWN_BUGCHECK_CODE"),
+        code
+    );
+    let base = base_code(code);
+    if base != code {
+        let _ = writeln!(out, "(the _M variant of 0x{base:x}: same parameters)");
+    }
+    if let Some(s) = b.summary {
+        let _ = writeln!(out, "{s}");
+    }
+    let _ = writeln!(out, "Arguments:");
+    for (i, p) in b.params.iter().enumerate() {
+        let value = if i < given {
+            format!("{:016x}", p.value)
+        } else {
+            "-".repeat(16)
+        };
+        let meaning = p.meaning.unwrap_or("not documented");
+        let _ = match (&p.decoded, i < given) {
+            (Some(d), true) => writeln!(out, "Arg{}: {value}, {meaning} => {d}", i + 1),
+            _ => writeln!(out, "Arg{}: {value}, {meaning}", i + 1),
+        };
+    }
+    if let Some(c) = b.cause {
+        let _ = writeln!(out, "CAUSE: {c}");
+    }
+    if let Some(r) = b.resolution {
+        let _ = writeln!(out, "RESOLUTION: {r}");
+    }
+    if let Some(h) = &b.hint {
+        let _ = writeln!(out, "HINT ({}): {}", h.look_at.as_str(), h.text);
+    }
+    if let Some(s) = b.source {
+        let _ = writeln!(out, "SOURCE: {s}");
+    }
+    out
+}
+
 /// Explain a bug check with table knowledge only (no dump to read strings from).
 pub fn describe(code: u32, params: [u64; 4]) -> BugcheckInfo {
     describe_with(code, params, &NoDump)

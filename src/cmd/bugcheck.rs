@@ -68,45 +68,7 @@ fn write_text(
     b: &bugcheck::BugcheckInfo,
     given: usize,
 ) -> std::io::Result<()> {
-    writeln!(
-        out,
-        "{} ({:x})",
-        b.name.unwrap_or("UNKNOWN_BUGCHECK_CODE"),
-        code
-    )?;
-    let base = bugcheck::base_code(code);
-    if base != code {
-        writeln!(out, "(the _M variant of 0x{base:x}: same parameters)")?;
-    }
-    if let Some(s) = b.summary {
-        writeln!(out, "{s}")?;
-    }
-    writeln!(out, "Arguments:")?;
-    for (i, p) in b.params.iter().enumerate() {
-        let value = if i < given {
-            format!("{:016x}", p.value)
-        } else {
-            "-".repeat(16)
-        };
-        let meaning = p.meaning.unwrap_or("not documented");
-        match (&p.decoded, i < given) {
-            (Some(d), true) => writeln!(out, "Arg{}: {value}, {meaning} => {d}", i + 1)?,
-            _ => writeln!(out, "Arg{}: {value}, {meaning}", i + 1)?,
-        }
-    }
-    if let Some(c) = b.cause {
-        writeln!(out, "CAUSE: {c}")?;
-    }
-    if let Some(r) = b.resolution {
-        writeln!(out, "RESOLUTION: {r}")?;
-    }
-    if let Some(h) = &b.hint {
-        writeln!(out, "HINT ({}): {}", h.look_at.as_str(), h.text)?;
-    }
-    if let Some(s) = b.source {
-        writeln!(out, "SOURCE: {s}")?;
-    }
-    Ok(())
+    out.write_all(bugcheck::show_text(code, b, given).as_bytes())
 }
 
 fn list(out: &mut impl Write, format: super::Format) -> anyhow::Result<()> {

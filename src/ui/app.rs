@@ -7,6 +7,7 @@ use super::pane_id::PaneId;
 use super::panes;
 use super::theme::Theme;
 use super::widgets::command::{Command, CommandEvent, CommandLine};
+use super::widgets::popup::PopupScroll;
 use super::widgets::{self, fit};
 use crate::analysis::CaseAnalysis;
 use crate::case::{Case, LoadProgress};
@@ -98,6 +99,8 @@ pub struct App {
     clipboard: Option<String>,
     /// The `:` command line.
     command: CommandLine,
+    /// A command's answer shown over the pane (`:bugcheck`): title, lines, scroll.
+    answer: Option<(String, Vec<String>, PopupScroll)>,
     /// Where jumps came from (Back) and where Back came from (Forward), newest last.
     nav_back: Vec<Place>,
     nav_forward: Vec<Place>,
@@ -130,6 +133,7 @@ impl App {
             confirm_quit: false,
             clipboard: None,
             command: CommandLine::default(),
+            answer: None,
             nav_back: Vec::new(),
             nav_forward: Vec::new(),
             last_action: None,
@@ -303,6 +307,40 @@ impl App {
     fn run_command(&mut self, cmd: Command) {
         match cmd {
             Command::Quit => self.apply(Action::Quit),
+            Command::Bugcheck(spec) => {
+                let mut words = spec.split_whitespace();
+                let code = words.next().and_then(crate::bugcheck::parse_code);
+                let params: Vec<Option<u64>> = words
+                    .map(|w| u64::from_str_radix(w.trim_start_matches("0x"), 16).ok())
+                    .collect();
+                match (
+                    code,
+                    params.iter().all(Option::is_some) && params.len() <= 4,
+                ) {
+                    (Some(code), true) => {
+                        let mut p = [0u64; 4];
+                        for (slot, v) in p.iter_mut().zip(&params) {
+                            *slot = v.unwrap_or_default();
+                        }
+                        let info = crate::bugcheck::describe(code, p);
+                        let text = crate::bugcheck::show_text(code, &info, params.len());
+                        self.answer = Some((
+                            format!("bug check 0x{code:X}"),
+                            text.lines().map(str::to_string).collect(),
+                            PopupScroll::default(),
+                        ));
+                    }
+                    (None, _) => {
+                        self.message = Some(format!(
+                            ":bugcheck {}: neither a bug check code nor a known name",
+                            crate::escape::escape_field(&spec)
+                        ))
+                    }
+                    (_, false) => {
+                        self.message = Some(":bugcheck takes up to four parameters, in hex".into())
+                    }
+                }
+            }
             Command::Export { format, file } => {
                 let ctx = pane_context!(self);
                 let Some(pane) = self.panes.get(self.active) else {
@@ -442,6 +480,17 @@ impl App {
             }
             return;
         }
+        if let Some((_, _, scroll)) = self.answer.as_mut() {
+            if matches!(key.code, KeyCode::Esc | KeyCode::Enter | KeyCode::Char('q')) {
+                self.answer = None;
+            } else if let Some(a) = self
+                .keymap
+                .pane_action(PaneId::ALL[self.active.min(PaneId::ALL.len() - 1)], &key)
+            {
+                scroll.act(a);
+            }
+            return;
+        }
         if self.command.is_open() {
             match self.command.handle(key) {
                 CommandEvent::Run(cmd) => self.run_command(cmd),
@@ -537,6 +586,23 @@ impl App {
             }
         }
         self.draw_status(frame, status);
+        if let Some((title, lines, scroll)) = self.answer.as_mut() {
+            let rows: Vec<(String, ratatui::style::Style)> =
+                lines.iter().map(|l| (l.clone(), self.theme.text)).collect();
+            let rect = widgets::popup::centred(
+                body,
+                body.width.saturating_sub(4).min(110),
+                body.height.saturating_sub(2),
+            );
+            widgets::popup::render(
+                frame,
+                rect,
+                &format!("{title} (Esc closes)"),
+                &rows,
+                &self.theme,
+                scroll,
+            );
+        }
         if self.command.is_open() && body.height >= 3 {
             let bar = Rect {
                 y: body.bottom() - 3,

@@ -143,6 +143,7 @@ pub trait Pane {
             Command::Filter(_) => "filter",
             Command::Sort(_) => "sort",
             Command::Goto(_) => "goto",
+            Command::Bugcheck(_) => "bugcheck",
             Command::Export { .. } => "export",
             Command::Quit => "quit",
         };

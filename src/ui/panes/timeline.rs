@@ -1120,7 +1120,7 @@ impl Pane for TimelinePane {
                     )),
                 }
             }
-            Command::Export { .. } | Command::Quit => Outcome::Ignored,
+            Command::Export { .. } | Command::Bugcheck(_) | Command::Quit => Outcome::Ignored,
         }
     }
 

@@ -3,7 +3,8 @@
 //!
 //! Commands: `:export csv|tsv|md|json [FILE]` (the current view, as the pane shows it under its
 //! filters and focus), `:filter RULE` and `:sort COLUMN` (the Timeline's, in `bsodwb pml
-//! --filter` form), `:goto TIME` (the Timeline's time of day), `:q` / `:quit`.
+//! --filter` form), `:goto TIME` (the Timeline's time of day), `:bugcheck CODE [P1..P4]` (what
+//! `bsodwb bugcheck` prints, in a popup), `:q` / `:quit`.
 
 use super::input::{InputEvent, LineInput};
 use crate::ui::theme::Theme;
@@ -50,6 +51,8 @@ pub enum Command {
     Filter(String),
     Sort(String),
     Goto(String),
+    /// `:bugcheck CODE [P1..P4]`: the bug check explained, as `bsodwb bugcheck` prints it.
+    Bugcheck(String),
     Quit,
 }
 
@@ -59,6 +62,7 @@ const COMMANDS: &[(&str, &str)] = &[
     ("filter", "RULE, e.g. Path ends with .sys"),
     ("sort", "COLUMN"),
     ("goto", "TIME (HH:MM:SS)"),
+    ("bugcheck", "CODE [P1 P2 P3 P4]"),
     ("quit", ""),
 ];
 
@@ -92,6 +96,9 @@ pub fn parse(line: &str) -> Result<Command, String> {
         "filter" => Command::Filter(need("a rule, e.g. Path ends with .sys")?),
         "sort" => Command::Sort(need("a column")?),
         "goto" => Command::Goto(need("a time of day")?),
+        "bugcheck" => {
+            Command::Bugcheck(need("a code, e.g. 0xD1 or DRIVER_IRQL_NOT_LESS_OR_EQUAL")?)
+        }
         "q" | "quit" => Command::Quit,
         "" => return Err("no command".into()),
         other => {
