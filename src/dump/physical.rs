@@ -3,7 +3,7 @@
 //! unloaded-driver table (docs/formats/crash-dump.md §2.4, §2.5, §2.7, §2.8).
 
 use super::le::{u32_at, u64_at};
-use super::memory::{Backing, Memory, Paging};
+use super::memory::{Backing, Memory, Paging, ReadError};
 use super::{CrashDump, DumpError, Module, UnloadedModule};
 use std::path::Path;
 
@@ -385,7 +385,7 @@ pub fn attach_with_paging(dump: &mut CrashDump, phys: PhysMap, paging: Paging) {
         };
         match unloaded {
             Ok(u) => dump.unloaded_modules = u,
-            Err(w) => dump.warnings.push(w),
+            Err(e) => dump.warnings.push(e.to_string()),
         }
         if wide {
             match current_thread(dump, kdbg) {
@@ -393,7 +393,7 @@ pub fn attach_with_paging(dump: &mut CrashDump, phys: PhysMap, paging: Paging) {
                     dump.thread = Some(thread);
                     dump.process_name = process;
                 }
-                Err(w) => dump.warnings.push(w),
+                Err(e) => dump.warnings.push(e.to_string()),
             }
         } else {
             match current_thread32(dump, kdbg) {
@@ -401,10 +401,36 @@ pub fn attach_with_paging(dump: &mut CrashDump, phys: PhysMap, paging: Paging) {
                     dump.thread = Some(thread);
                     dump.process_name = process;
                 }
-                Err(w) => dump.warnings.push(w),
+                Err(e) => dump.warnings.push(e.to_string()),
             }
         }
     }
+}
+
+/// Why a kernel list or the crashing thread could not be read from a dump's memory: kept as a
+/// warning, the rest of the dump is still shown.
+#[derive(Debug, thiserror::Error)]
+pub enum KernelReadError {
+    /// A structure the walk needs is not readable (not in the dump, paged out).
+    #[error("{what}: {source}")]
+    Read {
+        what: String,
+        #[source]
+        source: ReadError,
+    },
+    /// The debugger data block is not in clear (encoded KDBG, or not a KDBG).
+    #[error("KDBG at {kdbg:#x}: no `KDBG` tag (encoded block?); unloaded drivers not read")]
+    NoKdbgTag { kdbg: u64 },
+    /// No processor's current thread has the context's stack pointer on its stack.
+    #[error(
+        "no processor's current thread has {register} {sp:#x} on its stack: PROCESS_NAME not read"
+    )]
+    NoCurrentThread { register: &'static str, sp: u64 },
+    /// A 32-bit kernel whose KTHREAD/EPROCESS offsets are not known.
+    #[error(
+        "x86 build {build}: KTHREAD/EPROCESS offsets are only known for Windows 7 (7600/7601); the crashing thread and PROCESS_NAME are not read"
+    )]
+    UnknownX86Build { build: u32 },
 }
 
 /// x64 offsets used to find the crashing thread (stable since Windows 8 for KTHREAD; the
@@ -420,12 +446,15 @@ const KTHREAD_PROCESS: u64 = 0xb8;
 fn current_thread(
     dump: &CrashDump,
     kdbg: u64,
-) -> Result<(super::ThreadInfo, Option<String>), String> {
+) -> Result<(super::ThreadInfo, Option<String>), KernelReadError> {
     let mem = &dump.memory;
     let rsp = dump.context.as_ref().map(|c| c.sp()).unwrap_or(0);
     let blocks = mem
         .read_u64(kdbg + 0x218)
-        .map_err(|e| format!("KDBG KiProcessorBlock: {e}"))?;
+        .map_err(|source| KernelReadError::Read {
+            what: "KDBG KiProcessorBlock".into(),
+            source,
+        })?;
     for cpu in 0..u64::from(dump.processors.min(1024)) {
         let Ok(prcb) = mem.read_u64(blocks + 8 * cpu) else {
             continue;
@@ -464,9 +493,10 @@ fn current_thread(
         };
         return Ok((thread_info, process));
     }
-    Err(format!(
-        "no processor's current thread has RSP {rsp:#x} on its stack: PROCESS_NAME not read"
-    ))
+    Err(KernelReadError::NoCurrentThread {
+        register: "RSP",
+        sp: rsp,
+    })
 }
 
 impl CrashDump {
@@ -527,26 +557,43 @@ pub fn walk_loaded_modules(mem: &Memory, head: u64) -> (Vec<Module>, Vec<String>
 /// KDBG (decoded, `KDBG` tag at +0x10): MmUnloadedDrivers @0x220 (pointer to the array of
 /// 0x28-byte UNLOADED_DRIVERS {Name UNICODE_STRING64, StartAddress, EndAddress, CurrentTime}),
 /// MmLastUnloadedDriver @0x228 (pointer to the count).
-fn read_unloaded(mem: &Memory, kdbg: u64) -> Result<Vec<UnloadedModule>, String> {
+fn read_unloaded(mem: &Memory, kdbg: u64) -> Result<Vec<UnloadedModule>, KernelReadError> {
     let tag = mem
         .read_u32(kdbg + 0x10)
-        .map_err(|e| format!("KDBG at {kdbg:#x}: {e}"))?;
+        .map_err(|source| KernelReadError::Read {
+            what: format!("KDBG at {kdbg:#x}"),
+            source,
+        })?;
     if tag != u32::from_le_bytes(*b"KDBG") {
-        return Err(format!(
-            "KDBG at {kdbg:#x}: no `KDBG` tag (encoded block?); unloaded drivers not read"
-        ));
+        return Err(KernelReadError::NoKdbgTag { kdbg });
     }
-    let list_ptr = mem.read_u64(kdbg + 0x220).map_err(|e| e.to_string())?;
-    let count_ptr = mem.read_u64(kdbg + 0x228).map_err(|e| e.to_string())?;
+    let list_ptr = mem
+        .read_u64(kdbg + 0x220)
+        .map_err(|source| KernelReadError::Read {
+            what: "KDBG MmUnloadedDrivers".into(),
+            source,
+        })?;
+    let count_ptr = mem
+        .read_u64(kdbg + 0x228)
+        .map_err(|source| KernelReadError::Read {
+            what: "KDBG MmLastUnloadedDriver".into(),
+            source,
+        })?;
     if list_ptr == 0 || count_ptr == 0 {
         return Ok(Vec::new());
     }
     let array = mem
         .read_u64(list_ptr)
-        .map_err(|e| format!("MmUnloadedDrivers: {e}"))?;
+        .map_err(|source| KernelReadError::Read {
+            what: "MmUnloadedDrivers".into(),
+            source,
+        })?;
     let count = mem
         .read_u32(count_ptr)
-        .map_err(|e| format!("MmLastUnloadedDriver: {e}"))?
+        .map_err(|source| KernelReadError::Read {
+            what: "MmLastUnloadedDriver".into(),
+            source,
+        })?
         .min(50);
     let mut out = Vec::new();
     for i in 0..u64::from(count) {
@@ -623,32 +670,47 @@ pub fn walk_loaded_modules32(mem: &Memory, head: u64, build: u32) -> (Vec<Module
 /// KDBG of a 32-bit kernel: KDDEBUGGER_DATA64 keeps 64-bit fields (pointers sign-extended), so
 /// MmUnloadedDrivers @0x220 and MmLastUnloadedDriver @0x228 as on x64; the array holds 0x18-byte
 /// UNLOADED_DRIVERS32 {Name UNICODE_STRING32, StartAddress @0x8, EndAddress @0xC, CurrentTime}.
-fn read_unloaded32(mem: &Memory, kdbg: u64) -> Result<Vec<UnloadedModule>, String> {
+fn read_unloaded32(mem: &Memory, kdbg: u64) -> Result<Vec<UnloadedModule>, KernelReadError> {
     let tag = mem
         .read_u32(kdbg.saturating_add(0x10))
-        .map_err(|e| format!("KDBG at {kdbg:#x}: {e}"))?;
+        .map_err(|source| KernelReadError::Read {
+            what: format!("KDBG at {kdbg:#x}"),
+            source,
+        })?;
     if tag != u32::from_le_bytes(*b"KDBG") {
-        return Err(format!(
-            "KDBG at {kdbg:#x}: no `KDBG` tag (encoded block?); unloaded drivers not read"
-        ));
+        return Err(KernelReadError::NoKdbgTag { kdbg });
     }
     let low = |v: u64| v & 0xffff_ffff;
-    let list_ptr = low(mem
-        .read_u64(kdbg.saturating_add(0x220))
-        .map_err(|e| e.to_string())?);
-    let count_ptr = low(mem
-        .read_u64(kdbg.saturating_add(0x228))
-        .map_err(|e| e.to_string())?);
+    let list_ptr =
+        low(mem
+            .read_u64(kdbg.saturating_add(0x220))
+            .map_err(|source| KernelReadError::Read {
+                what: "KDBG MmUnloadedDrivers".into(),
+                source,
+            })?);
+    let count_ptr =
+        low(mem
+            .read_u64(kdbg.saturating_add(0x228))
+            .map_err(|source| KernelReadError::Read {
+                what: "KDBG MmLastUnloadedDriver".into(),
+                source,
+            })?);
     if list_ptr == 0 || count_ptr == 0 {
         return Ok(Vec::new());
     }
     let array = u64::from(
         mem.read_u32(list_ptr)
-            .map_err(|e| format!("MmUnloadedDrivers: {e}"))?,
+            .map_err(|source| KernelReadError::Read {
+                what: "MmUnloadedDrivers".into(),
+                source,
+            })?,
     );
     let count = mem
         .read_u32(count_ptr)
-        .map_err(|e| format!("MmLastUnloadedDriver: {e}"))?
+        .map_err(|source| KernelReadError::Read {
+            what: "MmLastUnloadedDriver".into(),
+            source,
+        })?
         .min(50);
     let mut out = Vec::new();
     for i in 0..u64::from(count) {
@@ -680,20 +742,20 @@ const X86_WIN7: [u64; 5] = [0x4, 0x2c, 0x190, 0x50, 0x16c];
 fn current_thread32(
     dump: &CrashDump,
     kdbg: u64,
-) -> Result<(super::ThreadInfo, Option<String>), String> {
+) -> Result<(super::ThreadInfo, Option<String>), KernelReadError> {
     if !(7600..=7601).contains(&dump.build) {
-        return Err(format!(
-            "x86 build {}: KTHREAD/EPROCESS offsets are only known for Windows 7 (7600/7601); the crashing thread and PROCESS_NAME are not read",
-            dump.build
-        ));
+        return Err(KernelReadError::UnknownX86Build { build: dump.build });
     }
     let [current, limit_off, base_off, process_off, name_off] = X86_WIN7;
     let mem = &dump.memory;
     let esp = dump.context.as_ref().map(|c| c.sp()).unwrap_or(0);
-    let blocks = mem
-        .read_u64(kdbg.saturating_add(0x218))
-        .map_err(|e| format!("KDBG KiProcessorBlock: {e}"))?
-        & 0xffff_ffff;
+    let blocks =
+        mem.read_u64(kdbg.saturating_add(0x218))
+            .map_err(|source| KernelReadError::Read {
+                what: "KDBG KiProcessorBlock".into(),
+                source,
+            })?
+            & 0xffff_ffff;
     for cpu in 0..u64::from(dump.processors.min(1024)) {
         let Ok(prcb) = mem.read_u32(blocks.saturating_add(4 * cpu)).map(u64::from) else {
             continue;
@@ -731,9 +793,10 @@ fn current_thread32(
         };
         return Ok((info, process));
     }
-    Err(format!(
-        "no processor's current thread has ESP {esp:#x} on its stack: PROCESS_NAME not read"
-    ))
+    Err(KernelReadError::NoCurrentThread {
+        register: "ESP",
+        sp: esp,
+    })
 }
 
 /// Where a physical-memory descriptor's runs start, how wide its fields are, how many fit.

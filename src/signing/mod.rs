@@ -11,7 +11,7 @@
 //! * [`verdict`]: one [`FileVerdict`] per file, judged by Windows' kernel-mode signing policy
 //!   against a [`RootStore`] (shipped Microsoft roots, pinned cross-certificates, given roots):
 //!   every signature as explicit [`Check`] states, the chain ([`chain`]), the timestamp, page
-//!   hashes, and what Windows does ([`policy`]); [`CaseSignatures::scan`] for a whole case.
+//!   hashes, and what Windows does ([`policy`]); [`verify`] for a whole case: the one entry point.
 //! * [`imported`]: sigcheck CSV and SIGVERIF.TXT, shown beside our verdicts.
 
 pub mod authenticode;
@@ -983,80 +983,62 @@ pub struct CaseSignatures {
     pub verdicts: Vec<FileVerdict>,
 }
 
-impl CaseSignatures {
-    /// Find the case's catalog folders (CatRoot and servicing\Packages anywhere under
-    /// `case_root`, see [`discover_catalog_dirs`]), index them, judge every file of `drivers`,
-    /// and attach sigcheck / SIGVERIF.TXT reports found in the case. Chains are checked against
-    /// the shipped roots and `BSODWB_ROOTS` ([`RootStore::for_workbench`]).
-    pub fn scan(
-        case_root: &Path,
-        drivers: &[PathBuf],
-        progress: &(dyn Fn(ScanProgress) + Sync),
-    ) -> Vec<FileVerdict> {
-        Self::load(case_root, drivers, &RootStore::for_workbench(), progress).verdicts
-    }
-
-    /// As [`CaseSignatures::scan`], with a chain check against `roots`.
-    pub fn scan_with_roots(
-        case_root: &Path,
-        drivers: &[PathBuf],
-        roots: &RootStore,
-        progress: &(dyn Fn(ScanProgress) + Sync),
-    ) -> Vec<FileVerdict> {
-        Self::load(case_root, drivers, roots, progress).verdicts
-    }
-
-    /// Everything [`CaseSignatures::scan`] does, keeping the catalog folders, unreadable
-    /// catalogs and imported reports beside the verdicts.
-    pub fn load(
-        case_root: &Path,
-        drivers: &[PathBuf],
-        roots: &RootStore,
-        progress: &(dyn Fn(ScanProgress) + Sync),
-    ) -> CaseSignatures {
-        use rayon::prelude::*;
-        use std::sync::atomic::{AtomicUsize, Ordering};
-        let catalog_dirs = discover_catalog_dirs(case_root);
-        let index = CatalogIndex::build(&catalog_dirs, &|p: IndexProgress| {
-            progress(ScanProgress::Indexing {
-                done: p.done,
-                total: p.total,
-            })
-        });
-        let total = drivers.len();
-        let done = AtomicUsize::new(0);
-        let mut verdicts: Vec<FileVerdict> = drivers
-            .par_iter()
-            .map(|p| {
-                let v = verdict(p, &index, roots);
-                let n = done.fetch_add(1, Ordering::Relaxed) + 1;
-                progress(ScanProgress::Verdicts { done: n, total });
-                v
-            })
-            .collect();
-        let reports = imported::find_reports(case_root);
-        let mut lines = Vec::new();
-        let mut report_errors = Vec::new();
-        for r in &reports {
-            match imported::read_report(r) {
-                Ok(l) => lines.extend(l),
-                Err(e) => report_errors.push(e.to_string()),
-            }
+/// Verify the driver files of a case: the one entry point for signature verification.
+///
+/// Finds the case's catalog folders (CatRoot and servicing\Packages anywhere under
+/// `case_root`, see [`discover_catalog_dirs`]), indexes them, judges every file of `drivers`
+/// ([`verdict`], in parallel, in the order given) with chains checked against `roots`
+/// ([`RootStore::for_workbench`] for the shipped roots plus `BSODWB_ROOTS`), and attaches the
+/// sigcheck / SIGVERIF.TXT reports found in the case. The catalog folders, unreadable
+/// catalogs and imported reports are kept beside the verdicts.
+pub fn verify(
+    case_root: &Path,
+    drivers: &[PathBuf],
+    roots: &RootStore,
+    progress: &(dyn Fn(ScanProgress) + Sync),
+) -> CaseSignatures {
+    use rayon::prelude::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let catalog_dirs = discover_catalog_dirs(case_root);
+    let index = CatalogIndex::build(&catalog_dirs, &|p: IndexProgress| {
+        progress(ScanProgress::Indexing {
+            done: p.done,
+            total: p.total,
+        })
+    });
+    let total = drivers.len();
+    let done = AtomicUsize::new(0);
+    let mut verdicts: Vec<FileVerdict> = drivers
+        .par_iter()
+        .map(|p| {
+            let v = verdict(p, &index, roots);
+            let n = done.fetch_add(1, Ordering::Relaxed) + 1;
+            progress(ScanProgress::Verdicts { done: n, total });
+            v
+        })
+        .collect();
+    let reports = imported::find_reports(case_root);
+    let mut lines = Vec::new();
+    let mut report_errors = Vec::new();
+    for r in &reports {
+        match imported::read_report(r) {
+            Ok(l) => lines.extend(l),
+            Err(e) => report_errors.push(e.to_string()),
         }
-        attach_third_party(&mut verdicts, &lines);
-        CaseSignatures {
-            catalog_dirs,
-            catalogs: index.catalogs.len(),
-            catalog_members: index.member_count(),
-            catalog_errors: index
-                .catalogs
-                .iter()
-                .filter_map(|c| c.error.as_ref().map(|e| (c.path.clone(), e.clone())))
-                .collect(),
-            reports,
-            report_errors,
-            verdicts,
-        }
+    }
+    attach_third_party(&mut verdicts, &lines);
+    CaseSignatures {
+        catalog_dirs,
+        catalogs: index.catalogs.len(),
+        catalog_members: index.member_count(),
+        catalog_errors: index
+            .catalogs
+            .iter()
+            .filter_map(|c| c.error.as_ref().map(|e| (c.path.clone(), e.clone())))
+            .collect(),
+        reports,
+        report_errors,
+        verdicts,
     }
 }
 
