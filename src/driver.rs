@@ -109,6 +109,15 @@ pub fn canonical_path(spelling: &str) -> String {
 mod tests {
     use super::*;
 
+    /// Spellings of filecrypt.sys seen in dumps, hives, event logs and boot logs.
+    const SPELLINGS: [&str; 5] = [
+        "\\SystemRoot\\System32\\drivers\\filecrypt.sys",
+        "\\Device\\HarddiskVolume2\\Windows\\System32\\drivers\\filecrypt.sys",
+        "C:\\WINDOWS\\system32\\DRIVERS\\FileCrypt.sys",
+        "\\??\\C:\\Windows\\System32\\drivers\\filecrypt.sys",
+        "system32\\drivers\\filecrypt.sys",
+    ];
+
     fn key(s: &str) -> DriverKey {
         DriverKey::from_path(s).expect("a key")
     }
@@ -116,15 +125,11 @@ mod tests {
     #[test]
     fn every_spelling_of_filecrypt_is_one_driver() {
         let expected = key("filecrypt.sys");
-        for spelling in [
-            "\\SystemRoot\\System32\\drivers\\filecrypt.sys",
-            "\\Device\\HarddiskVolume2\\Windows\\System32\\drivers\\filecrypt.sys",
-            "C:\\WINDOWS\\system32\\DRIVERS\\FileCrypt.sys",
-            "\\??\\C:\\Windows\\System32\\drivers\\filecrypt.sys",
-            "system32\\drivers\\filecrypt.sys",
+        let more = [
             "filecrypt.sys",
             "\"C:\\Windows\\System32\\drivers\\FILECRYPT.SYS\"",
-        ] {
+        ];
+        for spelling in SPELLINGS.into_iter().chain(more) {
             assert_eq!(key(spelling), expected, "{spelling}");
             assert!(expected.matches_path(spelling));
         }
@@ -169,14 +174,8 @@ mod tests {
     #[test]
     fn canonical_paths_agree_across_spellings() {
         let want = "windows\\system32\\drivers\\filecrypt.sys";
-        for spelling in [
-            "\\SystemRoot\\System32\\drivers\\filecrypt.sys",
-            "\\Device\\HarddiskVolume2\\Windows\\System32\\drivers\\filecrypt.sys",
-            "C:\\WINDOWS\\system32\\DRIVERS\\FileCrypt.sys",
-            "\\??\\C:\\Windows\\System32\\drivers\\filecrypt.sys",
-            "system32\\drivers\\filecrypt.sys",
-            "%SystemRoot%\\System32\\drivers\\filecrypt.sys",
-        ] {
+        let more = ["%SystemRoot%\\System32\\drivers\\filecrypt.sys"];
+        for spelling in SPELLINGS.into_iter().chain(more) {
             assert_eq!(canonical_path(spelling), want, "{spelling}");
         }
     }

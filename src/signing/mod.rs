@@ -296,6 +296,17 @@ pub enum SigningError {
     },
 }
 
+impl FileVerdict {
+    /// The file could not be judged: why in `warnings`, a short reason, what Windows does.
+    fn unreadable(mut self, error: SigningError, reason: &str) -> FileVerdict {
+        self.warnings.push(error.to_string());
+        self.verdict = Verdict::Unreadable;
+        self.reason = reason.into();
+        self.windows = Verdict::Unreadable.windows().into();
+        self
+    }
+}
+
 /// The verdict for one file against a catalog index and trust anchors. Never fails: an
 /// unreadable file gets [`Verdict::Unreadable`] and the reason in `warnings`.
 ///
@@ -328,16 +339,8 @@ pub fn verdict(path: &Path, index: &CatalogIndex, roots: &RootStore) -> FileVerd
     let bytes = match crate::mapped::Bytes::open(path) {
         Ok(b) => b,
         Err(source) => {
-            v.warnings.push(
-                SigningError::Io {
-                    path: path.to_path_buf(),
-                    source,
-                }
-                .to_string(),
-            );
-            v.reason = "the file cannot be read".into();
-            v.windows = Verdict::Unreadable.windows().into();
-            return v;
+            let path = path.to_path_buf();
+            return v.unreadable(SigningError::Io { path, source }, "the file cannot be read");
         }
     };
     v.size = u64::try_from(bytes.len()).ok();
@@ -350,16 +353,11 @@ pub fn verdict(path: &Path, index: &CatalogIndex, roots: &RootStore) -> FileVerd
             }) {
             Ok(l) => l,
             Err(source) => {
-                v.warnings.push(
-                    SigningError::Pe {
-                        path: path.to_path_buf(),
-                        source,
-                    }
-                    .to_string(),
+                let path = path.to_path_buf();
+                return v.unreadable(
+                    SigningError::Pe { path, source },
+                    "the PE headers are broken",
                 );
-                v.reason = "the PE headers are broken".into();
-                v.windows = Verdict::Unreadable.windows().into();
-                return v;
             }
         };
         let h = authenticode::hashes_with_layout(&bytes, &layout);
