@@ -182,14 +182,7 @@ pub fn parse_sigverif(text: &str, report: &Path) -> Vec<ThirdPartyVerdict> {
 
 /// Read a report by sniffing: SIGVERIF.TXT by name or banner, else sigcheck CSV.
 pub fn read_report(path: &Path) -> Result<Vec<ThirdPartyVerdict>, ReportError> {
-    let bytes =
-        crate::input::read_bounded(path, crate::input::MAX_REPORT_BYTES).map_err(|source| {
-            ReportError::Io {
-                path: path.to_path_buf(),
-                source,
-            }
-        })?;
-    let text = report_text(&bytes);
+    let text = read_text(path)?;
     let is_sigverif = path
         .file_name()
         .is_some_and(|n| n.to_string_lossy().eq_ignore_ascii_case("sigverif.txt"))

@@ -206,6 +206,31 @@ pub struct FileVerdict {
 }
 
 impl FileVerdict {
+    /// A verdict for `path` before anything is known: unreadable until judged.
+    fn blank(path: &Path) -> FileVerdict {
+        FileVerdict {
+            path: path.to_path_buf(),
+            driver: DriverKey::from_path(&path.to_string_lossy()),
+            size: None,
+            hash_kind: HashKind::None,
+            sha1: None,
+            sha256: None,
+            flat_sha1: None,
+            flat_sha256: None,
+            image: None,
+            embedded: EmbeddedSummary::default(),
+            catalog: None,
+            catalogs: Vec::new(),
+            listed_by_name: Vec::new(),
+            verdict: Verdict::Unreadable,
+            reason: String::new(),
+            windows: String::new(),
+            checksum: None,
+            third_party: Vec::new(),
+            warnings: Vec::new(),
+        }
+    }
+
     /// The chain that vouches for the file, when it is signed.
     pub fn vouching_chain(&self) -> Option<&ChainReport> {
         match self.verdict {
@@ -315,27 +340,7 @@ impl FileVerdict {
 /// whose signature holds; else what breaks the embedded signature; else a trusted catalog only
 /// in servicing\Packages; else what breaks the catalogs listing the file; else unsigned.
 pub fn verdict(path: &Path, index: &CatalogIndex, roots: &RootStore) -> FileVerdict {
-    let mut v = FileVerdict {
-        path: path.to_path_buf(),
-        driver: DriverKey::from_path(&path.to_string_lossy()),
-        size: None,
-        hash_kind: HashKind::None,
-        sha1: None,
-        sha256: None,
-        flat_sha1: None,
-        flat_sha256: None,
-        image: None,
-        embedded: EmbeddedSummary::default(),
-        catalog: None,
-        catalogs: Vec::new(),
-        listed_by_name: Vec::new(),
-        verdict: Verdict::Unreadable,
-        reason: String::new(),
-        windows: String::new(),
-        checksum: None,
-        third_party: Vec::new(),
-        warnings: Vec::new(),
-    };
+    let mut v = FileVerdict::blank(path);
     let bytes = match crate::mapped::Bytes::open(path) {
         Ok(b) => b,
         Err(source) => {
@@ -1095,25 +1100,9 @@ mod tests {
 
     fn bare(path: &str) -> FileVerdict {
         FileVerdict {
-            path: PathBuf::from(path),
-            driver: DriverKey::from_path(path),
-            size: None,
-            hash_kind: HashKind::None,
             sha1: Some("AA".into()),
-            sha256: None,
-            flat_sha1: None,
-            flat_sha256: None,
-            image: None,
-            embedded: EmbeddedSummary::default(),
-            catalog: None,
-            catalogs: Vec::new(),
-            listed_by_name: Vec::new(),
             verdict: Verdict::Unsigned,
-            reason: String::new(),
-            windows: String::new(),
-            checksum: None,
-            third_party: Vec::new(),
-            warnings: Vec::new(),
+            ..FileVerdict::blank(Path::new(path))
         }
     }
 
