@@ -109,11 +109,7 @@ pub fn canonical_path(spelling: &str) -> String {
 mod tests {
     use super::*;
 
-    fn key(s: &str) -> DriverKey {
-        DriverKey::from_path(s).expect("a key")
-    }
-
-    /// How filecrypt.sys is spelled across a dump, a hive, an event and a boot log.
+    /// Spellings of filecrypt.sys seen in dumps, hives, event logs and boot logs.
     const SPELLINGS: [&str; 5] = [
         "\\SystemRoot\\System32\\drivers\\filecrypt.sys",
         "\\Device\\HarddiskVolume2\\Windows\\System32\\drivers\\filecrypt.sys",
@@ -121,6 +117,10 @@ mod tests {
         "\\??\\C:\\Windows\\System32\\drivers\\filecrypt.sys",
         "system32\\drivers\\filecrypt.sys",
     ];
+
+    fn key(s: &str) -> DriverKey {
+        DriverKey::from_path(s).expect("a key")
+    }
 
     #[test]
     fn every_spelling_of_filecrypt_is_one_driver() {

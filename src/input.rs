@@ -8,6 +8,7 @@
 //! regular file (a FIFO)", "permission denied", "too many levels of symbolic links"), so a
 //! caller that prints `path: error` says everything.
 
+use std::collections::HashMap;
 use std::fs::{File, FileType, Metadata};
 use std::io::{self, Read};
 use std::path::Path;
@@ -165,6 +166,47 @@ pub fn read_bounded(path: &Path, bound: u64) -> io::Result<Vec<u8>> {
         return Err(too_large(bytes.len() as u64, bound));
     }
     Ok(bytes)
+}
+
+/// How deep [`index_by_name`] walks below each folder, and how many entries it reads at most.
+pub const INDEX_MAX_DEPTH: usize = 8;
+pub const INDEX_MAX_FILES: usize = 200_000;
+
+/// The regular files below `dirs` by lower-case file name, each name's paths in walk order
+/// (folders in the order given, entries sorted by name). Bounded: at most [`INDEX_MAX_DEPTH`]
+/// levels and [`INDEX_MAX_FILES`] entries; links are not followed, unreadable folders skipped.
+pub fn index_by_name(dirs: &[std::path::PathBuf]) -> HashMap<String, Vec<std::path::PathBuf>> {
+    let mut index: HashMap<String, Vec<std::path::PathBuf>> = HashMap::new();
+    let mut count = 0usize;
+    let mut stack: Vec<(std::path::PathBuf, usize)> =
+        dirs.iter().rev().map(|d| (d.clone(), 0)).collect();
+    while let Some((dir, depth)) = stack.pop() {
+        let Ok(rd) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        let mut entries: Vec<_> = rd.flatten().collect();
+        entries.sort_by_key(|e| e.file_name());
+        for e in entries {
+            count += 1;
+            if count > INDEX_MAX_FILES {
+                return index;
+            }
+            let Ok(ft) = e.file_type() else { continue };
+            if ft.is_dir() {
+                if depth < INDEX_MAX_DEPTH {
+                    stack.push((e.path(), depth + 1));
+                }
+            } else if ft.is_file()
+                && let Some(n) = e.file_name().to_str()
+            {
+                index
+                    .entry(n.to_ascii_lowercase())
+                    .or_default()
+                    .push(e.path());
+            }
+        }
+    }
+    index
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@
 mod common;
 
 use bsod_workbench::analysis::CaseAnalysis;
-use bsod_workbench::signing::{self, CaseSignatures, CatalogLocation, RootStore, Verdict};
+use bsod_workbench::signing::{self, CatalogLocation, RootStore, Verdict};
 use bsod_workbench::synth::catalog::{CatalogSpec, CatalogVersion, MemberSpec, write_catalog};
 use bsod_workbench::synth::pe::{PeSpec, write_pe};
 use std::path::{Path, PathBuf};
@@ -55,7 +55,7 @@ fn write_case(root: &Path) -> Vec<PathBuf> {
 fn catalogs_outside_catroot_are_named_and_not_trusted_at_boot() {
     let dir = tempfile::tempdir().expect("tempdir");
     let drivers = write_case(dir.path());
-    let full = CaseSignatures::load(dir.path(), &drivers, &RootStore::for_workbench(), &|_| {});
+    let full = signing::verify(dir.path(), &drivers, &RootStore::for_workbench(), &|_| {});
     // Every catalog of the case is indexed, each with its place.
     let places: Vec<CatalogLocation> = full.catalog_dirs.iter().map(|d| d.location).collect();
     for want in [
@@ -120,7 +120,13 @@ fn catalogs_outside_catroot_are_named_and_not_trusted_at_boot() {
         dir.path().join(CATROOT).join("oem7.cat"),
     )
     .expect("copy");
-    let again = CaseSignatures::scan(dir.path(), &drivers[..1], &|_| {});
+    let again = signing::verify(
+        dir.path(),
+        &drivers[..1],
+        &RootStore::for_workbench(),
+        &|_| {},
+    )
+    .verdicts;
     assert_eq!(
         again[0].verdict,
         Verdict::SignedCatalog,
@@ -227,7 +233,7 @@ fn real_ftdi_package_only_in_the_driverstore() {
     std::fs::copy(sample.join("derived/ftdibus.nosig.sys"), &driver).expect("copy");
     std::fs::copy(&driver, package.join("amd64/ftdibus.sys")).expect("copy");
     let roots = RootStore::builtin();
-    let full = CaseSignatures::load(root, std::slice::from_ref(&driver), &roots, &|_| {});
+    let full = signing::verify(root, std::slice::from_ref(&driver), &roots, &|_| {});
     let v = &full.verdicts[0];
     assert_eq!(v.verdict, Verdict::CatalogNotInCatroot, "{}", v.reason);
     let cat = v.catalog.as_ref().expect("catalog");
@@ -248,7 +254,7 @@ fn real_ftdi_package_only_in_the_driverstore() {
         root.join(CATROOT).join("oem3.cat"),
     )
     .expect("copy");
-    let full = CaseSignatures::load(root, std::slice::from_ref(&driver), &roots, &|_| {});
+    let full = signing::verify(root, std::slice::from_ref(&driver), &roots, &|_| {});
     let v = &full.verdicts[0];
     assert_eq!(v.verdict, Verdict::SignedCatalog, "{}", v.reason);
     assert_eq!(

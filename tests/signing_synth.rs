@@ -4,7 +4,7 @@
 
 mod common;
 
-use bsod_workbench::signing::{self, CaseSignatures, CatalogLocation, Verdict};
+use bsod_workbench::signing::{self, CatalogLocation, RootStore, Verdict};
 use bsod_workbench::synth::catalog::{CatalogSpec, CatalogVersion, MemberSpec, write_catalog};
 use bsod_workbench::synth::pe::{PeSpec, write_pe};
 use std::path::{Path, PathBuf};
@@ -204,9 +204,10 @@ fn case_scan_gives_the_same_verdicts_and_imports_reports() {
     )
     .expect("write csv");
     let seen = std::sync::atomic::AtomicUsize::new(0);
-    let verdicts = CaseSignatures::scan(dir.path(), &drivers, &|_| {
+    let verdicts = signing::verify(dir.path(), &drivers, &RootStore::for_workbench(), &|_| {
         seen.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    });
+    })
+    .verdicts;
     assert!(seen.into_inner() >= drivers.len());
     let got: Vec<(String, Verdict)> = verdicts
         .iter()
@@ -250,7 +251,13 @@ fn case_scan_gives_the_same_verdicts_and_imports_reports() {
         dir.path().join(CATROOT).join(PACKAGE_CAT),
     )
     .expect("copy");
-    let verdicts = CaseSignatures::scan(dir.path(), &drivers[..1], &|_| {});
+    let verdicts = signing::verify(
+        dir.path(),
+        &drivers[..1],
+        &RootStore::for_workbench(),
+        &|_| {},
+    )
+    .verdicts;
     assert_eq!(verdicts[0].verdict, Verdict::SignedCatalog);
 }
 
@@ -566,11 +573,12 @@ fn case_scan_finds_catalogs_in_a_drive_copy() {
     let dir = tempfile::tempdir().expect("tempdir");
     let drivers = write_case(&dir.path().join("C"));
     let indexed = std::sync::Mutex::new(Vec::new());
-    let verdicts = CaseSignatures::scan(dir.path(), &drivers, &|p| {
+    let verdicts = signing::verify(dir.path(), &drivers, &RootStore::for_workbench(), &|p| {
         if let signing::ScanProgress::Indexing { done, total } = p {
             indexed.lock().expect("lock").push((done, total));
         }
-    });
+    })
+    .verdicts;
     assert_eq!(indexed.into_inner().expect("lock").last(), Some(&(4, 4)));
     assert_eq!(verdicts[0].verdict, Verdict::CatalogOnlyInServicing);
     assert!(
@@ -585,7 +593,7 @@ fn case_scan_finds_catalogs_in_a_drive_copy() {
         b"\x30\x05oops",
     )
     .expect("write");
-    let full = CaseSignatures::load(
+    let full = signing::verify(
         dir.path(),
         &drivers,
         &signing::RootStore::builtin(),

@@ -484,7 +484,8 @@ fn load_signatures(
     } else {
         root
     };
-    signing::CaseSignatures::scan(case_root, &paths, &|p| match p {
+    let roots = signing::RootStore::for_workbench();
+    signing::verify(case_root, &paths, &roots, &|p| match p {
         signing::ScanProgress::Indexing { done, total } => {
             if done % 64 == 0 || done == total {
                 say(format!("indexing catalogs {done}/{total}"));
@@ -503,6 +504,7 @@ fn load_signatures(
             }
         }
     })
+    .verdicts
 }
 
 /// Write `contents` to `path` atomically: a temp file in the same folder, synced, then renamed

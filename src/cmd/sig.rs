@@ -274,16 +274,7 @@ fn write_text(out: &mut impl Write, verdicts: &[FileVerdict]) -> std::io::Result
                 None => "unsigned catalog".to_string(),
             });
             writeln!(out, "                 {}", bits.join("; "))?;
-            write_states(
-                out,
-                "                 ",
-                None,
-                &c.signature.message_digest,
-                &c.signature.signature,
-                &c.signature.chain,
-                &c.signature.timestamp,
-                None,
-            )?;
+            write_catalog_states(out, &c.signature)?;
             for other in v.catalogs.iter().filter(|o| o.path != c.path) {
                 writeln!(
                     out,
@@ -398,6 +389,23 @@ fn write_text(out: &mut impl Write, verdicts: &[FileVerdict]) -> std::io::Result
     Ok(())
 }
 
+/// The checks of a catalog's signature (no file digest, no page hashes), under its lines.
+fn write_catalog_states(
+    out: &mut impl Write,
+    sig: &signing::CatalogSignature,
+) -> std::io::Result<()> {
+    write_states(
+        out,
+        "                 ",
+        None,
+        &sig.message_digest,
+        &sig.signature,
+        &sig.chain,
+        &sig.timestamp,
+        None,
+    )
+}
+
 /// The states of one signature, one per line.
 #[allow(clippy::too_many_arguments)]
 fn write_states(
@@ -457,16 +465,7 @@ fn write_catalog_text(
             clean(c.signature.signer_issuer.as_deref().unwrap_or("?")),
             clean(&c.signature.reason)
         )?;
-        write_states(
-            out,
-            "                 ",
-            None,
-            &c.signature.message_digest,
-            &c.signature.signature,
-            &c.signature.chain,
-            &c.signature.timestamp,
-            None,
-        )?;
+        write_catalog_states(out, &c.signature)?;
         if let Some(t) = &c.this_update {
             writeln!(out, "    Updated:     {t}")?;
         }

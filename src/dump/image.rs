@@ -412,10 +412,6 @@ fn ran_path(p: &Path) -> String {
     p.display().to_string()
 }
 
-/// Bounds of the recursive case-folder listing.
-const INDEX_MAX_DEPTH: usize = 8;
-const INDEX_MAX_FILES: usize = 200_000;
-
 impl ImageLocator {
     /// Folders from a symbol path (`srv*C:\cache*https://...;cache*dir;plain`) plus extras.
     /// URLs are ignored: everything here is offline.
@@ -447,43 +443,8 @@ impl ImageLocator {
 
     /// Files under the case folders by lower-case name (bounded depth and count).
     fn index(&self) -> &std::collections::HashMap<String, Vec<PathBuf>> {
-        self.index.get_or_init(|| {
-            let mut index: std::collections::HashMap<String, Vec<PathBuf>> = Default::default();
-            let mut count = 0usize;
-            let mut stack: Vec<(PathBuf, usize)> = self
-                .case_folders
-                .iter()
-                .rev()
-                .map(|d| (d.clone(), 0))
-                .collect();
-            while let Some((dir, depth)) = stack.pop() {
-                let Ok(rd) = std::fs::read_dir(&dir) else {
-                    continue;
-                };
-                let mut entries: Vec<_> = rd.flatten().collect();
-                entries.sort_by_key(|e| e.file_name());
-                for e in entries {
-                    count += 1;
-                    if count > INDEX_MAX_FILES {
-                        return index;
-                    }
-                    let Ok(ft) = e.file_type() else { continue };
-                    if ft.is_dir() {
-                        if depth < INDEX_MAX_DEPTH {
-                            stack.push((e.path(), depth + 1));
-                        }
-                    } else if ft.is_file()
-                        && let Some(n) = e.file_name().to_str()
-                    {
-                        index
-                            .entry(n.to_ascii_lowercase())
-                            .or_default()
-                            .push(e.path());
-                    }
-                }
-            }
-            index
-        })
+        self.index
+            .get_or_init(|| crate::input::index_by_name(&self.case_folders))
     }
 
     /// Every file named like `module`: flat in the folders, then anywhere in the case folders.

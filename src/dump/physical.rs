@@ -3,7 +3,7 @@
 //! unloaded-driver table (docs/formats/crash-dump.md §2.4, §2.5, §2.7, §2.8).
 
 use super::le::{u32_at, u64_at};
-use super::memory::{Backing, Memory, Paging};
+use super::memory::{Backing, Memory, Paging, ReadError};
 use super::{CrashDump, DumpError, Module, UnloadedModule};
 use std::path::Path;
 
@@ -356,7 +356,7 @@ pub fn attach_kernel(dump: &mut CrashDump, phys: PhysMap) {
 }
 
 /// Install physical memory with a chosen page-table format, then read PsLoadedModuleList,
-/// KDBG's unloaded drivers and (x64) the crashing thread.
+/// KDBG's unloaded drivers and the crashing thread, by the kernel's pointer width.
 pub fn attach_with_paging(dump: &mut CrashDump, phys: PhysMap, paging: Paging) {
     let bytes = dump.memory_bytes();
     if let Some(w) = phys.truncation(&bytes) {
@@ -364,13 +364,13 @@ pub fn attach_with_paging(dump: &mut CrashDump, phys: PhysMap, paging: Paging) {
     }
     let cr3 = dump.directory_table_base.unwrap_or(0);
     dump.memory = Memory::new(bytes, Backing::Physical { phys, cr3, paging });
-    let wide = paging == Paging::X64;
+    let kernel = if paging == Paging::X64 {
+        KernelLayout::X64
+    } else {
+        KernelLayout::x86(dump.build)
+    };
     if let Some(head) = dump.ps_loaded_module_list {
-        let (modules, warnings) = if wide {
-            walk_loaded_modules(&dump.memory, head)
-        } else {
-            walk_loaded_modules32(&dump.memory, head, dump.build)
-        };
+        let (modules, warnings) = walk_modules(&dump.memory, head, &kernel);
         dump.modules = modules;
         dump.warnings.extend(warnings);
     } else {
@@ -378,95 +378,188 @@ pub fn attach_with_paging(dump: &mut CrashDump, phys: PhysMap, paging: Paging) {
             .push("PsLoadedModuleList is not set in the header".to_string());
     }
     if let Some(kdbg) = dump.kd_debugger_data_block {
-        let unloaded = if wide {
-            read_unloaded(&dump.memory, kdbg)
-        } else {
-            read_unloaded32(&dump.memory, kdbg)
-        };
-        match unloaded {
+        match read_unloaded(&dump.memory, kdbg, &kernel) {
             Ok(u) => dump.unloaded_modules = u,
-            Err(w) => dump.warnings.push(w),
+            Err(e) => dump.warnings.push(e.to_string()),
         }
-        if wide {
-            match current_thread(dump, kdbg) {
-                Ok((thread, process)) => {
-                    dump.thread = Some(thread);
-                    dump.process_name = process;
-                }
-                Err(w) => dump.warnings.push(w),
+        match current_thread(dump, kdbg, &kernel) {
+            Ok((thread, process)) => {
+                dump.thread = Some(thread);
+                dump.process_name = process;
             }
-        } else {
-            match current_thread32(dump, kdbg) {
-                Ok((thread, process)) => {
-                    dump.thread = Some(thread);
-                    dump.process_name = process;
-                }
-                Err(w) => dump.warnings.push(w),
-            }
+            Err(e) => dump.warnings.push(e.to_string()),
         }
     }
 }
 
-/// x64 offsets used to find the crashing thread (stable since Windows 8 for KTHREAD; the
-/// ImageFileName offset moved in 20H1): KPRCB.CurrentThread 0x8, KTHREAD.StackLimit 0x30,
-/// StackBase 0x38, ApcState.Process 0xb8, EPROCESS.ImageFileName 0x5a8 (19041+) or 0x450.
-const KPRCB_CURRENT_THREAD: u64 = 0x8;
-const KTHREAD_STACK_LIMIT: u64 = 0x30;
-const KTHREAD_STACK_BASE: u64 = 0x38;
-const KTHREAD_PROCESS: u64 = 0xb8;
+/// Why a kernel list or the crashing thread could not be read from a dump's memory: kept as a
+/// warning, the rest of the dump is still shown.
+#[derive(Debug, thiserror::Error)]
+pub enum KernelReadError {
+    /// A structure the walk needs is not readable (not in the dump, paged out).
+    #[error("{what}: {source}")]
+    Read {
+        what: String,
+        #[source]
+        source: ReadError,
+    },
+    /// The debugger data block is not in clear (encoded KDBG, or not a KDBG).
+    #[error("KDBG at {kdbg:#x}: no `KDBG` tag (encoded block?); unloaded drivers not read")]
+    NoKdbgTag { kdbg: u64 },
+    /// No processor's current thread has the context's stack pointer on its stack.
+    #[error(
+        "no processor's current thread has {register} {sp:#x} on its stack: PROCESS_NAME not read"
+    )]
+    NoCurrentThread { register: &'static str, sp: u64 },
+    /// A 32-bit kernel whose KTHREAD/EPROCESS offsets are not known.
+    #[error(
+        "x86 build {build}: KTHREAD/EPROCESS offsets are only known for Windows 7 (7600/7601); the crashing thread and PROCESS_NAME are not read"
+    )]
+    UnknownX86Build { build: u32 },
+}
 
-/// The thread whose kernel stack holds the context's RSP, found through KDBG's KiProcessorBlock
-/// (0x218), and its process name.
+impl KernelReadError {
+    fn read(what: impl Into<String>) -> impl FnOnce(ReadError) -> KernelReadError {
+        let what = what.into();
+        move |source| KernelReadError::Read { what, source }
+    }
+}
+
+/// Where the kernel keeps what the module, unloaded-driver and thread walks read, for one
+/// pointer width. One walk serves both widths; only these numbers differ.
+struct KernelLayout {
+    /// 64-bit pointers and UNICODE_STRING64 (else 32-bit, UNICODE_STRING32).
+    wide: bool,
+    /// The name of the stack pointer, for messages.
+    sp_name: &'static str,
+    /// KLDR_DATA_TABLE_ENTRY: DllBase, SizeOfImage, FullDllName, BaseDllName, CheckSum,
+    /// TimeDateStamp (InLoadOrderLinks.Flink at 0).
+    ldr: [u64; 6],
+    /// UNLOADED_DRIVERS: entry size, StartAddress, EndAddress (Name at 0).
+    unloaded: [u64; 3],
+    /// KPRCB.CurrentThread, KTHREAD.StackLimit, StackBase, ApcState.Process; `None` when the
+    /// build's offsets are not known.
+    thread: Option<[u64; 4]>,
+    /// EPROCESS.ImageFileName candidates, most likely first.
+    image_file_name: Vec<u64>,
+}
+
+impl KernelLayout {
+    /// x64 (§2.8): KLDR_DATA_TABLE_ENTRY DllBase 0x30, SizeOfImage 0x40, FullDllName 0x48,
+    /// BaseDllName 0x58, CheckSum 0x78, TimeDateStamp 0x9C; 0x28-byte UNLOADED_DRIVERS
+    /// {Name UNICODE_STRING64, StartAddress, EndAddress, CurrentTime}; KPRCB.CurrentThread 0x8,
+    /// KTHREAD.StackLimit 0x30, StackBase 0x38, ApcState.Process 0xb8 (stable since Windows 8);
+    /// EPROCESS.ImageFileName 0x5a8 (19041+) or 0x450 (it moved in 20H1: both are tried).
+    const X64: KernelLayout = KernelLayout {
+        wide: true,
+        sp_name: "RSP",
+        ldr: [0x30, 0x40, 0x48, 0x58, 0x78, 0x9c],
+        unloaded: [0x28, 0x10, 0x18],
+        thread: Some([0x8, 0x30, 0x38, 0xb8]),
+        image_file_name: Vec::new(),
+    };
+
+    /// The x64 layout with ImageFileName candidates ordered by build.
+    fn x64_for(build: u32) -> KernelLayout {
+        KernelLayout {
+            image_file_name: if build >= 19041 {
+                vec![0x5a8, 0x450]
+            } else {
+                vec![0x450, 0x5a8]
+            },
+            ..KernelLayout::X64
+        }
+    }
+
+    /// x86: KLDR_DATA_TABLE_ENTRY32 DllBase 0x18, SizeOfImage 0x20, FullDllName 0x24,
+    /// BaseDllName 0x2C, CheckSum 0x40, TimeDateStamp by build ([`kldr32_timestamp_offset`]);
+    /// 0x18-byte UNLOADED_DRIVERS32 {Name UNICODE_STRING32, StartAddress @0x8, EndAddress @0xC,
+    /// CurrentTime}. Thread offsets of Windows 7 only (builds 7600/7601; public type dumps of
+    /// the Windows 7 SP1 x86 kernel): KPRCB.CurrentThread 0x4, KTHREAD.StackLimit 0x2C,
+    /// StackBase 0x190, ApcState.Process 0x50, EPROCESS.ImageFileName 0x16C; other 32-bit
+    /// builds moved them.
+    fn x86(build: u32) -> KernelLayout {
+        let win7 = (7600..=7601).contains(&build);
+        KernelLayout {
+            wide: false,
+            sp_name: "ESP",
+            ldr: [0x18, 0x20, 0x24, 0x2c, 0x40, kldr32_timestamp_offset(build)],
+            unloaded: [0x18, 0x8, 0xc],
+            thread: win7.then_some([0x4, 0x2c, 0x190, 0x50]),
+            image_file_name: vec![0x16c],
+        }
+    }
+
+    fn ptr(&self, mem: &Memory, va: u64) -> Result<u64, ReadError> {
+        mem.read_ptr(va, self.wide)
+    }
+
+    /// A KDDEBUGGER_DATA64 field: 64-bit on every kernel, sign-extended on 32-bit ones.
+    fn kdbg_ptr(&self, mem: &Memory, va: u64) -> Result<u64, ReadError> {
+        let v = mem.read_u64(va)?;
+        Ok(if self.wide { v } else { v & 0xffff_ffff })
+    }
+}
+
+/// The thread whose kernel stack holds the context's stack pointer, found through KDBG's
+/// KiProcessorBlock (0x218, an array of KPRCB pointers), and its process name.
 fn current_thread(
     dump: &CrashDump,
     kdbg: u64,
-) -> Result<(super::ThreadInfo, Option<String>), String> {
+    kernel: &KernelLayout,
+) -> Result<(super::ThreadInfo, Option<String>), KernelReadError> {
+    let x64;
+    let kernel = if kernel.wide {
+        x64 = KernelLayout::x64_for(dump.build);
+        &x64
+    } else {
+        kernel
+    };
+    let Some([current, limit_off, base_off, process_off]) = kernel.thread else {
+        return Err(KernelReadError::UnknownX86Build { build: dump.build });
+    };
     let mem = &dump.memory;
-    let rsp = dump.context.as_ref().map(|c| c.sp()).unwrap_or(0);
-    let blocks = mem
-        .read_u64(kdbg + 0x218)
-        .map_err(|e| format!("KDBG KiProcessorBlock: {e}"))?;
+    let sp = dump.context.as_ref().map(|c| c.sp()).unwrap_or(0);
+    let blocks = kernel
+        .kdbg_ptr(mem, kdbg.saturating_add(0x218))
+        .map_err(KernelReadError::read("KDBG KiProcessorBlock"))?;
+    let step = if kernel.wide { 8 } else { 4 };
+    let at = |base: u64, off: u64| kernel.ptr(mem, base.saturating_add(off));
     for cpu in 0..u64::from(dump.processors.min(1024)) {
-        let Ok(prcb) = mem.read_u64(blocks + 8 * cpu) else {
+        let Ok(prcb) = at(blocks, step * cpu) else {
             continue;
         };
-        let Ok(thread) = mem.read_u64(prcb + KPRCB_CURRENT_THREAD) else {
+        let Ok(thread) = at(prcb, current) else {
             continue;
         };
-        let (Ok(limit), Ok(base)) = (
-            mem.read_u64(thread + KTHREAD_STACK_LIMIT),
-            mem.read_u64(thread + KTHREAD_STACK_BASE),
-        ) else {
+        let (Ok(limit), Ok(base)) = (at(thread, limit_off), at(thread, base_off)) else {
             continue;
         };
-        if !(limit..base).contains(&rsp) {
+        if !(limit..base).contains(&sp) {
             continue;
         }
-        let process = mem.read_u64(thread + KTHREAD_PROCESS).ok().and_then(|p| {
-            let offsets: &[u64] = if dump.build >= 19041 {
-                &[0x5a8, 0x450]
-            } else {
-                &[0x450, 0x5a8]
-            };
-            offsets.iter().find_map(|o| {
-                let b = mem.read_vec(p + o, 16).ok()?;
-                let end = b.iter().position(|&c| c == 0)?;
+        let process = at(thread, process_off).ok().and_then(|p| {
+            kernel.image_file_name.iter().find_map(|o| {
+                // EPROCESS.ImageFileName: UCHAR[15], NUL-terminated when shorter.
+                let b = mem.read_vec(p.saturating_add(*o), 15).ok()?;
+                let end = b.iter().position(|&c| c == 0).unwrap_or(b.len());
                 let name = b.get(..end)?;
                 (end > 0 && name.iter().all(|c| c.is_ascii_graphic() || *c == b' '))
                     .then(|| String::from_utf8_lossy(name).into_owned())
             })
         });
-        let thread_info = super::ThreadInfo {
+        let info = super::ThreadInfo {
             id: None,
             address: Some(thread),
             stack_start: Some(limit),
             stack_size: Some(base - limit),
         };
-        return Ok((thread_info, process));
+        return Ok((info, process));
     }
-    Err(format!(
-        "no processor's current thread has RSP {rsp:#x} on its stack: PROCESS_NAME not read"
-    ))
+    Err(KernelReadError::NoCurrentThread {
+        register: kernel.sp_name,
+        sp,
+    })
 }
 
 impl CrashDump {
@@ -476,14 +569,39 @@ impl CrashDump {
     }
 }
 
-/// Walk PsLoadedModuleList (KLDR_DATA_TABLE_ENTRY x64: DllBase 0x30, SizeOfImage 0x40,
-/// FullDllName 0x48, BaseDllName 0x58, CheckSum 0x78, TimeDateStamp 0x9C; §2.8), bounded and
-/// cycle-safe.
+/// Walk PsLoadedModuleList of an x64 kernel ([`KernelLayout::X64`]), bounded and cycle-safe.
 pub fn walk_loaded_modules(mem: &Memory, head: u64) -> (Vec<Module>, Vec<String>) {
+    walk_modules(mem, head, &KernelLayout::X64)
+}
+
+/// The KLDR_DATA_TABLE_ENTRY32 field that holds TimeDateStamp: 0x44 in the Windows XP/Vista/7
+/// LDR_DATA_TABLE_ENTRY layout (after HashLinks / SectionPointer+CheckSum at 0x3C), 0x58 in the
+/// Windows 8+ KLDR_DATA_TABLE_ENTRY (CoverageSection, LoadedImports, Spare and
+/// SizeOfImageNotRounded come first; checked against public Windows 10 x86 type dumps).
+pub fn kldr32_timestamp_offset(build: u32) -> u64 {
+    if build >= 9200 { 0x58 } else { 0x44 }
+}
+
+/// Walk PsLoadedModuleList of a 32-bit kernel ([`KernelLayout::x86`]), bounded and
+/// cycle-safe, like the x64 walk.
+pub fn walk_loaded_modules32(mem: &Memory, head: u64, build: u32) -> (Vec<Module>, Vec<String>) {
+    walk_modules(mem, head, &KernelLayout::x86(build))
+}
+
+/// Walk PsLoadedModuleList: at most 4096 entries, stopping at a loop or an unreadable Flink.
+fn walk_modules(mem: &Memory, head: u64, kernel: &KernelLayout) -> (Vec<Module>, Vec<String>) {
+    let [
+        dll_base,
+        size_of_image,
+        full_name,
+        base_name,
+        checksum,
+        timestamp,
+    ] = kernel.ldr;
     let mut modules = Vec::new();
     let mut warnings = Vec::new();
     let mut seen = std::collections::HashSet::new();
-    let mut entry = match mem.read_u64(head) {
+    let mut entry = match kernel.ptr(mem, head) {
         Ok(v) => v,
         Err(e) => {
             warnings.push(format!("PsLoadedModuleList head {head:#x}: {e}"));
@@ -495,25 +613,24 @@ pub fn walk_loaded_modules(mem: &Memory, head: u64) -> (Vec<Module>, Vec<String>
             warnings.push(format!("module list loops at {entry:#x}"));
             break;
         }
-        let base = mem.read_u64(entry + 0x30).unwrap_or(0);
-        let size = mem.read_u32(entry + 0x40).unwrap_or(0);
+        let at = |o: u64| entry.saturating_add(o);
         let path = mem
-            .read_unicode_string64(entry + 0x48)
+            .read_unicode_string(at(full_name), kernel.wide)
             .unwrap_or_else(|_| "<unreadable>".to_string());
         let name = mem
-            .read_unicode_string64(entry + 0x58)
+            .read_unicode_string(at(base_name), kernel.wide)
             .ok()
             .filter(|s| !s.is_empty())
             .unwrap_or_else(|| path.rsplit('\\').next().unwrap_or("").to_string());
         modules.push(Module {
             name,
             path,
-            base,
-            size,
-            timestamp: mem.read_u32(entry + 0x9c).unwrap_or(0),
-            checksum: mem.read_u32(entry + 0x78).unwrap_or(0),
+            base: kernel.ptr(mem, at(dll_base)).unwrap_or(0),
+            size: mem.read_u32(at(size_of_image)).unwrap_or(0),
+            timestamp: mem.read_u32(at(timestamp)).unwrap_or(0),
+            checksum: mem.read_u32(at(checksum)).unwrap_or(0),
         });
-        entry = match mem.read_u64(entry) {
+        entry = match kernel.ptr(mem, entry) {
             Ok(v) => v,
             Err(e) => {
                 warnings.push(format!("module list entry {entry:#x}: Flink {e}"));
@@ -524,216 +641,47 @@ pub fn walk_loaded_modules(mem: &Memory, head: u64) -> (Vec<Module>, Vec<String>
     (modules, warnings)
 }
 
-/// KDBG (decoded, `KDBG` tag at +0x10): MmUnloadedDrivers @0x220 (pointer to the array of
-/// 0x28-byte UNLOADED_DRIVERS {Name UNICODE_STRING64, StartAddress, EndAddress, CurrentTime}),
-/// MmLastUnloadedDriver @0x228 (pointer to the count).
-fn read_unloaded(mem: &Memory, kdbg: u64) -> Result<Vec<UnloadedModule>, String> {
-    let tag = mem
-        .read_u32(kdbg + 0x10)
-        .map_err(|e| format!("KDBG at {kdbg:#x}: {e}"))?;
-    if tag != u32::from_le_bytes(*b"KDBG") {
-        return Err(format!(
-            "KDBG at {kdbg:#x}: no `KDBG` tag (encoded block?); unloaded drivers not read"
-        ));
-    }
-    let list_ptr = mem.read_u64(kdbg + 0x220).map_err(|e| e.to_string())?;
-    let count_ptr = mem.read_u64(kdbg + 0x228).map_err(|e| e.to_string())?;
-    if list_ptr == 0 || count_ptr == 0 {
-        return Ok(Vec::new());
-    }
-    let array = mem
-        .read_u64(list_ptr)
-        .map_err(|e| format!("MmUnloadedDrivers: {e}"))?;
-    let count = mem
-        .read_u32(count_ptr)
-        .map_err(|e| format!("MmLastUnloadedDriver: {e}"))?
-        .min(50);
-    let mut out = Vec::new();
-    for i in 0..u64::from(count) {
-        let e = array + i * 0x28;
-        let name = mem.read_unicode_string64(e).unwrap_or_default();
-        out.push(UnloadedModule {
-            name,
-            start: mem.read_u64(e + 0x10).unwrap_or(0),
-            end: mem.read_u64(e + 0x18).unwrap_or(0),
-        });
-    }
-    Ok(out)
-}
-
-/// The KLDR_DATA_TABLE_ENTRY32 field that holds TimeDateStamp: 0x44 in the Windows XP/Vista/7
-/// LDR_DATA_TABLE_ENTRY layout (after HashLinks / SectionPointer+CheckSum at 0x3C), 0x58 in the
-/// Windows 8+ KLDR_DATA_TABLE_ENTRY (CoverageSection, LoadedImports, Spare and
-/// SizeOfImageNotRounded come first; checked against public Windows 10 x86 type dumps).
-pub fn kldr32_timestamp_offset(build: u32) -> u64 {
-    if build >= 9200 { 0x58 } else { 0x44 }
-}
-
-/// Walk PsLoadedModuleList of a 32-bit kernel: KLDR_DATA_TABLE_ENTRY32 with InLoadOrderLinks
-/// 0x0, DllBase 0x18, EntryPoint 0x1C, SizeOfImage 0x20, FullDllName 0x24 and BaseDllName 0x2C
-/// (UNICODE_STRING32), CheckSum 0x40, TimeDateStamp by build ([`kldr32_timestamp_offset`]).
-/// Bounded and cycle-safe, like the x64 walk.
-pub fn walk_loaded_modules32(mem: &Memory, head: u64, build: u32) -> (Vec<Module>, Vec<String>) {
-    let mut modules = Vec::new();
-    let mut warnings = Vec::new();
-    let mut seen = std::collections::HashSet::new();
-    let ts_off = kldr32_timestamp_offset(build);
-    let mut entry = match mem.read_u32(head) {
-        Ok(v) => u64::from(v),
-        Err(e) => {
-            warnings.push(format!("PsLoadedModuleList head {head:#x}: {e}"));
-            return (modules, warnings);
-        }
-    };
-    while entry != head && entry != 0 && modules.len() < 4096 {
-        if !seen.insert(entry) {
-            warnings.push(format!("module list loops at {entry:#x}"));
-            break;
-        }
-        let at = |o: u64| entry.saturating_add(o);
-        let base = mem.read_u32(at(0x18)).map(u64::from).unwrap_or(0);
-        let size = mem.read_u32(at(0x20)).unwrap_or(0);
-        let path = mem
-            .read_unicode_string32(at(0x24))
-            .unwrap_or_else(|_| "<unreadable>".to_string());
-        let name = mem
-            .read_unicode_string32(at(0x2c))
-            .ok()
-            .filter(|s| !s.is_empty())
-            .unwrap_or_else(|| path.rsplit('\\').next().unwrap_or("").to_string());
-        modules.push(Module {
-            name,
-            path,
-            base,
-            size,
-            timestamp: mem.read_u32(at(ts_off)).unwrap_or(0),
-            checksum: mem.read_u32(at(0x40)).unwrap_or(0),
-        });
-        entry = match mem.read_u32(entry) {
-            Ok(v) => u64::from(v),
-            Err(e) => {
-                warnings.push(format!("module list entry {entry:#x}: Flink {e}"));
-                break;
-            }
-        };
-    }
-    (modules, warnings)
-}
-
-/// KDBG of a 32-bit kernel: KDDEBUGGER_DATA64 keeps 64-bit fields (pointers sign-extended), so
-/// MmUnloadedDrivers @0x220 and MmLastUnloadedDriver @0x228 as on x64; the array holds 0x18-byte
-/// UNLOADED_DRIVERS32 {Name UNICODE_STRING32, StartAddress @0x8, EndAddress @0xC, CurrentTime}.
-fn read_unloaded32(mem: &Memory, kdbg: u64) -> Result<Vec<UnloadedModule>, String> {
+/// KDBG (decoded, `KDBG` tag at +0x10; KDDEBUGGER_DATA64 keeps 64-bit fields on every
+/// kernel): MmUnloadedDrivers @0x220 (pointer to the array of UNLOADED_DRIVERS),
+/// MmLastUnloadedDriver @0x228 (pointer to the count); at most 50 entries.
+fn read_unloaded(
+    mem: &Memory,
+    kdbg: u64,
+    kernel: &KernelLayout,
+) -> Result<Vec<UnloadedModule>, KernelReadError> {
     let tag = mem
         .read_u32(kdbg.saturating_add(0x10))
-        .map_err(|e| format!("KDBG at {kdbg:#x}: {e}"))?;
+        .map_err(KernelReadError::read(format!("KDBG at {kdbg:#x}")))?;
     if tag != u32::from_le_bytes(*b"KDBG") {
-        return Err(format!(
-            "KDBG at {kdbg:#x}: no `KDBG` tag (encoded block?); unloaded drivers not read"
-        ));
+        return Err(KernelReadError::NoKdbgTag { kdbg });
     }
-    let low = |v: u64| v & 0xffff_ffff;
-    let list_ptr = low(mem
-        .read_u64(kdbg.saturating_add(0x220))
-        .map_err(|e| e.to_string())?);
-    let count_ptr = low(mem
-        .read_u64(kdbg.saturating_add(0x228))
-        .map_err(|e| e.to_string())?);
+    let list_ptr = kernel
+        .kdbg_ptr(mem, kdbg.saturating_add(0x220))
+        .map_err(KernelReadError::read("KDBG MmUnloadedDrivers"))?;
+    let count_ptr = kernel
+        .kdbg_ptr(mem, kdbg.saturating_add(0x228))
+        .map_err(KernelReadError::read("KDBG MmLastUnloadedDriver"))?;
     if list_ptr == 0 || count_ptr == 0 {
         return Ok(Vec::new());
     }
-    let array = u64::from(
-        mem.read_u32(list_ptr)
-            .map_err(|e| format!("MmUnloadedDrivers: {e}"))?,
-    );
+    let array = kernel
+        .ptr(mem, list_ptr)
+        .map_err(KernelReadError::read("MmUnloadedDrivers"))?;
     let count = mem
         .read_u32(count_ptr)
-        .map_err(|e| format!("MmLastUnloadedDriver: {e}"))?
+        .map_err(KernelReadError::read("MmLastUnloadedDriver"))?
         .min(50);
+    let [size, start, end] = kernel.unloaded;
     let mut out = Vec::new();
     for i in 0..u64::from(count) {
-        let e = array.saturating_add(i * 0x18);
-        let name = mem.read_unicode_string32(e).unwrap_or_default();
+        let e = array.saturating_add(i * size);
         out.push(UnloadedModule {
-            name,
-            start: mem
-                .read_u32(e.saturating_add(8))
-                .map(u64::from)
-                .unwrap_or(0),
-            end: mem
-                .read_u32(e.saturating_add(0xc))
-                .map(u64::from)
-                .unwrap_or(0),
+            name: mem.read_unicode_string(e, kernel.wide).unwrap_or_default(),
+            start: kernel.ptr(mem, e.saturating_add(start)).unwrap_or(0),
+            end: kernel.ptr(mem, e.saturating_add(end)).unwrap_or(0),
         });
     }
     Ok(out)
-}
-
-/// x86 offsets of Windows 7 (builds 7600/7601; public type dumps of the Windows 7 SP1 x86
-/// kernel): KPRCB.CurrentThread 0x4, KTHREAD.StackLimit 0x2C, StackBase 0x190,
-/// ApcState.Process 0x50, EPROCESS.ImageFileName 0x16C. Other 32-bit builds moved them.
-const X86_WIN7: [u64; 5] = [0x4, 0x2c, 0x190, 0x50, 0x16c];
-
-/// The crashing thread of a 32-bit kernel: KDBG's KiProcessorBlock (0x218, a sign-extended
-/// pointer to an array of 4-byte KPRCB pointers), each CPU's current thread, the one whose
-/// stack holds the context's ESP, and its process name. Windows 7 offsets only.
-fn current_thread32(
-    dump: &CrashDump,
-    kdbg: u64,
-) -> Result<(super::ThreadInfo, Option<String>), String> {
-    if !(7600..=7601).contains(&dump.build) {
-        return Err(format!(
-            "x86 build {}: KTHREAD/EPROCESS offsets are only known for Windows 7 (7600/7601); the crashing thread and PROCESS_NAME are not read",
-            dump.build
-        ));
-    }
-    let [current, limit_off, base_off, process_off, name_off] = X86_WIN7;
-    let mem = &dump.memory;
-    let esp = dump.context.as_ref().map(|c| c.sp()).unwrap_or(0);
-    let blocks = mem
-        .read_u64(kdbg.saturating_add(0x218))
-        .map_err(|e| format!("KDBG KiProcessorBlock: {e}"))?
-        & 0xffff_ffff;
-    for cpu in 0..u64::from(dump.processors.min(1024)) {
-        let Ok(prcb) = mem.read_u32(blocks.saturating_add(4 * cpu)).map(u64::from) else {
-            continue;
-        };
-        let Ok(thread) = mem.read_u32(prcb.saturating_add(current)).map(u64::from) else {
-            continue;
-        };
-        let (Ok(limit), Ok(base)) = (
-            mem.read_u32(thread.saturating_add(limit_off))
-                .map(u64::from),
-            mem.read_u32(thread.saturating_add(base_off)).map(u64::from),
-        ) else {
-            continue;
-        };
-        if !(limit..base).contains(&esp) {
-            continue;
-        }
-        let process = mem
-            .read_u32(thread.saturating_add(process_off))
-            .ok()
-            .and_then(|p| {
-                let b = mem
-                    .read_vec(u64::from(p).saturating_add(name_off), 15)
-                    .ok()?;
-                let end = b.iter().position(|&c| c == 0).unwrap_or(b.len());
-                let name = b.get(..end)?;
-                (end > 0 && name.iter().all(|c| c.is_ascii_graphic() || *c == b' '))
-                    .then(|| String::from_utf8_lossy(name).into_owned())
-            });
-        let info = super::ThreadInfo {
-            id: None,
-            address: Some(thread),
-            stack_start: Some(limit),
-            stack_size: Some(base - limit),
-        };
-        return Ok((info, process));
-    }
-    Err(format!(
-        "no processor's current thread has ESP {esp:#x} on its stack: PROCESS_NAME not read"
-    ))
 }
 
 /// Where a physical-memory descriptor's runs start, how wide its fields are, how many fit.

@@ -567,30 +567,35 @@ impl ViewJob {
 
     /// Drains the worker's messages: the result once it is done (`Err` when the worker is gone
     /// without one), `Ok(None)` while it runs.
-    pub fn poll(&mut self) -> Result<Option<ViewResult>, String> {
+    pub fn poll(&mut self) -> Result<Option<ViewResult>, JobStopped> {
         loop {
             match self.rx.try_recv() {
                 Ok(JobMsg::Progress(p)) => self.progress = p,
                 Ok(JobMsg::Done(r)) => return Ok(Some(r)),
                 Err(TryRecvError::Empty) => return Ok(None),
                 Err(TryRecvError::Disconnected) => {
-                    return Err("the timeline filter stopped unexpectedly".into());
+                    return Err(JobStopped);
                 }
             }
         }
     }
 
     /// Blocks until the worker is done (tests and benchmarks).
-    pub fn wait(self) -> Result<ViewResult, String> {
+    pub fn wait(self) -> Result<ViewResult, JobStopped> {
         loop {
             match self.rx.recv() {
                 Ok(JobMsg::Progress(_)) => {}
                 Ok(JobMsg::Done(r)) => return Ok(r),
-                Err(_) => return Err("the timeline filter stopped unexpectedly".into()),
+                Err(_) => return Err(JobStopped),
             }
         }
     }
 }
+
+/// The filter worker ended without a result (it panicked or could not start).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("the timeline filter stopped unexpectedly")]
+pub struct JobStopped;
 
 impl Drop for ViewJob {
     fn drop(&mut self) {

@@ -248,10 +248,10 @@ fn ctl_and_signed_bytes<'a>(sd: &pkcs7::SignedData<'a>) -> DerResult<(Tlv<'a>, &
     }
     if content.tag == der::OCTET_STRING {
         let inner = der::parse(content.value, content.value_offset())?
-            .expect(der::SEQUENCE, "a CTL SEQUENCE inside the OCTET STRING")?;
+            .expect_tag(der::SEQUENCE, "a CTL SEQUENCE inside the OCTET STRING")?;
         return Ok((inner, content.value));
     }
-    let ctl = content.expect(der::SEQUENCE, "a CTL SEQUENCE")?;
+    let ctl = content.expect_tag(der::SEQUENCE, "a CTL SEQUENCE")?;
     Ok((ctl, ctl.value))
 }
 
@@ -335,7 +335,7 @@ fn walk_ctl<'a>(
     mut visit: impl FnMut(DerResult<RawMember<'a>>) -> bool,
 ) -> DerResult<CtlHeader<'a>> {
     let mut r = ctl.children();
-    r.expect(der::SEQUENCE, "the CTL subjectUsage SEQUENCE")?;
+    r.expect_tag(der::SEQUENCE, "the CTL subjectUsage SEQUENCE")?;
     let list_identifier = r.optional(der::OCTET_STRING)?.map(|t| t.value);
     r.optional(der::INTEGER)?;
     let this_update = r.any("the CTL thisUpdate")?.time().ok();
@@ -343,7 +343,7 @@ fn walk_ctl<'a>(
         r.next_tlv()?;
     }
     let subject_algorithm = Some(pkcs7::algorithm_oid(
-        r.expect(der::SEQUENCE, "the CTL subjectAlgorithm")?,
+        r.expect_tag(der::SEQUENCE, "the CTL subjectAlgorithm")?,
     )?);
     let mut header = CtlHeader {
         list_identifier,
@@ -376,9 +376,11 @@ fn walk_ctl<'a>(
 }
 
 fn raw_member(s: Tlv<'_>) -> DerResult<RawMember<'_>> {
-    let s = s.expect(der::SEQUENCE, "a TrustedSubject SEQUENCE")?;
+    let s = s.expect_tag(der::SEQUENCE, "a TrustedSubject SEQUENCE")?;
     let mut r = s.children();
-    let tag = r.expect(der::OCTET_STRING, "the subjectIdentifier")?.value;
+    let tag = r
+        .expect_tag(der::OCTET_STRING, "the subjectIdentifier")?
+        .value;
     let attrs = r.optional(der::SET)?;
     let mut member = RawMember {
         tag,
@@ -392,16 +394,18 @@ fn raw_member(s: Tlv<'_>) -> DerResult<RawMember<'_>> {
         let mut ar = set.children();
         while let Some(a) = ar.next_tlv()? {
             let mut fields = a.children();
-            let oid = fields.expect(der::OID, "an attribute type")?;
+            let oid = fields.expect_tag(der::OID, "an attribute type")?;
             if oid.value == CAT_NAMEVALUE_BYTES {
-                if let Ok(values) = fields.expect(der::SET, "name/value values")
-                    && let Ok(nv) = values.children().expect(der::SEQUENCE, "CAT_NAMEVALUE")
+                if let Ok(values) = fields.expect_tag(der::SET, "name/value values")
+                    && let Ok(nv) = values.children().expect_tag(der::SEQUENCE, "CAT_NAMEVALUE")
                 {
                     let mut f = nv.children();
-                    if f.expect(der::BMP_STRING, "name").map(|t| t.value) == Ok(FILE_BMP) {
+                    if f.expect_tag(der::BMP_STRING, "name").map(|t| t.value) == Ok(FILE_BMP) {
                         let _ = f.optional(der::INTEGER);
-                        member.file_utf16 =
-                            f.expect(der::OCTET_STRING, "value").ok().map(|t| t.value);
+                        member.file_utf16 = f
+                            .expect_tag(der::OCTET_STRING, "value")
+                            .ok()
+                            .map(|t| t.value);
                     }
                 }
                 continue;
@@ -409,11 +413,11 @@ fn raw_member(s: Tlv<'_>) -> DerResult<RawMember<'_>> {
             if oid.value != SPC_INDIRECT_DATA_BYTES {
                 continue;
             }
-            let values = fields.expect(der::SET, "the SPC_INDIRECT_DATA values")?;
+            let values = fields.expect_tag(der::SET, "the SPC_INDIRECT_DATA values")?;
             let (alg, digest) = indirect_data_digest_raw(
                 values
                     .children()
-                    .expect(der::SEQUENCE, "SpcIndirectDataContent")?,
+                    .expect_tag(der::SEQUENCE, "SpcIndirectDataContent")?,
             )?;
             member.digest = Some(digest);
             member.digest_oid = Some(alg);
@@ -442,15 +446,15 @@ pub(crate) fn indirect_data_digest(content: Tlv<'_>) -> DerResult<(String, &[u8]
 /// As [`indirect_data_digest`] with the OID as content octets (no allocation: the index path).
 fn indirect_data_digest_raw(content: Tlv<'_>) -> DerResult<(&[u8], &[u8])> {
     let mut r = content.children();
-    r.expect(der::SEQUENCE, "SpcAttributeTypeAndOptionalValue")?;
-    let di = r.expect(der::SEQUENCE, "the DigestInfo")?;
+    r.expect_tag(der::SEQUENCE, "SpcAttributeTypeAndOptionalValue")?;
+    let di = r.expect_tag(der::SEQUENCE, "the DigestInfo")?;
     let mut d = di.children();
-    let alg = d.expect(der::SEQUENCE, "the digest AlgorithmIdentifier")?;
+    let alg = d.expect_tag(der::SEQUENCE, "the digest AlgorithmIdentifier")?;
     let oid = alg
         .children()
-        .expect(der::OID, "an algorithm OBJECT IDENTIFIER")?;
+        .expect_tag(der::OID, "an algorithm OBJECT IDENTIFIER")?;
     let digest = d
-        .expect(der::OCTET_STRING, "the digest OCTET STRING")?
+        .expect_tag(der::OCTET_STRING, "the digest OCTET STRING")?
         .value;
     Ok((oid.value, digest))
 }
@@ -458,9 +462,9 @@ fn indirect_data_digest_raw(content: Tlv<'_>) -> DerResult<(&[u8], &[u8])> {
 /// `CAT_NAMEVALUE ::= SEQUENCE { tag BMPString, flags INTEGER, value OCTET STRING (UTF-16LE) }`.
 fn name_value(v: Tlv<'_>) -> Option<(String, String)> {
     let mut r = v.children();
-    let name = r.expect(der::BMP_STRING, "name").ok()?.text();
+    let name = r.expect_tag(der::BMP_STRING, "name").ok()?.text();
     r.optional(der::INTEGER).ok()?;
-    let value = r.expect(der::OCTET_STRING, "value").ok()?;
+    let value = r.expect_tag(der::OCTET_STRING, "value").ok()?;
     Some((name, crate::text::utf16le_lossy(value.value)))
 }
 
@@ -470,11 +474,11 @@ fn catalog_attributes(exts: Tlv<'_>) -> Vec<(String, String)> {
     let mut r = exts.children();
     while let Ok(Some(ext)) = r.next_tlv() {
         let mut e = ext.children();
-        let Ok(oid) = e.expect(der::OID, "extension id") else {
+        let Ok(oid) = e.expect_tag(der::OID, "extension id") else {
             continue;
         };
         let _ = e.optional(der::BOOLEAN);
-        let Ok(value) = e.expect(der::OCTET_STRING, "extension value") else {
+        let Ok(value) = e.expect_tag(der::OCTET_STRING, "extension value") else {
             continue;
         };
         if oid.oid().ok().as_deref() == Some(OID_CAT_NAMEVALUE)

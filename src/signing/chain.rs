@@ -980,11 +980,14 @@ fn rsa_verify(key: &[u8], digest: &str, hashed: &[u8], signature: &[u8]) -> Resu
 
 /// `Ecdsa-Sig-Value ::= SEQUENCE { r INTEGER, s INTEGER }` as fixed-width r || s.
 fn ecdsa_rs(sig: &[u8], width: usize) -> Option<Vec<u8>> {
-    let seq = der::parse(sig, 0).ok()?.expect(der::SEQUENCE, "").ok()?;
+    let seq = der::parse(sig, 0)
+        .ok()?
+        .expect_tag(der::SEQUENCE, "")
+        .ok()?;
     let mut r = seq.children();
     let mut out = Vec::with_capacity(width * 2);
     for _ in 0..2 {
-        let v = r.expect(der::INTEGER, "").ok()?.value;
+        let v = r.expect_tag(der::INTEGER, "").ok()?.value;
         let v = match v {
             [0, rest @ ..] => rest,
             v => v,
@@ -1030,10 +1033,10 @@ fn ecdsa_verify(signer: &Certificate<'_>, hashed: &[u8], signature: &[u8]) -> Re
 
 /// `RSAPublicKey ::= SEQUENCE { modulus INTEGER, publicExponent INTEGER }` (RFC 8017 A.1.1).
 fn rsa_key(bits: &[u8]) -> Result<rsa::RsaPublicKey, DerError> {
-    let seq = der::parse(bits, 0)?.expect(der::SEQUENCE, "an RSAPublicKey SEQUENCE")?;
+    let seq = der::parse(bits, 0)?.expect_tag(der::SEQUENCE, "an RSAPublicKey SEQUENCE")?;
     let mut r = seq.children();
-    let n = r.expect(der::INTEGER, "the modulus")?;
-    let e = r.expect(der::INTEGER, "the public exponent")?;
+    let n = r.expect_tag(der::INTEGER, "the modulus")?;
+    let e = r.expect_tag(der::INTEGER, "the public exponent")?;
     rsa::RsaPublicKey::new_with_max_size(
         rsa::BigUint::from_bytes_be(n.value),
         rsa::BigUint::from_bytes_be(e.value),

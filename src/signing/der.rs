@@ -92,7 +92,7 @@ impl<'a> Tlv<'a> {
     }
 
     /// Fail unless the tag is `tag`.
-    pub fn expect(self, tag: u8, what: &str) -> DerResult<Tlv<'a>> {
+    pub fn expect_tag(self, tag: u8, what: &str) -> DerResult<Tlv<'a>> {
         if self.tag == tag {
             Ok(self)
         } else {
@@ -223,10 +223,10 @@ impl<'a> Reader<'a> {
     }
 
     /// The next element, which must exist and carry `tag`.
-    pub fn expect(&mut self, tag: u8, what: &str) -> DerResult<Tlv<'a>> {
+    pub fn expect_tag(&mut self, tag: u8, what: &str) -> DerResult<Tlv<'a>> {
         let at = self.offset();
         match self.next_tlv()? {
-            Some(t) => t.expect(tag, what),
+            Some(t) => t.expect_tag(tag, what),
             None => Err(DerError::new(at, format!("{what} (end of data found)"))),
         }
     }
@@ -403,8 +403,11 @@ mod tests {
         let der = [0x30, 0x07, 0x02, 0x01, 0x05, 0x04, 0x02, b'a', b'b'];
         let t = parse(&der, 100).expect("parses");
         let mut r = t.children();
-        assert_eq!(r.expect(INTEGER, "int").expect("int").small_uint(), Ok(5));
-        let s = r.expect(OCTET_STRING, "octets").expect("octets");
+        assert_eq!(
+            r.expect_tag(INTEGER, "int").expect("int").small_uint(),
+            Ok(5)
+        );
+        let s = r.expect_tag(OCTET_STRING, "octets").expect("octets");
         assert_eq!((s.value, s.offset), (&b"ab"[..], 105));
         let ber = [0x30, 0x80, 0x02, 0x01, 0x05, 0x00, 0x00];
         let t = parse(&ber, 0).expect("parses");

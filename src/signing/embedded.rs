@@ -408,7 +408,8 @@ fn signature_info<'a>(
     roots: &RootStore,
     depth: u32,
 ) -> DerResult<(SignatureInfo, Vec<Tlv<'a>>)> {
-    let sd = pkcs7::parse_content_info_tlv(ci.expect(der::SEQUENCE, "a ContentInfo SEQUENCE")?)?;
+    let sd =
+        pkcs7::parse_content_info_tlv(ci.expect_tag(der::SEQUENCE, "a ContentInfo SEQUENCE")?)?;
     let raw_content = sd
         .content
         .ok_or_else(|| der::DerError::new(ci.offset, "an SpcIndirectDataContent"))?;
@@ -681,14 +682,14 @@ fn rfc3161_timestamp(token: Tlv<'_>, signed: &[u8], roots: &RootStore) -> Timest
     };
     let parsed = tst.and_then(|tst| {
         let mut r = tst.children();
-        r.expect(der::INTEGER, "version").ok()?;
-        r.expect(der::OID, "policy").ok()?;
-        let imprint = r.expect(der::SEQUENCE, "messageImprint").ok()?;
-        r.expect(der::INTEGER, "serialNumber").ok()?;
+        r.expect_tag(der::INTEGER, "version").ok()?;
+        r.expect_tag(der::OID, "policy").ok()?;
+        let imprint = r.expect_tag(der::SEQUENCE, "messageImprint").ok()?;
+        r.expect_tag(der::INTEGER, "serialNumber").ok()?;
         let time = r.any("genTime").ok()?.time().ok()?;
         let mut i = imprint.children();
-        let alg = pkcs7::algorithm_oid(i.expect(der::SEQUENCE, "hashAlgorithm").ok()?).ok()?;
-        let hashed = i.expect(der::OCTET_STRING, "hashedMessage").ok()?.value;
+        let alg = pkcs7::algorithm_oid(i.expect_tag(der::SEQUENCE, "hashAlgorithm").ok()?).ok()?;
+        let hashed = i.expect_tag(der::OCTET_STRING, "hashedMessage").ok()?.value;
         Some((time, alg, hashed))
     });
     let Some((time, imprint_alg, imprint)) = parsed else {

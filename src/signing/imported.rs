@@ -59,8 +59,8 @@ fn report_text(bytes: &[u8]) -> String {
     }
 }
 
-/// Read a sigcheck CSV (`sigcheck -c [-h] [-i] …`): columns found by header name.
-pub fn read_sigcheck_csv(path: &Path) -> Result<Vec<ThirdPartyVerdict>, ReportError> {
+/// A report file's text, read within the report bound.
+fn read_text(path: &Path) -> Result<String, ReportError> {
     let bytes =
         crate::input::read_bounded(path, crate::input::MAX_REPORT_BYTES).map_err(|source| {
             ReportError::Io {
@@ -68,7 +68,12 @@ pub fn read_sigcheck_csv(path: &Path) -> Result<Vec<ThirdPartyVerdict>, ReportEr
                 source,
             }
         })?;
-    parse_sigcheck_csv(&report_text(&bytes), path)
+    Ok(report_text(&bytes))
+}
+
+/// Read a sigcheck CSV (`sigcheck -c [-h] [-i] …`): columns found by header name.
+pub fn read_sigcheck_csv(path: &Path) -> Result<Vec<ThirdPartyVerdict>, ReportError> {
+    parse_sigcheck_csv(&read_text(path)?, path)
 }
 
 /// Parse sigcheck CSV text (`report` names the source in results and errors).
@@ -127,14 +132,7 @@ pub fn parse_sigcheck_csv(
 /// Read a SIGVERIF.TXT: `[directory]` headers followed by fixed-width rows
 /// `File  Modified  Version  Status  Catalog  Signed By`, split on runs of 2+ spaces.
 pub fn read_sigverif(path: &Path) -> Result<Vec<ThirdPartyVerdict>, ReportError> {
-    let bytes =
-        crate::input::read_bounded(path, crate::input::MAX_REPORT_BYTES).map_err(|source| {
-            ReportError::Io {
-                path: path.to_path_buf(),
-                source,
-            }
-        })?;
-    Ok(parse_sigverif(&report_text(&bytes), path))
+    Ok(parse_sigverif(&read_text(path)?, path))
 }
 
 /// Parse SIGVERIF.TXT text leniently (its layout is not documented; unknown lines are skipped).
@@ -184,14 +182,7 @@ pub fn parse_sigverif(text: &str, report: &Path) -> Vec<ThirdPartyVerdict> {
 
 /// Read a report by sniffing: SIGVERIF.TXT by name or banner, else sigcheck CSV.
 pub fn read_report(path: &Path) -> Result<Vec<ThirdPartyVerdict>, ReportError> {
-    let bytes =
-        crate::input::read_bounded(path, crate::input::MAX_REPORT_BYTES).map_err(|source| {
-            ReportError::Io {
-                path: path.to_path_buf(),
-                source,
-            }
-        })?;
-    let text = report_text(&bytes);
+    let text = read_text(path)?;
     let is_sigverif = path
         .file_name()
         .is_some_and(|n| n.to_string_lossy().eq_ignore_ascii_case("sigverif.txt"))

@@ -11,7 +11,7 @@
 //! * [`verdict`]: one [`FileVerdict`] per file, judged by Windows' kernel-mode signing policy
 //!   against a [`RootStore`] (shipped Microsoft roots, pinned cross-certificates, given roots):
 //!   every signature as explicit [`Check`] states, the chain ([`chain`]), the timestamp, page
-//!   hashes, and what Windows does ([`policy`]); [`CaseSignatures::scan`] for a whole case.
+//!   hashes, and what Windows does ([`policy`]); [`verify`] for a whole case: the one entry point.
 //! * [`imported`]: sigcheck CSV and SIGVERIF.TXT, shown beside our verdicts.
 
 pub mod authenticode;
@@ -206,6 +206,31 @@ pub struct FileVerdict {
 }
 
 impl FileVerdict {
+    /// A verdict for `path` before anything is known: unreadable until judged.
+    fn blank(path: &Path) -> FileVerdict {
+        FileVerdict {
+            path: path.to_path_buf(),
+            driver: DriverKey::from_path(&path.to_string_lossy()),
+            size: None,
+            hash_kind: HashKind::None,
+            sha1: None,
+            sha256: None,
+            flat_sha1: None,
+            flat_sha256: None,
+            image: None,
+            embedded: EmbeddedSummary::default(),
+            catalog: None,
+            catalogs: Vec::new(),
+            listed_by_name: Vec::new(),
+            verdict: Verdict::Unreadable,
+            reason: String::new(),
+            windows: String::new(),
+            checksum: None,
+            third_party: Vec::new(),
+            warnings: Vec::new(),
+        }
+    }
+
     /// The chain that vouches for the file, when it is signed.
     pub fn vouching_chain(&self) -> Option<&ChainReport> {
         match self.verdict {
@@ -296,6 +321,17 @@ pub enum SigningError {
     },
 }
 
+impl FileVerdict {
+    /// The file could not be judged: why in `warnings`, a short reason, what Windows does.
+    fn unreadable(mut self, error: SigningError, reason: &str) -> FileVerdict {
+        self.warnings.push(error.to_string());
+        self.verdict = Verdict::Unreadable;
+        self.reason = reason.into();
+        self.windows = Verdict::Unreadable.windows().into();
+        self
+    }
+}
+
 /// The verdict for one file against a catalog index and trust anchors. Never fails: an
 /// unreadable file gets [`Verdict::Unreadable`] and the reason in `warnings`.
 ///
@@ -304,40 +340,12 @@ pub enum SigningError {
 /// whose signature holds; else what breaks the embedded signature; else a trusted catalog only
 /// in servicing\Packages; else what breaks the catalogs listing the file; else unsigned.
 pub fn verdict(path: &Path, index: &CatalogIndex, roots: &RootStore) -> FileVerdict {
-    let mut v = FileVerdict {
-        path: path.to_path_buf(),
-        driver: DriverKey::from_path(&path.to_string_lossy()),
-        size: None,
-        hash_kind: HashKind::None,
-        sha1: None,
-        sha256: None,
-        flat_sha1: None,
-        flat_sha256: None,
-        image: None,
-        embedded: EmbeddedSummary::default(),
-        catalog: None,
-        catalogs: Vec::new(),
-        listed_by_name: Vec::new(),
-        verdict: Verdict::Unreadable,
-        reason: String::new(),
-        windows: String::new(),
-        checksum: None,
-        third_party: Vec::new(),
-        warnings: Vec::new(),
-    };
+    let mut v = FileVerdict::blank(path);
     let bytes = match crate::mapped::Bytes::open(path) {
         Ok(b) => b,
         Err(source) => {
-            v.warnings.push(
-                SigningError::Io {
-                    path: path.to_path_buf(),
-                    source,
-                }
-                .to_string(),
-            );
-            v.reason = "the file cannot be read".into();
-            v.windows = Verdict::Unreadable.windows().into();
-            return v;
+            let path = path.to_path_buf();
+            return v.unreadable(SigningError::Io { path, source }, "the file cannot be read");
         }
     };
     v.size = u64::try_from(bytes.len()).ok();
@@ -350,16 +358,11 @@ pub fn verdict(path: &Path, index: &CatalogIndex, roots: &RootStore) -> FileVerd
             }) {
             Ok(l) => l,
             Err(source) => {
-                v.warnings.push(
-                    SigningError::Pe {
-                        path: path.to_path_buf(),
-                        source,
-                    }
-                    .to_string(),
+                let path = path.to_path_buf();
+                return v.unreadable(
+                    SigningError::Pe { path, source },
+                    "the PE headers are broken",
                 );
-                v.reason = "the PE headers are broken".into();
-                v.windows = Verdict::Unreadable.windows().into();
-                return v;
             }
         };
         let h = authenticode::hashes_with_layout(&bytes, &layout);
@@ -983,80 +986,62 @@ pub struct CaseSignatures {
     pub verdicts: Vec<FileVerdict>,
 }
 
-impl CaseSignatures {
-    /// Find the case's catalog folders (CatRoot and servicing\Packages anywhere under
-    /// `case_root`, see [`discover_catalog_dirs`]), index them, judge every file of `drivers`,
-    /// and attach sigcheck / SIGVERIF.TXT reports found in the case. Chains are checked against
-    /// the shipped roots and `BSODWB_ROOTS` ([`RootStore::for_workbench`]).
-    pub fn scan(
-        case_root: &Path,
-        drivers: &[PathBuf],
-        progress: &(dyn Fn(ScanProgress) + Sync),
-    ) -> Vec<FileVerdict> {
-        Self::load(case_root, drivers, &RootStore::for_workbench(), progress).verdicts
-    }
-
-    /// As [`CaseSignatures::scan`], with a chain check against `roots`.
-    pub fn scan_with_roots(
-        case_root: &Path,
-        drivers: &[PathBuf],
-        roots: &RootStore,
-        progress: &(dyn Fn(ScanProgress) + Sync),
-    ) -> Vec<FileVerdict> {
-        Self::load(case_root, drivers, roots, progress).verdicts
-    }
-
-    /// Everything [`CaseSignatures::scan`] does, keeping the catalog folders, unreadable
-    /// catalogs and imported reports beside the verdicts.
-    pub fn load(
-        case_root: &Path,
-        drivers: &[PathBuf],
-        roots: &RootStore,
-        progress: &(dyn Fn(ScanProgress) + Sync),
-    ) -> CaseSignatures {
-        use rayon::prelude::*;
-        use std::sync::atomic::{AtomicUsize, Ordering};
-        let catalog_dirs = discover_catalog_dirs(case_root);
-        let index = CatalogIndex::build(&catalog_dirs, &|p: IndexProgress| {
-            progress(ScanProgress::Indexing {
-                done: p.done,
-                total: p.total,
-            })
-        });
-        let total = drivers.len();
-        let done = AtomicUsize::new(0);
-        let mut verdicts: Vec<FileVerdict> = drivers
-            .par_iter()
-            .map(|p| {
-                let v = verdict(p, &index, roots);
-                let n = done.fetch_add(1, Ordering::Relaxed) + 1;
-                progress(ScanProgress::Verdicts { done: n, total });
-                v
-            })
-            .collect();
-        let reports = imported::find_reports(case_root);
-        let mut lines = Vec::new();
-        let mut report_errors = Vec::new();
-        for r in &reports {
-            match imported::read_report(r) {
-                Ok(l) => lines.extend(l),
-                Err(e) => report_errors.push(e.to_string()),
-            }
+/// Verify the driver files of a case: the one entry point for signature verification.
+///
+/// Finds the case's catalog folders (CatRoot and servicing\Packages anywhere under
+/// `case_root`, see [`discover_catalog_dirs`]), indexes them, judges every file of `drivers`
+/// ([`verdict`], in parallel, in the order given) with chains checked against `roots`
+/// ([`RootStore::for_workbench`] for the shipped roots plus `BSODWB_ROOTS`), and attaches the
+/// sigcheck / SIGVERIF.TXT reports found in the case. The catalog folders, unreadable
+/// catalogs and imported reports are kept beside the verdicts.
+pub fn verify(
+    case_root: &Path,
+    drivers: &[PathBuf],
+    roots: &RootStore,
+    progress: &(dyn Fn(ScanProgress) + Sync),
+) -> CaseSignatures {
+    use rayon::prelude::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let catalog_dirs = discover_catalog_dirs(case_root);
+    let index = CatalogIndex::build(&catalog_dirs, &|p: IndexProgress| {
+        progress(ScanProgress::Indexing {
+            done: p.done,
+            total: p.total,
+        })
+    });
+    let total = drivers.len();
+    let done = AtomicUsize::new(0);
+    let mut verdicts: Vec<FileVerdict> = drivers
+        .par_iter()
+        .map(|p| {
+            let v = verdict(p, &index, roots);
+            let n = done.fetch_add(1, Ordering::Relaxed) + 1;
+            progress(ScanProgress::Verdicts { done: n, total });
+            v
+        })
+        .collect();
+    let reports = imported::find_reports(case_root);
+    let mut lines = Vec::new();
+    let mut report_errors = Vec::new();
+    for r in &reports {
+        match imported::read_report(r) {
+            Ok(l) => lines.extend(l),
+            Err(e) => report_errors.push(e.to_string()),
         }
-        attach_third_party(&mut verdicts, &lines);
-        CaseSignatures {
-            catalog_dirs,
-            catalogs: index.catalogs.len(),
-            catalog_members: index.member_count(),
-            catalog_errors: index
-                .catalogs
-                .iter()
-                .filter_map(|c| c.error.as_ref().map(|e| (c.path.clone(), e.clone())))
-                .collect(),
-            reports,
-            report_errors,
-            verdicts,
-        }
+    }
+    attach_third_party(&mut verdicts, &lines);
+    CaseSignatures {
+        catalog_dirs,
+        catalogs: index.catalogs.len(),
+        catalog_members: index.member_count(),
+        catalog_errors: index
+            .catalogs
+            .iter()
+            .filter_map(|c| c.error.as_ref().map(|e| (c.path.clone(), e.clone())))
+            .collect(),
+        reports,
+        report_errors,
+        verdicts,
     }
 }
 
@@ -1115,25 +1100,9 @@ mod tests {
 
     fn bare(path: &str) -> FileVerdict {
         FileVerdict {
-            path: PathBuf::from(path),
-            driver: DriverKey::from_path(path),
-            size: None,
-            hash_kind: HashKind::None,
             sha1: Some("AA".into()),
-            sha256: None,
-            flat_sha1: None,
-            flat_sha256: None,
-            image: None,
-            embedded: EmbeddedSummary::default(),
-            catalog: None,
-            catalogs: Vec::new(),
-            listed_by_name: Vec::new(),
             verdict: Verdict::Unsigned,
-            reason: String::new(),
-            windows: String::new(),
-            checksum: None,
-            third_party: Vec::new(),
-            warnings: Vec::new(),
+            ..FileVerdict::blank(Path::new(path))
         }
     }
 

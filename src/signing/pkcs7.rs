@@ -95,14 +95,14 @@ pub struct Attribute<'a> {
 
 /// Parse `ContentInfo { signedData, [0] SignedData }` starting at absolute offset `base`.
 pub fn parse_content_info(data: &[u8], base: usize) -> DerResult<SignedData<'_>> {
-    let ci = der::parse(data, base)?.expect(der::SEQUENCE, "a ContentInfo SEQUENCE")?;
+    let ci = der::parse(data, base)?.expect_tag(der::SEQUENCE, "a ContentInfo SEQUENCE")?;
     parse_content_info_tlv(ci)
 }
 
 /// As [`parse_content_info`], from an already located ContentInfo element.
 pub fn parse_content_info_tlv(ci: Tlv<'_>) -> DerResult<SignedData<'_>> {
     let mut r = ci.children();
-    let ty = r.expect(der::OID, "the ContentInfo content type")?;
+    let ty = r.expect_tag(der::OID, "the ContentInfo content type")?;
     let oid = ty.oid()?;
     if oid != OID_SIGNED_DATA {
         return Err(DerError::new(
@@ -110,20 +110,20 @@ pub fn parse_content_info_tlv(ci: Tlv<'_>) -> DerResult<SignedData<'_>> {
             format!("content type signedData {OID_SIGNED_DATA} (found {oid})"),
         ));
     }
-    let wrapper = r.expect(der::ctx(0), "[0] EXPLICIT SignedData")?;
+    let wrapper = r.expect_tag(der::ctx(0), "[0] EXPLICIT SignedData")?;
     let sd = wrapper
         .children()
-        .expect(der::SEQUENCE, "a SignedData SEQUENCE")?;
+        .expect_tag(der::SEQUENCE, "a SignedData SEQUENCE")?;
     parse_signed_data(sd)
 }
 
 fn parse_signed_data(sd: Tlv<'_>) -> DerResult<SignedData<'_>> {
     let mut r = sd.children();
-    r.expect(der::INTEGER, "the SignedData version")?;
-    r.expect(der::SET, "the digestAlgorithms SET")?;
-    let encap = r.expect(der::SEQUENCE, "the encapContentInfo SEQUENCE")?;
+    r.expect_tag(der::INTEGER, "the SignedData version")?;
+    r.expect_tag(der::SET, "the digestAlgorithms SET")?;
+    let encap = r.expect_tag(der::SEQUENCE, "the encapContentInfo SEQUENCE")?;
     let mut er = encap.children();
-    let content_type = er.expect(der::OID, "the eContentType")?.oid()?;
+    let content_type = er.expect_tag(der::OID, "the eContentType")?.oid()?;
     let content = match er.optional(der::ctx(0))? {
         Some(explicit) => explicit.children().next_tlv()?,
         None => None,
@@ -150,11 +150,11 @@ fn parse_signed_data(sd: Tlv<'_>) -> DerResult<SignedData<'_>> {
     }
     // CRLs are not used.
     r.optional(der::ctx(1))?;
-    let signers = r.expect(der::SET, "the signerInfos SET")?;
+    let signers = r.expect_tag(der::SET, "the signerInfos SET")?;
     let mut sr = signers.children();
     while let Some(si) = sr.next_tlv()? {
         out.signer_infos.push(parse_signer_info(
-            si.expect(der::SEQUENCE, "a SignerInfo SEQUENCE")?,
+            si.expect_tag(der::SEQUENCE, "a SignerInfo SEQUENCE")?,
         )?);
     }
     Ok(out)
@@ -163,29 +163,29 @@ fn parse_signed_data(sd: Tlv<'_>) -> DerResult<SignedData<'_>> {
 /// Parse an X.509 certificate element.
 pub fn parse_certificate(c: Tlv<'_>) -> DerResult<Certificate<'_>> {
     let mut r = c.children();
-    let tbs = r.expect(der::SEQUENCE, "a TBSCertificate SEQUENCE")?;
-    let sig_alg = r.expect(der::SEQUENCE, "the certificate signatureAlgorithm")?;
-    let sig = r.expect(der::BIT_STRING, "the certificate signature BIT STRING")?;
+    let tbs = r.expect_tag(der::SEQUENCE, "a TBSCertificate SEQUENCE")?;
+    let sig_alg = r.expect_tag(der::SEQUENCE, "the certificate signatureAlgorithm")?;
+    let sig = r.expect_tag(der::BIT_STRING, "the certificate signature BIT STRING")?;
     let mut t = tbs.children();
     let version = match t.optional(der::ctx(0))? {
         Some(v) => v
             .children()
-            .expect(der::INTEGER, "the certificate version")?
+            .expect_tag(der::INTEGER, "the certificate version")?
             .small_uint()
             .map(|n| u8::try_from(n + 1).unwrap_or(u8::MAX))?,
         None => 1,
     };
-    let serial = t.expect(der::INTEGER, "the serialNumber")?;
-    t.expect(der::SEQUENCE, "the TBS signature algorithm")?;
-    let issuer = t.expect(der::SEQUENCE, "the issuer Name")?;
-    let validity = t.expect(der::SEQUENCE, "the Validity")?;
-    let subject = t.expect(der::SEQUENCE, "the subject Name")?;
-    let spki = t.expect(der::SEQUENCE, "the SubjectPublicKeyInfo")?;
+    let serial = t.expect_tag(der::INTEGER, "the serialNumber")?;
+    t.expect_tag(der::SEQUENCE, "the TBS signature algorithm")?;
+    let issuer = t.expect_tag(der::SEQUENCE, "the issuer Name")?;
+    let validity = t.expect_tag(der::SEQUENCE, "the Validity")?;
+    let subject = t.expect_tag(der::SEQUENCE, "the subject Name")?;
+    let spki = t.expect_tag(der::SEQUENCE, "the SubjectPublicKeyInfo")?;
     let mut v = validity.children();
     let not_before = v.any("notBefore").ok().and_then(|x| x.time().ok());
     let not_after = v.any("notAfter").ok().and_then(|x| x.time().ok());
     let mut k = spki.children();
-    let key_alg = k.expect(der::SEQUENCE, "the key AlgorithmIdentifier")?;
+    let key_alg = k.expect_tag(der::SEQUENCE, "the key AlgorithmIdentifier")?;
     let key_algorithm = algorithm_oid(key_alg)?;
     let key_curve = {
         let mut a = key_alg.children();
@@ -195,7 +195,7 @@ pub fn parse_certificate(c: Tlv<'_>) -> DerResult<Certificate<'_>> {
             _ => None,
         }
     };
-    let key_bits = k.expect(der::BIT_STRING, "the subjectPublicKey BIT STRING")?;
+    let key_bits = k.expect_tag(der::BIT_STRING, "the subjectPublicKey BIT STRING")?;
     // issuerUniqueID [1], subjectUniqueID [2], extensions [3].
     let mut is_ca = None;
     let mut key_usage = None;
@@ -207,16 +207,16 @@ pub fn parse_certificate(c: Tlv<'_>) -> DerResult<Certificate<'_>> {
         }
         let exts = x
             .children()
-            .expect(der::SEQUENCE, "the Extensions SEQUENCE")?;
+            .expect_tag(der::SEQUENCE, "the Extensions SEQUENCE")?;
         let mut er = exts.children();
         while let Some(ext) = er.next_tlv()? {
             let mut f = ext.children();
-            let id = f.expect(der::OID, "an extension id")?.oid()?;
+            let id = f.expect_tag(der::OID, "an extension id")?.oid()?;
             let critical = match f.optional(der::BOOLEAN)? {
                 Some(b) => b.value.first().is_some_and(|v| *v != 0),
                 None => false,
             };
-            let value = f.expect(der::OCTET_STRING, "an extension value")?;
+            let value = f.expect_tag(der::OCTET_STRING, "an extension value")?;
             let inner = der::parse(value.value, value.value_offset())?;
             match id.as_str() {
                 "2.5.29.19" => {
@@ -227,7 +227,7 @@ pub fn parse_certificate(c: Tlv<'_>) -> DerResult<Certificate<'_>> {
                     });
                 }
                 "2.5.29.15" => {
-                    let bits = inner.expect(der::BIT_STRING, "keyUsage bits")?.value;
+                    let bits = inner.expect_tag(der::BIT_STRING, "keyUsage bits")?.value;
                     // First content byte: unused bits; then bit 0 is the MSB of the next byte.
                     let b0 = bits.get(1).copied().unwrap_or(0);
                     let b1 = bits.get(2).copied().unwrap_or(0);
@@ -289,22 +289,23 @@ pub fn parse_certificate(c: Tlv<'_>) -> DerResult<Certificate<'_>> {
 
 pub(crate) fn parse_signer_info(si: Tlv<'_>) -> DerResult<SignerInfo<'_>> {
     let mut r = si.children();
-    r.expect(der::INTEGER, "the SignerInfo version")?;
+    r.expect_tag(der::INTEGER, "the SignerInfo version")?;
     let sid = r.any("the signer identifier")?;
     let (issuer, serial) = if sid.tag == der::SEQUENCE {
         let mut s = sid.children();
-        let issuer = s.expect(der::SEQUENCE, "the signer's issuer Name")?;
-        let serial = s.expect(der::INTEGER, "the signer's serialNumber")?;
+        let issuer = s.expect_tag(der::SEQUENCE, "the signer's issuer Name")?;
+        let serial = s.expect_tag(der::INTEGER, "the signer's serialNumber")?;
         (Some(issuer), Some(serial.value))
     } else {
         // [0] SubjectKeyIdentifier: no issuer/serial to match by.
         (None, None)
     };
-    let digest_algorithm = algorithm_oid(r.expect(der::SEQUENCE, "the digestAlgorithm")?)?;
+    let digest_algorithm = algorithm_oid(r.expect_tag(der::SEQUENCE, "the digestAlgorithm")?)?;
     let signed_attrs = r.optional(der::ctx(0))?;
-    let signature_algorithm = algorithm_oid(r.expect(der::SEQUENCE, "the signatureAlgorithm")?)?;
+    let signature_algorithm =
+        algorithm_oid(r.expect_tag(der::SEQUENCE, "the signatureAlgorithm")?)?;
     let signature = r
-        .expect(der::OCTET_STRING, "the signature OCTET STRING")?
+        .expect_tag(der::OCTET_STRING, "the signature OCTET STRING")?
         .value;
     let unsigned_attrs = r.optional(der::ctx(1))?;
     Ok(SignerInfo {
@@ -321,7 +322,7 @@ pub(crate) fn parse_signer_info(si: Tlv<'_>) -> DerResult<SignerInfo<'_>> {
 /// The OID of an AlgorithmIdentifier SEQUENCE.
 pub fn algorithm_oid(alg: Tlv<'_>) -> DerResult<String> {
     alg.children()
-        .expect(der::OID, "an algorithm OBJECT IDENTIFIER")?
+        .expect_tag(der::OID, "an algorithm OBJECT IDENTIFIER")?
         .oid()
 }
 
@@ -332,11 +333,14 @@ pub fn attributes<'a>(set: Option<Tlv<'a>>) -> Vec<Attribute<'a>> {
     let mut r = set.children();
     while let Ok(Some(a)) = r.next_tlv() {
         let mut ar = a.children();
-        let Ok(oid) = ar.expect(der::OID, "attribute type").and_then(|t| t.oid()) else {
+        let Ok(oid) = ar
+            .expect_tag(der::OID, "attribute type")
+            .and_then(|t| t.oid())
+        else {
             break;
         };
         let mut values = Vec::new();
-        if let Ok(vs) = ar.expect(der::SET, "attribute values") {
+        if let Ok(vs) = ar.expect_tag(der::SET, "attribute values") {
             let mut vr = vs.children();
             while let Ok(Some(v)) = vr.next_tlv() {
                 values.push(v);

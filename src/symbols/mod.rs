@@ -151,10 +151,6 @@ pub struct Symbolizer {
     server: Option<Arc<server::SymbolServer>>,
 }
 
-/// Bounds on the recursive listing of extra folders (a case folder is small; a whole disk is not).
-const EXTRA_MAX_DEPTH: usize = 8;
-const EXTRA_MAX_FILES: usize = 200_000;
-
 impl Symbolizer {
     /// A symbolizer over the local parts of `symbol_path`, then `extra_dirs` (e.g. the case
     /// folder, searched recursively for images and PDBs by name).
@@ -254,38 +250,8 @@ impl Symbolizer {
     }
 
     fn extra_index(&self) -> &HashMap<String, Vec<PathBuf>> {
-        self.extra_index.get_or_init(|| {
-            let mut index: HashMap<String, Vec<PathBuf>> = HashMap::new();
-            let mut count = 0usize;
-            let mut stack: Vec<(PathBuf, usize)> =
-                self.extra_dirs.iter().map(|d| (d.clone(), 0)).collect();
-            stack.reverse();
-            while let Some((dir, depth)) = stack.pop() {
-                let Ok(rd) = std::fs::read_dir(&dir) else {
-                    continue;
-                };
-                let mut entries: Vec<_> = rd.flatten().collect();
-                entries.sort_by_key(|e| e.file_name());
-                for e in entries {
-                    count += 1;
-                    if count > EXTRA_MAX_FILES {
-                        return index;
-                    }
-                    let Ok(ft) = e.file_type() else { continue };
-                    if ft.is_dir() {
-                        if depth < EXTRA_MAX_DEPTH {
-                            stack.push((e.path(), depth + 1));
-                        }
-                    } else if let Some(n) = e.file_name().to_str() {
-                        index
-                            .entry(n.to_ascii_lowercase())
-                            .or_default()
-                            .push(e.path());
-                    }
-                }
-            }
-            index
-        })
+        self.extra_index
+            .get_or_init(|| crate::input::index_by_name(&self.extra_dirs))
     }
 
     /// Candidate files named `file_name`: flat in each symbol-path folder, then anywhere under
