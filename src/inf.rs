@@ -98,32 +98,7 @@ impl Inf {
 /// The text of an INF: UTF-16LE/BE by BOM (or by NUL bytes in every other place), UTF-8 with or
 /// without BOM, else ANSI (Windows-1252's Latin-1 subset). An odd trailing byte is dropped.
 pub fn decode_text(bytes: &[u8]) -> String {
-    let bytes = &bytes[..bytes.len().min(MAX_INF_BYTES)];
-    if let Some(rest) = bytes.strip_prefix(&[0xff, 0xfe]) {
-        return crate::text::utf16le_lossy(rest);
-    }
-    if let Some(rest) = bytes.strip_prefix(&[0xfe, 0xff]) {
-        let units: Vec<u16> = rest
-            .chunks_exact(2)
-            .map(|c| u16::from_be_bytes([c[0], c[1]]))
-            .collect();
-        return String::from_utf16_lossy(&units);
-    }
-    let probe = &bytes[..bytes.len().min(512)];
-    let odd_nuls = probe.iter().skip(1).step_by(2).filter(|b| **b == 0).count();
-    let even_nuls = probe.iter().step_by(2).filter(|b| **b == 0).count();
-    if probe.len() >= 4 && odd_nuls * 10 >= (probe.len() / 2) * 9 && even_nuls < odd_nuls / 10 {
-        return crate::text::utf16le_lossy(bytes);
-    }
-    let rest = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
-    match std::str::from_utf8(rest) {
-        Ok(s) => s.to_string(),
-        Err(e) if e.error_len().is_none() && e.valid_up_to() + 4 > rest.len() => {
-            // Cut off inside a UTF-8 sequence.
-            String::from_utf8_lossy(&rest[..e.valid_up_to()]).into_owned()
-        }
-        Err(_) => rest.iter().map(|&b| char::from(b)).collect(),
-    }
+    crate::text::decode_text(&bytes[..bytes.len().min(MAX_INF_BYTES)])
 }
 
 /// Sections of an INF: lower-cased name → its lines (comments stripped, continuations joined).

@@ -7,14 +7,14 @@ use std::path::PathBuf;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// The file to read.
+    /// The EVTX file to read (a cut or dirty log gives the records it holds).
     pub file: PathBuf,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = super::Format::Text)]
-    pub format: super::Format,
     /// Keep every record (other providers with their raw fields), not only the boot-failure set.
     #[arg(long)]
     pub all: bool,
+    /// Output format: text (one event a line), json, csv.
+    #[arg(long, value_enum, default_value_t = super::Format::Text)]
+    pub format: super::Format,
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {

@@ -14,27 +14,10 @@ pub struct TextLog {
     pub cut_off: bool,
 }
 
-/// Decode UTF-16LE/BE (by BOM, or by NULs in every other byte) or UTF-8 (BOM or not; invalid
-/// bytes replaced).
+/// Decode UTF-16LE/BE (by BOM, or by NULs in every other byte), UTF-8 (BOM or not) or ANSI:
+/// [`crate::text::decode_text`].
 pub fn decode(bytes: &[u8]) -> String {
-    if let Some(rest) = bytes.strip_prefix(&[0xff, 0xfe]) {
-        return crate::text::utf16le_lossy(rest);
-    }
-    if let Some(rest) = bytes.strip_prefix(&[0xfe, 0xff]) {
-        let units: Vec<u16> = rest
-            .chunks_exact(2)
-            .map(|c| u16::from_be_bytes([c[0], c[1]]))
-            .collect();
-        return String::from_utf16_lossy(&units);
-    }
-    let probe = &bytes[..bytes.len().min(512)];
-    let odd_nuls = probe.iter().skip(1).step_by(2).filter(|b| **b == 0).count();
-    let even_nuls = probe.iter().step_by(2).filter(|b| **b == 0).count();
-    if probe.len() >= 4 && odd_nuls * 10 >= (probe.len() / 2) * 9 && even_nuls < odd_nuls / 10 {
-        return crate::text::utf16le_lossy(bytes);
-    }
-    let rest = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
-    String::from_utf8_lossy(rest).into_owned()
+    crate::text::decode_text(bytes)
 }
 
 /// Read and decode a case text log; a failure is a warning naming `case_path`.

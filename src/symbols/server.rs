@@ -464,15 +464,7 @@ impl SymbolServer {
             // Only a clean miss is remembered on disk; a failure is retried next run.
             if !failed {
                 self.remember_miss(chain, name, key, &reasons.join("; "));
-                let why = reasons.join("; ");
-                self.report(Progress {
-                    file: name.to_string(),
-                    url: chain.urls.join(" "),
-                    bytes: 0,
-                    total: None,
-                    rate: 0.0,
-                    stage: Stage::Missing(why),
-                });
+                self.report_missing(chain, name, reasons.join("; "));
             }
         }
         if let Ok(mut m) = self.misses.lock() {
@@ -514,19 +506,28 @@ impl SymbolServer {
             .is_some_and(|age| age < self.opts.negative_ttl);
         if fresh {
             let why = std::fs::read_to_string(&m).unwrap_or_default();
-            self.report(Progress {
-                file: name.to_string(),
-                url: chain.urls.join(" "),
-                bytes: 0,
-                total: None,
-                rate: 0.0,
-                stage: Stage::Missing(format!(
+            self.report_missing(
+                chain,
+                name,
+                format!(
                     "not on the server (remembered from an earlier run: {})",
                     why.trim()
-                )),
-            });
+                ),
+            );
         }
         fresh
+    }
+
+    /// Say that `name` is on none of the chain's servers, and why.
+    fn report_missing(&self, chain: &Chain, name: &str, why: String) {
+        self.report(Progress {
+            file: name.to_string(),
+            url: chain.urls.join(" "),
+            bytes: 0,
+            total: None,
+            rate: 0.0,
+            stage: Stage::Missing(why),
+        });
     }
 
     fn remember_miss(&self, chain: &Chain, name: &str, key: &str, why: &str) {

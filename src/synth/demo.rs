@@ -339,16 +339,7 @@ fn write_boot_log(root: &Path, summary: &mut DemoSummary) -> io::Result<()> {
     };
     let mut w = PmlWriter::create(&path, capture)?;
     let boot = filetime(BOOT_UNIX, 0);
-    let system = w.add_process(ProcessSpec {
-        pid: 4,
-        name: "System".into(),
-        user: "NT AUTHORITY\\SYSTEM".into(),
-        integrity: "System".into(),
-        is_64bit: true,
-        authentication_id: 0x3e7,
-        start_time: boot,
-        ..Default::default()
-    });
+    let system = w.add_process(ProcessSpec::system(boot));
     let (ma, mi, build, rev) = story::OS_VERSION;
     let version = format!("{ma}.{mi}.{build}.{rev} (rs1_release.240404-1844)");
     w.add_module(

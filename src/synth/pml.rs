@@ -72,6 +72,22 @@ pub struct ProcessSpec {
     pub start_time: u64,
 }
 
+impl ProcessSpec {
+    /// The System process (PID 4, NT AUTHORITY\\SYSTEM, 64-bit, started at `start_time`).
+    pub fn system(start_time: u64) -> ProcessSpec {
+        ProcessSpec {
+            pid: 4,
+            name: "System".into(),
+            user: "NT AUTHORITY\\SYSTEM".into(),
+            integrity: "System".into(),
+            is_64bit: true,
+            authentication_id: 0x3e7,
+            start_time,
+            ..Default::default()
+        }
+    }
+}
+
 /// A module of a process.
 #[derive(Clone, Debug, Default)]
 pub struct ModuleSpec {
@@ -766,16 +782,7 @@ pub fn write_boot_log(
             })
             .collect()
     };
-    let system = w.add_process(ProcessSpec {
-        pid: 4,
-        name: "System".into(),
-        user: "NT AUTHORITY\\SYSTEM".into(),
-        integrity: "System".into(),
-        is_64bit: true,
-        authentication_id: 0x3e7,
-        start_time: BOOT_TIME,
-        ..Default::default()
-    });
+    let system = w.add_process(ProcessSpec::system(BOOT_TIME));
     w.add_module(
         system,
         ModuleSpec {

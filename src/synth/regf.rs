@@ -129,10 +129,10 @@ pub struct ServiceSpec {
     pub error_control: u32,
     pub image_path: Option<String>,
     pub group: Option<String>,
-    pub display_name: Option<String>,
-    pub description: Option<String>,
     pub tag: Option<u32>,
     pub depend_on_service: Vec<String>,
+    pub display_name: Option<String>,
+    pub description: Option<String>,
     /// Further values, written after the common ones.
     pub values: Vec<(String, RegData)>,
     /// Subkeys such as `Parameters` or `Instances`.

@@ -10,6 +10,7 @@ use crate::driver::DriverKey;
 use crate::registry::{Service, SystemHive};
 use crate::ui::action::{Outcome, PaneAction};
 use crate::ui::pane::{Pane, PaneContext};
+use crate::ui::pane_id::PaneId;
 use crate::ui::theme::Theme;
 use crate::ui::widgets::export::ViewTable;
 use crate::ui::widgets::search::{Jump, Search};
@@ -293,39 +294,30 @@ fn type_label(s: &Service) -> String {
 
 /// The services table's columns: narrow, wide, or wide with the other artefacts' facts.
 fn columns(wide: bool, with_facts: bool) -> Vec<Column> {
-    let mark = Column::fixed("", 1);
-    if with_facts {
-        vec![
-            mark,
-            Column::fixed("NAME", 24),
-            Column::fixed("START", 10).priority(4),
-            Column::fixed("TYPE", 14).priority(1),
-            Column::fixed("ERROR", 11).priority(3),
-            Column::fixed("GROUP", 24).priority(2),
-            Column::fixed("SIGNATURE", 26).priority(5),
-            Column::fixed("LOADED", 7).priority(4),
-            Column::fill("IMAGE PATH", 1),
-        ]
-    } else if wide {
-        vec![
-            mark,
-            Column::fixed("NAME", 24),
-            Column::fixed("START", 10).priority(4),
-            Column::fixed("TYPE", 20).priority(1),
-            Column::fixed("ERROR", 11).priority(3),
-            Column::fixed("GROUP", 28).priority(2),
-            Column::fill("IMAGE PATH", 1),
-        ]
-    } else {
-        vec![
-            mark,
-            Column::fixed("NAME", 16),
-            Column::fixed("START", 9).priority(4),
-            Column::fixed("TYPE", 13).priority(1),
-            Column::fixed("ERROR", 10).priority(3),
-            Column::fill("GROUP", 1),
-        ]
+    // Widths: (name, start, type, error, group) for narrow, wide, and wide with facts.
+    let (name, start, ty, error, group) = match (wide, with_facts) {
+        (false, _) => (16, 9, 13, 10, 0),
+        (true, false) => (24, 10, 20, 11, 28),
+        (true, true) => (24, 10, 14, 11, 24),
+    };
+    let mut columns = vec![
+        Column::fixed("", 1),
+        Column::fixed("NAME", name),
+        Column::fixed("START", start).priority(4),
+        Column::fixed("TYPE", ty).priority(1),
+        Column::fixed("ERROR", error).priority(3),
+    ];
+    if !wide {
+        columns.push(Column::fill("GROUP", 1));
+        return columns;
     }
+    columns.push(Column::fixed("GROUP", group).priority(2));
+    if with_facts {
+        columns.push(Column::fixed("SIGNATURE", 26).priority(5));
+        columns.push(Column::fixed("LOADED", 7).priority(4));
+    }
+    columns.push(Column::fill("IMAGE PATH", 1));
+    columns
 }
 
 impl Pane for DriversPane {
@@ -337,13 +329,7 @@ impl Pane for DriversPane {
         let theme = ctx.theme;
         self.sync(ctx.case.hive.as_ref());
         let Some(hive) = ctx.case.hive.as_ref() else {
-            widgets::missing(
-                frame,
-                area,
-                crate::ui::pane_id::PaneId::Drivers.title(),
-                NEEDS,
-                theme,
-            );
+            widgets::missing(frame, area, PaneId::Drivers.title(), NEEDS, theme);
             return;
         };
         let focused = self.focused_service(hive);
@@ -557,23 +543,14 @@ impl Pane for DriversPane {
                 }
                 None => Outcome::Consumed,
             },
-            A::Sort => {
-                self.sort = self.sort.next();
-                self.rebuild(Some(hive));
-                Outcome::Consumed
-            }
-            A::Reverse => {
-                self.descending = !self.descending;
-                self.rebuild(Some(hive));
-                Outcome::Consumed
-            }
-            A::AllServices => {
-                self.all_services = !self.all_services;
-                self.rebuild(Some(hive));
-                Outcome::Consumed
-            }
-            A::CriticalOnly => {
-                self.critical_only = !self.critical_only;
+            // The view changes: sort, order, which services; then the rows again.
+            A::Sort | A::Reverse | A::AllServices | A::CriticalOnly => {
+                match action {
+                    A::Sort => self.sort = self.sort.next(),
+                    A::Reverse => self.descending = !self.descending,
+                    A::AllServices => self.all_services = !self.all_services,
+                    _ => self.critical_only = !self.critical_only,
+                }
                 self.rebuild(Some(hive));
                 Outcome::Consumed
             }

@@ -12,6 +12,7 @@ use crate::registry::{FileTime, TimeZone};
 use crate::signing::{self, CatalogLocation, Verdict};
 use crate::ui::action::{Outcome, PaneAction};
 use crate::ui::pane::{Pane, PaneContext};
+use crate::ui::pane_id::PaneId;
 use crate::ui::theme::Theme;
 use crate::ui::widgets::export::ViewTable;
 use crate::ui::widgets::search::{Jump, Search};
@@ -797,13 +798,7 @@ impl Pane for IntegrityPane {
         let theme = ctx.theme;
         let case = ctx.case;
         if !has_artefacts(case) {
-            widgets::missing(
-                frame,
-                area,
-                crate::ui::pane_id::PaneId::Integrity.title(),
-                NEEDS,
-                theme,
-            );
+            widgets::missing(frame, area, PaneId::Integrity.title(), NEEDS, theme);
             return;
         }
         let (area, search_area) = self.search.split(area);
@@ -889,12 +884,8 @@ impl Pane for IntegrityPane {
     }
 
     fn edit_key(&mut self, key: KeyEvent, ctx: &PaneContext) -> Option<Outcome> {
-        let applied = self.search.edit_open(key)?;
-        Some(if applied {
-            self.search_jump(ctx, Jump::First)
-        } else {
-            Outcome::Consumed
-        })
+        let jump = self.search.edit_open(key)?.then_some(Jump::First);
+        Some(jump.map_or(Outcome::Consumed, |j| self.search_jump(ctx, j)))
     }
 
     fn handle_action(&mut self, action: PaneAction, ctx: &PaneContext) -> Outcome {

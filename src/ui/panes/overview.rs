@@ -392,12 +392,8 @@ impl Pane for OverviewPane {
     }
 
     fn edit_key(&mut self, key: KeyEvent, ctx: &PaneContext) -> Option<Outcome> {
-        let applied = self.search.edit_open(key)?;
-        Some(if applied {
-            self.search_jump(ctx, Jump::First)
-        } else {
-            Outcome::Consumed
-        })
+        let jump = self.search.edit_open(key)?.then_some(Jump::First);
+        Some(jump.map_or(Outcome::Consumed, |j| self.search_jump(ctx, j)))
     }
 
     fn handle_action(&mut self, action: PaneAction, ctx: &PaneContext) -> Outcome {
