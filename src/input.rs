@@ -174,8 +174,12 @@ pub const INDEX_MAX_FILES: usize = 200_000;
 
 /// The regular files below `dirs` by lower-case file name, each name's paths in walk order
 /// (folders in the order given, entries sorted by name). Bounded: at most [`INDEX_MAX_DEPTH`]
-/// levels and [`INDEX_MAX_FILES`] entries; links are not followed, unreadable folders skipped.
-pub fn index_by_name(dirs: &[std::path::PathBuf]) -> HashMap<String, Vec<std::path::PathBuf>> {
+/// levels and [`INDEX_MAX_FILES`] entries; folder links are never followed, file links only
+/// with `links` (a symbol folder of links to PDBs), unreadable folders skipped.
+pub fn index_by_name(
+    dirs: &[std::path::PathBuf],
+    links: bool,
+) -> HashMap<String, Vec<std::path::PathBuf>> {
     let mut index: HashMap<String, Vec<std::path::PathBuf>> = HashMap::new();
     let mut count = 0usize;
     let mut stack: Vec<(std::path::PathBuf, usize)> =
@@ -196,7 +200,10 @@ pub fn index_by_name(dirs: &[std::path::PathBuf]) -> HashMap<String, Vec<std::pa
                 if depth < INDEX_MAX_DEPTH {
                     stack.push((e.path(), depth + 1));
                 }
-            } else if ft.is_file()
+            } else if (ft.is_file()
+                || links
+                    && ft.is_symlink()
+                    && std::fs::metadata(e.path()).is_ok_and(|m| m.is_file()))
                 && let Some(n) = e.file_name().to_str()
             {
                 index

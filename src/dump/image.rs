@@ -444,7 +444,7 @@ impl ImageLocator {
     /// Files under the case folders by lower-case name (bounded depth and count).
     fn index(&self) -> &std::collections::HashMap<String, Vec<PathBuf>> {
         self.index
-            .get_or_init(|| crate::input::index_by_name(&self.case_folders))
+            .get_or_init(|| crate::input::index_by_name(&self.case_folders, false))
     }
 
     /// Every file named like `module`: flat in the folders, then anywhere in the case folders.

@@ -251,7 +251,7 @@ impl Symbolizer {
 
     fn extra_index(&self) -> &HashMap<String, Vec<PathBuf>> {
         self.extra_index
-            .get_or_init(|| crate::input::index_by_name(&self.extra_dirs))
+            .get_or_init(|| crate::input::index_by_name(&self.extra_dirs, true))
     }
 
     /// Candidate files named `file_name`: flat in each symbol-path folder, then anywhere under
