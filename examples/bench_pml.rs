@@ -215,14 +215,14 @@ fn main() -> anyhow::Result<()> {
 fn draw_ms(
     term: &mut Terminal<TestBackend>,
     pane: &mut TimelinePane,
-    case: &Case,
+    (case, analysis): (&Case, &CaseAnalysis),
     theme: &Theme,
 ) -> anyhow::Result<f64> {
     let t = Instant::now();
     term.draw(|f| {
         let ctx = PaneContext {
             case,
-            analysis: &CaseAnalysis::build(case),
+            analysis,
             focus: None,
             theme,
         };
@@ -235,7 +235,7 @@ fn draw_ms(
 fn frames_while_busy(
     term: &mut Terminal<TestBackend>,
     pane: &mut TimelinePane,
-    case: &Case,
+    case: (&Case, &CaseAnalysis),
     theme: &Theme,
 ) -> anyhow::Result<(usize, f64, f64)> {
     let t = Instant::now();
@@ -258,13 +258,15 @@ fn timeline_frames(log: &Arc<pml::PmlLog>) -> anyhow::Result<()> {
         ..Case::default()
     };
     let theme = Theme::ansi16();
+    // Analysed once, as the workbench does on its loader thread.
+    let analysis = CaseAnalysis::build(&case);
     let mut pane = TimelinePane::from_case(&case).ok_or_else(|| anyhow::anyhow!("no log"))?;
     let mut term = Terminal::new(TestBackend::new(160, 48))?;
     let key = |c: KeyCode| KeyEvent::new(c, KeyModifiers::NONE);
     let press = |pane: &mut TimelinePane, c: KeyCode| {
         let ctx = PaneContext {
             case: &case,
-            analysis: &CaseAnalysis::build(&case),
+            analysis: &analysis,
             focus: None,
             theme: &theme,
         };
@@ -275,7 +277,7 @@ fn timeline_frames(log: &Arc<pml::PmlLog>) -> anyhow::Result<()> {
         if k == 10 {
             press(&mut pane, KeyCode::End);
         }
-        idle.push(draw_ms(&mut term, &mut pane, &case, &theme)?);
+        idle.push(draw_ms(&mut term, &mut pane, (&case, &analysis), &theme)?);
     }
     idle.sort_by(f64::total_cmp);
     println!(
@@ -284,12 +286,14 @@ fn timeline_frames(log: &Arc<pml::PmlLog>) -> anyhow::Result<()> {
         idle[idle.len() / 2],
         idle[idle.len() - 1]
     );
-    press(&mut pane, KeyCode::Char('i'));
+    // `+`: a filter rule (the keymap's add-filter).
+    press(&mut pane, KeyCode::Char('+'));
     for ch in "Path contains filecrypt".chars() {
         press(&mut pane, KeyCode::Char(ch));
     }
     press(&mut pane, KeyCode::Enter);
-    let (frames, worst, secs) = frames_while_busy(&mut term, &mut pane, &case, &theme)?;
+    let (frames, worst, secs) =
+        frames_while_busy(&mut term, &mut pane, (&case, &analysis), &theme)?;
     println!(
         "timeline pane, filter 'Path contains filecrypt' on the worker: {} rows in {:.3} s; {} frames drawn meanwhile, worst {:.2} ms",
         pane.rows().len(),
@@ -297,11 +301,13 @@ fn timeline_frames(log: &Arc<pml::PmlLog>) -> anyhow::Result<()> {
         frames,
         worst
     );
-    press(&mut pane, KeyCode::Char('c'));
+    // `X`: clear the rules; `s` four times: sort by path.
+    press(&mut pane, KeyCode::Char('X'));
     for _ in 0..4 {
         press(&mut pane, KeyCode::Char('s'));
     }
-    let (frames, worst, secs) = frames_while_busy(&mut term, &mut pane, &case, &theme)?;
+    let (frames, worst, secs) =
+        frames_while_busy(&mut term, &mut pane, (&case, &analysis), &theme)?;
     println!(
         "timeline pane, sort {} rows by path on the worker: {:.3} s; {} frames drawn meanwhile, worst {:.2} ms",
         pane.rows().len(),
@@ -313,11 +319,12 @@ fn timeline_frames(log: &Arc<pml::PmlLog>) -> anyhow::Result<()> {
         .ok_or_else(|| anyhow::anyhow!("driver key"))?;
     pane.on_focus(&PaneContext {
         case: &case,
-        analysis: &CaseAnalysis::build(&case),
+        analysis: &analysis,
         focus: Some(&key),
         theme: &Theme::ansi16(),
     });
-    let (frames, worst, secs) = frames_while_busy(&mut term, &mut pane, &case, &theme)?;
+    let (frames, worst, secs) =
+        frames_while_busy(&mut term, &mut pane, (&case, &analysis), &theme)?;
     println!(
         "timeline pane, focus filecrypt.sys (its image, service key and stack events, sorted by path): {} rows in {:.3} s; {} frames drawn meanwhile, worst {:.2} ms",
         pane.rows().len(),

@@ -55,6 +55,10 @@ struct EventView {
     scroll: PopupScroll,
 }
 
+/// Logs with fewer events have their activity strip binned on the UI thread (about 10 ms at
+/// this size in release builds); larger ones on a worker.
+const ACTIVITY_INLINE_EVENTS: usize = 500_000;
+
 /// Sparkline levels in ASCII for `--ascii`.
 const ASCII_BARS: ratatui::symbols::bar::Set = ratatui::symbols::bar::Set {
     full: "#",
@@ -99,6 +103,8 @@ pub struct TimelinePane {
     activity: Option<Arc<Activity>>,
     /// The whole log's activity, computed once (shown when no rule or toggle narrows it).
     all_activity: Option<Arc<Activity>>,
+    /// Its worker's answer, while it bins the log.
+    all_activity_rx: Option<std::sync::mpsc::Receiver<Arc<Activity>>>,
 }
 
 impl TimelinePane {
@@ -128,6 +134,7 @@ impl TimelinePane {
             open: None,
             activity: None,
             all_activity: None,
+            all_activity_rx: None,
         }
     }
 
@@ -204,7 +211,7 @@ impl TimelinePane {
             let all = self.whole_log_activity();
             self.apply(view::ViewResult {
                 rows: Rows::All(self.log.len()),
-                activity: Some(all),
+                activity: all,
                 scope: None,
                 cancelled: false,
             });
@@ -219,15 +226,33 @@ impl TimelinePane {
     }
 
     /// The whole log's activity strip, computed once.
-    fn whole_log_activity(&mut self) -> Arc<Activity> {
-        let log = &self.log;
-        Arc::clone(self.all_activity.get_or_insert_with(|| {
-            Arc::new(view::activity(
-                log,
-                &Rows::All(log.len()),
-                view::STRIP_SLICES,
-            ))
-        }))
+    /// `None` until a worker has binned the whole log (a pass over millions of events is
+    /// not done on the UI thread); `tick` picks the result up.
+    fn whole_log_activity(&mut self) -> Option<Arc<Activity>> {
+        if let Some(a) = &self.all_activity {
+            return Some(Arc::clone(a));
+        }
+        // A small log is binned at once (well under a frame); a large one on a worker.
+        if self.log.len() < ACTIVITY_INLINE_EVENTS {
+            let rows = Rows::All(self.log.len());
+            let a = Arc::new(view::activity(&self.log, &rows, view::STRIP_SLICES));
+            self.all_activity = Some(Arc::clone(&a));
+            return Some(a);
+        }
+        if self.all_activity_rx.is_none() {
+            let (tx, rx) = std::sync::mpsc::channel();
+            let log = Arc::clone(&self.log);
+            let spawned = std::thread::Builder::new()
+                .name("timeline-activity".into())
+                .spawn(move || {
+                    let rows = Rows::All(log.len());
+                    let _ = tx.send(Arc::new(view::activity(&log, &rows, view::STRIP_SLICES)));
+                });
+            if spawned.is_ok() {
+                self.all_activity_rx = Some(rx);
+            }
+        }
+        None
     }
 
     fn apply(&mut self, r: view::ViewResult) {
@@ -501,8 +526,7 @@ impl TimelinePane {
     /// in the bad style, the selected event's slice reversed), then the longest silence.
     fn render_strip(&mut self, frame: &mut Frame, area: Rect, theme: &Theme) {
         if self.activity.is_none() && self.job.is_none() && self.rows.len() == self.log.len() {
-            let all = self.whole_log_activity();
-            self.activity = Some(all);
+            self.activity = self.whole_log_activity();
         }
         let Some(a) = self.activity.as_deref() else {
             return;
@@ -1187,6 +1211,18 @@ impl Pane for TimelinePane {
     }
 
     fn tick(&mut self) -> bool {
+        if let Some(a) = self
+            .all_activity_rx
+            .as_ref()
+            .and_then(|rx| rx.try_recv().ok())
+        {
+            self.all_activity_rx = None;
+            self.all_activity = Some(Arc::clone(&a));
+            if self.job.is_none() && self.spec().is_identity() {
+                self.activity = Some(a);
+                return true;
+            }
+        }
         let Some(job) = &mut self.job else {
             return false;
         };
