@@ -12,6 +12,7 @@
 //! generic export fallback (no hidden side channel).
 
 use crate::dump::Amd64Context;
+use crate::synth::pe::{self as synth_pe, ImageLayout, ImageSpec, SectionSpec};
 use std::collections::BTreeMap;
 use std::io::{Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
@@ -363,8 +364,40 @@ impl Shape {
     }
 }
 
-/// A module placed in memory.
-struct Placed {
+/// A function as a writer placed it (x64 [`Func`] or x86 [`Func32`]).
+trait PlacedFunc {
+    fn name(&self) -> &str;
+    fn rva(&self) -> u32;
+    /// Set the VA this function calls.
+    fn call(&mut self, callee: u64);
+}
+
+impl PlacedFunc for Func {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn rva(&self) -> u32 {
+        self.rva
+    }
+    fn call(&mut self, callee: u64) {
+        self.callee = Some(callee);
+    }
+}
+
+impl PlacedFunc for Func32 {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn rva(&self) -> u32 {
+        self.rva
+    }
+    fn call(&mut self, callee: u64) {
+        self.callee = Some(callee);
+    }
+}
+
+/// A module placed in memory, for either pointer width.
+struct Placed<F> {
     spec: ModuleSpec,
     /// (build, revision) of its version resource.
     version: (u32, u32),
@@ -372,7 +405,7 @@ struct Placed {
     image: Vec<u8>,
     timestamp: u32,
     checksum: u32,
-    funcs: Vec<Func>,
+    funcs: Vec<F>,
 }
 
 fn fnv(s: &str) -> u32 {
@@ -394,38 +427,8 @@ fn short_name(name: &str) -> String {
 }
 
 /// Lay out every module's functions and addresses.
-fn place_modules(spec: &DumpSpec) -> Result<Vec<Placed>, SynthDumpError> {
-    if spec.modules.is_empty() || short_name(&spec.modules[0].name) != "nt" {
-        return Err(SynthDumpError::Spec(
-            "the first module must be ntoskrnl.exe".to_string(),
-        ));
-    }
-    // Functions per module: chain functions first, then the extras.
-    let mut per_module: Vec<Vec<String>> = vec![Vec::new(); spec.modules.len()];
-    for entry in &spec.call_chain {
-        let (m, f) = entry.split_once('!').ok_or_else(|| {
-            SynthDumpError::Spec(format!(
-                "call chain entry {entry:?}: expected module!function"
-            ))
-        })?;
-        let idx = spec
-            .modules
-            .iter()
-            .position(|s| short_name(&s.name) == m.to_ascii_lowercase())
-            .ok_or_else(|| {
-                SynthDumpError::Spec(format!("call chain module {m:?} is not in the module list"))
-            })?;
-        if !per_module[idx].iter().any(|x| x == f) {
-            per_module[idx].push(f.to_string());
-        }
-    }
-    for (i, m) in spec.modules.iter().enumerate() {
-        for f in &m.functions {
-            if !per_module[i].contains(f) {
-                per_module[i].push(f.clone());
-            }
-        }
-    }
+fn place_modules(spec: &DumpSpec) -> Result<Vec<Placed<Func>>, SynthDumpError> {
+    let per_module = module_functions(spec)?;
     let mut placed = Vec::new();
     let mut base = NT_BASE;
     let mut shape_i = 0usize;
@@ -483,40 +486,92 @@ fn place_modules(spec: &DumpSpec) -> Result<Vec<Placed>, SynthDumpError> {
         base += 0x20_0000 + u64::from(fnv(&m.name) & 0xf) * 0x1000;
         base = (base + 0xffff) & !0xffff;
     }
-    // Resolve callees: entry k calls entry k-1.
-    for k in 1..spec.call_chain.len() {
-        let callee_va = chain_va(&placed, spec, k - 1)?;
-        let (mi, fi) = chain_index(&placed, spec, k)?;
-        placed[mi].funcs[fi].callee = Some(callee_va);
-    }
+    link_chain(&mut placed, spec)?;
     for p in &mut placed {
         p.image = build_image(p);
     }
     Ok(placed)
 }
 
-fn chain_index(
-    placed: &[Placed],
-    spec: &DumpSpec,
-    k: usize,
-) -> Result<(usize, usize), SynthDumpError> {
+/// Each module's functions: those of the call chain first, then its extras. The first module
+/// must be the kernel.
+fn module_functions(spec: &DumpSpec) -> Result<Vec<Vec<String>>, SynthDumpError> {
+    if spec.modules.is_empty() || short_name(&spec.modules[0].name) != "nt" {
+        return Err(SynthDumpError::Spec(
+            "the first module must be ntoskrnl.exe".to_string(),
+        ));
+    }
+    let mut per_module: Vec<Vec<String>> = vec![Vec::new(); spec.modules.len()];
+    for k in 0..spec.call_chain.len() {
+        let (m, f) = chain_entry(spec, k)?;
+        let idx = spec
+            .modules
+            .iter()
+            .position(|s| short_name(&s.name) == m)
+            .ok_or_else(|| {
+                SynthDumpError::Spec(format!("call chain module {m:?} is not in the module list"))
+            })?;
+        if !per_module[idx].contains(&f) {
+            per_module[idx].push(f);
+        }
+    }
+    for (i, m) in spec.modules.iter().enumerate() {
+        for f in &m.functions {
+            if !per_module[i].contains(f) {
+                per_module[i].push(f.clone());
+            }
+        }
+    }
+    Ok(per_module)
+}
+
+/// Call chain entry `k` as (lower-case module short name, function).
+fn chain_entry(spec: &DumpSpec, k: usize) -> Result<(String, String), SynthDumpError> {
     let entry = spec
         .call_chain
         .get(k)
         .ok_or_else(|| SynthDumpError::Spec("call chain index".into()))?;
-    let (m, f) = entry.split_once('!').unwrap_or(("", entry));
+    let (m, f) = entry.split_once('!').ok_or_else(|| {
+        SynthDumpError::Spec(format!(
+            "call chain entry {entry:?}: expected module!function"
+        ))
+    })?;
+    Ok((m.to_ascii_lowercase(), f.to_string()))
+}
+
+/// (module index, function index) of call chain entry `k`.
+fn chain_index<F: PlacedFunc>(
+    placed: &[Placed<F>],
+    spec: &DumpSpec,
+    k: usize,
+) -> Result<(usize, usize), SynthDumpError> {
+    let (m, f) = chain_entry(spec, k)?;
     for (mi, p) in placed.iter().enumerate() {
-        if short_name(&p.spec.name) == m.to_ascii_lowercase()
-            && let Some(fi) = p.funcs.iter().position(|x| x.name == f)
+        if short_name(&p.spec.name) == m
+            && let Some(fi) = p.funcs.iter().position(|x| x.name() == f)
         {
             return Ok((mi, fi));
         }
     }
-    Err(SynthDumpError::Spec(format!("{entry:?} not placed")))
+    Err(SynthDumpError::Spec(format!("{m}!{f} not placed")))
+}
+
+/// Resolve the callees: call chain entry k calls entry k-1.
+fn link_chain<F: PlacedFunc>(
+    placed: &mut [Placed<F>],
+    spec: &DumpSpec,
+) -> Result<(), SynthDumpError> {
+    for k in 1..spec.call_chain.len() {
+        let (cmi, cfi) = chain_index(placed, spec, k - 1)?;
+        let callee = placed[cmi].base + u64::from(placed[cmi].funcs[cfi].rva());
+        let (mi, fi) = chain_index(placed, spec, k)?;
+        placed[mi].funcs[fi].call(callee);
+    }
+    Ok(())
 }
 
 /// The VA of `module!function` among the placed modules.
-fn function_va(placed: &[Placed], entry: &str) -> Result<u64, SynthDumpError> {
+fn function_va(placed: &[Placed<Func>], entry: &str) -> Result<u64, SynthDumpError> {
     let (m, f) = entry.split_once('!').unwrap_or(("", entry));
     placed
         .iter()
@@ -530,11 +585,6 @@ fn function_va(placed: &[Placed], entry: &str) -> Result<u64, SynthDumpError> {
         .ok_or_else(|| SynthDumpError::Spec(format!("stray {entry:?} is not a placed function")))
 }
 
-fn chain_va(placed: &[Placed], spec: &DumpSpec, k: usize) -> Result<u64, SynthDumpError> {
-    let (mi, fi) = chain_index(placed, spec, k)?;
-    Ok(placed[mi].base + u64::from(placed[mi].funcs[fi].rva))
-}
-
 fn put(buf: &mut Vec<u8>, off: usize, bytes: &[u8]) {
     if buf.len() < off + bytes.len() {
         buf.resize(off + bytes.len(), 0);
@@ -542,9 +592,58 @@ fn put(buf: &mut Vec<u8>, off: usize, bytes: &[u8]) {
     buf[off..off + bytes.len()].copy_from_slice(bytes);
 }
 
-/// A PE32+ image in loaded layout (FileAlignment = SectionAlignment = 0x1000, so the file
-/// bytes are the memory bytes).
-fn build_image(p: &Placed) -> Vec<u8> {
+/// `.text` of a loaded image: int3 filler from [`TEXT_RVA`] to `end`, each function's code put
+/// at its RVA by `code`.
+fn text_section(end: u32, funcs: impl Iterator<Item = (u32, Vec<u8>)>) -> SectionSpec {
+    let mut text = vec![0xcc; (end - TEXT_RVA) as usize];
+    for (rva, code) in funcs {
+        put(&mut text, (rva - TEXT_RVA) as usize, &code);
+    }
+    let mut s = SectionSpec::new(b".text\0\0\0", TEXT_RVA, text, 0x6000_0020);
+    s.fill = 0xcc;
+    s
+}
+
+/// `.rdata` of a loaded image: `rdata` (ending 4-aligned), then the export directory of the
+/// placed functions; two pages. Returns the section and the export directory's (RVA, size).
+fn rdata_with_exports<F: PlacedFunc>(
+    p: &Placed<F>,
+    rdata_rva: u32,
+    mut rdata: Vec<u8>,
+) -> (Vec<u8>, (u32, u32)) {
+    while rdata.len() % 4 != 0 {
+        rdata.push(0);
+    }
+    let export_rva = rdata_rva + rdata.len() as u32;
+    let named: Vec<(&str, u32)> = p.funcs.iter().map(|f| (f.name(), f.rva())).collect();
+    let exp = synth_pe::export_directory(&p.spec.name, &named, export_rva, 0);
+    let export_size = exp.len() as u32;
+    rdata.extend_from_slice(&exp);
+    (rdata, (export_rva, export_size))
+}
+
+/// The image of `p` in loaded layout (the bytes a dump holds), through the one PE writer.
+fn loaded_image<F: PlacedFunc>(
+    p: &Placed<F>,
+    machine: u16,
+    sections: Vec<SectionSpec>,
+    dirs: [(u32, u32); 16],
+) -> Vec<u8> {
+    synth_pe::assemble(&ImageSpec {
+        machine,
+        base: p.base,
+        timestamp: p.timestamp,
+        entry: TEXT_RVA,
+        sections,
+        dirs,
+        layout: ImageLayout::Loaded {
+            checksum: p.checksum,
+        },
+    })
+}
+
+/// A PE32+ image: `.text`, `.rdata` (unwind info, exports, the version resource) and `.pdata`.
+fn build_image(p: &Placed<Func>) -> Vec<u8> {
     let text_end = p
         .funcs
         .iter()
@@ -554,14 +653,9 @@ fn build_image(p: &Placed) -> Vec<u8> {
     let text_pages = (text_end - TEXT_RVA).div_ceil(0x1000).max(1);
     let rdata_rva = TEXT_RVA + text_pages * 0x1000;
     let pdata_rva = rdata_rva + 0x2000;
-    let size_of_image = pdata_rva + 0x1000;
-    let mut img = vec![0u8; size_of_image as usize];
-    // .text: int3 filler, then each function.
-    for b in &mut img[TEXT_RVA as usize..rdata_rva as usize] {
-        *b = 0xcc;
-    }
     let mut rdata = Vec::new();
     let mut pdata = Vec::new();
+    let mut code_at = Vec::new();
     for f in &p.funcs {
         let mut code = f.shape.prolog();
         if f.shape == Shape::Chained {
@@ -575,7 +669,7 @@ fn build_image(p: &Placed) -> Vec<u8> {
         code.push(0xe8);
         code.extend_from_slice(&rel.to_le_bytes());
         code.extend_from_slice(&f.shape.epilog());
-        put(&mut img, f.rva as usize, &code);
+        code_at.push((f.rva, code));
         // UNWIND_INFO of the primary range.
         while rdata.len() % 4 != 0 {
             rdata.push(0);
@@ -596,106 +690,16 @@ fn build_image(p: &Placed) -> Vec<u8> {
             pdata.push((f.split, f.end, chained_rva));
         }
     }
-    // Export directory.
-    while rdata.len() % 4 != 0 {
-        rdata.push(0);
-    }
-    let export_rva = rdata_rva + rdata.len() as u32;
-    let mut names: Vec<(&str, u32)> = p.funcs.iter().map(|f| (f.name.as_str(), f.rva)).collect();
-    names.sort();
-    let n = names.len() as u32;
-    let dll_name_rva = export_rva + 40 + n * 10;
-    let mut exp = vec![0u8; 40];
-    let funcs_rva = export_rva + 40;
-    let names_rva = funcs_rva + 4 * n;
-    let ords_rva = names_rva + 4 * n;
-    exp[12..16].copy_from_slice(&dll_name_rva.to_le_bytes());
-    exp[16..20].copy_from_slice(&1u32.to_le_bytes());
-    exp[20..24].copy_from_slice(&n.to_le_bytes());
-    exp[24..28].copy_from_slice(&n.to_le_bytes());
-    exp[28..32].copy_from_slice(&funcs_rva.to_le_bytes());
-    exp[32..36].copy_from_slice(&names_rva.to_le_bytes());
-    exp[36..40].copy_from_slice(&ords_rva.to_le_bytes());
-    let mut strings = Vec::new();
-    strings.extend_from_slice(p.spec.name.as_bytes());
-    strings.push(0);
-    let mut name_rvas = Vec::new();
-    for (name, _) in &names {
-        name_rvas.push(dll_name_rva + strings.len() as u32);
-        strings.extend_from_slice(name.as_bytes());
-        strings.push(0);
-    }
-    for (_, rva) in &names {
-        exp.extend_from_slice(&rva.to_le_bytes());
-    }
-    for r in &name_rvas {
-        exp.extend_from_slice(&r.to_le_bytes());
-    }
-    for i in 0..n {
-        exp.extend_from_slice(&(i as u16).to_le_bytes());
-    }
-    exp.extend_from_slice(&strings);
-    let export_size = exp.len() as u32;
-    rdata.extend_from_slice(&exp);
-    // Version resource: root -> RT_VERSION(16) -> id 1 -> lang 0x409 -> data.
+    let (mut rdata, export) = rdata_with_exports(p, rdata_rva, rdata);
     while rdata.len() % 4 != 0 {
         rdata.push(0);
     }
     let rsrc_rva = rdata_rva + rdata.len() as u32;
-    let mut rsrc = Vec::new();
-    let dir = |rsrc: &mut Vec<u8>, id: u32, target: u32| {
-        rsrc.extend_from_slice(&[0; 12]);
-        rsrc.extend_from_slice(&0u16.to_le_bytes());
-        rsrc.extend_from_slice(&1u16.to_le_bytes());
-        rsrc.extend_from_slice(&id.to_le_bytes());
-        rsrc.extend_from_slice(&target.to_le_bytes());
-    };
-    dir(&mut rsrc, 16, 0x8000_0018);
-    dir(&mut rsrc, 1, 0x8000_0030);
-    dir(&mut rsrc, 0x409, 0x48);
-    let vs_rva = rsrc_rva + 0x58;
-    let mut vs = Vec::new();
-    // VS_VERSIONINFO header (wLength, wValueLength, wType, "VS_VERSION_INFO", pad) then
-    // VS_FIXEDFILEINFO.
-    let key: Vec<u8> = "VS_VERSION_INFO\0"
-        .encode_utf16()
-        .flat_map(|c| c.to_le_bytes())
-        .collect();
-    vs.extend_from_slice(&[0, 0, 52, 0, 0, 0]);
-    vs.extend_from_slice(&key);
-    while vs.len() % 4 != 0 {
-        vs.push(0);
-    }
     let (build, rev) = p.version;
-    let fixed: [u32; 13] = [
-        0xfeef_04bd,
-        0x0001_0000,
-        (10 << 16),
-        (build << 16) | rev,
-        (10 << 16),
-        (build << 16) | rev,
-        0x3f,
-        0,
-        0x0004_0004,
-        3,
-        0,
-        0,
-        0,
-    ];
-    for v in fixed {
-        vs.extend_from_slice(&v.to_le_bytes());
-    }
-    let vs_len = vs.len() as u16;
-    vs[0..2].copy_from_slice(&vs_len.to_le_bytes());
-    // Data entry at 0x48: RVA, size, codepage, reserved.
-    rsrc.extend_from_slice(&vs_rva.to_le_bytes());
-    rsrc.extend_from_slice(&u32::from(vs_len).to_le_bytes());
-    rsrc.extend_from_slice(&[0; 8]);
-    rsrc.resize(0x58, 0);
-    rsrc.extend_from_slice(&vs);
+    let version = [10, 0, build as u16, rev as u16];
+    let rsrc = synth_pe::resource_section(&synth_pe::version_info(version, &[]), rsrc_rva);
     let rsrc_size = rsrc.len() as u32;
     rdata.extend_from_slice(&rsrc);
-    put(&mut img, rdata_rva as usize, &rdata);
     let mut pd = Vec::new();
     pdata.sort();
     for (b, e, u) in &pdata {
@@ -703,53 +707,16 @@ fn build_image(p: &Placed) -> Vec<u8> {
             pd.extend_from_slice(&v.to_le_bytes());
         }
     }
-    put(&mut img, pdata_rva as usize, &pd);
-    // Headers.
-    put(&mut img, 0, b"MZ");
-    put(&mut img, 0x3c, &0x80u32.to_le_bytes());
-    put(&mut img, 0x80, b"PE\0\0");
-    let coff = 0x84;
-    put(&mut img, coff, &0x8664u16.to_le_bytes());
-    put(&mut img, coff + 2, &3u16.to_le_bytes());
-    put(&mut img, coff + 4, &p.timestamp.to_le_bytes());
-    put(&mut img, coff + 16, &0xf0u16.to_le_bytes());
-    put(&mut img, coff + 18, &0x22u16.to_le_bytes());
-    let opt = coff + 20;
-    put(&mut img, opt, &0x20bu16.to_le_bytes());
-    put(&mut img, opt + 16, &TEXT_RVA.to_le_bytes()); // entry point
-    put(&mut img, opt + 24, &p.base.to_le_bytes());
-    put(&mut img, opt + 32, &0x1000u32.to_le_bytes());
-    put(&mut img, opt + 36, &0x1000u32.to_le_bytes());
-    put(&mut img, opt + 40, &10u16.to_le_bytes());
-    put(&mut img, opt + 48, &10u16.to_le_bytes());
-    put(&mut img, opt + 56, &size_of_image.to_le_bytes());
-    put(&mut img, opt + 60, &0x1000u32.to_le_bytes());
-    put(&mut img, opt + 64, &p.checksum.to_le_bytes());
-    put(&mut img, opt + 68, &1u16.to_le_bytes()); // native subsystem
-    put(&mut img, opt + 108, &16u32.to_le_bytes());
-    let dirs = opt + 112;
-    put(&mut img, dirs, &export_rva.to_le_bytes());
-    put(&mut img, dirs + 4, &export_size.to_le_bytes());
-    put(&mut img, dirs + 16, &rsrc_rva.to_le_bytes());
-    put(&mut img, dirs + 20, &rsrc_size.to_le_bytes());
-    put(&mut img, dirs + 24, &pdata_rva.to_le_bytes());
-    put(&mut img, dirs + 28, &(pd.len() as u32).to_le_bytes());
-    let sect = opt + 0xf0;
-    let sections: [(&[u8], u32, u32, u32); 3] = [
-        (b".text", TEXT_RVA, rdata_rva - TEXT_RVA, 0x6000_0020),
-        (b".rdata", rdata_rva, 0x2000, 0x4000_0040),
-        (b".pdata", pdata_rva, 0x1000, 0x4000_0040),
-    ];
-    for (i, (name, rva, size, ch)) in sections.iter().enumerate() {
-        let s = sect + 40 * i;
-        put(&mut img, s, name);
-        put(&mut img, s + 8, &size.to_le_bytes());
-        put(&mut img, s + 12, &rva.to_le_bytes());
-        put(&mut img, s + 16, &size.to_le_bytes());
-        put(&mut img, s + 20, &rva.to_le_bytes());
-        put(&mut img, s + 36, &ch.to_le_bytes());
-    }
-    img
+    let mut dirs = [(0u32, 0u32); 16];
+    dirs[0] = export;
+    dirs[2] = (rsrc_rva, rsrc_size);
+    dirs[3] = (pdata_rva, pd.len() as u32);
+    let mut rdata = SectionSpec::new(b".rdata\0\0", rdata_rva, rdata, 0x4000_0040);
+    rdata.size = 0x2000;
+    let mut pdata = SectionSpec::new(b".pdata\0\0", pdata_rva, pd, 0x4000_0040);
+    pdata.size = 0x1000;
+    let text = text_section(rdata_rva, code_at.into_iter());
+    loaded_image(p, 0x8664, vec![text, rdata, pdata], dirs)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -815,7 +782,7 @@ fn unicode_string(vs: &mut VSpace, pool: &mut Pool, text: &str) -> u64 {
 
 /// Everything the two writers share.
 struct Kernel {
-    placed: Vec<Placed>,
+    placed: Vec<Placed<Func>>,
     vs: VSpace,
     context: Amd64Context,
     params: [u64; 4],
@@ -1514,71 +1481,8 @@ struct Func32 {
 const PROLOG32: [u8; 8] = [0x8b, 0xff, 0x55, 0x8b, 0xec, 0x83, 0xec, 0x20];
 const EPILOG32: [u8; 4] = [0xc9, 0xc2, 0x10, 0x00];
 
-struct Placed32 {
-    spec: ModuleSpec,
-    base: u64,
-    image: Vec<u8>,
-    timestamp: u32,
-    checksum: u32,
-    funcs: Vec<Func32>,
-}
-
-fn chain_entry(spec: &DumpSpec, k: usize) -> Result<(String, String), SynthDumpError> {
-    let entry = spec
-        .call_chain
-        .get(k)
-        .ok_or_else(|| SynthDumpError::Spec("call chain index".into()))?;
-    let (m, f) = entry.split_once('!').ok_or_else(|| {
-        SynthDumpError::Spec(format!(
-            "call chain entry {entry:?}: expected module!function"
-        ))
-    })?;
-    Ok((m.to_ascii_lowercase(), f.to_string()))
-}
-
-fn chain_index32(
-    placed: &[Placed32],
-    spec: &DumpSpec,
-    k: usize,
-) -> Result<(usize, usize), SynthDumpError> {
-    let (m, f) = chain_entry(spec, k)?;
-    for (mi, p) in placed.iter().enumerate() {
-        if short_name(&p.spec.name) == m
-            && let Some(fi) = p.funcs.iter().position(|x| x.name == f)
-        {
-            return Ok((mi, fi));
-        }
-    }
-    Err(SynthDumpError::Spec(format!("{m}!{f} not placed")))
-}
-
-fn place_modules32(spec: &DumpSpec) -> Result<Vec<Placed32>, SynthDumpError> {
-    if spec.modules.is_empty() || short_name(&spec.modules[0].name) != "nt" {
-        return Err(SynthDumpError::Spec(
-            "the first module must be ntoskrnl.exe".to_string(),
-        ));
-    }
-    let mut per_module: Vec<Vec<String>> = vec![Vec::new(); spec.modules.len()];
-    for k in 0..spec.call_chain.len() {
-        let (m, f) = chain_entry(spec, k)?;
-        let idx = spec
-            .modules
-            .iter()
-            .position(|s| short_name(&s.name) == m)
-            .ok_or_else(|| {
-                SynthDumpError::Spec(format!("call chain module {m:?} is not in the module list"))
-            })?;
-        if !per_module[idx].contains(&f) {
-            per_module[idx].push(f);
-        }
-    }
-    for (i, m) in spec.modules.iter().enumerate() {
-        for f in &m.functions {
-            if !per_module[i].contains(f) {
-                per_module[i].push(f.clone());
-            }
-        }
-    }
+fn place_modules32(spec: &DumpSpec) -> Result<Vec<Placed<Func32>>, SynthDumpError> {
+    let per_module = module_functions(spec)?;
     let mut placed = Vec::new();
     let mut base = NT_BASE32;
     let mut n = 0usize;
@@ -1602,8 +1506,9 @@ fn place_modules32(spec: &DumpSpec) -> Result<Vec<Placed32>, SynthDumpError> {
         }
         let text_pages = (rva - TEXT_RVA).max(0x10).div_ceil(0x1000);
         let size = TEXT_RVA + text_pages * 0x1000 + 0x2000;
-        placed.push(Placed32 {
+        placed.push(Placed {
             spec: m.clone(),
+            version: (spec.build, 0),
             base,
             image: Vec::new(),
             timestamp: 0x4a00_0000 | (fnv(&m.name) & 0x00ff_ffff),
@@ -1612,59 +1517,15 @@ fn place_modules32(spec: &DumpSpec) -> Result<Vec<Placed32>, SynthDumpError> {
         });
         base = (base + u64::from(size) + 0x1_0000 + 0xffff) & !0xffff;
     }
-    for k in 1..spec.call_chain.len() {
-        let (cmi, cfi) = chain_index32(&placed, spec, k - 1)?;
-        let callee = placed[cmi].base + u64::from(placed[cmi].funcs[cfi].rva);
-        let (mi, fi) = chain_index32(&placed, spec, k)?;
-        placed[mi].funcs[fi].callee = Some(callee);
-    }
+    link_chain(&mut placed, spec)?;
     for p in &mut placed {
         p.image = build_image32(p);
     }
     Ok(placed)
 }
 
-/// An export directory at `export_rva` naming `funcs` (name, rva) of the image `dll_name`.
-fn export_directory(dll_name: &str, funcs: &[(&str, u32)], export_rva: u32) -> Vec<u8> {
-    let mut names: Vec<(&str, u32)> = funcs.to_vec();
-    names.sort();
-    let n = names.len() as u32;
-    let dll_name_rva = export_rva + 40 + n * 10;
-    let funcs_rva = export_rva + 40;
-    let names_rva = funcs_rva + 4 * n;
-    let ords_rva = names_rva + 4 * n;
-    let mut exp = vec![0u8; 40];
-    exp[12..16].copy_from_slice(&dll_name_rva.to_le_bytes());
-    exp[16..20].copy_from_slice(&1u32.to_le_bytes());
-    exp[20..24].copy_from_slice(&n.to_le_bytes());
-    exp[24..28].copy_from_slice(&n.to_le_bytes());
-    exp[28..32].copy_from_slice(&funcs_rva.to_le_bytes());
-    exp[32..36].copy_from_slice(&names_rva.to_le_bytes());
-    exp[36..40].copy_from_slice(&ords_rva.to_le_bytes());
-    let mut strings = Vec::new();
-    strings.extend_from_slice(dll_name.as_bytes());
-    strings.push(0);
-    let mut name_rvas = Vec::new();
-    for (name, _) in &names {
-        name_rvas.push(dll_name_rva + strings.len() as u32);
-        strings.extend_from_slice(name.as_bytes());
-        strings.push(0);
-    }
-    for (_, rva) in &names {
-        exp.extend_from_slice(&rva.to_le_bytes());
-    }
-    for r in &name_rvas {
-        exp.extend_from_slice(&r.to_le_bytes());
-    }
-    for i in 0..n {
-        exp.extend_from_slice(&(i as u16).to_le_bytes());
-    }
-    exp.extend_from_slice(&strings);
-    exp
-}
-
-/// A PE32 (x86) image in loaded layout: headers, .text, .rdata (call slots and exports).
-fn build_image32(p: &Placed32) -> Vec<u8> {
+/// A PE32 (x86) image: `.text` and `.rdata` (call slots and exports).
+fn build_image32(p: &Placed<Func32>) -> Vec<u8> {
     let text_end = p
         .funcs
         .iter()
@@ -1673,14 +1534,10 @@ fn build_image32(p: &Placed32) -> Vec<u8> {
         .unwrap_or(TEXT_RVA + 0x10);
     let text_pages = (text_end - TEXT_RVA).max(0x10).div_ceil(0x1000);
     let rdata_rva = TEXT_RVA + text_pages * 0x1000;
-    let size_of_image = rdata_rva + 0x2000;
-    let mut img = vec![0u8; size_of_image as usize];
-    for b in &mut img[TEXT_RVA as usize..rdata_rva as usize] {
-        *b = 0xcc;
-    }
     let base = p.base as u32;
     // .rdata: one pointer slot per function (for `call dword ptr [slot]`), then exports.
     let mut rdata = Vec::new();
+    let mut code_at = Vec::new();
     for f in &p.funcs {
         let slot = rdata_rva + rdata.len() as u32;
         let target = f.callee.unwrap_or(p.base + u64::from(f.rva)) as u32;
@@ -1696,51 +1553,15 @@ fn build_image32(p: &Placed32) -> Vec<u8> {
             code.extend_from_slice(&base.wrapping_add(slot).to_le_bytes());
         }
         code.extend_from_slice(&EPILOG32);
-        put(&mut img, f.rva as usize, &code);
+        code_at.push((f.rva, code));
     }
-    let export_rva = rdata_rva + rdata.len() as u32;
-    let named: Vec<(&str, u32)> = p.funcs.iter().map(|f| (f.name.as_str(), f.rva)).collect();
-    let exp = export_directory(&p.spec.name, &named, export_rva);
-    let export_size = exp.len() as u32;
-    rdata.extend_from_slice(&exp);
-    put(&mut img, rdata_rva as usize, &rdata);
-    put(&mut img, 0, b"MZ");
-    put(&mut img, 0x3c, &0x80u32.to_le_bytes());
-    put(&mut img, 0x80, b"PE\0\0");
-    let coff = 0x84;
-    put(&mut img, coff, &0x14cu16.to_le_bytes());
-    put(&mut img, coff + 2, &2u16.to_le_bytes());
-    put(&mut img, coff + 4, &p.timestamp.to_le_bytes());
-    put(&mut img, coff + 16, &0xe0u16.to_le_bytes());
-    put(&mut img, coff + 18, &0x102u16.to_le_bytes());
-    let opt = coff + 20;
-    put(&mut img, opt, &0x10bu16.to_le_bytes());
-    put(&mut img, opt + 16, &TEXT_RVA.to_le_bytes());
-    put(&mut img, opt + 28, &base.to_le_bytes());
-    put(&mut img, opt + 32, &0x1000u32.to_le_bytes());
-    put(&mut img, opt + 36, &0x1000u32.to_le_bytes());
-    put(&mut img, opt + 56, &size_of_image.to_le_bytes());
-    put(&mut img, opt + 60, &0x1000u32.to_le_bytes());
-    put(&mut img, opt + 64, &p.checksum.to_le_bytes());
-    put(&mut img, opt + 68, &1u16.to_le_bytes());
-    put(&mut img, opt + 92, &16u32.to_le_bytes());
-    put(&mut img, opt + 96, &export_rva.to_le_bytes());
-    put(&mut img, opt + 100, &export_size.to_le_bytes());
-    let sect = opt + 0xe0;
-    let sections: [(&[u8], u32, u32, u32); 2] = [
-        (b".text", TEXT_RVA, rdata_rva - TEXT_RVA, 0x6000_0020),
-        (b".rdata", rdata_rva, 0x2000, 0x4000_0040),
-    ];
-    for (i, (name, rva, size, ch)) in sections.iter().enumerate() {
-        let s = sect + 40 * i;
-        put(&mut img, s, name);
-        put(&mut img, s + 8, &size.to_le_bytes());
-        put(&mut img, s + 12, &rva.to_le_bytes());
-        put(&mut img, s + 16, &size.to_le_bytes());
-        put(&mut img, s + 20, &rva.to_le_bytes());
-        put(&mut img, s + 36, &ch.to_le_bytes());
-    }
-    img
+    let (rdata, export) = rdata_with_exports(p, rdata_rva, rdata);
+    let mut dirs = [(0u32, 0u32); 16];
+    dirs[0] = export;
+    let mut rdata = SectionSpec::new(b".rdata\0\0", rdata_rva, rdata, 0x4000_0040);
+    rdata.size = 0x2000;
+    let text = text_section(rdata_rva, code_at.into_iter());
+    loaded_image(p, 0x14c, vec![text, rdata], dirs)
 }
 
 fn unicode_string32(vs: &mut VSpace, pool: &mut Pool, text: &str) -> u64 {
@@ -1879,7 +1700,7 @@ pub fn write_dump32(
     let mut ebp = 0u64;
     let mut eip = 0u64;
     for k in (0..spec.call_chain.len()).rev() {
-        let (mi, fi) = chain_index32(&placed, spec, k)?;
+        let (mi, fi) = chain_index(&placed, spec, k)?;
         let f = &placed[mi].funcs[fi];
         let fva = placed[mi].base + u64::from(f.rva);
         if k == 0 {

@@ -113,11 +113,257 @@ fn len32(b: &[u8]) -> u32 {
     u32::try_from(b.len()).unwrap_or(u32::MAX)
 }
 
-struct Section {
-    name: &'static [u8; 8],
-    data: Vec<u8>,
-    characteristics: u32,
-    rva: u32,
+/// Where the sections sit in the file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ImageLayout {
+    /// As a linker writes it: sections at 0x200-aligned file offsets, CheckSum computed.
+    File,
+    /// As the loader maps it (a dump's memory): file offsets equal RVAs (both alignments
+    /// 0x1000), so the bytes are the memory bytes; the CheckSum is the one given.
+    Loaded { checksum: u32 },
+}
+
+/// One section: `data` at `rva`, padded with `fill` to `size` bytes (`size` is at least the
+/// data's length; it is the VirtualSize, and in the loaded layout the raw size too).
+pub struct SectionSpec {
+    pub name: &'static [u8; 8],
+    pub rva: u32,
+    pub data: Vec<u8>,
+    pub size: u32,
+    pub fill: u8,
+    pub characteristics: u32,
+}
+
+impl SectionSpec {
+    /// A section sized to its data.
+    pub fn new(name: &'static [u8; 8], rva: u32, data: Vec<u8>, characteristics: u32) -> Self {
+        let size = len32(&data);
+        SectionSpec {
+            name,
+            rva,
+            data,
+            size,
+            fill: 0,
+            characteristics,
+        }
+    }
+}
+
+/// An image put together from finished sections: the one header writer for PE32 (machine
+/// 0x14c) and PE32+ images, in the file or the loaded layout.
+pub struct ImageSpec {
+    pub machine: u16,
+    pub base: u64,
+    pub timestamp: u32,
+    pub entry: u32,
+    pub sections: Vec<SectionSpec>,
+    /// Data directories (RVA, size): 0 export, 2 resource, 3 exception, 6 debug...
+    pub dirs: [(u32, u32); 16],
+    pub layout: ImageLayout,
+}
+
+impl ImageSpec {
+    fn is_pe32(&self) -> bool {
+        self.machine == 0x14c
+    }
+    fn opt_header_size(&self) -> u16 {
+        if self.is_pe32() { 224 } else { OPT_HEADER_SIZE }
+    }
+    fn file_align(&self) -> u32 {
+        match self.layout {
+            ImageLayout::File => FILE_ALIGN,
+            ImageLayout::Loaded { .. } => SECTION_ALIGN,
+        }
+    }
+    /// A section's size in the file.
+    fn raw_size(&self, s: &SectionSpec) -> u32 {
+        match self.layout {
+            ImageLayout::File => align(len32(&s.data), FILE_ALIGN),
+            ImageLayout::Loaded { .. } => align(s.size.max(len32(&s.data)), SECTION_ALIGN),
+        }
+    }
+    fn virtual_size(&self, s: &SectionSpec) -> u32 {
+        s.size.max(len32(&s.data))
+    }
+}
+
+/// Write the headers and the sections of `img`.
+pub fn assemble(img: &ImageSpec) -> Vec<u8> {
+    let n_sections = u32::try_from(img.sections.len()).unwrap_or(0);
+    let headers_size = align(
+        E_LFANEW + 4 + 20 + u32::from(img.opt_header_size()) + 40 * n_sections,
+        img.file_align(),
+    );
+    let size_of_image = img.sections.last().map_or(headers_size, |s| {
+        s.rva + align(img.virtual_size(s).max(1), SECTION_ALIGN)
+    });
+    let mut out = Vec::new();
+    out.extend_from_slice(b"MZ");
+    out.resize(0x3c, 0);
+    put_u32(&mut out, E_LFANEW);
+    // A DOS stub message, as linkers write (not executed by anything here).
+    out.extend_from_slice(b"\x0e\x1f\xba\x0e\x00\xb4\x09\xcd\x21\xb8\x01\x4c\xcd\x21This program cannot be run in DOS mode.\r\r\n$");
+    out.resize(E_LFANEW as usize, 0);
+    out.extend_from_slice(b"PE\0\0");
+    put_u16(&mut out, img.machine);
+    put_u16(&mut out, u16::try_from(n_sections).unwrap_or(0));
+    put_u32(&mut out, img.timestamp);
+    put_u32(&mut out, 0); // PointerToSymbolTable
+    put_u32(&mut out, 0); // NumberOfSymbols
+    put_u16(&mut out, img.opt_header_size());
+    // EXECUTABLE_IMAGE | 32BIT_MACHINE, or EXECUTABLE_IMAGE | LARGE_ADDRESS_AWARE.
+    put_u16(&mut out, if img.is_pe32() { 0x0102 } else { 0x0022 });
+    let code_size: u32 = img
+        .sections
+        .iter()
+        .filter(|s| s.characteristics == CODE)
+        .map(|s| img.raw_size(s))
+        .sum();
+    let init_size: u32 = img
+        .sections
+        .iter()
+        .filter(|s| s.characteristics != CODE)
+        .map(|s| img.raw_size(s))
+        .sum();
+    let base_of_code = img
+        .sections
+        .iter()
+        .find(|s| s.characteristics == CODE)
+        .map_or(0, |s| s.rva);
+    put_u16(&mut out, if img.is_pe32() { 0x10b } else { 0x20b });
+    out.push(14); // linker 14.x
+    out.push(20);
+    put_u32(&mut out, code_size);
+    put_u32(&mut out, init_size);
+    put_u32(&mut out, 0);
+    put_u32(&mut out, img.entry); // AddressOfEntryPoint
+    put_u32(&mut out, base_of_code);
+    if img.is_pe32() {
+        let base_of_data = img
+            .sections
+            .iter()
+            .find(|s| s.characteristics != CODE)
+            .map_or(0, |s| s.rva);
+        put_u32(&mut out, base_of_data);
+        put_u32(&mut out, img.base as u32);
+    } else {
+        out.extend_from_slice(&img.base.to_le_bytes());
+    }
+    put_u32(&mut out, SECTION_ALIGN);
+    put_u32(&mut out, img.file_align());
+    for v in [10u16, 0, 10, 0, 10, 0] {
+        put_u16(&mut out, v); // OS, image, subsystem versions
+    }
+    put_u32(&mut out, 0); // Win32VersionValue
+    put_u32(&mut out, size_of_image);
+    put_u32(&mut out, headers_size);
+    let checksum_offset = out.len();
+    let given = match img.layout {
+        ImageLayout::File => 0, // filled below
+        ImageLayout::Loaded { checksum } => checksum,
+    };
+    put_u32(&mut out, given);
+    put_u16(&mut out, 1); // IMAGE_SUBSYSTEM_NATIVE
+    put_u16(&mut out, 0x0100); // NX_COMPAT
+    for v in [0x40000u64, 0x1000, 0x100000, 0x1000] {
+        // stack/heap reserve/commit
+        if img.is_pe32() {
+            put_u32(&mut out, v as u32);
+        } else {
+            out.extend_from_slice(&v.to_le_bytes());
+        }
+    }
+    put_u32(&mut out, 0); // LoaderFlags
+    put_u32(&mut out, 16); // NumberOfRvaAndSizes
+    for (rva, size) in img.dirs {
+        put_u32(&mut out, rva);
+        put_u32(&mut out, size);
+    }
+    let mut file_off = headers_size;
+    for s in &img.sections {
+        let raw = img.raw_size(s);
+        let at = match img.layout {
+            ImageLayout::File => file_off,
+            ImageLayout::Loaded { .. } => s.rva,
+        };
+        out.extend_from_slice(s.name);
+        put_u32(&mut out, img.virtual_size(s));
+        put_u32(&mut out, s.rva);
+        put_u32(&mut out, raw);
+        put_u32(&mut out, at);
+        put_u32(&mut out, 0);
+        put_u32(&mut out, 0);
+        put_u32(&mut out, 0);
+        put_u32(&mut out, s.characteristics);
+        file_off += raw;
+    }
+    out.resize(headers_size as usize, 0);
+    for s in &img.sections {
+        if let ImageLayout::Loaded { .. } = img.layout {
+            out.resize(s.rva as usize, 0);
+        }
+        let start = out.len();
+        out.extend_from_slice(&s.data);
+        out.resize(start + img.virtual_size(s) as usize, s.fill);
+        let a = match img.layout {
+            ImageLayout::File => FILE_ALIGN,
+            ImageLayout::Loaded { .. } => SECTION_ALIGN,
+        };
+        pad_to(&mut out, a as usize, 0);
+    }
+    if img.layout == ImageLayout::File {
+        let sum = crate::pe::compute_checksum(&out, checksum_offset);
+        out[checksum_offset..checksum_offset + 4].copy_from_slice(&sum.to_le_bytes());
+    }
+    out
+}
+
+/// An export directory at `export_rva` naming `funcs` (name, rva) of the image `dll_name`,
+/// sorted by name as the loader's binary search wants; the strings follow the ordinals.
+pub fn export_directory(
+    dll_name: &str,
+    funcs: &[(&str, u32)],
+    export_rva: u32,
+    timestamp: u32,
+) -> Vec<u8> {
+    let mut names: Vec<(&str, u32)> = funcs.to_vec();
+    names.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+    let n = u32::try_from(names.len()).unwrap_or(0);
+    let funcs_rva = export_rva + 40;
+    let names_rva = funcs_rva + 4 * n;
+    let ords_rva = names_rva + 4 * n;
+    let dll_name_rva = ords_rva + 2 * n;
+    let mut strings = Vec::new();
+    strings.extend_from_slice(dll_name.as_bytes());
+    strings.push(0);
+    let mut name_rvas = Vec::new();
+    for (name, _) in &names {
+        name_rvas.push(dll_name_rva + len32(&strings));
+        strings.extend_from_slice(name.as_bytes());
+        strings.push(0);
+    }
+    let mut exp = Vec::new();
+    put_u32(&mut exp, 0); // Characteristics
+    put_u32(&mut exp, timestamp);
+    put_u32(&mut exp, 0); // Major/MinorVersion
+    put_u32(&mut exp, dll_name_rva);
+    put_u32(&mut exp, 1); // Base
+    put_u32(&mut exp, n);
+    put_u32(&mut exp, n);
+    put_u32(&mut exp, funcs_rva);
+    put_u32(&mut exp, names_rva);
+    put_u32(&mut exp, ords_rva);
+    for (_, rva) in &names {
+        put_u32(&mut exp, *rva);
+    }
+    for r in &name_rvas {
+        put_u32(&mut exp, *r);
+    }
+    for i in 0..names.len() {
+        put_u16(&mut exp, u16::try_from(i).unwrap_or(u16::MAX));
+    }
+    exp.extend_from_slice(&strings);
+    exp
 }
 
 /// Write the image.
@@ -196,7 +442,7 @@ pub fn write_pe(spec: &PeSpec) -> Vec<u8> {
     }
     let mut export_dir = None;
     if !spec.exports.is_empty() {
-        let mut names: Vec<(&str, u32)> = spec
+        let names: Vec<(&str, u32)> = spec
             .exports
             .iter()
             .filter_map(|n| {
@@ -207,45 +453,11 @@ pub fn write_pe(spec: &PeSpec) -> Vec<u8> {
                     .map(|p| (n.as_str(), p.0))
             })
             .collect();
-        names.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
         pad_to(&mut rdata, 4, 0);
         let dir_rva = rdata_rva + len32(&rdata);
-        let n = u32::try_from(names.len()).unwrap_or(0);
-        let funcs_rva = dir_rva + 40;
-        let names_rva = funcs_rva + 4 * n;
-        let ords_rva = names_rva + 4 * n;
-        let strings_rva = ords_rva + 2 * n;
-        let mut strings = Vec::new();
-        let dll_name_rva = strings_rva;
-        strings.extend_from_slice(spec.name.as_bytes());
-        strings.push(0);
-        let mut name_rvas = Vec::new();
-        for (name, _) in &names {
-            name_rvas.push(strings_rva + len32(&strings));
-            strings.extend_from_slice(name.as_bytes());
-            strings.push(0);
-        }
-        put_u32(&mut rdata, 0); // Characteristics
-        put_u32(&mut rdata, spec.timestamp);
-        put_u32(&mut rdata, 0); // Major/MinorVersion
-        put_u32(&mut rdata, dll_name_rva);
-        put_u32(&mut rdata, 1); // Base
-        put_u32(&mut rdata, n);
-        put_u32(&mut rdata, n);
-        put_u32(&mut rdata, funcs_rva);
-        put_u32(&mut rdata, names_rva);
-        put_u32(&mut rdata, ords_rva);
-        for (_, rva) in &names {
-            put_u32(&mut rdata, *rva);
-        }
-        for r in &name_rvas {
-            put_u32(&mut rdata, *r);
-        }
-        for i in 0..names.len() {
-            put_u16(&mut rdata, u16::try_from(i).unwrap_or(u16::MAX));
-        }
-        rdata.extend_from_slice(&strings);
-        export_dir = Some((dir_rva, len32(&rdata) - (dir_rva - rdata_rva)));
+        let exp = export_directory(&spec.name, &names, dir_rva, spec.timestamp);
+        rdata.extend_from_slice(&exp);
+        export_dir = Some((dir_rva, len32(&exp)));
     }
     let mut debug_dir = None;
     if let Some(cv) = &spec.codeview {
@@ -290,143 +502,40 @@ pub fn write_pe(spec: &PeSpec) -> Vec<u8> {
         next_rva += size;
     }
     let rsrc_rva = next_rva;
-    let rsrc = resource_section(spec, rsrc_rva);
+    let rsrc = resource_section(&version_info(spec.version, &driver_strings(spec)), rsrc_rva);
 
     let mut sections = vec![
-        Section {
-            name: b".text\0\0\0",
-            data: text,
-            characteristics: CODE,
-            rva: text_rva,
-        },
-        Section {
-            name: b".rdata\0\0",
-            data: rdata,
-            characteristics: RDATA,
-            rva: rdata_rva,
-        },
-        Section {
-            name: b".data\0\0\0",
-            data,
-            characteristics: DATA,
-            rva: data_rva,
-        },
+        SectionSpec::new(b".text\0\0\0", text_rva, text, CODE),
+        SectionSpec::new(b".rdata\0\0", rdata_rva, rdata, RDATA),
+        SectionSpec::new(b".data\0\0\0", data_rva, data, DATA),
     ];
-    let pdata_dir = pdata_section.as_ref().map(|(rva, p)| (*rva, len32(p)));
-    if let Some((rva, p)) = pdata_section {
-        sections.push(Section {
-            name: b".pdata\0\0",
-            data: p,
-            characteristics: RDATA,
-            rva,
-        });
-    }
-    let rsrc_size = len32(&rsrc);
-    sections.push(Section {
-        name: b".rsrc\0\0\0",
-        data: rsrc,
-        characteristics: RDATA,
-        rva: rsrc_rva,
-    });
-    let last = sections
-        .last()
-        .map_or(0, |s| s.rva + align(len32(&s.data), SECTION_ALIGN));
-    let size_of_image = last;
-
-    // Headers.
-    let mut out = Vec::new();
-    out.extend_from_slice(b"MZ");
-    out.resize(0x3c, 0);
-    put_u32(&mut out, E_LFANEW);
-    // A DOS stub message, as linkers write (not executed by anything here).
-    out.extend_from_slice(b"\x0e\x1f\xba\x0e\x00\xb4\x09\xcd\x21\xb8\x01\x4c\xcd\x21This program cannot be run in DOS mode.\r\r\n$");
-    out.resize(E_LFANEW as usize, 0);
-    out.extend_from_slice(b"PE\0\0");
-    put_u16(&mut out, spec.machine);
-    put_u16(&mut out, u16::try_from(sections.len()).unwrap_or(0));
-    put_u32(&mut out, spec.timestamp);
-    put_u32(&mut out, 0); // PointerToSymbolTable
-    put_u32(&mut out, 0); // NumberOfSymbols
-    put_u16(&mut out, OPT_HEADER_SIZE);
-    put_u16(&mut out, 0x0022); // EXECUTABLE_IMAGE | LARGE_ADDRESS_AWARE
-    let code_size: u32 = sections
-        .iter()
-        .filter(|s| s.characteristics == CODE)
-        .map(|s| align(len32(&s.data), FILE_ALIGN))
-        .sum();
-    let init_size: u32 = sections
-        .iter()
-        .filter(|s| s.characteristics != CODE)
-        .map(|s| align(len32(&s.data), FILE_ALIGN))
-        .sum();
-    put_u16(&mut out, 0x20b);
-    out.push(14); // linker 14.x
-    out.push(20);
-    put_u32(&mut out, code_size);
-    put_u32(&mut out, init_size);
-    put_u32(&mut out, 0);
-    put_u32(&mut out, placed.first().map_or(text_rva, |p| p.0)); // AddressOfEntryPoint
-    put_u32(&mut out, text_rva); // BaseOfCode
-    out.extend_from_slice(&IMAGE_BASE.to_le_bytes());
-    put_u32(&mut out, SECTION_ALIGN);
-    put_u32(&mut out, FILE_ALIGN);
-    for v in [10u16, 0, 10, 0, 10, 0] {
-        put_u16(&mut out, v); // OS, image, subsystem versions
-    }
-    put_u32(&mut out, 0); // Win32VersionValue
-    put_u32(&mut out, size_of_image);
-    put_u32(&mut out, headers_size);
-    let checksum_offset = out.len();
-    put_u32(&mut out, 0); // CheckSum, filled below
-    put_u16(&mut out, 1); // IMAGE_SUBSYSTEM_NATIVE
-    put_u16(&mut out, 0x0100); // NX_COMPAT
-    for v in [0x40000u64, 0x1000, 0x100000, 0x1000] {
-        out.extend_from_slice(&v.to_le_bytes()); // stack/heap reserve/commit
-    }
-    put_u32(&mut out, 0); // LoaderFlags
-    put_u32(&mut out, 16); // NumberOfRvaAndSizes
     let mut dirs = [(0u32, 0u32); 16];
+    if let Some((rva, p)) = pdata_section {
+        dirs[3] = (rva, len32(&p));
+        sections.push(SectionSpec::new(b".pdata\0\0", rva, p, RDATA));
+    }
     if let Some(e) = export_dir {
         dirs[0] = e;
     }
-    dirs[2] = (rsrc_rva, rsrc_size);
-    if let Some(p) = pdata_dir {
-        dirs[3] = p;
-    }
+    dirs[2] = (rsrc_rva, len32(&rsrc));
     if let Some(d) = debug_dir {
         dirs[6] = d;
     }
-    for (rva, size) in dirs {
-        put_u32(&mut out, rva);
-        put_u32(&mut out, size);
-    }
-    let mut file_off = headers_size;
-    for s in &sections {
-        out.extend_from_slice(s.name);
-        put_u32(&mut out, len32(&s.data)); // VirtualSize
-        put_u32(&mut out, s.rva);
-        let raw = align(len32(&s.data), FILE_ALIGN);
-        put_u32(&mut out, raw);
-        put_u32(&mut out, file_off);
-        put_u32(&mut out, 0);
-        put_u32(&mut out, 0);
-        put_u32(&mut out, 0);
-        put_u32(&mut out, s.characteristics);
-        file_off += raw;
-    }
-    out.resize(headers_size as usize, 0);
-    for s in &sections {
-        out.extend_from_slice(&s.data);
-        pad_to(&mut out, FILE_ALIGN as usize, 0);
-    }
-    let sum = crate::pe::compute_checksum(&out, checksum_offset);
-    out[checksum_offset..checksum_offset + 4].copy_from_slice(&sum.to_le_bytes());
-    out
+    sections.push(SectionSpec::new(b".rsrc\0\0\0", rsrc_rva, rsrc, RDATA));
+    assemble(&ImageSpec {
+        machine: spec.machine,
+        base: IMAGE_BASE,
+        timestamp: spec.timestamp,
+        entry: placed.first().map_or(text_rva, |p| p.0),
+        sections,
+        dirs,
+        layout: ImageLayout::File,
+    })
 }
 
-/// `.rsrc` with one RT_VERSION (16) / ID 1 / LANG 0x409 entry holding a VS_VERSIONINFO.
-fn resource_section(spec: &PeSpec, rva: u32) -> Vec<u8> {
-    let info = version_info(spec);
+/// `.rsrc` at `rva` with one RT_VERSION (16) / ID 1 / LANG 0x409 entry holding `info` (a
+/// VS_VERSIONINFO from [`version_info`]).
+pub fn resource_section(info: &[u8], rva: u32) -> Vec<u8> {
     let mut r = Vec::new();
     // Three one-entry directories (16-byte header + 8-byte entry each), then the data entry.
     let dir = |r: &mut Vec<u8>, id: u32, target: u32| {
@@ -442,10 +551,10 @@ fn resource_section(spec: &PeSpec, rva: u32) -> Vec<u8> {
     dir(&mut r, 1, 0x8000_0000 | 48);
     dir(&mut r, 0x409, 72);
     put_u32(&mut r, rva + 88); // data entry: OffsetToData is an RVA
-    put_u32(&mut r, len32(&info));
+    put_u32(&mut r, len32(info));
     put_u32(&mut r, 0);
     put_u32(&mut r, 0);
-    r.extend_from_slice(&info);
+    r.extend_from_slice(info);
     r
 }
 
@@ -467,26 +576,33 @@ fn block(key: &str, value: &[u8], value_len: u16, text: bool, children: &[Vec<u8
     b
 }
 
-fn version_info(spec: &PeSpec) -> Vec<u8> {
-    let [a, b, c, d] = spec.version.map(u32::from);
+/// The StringFileInfo strings a driver's version resource carries.
+fn driver_strings(spec: &PeSpec) -> Vec<(&'static str, String)> {
+    let [a, b, c, d] = spec.version;
     let version = format!("{a}.{b}.{c}.{d}");
     let stem = spec
         .name
         .rsplit_once('.')
         .map_or(spec.name.as_str(), |(s, _)| s);
-    let strings = [
-        ("CompanyName", spec.company.as_str()),
-        ("FileDescription", spec.description.as_str()),
-        ("FileVersion", version.as_str()),
-        ("InternalName", stem),
+    vec![
+        ("CompanyName", spec.company.clone()),
+        ("FileDescription", spec.description.clone()),
+        ("FileVersion", version.clone()),
+        ("InternalName", stem.to_string()),
         (
             "LegalCopyright",
-            "\u{a9} Microsoft Corporation. All rights reserved.",
+            "\u{a9} Microsoft Corporation. All rights reserved.".to_string(),
         ),
-        ("OriginalFilename", spec.name.as_str()),
-        ("ProductName", spec.product.as_str()),
-        ("ProductVersion", version.as_str()),
-    ];
+        ("OriginalFilename", spec.name.clone()),
+        ("ProductName", spec.product.clone()),
+        ("ProductVersion", version),
+    ]
+}
+
+/// A VS_VERSIONINFO for a driver (VFT_DRV) of `version`, with `strings` in a StringFileInfo
+/// table for U.S. English / Unicode (none: the fixed part and the translation only).
+pub fn version_info(version: [u16; 4], strings: &[(&str, String)]) -> Vec<u8> {
+    let [a, b, c, d] = version.map(u32::from);
     let entries: Vec<Vec<u8>> = strings
         .iter()
         .map(|(k, v)| {
@@ -495,10 +611,13 @@ fn version_info(spec: &PeSpec) -> Vec<u8> {
             block(k, &value, words, true, &[])
         })
         .collect();
-    let table = block("040904B0", &[], 0, true, &entries);
-    let sfi = block("StringFileInfo", &[], 0, true, &[table]);
+    let mut children = Vec::new();
+    if !entries.is_empty() {
+        let table = block("040904B0", &[], 0, true, &entries);
+        children.push(block("StringFileInfo", &[], 0, true, &[table]));
+    }
     let translation = block("Translation", &[0x09, 0x04, 0xb0, 0x04], 4, false, &[]);
-    let vfi = block("VarFileInfo", &[], 0, true, &[translation]);
+    children.push(block("VarFileInfo", &[], 0, true, &[translation]));
     let mut fixed = Vec::new();
     for v in [
         0xfeef_04bd,
@@ -517,7 +636,7 @@ fn version_info(spec: &PeSpec) -> Vec<u8> {
     ] {
         put_u32(&mut fixed, v);
     }
-    block("VS_VERSION_INFO", &fixed, 52, false, &[sfi, vfi])
+    block("VS_VERSION_INFO", &fixed, 52, false, &children)
 }
 
 #[cfg(test)]
