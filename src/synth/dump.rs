@@ -292,12 +292,19 @@ const SHAPES: [Shape; 4] = [
     Shape::Chained,
 ];
 
+/// A placed function, for either pointer width. x64: a prolog of its [`Shape`], a body, the
+/// call to the next-inner function (`E8 rel32`), the epilog. x86: `mov edi,edi; push ebp;
+/// mov ebp,esp; sub esp,0x20`, a body, the call (`E8 rel32`, or `FF 15 [slot]` through a
+/// pointer in .rdata), then `leave; ret 0x10`.
 struct Func {
     name: String,
+    /// x64 only: the prolog and unwind shape.
     shape: Shape,
     rva: u32,
-    /// RVA of the call instruction (when this function calls the next-inner one).
-    call_rva: Option<u32>,
+    /// RVA of the call instruction to the next-inner function.
+    call_rva: u32,
+    /// 5 (`E8`) or 6 (`FF 15`, x86 only).
+    call_len: u32,
     /// Callee VA.
     callee: Option<u64>,
     /// End RVA of the primary range (Chained: where the chained range starts).
@@ -364,40 +371,8 @@ impl Shape {
     }
 }
 
-/// A function as a writer placed it (x64 [`Func`] or x86 [`Func32`]).
-trait PlacedFunc {
-    fn name(&self) -> &str;
-    fn rva(&self) -> u32;
-    /// Set the VA this function calls.
-    fn call(&mut self, callee: u64);
-}
-
-impl PlacedFunc for Func {
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn rva(&self) -> u32 {
-        self.rva
-    }
-    fn call(&mut self, callee: u64) {
-        self.callee = Some(callee);
-    }
-}
-
-impl PlacedFunc for Func32 {
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn rva(&self) -> u32 {
-        self.rva
-    }
-    fn call(&mut self, callee: u64) {
-        self.callee = Some(callee);
-    }
-}
-
 /// A module placed in memory, for either pointer width.
-struct Placed<F> {
+struct Placed {
     spec: ModuleSpec,
     /// (build, revision) of its version resource.
     version: (u32, u32),
@@ -405,7 +380,7 @@ struct Placed<F> {
     image: Vec<u8>,
     timestamp: u32,
     checksum: u32,
-    funcs: Vec<F>,
+    funcs: Vec<Func>,
 }
 
 fn fnv(s: &str) -> u32 {
@@ -426,71 +401,131 @@ fn short_name(name: &str) -> String {
         .map_or(lower.clone(), |(s, _)| s.to_string())
 }
 
-/// Lay out every module's functions and addresses.
-fn place_modules(spec: &DumpSpec) -> Result<Vec<Placed<Func>>, SynthDumpError> {
+impl Placed {
+    /// Where `.rdata` starts: after the whole pages of `.text`.
+    fn rdata_rva(&self) -> u32 {
+        let text_end = self
+            .funcs
+            .iter()
+            .map(|f| f.end)
+            .max()
+            .unwrap_or(TEXT_RVA + 0x10);
+        TEXT_RVA + (text_end - TEXT_RVA).max(0x10).div_ceil(0x1000) * 0x1000
+    }
+}
+
+/// The pointer width a dump is written for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Width {
+    X64,
+    X86,
+}
+
+/// Lay out every module's functions and addresses, and build its image.
+fn place_modules(spec: &DumpSpec, width: Width) -> Result<Vec<Placed>, SynthDumpError> {
     let per_module = module_functions(spec)?;
     let mut placed = Vec::new();
-    let mut base = NT_BASE;
-    let mut shape_i = 0usize;
+    let mut base = match width {
+        Width::X64 => NT_BASE,
+        Width::X86 => NT_BASE32,
+    };
+    // Functions laid out so far (x64: picks the next prolog shape; x86: the call form).
+    let mut n = 0usize;
     for (i, m) in spec.modules.iter().enumerate() {
         let mut funcs = Vec::new();
         let mut rva = TEXT_RVA;
         for name in &per_module[i] {
-            let shape = if TRAP_HANDLERS.contains(&name.as_str())
-                || SYSCALL_EXITS.contains(&name.as_str())
-            {
-                Shape::Trap
-            } else {
-                shape_i += 1;
-                SHAPES[(shape_i - 1) % SHAPES.len()]
+            let f = match width {
+                Width::X64 => lay_out_x64(name, rva, &mut n),
+                Width::X86 => lay_out_x86(name, rva, &mut n),
             };
-            let p = shape.prolog().len() as u32;
-            // A body of plausible size before the call, so offsets look like real ones.
-            let pad = 0x10 + fnv(name) % 0x300;
-            let (call_rva, split) = if shape == Shape::Chained {
-                // prolog, two nops, then the chained range with the call.
-                (rva + p + 2 + pad, rva + p + 2)
-            } else {
-                (rva + p + pad, 0)
-            };
-            let end = call_rva + 5 + shape.epilog().len() as u32;
-            funcs.push(Func {
-                name: name.clone(),
-                shape,
-                rva,
-                call_rva: Some(call_rva),
-                callee: None,
-                split: if split == 0 { end } else { split },
-                end,
-            });
-            rva = (end + 15) & !15;
+            rva = (f.end + 15) & !15;
+            funcs.push(f);
         }
-        let text_size = (rva - TEXT_RVA).max(0x10);
-        let text_pages = text_size.div_ceil(0x1000);
-        // .rdata (unwind info + exports) one or two pages, .pdata one page.
-        let rdata_rva = TEXT_RVA + text_pages * 0x1000;
-        let size = rdata_rva + 0x2000 + 0x1000;
-        placed.push(Placed {
-            spec: m.clone(),
-            version: (
-                spec.build,
+        let (tag, revision) = match width {
+            Width::X64 => (
+                0x5f00_0000,
                 spec.revision.map_or(fnv(&m.name) % 4000, u32::from),
             ),
+            Width::X86 => (0x4a00_0000, 0),
+        };
+        placed.push(Placed {
+            spec: m.clone(),
+            version: (spec.build, revision),
             base,
             image: Vec::new(),
-            timestamp: 0x5f00_0000 | (fnv(&m.name) & 0x00ff_ffff),
+            timestamp: tag | (fnv(&m.name) & 0x00ff_ffff),
             checksum: fnv(&m.path) & 0x00ff_ffff,
             funcs,
         });
-        let _ = size;
-        base += 0x20_0000 + u64::from(fnv(&m.name) & 0xf) * 0x1000;
+        base = match width {
+            Width::X64 => base + 0x20_0000 + u64::from(fnv(&m.name) & 0xf) * 0x1000,
+            // The image: .text, then .rdata (two pages), and a gap.
+            Width::X86 => {
+                let size = placed.last().map_or(0, |p: &Placed| p.rdata_rva() + 0x2000);
+                base + u64::from(size) + 0x1_0000
+            }
+        };
         base = (base + 0xffff) & !0xffff;
     }
     link_chain(&mut placed, spec)?;
     for p in &mut placed {
-        p.image = build_image(p);
+        p.image = match width {
+            Width::X64 => build_image(p),
+            Width::X86 => build_image32(p),
+        };
     }
     Ok(placed)
+}
+
+/// An x64 function at `rva`: the next prolog shape (trap handlers and system-service exits
+/// their own), a body of plausible size, the call, the epilog.
+fn lay_out_x64(name: &str, rva: u32, n: &mut usize) -> Func {
+    let shape = if TRAP_HANDLERS.contains(&name) || SYSCALL_EXITS.contains(&name) {
+        Shape::Trap
+    } else {
+        *n += 1;
+        SHAPES[(*n - 1) % SHAPES.len()]
+    };
+    let p = shape.prolog().len() as u32;
+    // A body of plausible size before the call, so offsets look like real ones.
+    let pad = 0x10 + fnv(name) % 0x300;
+    let (call_rva, split) = if shape == Shape::Chained {
+        // prolog, two nops, then the chained range with the call.
+        (rva + p + 2 + pad, rva + p + 2)
+    } else {
+        (rva + p + pad, 0)
+    };
+    let end = call_rva + 5 + shape.epilog().len() as u32;
+    Func {
+        name: name.to_string(),
+        shape,
+        rva,
+        call_rva,
+        call_len: 5,
+        callee: None,
+        split: if split == 0 { end } else { split },
+        end,
+    }
+}
+
+/// An x86 function at `rva`: the EBP-frame prolog, a body, the call (`E8` and `FF 15` in
+/// turn), `leave; ret`.
+fn lay_out_x86(name: &str, rva: u32, n: &mut usize) -> Func {
+    *n += 1;
+    let call_len = if n.is_multiple_of(2) { 6 } else { 5 };
+    let call_rva = rva + PROLOG32.len() as u32 + 0x10 + fnv(name) % 0x300;
+    let end = call_rva + call_len + EPILOG32.len() as u32;
+    Func {
+        name: name.to_string(),
+        shape: Shape::FramePointer, // an EBP frame
+        rva,
+        call_rva,
+        call_len,
+        callee: None,
+        split: end,
+        end,
+    }
 }
 
 /// Each module's functions: those of the call chain first, then its extras. The first module
@@ -540,15 +575,15 @@ fn chain_entry(spec: &DumpSpec, k: usize) -> Result<(String, String), SynthDumpE
 }
 
 /// (module index, function index) of call chain entry `k`.
-fn chain_index<F: PlacedFunc>(
-    placed: &[Placed<F>],
+fn chain_index(
+    placed: &[Placed],
     spec: &DumpSpec,
     k: usize,
 ) -> Result<(usize, usize), SynthDumpError> {
     let (m, f) = chain_entry(spec, k)?;
     for (mi, p) in placed.iter().enumerate() {
         if short_name(&p.spec.name) == m
-            && let Some(fi) = p.funcs.iter().position(|x| x.name() == f)
+            && let Some(fi) = p.funcs.iter().position(|x| x.name == f)
         {
             return Ok((mi, fi));
         }
@@ -557,21 +592,18 @@ fn chain_index<F: PlacedFunc>(
 }
 
 /// Resolve the callees: call chain entry k calls entry k-1.
-fn link_chain<F: PlacedFunc>(
-    placed: &mut [Placed<F>],
-    spec: &DumpSpec,
-) -> Result<(), SynthDumpError> {
+fn link_chain(placed: &mut [Placed], spec: &DumpSpec) -> Result<(), SynthDumpError> {
     for k in 1..spec.call_chain.len() {
         let (cmi, cfi) = chain_index(placed, spec, k - 1)?;
-        let callee = placed[cmi].base + u64::from(placed[cmi].funcs[cfi].rva());
+        let callee = placed[cmi].base + u64::from(placed[cmi].funcs[cfi].rva);
         let (mi, fi) = chain_index(placed, spec, k)?;
-        placed[mi].funcs[fi].call(callee);
+        placed[mi].funcs[fi].callee = Some(callee);
     }
     Ok(())
 }
 
 /// The VA of `module!function` among the placed modules.
-fn function_va(placed: &[Placed<Func>], entry: &str) -> Result<u64, SynthDumpError> {
+fn function_va(placed: &[Placed], entry: &str) -> Result<u64, SynthDumpError> {
     let (m, f) = entry.split_once('!').unwrap_or(("", entry));
     placed
         .iter()
@@ -606,16 +638,12 @@ fn text_section(end: u32, funcs: impl Iterator<Item = (u32, Vec<u8>)>) -> Sectio
 
 /// `.rdata` of a loaded image: `rdata` (ending 4-aligned), then the export directory of the
 /// placed functions; two pages. Returns the section and the export directory's (RVA, size).
-fn rdata_with_exports<F: PlacedFunc>(
-    p: &Placed<F>,
-    rdata_rva: u32,
-    mut rdata: Vec<u8>,
-) -> (Vec<u8>, (u32, u32)) {
+fn rdata_with_exports(p: &Placed, rdata_rva: u32, mut rdata: Vec<u8>) -> (Vec<u8>, (u32, u32)) {
     while rdata.len() % 4 != 0 {
         rdata.push(0);
     }
     let export_rva = rdata_rva + rdata.len() as u32;
-    let named: Vec<(&str, u32)> = p.funcs.iter().map(|f| (f.name(), f.rva())).collect();
+    let named: Vec<(&str, u32)> = p.funcs.iter().map(|f| (f.name.as_str(), f.rva)).collect();
     let exp = synth_pe::export_directory(&p.spec.name, &named, export_rva, 0);
     let export_size = exp.len() as u32;
     rdata.extend_from_slice(&exp);
@@ -623,8 +651,8 @@ fn rdata_with_exports<F: PlacedFunc>(
 }
 
 /// The image of `p` in loaded layout (the bytes a dump holds), through the one PE writer.
-fn loaded_image<F: PlacedFunc>(
-    p: &Placed<F>,
+fn loaded_image(
+    p: &Placed,
     machine: u16,
     sections: Vec<SectionSpec>,
     dirs: [(u32, u32); 16],
@@ -643,15 +671,8 @@ fn loaded_image<F: PlacedFunc>(
 }
 
 /// A PE32+ image: `.text`, `.rdata` (unwind info, exports, the version resource) and `.pdata`.
-fn build_image(p: &Placed<Func>) -> Vec<u8> {
-    let text_end = p
-        .funcs
-        .iter()
-        .map(|f| f.end)
-        .max()
-        .unwrap_or(TEXT_RVA + 0x10);
-    let text_pages = (text_end - TEXT_RVA).div_ceil(0x1000).max(1);
-    let rdata_rva = TEXT_RVA + text_pages * 0x1000;
+fn build_image(p: &Placed) -> Vec<u8> {
+    let rdata_rva = p.rdata_rva();
     let pdata_rva = rdata_rva + 0x2000;
     let mut rdata = Vec::new();
     let mut pdata = Vec::new();
@@ -661,7 +682,7 @@ fn build_image(p: &Placed<Func>) -> Vec<u8> {
         if f.shape == Shape::Chained {
             code.extend_from_slice(&[0x90, 0x90]);
         }
-        let call_at = f.call_rva.unwrap_or(f.rva);
+        let call_at = f.call_rva;
         code.resize((call_at - f.rva) as usize, 0x90);
         let target = f.callee.unwrap_or(p.base + u64::from(f.rva));
         let next = p.base + u64::from(call_at) + 5;
@@ -782,7 +803,7 @@ fn unicode_string(vs: &mut VSpace, pool: &mut Pool, text: &str) -> u64 {
 
 /// Everything the two writers share.
 struct Kernel {
-    placed: Vec<Placed<Func>>,
+    placed: Vec<Placed>,
     vs: VSpace,
     context: Amd64Context,
     params: [u64; 4],
@@ -795,7 +816,7 @@ struct Kernel {
 }
 
 fn build_kernel(spec: &DumpSpec) -> Result<Kernel, SynthDumpError> {
-    let placed = place_modules(spec)?;
+    let placed = place_modules(spec, Width::X64)?;
     let mut vs = VSpace::default();
     for p in &placed {
         vs.write(p.base, &p.image);
@@ -936,7 +957,7 @@ fn build_kernel(spec: &DumpSpec) -> Result<Kernel, SynthDumpError> {
         let (mi, fi) = chain_index(&placed, spec, t + 1)?;
         let f = &placed[mi].funcs[fi];
         if let Some(p) = params.get_mut(i) {
-            *p = placed[mi].base + u64::from(f.call_rva.unwrap_or(f.rva));
+            *p = placed[mi].base + u64::from(f.call_rva);
         }
     }
     let mut regs: [u64; 16] = [0; 16];
@@ -1026,7 +1047,7 @@ fn build_kernel(spec: &DumpSpec) -> Result<Kernel, SynthDumpError> {
                 }
             }
         }
-        let at = placed[mi].base + u64::from(f.call_rva.unwrap_or(f.rva));
+        let at = placed[mi].base + u64::from(f.call_rva);
         let (cmi, cfi) = chain_index(&placed, spec, k - 1)?;
         if placed[cmi].funcs[cfi].shape == Shape::Trap {
             // Interrupted at `at`: the CPU pushes SS, RSP, RFLAGS, CS, RIP and an error code
@@ -1253,7 +1274,7 @@ pub fn write_bitmap_dump(path: &Path, spec: &DumpSpec) -> Result<(), SynthDumpEr
 /// Write the module images as PE files in a symbol-store layout
 /// (`dir/name/TIMESTAMPSIZEOFIMAGE/name`): what a triage dump needs to be unwound.
 pub fn write_module_images(dir: &Path, spec: &DumpSpec) -> Result<Vec<PathBuf>, SynthDumpError> {
-    let placed = place_modules(spec)?;
+    let placed = place_modules(spec, Width::X64)?;
     let mut out = Vec::new();
     for p in &placed {
         let key = format!("{:08X}{:x}", p.timestamp, p.image.len());
@@ -1465,75 +1486,12 @@ const STACK_TOP32: u64 = STACK_REGION32 + 0x1f_f000;
 /// First PFN of the large page (aligned to 2 MiB and 4 MiB).
 const LARGE_PFN32: u64 = 0x800;
 
-/// An x86 function: `mov edi,edi; push ebp; mov ebp,esp; sub esp,0x20`, a body, the call to
-/// the next-inner function (`E8 rel32`, or `FF 15 [slot]` through a pointer in .rdata), then
-/// `leave; ret 0x10`.
-struct Func32 {
-    name: String,
-    rva: u32,
-    call_rva: u32,
-    /// 5 (`E8`) or 6 (`FF 15`).
-    call_len: u32,
-    callee: Option<u64>,
-    end: u32,
-}
-
 const PROLOG32: [u8; 8] = [0x8b, 0xff, 0x55, 0x8b, 0xec, 0x83, 0xec, 0x20];
 const EPILOG32: [u8; 4] = [0xc9, 0xc2, 0x10, 0x00];
 
-fn place_modules32(spec: &DumpSpec) -> Result<Vec<Placed<Func32>>, SynthDumpError> {
-    let per_module = module_functions(spec)?;
-    let mut placed = Vec::new();
-    let mut base = NT_BASE32;
-    let mut n = 0usize;
-    for (i, m) in spec.modules.iter().enumerate() {
-        let mut funcs = Vec::new();
-        let mut rva = TEXT_RVA;
-        for name in &per_module[i] {
-            n += 1;
-            let call_len = if n.is_multiple_of(2) { 6 } else { 5 };
-            let call_rva = rva + PROLOG32.len() as u32 + 0x10 + fnv(name) % 0x300;
-            let end = call_rva + call_len + EPILOG32.len() as u32;
-            funcs.push(Func32 {
-                name: name.clone(),
-                rva,
-                call_rva,
-                call_len,
-                callee: None,
-                end,
-            });
-            rva = (end + 15) & !15;
-        }
-        let text_pages = (rva - TEXT_RVA).max(0x10).div_ceil(0x1000);
-        let size = TEXT_RVA + text_pages * 0x1000 + 0x2000;
-        placed.push(Placed {
-            spec: m.clone(),
-            version: (spec.build, 0),
-            base,
-            image: Vec::new(),
-            timestamp: 0x4a00_0000 | (fnv(&m.name) & 0x00ff_ffff),
-            checksum: fnv(&m.path) & 0x00ff_ffff,
-            funcs,
-        });
-        base = (base + u64::from(size) + 0x1_0000 + 0xffff) & !0xffff;
-    }
-    link_chain(&mut placed, spec)?;
-    for p in &mut placed {
-        p.image = build_image32(p);
-    }
-    Ok(placed)
-}
-
 /// A PE32 (x86) image: `.text` and `.rdata` (call slots and exports).
-fn build_image32(p: &Placed<Func32>) -> Vec<u8> {
-    let text_end = p
-        .funcs
-        .iter()
-        .map(|f| f.end)
-        .max()
-        .unwrap_or(TEXT_RVA + 0x10);
-    let text_pages = (text_end - TEXT_RVA).max(0x10).div_ceil(0x1000);
-    let rdata_rva = TEXT_RVA + text_pages * 0x1000;
+fn build_image32(p: &Placed) -> Vec<u8> {
+    let rdata_rva = p.rdata_rva();
     let base = p.base as u32;
     // .rdata: one pointer slot per function (for `call dword ptr [slot]`), then exports.
     let mut rdata = Vec::new();
@@ -1602,7 +1560,7 @@ pub fn write_dump32(
     if spec.call_chain.is_empty() {
         return Err(SynthDumpError::Spec("empty call chain".into()));
     }
-    let placed = place_modules32(spec)?;
+    let placed = place_modules(spec, Width::X86)?;
     let mut vs = VSpace::default();
     for p in &placed {
         vs.write(p.base, &p.image);

@@ -169,6 +169,37 @@ pub struct EventSpec {
     pub data: Vec<DataItem>,
 }
 
+impl EventSpec {
+    /// An event of `provider` in `channel`: level 4 (information), no GUIDs, qualifiers,
+    /// task, opcode, keywords or process; the writers below set what their event has.
+    pub fn new(
+        time: Timestamp,
+        provider: &str,
+        event_id: u16,
+        channel: &str,
+        data: Vec<DataItem>,
+    ) -> EventSpec {
+        EventSpec {
+            time,
+            provider: provider.to_string(),
+            provider_guid: None,
+            event_source_name: None,
+            event_id,
+            qualifiers: None,
+            version: 0,
+            level: 4,
+            task: 0,
+            opcode: 0,
+            keywords: 0,
+            activity_id: None,
+            process_id: 0,
+            thread_id: 0,
+            channel: channel.to_string(),
+            data,
+        }
+    }
+}
+
 const CI_GUID: u128 = 0x4ee76bd8_3cf4_44a0_a0ac_3937643e37a3;
 const CI_CHANNEL: &str = "Microsoft-Windows-CodeIntegrity/Operational";
 const SCM_GUID: u128 = 0x555908d1_a6d7_4695_8e1e_26931d2012f4;
@@ -252,13 +283,7 @@ impl EvtxWriter {
         data: Vec<DataItem>,
     ) -> Self {
         self.event(EventSpec {
-            time,
-            provider: crate::eventlog::codeintegrity::PROVIDER.to_string(),
             provider_guid: Some(Guid::from_u128(CI_GUID)),
-            event_source_name: None,
-            event_id: id,
-            qualifiers: None,
-            version: 0,
             level,
             task: 1,
             opcode,
@@ -266,8 +291,13 @@ impl EvtxWriter {
             activity_id: activity,
             process_id: 4,
             thread_id: 8,
-            channel: CI_CHANNEL.to_string(),
-            data,
+            ..EventSpec::new(
+                time,
+                crate::eventlog::codeintegrity::PROVIDER,
+                id,
+                CI_CHANNEL,
+                data,
+            )
         })
     }
 
@@ -397,22 +427,14 @@ impl EvtxWriter {
             _ => 16384,
         };
         self.event(EventSpec {
-            time,
-            provider: crate::eventlog::system::SCM.to_string(),
             provider_guid: Some(Guid::from_u128(SCM_GUID)),
             event_source_name: Some(crate::eventlog::system::SCM.to_string()),
-            event_id: id,
             qualifiers: Some(qualifiers),
-            version: 0,
             level,
-            task: 0,
-            opcode: 0,
             keywords: 0x8080_0000_0000_0000,
-            activity_id: None,
             process_id: 700,
             thread_id: 704,
-            channel: "System".to_string(),
-            data,
+            ..EventSpec::new(time, crate::eventlog::system::SCM, id, "System", data)
         })
     }
 
@@ -470,22 +492,20 @@ impl EvtxWriter {
         data.push(named("SleepInProgress", Value::U32(0)));
         data.push(named("PowerButtonTimestamp", Value::U64(0)));
         self.event(EventSpec {
-            time,
-            provider: crate::eventlog::system::KERNEL_POWER.to_string(),
             provider_guid: Some(Guid::from_u128(KERNEL_POWER_GUID)),
-            event_source_name: None,
-            event_id: 41,
-            qualifiers: None,
             version: 8,
             level: 1,
             task: 63,
-            opcode: 0,
             keywords: 0x8000_4000_0000_0002,
-            activity_id: None,
             process_id: 4,
             thread_id: 8,
-            channel: "System".to_string(),
-            data,
+            ..EventSpec::new(
+                time,
+                crate::eventlog::system::KERNEL_POWER,
+                41,
+                "System",
+                data,
+            )
         })
     }
 
@@ -509,47 +529,42 @@ impl EvtxWriter {
             named("param3", report_id.into()),
         ];
         self.event(EventSpec {
-            time,
-            provider: crate::eventlog::system::WER_SYSTEM.to_string(),
             provider_guid: Some(Guid::from_u128(WER_GUID)),
             event_source_name: Some("BugCheck".to_string()),
-            event_id: 1001,
             qualifiers: Some(16384),
-            version: 0,
             level: 2,
-            task: 0,
-            opcode: 0,
             keywords: 0x0080_0000_0000_0000,
-            activity_id: None,
-            process_id: 0,
-            thread_id: 0,
-            channel: "System".to_string(),
-            data,
+            ..EventSpec::new(
+                time,
+                crate::eventlog::system::WER_SYSTEM,
+                1001,
+                "System",
+                data,
+            )
         })
     }
 
     /// EventLog 6008: "The previous system shutdown at %1 on %2 was unexpected."
     pub fn eventlog_6008(self, time: Timestamp, at_time: &str, on_date: &str) -> Self {
+        let data = vec![
+            DataItem::Unnamed(at_time.into()),
+            DataItem::Unnamed(on_date.into()),
+        ];
+        self.eventlog_6008_event(time, data)
+    }
+
+    fn eventlog_6008_event(self, time: Timestamp, data: Vec<DataItem>) -> Self {
         self.event(EventSpec {
-            time,
-            provider: crate::eventlog::system::EVENTLOG.to_string(),
-            provider_guid: None,
-            event_source_name: None,
-            event_id: 6008,
             qualifiers: Some(32768),
-            version: 0,
             level: 2,
-            task: 0,
-            opcode: 0,
             keywords: 0x0080_0000_0000_0000,
-            activity_id: None,
-            process_id: 0,
-            thread_id: 0,
-            channel: "System".to_string(),
-            data: vec![
-                DataItem::Unnamed(at_time.into()),
-                DataItem::Unnamed(on_date.into()),
-            ],
+            ..EventSpec::new(
+                time,
+                crate::eventlog::system::EVENTLOG,
+                6008,
+                "System",
+                data,
+            )
         })
     }
 
@@ -595,24 +610,7 @@ impl EvtxWriter {
             DataItem::Unnamed(Value::Str(String::new())),
         ];
         data.push(DataItem::Binary(binary));
-        self.event(EventSpec {
-            time,
-            provider: crate::eventlog::system::EVENTLOG.to_string(),
-            provider_guid: None,
-            event_source_name: None,
-            event_id: 6008,
-            qualifiers: Some(32768),
-            version: 0,
-            level: 2,
-            task: 0,
-            opcode: 0,
-            keywords: 0x0080_0000_0000_0000,
-            activity_id: None,
-            process_id: 0,
-            thread_id: 0,
-            channel: "System".to_string(),
-            data,
-        })
+        self.eventlog_6008_event(time, data)
     }
 
     /// Kernel-General 12: the operating system started (version parts, start time).
@@ -625,22 +623,18 @@ impl EvtxWriter {
             .collect();
         data.push(named("StartTime", Value::FileTime(filetime(time))));
         self.event(EventSpec {
-            time,
-            provider: crate::eventlog::system::KERNEL_GENERAL.to_string(),
             provider_guid: Some(Guid::from_u128(KERNEL_GENERAL_GUID)),
-            event_source_name: None,
-            event_id: 12,
-            qualifiers: None,
-            version: 0,
-            level: 4,
             task: 1,
-            opcode: 0,
             keywords: 0x8000_0000_0000_0080,
-            activity_id: None,
             process_id: 4,
             thread_id: 8,
-            channel: "System".to_string(),
-            data,
+            ..EventSpec::new(
+                time,
+                crate::eventlog::system::KERNEL_GENERAL,
+                12,
+                "System",
+                data,
+            )
         })
     }
 
