@@ -457,15 +457,15 @@ fn write_catalog_text(
     catalogs: &[signing::CatalogReport],
 ) -> std::io::Result<()> {
     for c in catalogs {
-        writeln!(out, "{} (catalog):", c.path.display())?;
+        writeln!(out, "{} (catalog):", c.catalog.path.display())?;
         writeln!(
             out,
             "    Signer:      {} (issuer {}): {}",
-            clean(c.signature.signer.as_deref().unwrap_or("?")),
-            clean(c.signature.signer_issuer.as_deref().unwrap_or("?")),
-            clean(&c.signature.reason)
+            clean(c.catalog.signature.signer.as_deref().unwrap_or("?")),
+            clean(c.catalog.signature.signer_issuer.as_deref().unwrap_or("?")),
+            clean(&c.catalog.signature.reason)
         )?;
-        write_catalog_states(out, &c.signature)?;
+        write_catalog_states(out, &c.catalog.signature)?;
         if let Some(t) = &c.this_update {
             writeln!(out, "    Updated:     {t}")?;
         }
@@ -486,7 +486,7 @@ fn write_catalog_text(
                     .unwrap_or_default()
             )?;
         }
-        for w in &c.warnings {
+        for w in &c.catalog.warnings {
             writeln!(out, "    warning:     {}", clean(w))?;
         }
     }
@@ -511,9 +511,9 @@ fn write_catalog_csv(
     for c in catalogs {
         for m in &c.members {
             w.write_record([
-                c.path.display().to_string(),
-                format!("{:?}", c.signature.trust).to_lowercase(),
-                c.signature.signer.clone().unwrap_or_default(),
+                c.catalog.path.display().to_string(),
+                format!("{:?}", c.catalog.signature.trust).to_lowercase(),
+                c.catalog.signature.signer.clone().unwrap_or_default(),
                 m.file.clone().unwrap_or_else(|| m.tag.clone()),
                 m.digest_algorithm.clone(),
                 signing::der::hex_upper(&m.digest),

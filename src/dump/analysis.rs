@@ -498,29 +498,19 @@ fn trap_frame_at(dump: &CrashDump, images: &mut Images<'_>, at: u64) -> Option<T
     })
 }
 
-/// The first KTRAP_FRAME in `[from, to)` (16-byte aligned, as the kernel builds them).
-fn find_trap_frame(
+/// The first trap frame `probe` recognises at a 16-byte aligned address in `[from, to)` where
+/// a record of `size` bytes still fits (the kernel builds them 16-byte aligned on x64 and
+/// ARM64); none unless the dump is of `machine` and has a bug check.
+fn find_trap<T>(
     dump: &CrashDump,
-    images: &mut Images<'_>,
-    from: u64,
-    to: u64,
-) -> Option<TrapHit> {
-    if dump.machine != 0x8664 || dump.bugcheck.is_none() {
-        return None;
-    }
-    first_aligned(from, to, KTRAP_FRAME_SIZE, |at| {
-        trap_frame_at(dump, images, at)
-    })
-}
-
-/// The first hit of `probe` at a 16-byte aligned address in `[from, to)` where a record of
-/// `size` bytes still fits (trap frames are 16-byte aligned on x64 and ARM64).
-fn first_aligned<T>(
-    from: u64,
-    to: u64,
+    machine: u32,
+    (from, to): (u64, u64),
     size: u64,
     mut probe: impl FnMut(u64) -> Option<T>,
 ) -> Option<T> {
+    if dump.machine != machine || dump.bugcheck.is_none() {
+        return None;
+    }
     let mut at = from.checked_add(15)? & !15;
     while at.checked_add(size)? <= to {
         if let Some(hit) = probe(at) {
@@ -529,6 +519,32 @@ fn first_aligned<T>(
         at += 16;
     }
     None
+}
+
+/// Scan the stack from `sp` up to `limit` onto `frames`, the last frame returning to the first
+/// one found.
+fn scan_onto(
+    dump: &CrashDump,
+    images: &mut Images<'_>,
+    frames: &mut Vec<Frame>,
+    sp: u64,
+    limit: u64,
+    max: usize,
+) {
+    let more = scan_from(dump, images, sp, limit, frames.len(), max, 8);
+    if let (Some(last), Some(next)) = (frames.last_mut(), more.first()) {
+        last.return_address = next.ip;
+    }
+    frames.extend(more);
+}
+
+/// Mark the last frame as the owner of the trap frame at `address`, which returns to `ip`.
+fn trap_owner(frames: &mut [Frame], address: u64, ip: u64) -> Option<&mut Frame> {
+    let owner = frames.last_mut()?;
+    owner.trap_frame = true;
+    owner.trap_frame_address = Some(address);
+    owner.return_address = ip;
+    Some(owner)
 }
 
 /// Where a stack scan from `sp` ends: the captured stack window, else 16 KiB.
@@ -612,18 +628,13 @@ fn walk_x64(
         // No image (or no unwind data): scan, up to the first trap frame.
         frames.push(f);
         let end = scan_end(dump, sp);
-        let trap = find_trap_frame(dump, images, sp, end);
+        let trap = find_trap(dump, 0x8664, (sp, end), KTRAP_FRAME_SIZE, |at| {
+            trap_frame_at(dump, images, at)
+        });
         let limit = trap.as_ref().map_or(end, |t| t.address);
-        let more = scan_from(dump, images, sp, limit, frames.len(), max, 8);
-        if let (Some(last), Some(next)) = (frames.last_mut(), more.first()) {
-            last.return_address = next.ip;
-        }
-        frames.extend(more);
+        scan_onto(dump, images, &mut frames, sp, limit, max);
         let Some(t) = trap else { break };
-        if let Some(owner) = frames.last_mut() {
-            owner.trap_frame = true;
-            owner.trap_frame_address = Some(t.address);
-            owner.return_address = t.context.rip;
+        if let Some(owner) = trap_owner(&mut frames, t.address, t.context.rip) {
             // A return address in the slot just below the KTRAP_FRAME is the call the trap
             // handler made: the frame is as certain as the trap frame.
             if owner.method == FrameMethod::Scan && owner.child_sp == t.address {
@@ -691,24 +702,18 @@ fn walk_arm64(
         // goes on from the registers that frame saved.
         let sp = regs.sp;
         let end = scan_end(dump, sp);
-        let trap = find_arm64_trap_frame(dump, images, sp, end);
+        let trap = find_trap(dump, 0xaa64, (sp, end), ARM64_KTRAP_FRAME_SIZE, |at| {
+            arm64_trap_frame_at(dump, images, at)
+        });
         let limit = trap.as_ref().map_or(end, |t| t.address);
         if frames.is_empty() {
             frames = scan_frames(dump, images, regs.pc, sp, Some(regs.x[30]), max, limit);
         } else {
             frames.push(f);
-            let more = scan_from(dump, images, sp, limit, frames.len(), max, 8);
-            if let (Some(last), Some(next)) = (frames.last_mut(), more.first()) {
-                last.return_address = next.ip;
-            }
-            frames.extend(more);
+            scan_onto(dump, images, &mut frames, sp, limit, max);
         }
         let Some(t) = trap else { break };
-        if let Some(owner) = frames.last_mut() {
-            owner.trap_frame = true;
-            owner.trap_frame_address = Some(t.address);
-            owner.return_address = t.pc;
-        }
+        trap_owner(&mut frames, t.address, t.pc);
         // The trap frame holds the volatile registers, FP, LR, SP and PC; x19..x28 are the
         // callee's to preserve and stay as they are.
         for (i, v) in t.x.iter().enumerate() {
@@ -801,21 +806,6 @@ fn arm64_trap_frame_at(dump: &CrashDump, images: &mut Images<'_>, at: u64) -> Op
         sp,
         pc,
         user,
-    })
-}
-
-/// The first ARM64 KTRAP_FRAME in `[from, to)` (16-byte aligned).
-fn find_arm64_trap_frame(
-    dump: &CrashDump,
-    images: &mut Images<'_>,
-    from: u64,
-    to: u64,
-) -> Option<Arm64TrapHit> {
-    if dump.machine != 0xaa64 || dump.bugcheck.is_none() {
-        return None;
-    }
-    first_aligned(from, to, ARM64_KTRAP_FRAME_SIZE, |at| {
-        arm64_trap_frame_at(dump, images, at)
     })
 }
 
@@ -1597,16 +1587,22 @@ pub fn disassemble_named(
             text.push_str(" ; ");
             text.push_str(n);
         }
-        let start = (ins.ip() - ip) as usize;
-        let hex: String = bytes
-            .get(start..start + ins.len())
-            .unwrap_or(&[])
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
-        out.push((ins.ip(), format!("{hex:<16} {text}")));
+        out.push((ins.ip(), listing_line(bytes, ip, ins, &text)));
     }
     out
+}
+
+/// A disassembly line: the instruction's bytes (read from `bytes`, which start at `ip`) in hex,
+/// then its text.
+fn listing_line(bytes: &[u8], ip: u64, ins: &iced_x86::Instruction, text: &str) -> String {
+    let start = (ins.ip() - ip) as usize;
+    let hex: String = bytes
+        .get(start..start + ins.len())
+        .unwrap_or(&[])
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    format!("{hex:<16} {text}")
 }
 
 /// Up to `count` instructions from `bytes` at `ip`: (address, `hex bytes  text`). x86/x64 only.
@@ -1627,14 +1623,7 @@ pub fn disassemble(machine: u32, ip: u64, bytes: &[u8], count: usize) -> Vec<(u6
         }
         let mut text = String::new();
         fmt.format(&ins, &mut text);
-        let start = (ins.ip() - ip) as usize;
-        let hex: String = bytes
-            .get(start..start + ins.len())
-            .unwrap_or(&[])
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
-        out.push((ins.ip(), format!("{hex:<16} {text}")));
+        out.push((ins.ip(), listing_line(bytes, ip, &ins, &text)));
     }
     out
 }

@@ -304,67 +304,134 @@ fn not_page32(v: u32) -> Option<u32> {
     (v != super::PAGE_PATTERN_32).then_some(v)
 }
 
+/// Where DUMP_HEADER64 and DUMP_HEADER32 keep the facts both have (docs/formats/crash-dump.md
+/// §2.1, §2.2).
+struct HeaderLayout {
+    /// The header's size: the body starts here.
+    size: usize,
+    /// 8 or 4: the width of the pointers and of the bug check parameters.
+    ptr: usize,
+    /// DirectoryTableBase; PfnDataBase, PsLoadedModuleList and PsActiveProcessHead follow.
+    directory_table_base: usize,
+    machine: usize,
+    processors: usize,
+    bugcheck_code: usize,
+    bugcheck_parameters: usize,
+    kd_debugger_data_block: usize,
+    context: (usize, usize),
+    exception: (usize, usize, fn(&[u8]) -> Option<ExceptionRecord>),
+    dump_type: usize,
+    system_time: usize,
+    system_uptime: usize,
+}
+
+const HEADER64: HeaderLayout = HeaderLayout {
+    size: 0x2000,
+    ptr: 8,
+    directory_table_base: 0x10,
+    machine: 0x30,
+    processors: 0x34,
+    bugcheck_code: 0x38,
+    bugcheck_parameters: 0x40,
+    kd_debugger_data_block: 0x80,
+    context: (0x348, 3000),
+    exception: (0xf00, 0x98, ExceptionRecord::parse64),
+    dump_type: 0xf98,
+    system_time: 0xfa8,
+    system_uptime: 0x1030,
+};
+
+const HEADER32: HeaderLayout = HeaderLayout {
+    size: 0x1000,
+    ptr: 4,
+    directory_table_base: 0x10,
+    machine: 0x20,
+    processors: 0x24,
+    bugcheck_code: 0x28,
+    bugcheck_parameters: 0x2c,
+    kd_debugger_data_block: 0x60,
+    context: (0x320, 1200),
+    exception: (0x7d0, 0x50, ExceptionRecord::parse32),
+    dump_type: 0xf88,
+    system_time: 0xfc0,
+    system_uptime: 0xfb8,
+};
+
+/// The header facts of a kernel dump laid out as `h` (`what` names the header in the error
+/// for a file too short to hold it); the body is left to the caller.
+fn read_header(
+    path: &Path,
+    bytes: &Arc<crate::mapped::Bytes>,
+    h: &HeaderLayout,
+    what: &str,
+) -> Result<CrashDump, DumpError> {
+    let b: &[u8] = bytes;
+    if b.len() < h.size {
+        return Err(format_err(path, b.len() as u64, what));
+    }
+    let d = |o: usize| u32_at(b, o).unwrap_or(0);
+    let q = |o: usize| u64_at(b, o).unwrap_or(0);
+    // A pointer-sized field: the parameters as stored, the pointers unless left `PAGE`-filled.
+    let word = |o: usize| if h.ptr == 8 { q(o) } else { u64::from(d(o)) };
+    let ptr = |o: usize| {
+        if h.ptr == 8 {
+            not_page64(q(o))
+        } else {
+            not_page32(d(o)).map(u64::from)
+        }
+    };
+    let machine = d(h.machine);
+    let p = h.bugcheck_parameters;
+    let (c, c_len) = h.context;
+    let (e, e_len, parse_exception) = h.exception;
+    Ok(CrashDump {
+        dump_type: d(h.dump_type),
+        machine,
+        major_version: d(0x8),
+        build: d(0xc),
+        processors: d(h.processors),
+        bugcheck: Some(Bugcheck {
+            code: d(h.bugcheck_code),
+            parameters: [
+                word(p),
+                word(p + h.ptr),
+                word(p + 2 * h.ptr),
+                word(p + 3 * h.ptr),
+            ],
+        }),
+        system_time: not_page64(q(h.system_time)).filter(|&t| t != 0),
+        system_uptime: not_page64(q(h.system_uptime)),
+        directory_table_base: ptr(h.directory_table_base),
+        pfn_database: ptr(h.directory_table_base + h.ptr),
+        ps_loaded_module_list: ptr(h.directory_table_base + 2 * h.ptr),
+        ps_active_process_head: ptr(h.directory_table_base + 3 * h.ptr),
+        kd_debugger_data_block: ptr(h.kd_debugger_data_block),
+        context: b.get(c..c + c_len).and_then(|c| Context::parse(machine, c)),
+        exception: b.get(e..e + e_len).and_then(parse_exception),
+        ..CrashDump::new(
+            path,
+            DumpKind::KernelHeaderOnly,
+            Memory::new(bytes.clone(), Backing::None),
+        )
+    })
+}
+
 /// Open a `PAGEDU64` dump: the header, then the body by type and secondary signature.
 pub fn open_kernel64(
     path: &Path,
     bytes: Arc<crate::mapped::Bytes>,
 ) -> Result<CrashDump, DumpError> {
+    let mut dump = read_header(path, &bytes, &HEADER64, "a 0x2000-byte PAGEDU64 header")?;
     let b: &[u8] = &bytes;
-    if b.len() < 0x2000 {
-        return Err(format_err(
-            path,
-            b.len() as u64,
-            "a 0x2000-byte PAGEDU64 header",
-        ));
-    }
-    let q = |o: usize| u64_at(b, o).unwrap_or(0);
-    let d = |o: usize| u32_at(b, o).unwrap_or(0);
-    let machine = d(0x30);
-    let dump_type = d(0xf98);
-    let mut warnings = Vec::new();
-    let context = b
-        .get(0x348..0x348 + 3000)
-        .and_then(|c| Context::parse(machine, c));
-    if context.is_none() {
-        warnings.push(format!(
+    let (machine, dump_type) = (dump.machine, dump.dump_type);
+    if dump.context.is_none() {
+        dump.warnings.push(format!(
             "header context at 0x348: machine {machine:#x} has no CONTEXT decoder"
         ));
     }
-    let exception = b.get(0xf00..0xf98).and_then(ExceptionRecord::parse64);
     let secondary = b
         .get(0x2000..0x2004)
         .map(|s| String::from_utf8_lossy(s).into_owned());
-    let mut dump = CrashDump {
-        path: path.to_path_buf(),
-        kind: DumpKind::KernelHeaderOnly,
-        dump_type,
-        secondary_signature: None,
-        machine,
-        major_version: d(0x8),
-        build: d(0xc),
-        os_version: None,
-        processors: d(0x34),
-        bugcheck: Some(Bugcheck {
-            code: d(0x38),
-            parameters: [q(0x40), q(0x48), q(0x50), q(0x58)],
-        }),
-        system_time: not_page64(q(0xfa8)).filter(|&t| t != 0),
-        system_uptime: not_page64(q(0x1030)),
-        directory_table_base: not_page64(q(0x10)),
-        pfn_database: not_page64(q(0x18)),
-        ps_loaded_module_list: not_page64(q(0x20)),
-        ps_active_process_head: not_page64(q(0x28)),
-        kd_debugger_data_block: not_page64(q(0x80)),
-        context,
-        exception,
-        modules: Vec::new(),
-        unloaded_modules: Vec::new(),
-        process_name: None,
-        thread: None,
-        triage: None,
-        warnings,
-        memory: Memory::new(bytes.clone(), Backing::None),
-    };
     let sig = b.get(0x2000..0x2004).unwrap_or(&[]);
     let sig_at4 = b.get(0x2004..0x2008).unwrap_or(&[]);
     // Dispatch on the secondary signature first: new types keep appearing (§5, kdmp-parser#26).
@@ -404,61 +471,12 @@ pub fn open_kernel32(
     path: &Path,
     bytes: Arc<crate::mapped::Bytes>,
 ) -> Result<CrashDump, DumpError> {
+    let mut dump = read_header(path, &bytes, &HEADER32, "a 0x1000-byte PAGEDUMP header")?;
     let b: &[u8] = &bytes;
-    if b.len() < 0x1000 {
-        return Err(format_err(
-            path,
-            b.len() as u64,
-            "a 0x1000-byte PAGEDUMP header",
-        ));
-    }
-    let d = |o: usize| u32_at(b, o).unwrap_or(0);
-    let machine = d(0x20);
-    let dump_type = d(0xf88);
-    let context = b
-        .get(0x320..0x320 + 1200)
-        .and_then(|c| Context::parse(machine, c));
-    let exception = b.get(0x7d0..0x820).and_then(ExceptionRecord::parse32);
-    let time = u64_at(b, 0xfc0).and_then(not_page64).filter(|&t| t != 0);
-    let uptime = u64_at(b, 0xfb8).and_then(not_page64);
-    let mut dump = CrashDump {
-        path: path.to_path_buf(),
-        kind: DumpKind::KernelHeaderOnly,
-        dump_type,
-        secondary_signature: None,
-        machine,
-        major_version: d(0x8),
-        build: d(0xc),
-        os_version: None,
-        processors: d(0x24),
-        bugcheck: Some(Bugcheck {
-            code: d(0x28),
-            parameters: [
-                d(0x2c).into(),
-                d(0x30).into(),
-                d(0x34).into(),
-                d(0x38).into(),
-            ],
-        }),
-        system_time: time,
-        system_uptime: uptime,
-        directory_table_base: not_page32(d(0x10)).map(u64::from),
-        pfn_database: not_page32(d(0x14)).map(u64::from),
-        ps_loaded_module_list: not_page32(d(0x18)).map(u64::from),
-        ps_active_process_head: not_page32(d(0x1c)).map(u64::from),
-        kd_debugger_data_block: not_page32(d(0x60)).map(u64::from),
-        context,
-        exception,
-        modules: Vec::new(),
-        unloaded_modules: Vec::new(),
-        process_name: None,
-        thread: None,
-        triage: None,
-        warnings: vec![
-            "32-bit PAGEDUMP: header, summary-header and KLDR offsets come from the DH_* indexes and public type layouts and are not verified on a real 32-bit file".to_string(),
-        ],
-        memory: Memory::new(bytes.clone(), Backing::None),
-    };
+    let (machine, dump_type) = (dump.machine, dump.dump_type);
+    dump.warnings.push(
+        "32-bit PAGEDUMP: header, summary-header and KLDR offsets come from the DH_* indexes and public type layouts and are not verified on a real 32-bit file".to_string(),
+    );
     let sig = b.get(0x1000..0x1004).unwrap_or(&[]);
     let sig_at4 = b.get(0x1004..0x1008).unwrap_or(&[]);
     let phys = if (sig == b"SDMP" || sig == b"FDMP") && sig_at4 == b"DUMP" {

@@ -190,6 +190,38 @@ pub struct CrashDump {
 }
 
 impl CrashDump {
+    /// A dump of `kind` at `path` with nothing read yet: the readers fill in what they find.
+    pub(crate) fn new(path: &Path, kind: DumpKind, memory: Memory) -> CrashDump {
+        CrashDump {
+            path: path.to_path_buf(),
+            kind,
+            dump_type: 0,
+            secondary_signature: None,
+            machine: 0,
+            major_version: 0,
+            build: 0,
+            os_version: None,
+            processors: 0,
+            bugcheck: None,
+            system_time: None,
+            system_uptime: None,
+            directory_table_base: None,
+            pfn_database: None,
+            ps_loaded_module_list: None,
+            ps_active_process_head: None,
+            kd_debugger_data_block: None,
+            context: None,
+            exception: None,
+            modules: Vec::new(),
+            unloaded_modules: Vec::new(),
+            process_name: None,
+            thread: None,
+            triage: None,
+            warnings: Vec::new(),
+            memory,
+        }
+    }
+
     /// The module containing `va`.
     pub fn module_at(&self, va: u64) -> Option<&Module> {
         self.modules.iter().find(|m| m.contains(va))

@@ -55,33 +55,9 @@ pub fn open_user(path: &Path, bytes: Arc<crate::mapped::Bytes>) -> Result<CrashD
     }
     let find = |k: u32| streams.iter().find(|s| s.0 == k).map(|s| s.2);
     let mut dump = CrashDump {
-        path: path.to_path_buf(),
-        kind: DumpKind::UserMinidump,
-        dump_type: 0,
-        secondary_signature: None,
-        machine: 0,
-        major_version: 0,
-        build: 0,
-        os_version: None,
-        processors: 0,
-        bugcheck: None,
         system_time: (time != 0)
             .then(|| crate::filetime::FileTime::from_unix_seconds(i64::from(time)).0),
-        system_uptime: None,
-        directory_table_base: None,
-        pfn_database: None,
-        ps_loaded_module_list: None,
-        ps_active_process_head: None,
-        kd_debugger_data_block: None,
-        context: None,
-        exception: None,
-        modules: Vec::new(),
-        unloaded_modules: Vec::new(),
-        process_name: None,
-        thread: None,
-        triage: None,
-        warnings: Vec::new(),
-        memory: Memory::default(),
+        ..CrashDump::new(path, DumpKind::UserMinidump, Memory::default())
     };
     if let Some(at) = find(SYSTEM_INFO) {
         dump.machine = match u16_at(b, at).unwrap_or(0xffff) {

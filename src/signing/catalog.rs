@@ -694,14 +694,7 @@ impl CatalogIndex {
 
     /// A hit listed without reading its catalog (another catalog already vouches).
     pub fn describe_unjudged(&self, hit: CatalogHit) -> CatalogRef {
-        let Some(cat) = self.catalog(hit) else {
-            return CatalogRef::default();
-        };
-        let mut out = CatalogRef {
-            path: cat.path.clone(),
-            location: cat.location,
-            ..CatalogRef::default()
-        };
+        let mut out = self.listed(hit);
         out.signature.reason =
             "not judged: a catalog Code Integrity reads first already vouches".into();
         out
@@ -710,14 +703,7 @@ impl CatalogIndex {
     /// What a hit says: the catalog's path and location, the member's file name and OS
     /// attributes, the catalog signer, and its signature, timestamp and chain checks.
     pub fn describe(&self, hit: CatalogHit, roots: &RootStore) -> CatalogRef {
-        let Some(cat) = self.catalog(hit) else {
-            return CatalogRef::default();
-        };
-        let mut out = CatalogRef {
-            path: cat.path.clone(),
-            location: cat.location,
-            ..CatalogRef::default()
-        };
+        let mut out = self.listed(hit);
         let Some(d) = self.details(hit.catalog, roots) else {
             return out;
         };
@@ -733,6 +719,17 @@ impl CatalogIndex {
         out.judged = true;
         out.warnings = d.warnings.clone();
         out
+    }
+
+    /// The catalog of a hit by path and location only (an empty listing for a stale hit).
+    fn listed(&self, hit: CatalogHit) -> CatalogRef {
+        self.catalog(hit)
+            .map(|cat| CatalogRef {
+                path: cat.path.clone(),
+                location: cat.location,
+                ..CatalogRef::default()
+            })
+            .unwrap_or_default()
     }
 
     /// Number of member hashes indexed.
@@ -859,19 +856,18 @@ impl CatalogSignature {
     }
 }
 
-/// A catalog described on its own (`bsodwb sig X.cat`): members, signer, signature states.
+/// A catalog described on its own (`bsodwb sig X.cat`): what a listing beside a verdict shows
+/// (path, location, signer, signature states, warnings), then its own name/values and members.
 #[derive(Clone, Debug, Serialize)]
 pub struct CatalogReport {
-    pub path: PathBuf,
-    pub location: CatalogLocation,
+    #[serde(flatten)]
+    pub catalog: CatalogRef,
     pub list_identifier: Option<String>,
     pub this_update: Option<String>,
     pub subject_algorithm: Option<String>,
     /// Catalog-level name/values ("OS", "HWID1", …).
     pub attributes: Vec<(String, String)>,
-    pub signature: CatalogSignature,
     pub members: Vec<CatalogMember>,
-    pub warnings: Vec<String>,
 }
 
 impl CatalogReport {
@@ -888,16 +884,22 @@ impl CatalogReport {
         let cat = Catalog::parse(&bytes).map_err(fail)?;
         let sd = pkcs7::parse_content_info(&bytes, 0).map_err(fail)?;
         let (_, signed) = ctl_and_signed_bytes(&sd).map_err(fail)?;
+        let signature = CatalogSignature::judge(&sd, signed, roots);
         Ok(CatalogReport {
-            path: path.to_path_buf(),
-            location: CatalogLocation::of_path(path),
+            catalog: CatalogRef {
+                path: path.to_path_buf(),
+                location: CatalogLocation::of_path(path),
+                signer: signature.signer.clone(),
+                signature,
+                judged: true,
+                warnings: cat.warnings,
+                ..CatalogRef::default()
+            },
             list_identifier: cat.list_identifier,
             this_update: cat.this_update,
             subject_algorithm: cat.subject_algorithm,
             attributes: cat.attributes,
-            signature: CatalogSignature::judge(&sd, signed, roots),
             members: cat.members,
-            warnings: cat.warnings,
         })
     }
 }

@@ -147,6 +147,14 @@ pub type ProgressFn = Arc<dyn Fn(&Progress) + Send + Sync>;
 /// (file name, store key), lower- and upper-cased.
 type FileId = (String, String);
 
+/// The file a lookup wants: its name, its store key, and the check a found copy must pass.
+#[derive(Clone, Copy)]
+struct Wanted<'a> {
+    name: &'a str,
+    key: &'a str,
+    accept: &'a dyn Fn(&Path) -> bool,
+}
+
 /// The outcome of asking one server.
 enum Got {
     File(PathBuf),
@@ -441,7 +449,7 @@ impl SymbolServer {
                     failed = true;
                     continue;
                 }
-                match self.ask_server(chain, url, name, key, accept) {
+                match self.ask_server(chain, url, &Wanted { name, key, accept }) {
                     Ok(Got::File(p)) => return Some(p),
                     Ok(Got::Missing(why)) => reasons.push(why),
                     Err(e) => {
@@ -565,14 +573,8 @@ impl SymbolServer {
         Ok(v)
     }
 
-    fn ask_server(
-        &self,
-        chain: &Chain,
-        url: &str,
-        name: &str,
-        key: &str,
-        accept: &dyn Fn(&Path) -> bool,
-    ) -> Result<Got, String> {
+    fn ask_server(&self, chain: &Chain, url: &str, want: &Wanted) -> Result<Got, String> {
+        let Wanted { name, key, accept } = *want;
         let prefix = if self.two_tier(url)? {
             format!("{}/", encode(&name.chars().take(2).collect::<String>()))
         } else {
@@ -580,20 +582,12 @@ impl SymbolServer {
         };
         let dir = format!("{url}/{prefix}{}/{}", encode(name), encode(key));
         // The file itself.
-        if let Some(p) =
-            self.download(chain, &format!("{dir}/{}", encode(name)), name, key, accept)?
-        {
+        if let Some(p) = self.download(chain, &format!("{dir}/{}", encode(name)), want)? {
             return Ok(Got::File(p));
         }
         // The CAB-compressed copy.
         let cname = compressed(name);
-        if let Some(p) = self.download(
-            chain,
-            &format!("{dir}/{}", encode(&cname)),
-            name,
-            key,
-            accept,
-        )? {
+        if let Some(p) = self.download(chain, &format!("{dir}/{}", encode(&cname)), want)? {
             return Ok(Got::File(p));
         }
         // A pointer to where the file is.
@@ -622,7 +616,7 @@ impl SymbolServer {
         };
         let lower = target.to_ascii_lowercase();
         if lower.starts_with("http://") || lower.starts_with("https://") {
-            if let Some(p) = self.download(chain, target, name, key, accept)? {
+            if let Some(p) = self.download(chain, target, want)? {
                 return Ok(Got::File(p));
             }
             return Ok(Got::Missing(format!(
@@ -686,14 +680,8 @@ impl SymbolServer {
 
     /// GET `url` into a temporary file in the chain's first cache (expanding a CAB), check it,
     /// and store it. `None` when the server has no such file.
-    fn download(
-        &self,
-        chain: &Chain,
-        url: &str,
-        name: &str,
-        key: &str,
-        accept: &dyn Fn(&Path) -> bool,
-    ) -> Result<Option<PathBuf>, String> {
+    fn download(&self, chain: &Chain, url: &str, want: &Wanted) -> Result<Option<PathBuf>, String> {
+        let Wanted { name, key, accept } = *want;
         let Some(mut resp) = self.get(url)? else {
             return Ok(None);
         };

@@ -169,6 +169,16 @@ pub struct EventSpec {
     pub data: Vec<DataItem>,
 }
 
+/// The file and process name fields CodeIntegrity events open with.
+fn file_and_process(file: &str, process: &str) -> Vec<DataItem> {
+    vec![
+        named("FileNameLength", Value::U16(units(file))),
+        named("FileNameBuffer", file.into()),
+        named("ProcessNameLength", Value::U16(units(process))),
+        named("ProcessNameBuffer", process.into()),
+    ]
+}
+
 impl EventSpec {
     /// An event of `provider` in `channel`: level 4 (information), no GUIDs, qualifiers,
     /// task, opcode, keywords or process; the writers below set what their event has.
@@ -303,12 +313,7 @@ impl EvtxWriter {
 
     /// CodeIntegrity 3001: an unsigned kernel module was loaded.
     pub fn code_integrity_3001(self, time: Timestamp, file: &str, process: &str) -> Self {
-        let data = vec![
-            named("FileNameLength", Value::U16(units(file))),
-            named("FileNameBuffer", file.into()),
-            named("ProcessNameLength", Value::U16(units(process))),
-            named("ProcessNameBuffer", process.into()),
-        ];
+        let data = file_and_process(file, process);
         self.ci(time, 3001, 3, 0, None, data)
     }
 
@@ -322,13 +327,8 @@ impl EvtxWriter {
         status: NtStatus,
         activity: Option<Guid>,
     ) -> Self {
-        let data = vec![
-            named("FileNameLength", Value::U16(units(file))),
-            named("FileNameBuffer", file.into()),
-            named("ProcessNameLength", Value::U16(units(process))),
-            named("ProcessNameBuffer", process.into()),
-            named("Status", Value::U32(status.code)),
-        ];
+        let mut data = file_and_process(file, process);
+        data.extend([named("Status", Value::U32(status.code))]);
         self.ci(time, 3004, 2, 0, activity, data)
     }
 
@@ -358,15 +358,12 @@ impl EvtxWriter {
         status: NtStatus,
         activity: Option<Guid>,
     ) -> Self {
-        let data = vec![
-            named("FileNameLength", Value::U16(units(file))),
-            named("FileNameBuffer", file.into()),
-            named("ProcessNameLength", Value::U16(units(process))),
-            named("ProcessNameBuffer", process.into()),
+        let mut data = file_and_process(file, process);
+        data.extend([
             named("RequestedPolicy", Value::U8(requested_level)),
             named("ValidatedPolicy", Value::U8(validated_level)),
             named("Status", Value::U32(status.code)),
-        ];
+        ]);
         self.ci(time, 3033, 2, 111, activity, data)
     }
 
