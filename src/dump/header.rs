@@ -319,7 +319,8 @@ struct HeaderLayout {
     bugcheck_parameters: usize,
     kd_debugger_data_block: usize,
     context: (usize, usize),
-    exception: (usize, usize, fn(&[u8]) -> Option<ExceptionRecord>),
+    exception: (usize, usize),
+    parse_exception: fn(&[u8]) -> Option<ExceptionRecord>,
     dump_type: usize,
     system_time: usize,
     system_uptime: usize,
@@ -335,7 +336,8 @@ const HEADER64: HeaderLayout = HeaderLayout {
     bugcheck_parameters: 0x40,
     kd_debugger_data_block: 0x80,
     context: (0x348, 3000),
-    exception: (0xf00, 0x98, ExceptionRecord::parse64),
+    exception: (0xf00, 0x98),
+    parse_exception: ExceptionRecord::parse64,
     dump_type: 0xf98,
     system_time: 0xfa8,
     system_uptime: 0x1030,
@@ -351,7 +353,8 @@ const HEADER32: HeaderLayout = HeaderLayout {
     bugcheck_parameters: 0x2c,
     kd_debugger_data_block: 0x60,
     context: (0x320, 1200),
-    exception: (0x7d0, 0x50, ExceptionRecord::parse32),
+    exception: (0x7d0, 0x50),
+    parse_exception: ExceptionRecord::parse32,
     dump_type: 0xf88,
     system_time: 0xfc0,
     system_uptime: 0xfb8,
@@ -383,7 +386,7 @@ fn read_header(
     let machine = d(h.machine);
     let p = h.bugcheck_parameters;
     let (c, c_len) = h.context;
-    let (e, e_len, parse_exception) = h.exception;
+    let (e, e_len) = h.exception;
     Ok(CrashDump {
         dump_type: d(h.dump_type),
         machine,
@@ -407,7 +410,7 @@ fn read_header(
         ps_active_process_head: ptr(h.directory_table_base + 3 * h.ptr),
         kd_debugger_data_block: ptr(h.kd_debugger_data_block),
         context: b.get(c..c + c_len).and_then(|c| Context::parse(machine, c)),
-        exception: b.get(e..e + e_len).and_then(parse_exception),
+        exception: b.get(e..e + e_len).and_then(h.parse_exception),
         ..CrashDump::new(
             path,
             DumpKind::KernelHeaderOnly,

@@ -639,7 +639,7 @@ fn text_section(end: u32, funcs: impl Iterator<Item = (u32, Vec<u8>)>) -> Sectio
 /// `.rdata` of a loaded image: `rdata` (ending 4-aligned), then the export directory of the
 /// placed functions; two pages. Returns the section and the export directory's (RVA, size).
 fn rdata_with_exports(p: &Placed, rdata_rva: u32, mut rdata: Vec<u8>) -> (Vec<u8>, (u32, u32)) {
-    while rdata.len() % 4 != 0 {
+    while !rdata.len().is_multiple_of(4) {
         rdata.push(0);
     }
     let export_rva = rdata_rva + rdata.len() as u32;
@@ -692,7 +692,7 @@ fn build_image(p: &Placed) -> Vec<u8> {
         code.extend_from_slice(&f.shape.epilog());
         code_at.push((f.rva, code));
         // UNWIND_INFO of the primary range.
-        while rdata.len() % 4 != 0 {
+        while !rdata.len().is_multiple_of(4) {
             rdata.push(0);
         }
         let info_rva = rdata_rva + rdata.len() as u32;
@@ -700,7 +700,7 @@ fn build_image(p: &Placed) -> Vec<u8> {
         pdata.push((f.rva, f.split, info_rva));
         if f.shape == Shape::Chained {
             // A chained entry: no codes, CHAININFO, then the parent RUNTIME_FUNCTION.
-            while rdata.len() % 4 != 0 {
+            while !rdata.len().is_multiple_of(4) {
                 rdata.push(0);
             }
             let chained_rva = rdata_rva + rdata.len() as u32;
@@ -712,7 +712,7 @@ fn build_image(p: &Placed) -> Vec<u8> {
         }
     }
     let (mut rdata, export) = rdata_with_exports(p, rdata_rva, rdata);
-    while rdata.len() % 4 != 0 {
+    while !rdata.len().is_multiple_of(4) {
         rdata.push(0);
     }
     let rsrc_rva = rdata_rva + rdata.len() as u32;
