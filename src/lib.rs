@@ -31,6 +31,7 @@
 //!   * [`links`]: `DriverIndex`, every reference to each driver across the artefacts.
 //!   * [`history`]: every crash and every change of the case, on one timeline.
 //!   * [`findings`]: the rules that state what went wrong, with evidence and what to do.
+//!   * [`warning`]: the one `Warning { file, offset, message }` every reader gives.
 //! * **Writers**:
 //!   * [`synth`]: a writer for every format read, for fixtures, the demo case and benchmarks.
 //! * **Presentation**:
@@ -61,3 +62,4 @@ pub mod symbols;
 pub mod synth;
 pub mod text;
 pub mod ui;
+pub mod warning;

@@ -105,14 +105,14 @@ fn check_read_back(d: &dump::CrashDump, w: &Written32, spec: &DumpSpec, paging: 
     assert!(
         !d.warnings
             .iter()
-            .any(|w| w.contains("not read") && w.contains("memory")),
+            .any(|w| w.says("not read") && w.says("memory")),
         "{:?}",
         d.warnings
     );
     assert!(
         d.warnings
             .iter()
-            .any(|w| w.contains("not verified on a real 32-bit file"))
+            .any(|w| w.says("not verified on a real 32-bit file"))
     );
 }
 
@@ -192,7 +192,7 @@ fn full_dump_with_pae_reads_back() {
     assert!(
         d.warnings
             .iter()
-            .any(|w| w.contains("PROCESS_NAME are not read"))
+            .any(|w| w.says("PROCESS_NAME are not read"))
     );
 }
 
@@ -279,11 +279,7 @@ fn a_missing_pae_flag_is_guessed_and_said() {
         } else {
             "guessed non-PAE paging"
         };
-        assert!(
-            d.warnings.iter().any(|x| x.contains(want)),
-            "{:?}",
-            d.warnings
-        );
+        assert!(d.warnings.iter().any(|x| x.says(want)), "{:?}", d.warnings);
         check_read_back(
             &d,
             &w,
@@ -314,9 +310,7 @@ fn a_hostile_run_count_keeps_the_header() {
     assert_eq!(d.bugcheck.as_ref().unwrap().code, spec.bugcheck);
     assert!(d.modules.is_empty());
     assert!(
-        d.warnings
-            .iter()
-            .any(|w| w.contains("physical memory runs")),
+        d.warnings.iter().any(|w| w.says("physical memory runs")),
         "{:?}",
         d.warnings
     );
@@ -344,7 +338,7 @@ fn the_wrong_paging_mode_does_not_read_the_module_list() {
     assert_eq!(d.memory.paging(), Some(Paging::X86Pae));
     assert!(d.modules.iter().all(|m| m.name != "ntoskrnl.exe"));
     assert!(
-        d.warnings.iter().any(|w| w.contains("PsLoadedModuleList")),
+        d.warnings.iter().any(|w| w.says("PsLoadedModuleList")),
         "{:?}",
         d.warnings
     );

@@ -21,7 +21,7 @@ fn a_cut_bitmap_dump_says_how_many_bytes_and_pages_are_missing() {
     write_bitmap_dump(&path, &DumpSpec::demo_0x5a()).expect("write");
     let full = dump::open(&path).expect("open");
     assert!(
-        !full.warnings.iter().any(|w| w.contains("truncated")),
+        !full.warnings.iter().any(|w| w.says("truncated")),
         "{:?}",
         full.warnings
     );
@@ -29,7 +29,7 @@ fn a_cut_bitmap_dump_says_how_many_bytes_and_pages_are_missing() {
     let keep = (len / 2) & !0xFFF;
     cut(&path, keep);
     let d = dump::open(&path).expect("a cut dump still opens");
-    let w = d.warnings.join("\n");
+    let w = bsod_workbench::warning::lines(&d.warnings);
     assert!(
         w.contains(&format!(
             "truncated: the file ends at offset {keep:#x}, its bitmap stores"
@@ -53,7 +53,7 @@ fn a_cut_full_dump_names_the_lost_pfns() {
     let keep = 0x1000 + 0x3000;
     cut(&path, keep);
     let d = dump::open(&path).expect("a cut dump still opens");
-    let w = d.warnings.join("\n");
+    let w = bsod_workbench::warning::lines(&d.warnings);
     assert!(
         w.contains(&format!(
             "truncated: the file ends at offset {keep:#x}, its physical memory run list stores pages up to offset {len:#x}: {} bytes missing",

@@ -88,7 +88,7 @@ fn later_sequence_dual_logs_are_replayed_in_order() {
         ],
         "in the order applied"
     );
-    let warning = hive.warnings.join("\n");
+    let warning = bsod_workbench::warning::lines(&hive.warnings);
     assert!(
         warning.contains("4317 and 4316") && warning.contains("dirty pages"),
         "{warning}"
@@ -168,7 +168,7 @@ fn a_log_that_does_not_continue_the_sequence_is_named_with_the_reason() {
         "{why}"
     );
     assert!(hive.service("FileCrypt").is_none());
-    assert!(hive.warnings.iter().any(|w| w.contains("read as is")));
+    assert!(hive.warnings.iter().any(|w| w.says("read as is")));
 }
 
 #[test]
@@ -200,11 +200,7 @@ fn an_invalid_primary_base_block_is_recovered_from_the_latest_log() {
     );
     assert_eq!(start_of(&hive, "FileCrypt"), Some(1));
     assert_eq!(start_of(&hive, "drv005"), Some(4));
-    assert!(
-        hive.warnings
-            .iter()
-            .any(|w| w.contains("checksum is wrong"))
-    );
+    assert!(hive.warnings.iter().any(|w| w.says("checksum is wrong")));
 }
 
 #[test]
@@ -413,7 +409,7 @@ fn values_of_unusual_types_read_as_reg_query_shows_them() {
     assert_eq!(s.tag, Some(5));
     assert!(s.driver.is_some());
     assert_eq!(start_of(&hive, "OddStart"), Some(1));
-    let w = hive.warnings.join("\n");
+    let w = bsod_workbench::warning::lines(&hive.warnings);
     assert!(
         w.contains("Odd: Group is REG_BINARY") && w.contains("OddStart: Start is REG_BINARY"),
         "{w}"
@@ -570,7 +566,7 @@ fn the_real_hive_cut_short_still_gives_its_services() {
     let name = Path::new("case/SYSTEM");
     let cut = 6_000_000;
     let read = registry::from_bytes(&hive[..cut], name).expect("a cut hive still reads");
-    let w = read.warnings.join("\n");
+    let w = bsod_workbench::warning::lines(&read.warnings);
     assert!(
         w.contains("truncated at offset 0x5b8d80, the header says 0xe54000"),
         "{w}"
@@ -586,7 +582,7 @@ fn the_real_hive_cut_short_still_gives_its_services() {
     assert!(
         read.warnings
             .iter()
-            .any(|w| w.contains("truncated at offset 0x2dc6c0") && w.contains("keys and")),
+            .any(|w| w.says("truncated at offset 0x2dc6c0") && w.says("keys and")),
         "{:?}",
         read.warnings
     );

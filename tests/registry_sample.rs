@@ -104,7 +104,7 @@ fn control_set_and_counts_match_the_source_notes() {
     assert!(
         hive.warnings
             .iter()
-            .any(|w| w.contains("dirty") && w.contains("no transaction log")),
+            .any(|w| w.says("dirty") && w.says("no transaction log")),
         "{:?}",
         hive.warnings
     );

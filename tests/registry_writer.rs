@@ -273,7 +273,7 @@ fn a_dirty_hive_is_recovered_from_its_log() {
     let as_is = registry::open(&path).expect("open");
     assert!(as_is.header.dirty);
     assert!(
-        as_is.warnings.iter().any(|w| w.contains("dirty")),
+        as_is.warnings.iter().any(|w| w.says("dirty")),
         "{:?}",
         as_is.warnings
     );
@@ -293,7 +293,7 @@ fn a_dirty_hive_is_recovered_from_its_log() {
     assert_eq!(fc.start.map(|s| s.0), Some(1));
     assert_eq!(fc.error_control.map(|s| s.0), Some(3));
     assert!(
-        hive.warnings.iter().any(|w| w.contains("recovered")),
+        hive.warnings.iter().any(|w| w.says("recovered")),
         "{:?}",
         hive.warnings
     );
@@ -306,7 +306,7 @@ fn a_dirty_hive_is_recovered_from_its_log() {
     let hive = registry::open(&path).expect("open");
     assert!(hive.logs_applied.is_empty());
     assert!(
-        hive.warnings.iter().any(|w| w.contains("Marvin32")),
+        hive.warnings.iter().any(|w| w.says("Marvin32")),
         "{:?}",
         hive.warnings
     );
@@ -421,7 +421,7 @@ fn an_old_format_dirt_log_is_replayed() {
     assert_eq!(fc.start.map(|s| s.0), Some(1));
     assert_eq!(fc.error_control.map(|s| s.0), Some(3));
     assert!(
-        hive.warnings.iter().any(|w| w.contains("dirty sectors")),
+        hive.warnings.iter().any(|w| w.says("dirty sectors")),
         "{:?}",
         hive.warnings
     );

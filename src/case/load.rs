@@ -446,7 +446,7 @@ fn load_hive(
             Ok(h) => {
                 // A hive read with no service (e.g. truncated) still says why.
                 for w in &h.warnings {
-                    problem(f, w.clone());
+                    problem(f, w.to_string());
                 }
                 if found.is_none() && !h.services.is_empty() {
                     found = Some(h);

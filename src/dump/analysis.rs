@@ -6,6 +6,7 @@ use super::followup::{self, Followup};
 use super::image::{Image, ImageLocator, ImageSource};
 use super::unwind::{self, Regs, StepKind};
 use super::{Context, CrashDump, DumpKind, Module};
+use crate::warning::Warning;
 use serde::Serialize;
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -177,7 +178,7 @@ pub struct Analysis {
     /// Files in the case (or symbol-path folders) named like a loaded module but built
     /// differently (TimeDateStamp/SizeOfImage): reported, not used.
     pub image_mismatches: Vec<super::image::ImageMismatch>,
-    pub warnings: Vec<String>,
+    pub warnings: Vec<Warning>,
 }
 
 /// Size of an x86 CONTEXT (with the extended registers area).
@@ -284,7 +285,10 @@ pub fn analyze<'s>(dump: &'s CrashDump, opts: &AnalyzeOptions<'s>) -> Analysis {
             Context::X86(c) => walk_x86(dump, &mut images, c, max),
         };
     } else {
-        out.warnings.push("no context record: no stack".to_string());
+        out.warnings.push(Warning::new(
+            &dump.path,
+            "no context record: no stack".to_string(),
+        ));
     }
     let mut after_trap = false;
     for f in &mut out.stack {
@@ -296,7 +300,7 @@ pub fn analyze<'s>(dump: &'s CrashDump, opts: &AnalyzeOptions<'s>) -> Analysis {
     for m in &dump.modules {
         for mut mm in images.locator.mismatches(m) {
             mm.dump_version = images.get(m).and_then(|img| img.version());
-            out.warnings.push(mm.sentence());
+            out.warnings.push(Warning::new(&dump.path, mm.sentence()));
             out.image_mismatches.push(mm);
         }
     }
@@ -328,8 +332,9 @@ fn start_context(dump: &CrashDump, out: &mut Analysis) -> Option<Context> {
                         super::ExceptionRecord::parse64(&b)
                     }
                 }
-                Err(e) => out.warnings.push(format!(
-                    "EXCEPTION_RECORD at {at:#x} (bug-check parameter): {e}"
+                Err(e) => out.warnings.push(Warning::new(
+                    &dump.path,
+                    format!("EXCEPTION_RECORD at {at:#x} (bug-check parameter): {e}"),
                 )),
             }
         }
@@ -346,9 +351,10 @@ fn start_context(dump: &CrashDump, out: &mut Analysis) -> Option<Context> {
                         return Some(c);
                     }
                 }
-                Err(e) => out
-                    .warnings
-                    .push(format!("CONTEXT at {at:#x} (bug-check parameter): {e}")),
+                Err(e) => out.warnings.push(Warning::new(
+                    &dump.path,
+                    format!("CONTEXT at {at:#x} (bug-check parameter): {e}"),
+                )),
             }
         }
         if let Some(at) = trap.filter(|&a| a != 0 && dump.machine == 0x8664) {
@@ -361,9 +367,10 @@ fn start_context(dump: &CrashDump, out: &mut Analysis) -> Option<Context> {
                         return Some(Context::Amd64(c));
                     }
                 }
-                Err(e) => out
-                    .warnings
-                    .push(format!("KTRAP_FRAME at {at:#x} (bug-check parameter): {e}")),
+                Err(e) => out.warnings.push(Warning::new(
+                    &dump.path,
+                    format!("KTRAP_FRAME at {at:#x} (bug-check parameter): {e}"),
+                )),
             }
         }
     }
@@ -574,7 +581,7 @@ fn walk_x64(
     images: &mut Images<'_>,
     mut regs: Regs,
     max: usize,
-    warnings: &mut Vec<String>,
+    warnings: &mut Vec<Warning>,
 ) -> Vec<Frame> {
     let mut frames: Vec<Frame> = Vec::new();
     let mut method = FrameMethod::Unwind;
@@ -614,9 +621,9 @@ fn walk_x64(
                         continue;
                     }
                     Err(e) => {
-                        warnings.push(format!(
-                            "unwind stopped at {:#x} ({}): {e}",
-                            before.rip, module.name
+                        warnings.push(Warning::new(
+                            &dump.path,
+                            format!("unwind stopped at {:#x} ({}): {e}", before.rip, module.name),
                         ));
                         regs = before;
                         Some(regs.rsp().saturating_add(8))
@@ -657,7 +664,7 @@ fn walk_arm64(
     images: &mut Images<'_>,
     c: &super::Arm64Context,
     max: usize,
-    warnings: &mut Vec<String>,
+    warnings: &mut Vec<Warning>,
 ) -> Vec<Frame> {
     use super::unwind_arm64::{self, Arm64Regs, Arm64Step};
     let mut regs = Arm64Regs::from(c);
@@ -692,9 +699,9 @@ fn walk_arm64(
                     }
                     continue;
                 }
-                Err(e) => warnings.push(format!(
-                    "unwind stopped at {:#x} ({}): {e}",
-                    before.pc, module.name
+                Err(e) => warnings.push(Warning::new(
+                    &dump.path,
+                    format!("unwind stopped at {:#x} ({}): {e}", before.pc, module.name),
                 )),
             }
         }
@@ -1251,9 +1258,10 @@ fn choose_culprit(
                 out.power_irp_holder = Some(holder);
                 module = Some(pdo);
             }
-            (Err(e), _) | (_, Err(e)) => out
-                .warnings
-                .push(format!("0x9F P2/P4 (PDO, blocked IRP) not read: {e}")),
+            (Err(e), _) | (_, Err(e)) => out.warnings.push(Warning::new(
+                &dump.path,
+                format!("0x9F P2/P4 (PDO, blocked IRP) not read: {e}"),
+            )),
         }
     }
     // The exception or trap address: its frame, then outward past plumbing and core modules.

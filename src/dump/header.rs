@@ -428,9 +428,10 @@ pub fn open_kernel64(
     let b: &[u8] = &bytes;
     let (machine, dump_type) = (dump.machine, dump.dump_type);
     if dump.context.is_none() {
-        dump.warnings.push(format!(
-            "header context at 0x348: machine {machine:#x} has no CONTEXT decoder"
-        ));
+        dump.warn_at(
+            0x348,
+            format!("header context: machine {machine:#x} has no CONTEXT decoder"),
+        );
     }
     let secondary = b
         .get(0x2000..0x2004)
@@ -456,10 +457,13 @@ pub fn open_kernel64(
         let phys = physical::PhysMap::runs64(path, &bytes, 0x88, 0x2000)?;
         physical::attach_kernel(&mut dump, phys);
     } else {
-        dump.warnings.push(format!(
-            "DumpType {dump_type:#x} at 0xf98 with secondary signature {:?}: body not read",
-            String::from_utf8_lossy(sig)
-        ));
+        dump.warn_at(
+            0xf98,
+            format!(
+                "DumpType {dump_type:#x} with secondary signature {:?}: body not read",
+                String::from_utf8_lossy(sig)
+            ),
+        );
     }
     Ok(dump)
 }
@@ -477,7 +481,7 @@ pub fn open_kernel32(
     let mut dump = read_header(path, &bytes, &HEADER32, "a 0x1000-byte PAGEDUMP header")?;
     let b: &[u8] = &bytes;
     let (machine, dump_type) = (dump.machine, dump.dump_type);
-    dump.warnings.push(
+    dump.warn(
         "32-bit PAGEDUMP: header, summary-header and KLDR offsets come from the DH_* indexes and public type layouts and are not verified on a real 32-bit file".to_string(),
     );
     let sig = b.get(0x1000..0x1004).unwrap_or(&[]);
@@ -494,17 +498,20 @@ pub fn open_kernel32(
         dump.kind = DumpKind::KernelFull;
         physical::PhysMap::runs32(path, &bytes, 0x64, 0x1000).map(Some)
     } else {
-        dump.warnings.push(format!(
-            "DumpType {dump_type:#x} at 0xf88 with secondary signature {:?}: body not read",
-            String::from_utf8_lossy(sig)
-        ));
+        dump.warn_at(
+            0xf88,
+            format!(
+                "DumpType {dump_type:#x} with secondary signature {:?}: body not read",
+                String::from_utf8_lossy(sig)
+            ),
+        );
         Ok(None)
     };
     // A body that cannot be mapped (a hostile run count or bitmap size) leaves the header facts.
     let phys = match phys {
         Ok(p) => p,
         Err(e) => {
-            dump.warnings.push(format!("{e}: memory is not read"));
+            dump.warn(format!("{e}: memory is not read"));
             dump.kind = DumpKind::KernelHeaderOnly;
             None
         }
@@ -564,7 +571,7 @@ fn choose_x86_paging(
         first
     };
     let shown = flag.map_or_else(|| "missing".to_string(), |v| format!("{v:#x}"));
-    dump.warnings.push(format!(
+    dump.warn(format!(
         "PaeEnabled at 0x5c is {shown} (not 0 or 1): guessed {} paging from CR3 and PsLoadedModuleList",
         if chosen == Paging::X86Pae {
             "PAE"

@@ -25,6 +25,7 @@ pub mod unwind;
 pub mod unwind_arm64;
 pub mod user;
 
+use crate::warning::Warning;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -184,12 +185,23 @@ pub struct CrashDump {
     /// Triage (small memory dump) offsets and counts.
     pub triage: Option<triage::TriageHeader>,
     /// Things that could not be read; the rest of the dump is still usable.
-    pub warnings: Vec<String>,
+    pub warnings: Vec<Warning>,
     #[serde(skip)]
     pub memory: Memory,
 }
 
 impl CrashDump {
+    /// Note something that could not be read (at no file offset: dump warnings name virtual
+    /// addresses and records).
+    pub(crate) fn warn(&mut self, message: impl Into<String>) {
+        self.warnings.push(Warning::new(&self.path, message));
+    }
+
+    /// Note something that could not be read at `offset` of the file.
+    pub(crate) fn warn_at(&mut self, offset: u64, message: impl Into<String>) {
+        self.warnings.push(Warning::at(&self.path, offset, message));
+    }
+
     /// A dump of `kind` at `path` with nothing read yet: the readers fill in what they find.
     pub(crate) fn new(path: &Path, kind: DumpKind, memory: Memory) -> CrashDump {
         CrashDump {

@@ -335,7 +335,7 @@ pub fn attach_kernel(dump: &mut CrashDump, phys: PhysMap) {
     if dump.machine != 0x8664 {
         let bytes = dump.memory_bytes();
         if let Some(w) = phys.truncation(&bytes) {
-            dump.warnings.push(w);
+            dump.warn(w);
         }
         let cr3 = dump.directory_table_base.unwrap_or(0);
         dump.memory = Memory::new(
@@ -346,7 +346,7 @@ pub fn attach_kernel(dump: &mut CrashDump, phys: PhysMap) {
                 paging: Paging::X64,
             },
         );
-        dump.warnings.push(format!(
+        dump.warn(format!(
             "machine {:#x}: only the x64 and x86 page walks are implemented; virtual memory is not read",
             dump.machine
         ));
@@ -360,7 +360,7 @@ pub fn attach_kernel(dump: &mut CrashDump, phys: PhysMap) {
 pub fn attach_with_paging(dump: &mut CrashDump, phys: PhysMap, paging: Paging) {
     let bytes = dump.memory_bytes();
     if let Some(w) = phys.truncation(&bytes) {
-        dump.warnings.push(w);
+        dump.warn(w);
     }
     let cr3 = dump.directory_table_base.unwrap_or(0);
     dump.memory = Memory::new(bytes, Backing::Physical { phys, cr3, paging });
@@ -372,22 +372,23 @@ pub fn attach_with_paging(dump: &mut CrashDump, phys: PhysMap, paging: Paging) {
     if let Some(head) = dump.ps_loaded_module_list {
         let (modules, warnings) = walk_modules(&dump.memory, head, &kernel);
         dump.modules = modules;
-        dump.warnings.extend(warnings);
+        for w in warnings {
+            dump.warn(w);
+        }
     } else {
-        dump.warnings
-            .push("PsLoadedModuleList is not set in the header".to_string());
+        dump.warn("PsLoadedModuleList is not set in the header");
     }
     if let Some(kdbg) = dump.kd_debugger_data_block {
         match read_unloaded(&dump.memory, kdbg, &kernel) {
             Ok(u) => dump.unloaded_modules = u,
-            Err(e) => dump.warnings.push(e.to_string()),
+            Err(e) => dump.warn(e.to_string()),
         }
         match current_thread(dump, kdbg, &kernel) {
             Ok((thread, process)) => {
                 dump.thread = Some(thread);
                 dump.process_name = process;
             }
-            Err(e) => dump.warnings.push(e.to_string()),
+            Err(e) => dump.warn(e.to_string()),
         }
     }
 }

@@ -130,7 +130,7 @@ pub struct JsonReport {
     pub exception_record: Option<serde_json::Value>,
     /// Case files named like a loaded module that are not the image the dump ran.
     pub image_mismatches: Vec<super::image::ImageMismatch>,
-    pub warnings: Vec<String>,
+    pub warnings: Vec<crate::warning::Warning>,
 }
 
 fn exception_json(e: &super::ExceptionRecord) -> serde_json::Value {
@@ -398,7 +398,7 @@ pub fn text_report(dump: &CrashDump, a: &Analysis) -> String {
             let _ = writeln!(s, "{} {}   {}", q(u.start), q(u.end), u.name);
         }
     }
-    let warnings: Vec<&String> = dump.warnings.iter().chain(a.warnings.iter()).collect();
+    let warnings: Vec<_> = dump.warnings.iter().chain(a.warnings.iter()).collect();
     if !warnings.is_empty() {
         let _ = writeln!(s, "\nWarnings:");
         for w in warnings {

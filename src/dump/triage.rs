@@ -147,7 +147,7 @@ pub fn read_triage64(
         h.cpu_vendor = cpu_vendor(b, h.prcb_offset as usize);
     }
     if !h.valid {
-        dump.warnings.push(format!(
+        dump.warn(format!(
             "triage ValidOffset {:#x} does not hold `TRGD`: the dump may be truncated",
             h.valid_offset
         ));
@@ -157,15 +157,17 @@ pub fn read_triage64(
     for i in 0..h.driver_count.min(4096) as usize {
         let e = h.driver_list_offset as usize + i * 0x90;
         let Some(name_off) = u32_at(b, e) else {
-            dump.warnings.push(format!(
-                "driver entry {i} at {e:#x} is past the end of the file"
-            ));
+            dump.warn_at(
+                e as u64,
+                format!("driver entry {i} is past the end of the file"),
+            );
             break;
         };
         let path = pool_string(b, name_off).unwrap_or_else(|| {
-            dump.warnings.push(format!(
-                "driver entry {i}: name at {name_off:#x} unreadable"
-            ));
+            dump.warn_at(
+                name_off as u64,
+                format!("driver entry {i}: name unreadable"),
+            );
             String::new()
         });
         dump.modules.push(Module {
@@ -200,9 +202,10 @@ pub fn read_triage64(
         let e = h.data_blocks_offset as usize + i * 16;
         let (Some(va), Some(off), Some(size)) = (u64_at(b, e), u32_at(b, e + 8), u32_at(b, e + 12))
         else {
-            dump.warnings.push(format!(
-                "data block {i} at {e:#x} is past the end of the file"
-            ));
+            dump.warn_at(
+                e as u64,
+                format!("data block {i} is past the end of the file"),
+            );
             break;
         };
         blocks.push(Block {

@@ -66,8 +66,7 @@ pub fn open_user(path: &Path, bytes: Arc<crate::mapped::Bytes>) -> Result<CrashD
             12 => 0xaa64,
             5 => 0x1c4,
             other => {
-                dump.warnings
-                    .push(format!("processor architecture {other} not known"));
+                dump.warn(format!("processor architecture {other} not known"));
                 0
             }
         };
@@ -78,7 +77,7 @@ pub fn open_user(path: &Path, bytes: Arc<crate::mapped::Bytes>) -> Result<CrashD
         dump.major_version = major;
         dump.os_version = Some(format!("{major}.{minor}.{}", dump.build));
     } else {
-        dump.warnings.push("no SystemInfo stream".to_string());
+        dump.warn("no SystemInfo stream".to_string());
     }
     if let Some(at) = find(MODULE_LIST) {
         let n = u32_at(b, at).unwrap_or(0).min(65_536) as usize;

@@ -117,7 +117,7 @@ pub struct SystemHive {
     /// How the transaction logs of a dirty hive were used (`None` for a clean hive).
     pub recovery: Option<log::Recovery>,
     /// What could not be read, or was read from a dirty file as is.
-    pub warnings: Vec<String>,
+    pub warnings: Vec<crate::warning::Warning>,
 }
 
 /// Open a SYSTEM hive read-only. A dirty hive is recovered from the transaction logs beside
@@ -194,8 +194,7 @@ pub fn from_bytes_with_logs(
             Some(bytes) => {
                 logs_applied = report.applied().map(|l| l.path.clone()).collect();
                 warnings.push(format!(
-                    "{}: the hive is dirty ({state}); recovered from its transaction logs: {} dirty pages, now at sequence {}{}: {each}",
-                    path.display(),
+                    "the hive is dirty ({state}); recovered from its transaction logs: {} dirty pages, now at sequence {}{}: {each}",
                     report.dirty_pages,
                     report.sequence.unwrap_or(0),
                     if report.hbins_after != report.hbins_before {
@@ -216,8 +215,7 @@ pub fn from_bytes_with_logs(
                     format!("no log applies: {each}")
                 };
                 warnings.push(format!(
-                    "{}: the hive is dirty ({state}) and was read as is: {why}; the last writes before the machine stopped may be missing",
-                    path.display()
+                    "the hive is dirty ({state}) and was read as is: {why}; the last writes before the machine stopped may be missing"
                 ));
             }
         }
@@ -235,8 +233,7 @@ pub fn from_bytes_with_logs(
     let truncated = (base.checksum_ok && base.hbins_size != 0 && (data.len() as u64) < stated).then(|| {
         let at = data.len() as u64;
         warnings.push(format!(
-            "{}: truncated at offset {at:#x}, the header says {stated:#x} (hive bins of {} bytes); {} bytes of hive bins are missing, keys and values there are not read; {}",
-            path.display(),
+            "truncated at offset {at:#x}, the header says {stated:#x} (hive bins of {} bytes); {} bytes of hive bins are missing, keys and values there are not read; {}",
             base.hbins_size,
             stated - at,
             scan_summary(data)
@@ -329,19 +326,14 @@ pub fn from_bytes_with_logs(
                 .collect();
             found.sort_by_key(|s| s.name.to_uppercase());
             warnings.push(format!(
-                "{}: {}\\Services is not readable in the truncated file; {} service keys of it were found in the whole hive bins and are read",
-                path.display(),
+                "{}\\Services is not readable in the truncated file; {} service keys of it were found in the whole hive bins and are read",
                 control_set.key,
                 found.len()
             ));
             found
         }
         None => {
-            warnings.push(format!(
-                "{}: {} has no Services key",
-                path.display(),
-                control_set.key
-            ));
+            warnings.push(format!("{} has no Services key", control_set.key));
             Vec::new()
         }
     };
@@ -350,8 +342,7 @@ pub fn from_bytes_with_logs(
         .map(|k| read_time_zone(&hive, &k, &mut warnings));
     if time_zone.is_none() {
         warnings.push(format!(
-            "{}: {}\\Control\\TimeZoneInformation is missing; times stay in UTC",
-            path.display(),
+            "{}\\Control\\TimeZoneInformation is missing; times stay in UTC",
             control_set.key
         ));
     }
@@ -382,7 +373,10 @@ pub fn from_bytes_with_logs(
         service_group_order,
         logs_applied,
         recovery,
-        warnings,
+        warnings: warnings
+            .into_iter()
+            .map(|m| crate::warning::Warning::new(path, m))
+            .collect(),
     })
 }
 
@@ -494,9 +488,9 @@ fn control_set(
                 key: format!("ControlSet{current:03}"),
             });
         }
-        warnings.push(format!("{}: Select has no Current value", path.display()));
+        warnings.push("Select has no Current value".to_string());
     } else {
-        warnings.push(format!("{}: no Select key below the root", path.display()));
+        warnings.push("no Select key below the root".to_string());
     }
     // Without Select, take the lowest-numbered control set there is.
     let mut sets: Vec<u32> = hive
@@ -512,8 +506,7 @@ fn control_set(
     match sets.first() {
         Some(&current) => {
             warnings.push(format!(
-                "{}: using ControlSet{current:03}, the lowest control set present",
-                path.display()
+                "using ControlSet{current:03}, the lowest control set present"
             ));
             Ok(ControlSet {
                 current,
