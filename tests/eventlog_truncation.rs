@@ -74,7 +74,7 @@ fn a_52_kb_file_gives_its_records_and_says_it_was_cut() {
         "{all}"
     );
     assert!(
-        all.contains("chunk 0: offset 0x1000: chunk cut at offset 0xd000 after 49152"),
+        all.contains("offset 0x1000: chunk 0: chunk cut at offset 0xd000 after 49152"),
         "{all}"
     );
     // The record that straddles the cut is named, not given half zeros.
@@ -110,7 +110,7 @@ fn a_last_chunk_cut_short_keeps_every_record_before_the_cut() {
     let all = warnings.join("\n");
     assert!(
         all.contains(&format!(
-            "chunk 2: offset {:#x}: chunk cut at offset {len:#x} after 20000 of its 65536 bytes",
+            "offset {:#x}: chunk 2: chunk cut at offset {len:#x} after 20000 of its 65536 bytes",
             HEADER + 2 * CHUNK
         )),
         "{all}"

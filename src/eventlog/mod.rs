@@ -28,7 +28,6 @@ use json::JNode;
 use rayon::prelude::*;
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -52,29 +51,35 @@ pub enum EvtxError {
     Header { path: PathBuf, reason: String },
 }
 
-/// Something that could not be read; the rest of the log was.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct Warning {
+pub use crate::warning::Warning;
+
+/// What a chunk worker could not read, before the file is known: made a [`Warning`] with the
+/// chunk and record in its message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Unread {
     /// The chunk's number in the file, when known.
-    pub chunk: Option<u64>,
+    chunk: Option<u64>,
     /// The byte offset in the file, when known.
-    pub offset: Option<u64>,
-    pub record_id: Option<u64>,
-    pub message: String,
+    offset: Option<u64>,
+    record_id: Option<u64>,
+    message: String,
 }
 
-impl fmt::Display for Warning {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl Unread {
+    fn into_warning(self, path: &Path) -> Warning {
+        let mut message = String::new();
         if let Some(c) = self.chunk {
-            write!(f, "chunk {c}: ")?;
-        }
-        if let Some(o) = self.offset {
-            write!(f, "offset {o:#x}: ")?;
+            message.push_str(&format!("chunk {c}: "));
         }
         if let Some(r) = self.record_id {
-            write!(f, "record {r}: ")?;
+            message.push_str(&format!("record {r}: "));
         }
-        f.write_str(&self.message)
+        message.push_str(&self.message);
+        Warning {
+            file: path.to_path_buf(),
+            offset: self.offset,
+            message,
+        }
     }
 }
 
@@ -537,7 +542,7 @@ pub fn from_bytes(path: &Path, bytes: &[u8], selection: &Selection) -> Result<Ev
     Ok(EventLog {
         path: path.to_path_buf(),
         events,
-        warnings,
+        warnings: warnings.into_iter().map(|w| w.into_warning(path)).collect(),
         stats,
         by_driver,
         by_service,
@@ -548,7 +553,7 @@ pub fn from_bytes(path: &Path, bytes: &[u8], selection: &Selection) -> Result<Ev
 #[derive(Default)]
 struct ChunkOutcome {
     events: Vec<Event>,
-    warnings: Vec<Warning>,
+    warnings: Vec<Unread>,
     records: u64,
     skipped_unrendered: u64,
     skipped_rendered: u64,
@@ -628,7 +633,7 @@ fn load_chunk(
         out.skipped_unrendered = *total;
         return out;
     }
-    let chunk_warning = |message: String| Warning {
+    let chunk_warning = |message: String| Unread {
         chunk: Some(n),
         offset: Some(start as u64),
         record_id: None,
@@ -664,7 +669,7 @@ fn load_chunk(
         // A record that runs past the end of a cut chunk is partly zeros: not given.
         let end = rec.binxml_offset + u64::from(rec.binxml_size) + 4;
         if end > present {
-            out.warnings.push(Warning {
+            out.warnings.push(Unread {
                 chunk: Some(n),
                 offset: Some(start as u64 + rec.binxml_offset.saturating_sub(24)),
                 record_id: Some(rec.event_record_id),
@@ -686,7 +691,7 @@ fn load_chunk(
             Outcome::Skipped => out.skipped_unrendered += 1,
             Outcome::NotWanted => out.skipped_rendered += 1,
             Outcome::Kept(e) => out.events.push(*e),
-            Outcome::Failed { record_id, message } => out.warnings.push(Warning {
+            Outcome::Failed { record_id, message } => out.warnings.push(Unread {
                 chunk: Some(n),
                 offset: None,
                 record_id: Some(record_id),
@@ -907,28 +912,28 @@ fn chunk_offset(chunk: u64) -> u64 {
     FILE_HEADER_SIZE + chunk.saturating_mul(CHUNK_SIZE)
 }
 
-fn warning_from(e: &evtx::err::EvtxError) -> Warning {
+fn warning_from(e: &evtx::err::EvtxError) -> Unread {
     use evtx::err::EvtxError as E;
     match e {
-        E::FailedToParseChunk { chunk_id, .. } => Warning {
+        E::FailedToParseChunk { chunk_id, .. } => Unread {
             chunk: Some(*chunk_id),
             offset: Some(chunk_offset(*chunk_id)),
             record_id: None,
             message: format!("chunk skipped: {}", error_chain(e)),
         },
-        E::FailedToReadRecordAt { chunk, offset, .. } => Warning {
+        E::FailedToReadRecordAt { chunk, offset, .. } => Unread {
             chunk: *chunk,
             offset: Some(chunk.map_or(*offset, |c| chunk_offset(c) + offset)),
             record_id: None,
             message: format!("record skipped: {}", error_chain(e)),
         },
-        E::FailedToParseRecord { record_id, .. } => Warning {
+        E::FailedToParseRecord { record_id, .. } => Unread {
             chunk: None,
             offset: None,
             record_id: Some(*record_id),
             message: format!("record skipped: {}", error_chain(e)),
         },
-        other => Warning {
+        other => Unread {
             chunk: None,
             offset: None,
             record_id: None,
@@ -942,7 +947,7 @@ fn warning_from(e: &evtx::err::EvtxError) -> Warning {
 /// Warnings for a file shorter than its header or its last chunk says: the header's chunk
 /// count (MS-EVEN6 file header +0x2A) against the chunks the file holds, and a last chunk cut
 /// before its 64 KiB, with the offsets.
-fn truncation_warnings(bytes: &[u8], whole: u64, cut: u64) -> Vec<Warning> {
+fn truncation_warnings(bytes: &[u8], whole: u64, cut: u64) -> Vec<Unread> {
     let mut out = Vec::new();
     let len = bytes.len() as u64;
     let claimed = bytes
@@ -951,7 +956,7 @@ fn truncation_warnings(bytes: &[u8], whole: u64, cut: u64) -> Vec<Warning> {
     let held = whole + u64::from(cut > 0);
     if claimed > whole {
         let missing_bytes = (FILE_HEADER_SIZE + claimed * CHUNK_SIZE).saturating_sub(len);
-        out.push(Warning {
+        out.push(Unread {
             chunk: None,
             offset: Some(len),
             record_id: None,
@@ -978,7 +983,7 @@ fn truncation_warnings(bytes: &[u8], whole: u64, cut: u64) -> Vec<Warning> {
             .get(start as usize..)
             .is_some_and(|b| b.iter().any(|&x| x != 0));
         if holds_data {
-            out.push(Warning {
+            out.push(Unread {
                 chunk: Some(whole),
                 offset: Some(start),
                 record_id: None,
@@ -991,7 +996,7 @@ fn truncation_warnings(bytes: &[u8], whole: u64, cut: u64) -> Vec<Warning> {
     out
 }
 
-fn checksum_warnings(bytes: &[u8]) -> Vec<Warning> {
+fn checksum_warnings(bytes: &[u8]) -> Vec<Unread> {
     let mut out = Vec::new();
     let count = (bytes.len() as u64).saturating_sub(FILE_HEADER_SIZE) / CHUNK_SIZE;
     for n in 0..count {
@@ -1008,7 +1013,7 @@ fn checksum_warnings(bytes: &[u8]) -> Vec<Warning> {
         else {
             continue;
         };
-        let warn = |message: String| Warning {
+        let warn = |message: String| Unread {
             chunk: Some(n),
             offset: Some(start as u64),
             record_id: None,
