@@ -41,6 +41,16 @@ impl Warning {
         self.message.contains(text)
     }
 
+    /// As shown in a listing about `subject`: the file is named when it is another one (a
+    /// catalog that lists the subject, say).
+    pub fn shown_for(&self, subject: &Path) -> String {
+        if self.file == subject {
+            self.to_string()
+        } else {
+            self.with_file()
+        }
+    }
+
     /// The warning with its file first: `file: offset 0x10: message`.
     pub fn with_file(&self) -> String {
         format!("{}: {self}", self.file.display())

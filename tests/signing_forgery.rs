@@ -1044,7 +1044,7 @@ fn forged_corpus_against_osslsigncode() {
         None,
     );
     assert!(
-        v.warnings.iter().any(|w| w.contains("CVE-2013-3900")),
+        v.warnings.iter().any(|w| w.says("CVE-2013-3900")),
         "{:?}",
         v.warnings
     );

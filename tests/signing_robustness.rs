@@ -121,7 +121,7 @@ fn files_that_are_not_pe_images() {
     let v = signing::verdict(&bad, &index, &signing::RootStore::builtin());
     assert_eq!(v.verdict, Verdict::Unreadable);
     assert!(
-        v.warnings[0].contains("bad.sys") && v.warnings[0].contains("0x40"),
+        v.warnings[0].says("bad.sys") && v.warnings[0].says("0x40"),
         "{:?}",
         v.warnings
     );
@@ -132,7 +132,7 @@ fn files_that_are_not_pe_images() {
         &signing::RootStore::builtin(),
     );
     assert_eq!(v.verdict, Verdict::Unreadable);
-    assert!(v.warnings[0].contains("gone.sys"));
+    assert!(v.warnings[0].says("gone.sys"));
 }
 
 /// A flat-file member (the INF in ftdibus.cat) is found by the file's plain SHA1.

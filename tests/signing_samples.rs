@@ -353,7 +353,7 @@ fn a_replaced_driver_is_linked_to_the_catalog_naming_it() {
         v.listed_by_name[0].member_file.as_deref(),
         Some("ftdibus.sys")
     );
-    assert!(v.warnings.iter().any(|w| w.contains("under another hash")));
+    assert!(v.warnings.iter().any(|w| w.says("under another hash")));
 }
 
 /// The CLI on the whole sample folder: every driver file's JSON verdict and hashes equal the

@@ -364,7 +364,7 @@ fn write_text(out: &mut impl Write, verdicts: &[FileVerdict]) -> std::io::Result
             )?;
         }
         for w in &v.warnings {
-            writeln!(out, "    warning:     {w}")?;
+            writeln!(out, "    warning:     {}", w.shown_for(&v.path))?;
         }
     }
     let summary = Summary::of(verdicts);

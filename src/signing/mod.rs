@@ -36,6 +36,7 @@ pub use imported::ThirdPartyVerdict;
 pub use pkcs7::{Check, CheckState};
 
 use crate::driver::DriverKey;
+use crate::warning::Warning;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -202,7 +203,8 @@ pub struct FileVerdict {
     pub checksum: Option<PeChecksum>,
     /// Verdicts of sigcheck / sigverif reports found for this file: shown, never used.
     pub third_party: Vec<ThirdPartyVerdict>,
-    pub warnings: Vec<String>,
+    /// What could not be read: about the file itself, or about a catalog that lists it.
+    pub warnings: Vec<Warning>,
 }
 
 impl FileVerdict {
@@ -324,7 +326,8 @@ pub enum SigningError {
 impl FileVerdict {
     /// The file could not be judged: why in `warnings`, a short reason, what Windows does.
     fn unreadable(mut self, error: SigningError, reason: &str) -> FileVerdict {
-        self.warnings.push(error.to_string());
+        self.warnings
+            .push(Warning::new(&self.path, error.to_string()));
         self.verdict = Verdict::Unreadable;
         self.reason = reason.into();
         self.windows = Verdict::Unreadable.windows().into();
@@ -421,7 +424,8 @@ pub fn verdict(path: &Path, index: &CatalogIndex, roots: &RootStore) -> FileVerd
     v.catalogs
         .sort_by_key(|c| (c.location.rank(), !c.trusted()));
     for c in &v.catalogs {
-        v.warnings.extend(c.warnings.iter().cloned());
+        v.warnings
+            .extend(c.warnings.iter().map(|w| Warning::new(&c.path, w.clone())));
     }
     v.catalog = v
         .catalogs
@@ -440,10 +444,9 @@ pub fn verdict(path: &Path, index: &CatalogIndex, roots: &RootStore) -> FileVerd
             .map(|h| index.describe(h, roots))
             .collect();
         if let Some(first) = v.listed_by_name.first() {
-            v.warnings.push(format!(
-                "{} lists {} under another hash: this file is not the one catalogued",
-                first.path.display(),
-                key
+            v.warnings.push(Warning::new(
+                &first.path,
+                format!("lists {key} under another hash: this file is not the one catalogued"),
             ));
         }
     }
@@ -480,13 +483,14 @@ pub fn verdict(path: &Path, index: &CatalogIndex, roots: &RootStore) -> FileVerd
                 ),
             });
         }
-        v.warnings.extend(emb.warnings);
+        let path = v.path.clone();
+        v.warnings
+            .extend(emb.warnings.into_iter().map(|w| Warning::new(&path, w)));
     }
     for c in v.catalogs.iter().filter(|c| c.judged && !c.trusted()) {
-        v.warnings.push(format!(
-            "{}: the catalog vouches for nothing: {}",
-            c.path.display(),
-            c.signature.reason
+        v.warnings.push(Warning::new(
+            &c.path,
+            format!("the catalog vouches for nothing: {}", c.signature.reason),
         ));
     }
     let trusted_outside = v
@@ -566,9 +570,12 @@ pub fn verdict(path: &Path, index: &CatalogIndex, roots: &RootStore) -> FileVerd
     if v.checksum.as_ref().is_some_and(PeChecksum::mismatch)
         && let Some(c) = &v.checksum
     {
-        v.warnings.push(format!(
-            "PE CheckSum {:#010x} in the header, {:#010x} computed: the loader verifies drivers' checksums, so a boot driver with this mismatch fails to load",
-            c.header, c.computed
+        v.warnings.push(Warning::new(
+            &v.path,
+            format!(
+                "PE CheckSum {:#010x} in the header, {:#010x} computed: the loader verifies drivers' checksums, so a boot driver with this mismatch fails to load",
+                c.header, c.computed
+            ),
         ));
     }
     v
