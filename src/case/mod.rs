@@ -6,7 +6,7 @@
 
 mod discover;
 mod load;
-pub mod sniff;
+pub(crate) mod sniff;
 pub mod temp;
 
 pub use discover::{

@@ -15,15 +15,15 @@
 pub mod analysis;
 pub use crate::bugcheck;
 pub mod followup;
-pub mod header;
+pub(crate) mod header;
 pub mod image;
 pub mod memory;
 pub mod physical;
 pub mod report;
-pub mod triage;
+pub(crate) mod triage;
 pub mod unwind;
-pub mod unwind_arm64;
-pub mod user;
+pub(crate) mod unwind_arm64;
+pub(crate) mod user;
 
 use crate::warning::Warning;
 use serde::Serialize;

@@ -10,7 +10,7 @@
 //! events, and the raw fields of every other selected ID. Every path that names a driver image
 //! maps to a [`DriverKey`], with a per-driver lookup.
 
-pub mod codeintegrity;
+pub(crate) mod codeintegrity;
 pub mod codes;
 mod json;
 pub mod system;

@@ -12,11 +12,11 @@
 //! time zone. Text logs are read through [`crate::input`] within bounds, tolerant of encoding
 //! and of cut-off last lines; what is skipped becomes a warning naming the file and line.
 
-pub mod changes;
-pub mod crashes;
+pub(crate) mod changes;
+pub(crate) mod crashes;
 pub mod export;
-pub mod text;
-pub mod wer;
+pub(crate) mod text;
+pub(crate) mod wer;
 
 pub use changes::{Change, ChangeKind, ServicingPackage};
 pub use crashes::{Crash, CrashKind, CrashSource, Culprit, SourceKind, TimeBasis};

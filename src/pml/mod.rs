@@ -6,7 +6,7 @@
 
 pub use procmon_pml::*;
 
-pub mod driver;
+pub(crate) mod driver;
 pub mod view;
 
 pub use driver::{DriverEvents, DriverQuery};

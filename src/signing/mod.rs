@@ -14,7 +14,7 @@
 //!   hashes, and what Windows does ([`policy`]); [`verify`] for a whole case: the one entry point.
 //! * [`imported`]: sigcheck CSV and SIGVERIF.TXT, shown beside our verdicts.
 
-pub mod authenticode;
+pub(crate) mod authenticode;
 pub mod catalog;
 pub mod chain;
 pub mod der;

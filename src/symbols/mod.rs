@@ -17,10 +17,10 @@
 pub mod config;
 pub mod fetch;
 mod frames;
-pub mod path;
+pub(crate) mod path;
 pub mod pdbfile;
 pub mod server;
-pub mod store;
+pub(crate) mod store;
 pub mod table;
 
 pub use path::{SymbolPath, SymbolPathEntry};
