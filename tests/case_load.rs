@@ -54,3 +54,46 @@ fn the_samples_folder_loads_as_one_case() {
         case.problems
     );
 }
+
+#[test]
+fn problems_of_inflated_files_name_the_case_path_and_the_cause_once() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().expect("tempdir");
+    {
+        let mut z =
+            zip::ZipWriter::new(std::fs::File::create(dir.path().join("case.zip")).expect("zip"));
+        let opts = zip::write::SimpleFileOptions::default();
+        // A dump cut inside its 0x2000-byte header, and an event log whose header is not one.
+        z.start_file("Windows/Minidump/cut.dmp", opts)
+            .expect("entry");
+        let mut dmp = vec![0u8; 0x800];
+        dmp[..8].copy_from_slice(b"PAGEDU64");
+        z.write_all(&dmp).expect("write");
+        z.start_file("Logs/System.evtx", opts).expect("entry");
+        let mut evtx = b"ElfFile\0".to_vec();
+        evtx.resize(0x1000, 0xff);
+        z.write_all(&evtx).expect("write");
+        z.finish().expect("finish");
+    }
+    let case = Case::load(dir.path(), &mut |_| {}).expect("load");
+    let temp = std::env::temp_dir().display().to_string();
+    let dump = case
+        .problems
+        .iter()
+        .find(|p| p.path.ends_with("cut.dmp"))
+        .unwrap_or_else(|| panic!("a problem for the cut dump: {:?}", case.problems));
+    assert!(dump.path.contains("case.zip"), "{:?}", dump.path);
+    assert!(
+        dump.message
+            .contains("expected a 0x2000-byte PAGEDU64 header"),
+        "{:?}",
+        dump.message
+    );
+    for p in &case.problems {
+        assert!(!p.message.contains(&temp), "temp path in {p:?}");
+        assert!(!p.message.contains("bsodwb-case-"), "temp folder in {p:?}");
+        // The listing names the file; the message does not name it again.
+        let name = p.path.rsplit(['/', '\\']).next().unwrap_or(&p.path);
+        assert!(!p.message.contains(name), "file named twice: {p:?}");
+    }
+}

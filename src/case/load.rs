@@ -248,14 +248,9 @@ impl Case {
         let say = |stage: String| tracker.stage(stage);
         let done = |row: usize, f: &CaseFile| tracker.one_done(row, readable_size(f));
         let problems = Mutex::new(Vec::new());
+        // Readers' warnings and errors' causes leave the file out: the problem names it by its
+        // case path, never by its inflated copy in the temp folder.
         let problem = |f: &CaseFile, message: String| {
-            // Messages name the file by its case path, not by its inflated copy in the temp dir.
-            let message = match &f.local {
-                Some(local) => message
-                    .replace(&format!("{}: ", local.display()), "")
-                    .replace(&local.display().to_string(), &f.path),
-                None => message,
-            };
             if let Ok(mut p) = problems.lock() {
                 p.push(Problem::new(f.path.clone(), message));
             }
@@ -373,7 +368,7 @@ fn load_dumps(
                     analysis,
                 });
             }
-            Err(e) => problem(f, e.to_string()),
+            Err(e) => problem(f, e.cause()),
         }
     }
     out
@@ -394,12 +389,12 @@ fn load_boot_log(
     match result {
         Ok(log) => {
             for w in log.warnings() {
-                problem(f, w.to_string());
+                problem(f, crate::warning::Warning::from(w).to_string());
             }
             Some((f.path.clone(), log))
         }
         Err(e) => {
-            problem(f, e.to_string());
+            problem(f, e.cause());
             None
         }
     }
@@ -424,7 +419,7 @@ fn load_event_logs(
                 }
                 out.push(log);
             }
-            Err(e) => problem(f, e.to_string()),
+            Err(e) => problem(f, e.cause()),
         }
     }
     out
@@ -454,7 +449,7 @@ fn load_hive(
             }
             // A transaction log beside its hive is used when the hive is read, not a problem.
             Err(registry::HiveError::TransactionLog { .. }) => {}
-            Err(e) => problem(f, e.to_string()),
+            Err(e) => problem(f, e.cause()),
         }
     }
     found

@@ -41,18 +41,37 @@ pub const PAGE_PATTERN_64: u64 = 0x4547_4150_4547_4150;
 /// What went wrong opening a dump: always the file, the offset and what was expected.
 #[derive(Debug, thiserror::Error)]
 pub enum DumpError {
-    #[error("{path}: cannot read: {source}")]
+    #[error("{}: {}", path.display(), self.cause())]
     Io {
         path: PathBuf,
         #[source]
         source: std::io::Error,
     },
-    #[error("{path}: at offset {offset:#x}: expected {expected}")]
+    #[error("{}: {}", path.display(), self.cause())]
     Format {
         path: PathBuf,
         offset: u64,
         expected: String,
     },
+}
+
+impl DumpError {
+    /// The file the error is about.
+    pub fn path(&self) -> &Path {
+        match self {
+            DumpError::Io { path, .. } | DumpError::Format { path, .. } => path,
+        }
+    }
+
+    /// What went wrong, without the file (for a listing that names the file itself).
+    pub fn cause(&self) -> String {
+        match self {
+            DumpError::Io { source, .. } => format!("cannot read: {source}"),
+            DumpError::Format {
+                offset, expected, ..
+            } => format!("at offset {offset:#x}: expected {expected}"),
+        }
+    }
 }
 
 /// Which kind of dump the file is, by content.

@@ -41,14 +41,33 @@ const CHUNK_HEADER_SIZE: usize = 512;
 /// Why a log could not be read at all. Damage inside a readable log is a [`Warning`] instead.
 #[derive(Debug, thiserror::Error)]
 pub enum EvtxError {
-    #[error("{path}: cannot read the file: {source}")]
+    #[error("{}: {}", path.display(), self.cause())]
     Io {
         path: PathBuf,
         #[source]
         source: std::io::Error,
     },
-    #[error("{path}: offset 0: expected an EVTX file header (`ElfFile\\0`): {reason}")]
+    #[error("{}: {}", path.display(), self.cause())]
     Header { path: PathBuf, reason: String },
+}
+
+impl EvtxError {
+    /// The file the error is about.
+    pub fn path(&self) -> &Path {
+        match self {
+            EvtxError::Io { path, .. } | EvtxError::Header { path, .. } => path,
+        }
+    }
+
+    /// What went wrong, without the file (for a listing that names the file itself).
+    pub fn cause(&self) -> String {
+        match self {
+            EvtxError::Io { source, .. } => format!("cannot read the file: {source}"),
+            EvtxError::Header { reason, .. } => {
+                format!("offset 0: expected an EVTX file header (`ElfFile\\0`): {reason}")
+            }
+        }
+    }
 }
 
 pub use crate::warning::Warning;

@@ -29,24 +29,22 @@ use std::path::{Path, PathBuf};
 /// Why a hive could not be read at all (anything less is a warning on [`SystemHive`]).
 #[derive(Debug, thiserror::Error)]
 pub enum HiveError {
-    #[error("{path}: cannot read: {source}")]
+    #[error("{}: {}", path.display(), self.cause())]
     Io {
         path: PathBuf,
         #[source]
         source: std::io::Error,
     },
-    #[error("{path}: offset {offset:#x}: expected {expected}")]
+    #[error("{}: {}", path.display(), self.cause())]
     Malformed {
         path: PathBuf,
         offset: u64,
         expected: String,
     },
-    #[error("{path}: not a SYSTEM hive: {reason}")]
+    #[error("{}: {}", path.display(), self.cause())]
     NotSystemHive { path: PathBuf, reason: String },
     /// A `.LOG1`/`.LOG2`/`.LOG` given where a hive was expected.
-    #[error(
-        "{path}: a registry transaction log ({format}) of the hive {of}, not a hive itself; open the hive: its logs beside it are replayed when it is dirty"
-    )]
+    #[error("{}: {}", path.display(), self.cause())]
     TransactionLog {
         path: PathBuf,
         format: String,
@@ -54,7 +52,7 @@ pub enum HiveError {
     },
     /// The file ends before the hive bins its base block states, and what was read does not
     /// reach the SYSTEM hive's keys.
-    #[error("{path}: truncated at offset {at:#x}, the header says {stated:#x}; {read}")]
+    #[error("{}: {}", path.display(), self.cause())]
     Truncated {
         path: PathBuf,
         at: u64,
@@ -64,6 +62,34 @@ pub enum HiveError {
 }
 
 impl HiveError {
+    /// The file the error is about.
+    pub fn path(&self) -> &Path {
+        match self {
+            HiveError::Io { path, .. }
+            | HiveError::Malformed { path, .. }
+            | HiveError::NotSystemHive { path, .. }
+            | HiveError::TransactionLog { path, .. }
+            | HiveError::Truncated { path, .. } => path,
+        }
+    }
+
+    /// What went wrong, without the file (for a listing that names the file itself).
+    pub fn cause(&self) -> String {
+        match self {
+            HiveError::Io { source, .. } => format!("cannot read: {source}"),
+            HiveError::Malformed {
+                offset, expected, ..
+            } => format!("offset {offset:#x}: expected {expected}"),
+            HiveError::NotSystemHive { reason, .. } => format!("not a SYSTEM hive: {reason}"),
+            HiveError::TransactionLog { format, of, .. } => format!(
+                "a registry transaction log ({format}) of the hive {of}, not a hive itself; open the hive: its logs beside it are replayed when it is dirty"
+            ),
+            HiveError::Truncated {
+                at, stated, read, ..
+            } => format!("truncated at offset {at:#x}, the header says {stated:#x}; {read}"),
+        }
+    }
+
     pub(crate) fn malformed(path: &Path, offset: u64, expected: impl Into<String>) -> HiveError {
         HiveError::Malformed {
             path: path.to_path_buf(),

@@ -54,13 +54,13 @@ type Source = Box<dyn AsRef<[u8]> + Send + Sync>;
 /// What can go wrong opening or reading a log.
 #[derive(Debug, thiserror::Error)]
 pub enum PmlError {
-    #[error("{path}: cannot read: {source}")]
+    #[error("{}: {}", path.display(), self.cause())]
     Io {
         path: PathBuf,
         #[source]
         source: std::io::Error,
     },
-    #[error("{path}: offset 0x{offset:x}: expected {expected}")]
+    #[error("{}: {}", path.display(), self.cause())]
     Format {
         path: PathBuf,
         offset: u64,
@@ -68,6 +68,21 @@ pub enum PmlError {
     },
     #[error("event {number} does not exist (the log has {count} events)")]
     NoSuchEvent { number: usize, count: usize },
+}
+
+impl PmlError {
+    /// What went wrong, without the file (for a listing that names the file itself).
+    pub fn cause(&self) -> String {
+        match self {
+            PmlError::Io { source, .. } => format!("cannot read: {source}"),
+            PmlError::Format {
+                offset, expected, ..
+            } => format!("offset 0x{offset:x}: expected {expected}"),
+            PmlError::NoSuchEvent { number, count } => {
+                format!("event {number} does not exist (the log has {count} events)")
+            }
+        }
+    }
 }
 
 /// A problem that did not stop reading: what was read is kept, this says what was not.
