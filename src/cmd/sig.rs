@@ -364,7 +364,7 @@ fn write_text(out: &mut impl Write, verdicts: &[FileVerdict]) -> std::io::Result
             )?;
         }
         for w in &v.warnings {
-            writeln!(out, "    warning:     {}", w.shown_for(&v.path))?;
+            writeln!(out, "    warning:     {}", clean(&w.shown_for(&v.path)))?;
         }
     }
     let summary = Summary::of(verdicts);
@@ -487,7 +487,7 @@ fn write_catalog_text(
             )?;
         }
         for w in &c.catalog.warnings {
-            writeln!(out, "    warning:     {}", clean(w))?;
+            writeln!(out, "    warning:     {}", clean(&w.to_string()))?;
         }
     }
     Ok(())

@@ -12,6 +12,7 @@ use super::der::{self, DerError, DerResult, Tlv};
 use super::embedded::{SignatureTrust, Timestamp};
 use super::pkcs7;
 use super::pkcs7::{Check, CheckState};
+use crate::warning::Warning;
 use rayon::prelude::*;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -752,7 +753,7 @@ pub struct CatalogRef {
     pub signature: CatalogSignature,
     /// `false`: listed without reading it (a catalog Code Integrity reads first vouches).
     pub judged: bool,
-    pub warnings: Vec<String>,
+    pub warnings: Vec<Warning>,
 }
 
 impl CatalogRef {
@@ -892,7 +893,11 @@ impl CatalogReport {
                 signer: signature.signer.clone(),
                 signature,
                 judged: true,
-                warnings: cat.warnings,
+                warnings: cat
+                    .warnings
+                    .into_iter()
+                    .map(|w| Warning::new(path, w))
+                    .collect(),
                 ..CatalogRef::default()
             },
             list_identifier: cat.list_identifier,
@@ -909,7 +914,7 @@ impl CatalogReport {
 pub struct CatalogDetails {
     pub signature: CatalogSignature,
     pub members: Vec<(Option<String>, Option<String>)>,
-    pub warnings: Vec<String>,
+    pub warnings: Vec<Warning>,
     /// [`RootStore::id`] of the anchors it was judged against.
     roots: u64,
 }
@@ -924,14 +929,14 @@ impl CatalogDetails {
             Ok(b) => b,
             Err(e) => {
                 out.warnings
-                    .push(format!("{}: cannot read: {e}", path.display()));
+                    .push(Warning::new(path, format!("cannot read: {e}")));
                 return out;
             }
         };
         let sd = match pkcs7::parse_content_info(&bytes, 0) {
             Ok(sd) => sd,
             Err(e) => {
-                out.warnings.push(format!("{}: {e}", path.display()));
+                out.warnings.push(Warning::new(path, e.to_string()));
                 return out;
             }
         };
@@ -949,7 +954,7 @@ impl CatalogDetails {
                 });
                 out.signature = CatalogSignature::judge(&sd, signed, roots);
             }
-            Err(e) => out.warnings.push(format!("{}: {e}", path.display())),
+            Err(e) => out.warnings.push(Warning::new(path, e.to_string())),
         }
         out
     }

@@ -424,8 +424,7 @@ pub fn verdict(path: &Path, index: &CatalogIndex, roots: &RootStore) -> FileVerd
     v.catalogs
         .sort_by_key(|c| (c.location.rank(), !c.trusted()));
     for c in &v.catalogs {
-        v.warnings
-            .extend(c.warnings.iter().map(|w| Warning::new(&c.path, w.clone())));
+        v.warnings.extend(c.warnings.iter().cloned());
     }
     v.catalog = v
         .catalogs
