@@ -12,6 +12,22 @@
 use std::ops::Deref;
 use std::path::{Path, PathBuf};
 
+/// A file that could not be opened or mapped: the same error for every reader.
+#[derive(Debug, thiserror::Error)]
+#[error("{}: {}", path.display(), self.cause())]
+pub struct OpenError {
+    pub path: PathBuf,
+    #[source]
+    pub source: std::io::Error,
+}
+
+impl OpenError {
+    /// What went wrong, without the file.
+    pub fn cause(&self) -> String {
+        format!("cannot read: {}", self.source)
+    }
+}
+
 /// The bytes of a file, memory-mapped read-only (or held in memory for inflated archive entries).
 pub enum Bytes {
     Mapped(Mapping),
@@ -27,6 +43,14 @@ pub struct Mapping {
 
 impl Bytes {
     /// Map `path` read-only. Empty files are held as an empty vector (mmap refuses length 0).
+    /// [`Bytes::open`] with the file named in the error.
+    pub fn open_file(path: &Path) -> Result<Bytes, OpenError> {
+        Bytes::open(path).map_err(|source| OpenError {
+            path: path.to_path_buf(),
+            source,
+        })
+    }
+
     pub fn open(path: &Path) -> std::io::Result<Bytes> {
         // A FIFO or device is refused on the open descriptor (it would block or never end).
         let (file, meta) = crate::input::open_regular(path)?;

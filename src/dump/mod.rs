@@ -41,12 +41,8 @@ pub const PAGE_PATTERN_64: u64 = 0x4547_4150_4547_4150;
 /// What went wrong opening a dump: always the file, the offset and what was expected.
 #[derive(Debug, thiserror::Error)]
 pub enum DumpError {
-    #[error("{}: {}", path.display(), self.cause())]
-    Io {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Io(#[from] crate::mapped::OpenError),
     #[error("{}: {}", path.display(), self.cause())]
     Format {
         path: PathBuf,
@@ -56,17 +52,10 @@ pub enum DumpError {
 }
 
 impl DumpError {
-    /// The file the error is about.
-    pub fn path(&self) -> &Path {
-        match self {
-            DumpError::Io { path, .. } | DumpError::Format { path, .. } => path,
-        }
-    }
-
     /// What went wrong, without the file (for a listing that names the file itself).
     pub fn cause(&self) -> String {
         match self {
-            DumpError::Io { source, .. } => format!("cannot read: {source}"),
+            DumpError::Io(e) => e.cause(),
             DumpError::Format {
                 offset, expected, ..
             } => format!("at offset {offset:#x}: expected {expected}"),
@@ -303,10 +292,7 @@ impl CrashDump {
 
 /// Open any Windows crash dump by its content (read-only memory map).
 pub fn open(path: &Path) -> Result<CrashDump, DumpError> {
-    let bytes = crate::mapped::Bytes::open(path).map_err(|source| DumpError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let bytes = crate::mapped::Bytes::open_file(path)?;
     from_bytes(path, Arc::new(bytes))
 }
 

@@ -41,28 +41,17 @@ const CHUNK_HEADER_SIZE: usize = 512;
 /// Why a log could not be read at all. Damage inside a readable log is a [`Warning`] instead.
 #[derive(Debug, thiserror::Error)]
 pub enum EvtxError {
-    #[error("{}: {}", path.display(), self.cause())]
-    Io {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Io(#[from] crate::mapped::OpenError),
     #[error("{}: {}", path.display(), self.cause())]
     Header { path: PathBuf, reason: String },
 }
 
 impl EvtxError {
-    /// The file the error is about.
-    pub fn path(&self) -> &Path {
-        match self {
-            EvtxError::Io { path, .. } | EvtxError::Header { path, .. } => path,
-        }
-    }
-
     /// What went wrong, without the file (for a listing that names the file itself).
     pub fn cause(&self) -> String {
         match self {
-            EvtxError::Io { source, .. } => format!("cannot read the file: {source}"),
+            EvtxError::Io(e) => e.cause(),
             EvtxError::Header { reason, .. } => {
                 format!("offset 0: expected an EVTX file header (`ElfFile\\0`): {reason}")
             }
@@ -494,10 +483,7 @@ pub fn open(path: &Path) -> Result<EventLog, EvtxError> {
 
 /// Read an EVTX file, keeping what `selection` wants.
 pub fn open_with(path: &Path, selection: &Selection) -> Result<EventLog, EvtxError> {
-    let bytes = crate::mapped::Bytes::open(path).map_err(|source| EvtxError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let bytes = crate::mapped::Bytes::open_file(path)?;
     from_bytes(path, &bytes, selection)
 }
 

@@ -29,12 +29,8 @@ use std::path::{Path, PathBuf};
 /// Why a hive could not be read at all (anything less is a warning on [`SystemHive`]).
 #[derive(Debug, thiserror::Error)]
 pub enum HiveError {
-    #[error("{}: {}", path.display(), self.cause())]
-    Io {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Io(#[from] crate::mapped::OpenError),
     #[error("{}: {}", path.display(), self.cause())]
     Malformed {
         path: PathBuf,
@@ -62,21 +58,10 @@ pub enum HiveError {
 }
 
 impl HiveError {
-    /// The file the error is about.
-    pub fn path(&self) -> &Path {
-        match self {
-            HiveError::Io { path, .. }
-            | HiveError::Malformed { path, .. }
-            | HiveError::NotSystemHive { path, .. }
-            | HiveError::TransactionLog { path, .. }
-            | HiveError::Truncated { path, .. } => path,
-        }
-    }
-
     /// What went wrong, without the file (for a listing that names the file itself).
     pub fn cause(&self) -> String {
         match self {
-            HiveError::Io { source, .. } => format!("cannot read: {source}"),
+            HiveError::Io(e) => e.cause(),
             HiveError::Malformed {
                 offset, expected, ..
             } => format!("offset {offset:#x}: expected {expected}"),
@@ -151,10 +136,7 @@ pub struct SystemHive {
 /// as is with a warning.
 pub fn open(path: impl AsRef<Path>) -> Result<SystemHive, HiveError> {
     let path = path.as_ref();
-    let bytes = crate::mapped::Bytes::open(path).map_err(|source| HiveError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let bytes = crate::mapped::Bytes::open_file(path)?;
     let logs = log::logs_beside(path);
     from_bytes_with_logs(&bytes, path, &logs)
 }
