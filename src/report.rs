@@ -249,12 +249,21 @@ fn history(out: &mut String, a: &CaseAnalysis) {
 
 /// The drivers a finding names or the case points at as a problem.
 fn drivers(out: &mut String, a: &CaseAnalysis) {
-    let rows: Vec<_> = a
+    let first_finding = |k: &crate::driver::DriverKey| {
+        a.findings
+            .iter()
+            .position(|f| f.driver.as_ref() == Some(k))
+            .unwrap_or(usize::MAX)
+    };
+    // Drivers named by findings first, in the findings' order; the kernel is not a driver.
+    let mut rows: Vec<_> = a
         .links
         .drivers
         .iter()
-        .filter(|(k, l)| l.is_suspect() || a.findings.iter().any(|f| f.driver.as_ref() == Some(*k)))
+        .filter(|(k, _)| !crate::dump::is_kernel_image(k.name()))
+        .filter(|(k, l)| l.is_suspect() || first_finding(k) != usize::MAX)
         .collect();
+    rows.sort_by_key(|(k, _)| first_finding(k));
     if rows.is_empty() {
         return;
     }
@@ -268,7 +277,7 @@ fn drivers(out: &mut String, a: &CaseAnalysis) {
         let sig = l
             .signature
             .as_ref()
-            .map_or_else(|| "-".to_string(), |s| s.verdict.as_str().to_string());
+            .map_or_else(|| "-".to_string(), |s| md(s.verdict.as_str()));
         let svc = l.service.as_ref().map_or_else(
             || "no service".to_string(),
             |s| {
@@ -302,7 +311,7 @@ fn drivers(out: &mut String, a: &CaseAnalysis) {
             out,
             "| {} | {} | {} | {} | {} |",
             md(&k.to_string()),
-            md(&sig),
+            sig,
             md(&svc),
             dump,
             events
