@@ -214,3 +214,63 @@ fn is_root() -> bool {
         .output()
         .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
 }
+
+mod workbench {
+    use super::hostile_case;
+    use bsod_workbench::case::Case;
+    use bsod_workbench::ui::App;
+    use bsod_workbench::ui::theme::Theme;
+    use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+    fn key(c: KeyCode) -> KeyEvent {
+        KeyEvent::new(c, KeyModifiers::NONE)
+    }
+
+    fn app_on(dir: &std::path::Path) -> App {
+        let case = Case::load(dir, &mut |_| {}).expect("load");
+        App::new(case, Theme::ansi16())
+    }
+
+    #[test]
+    fn w_on_the_overview_writes_the_report_beside_the_notes() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        hostile_case(dir.path());
+        let mut app = app_on(dir.path());
+        app.handle_key(key(KeyCode::Char('1')));
+        app.handle_key(key(KeyCode::Char('w')));
+        let report = dir.path().join("bsodwb-report.md");
+        let msg = app.message.clone().unwrap_or_default();
+        assert_eq!(
+            msg,
+            format!("report written to {} (1 finding(s))", report.display())
+        );
+        let text = std::fs::read_to_string(&report).expect("written");
+        assert!(text.contains("bootlog is on"), "{text}");
+        assert!(!text.contains('\u{1b}'));
+        // The same from the command line, over the first one.
+        std::fs::write(&report, "stale").expect("w");
+        app.handle_key(key(KeyCode::Char(':')));
+        app.handle_key(key(KeyCode::Char('w')));
+        app.handle_key(key(KeyCode::Enter));
+        assert_eq!(app.message.clone().unwrap_or_default(), msg);
+        assert_eq!(std::fs::read_to_string(&report).expect("read"), text);
+    }
+
+    #[test]
+    fn a_case_folder_that_cannot_be_written_is_named() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let case = dir.path().join("case");
+        hostile_case(&case);
+        let mut app = app_on(&case);
+        std::fs::remove_dir_all(&case).expect("rm");
+        app.handle_key(key(KeyCode::Char('1')));
+        app.handle_key(key(KeyCode::Char('w')));
+        assert_eq!(
+            app.message.clone().unwrap_or_default(),
+            format!(
+                "cannot write {}: no such file or folder",
+                case.join("bsodwb-report.md").display()
+            )
+        );
+    }
+}

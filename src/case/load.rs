@@ -191,7 +191,8 @@ impl std::fmt::Debug for Case {
     }
 }
 
-/// The name of the notes file the workbench keeps in a case folder (the only file it writes).
+/// The name of the notes file the workbench keeps in a case folder (with the report,
+/// `report::REPORT_FILE`, the only files it writes there).
 pub const NOTES_FILE: &str = "bsodwb-notes.md";
 
 impl Case {

@@ -401,6 +401,9 @@ impl Pane for OverviewPane {
         let files = files_of(ctx.case);
         let findings = &ctx.analysis.findings;
         let list = self.list(ctx);
+        if action == A::WriteReport {
+            return Outcome::Message(crate::ui::app::write_report_message(ctx.case, ctx.analysis));
+        }
         if self.detail {
             // The popup takes the scroll keys, Enter and Esc (close) and, over a finding, f
             // (focus). The render clamps the scroll to the text.
