@@ -266,3 +266,39 @@ fn bootlog_on_is_information() {
     );
     assert!(with_title(&findings(dir.path()), "bootlog").is_none());
 }
+
+#[test]
+fn the_overview_shows_the_default_entrys_integrity_in_one_line() {
+    use bsod_workbench::ui::{App, theme::Theme};
+    use ratatui::{Terminal, backend::TestBackend};
+    let dir = tempfile::tempdir().expect("tempdir");
+    write_case(
+        dir.path(),
+        &BcdWriter::windows()
+            .loader_flag(bcd::NOINTEGRITYCHECKS, true)
+            .loader_integer(bcd::SAFEBOOT, 0),
+        EFI,
+        false,
+    );
+    let case = bsod_workbench::case::Case::load(dir.path(), &mut |_| {}).expect("load");
+    assert_eq!(case.bcd.len(), 1);
+    assert_eq!(case.bcd[0].file, EFI);
+    let mut app = App::new(case, Theme::ansi16());
+    let mut t = Terminal::new(TestBackend::new(80, 24)).expect("terminal");
+    t.draw(|f| app.draw(f)).expect("draw");
+    let buf = t.backend().buffer();
+    let text: String = (0..buf.area.height)
+        .map(|y| {
+            (0..buf.area.width)
+                .map(|x| buf[(x, y)].symbol().to_string())
+                .collect::<String>()
+                + "\n"
+        })
+        .collect();
+    assert!(
+        text.contains(
+            "Boot BCD {default}: testsigning off, integrity checks OFF, safeboot Minimal"
+        ),
+        "{text}"
+    );
+}
