@@ -38,6 +38,12 @@ pub struct BcdStore {
     pub recovery: Option<log::Recovery>,
     /// What could not be read.
     pub warnings: Vec<String>,
+    /// Identifier (lower case) to alias, for display without a search per identifier.
+    #[serde(skip)]
+    aliases: std::collections::HashMap<String, String>,
+    /// Identifier and alias (lower case) to the object's index.
+    #[serde(skip)]
+    index: std::collections::HashMap<String, usize>,
 }
 
 /// One object (`Objects\{GUID}`).
@@ -247,7 +253,20 @@ pub fn from_bytes_with_logs(
             o.id.clone(),
         )
     });
+    let aliases = objects
+        .iter()
+        .filter_map(|o| Some((o.id.clone(), o.alias.clone()?)))
+        .collect();
+    let mut index = std::collections::HashMap::new();
+    for (i, o) in objects.iter().enumerate() {
+        index.entry(o.id.clone()).or_insert(i);
+        if let Some(a) = &o.alias {
+            index.entry(a.clone()).or_insert(i);
+        }
+    }
     Ok(BcdStore {
+        index,
+        aliases,
         path: path.to_path_buf(),
         header: p.header,
         objects,
@@ -825,12 +844,8 @@ fn integer_names(t: u32, app: App) -> Option<&'static [&'static str]> {
 impl BcdStore {
     /// The object with identifier `id` (a GUID or a well-known alias such as `{bootmgr}`).
     pub fn object(&self, id: &str) -> Option<&BcdObject> {
-        self.objects.iter().find(|o| {
-            o.id.eq_ignore_ascii_case(id)
-                || o.alias
-                    .as_deref()
-                    .is_some_and(|a| a.eq_ignore_ascii_case(id))
-        })
+        let i = self.index.get(&id.to_ascii_lowercase())?;
+        self.objects.get(*i)
     }
 
     /// The entry the boot manager starts by default (`{default}`); with no boot manager, the
@@ -887,8 +902,10 @@ impl BcdStore {
 
     /// How an identifier reads in bcdedit's output: its alias when it has one.
     pub fn display_id<'a>(&'a self, id: &'a str) -> &'a str {
-        self.object(id)
-            .and_then(|o| o.alias.as_deref())
+        self.aliases
+            .get(id)
+            .or_else(|| self.aliases.get(&id.to_ascii_lowercase()))
+            .map(String::as_str)
             .or_else(|| well_known(id))
             .unwrap_or(id)
     }
