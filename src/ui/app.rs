@@ -785,6 +785,19 @@ fn draw_loading(frame: &mut Frame, area: Rect, progress: &LoadProgress, theme: &
     frame.render_widget(Paragraph::new(lines), rows);
 }
 
+/// Write the report of `case` and say what happened, in one status line.
+pub(crate) fn write_report_message(case: &Case, analysis: &CaseAnalysis) -> String {
+    let text = match crate::report::write_for(case, analysis) {
+        Ok(path) => format!(
+            "report written to {} ({} finding(s))",
+            path.display(),
+            analysis.findings.len()
+        ),
+        Err(e) => e,
+    };
+    crate::escape::escape_field(&text).into_owned()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -922,17 +935,4 @@ mod tests {
             );
         }
     }
-}
-
-/// Write the report of `case` and say what happened, in one status line.
-pub(crate) fn write_report_message(case: &Case, analysis: &CaseAnalysis) -> String {
-    let text = match crate::report::write_for(case, analysis) {
-        Ok(path) => format!(
-            "report written to {} ({} finding(s))",
-            path.display(),
-            analysis.findings.len()
-        ),
-        Err(e) => e,
-    };
-    crate::escape::escape_field(&text).into_owned()
 }
