@@ -57,6 +57,14 @@ fn findings(dir: &Path) -> Vec<Value> {
         String::from_utf8_lossy(&out.stderr)
     );
     let v: Value = serde_json::from_slice(&out.stdout).expect("json");
+    // The stores are listed with their default entry's integrity settings.
+    assert!(
+        v["bcd"]
+            .as_array()
+            .is_some_and(|b| b.len() == 1 && b[0]["integrity"]["entry"] == "{default}"),
+        "{}",
+        v["bcd"]
+    );
     v["findings"].as_array().cloned().unwrap_or_default()
 }
 

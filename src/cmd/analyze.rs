@@ -32,6 +32,14 @@ struct Report<'a> {
     problems: &'a [bsod_workbench::case::Problem],
     /// Every driver INF of the case with the catalog and driver files it names, found in the case.
     driver_packages: &'a [bsod_workbench::inf::InfPackage],
+    /// Each BCD store: its case path and its default entry's effective integrity settings.
+    bcd: Vec<BcdSummary<'a>>,
+}
+
+#[derive(serde::Serialize)]
+struct BcdSummary<'a> {
+    file: &'a str,
+    integrity: Option<bsod_workbench::registry::bcd::Integrity>,
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
@@ -59,6 +67,14 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 drivers: &analysis.links,
                 problems: &case.problems,
                 driver_packages: &analysis.driver_packages,
+                bcd: case
+                    .bcd
+                    .iter()
+                    .map(|b| BcdSummary {
+                        file: &b.file,
+                        integrity: b.store.integrity(),
+                    })
+                    .collect(),
             };
             serde_json::to_writer_pretty(&mut out, &r)?;
             writeln!(out)?;

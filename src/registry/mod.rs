@@ -334,6 +334,10 @@ pub fn from_bytes_with_logs(
             None => HiveError::NotSystemHive {
                 path: path.to_path_buf(),
                 reason: match identify(&base, &names) {
+                    Some(kind) if kind.contains("BCD") => format!(
+                        "it is {kind} (base block file name {:?}; {listed}); bsodwb bcd reads it",
+                        base.file_name
+                    ),
                     Some(kind) if !kind.contains("SYSTEM") => format!(
                         "it is {kind} (base block file name {:?}; {listed})",
                         base.file_name
