@@ -31,7 +31,8 @@ const MAX_EVIDENCE: usize = 25;
 
 /// Case text as Markdown inline text: one line, controls escaped, Markdown syntax escaped
 /// (inline markers, HTML, table pipes, and what would start a block at the start of a list
-/// item: `#`, `-`, `+`, `=`, `1.`).
+/// item: `#`, `-`, `+`, `=`, `1.`). Braces are escaped too: Jira's wiki markup reads `{name}`
+/// (a CatRoot folder, a BCD alias) as a macro; CommonMark shows `\{` as `{`.
 pub fn md(s: &str) -> String {
     let line = crate::escape::escape_field(s);
     let mut out = String::with_capacity(line.len() + 8);
@@ -42,7 +43,20 @@ pub fn md(s: &str) -> String {
         if block_start
             || matches!(
                 c,
-                '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '|' | '~' | '&' | '#' | '$'
+                '\\' | '`'
+                    | '*'
+                    | '_'
+                    | '['
+                    | ']'
+                    | '<'
+                    | '>'
+                    | '|'
+                    | '~'
+                    | '&'
+                    | '#'
+                    | '$'
+                    | '{'
+                    | '}'
             )
         {
             out.push('\\');

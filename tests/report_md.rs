@@ -101,7 +101,7 @@ fn case_text_cannot_inject_markdown_html_or_terminal_controls() {
         .find(|l| l.contains("onerror"))
         .expect("the description is quoted");
     assert!(
-        line.starts_with("- EFI/Microsoft/Boot/BCD: {default} ("),
+        line.starts_with(r"- EFI/Microsoft/Boot/BCD: \{default\} ("),
         "{line}"
     );
     assert!(line.contains(r"\<img src=x onerror=alert(1)\>"), "{line}");
