@@ -98,6 +98,11 @@ fn bcd_json_has_the_default_loaders_integrity() {
     assert_eq!(v["integrity"]["nointegritychecks"], false);
     assert_eq!(v["integrity"]["disable_integrity_checks_option"], true);
     assert_eq!(v["integrity"]["safeboot"], "Minimal");
+    assert_eq!(v["integrity"]["bootlog"], true);
+    assert_eq!(v["integrity"]["bootdebug"], false);
+    assert_eq!(v["integrity"]["recoveryenabled"], false);
+    assert_eq!(v["integrity"]["bootstatuspolicy"], "IgnoreAllFailures");
+    assert_eq!(v["integrity"]["hypervisorlaunchtype"], "Auto");
 }
 
 #[test]

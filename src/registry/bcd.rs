@@ -934,6 +934,18 @@ impl BcdStore {
             safeboot: self
                 .effective(o, SAFEBOOT)
                 .map(|e| self.value_text(e.from, e.element)),
+            bootlog: flag(BOOTLOG),
+            bootdebug: flag(BOOTDEBUG),
+            debug: flag(DEBUG),
+            recoveryenabled: self
+                .effective(o, RECOVERYENABLED)
+                .map(|e| e.element.value == ElementValue::Boolean(true)),
+            bootstatuspolicy: self
+                .effective(o, BOOTSTATUSPOLICY)
+                .map(|e| self.value_text(e.from, e.element)),
+            hypervisorlaunchtype: self
+                .effective(o, HYPERVISORLAUNCHTYPE)
+                .map(|e| self.value_text(e.from, e.element)),
         })
     }
 
@@ -1008,6 +1020,15 @@ pub struct Integrity {
     pub disable_integrity_checks_option: bool,
     /// `safeboot`, as bcdedit names it (Minimal, Network...), when set.
     pub safeboot: Option<String>,
+    pub bootlog: bool,
+    /// `bootdebug` (the boot application's debugger) and `debug` (the kernel debugger).
+    pub bootdebug: bool,
+    pub debug: bool,
+    /// `recoveryenabled`, when set.
+    pub recoveryenabled: Option<bool>,
+    /// `bootstatuspolicy` and `hypervisorlaunchtype` as bcdedit names them, when set.
+    pub bootstatuspolicy: Option<String>,
+    pub hypervisorlaunchtype: Option<String>,
 }
 
 impl Integrity {
