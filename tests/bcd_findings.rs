@@ -286,7 +286,7 @@ fn the_overview_shows_the_default_entrys_integrity_in_one_line() {
             .loader_flag(bcd::NOINTEGRITYCHECKS, true)
             .loader_integer(bcd::SAFEBOOT, 0),
         EFI,
-        false,
+        true,
     );
     let case = bsod_workbench::case::Case::load(dir.path(), &mut |_| {}).expect("load");
     assert_eq!(case.bcd.len(), 1);
@@ -309,4 +309,24 @@ fn the_overview_shows_the_default_entrys_integrity_in_one_line() {
         ),
         "{text}"
     );
+    // The Drivers pane shows it above the services.
+    app.handle_key(ratatui::crossterm::event::KeyEvent::new(
+        ratatui::crossterm::event::KeyCode::Char('5'),
+        ratatui::crossterm::event::KeyModifiers::NONE,
+    ));
+    t.draw(|f| app.draw(f)).expect("draw");
+    let buf = t.backend().buffer();
+    let text: String = (0..buf.area.height)
+        .map(|y| {
+            (0..buf.area.width)
+                .map(|x| buf[(x, y)].symbol().to_string())
+                .collect::<String>()
+                + "\n"
+        })
+        .collect();
+    assert!(
+        text.contains("BCD {default}: testsigning off, integrity checks OFF, safeboot Minimal"),
+        "{text}"
+    );
+    assert!(text.contains("Services of ControlSet001"), "{text}");
 }
