@@ -330,3 +330,29 @@ fn the_overview_shows_the_default_entrys_integrity_in_one_line() {
     );
     assert!(text.contains("Services of ControlSet001"), "{text}");
 }
+
+#[test]
+fn a_dirty_store_in_a_case_is_recovered_from_its_log_beside_it() {
+    use bsod_workbench::synth::regf::{mark_dirty, transaction_log};
+    let dir = tempfile::tempdir().expect("tempdir");
+    write_case(dir.path(), &BcdWriter::windows(), EFI, false);
+    let mut before = BcdWriter::windows().to_bytes();
+    let after = BcdWriter::windows()
+        .loader_integer(bcd::SAFEBOOT, 0)
+        .to_bytes();
+    let log = transaction_log(&before, &after);
+    mark_dirty(&mut before);
+    std::fs::write(dir.path().join(EFI), &before).expect("bcd");
+    std::fs::write(dir.path().join("EFI/Microsoft/Boot/BCD.LOG1"), &log).expect("log");
+    let case = bsod_workbench::case::Case::load(dir.path(), &mut |_| {}).expect("load");
+    assert_eq!(case.bcd.len(), 1, "{:?}", case.problems);
+    assert_eq!(case.bcd[0].store.logs_applied.len(), 1);
+    // The recovery is reported (as for the SYSTEM hive); the log itself is no problem.
+    assert!(
+        case.problems.iter().all(|p| !p.path.ends_with("BCD.LOG1")),
+        "{:?}",
+        case.problems
+    );
+    let fs = findings(dir.path());
+    assert!(with_title(&fs, "safeboot Minimal").is_some(), "{fs:#?}");
+}

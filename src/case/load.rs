@@ -471,6 +471,8 @@ fn load_hive(
                 });
                 true
             }
+            // A store's transaction log is used when the store is read.
+            Err(registry::HiveError::TransactionLog { .. }) => false,
             Err(e) => {
                 problem(f, e.to_string());
                 false
