@@ -31,6 +31,7 @@
 //!   * [`links`]: `DriverIndex`, every reference to each driver across the artefacts.
 //!   * [`history`]: every crash and every change of the case, on one timeline.
 //!   * [`findings`]: the rules that state what went wrong, with evidence and what to do.
+//!   * [`report`]: the ticket-ready Markdown report of a case.
 //!   * [`warning`]: the one `Warning { file, offset, message }` every reader gives.
 //! * **Writers**:
 //!   * [`synth`]: a writer for every format read, for fixtures, the demo case and benchmarks.
@@ -57,6 +58,7 @@ pub mod notes;
 pub mod pe;
 pub mod pml;
 pub mod registry;
+pub mod report;
 pub mod signing;
 pub mod symbols;
 pub mod synth;

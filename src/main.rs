@@ -46,6 +46,8 @@ enum Command {
     Sig(cmd::sig::Args),
     /// The services of a SYSTEM hive.
     Hive(cmd::hive::Args),
+    /// A BCD store as `bcdedit /enum all /store FILE` shows it.
+    Bcd(cmd::bcd::Args),
     /// Every crash of a case (dumps, System log, WER reports), one row each, with counts.
     Crashes(cmd::history::CrashesArgs),
     /// Crashes and changes (installs, updates, services) of a case on one timeline.
@@ -159,6 +161,7 @@ fn run() -> anyhow::Result<()> {
         Some(Command::Evtx(a)) => cmd::evtx::run(a),
         Some(Command::Sig(a)) => cmd::sig::run(a),
         Some(Command::Hive(a)) => cmd::hive::run(a),
+        Some(Command::Bcd(a)) => cmd::bcd::run(a),
         Some(Command::Crashes(a)) => cmd::history::run_crashes(a),
         Some(Command::Timeline(a)) => cmd::history::run_timeline(a),
         Some(Command::Demo(a)) => cmd::demo::run_demo(a),

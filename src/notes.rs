@@ -199,7 +199,7 @@ pub fn clean_leftovers(dir: &Path) -> usize {
 }
 
 /// The cause of an error without the temp file's name that `tempfile` adds to its messages.
-fn cause(e: &io::Error) -> String {
+pub(crate) fn cause(e: &io::Error) -> String {
     // tempfile wraps the OS error with the temp file's path; the OS error alone is the cause.
     // Its error has no source to ask, only the text "… (os error N) at path …".
     let os = e.raw_os_error().or_else(|| {

@@ -141,6 +141,14 @@ pub struct DumpArtefact {
     pub analysis: Analysis,
 }
 
+/// A BCD store of the case.
+#[derive(Debug)]
+pub struct BcdArtefact {
+    /// The store's path in the case (as in the inventory).
+    pub file: String,
+    pub store: crate::registry::bcd::BcdStore,
+}
+
 /// The artefacts of one case folder, as read (what the workbench concludes from them is
 /// `analysis::CaseAnalysis`). Each artefact is optional: a case with
 /// only a dump still works, and whatever failed to load is listed in `problems`.
@@ -156,6 +164,8 @@ pub struct Case {
     pub event_logs: Vec<EventLog>,
     /// The SYSTEM hive.
     pub hive: Option<SystemHive>,
+    /// BCD stores (`Boot\BCD`, `EFI\Microsoft\Boot\BCD`).
+    pub bcd: Vec<BcdArtefact>,
     /// The Procmon boot log (with its rollover files), indexed; events decode on demand. Shared
     /// so the Timeline pane's filter worker can read it off the UI thread.
     pub boot_log: Option<Arc<PmlLog>>,
@@ -174,13 +184,15 @@ impl std::fmt::Debug for Case {
             .field("dumps", &self.dumps.len())
             .field("event_logs", &self.event_logs.len())
             .field("hive", &self.hive.is_some())
+            .field("bcd", &self.bcd.len())
             .field("boot_log_events", &self.boot_log.as_ref().map(|l| l.len()))
             .field("signatures", &self.signatures.len())
             .finish()
     }
 }
 
-/// The name of the notes file the workbench keeps in a case folder (the only file it writes).
+/// The name of the notes file the workbench keeps in a case folder (with the report,
+/// `report::REPORT_FILE`, the only files it writes there).
 pub const NOTES_FILE: &str = "bsodwb-notes.md";
 
 impl Case {
@@ -278,7 +290,9 @@ impl Case {
         dumps.sort_by_key(|d| dump_rank(&d.dump));
         case.dumps = dumps;
         case.event_logs = event_logs;
+        let (hive, bcd) = hive;
         case.hive = hive;
+        case.bcd = bcd;
         if let Some((path, log)) = boot_log {
             case.boot_log = Some(Arc::new(log));
             case.boot_log_path = Some(path);
@@ -430,13 +444,43 @@ fn load_hive(
     say: &(dyn Fn(String) + Sync),
     problem: &(dyn Fn(&CaseFile, String) + Sync),
     done: Done,
-) -> Option<SystemHive> {
+) -> (Option<SystemHive>, Vec<BcdArtefact>) {
     let mut found = None;
+    let mut stores = Vec::new();
     for f in inv.of_kind(Kind::RegistryHive) {
         let Some(path) = readable(f) else { continue };
+        // A BCD store by its name (`Boot/BCD`, `EFI/Microsoft/Boot/BCD`, `BCD-Template`) or by
+        // its base block's file name; any other hive is tried as a SYSTEM hive first.
+        let name = f.path.rsplit(['/', '\\', '!']).next().unwrap_or("");
+        let by_name = name.eq_ignore_ascii_case("BCD")
+            || name.to_ascii_uppercase().starts_with("BCD-")
+            || f.detail.to_ascii_uppercase().ends_with("BCD");
+        let bcd = |f: &CaseFile, stores: &mut Vec<BcdArtefact>| match registry::bcd::open(path) {
+            Ok(store) => {
+                for w in &store.warnings {
+                    problem(f, w.to_string());
+                }
+                stores.push(BcdArtefact {
+                    file: f.path.clone(),
+                    store,
+                });
+                true
+            }
+            // A store's transaction log is used when the store is read.
+            Err(registry::HiveError::TransactionLog { .. }) => false,
+            Err(e) => {
+                problem(f, e.cause());
+                false
+            }
+        };
+        if by_name {
+            say(format!("reading BCD store {}", f.path));
+            bcd(f, &mut stores);
+            done(f);
+            continue;
+        }
         say(format!("reading hive {}", f.path));
         let result = registry::open(path);
-        done(f);
         match result {
             Ok(h) => {
                 // A hive read with no service (e.g. truncated) still says why.
@@ -449,10 +493,19 @@ fn load_hive(
             }
             // A transaction log beside its hive is used when the hive is read, not a problem.
             Err(registry::HiveError::TransactionLog { .. }) => {}
+            // Not a SYSTEM hive: a BCD store under another name is read as one.
+            Err(e @ registry::HiveError::NotSystemHive { .. }) => {
+                if e.cause().contains("BCD store") {
+                    bcd(f, &mut stores);
+                } else {
+                    problem(f, e.cause());
+                }
+            }
             Err(e) => problem(f, e.cause()),
         }
+        done(f);
     }
-    found
+    (found, stores)
 }
 
 /// The driver files whose signatures are judged.

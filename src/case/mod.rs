@@ -12,7 +12,9 @@ pub mod temp;
 pub use discover::{
     DEFAULT_MAX_CASE_INFLATE, DEFAULT_MAX_INFLATE, DiscoverProgress, Extract, Limits,
 };
-pub use load::{ArtefactProgress, Case, DumpArtefact, LoadProgress, NOTES_FILE, write_atomic};
+pub use load::{
+    ArtefactProgress, BcdArtefact, Case, DumpArtefact, LoadProgress, NOTES_FILE, write_atomic,
+};
 pub use sniff::{Kind, Wrapper};
 
 use serde::Serialize;

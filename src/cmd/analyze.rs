@@ -10,9 +10,19 @@ use std::path::PathBuf;
 pub struct Args {
     /// The case folder.
     pub case: PathBuf,
-    /// Output format: text (findings with evidence) or json (findings, drivers, problems).
-    #[arg(long, value_enum, default_value_t = super::Format::Text)]
-    pub format: super::Format,
+    /// Output format: text (findings with evidence), json (findings, drivers, problems) or md
+    /// (a ticket-ready Markdown report: summary, findings with fixes, crash history, drivers).
+    #[arg(long, value_enum, default_value_t = AnalyzeFormat::Text)]
+    pub format: AnalyzeFormat,
+}
+
+/// `analyze`'s formats: the shared ones and Markdown.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum AnalyzeFormat {
+    Text,
+    Json,
+    Csv,
+    Md,
 }
 
 #[derive(serde::Serialize)]
@@ -22,24 +32,54 @@ struct Report<'a> {
     problems: &'a [bsod_workbench::case::Problem],
     /// Every driver INF of the case with the catalog and driver files it names, found in the case.
     driver_packages: &'a [bsod_workbench::inf::InfPackage],
+    /// Each BCD store: its case path and its default entry's effective integrity settings.
+    bcd: Vec<BcdSummary<'a>>,
+}
+
+#[derive(serde::Serialize)]
+struct BcdSummary<'a> {
+    file: &'a str,
+    integrity: Option<bsod_workbench::registry::bcd::Integrity>,
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
     let case = Case::load(&args.case, &mut |_| {})?;
     let analysis = CaseAnalysis::build(&case);
-    let mut out = super::stdout(args.format);
+    let shared = match args.format {
+        AnalyzeFormat::Json => super::Format::Json,
+        AnalyzeFormat::Csv => super::Format::Csv,
+        // Markdown is text: the report escapes case content itself, and the terminal-safe
+        // writer guards the rest.
+        AnalyzeFormat::Text | AnalyzeFormat::Md => super::Format::Text,
+    };
+    let mut out = super::stdout(shared);
     match args.format {
-        super::Format::Json => {
+        AnalyzeFormat::Md => {
+            write!(
+                out,
+                "{}",
+                bsod_workbench::report::markdown(&case, &analysis)
+            )?;
+        }
+        AnalyzeFormat::Json => {
             let r = Report {
                 findings: &analysis.findings,
                 drivers: &analysis.links,
                 problems: &case.problems,
                 driver_packages: &analysis.driver_packages,
+                bcd: case
+                    .bcd
+                    .iter()
+                    .map(|b| BcdSummary {
+                        file: &b.file,
+                        integrity: b.store.integrity(),
+                    })
+                    .collect(),
             };
             serde_json::to_writer_pretty(&mut out, &r)?;
             writeln!(out)?;
         }
-        super::Format::Text | super::Format::Csv => {
+        AnalyzeFormat::Text | AnalyzeFormat::Csv => {
             if analysis.findings.is_empty() {
                 writeln!(out, "No findings.")?;
             }

@@ -2,6 +2,7 @@
 //! Knowledge lives in the library; these only choose the output format.
 
 pub mod analyze;
+pub mod bcd;
 pub mod bugcheck;
 pub mod demo;
 pub mod dump;

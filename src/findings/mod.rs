@@ -2,6 +2,8 @@
 //! artefact and what to do about it. They join the clues an engineer would otherwise join by
 //! hand across WinDbg, the event viewer, sigcheck and regedit.
 
+mod bcd;
+
 use crate::case::Case;
 use crate::driver::DriverKey;
 use crate::eventlog::SystemEvent;
@@ -61,6 +63,7 @@ pub fn analyze(case: &Case, ix: &DriverIndex, history: &History) -> Vec<Finding>
     bad_signatures(case, ix, &mut out);
     boot_driver_checksums(case, ix, &mut out);
     drivers_not_loaded(case, ix, &mut out);
+    bcd::findings(case, ix, &mut out);
     out.sort_by_key(|f| f.severity);
     out
 }

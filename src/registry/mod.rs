@@ -11,6 +11,7 @@
 //! # Ok::<(), bsod_workbench::registry::HiveError>(())
 //! ```
 
+pub mod bcd;
 pub mod log;
 pub mod regf;
 mod service;
@@ -146,12 +147,25 @@ pub fn from_bytes(data: &[u8], path: &Path) -> Result<SystemHive, HiveError> {
     from_bytes_with_logs(data, path, &[])
 }
 
-/// Read a hive held in memory, replaying the given transaction logs if it is dirty.
-pub fn from_bytes_with_logs(
-    data: &[u8],
-    path: &Path,
-    logs: &[PathBuf],
-) -> Result<SystemHive, HiveError> {
+/// A hive file made ready to walk: its base block, recovered from its transaction logs when it
+/// is dirty, with what was noticed on the way. Shared by the SYSTEM hive and the BCD store.
+pub(crate) struct Prepared {
+    pub header: HiveHeader,
+    pub base: regf::BaseBlock,
+    /// The replayed hive when the logs applied.
+    pub recovered: Option<Vec<u8>>,
+    pub logs_applied: Vec<PathBuf>,
+    pub recovery: Option<log::Recovery>,
+    pub warnings: Vec<String>,
+    /// Where the file ends when it is shorter than its base block states.
+    pub truncated: Option<u64>,
+    /// The length the base block states.
+    pub stated: u64,
+}
+
+/// Check the base block, refuse a transaction log, replay the logs of a dirty hive and note a
+/// truncated file.
+pub(crate) fn prepare(data: &[u8], path: &Path, logs: &[PathBuf]) -> Result<Prepared, HiveError> {
     let base = regf::parse_base_block(data, path)?;
     let log_data = matches!(data.get(512..516), Some(b"HvLE" | b"DIRT"));
     if base.is_log() || log_data {
@@ -248,6 +262,35 @@ pub fn from_bytes_with_logs(
         ));
         at
     });
+    Ok(Prepared {
+        header,
+        base,
+        recovered,
+        logs_applied,
+        recovery,
+        warnings,
+        truncated,
+        stated,
+    })
+}
+
+/// Read a hive held in memory, replaying the given transaction logs if it is dirty.
+pub fn from_bytes_with_logs(
+    data: &[u8],
+    path: &Path,
+    logs: &[PathBuf],
+) -> Result<SystemHive, HiveError> {
+    let Prepared {
+        header,
+        base,
+        recovered,
+        logs_applied,
+        recovery,
+        mut warnings,
+        truncated,
+        stated,
+    } = prepare(data, path, logs)?;
+    let data = recovered.as_deref().unwrap_or(data);
     let hive = Hive::new(data, path, &base);
     let root = match hive.key(base.root_cell) {
         Ok(root) => root,
@@ -296,6 +339,10 @@ pub fn from_bytes_with_logs(
             None => HiveError::NotSystemHive {
                 path: path.to_path_buf(),
                 reason: match identify(&base, &names) {
+                    Some(kind) if kind.contains("BCD") => format!(
+                        "it is {kind} (base block file name {:?}; {listed}); bsodwb bcd reads it",
+                        base.file_name
+                    ),
                     Some(kind) if !kind.contains("SYSTEM") => format!(
                         "it is {kind} (base block file name {:?}; {listed})",
                         base.file_name

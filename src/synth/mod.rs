@@ -1,4 +1,5 @@
 //! Writers for every format we read: fixtures, the demo case and scale benchmarks.
+pub mod bcd;
 pub mod casefiles;
 pub mod catalog;
 pub mod demo;

@@ -175,6 +175,8 @@ pane_actions! {
     ScrollUp => "scroll-up",
     /// Notes: edit.
     Edit => "edit",
+    /// Overview: write the case's Markdown report beside the notes (`bsodwb-report.md`).
+    WriteReport => "write-report",
 }
 
 impl PaneAction {
@@ -199,7 +201,7 @@ impl PaneAction {
             LIST[..n].iter().chain(more).copied().collect()
         };
         match pane {
-            PaneId::Overview => list(false, &[NextBox, PrevBox, Close]),
+            PaneId::Overview => list(false, &[NextBox, PrevBox, Close, WriteReport]),
             PaneId::Dump => list(true, &[NextBox, PrevBox, Close, BugCheckPane, NextDump]),
             PaneId::Timeline => list(
                 true,

@@ -303,10 +303,17 @@ impl App {
         });
     }
 
+    /// Write the case's Markdown report beside the notes (`:w`, the Overview's key); the
+    /// message says where, or why not (naming the file).
+    pub fn write_report(&self) -> String {
+        write_report_message(&self.case, &self.analysis)
+    }
+
     /// Carry out a `:` command.
     fn run_command(&mut self, cmd: Command) {
         match cmd {
             Command::Quit => self.apply(Action::Quit),
+            Command::WriteReport => self.message = Some(self.write_report()),
             Command::Bugcheck(spec) => {
                 let mut words = spec.split_whitespace();
                 let code = words.next().and_then(crate::bugcheck::parse_code);
@@ -776,6 +783,19 @@ fn draw_loading(frame: &mut Frame, area: Rect, progress: &LoadProgress, theme: &
         })
         .collect();
     frame.render_widget(Paragraph::new(lines), rows);
+}
+
+/// Write the report of `case` and say what happened, in one status line.
+pub(crate) fn write_report_message(case: &Case, analysis: &CaseAnalysis) -> String {
+    let text = match crate::report::write_for(case, analysis) {
+        Ok(path) => format!(
+            "report written to {} ({} finding(s))",
+            path.display(),
+            analysis.findings.len()
+        ),
+        Err(e) => e,
+    };
+    crate::escape::escape_field(&text).into_owned()
 }
 
 #[cfg(test)]

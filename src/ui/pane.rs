@@ -145,6 +145,7 @@ pub trait Pane {
             Command::Goto(_) => "goto",
             Command::Bugcheck(_) => "bugcheck",
             Command::Export { .. } => "export",
+            Command::WriteReport => "write",
             Command::Quit => "quit",
         };
         Outcome::Message(format!(":{name} does nothing in the {} pane", self.title()))

@@ -341,8 +341,14 @@ impl Pane for DriversPane {
             .as_ref()
             .map_or(0, |l| (l.len() as u16 + 2).min(area.height / 2));
         let search_height = if self.search.is_open() { 3 } else { 0 };
+        // The BCD store's integrity settings take a line when the case has one.
+        let bcd_line = ctx.case.bcd.first().map(|b| {
+            b.store
+                .integrity()
+                .map_or_else(|| "BCD: no default boot entry".to_string(), |i| i.summary())
+        });
         let [head, table, search, detail_area] = Layout::vertical([
-            Constraint::Length(2),
+            Constraint::Length(2 + u16::from(bcd_line.is_some())),
             Constraint::Min(3),
             Constraint::Length(search_height),
             Constraint::Length(detail_height),
@@ -396,13 +402,19 @@ impl Pane for DriversPane {
         if !self.search.query().is_empty() {
             view.push_str(&format!("  search: {}", self.search.query()));
         }
-        frame.render_widget(
-            Paragraph::new(vec![
-                Line::from(first),
-                Line::styled(fit(&view, head.width as usize), theme.dim),
-            ]),
-            head,
-        );
+        let mut head_lines = vec![
+            Line::from(first),
+            Line::styled(fit(&view, head.width as usize), theme.dim),
+        ];
+        if let Some(line) = bcd_line {
+            // Test-signed drivers load only with testsigning on: the verdict column reads with it.
+            let weak = line.contains("OFF") || line.contains("testsigning on");
+            head_lines.push(Line::styled(
+                fit(&crate::escape::escape_field(&line), head.width as usize),
+                if weak { theme.warn } else { theme.dim },
+            ));
+        }
+        frame.render_widget(Paragraph::new(head_lines), head);
 
         let block = widgets::block(
             &format!(

@@ -189,8 +189,10 @@ impl Pane for OverviewPane {
         } else {
             (findings.len() as u16 * 2).min(area.height / 3) + 2
         };
+        // A line more for the BCD store's integrity settings, when the case has one.
+        let head_rows = 3 + u16::from(!ctx.case.bcd.is_empty());
         let [head, found, list, probs] = Layout::vertical([
-            Constraint::Length(3),
+            Constraint::Length(head_rows),
             Constraint::Length(finding_rows),
             Constraint::Min(3),
             Constraint::Length(problem_rows + 2),
@@ -285,6 +287,23 @@ impl Pane for OverviewPane {
                     "{n}, the first {}{most}",
                     crate::history::iso_utc(first)[..16].replace('T', " ")
                 )),
+            ]));
+        }
+        // The default boot entry's code-integrity settings, from the (first) BCD store.
+        if let Some(b) = ctx.case.bcd.first() {
+            let line = match b.store.integrity() {
+                Some(i) => i.summary(),
+                None => "BCD: no default boot entry".to_string(),
+            };
+            let weak = line.contains("OFF")
+                || line.contains("testsigning on")
+                || line.contains("safeboot");
+            head_lines.push(Line::from(vec![
+                Span::styled("Boot ", theme.header),
+                Span::styled(
+                    crate::escape::escape_field(&line).into_owned(),
+                    if weak { theme.warn } else { theme.text },
+                ),
             ]));
         }
         frame.render_widget(Paragraph::new(head_lines), head);
@@ -401,6 +420,9 @@ impl Pane for OverviewPane {
         let files = files_of(ctx.case);
         let findings = &ctx.analysis.findings;
         let list = self.list(ctx);
+        if action == A::WriteReport {
+            return Outcome::Message(crate::ui::app::write_report_message(ctx.case, ctx.analysis));
+        }
         if self.detail {
             // The popup takes the scroll keys, Enter and Esc (close) and, over a finding, f
             // (focus). The render clamps the scroll to the text.

@@ -1144,7 +1144,10 @@ impl Pane for TimelinePane {
                     )),
                 }
             }
-            Command::Export { .. } | Command::Bugcheck(_) | Command::Quit => Outcome::Ignored,
+            Command::Export { .. }
+            | Command::Bugcheck(_)
+            | Command::WriteReport
+            | Command::Quit => Outcome::Ignored,
         }
     }
 

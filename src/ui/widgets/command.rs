@@ -4,7 +4,8 @@
 //! Commands: `:export csv|tsv|md|json [FILE]` (the current view, as the pane shows it under its
 //! filters and focus), `:filter RULE` and `:sort COLUMN` (the Timeline's, in `bsodwb pml
 //! --filter` form), `:goto TIME` (the Timeline's time of day), `:bugcheck CODE [P1..P4]` (what
-//! `bsodwb bugcheck` prints, in a popup), `:q` / `:quit`.
+//! `bsodwb bugcheck` prints, in a popup), `:w` / `:write` (the case's Markdown report, written
+//! to `bsodwb-report.md` beside the notes), `:q` / `:quit`.
 
 use super::input::{InputEvent, LineInput};
 use crate::ui::theme::Theme;
@@ -53,6 +54,8 @@ pub enum Command {
     Goto(String),
     /// `:bugcheck CODE [P1..P4]`: the bug check explained, as `bsodwb bugcheck` prints it.
     Bugcheck(String),
+    /// `:w`: write the case's report (`bsodwb-report.md`) beside the notes.
+    WriteReport,
     Quit,
 }
 
@@ -63,6 +66,7 @@ const COMMANDS: &[(&str, &str)] = &[
     ("sort", "COLUMN"),
     ("goto", "TIME (HH:MM:SS)"),
     ("bugcheck", "CODE [P1 P2 P3 P4]"),
+    ("write", "(the case's report to bsodwb-report.md)"),
     ("quit", ""),
 ];
 
@@ -98,6 +102,13 @@ pub fn parse(line: &str) -> Result<Command, String> {
         "goto" => Command::Goto(need("a time of day")?),
         "bugcheck" => {
             Command::Bugcheck(need("a code, e.g. 0xD1 or DRIVER_IRQL_NOT_LESS_OR_EQUAL")?)
+        }
+        "w" | "write" if rest.is_empty() => Command::WriteReport,
+        "w" | "write" => {
+            return Err(format!(
+                ":{name} takes no file: the report always goes to {} in the case folder (:export md FILE writes a view anywhere)",
+                crate::report::REPORT_FILE
+            ));
         }
         "q" | "quit" => Command::Quit,
         "" => return Err("no command".into()),
@@ -261,6 +272,9 @@ mod tests {
             Ok(Command::Filter("Path ends with .sys".into()))
         );
         assert_eq!(parse("q"), Ok(Command::Quit));
+        assert_eq!(parse("w"), Ok(Command::WriteReport));
+        assert_eq!(parse(" write "), Ok(Command::WriteReport));
+        assert!(parse("w /etc/passwd").is_err_and(|e| e.contains("bsodwb-report.md")));
         assert!(
             parse("export xml")
                 .unwrap_err()
