@@ -9,8 +9,8 @@ DOCS_GIT_DIR is a git directory (bare is fine) of MicrosoftDocs/windows-driver-d
 are windows-driver-docs-pr/debugger/bug-check-0x*.md at HEAD. The tables in assets/bugcheck_*.tsv are
 written by people, in our own words, and this script never writes them. It reports:
 
-* codes that have a reference page but no row in bugcheck_codes.tsv, bugcheck_params.tsv or
-  bugcheck_summaries.tsv;
+* codes that have a reference page but no row in bugcheck_codes.tsv or bugcheck_summaries.tsv, or
+  no row in bugcheck_params.tsv although the page documents parameters;
 * documented values of enumerated parameters that have no row in bugcheck_values.tsv;
 * rows whose source is not the code's reference page.
 
@@ -132,8 +132,13 @@ def inline_values(cell):
     s = re.sub(r"<br\s*/?>|</p>|</li>|<li>|<p>", "\n", cell, flags=re.I)
     s = html.unescape(re.sub(r"<(?!br)[^>]+>", "", s))
     out = []
-    for m in INLINE_RE.finditer(s):
+    found = list(INLINE_RE.finditer(s))
+    hex_values = any(m.group(1).lower().startswith("0x") for m in found)
+    for m in found:
         v = m.group(1)
+        # "2 - Address of ..." under a "0x1 : ..." value describes P2 for that value, not a value.
+        if hex_values and not v.lower().startswith("0x") and v in ("2", "3", "4"):
+            continue
         out.append((int(v, 16) if v.lower().startswith("0x") else int(v), condense(m.group(2))))
     return out
 
@@ -309,8 +314,14 @@ def main():
              if re.search(r"windows-driver-docs-pr/debugger/bug-check-0x[^/]*\.md$", n)]
     pages = {}
     for n in sorted(names):
-        p = parse_page(n, git(gitdir, "show", "HEAD:" + n))
+        text = git(gitdir, "show", "HEAD:" + n)
+        p = parse_page(n, text)
         if p and p["code"] not in pages:
+            # A page without a parameters section, or whose section says "None", documents none.
+            m = re.search(r"\n##[^\n]*parameters[^\n]*\n(.*?)(?=\n## |\Z)", text, re.S | re.I)
+            body = strip_md(m.group(1)) if m else ""
+            p["no_params"] = not body or bool(
+                re.match(r"(none\b|this bug check has no parameters)", body, re.I))
             pages[p["code"]] = p
 
     def codes_of(name, col="code"):
@@ -327,7 +338,9 @@ def main():
         base = "0x%X" % (int(c, 16) & ~0x10000000)
         for f, have in tables_codes.items():
             # _M variants (0x1000007E...) share their base code's parameter rows.
-            if c not in have and not (f == "bugcheck_params.tsv" and base in have):
+            if f == "bugcheck_params.tsv" and (base in have or p["no_params"]):
+                continue
+            if c not in have:
                 print("%s %s: no row in %s (%s)" % (c, p["name"], f, p["src"]))
                 problems += 1
         for n, v, _ in p["values"]:
