@@ -903,7 +903,8 @@ mod tests {
     /// and every row names the reference page its facts come from.
     #[test]
     fn table_text_is_complete_and_sourced() {
-        const PAGE: &str = "https://learn.microsoft.com/windows-hardware/drivers/debugger/bug-check-0x";
+        const PAGE: &str =
+            "https://learn.microsoft.com/windows-hardware/drivers/debugger/bug-check-0x";
         // A phrase (meaning, label) must not end on a joint that promises more words.
         const DANGLING: &[&str] = &[
             "a", "an", "the", "of", "and", "or", "with", "by", "that", "is", "from", "as", "when",
@@ -916,10 +917,10 @@ mod tests {
                 .next()
                 .unwrap_or("")
                 .to_ascii_lowercase();
-            !s.is_empty()
-                && !s.contains("...")
-                && !s.ends_with([',', ';', ':', '-', '('])
-                && !(s.ends_with(|c: char| c.is_alphabetic()) && DANGLING.contains(&last.as_str()))
+            let cut = s.is_empty() || s.contains("...") || s.ends_with([',', ';', ':', '-', '(']);
+            let dangling =
+                s.ends_with(|c: char| c.is_alphabetic()) && DANGLING.contains(&last.as_str());
+            !cut && !dangling
         };
         // A summary, cause or resolution is one or more whole sentences (or `-`: none).
         let sentence_ok = |s: &str| {
@@ -944,7 +945,10 @@ mod tests {
                 bad.push(format!("values {} P{}={}: {:?}", r[0], r[1], r[2], r[3]));
             }
             if !r[4].starts_with(PAGE) {
-                bad.push(format!("values {} P{}={}: source {:?}", r[0], r[1], r[2], r[4]));
+                bad.push(format!(
+                    "values {} P{}={}: source {:?}",
+                    r[0], r[1], r[2], r[4]
+                ));
             }
         }
         for r in rows(SUMMARIES_TSV) {
@@ -971,7 +975,11 @@ mod tests {
         let dec = |code: u32, p: [u64; 4], i: usize| describe(code, p).params[i].decoded.clone();
         let has = |code: u32, p: [u64; 4], i: usize, want: &str| {
             let d = dec(code, p, i).unwrap_or_default();
-            assert!(d.contains(want), "0x{code:x} P{}: {d:?} lacks {want:?}", i + 1);
+            assert!(
+                d.contains(want),
+                "0x{code:x} P{}: {d:?} lacks {want:?}",
+                i + 1
+            );
         };
         has(0x1a, [0x41790, 0, 0, 0], 0, "page-table page");
         has(0x133, [1, 0x1e00, 0, 0], 0, "DISPATCH_LEVEL");
@@ -994,7 +1002,10 @@ mod tests {
         assert!(d.params[1].meaning.unwrap().contains("IRQL"));
         assert_eq!(d.params[1].decoded.as_deref(), Some("DISPATCH_LEVEL"));
         // 0x154 documents no values for P1: it is the store context's address.
-        assert_eq!(describe(0x154, [1, 0, 0, 0]).params[0].kind, ParamKind::Pointer);
+        assert_eq!(
+            describe(0x154, [1, 0, 0, 0]).params[0].kind,
+            ParamKind::Pointer
+        );
     }
 
     #[test]
