@@ -85,11 +85,11 @@ fn must_show_0x4a_and_0x133() {
     ]);
     assert!(t.starts_with("IRQL_GT_ZERO_AT_SYSTEM_SERVICE (4a)"), "{t}");
     assert!(
-        t.contains("Arg1: 00007ffe7350d0c4, The address of the system function"),
+        t.contains("Arg1: 00007ffe7350d0c4, Address of the system function"),
         "{t}"
     );
     assert!(
-        t.contains("Arg2: 0000000000000002, The current IRQL => DISPATCH_LEVEL"),
+        t.contains("Arg2: 0000000000000002, Current IRQL => DISPATCH_LEVEL"),
         "{t}"
     );
     let t = bsodwb(&["bugcheck", "0x133", "1", "1e00", "fffff80304cfb320", "0"]);

@@ -1,20 +1,21 @@
 #!/usr/bin/env python3
-"""Regenerate the bug-check tables from Microsoft's bug check reference.
+"""Check the hand-written bug-check tables against Microsoft's bug check reference (read-only).
 
 Usage (from the repository root):
 
     python3 assets/tools/bugcheck_tables.py DOCS_GIT_DIR
 
 DOCS_GIT_DIR is a git directory (bare is fine) of MicrosoftDocs/windows-driver-docs; the pages read
-are windows-driver-docs-pr/debugger/bug-check-0x*.md at HEAD. The script rewrites:
+are windows-driver-docs-pr/debugger/bug-check-0x*.md at HEAD. The tables in assets/bugcheck_*.tsv are
+written by people, in our own words, and this script never writes them. It reports:
 
-* assets/bugcheck_params.tsv    code, when, param, kind, meaning, source, by
-* assets/bugcheck_values.tsv    code, param, value, label, source, by
-* assets/bugcheck_summaries.tsv code, summary, cause, resolution, source
+* codes that have a reference page but no row in bugcheck_codes.tsv or bugcheck_summaries.tsv, or
+  no row in bugcheck_params.tsv although the page documents parameters;
+* documented values of enumerated parameters that have no row in bugcheck_values.tsv;
+* rows whose source is not the code's reference page.
 
-Rows marked `by = hand` (written by people, in our own words) are kept as they are; every other row is
-regenerated from the page by condensing it: the first sentence of each cell or section, markdown and
-HTML stripped, cut at 160 characters. The source of every row is the page's public URL.
+Write the missing rows by hand from the page (facts, in our own words). Exit status 1 when anything
+is reported.
 """
 
 import html
@@ -131,8 +132,13 @@ def inline_values(cell):
     s = re.sub(r"<br\s*/?>|</p>|</li>|<li>|<p>", "\n", cell, flags=re.I)
     s = html.unescape(re.sub(r"<(?!br)[^>]+>", "", s))
     out = []
-    for m in INLINE_RE.finditer(s):
+    found = list(INLINE_RE.finditer(s))
+    hex_values = any(m.group(1).lower().startswith("0x") for m in found)
+    for m in found:
         v = m.group(1)
+        # "2 - Address of ..." under a "0x1 : ..." value describes P2 for that value, not a value.
+        if hex_values and not v.lower().startswith("0x") and v in ("2", "3", "4"):
+            continue
         out.append((int(v, 16) if v.lower().startswith("0x") else int(v), condense(m.group(2))))
     return out
 
@@ -308,105 +314,52 @@ def main():
              if re.search(r"windows-driver-docs-pr/debugger/bug-check-0x[^/]*\.md$", n)]
     pages = {}
     for n in sorted(names):
-        p = parse_page(n, git(gitdir, "show", "HEAD:" + n))
+        text = git(gitdir, "show", "HEAD:" + n)
+        p = parse_page(n, text)
         if p and p["code"] not in pages:
+            # A page without a parameters section, or whose section says "None", documents none.
+            m = re.search(r"\n##[^\n]*parameters[^\n]*\n(.*?)(?=\n## |\Z)", text, re.S | re.I)
+            body = strip_md(m.group(1)) if m else ""
+            p["no_params"] = not body or bool(
+                re.match(r"(none\b|this bug check has no parameters)", body, re.I))
             pages[p["code"]] = p
 
-    # Parameters.
-    _, _, old = read_tsv(ASSETS / "bugcheck_params.tsv")
-    hand = [r for r in old if r.get("by", "hand") == "hand"]
-    hand_codes = {norm_code(r["code"]) for r in hand}
-    out = []
-    for r in hand:
-        c = norm_code(r["code"])
-        src = pages[c]["src"] if c in pages else r.get("source", "-")
-        out.append([r["code"], r["when"], r["param"], r["kind"], r["meaning"], src, "hand"])
+    def codes_of(name, col="code"):
+        return {norm_code(r[col]) for r in read_tsv(ASSETS / name)[2] if r.get(col)}
+
+    tables_codes = {f: codes_of(f) for f in
+                    ("bugcheck_codes.tsv", "bugcheck_params.tsv", "bugcheck_summaries.tsv")}
+    values = {(norm_code(r["code"]), r["param"], int(r["value"], 16))
+              for r in read_tsv(ASSETS / "bugcheck_values.tsv")[2]}
+    enum_params = {(norm_code(r["code"]), r["param"])
+                   for r in read_tsv(ASSETS / "bugcheck_params.tsv")[2] if r["kind"] == "enum"}
+    problems = 0
     for c, p in sorted(pages.items(), key=lambda kv: int(kv[0], 16)):
-        if c in hand_codes:
-            continue
-        if not p["params"] and not p["when"]:
-            continue
-        for n in range(1, 5):
-            meaning, enum = p["params"].get(n, (None, False))
-            if meaning is None:
-                meaning = "Depends on P%d" % min(p["params"]) if p["params"] else "Not documented"
-                kind = "value"
-            else:
-                kind = kind_of(meaning, enum or any(k == n for k, _, _ in p["values"]))
-            out.append([c, "-", str(n), kind, clean(meaning), p["src"], "script"])
-        for key, v, n, text in p["when"]:
-            out.append([c, "P%d=0x%X" % (key, v), str(n), kind_of(text, False), clean(text),
-                        p["src"], "script"])
-    with open(ASSETS / "bugcheck_params.tsv", "w") as f:
-        f.write(PARAMS_HEAD)
-        f.write("code\twhen\tparam\tkind\tmeaning\tsource\tby\n")
-        seen = set()
-        for r in out:
-            k = tuple(r[:3])
-            if k in seen:
+        base = "0x%X" % (int(c, 16) & ~0x10000000)
+        for f, have in tables_codes.items():
+            # _M variants (0x1000007E...) share their base code's parameter rows.
+            if f == "bugcheck_params.tsv" and (base in have or p["no_params"]):
                 continue
-            seen.add(k)
-            f.write("\t".join(r) + "\n")
-
-    # Values.
-    _, _, oldv = read_tsv(ASSETS / "bugcheck_values.tsv")
-    handv = [r for r in oldv if r.get("by", "hand") == "hand"]
-    keys = set()
-    with open(ASSETS / "bugcheck_values.tsv", "w") as f:
-        f.write(VALUES_HEAD)
-        f.write("code\tparam\tvalue\tlabel\tsource\tby\n")
-        for r in handv:
+            if c not in have:
+                print("%s %s: no row in %s (%s)" % (c, p["name"], f, p["src"]))
+                problems += 1
+        for n, v, _ in p["values"]:
+            # Pages mix notations: a bare "10" may mean 0x10, so either reading counts.
+            alt = int(str(v), 16)
+            if (c, str(n)) in enum_params and not {(c, str(n), v), (c, str(n), alt)} & values:
+                print("%s P%d = 0x%X: documented value without a row in bugcheck_values.tsv (%s)"
+                      % (c, n, v, p["src"]))
+                problems += 1
+    for f in ("bugcheck_params.tsv", "bugcheck_values.tsv", "bugcheck_summaries.tsv"):
+        for r in read_tsv(ASSETS / f)[2]:
             c = norm_code(r["code"])
-            src = pages[c]["src"] if c in pages else r.get("source", "-")
-            keys.add((c, r["param"], int(r["value"], 16)))
-            f.write("\t".join([r["code"], r["param"], r["value"], r["label"], src, "hand"]) + "\n")
-        for c, p in sorted(pages.items(), key=lambda kv: int(kv[0], 16)):
-            for n, v, lab in p["values"]:
-                k = (c, str(n), v)
-                if k in keys or not lab or c not in {norm_code(r[0]) for r in out}:
-                    continue
-                keys.add(k)
-                f.write("\t".join([c, str(n), "0x%X" % v, clean(lab), p["src"], "script"]) + "\n")
+            if c in pages and r.get("source") != pages[c]["src"]:
+                print("%s: %s row has source %s, the page is %s" % (c, f, r.get("source"),
+                                                                    pages[c]["src"]))
+                problems += 1
+    print("pages %d, problems %d" % (len(pages), problems), file=sys.stderr)
+    sys.exit(1 if problems else 0)
 
-    # Summaries.
-    _, _, olds = read_tsv(ASSETS / "bugcheck_summaries.tsv")
-    hands = {norm_code(r["code"]): r["summary"] for r in olds if r.get("by", "hand") == "hand"}
-    with open(ASSETS / "bugcheck_summaries.tsv", "w") as f:
-        f.write(SUMMARIES_HEAD)
-        f.write("code\tsummary\tcause\tresolution\tsource\tby\n")
-        for c, p in sorted(pages.items(), key=lambda kv: int(kv[0], 16)):
-            summary, by = (hands[c], "hand") if c in hands else (p["desc"] or p["cause"] or "-", "script")
-            f.write("\t".join([c, clean(summary), clean(p["cause"]) or "-",
-                               clean(p["resolution"]) or "-", p["src"], by]) + "\n")
-    print("pages %d, codes with parameters %d, value rows %d" % (
-        len(pages), len({r[0] for r in out}), len(keys)), file=sys.stderr)
-
-
-PARAMS_HEAD = """\
-# What P1..P4 mean for every bug check of Microsoft's bug check reference, condensed in our own words.
-# Generated by assets/tools/bugcheck_tables.py from the reference pages (the `source` column); rows
-# with by = hand were written by people (facts also in docs/formats/crash-dump.md §4.1) and are kept.
-# _M variants (0x1000007E...) use their base code's rows.
-# Columns: code, when (- or Pn=value: the row applies only when that parameter has that value and then
-# overrides the plain row), param (1..4), kind, meaning, source, by. Kinds: ntstatus, code (an
-# instruction address; module+offset), pointer (address of a structure; module+offset when it falls in
-# a module), irp, driver_object, device_object, unicode_string (address of a UNICODE_STRING),
-# ascii_string (address of ASCII text), irql, enum (labelled from bugcheck_values.tsv), packed_ascii
-# (characters packed in the value), count, value (a plain number), reserved.
-"""
-
-VALUES_HEAD = """\
-# Labels for the documented values of enumerated parameters, condensed in our own words.
-# Generated by assets/tools/bugcheck_tables.py (rows with by = hand are kept). Columns: code, param,
-# value, label, source, by.
-"""
-
-SUMMARIES_HEAD = """\
-# One line per bug check: what happened, its cause and the first step of its resolution, condensed in
-# our own words from the reference page (`source`). Generated by assets/tools/bugcheck_tables.py; the
-# summary of rows with by = hand was written by people and is kept. `-`: the page says nothing.
-# Columns: code, summary, cause, resolution, source, by.
-"""
 
 if __name__ == "__main__":
     main()

@@ -899,6 +899,115 @@ mod tests {
         }
     }
 
+    /// The tables are written by people: no text may stop mid-sentence (a cut-off copy of a page),
+    /// and every row names the reference page its facts come from.
+    #[test]
+    fn table_text_is_complete_and_sourced() {
+        const PAGE: &str =
+            "https://learn.microsoft.com/windows-hardware/drivers/debugger/bug-check-0x";
+        // A phrase (meaning, label) must not end on a joint that promises more words.
+        const DANGLING: &[&str] = &[
+            "a", "an", "the", "of", "and", "or", "with", "by", "that", "is", "from", "as", "when",
+            "if", "which", "than", "but",
+        ];
+        let phrase_ok = |s: &str| {
+            let s = s.trim();
+            let last = s
+                .rsplit(|c: char| !c.is_alphanumeric())
+                .next()
+                .unwrap_or("")
+                .to_ascii_lowercase();
+            let cut = s.is_empty() || s.contains("...") || s.ends_with([',', ';', ':', '-', '(']);
+            let dangling =
+                s.ends_with(|c: char| c.is_alphabetic()) && DANGLING.contains(&last.as_str());
+            !cut && !dangling
+        };
+        // A summary, cause or resolution is one or more whole sentences (or `-`: none).
+        let sentence_ok = |s: &str| {
+            let s = s.trim();
+            s == "-"
+                || (!s.contains("...")
+                    && s.chars().next().is_some_and(|c| !c.is_lowercase())
+                    && s.trim_end_matches([')', '"', '\''])
+                        .ends_with(['.', '!', '?']))
+        };
+        let mut bad = Vec::new();
+        for r in rows(PARAMS_TSV) {
+            if !phrase_ok(r[4]) {
+                bad.push(format!("params {} {} P{}: {:?}", r[0], r[1], r[2], r[4]));
+            }
+            if !r[5].starts_with(PAGE) {
+                bad.push(format!("params {} P{}: source {:?}", r[0], r[2], r[5]));
+            }
+        }
+        for r in rows(VALUES_TSV) {
+            if !phrase_ok(r[3]) {
+                bad.push(format!("values {} P{}={}: {:?}", r[0], r[1], r[2], r[3]));
+            }
+            if !r[4].starts_with(PAGE) {
+                bad.push(format!(
+                    "values {} P{}={}: source {:?}",
+                    r[0], r[1], r[2], r[4]
+                ));
+            }
+        }
+        for r in rows(SUMMARIES_TSV) {
+            for (i, what) in [(1, "summary"), (2, "cause"), (3, "resolution")] {
+                if !sentence_ok(r[i]) {
+                    bad.push(format!("summaries {} {what}: {:?}", r[0], r[i]));
+                }
+            }
+            if !r[4].starts_with(PAGE) {
+                bad.push(format!("summaries {}: source {:?}", r[0], r[4]));
+            }
+        }
+        assert!(
+            bad.is_empty(),
+            "{} incomplete or unsourced rows:\n{}",
+            bad.len(),
+            bad.join("\n")
+        );
+    }
+
+    /// The enumerated parameters users meet most decode to their documented meaning.
+    #[test]
+    fn common_enumerations_decode() {
+        let dec = |code: u32, p: [u64; 4], i: usize| describe(code, p).params[i].decoded.clone();
+        let has = |code: u32, p: [u64; 4], i: usize, want: &str| {
+            let d = dec(code, p, i).unwrap_or_default();
+            assert!(
+                d.contains(want),
+                "0x{code:x} P{}: {d:?} lacks {want:?}",
+                i + 1
+            );
+        };
+        has(0x1a, [0x41790, 0, 0, 0], 0, "page-table page");
+        has(0x133, [1, 0x1e00, 0, 0], 0, "DISPATCH_LEVEL");
+        has(0x133, [0, 0, 0, 0], 0, "single DPC");
+        has(0x139, [3, 0, 0, 0], 0, "LIST_ENTRY");
+        has(0x9f, [3, 0, 0, 0], 0, "power IRP");
+        has(0x7f, [8, 0, 0, 0], 0, "double fault");
+        has(0x19, [0x20, 0, 0, 0], 0, "size");
+        has(0xc4, [0x62, 0, 0, 0], 0, "unload");
+        assert_eq!(dec(0xd1, [0, 2, 8, 0], 2).as_deref(), Some("execute"));
+        assert_eq!(dec(0xd1, [0, 2, 2, 0], 2).as_deref(), Some("execute"));
+        assert_eq!(dec(0xa, [0, 2, 1, 0], 2).as_deref(), Some("write"));
+        // 0x50: P2 is the access kind on current builds (0x10 execute, 2 write on x64).
+        has(0x50, [0, 0x10, 0, 0], 1, "execute");
+        has(0x50, [0, 2, 0, 0], 1, "write");
+        has(0x50, [0, 0, 0, 2], 3, "NOT_PRESENT_PAGE_TABLE");
+        // 0x4A names the system function and the IRQL.
+        let d = describe(0x4a, [0x7ffe_7350_d0c4, 2, 0, 0]);
+        assert!(d.params[0].meaning.unwrap().contains("system function"));
+        assert!(d.params[1].meaning.unwrap().contains("IRQL"));
+        assert_eq!(d.params[1].decoded.as_deref(), Some("DISPATCH_LEVEL"));
+        // 0x154 documents no values for P1: it is the store context's address.
+        assert_eq!(
+            describe(0x154, [1, 0, 0, 0]).params[0].kind,
+            ParamKind::Pointer
+        );
+    }
+
     #[test]
     fn json_uses_hex_strings() {
         let j = serde_json::to_value(describe(0x5a, [1, 2, 3, 0xffff_ffff_c000_0428])).unwrap();
