@@ -23,6 +23,10 @@ pub enum Action {
     Back,
     /// Undo a Back.
     Forward,
+    /// The next case tab (`:open CASE` opens one), as vim's `gt`.
+    NextTab,
+    /// The previous case tab (`gT`).
+    PrevTab,
     Help,
     Quit,
 }
@@ -39,6 +43,8 @@ impl Action {
             Action::Command,
             Action::Back,
             Action::Forward,
+            Action::NextTab,
+            Action::PrevTab,
             Action::Help,
             Action::Quit,
         ]);
@@ -58,6 +64,8 @@ impl TryFrom<String> for Action {
             "command" => Action::Command,
             "back" => Action::Back,
             "forward" => Action::Forward,
+            "next-tab" => Action::NextTab,
+            "prev-tab" => Action::PrevTab,
             "help" => Action::Help,
             "quit" => Action::Quit,
             other => match other.strip_prefix("pane:").and_then(PaneId::from_name) {
@@ -68,7 +76,7 @@ impl TryFrom<String> for Action {
                         .map(|p| format!("pane:{}", p.name()))
                         .collect();
                     return Err(format!(
-                        "unknown action \"{}\" (known: next-pane, prev-pane, {}, clear-focus, yank, yank-view, command, back, forward, help, quit)",
+                        "unknown action \"{}\" (known: next-pane, prev-pane, {}, clear-focus, yank, yank-view, command, back, forward, next-tab, prev-tab, help, quit)",
                         crate::escape::escape_field(other),
                         panes.join(", ")
                     ));

@@ -1144,7 +1144,9 @@ impl Pane for TimelinePane {
                     )),
                 }
             }
-            Command::Export { .. } | Command::Bugcheck(_) | Command::Quit => Outcome::Ignored,
+            Command::Export { .. } | Command::Bugcheck(_) | Command::Open(_) | Command::Quit => {
+                Outcome::Ignored
+            }
         }
     }
 

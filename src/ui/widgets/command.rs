@@ -4,7 +4,7 @@
 //! Commands: `:export csv|tsv|md|json [FILE]` (the current view, as the pane shows it under its
 //! filters and focus), `:filter RULE` and `:sort COLUMN` (the Timeline's, in `bsodwb pml
 //! --filter` form), `:goto TIME` (the Timeline's time of day), `:bugcheck CODE [P1..P4]` (what
-//! `bsodwb bugcheck` prints, in a popup), `:q` / `:quit`.
+//! `bsodwb bugcheck` prints, in a popup), `:open CASE` (another case in a new tab), `:q` / `:quit`.
 
 use super::input::{InputEvent, LineInput};
 use crate::ui::theme::Theme;
@@ -53,6 +53,8 @@ pub enum Command {
     Goto(String),
     /// `:bugcheck CODE [P1..P4]`: the bug check explained, as `bsodwb bugcheck` prints it.
     Bugcheck(String),
+    /// `:open CASE`: another case in a new tab.
+    Open(PathBuf),
     Quit,
 }
 
@@ -63,6 +65,7 @@ const COMMANDS: &[(&str, &str)] = &[
     ("sort", "COLUMN"),
     ("goto", "TIME (HH:MM:SS)"),
     ("bugcheck", "CODE [P1 P2 P3 P4]"),
+    ("open", "CASE (a folder or file, in a new tab)"),
     ("quit", ""),
 ];
 
@@ -99,6 +102,7 @@ pub fn parse(line: &str) -> Result<Command, String> {
         "bugcheck" => {
             Command::Bugcheck(need("a code, e.g. 0xD1 or DRIVER_IRQL_NOT_LESS_OR_EQUAL")?)
         }
+        "open" => Command::Open(expand_home(&need("a case folder or file")?)),
         "q" | "quit" => Command::Quit,
         "" => return Err("no command".into()),
         other => {
@@ -110,6 +114,17 @@ pub fn parse(line: &str) -> Result<Command, String> {
             ));
         }
     })
+}
+
+/// `~/x` as `$HOME/x`, as a shell would read it.
+fn expand_home(path: &str) -> PathBuf {
+    match (path.strip_prefix("~/"), std::env::var_os("HOME")) {
+        (Some(rest), Some(home)) => PathBuf::from(home).join(rest),
+        _ if path == "~" => {
+            std::env::var_os("HOME").map_or_else(|| PathBuf::from(path), PathBuf::from)
+        }
+        _ => PathBuf::from(path),
+    }
 }
 
 /// Tab completion: the longest unambiguous completion of a command name, or of `:export`'s
@@ -261,6 +276,11 @@ mod tests {
             Ok(Command::Filter("Path ends with .sys".into()))
         );
         assert_eq!(parse("q"), Ok(Command::Quit));
+        assert_eq!(
+            parse("open /tmp/case 2"),
+            Ok(Command::Open(PathBuf::from("/tmp/case 2")))
+        );
+        assert!(parse("open").unwrap_err().contains("needs a case"));
         assert!(
             parse("export xml")
                 .unwrap_err()
