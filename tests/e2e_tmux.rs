@@ -499,3 +499,52 @@ fn tmux_mouse_is_captured_only_with_the_flag() {
         assert!(!captured(), "{name}: the mouse is given back");
     }
 }
+
+/// `:open CASE` opens a second case in a tab of its own (loaded while the screen stays
+/// live), the tab line names both cases, `gt`/`gT` switch and each tab keeps its pane; a
+/// path that does not exist says so and leaves the user on the case they were reading.
+#[test]
+fn tmux_open_a_second_case_in_a_tab_and_switch_with_gt() {
+    if !tmux_available() {
+        return;
+    }
+    let demo = tempfile::tempdir().expect("case");
+    let demo_case = demo.path().join("demo-case");
+    bsod_workbench::synth::demo::write_demo_case(&demo_case).expect("demo case");
+    let other = tempfile::tempdir().expect("other");
+    let other_case = other.path().join("second-case");
+    std::fs::create_dir_all(&other_case).expect("mkdir");
+    std::fs::write(other_case.join("SIGVERIF.TXT"), "not much\r\n").expect("write");
+    let work = tempfile::tempdir().expect("work");
+    let t = Tmux::start(
+        "tabs",
+        &[("TERM", "xterm-256color")],
+        &[&demo_case],
+        work.path(),
+    );
+    t.wait_for("Findings");
+    t.keys(&["2"]);
+    t.wait_for("CRITICAL_SERVICE_FAILED");
+    // A bad path: a message, the same case and pane.
+    t.keys(&[":"]);
+    t.text("open /no/such/case");
+    t.keys(&["Enter"]);
+    let s = t.wait_for("cannot open /no/such/case");
+    assert!(s.contains("CRITICAL_SERVICE_FAILED"), "{s}");
+    assert!(!s.contains("[2]"), "{s}");
+    t.keys(&[":"]);
+    t.text(&format!("open {}", other_case.display()));
+    t.keys(&["Enter"]);
+    let s = t.wait_for("[2] second-case");
+    assert!(s.contains("[1] demo-case"), "{s}");
+    t.wait_for("Everything in the case was read");
+    // gt: back to the demo's Dump pane (it wraps); gT: the second case again.
+    t.keys(&["g", "t"]);
+    let s = t.wait_for("CRITICAL_SERVICE_FAILED");
+    assert!(s.contains("case 1 of 2: demo-case"), "{s}");
+    t.keys(&["g", "T"]);
+    let s = t.wait_for("case 2 of 2: second-case");
+    assert!(!s.contains("CRITICAL_SERVICE_FAILED"), "{s}");
+    t.keys(&["q"]);
+    assert_eq!(t.exit_code(), 0);
+}

@@ -733,9 +733,26 @@ mod tests {
         assert_eq!(km.key_for(Action::ShowPane(PaneId::Dump)), Some("2"));
         // Every name maps back to itself.
         for b in &km.global {
-            let ev = key_event(&b.key).expect("a key");
-            assert_eq!(key_name(&ev).as_deref(), Some(b.key.as_str()));
+            match key_sequence(&b.key) {
+                // A sequence's keys, named in turn, spell it.
+                Some([a, c]) => assert_eq!(
+                    format!("{}{}", key_name(&a).expect("a"), key_name(&c).expect("c")),
+                    b.key
+                ),
+                None => {
+                    let ev = key_event(&b.key).expect("a key");
+                    assert_eq!(key_name(&ev).as_deref(), Some(b.key.as_str()));
+                }
+            }
         }
+        // gt and gT are sequences; f1, tab and single characters are not.
+        assert!(key_sequence("gt").is_some() && key_sequence("gT").is_some());
+        assert!(key_sequence("f1").is_none() && key_sequence("tab").is_none());
+        assert!(key_sequence("g").is_none() && key_sequence("gtx").is_none());
+        let g = KeyEvent::new(KeyCode::Char('g'), KeyModifiers::NONE);
+        let t = KeyEvent::new(KeyCode::Char('t'), KeyModifiers::NONE);
+        assert!(km.starts_sequence(&g) && !km.starts_sequence(&t));
+        assert_eq!(km.sequence_action(&g, &t), Some(Action::NextTab));
     }
 
     #[test]
