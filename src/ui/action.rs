@@ -144,7 +144,7 @@ pane_actions! {
     Search => "search",
     NextMatch => "next-match",
     PrevMatch => "prev-match",
-    /// Sort by the next column.
+    /// Sort (by the next column; in the Timeline, by a column picked from a list).
     Sort => "sort",
     /// Reverse the sort.
     Reverse => "reverse",
@@ -158,8 +158,12 @@ pane_actions! {
     AddHighlight => "add-highlight",
     /// Timeline: show or hide the rule list.
     Rules => "rules",
-    /// Timeline: remove the last rule.
+    /// Timeline: remove the rule under the list's cursor (the newest when the list is hidden).
     UndoRule => "undo-rule",
+    /// Timeline: switch the rule under the list's cursor on or off.
+    ToggleRule => "toggle-rule",
+    /// Timeline: include, exclude or highlight a value of the event under the cursor.
+    ValueRule => "value-rule",
     /// Timeline: remove every rule.
     ClearRules => "clear-rules",
     /// Timeline: only failures.
@@ -217,6 +221,8 @@ impl PaneAction {
                     AddHighlight,
                     Rules,
                     UndoRule,
+                    ToggleRule,
+                    ValueRule,
                     ClearRules,
                     Failures,
                     ImageLoads,
