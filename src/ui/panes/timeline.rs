@@ -854,13 +854,22 @@ impl TimelinePane {
             })
             .unwrap_or_default();
         let label = "events/time ";
-        let [l, bars, r] = Layout::horizontal([
+        // Failures in a word too, not only in the bars' colour.
+        let failed: u64 = a.failures.iter().sum();
+        let failed = if failed > 0 {
+            format!(" !{failed} failed")
+        } else {
+            String::new()
+        };
+        let [l, bars, f, r] = Layout::horizontal([
             Constraint::Length(label.len() as u16),
             Constraint::Min(8),
+            Constraint::Length(failed.chars().count() as u16),
             Constraint::Length(stall.chars().count() as u16),
         ])
         .areas(area);
         frame.render_widget(Paragraph::new(Span::styled(label, theme.dim)), l);
+        frame.render_widget(Paragraph::new(Span::styled(failed, theme.bad)), f);
         frame.render_widget(Paragraph::new(Span::styled(stall, theme.warn)), r);
         let cols = bars.width as usize;
         let n = a.events.len();
@@ -1022,7 +1031,7 @@ impl TimelinePane {
             let style = if ctx.selected {
                 theme.selected
             } else if highlighted {
-                theme.key
+                theme.highlight
             } else {
                 theme.text
             };
