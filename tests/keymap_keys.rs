@@ -46,7 +46,7 @@ fn press(app: &mut App, name: &str) {
 
 /// Actions that open a text input, a picker (the Timeline's sort and value lists) or the
 /// notes editor: Esc leaves it before the next key.
-const OPENS_INPUT: [PaneAction; 7] = [
+const OPENS_INPUT: [PaneAction; 8] = [
     PaneAction::Search,
     PaneAction::AddFilter,
     PaneAction::AddHighlight,
@@ -54,6 +54,7 @@ const OPENS_INPUT: [PaneAction; 7] = [
     PaneAction::Edit,
     PaneAction::Sort,
     PaneAction::ValueRule,
+    PaneAction::Columns,
 ];
 
 /// Every key of every pane section, pressed on that pane of the demo case in a state where it

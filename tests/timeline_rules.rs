@@ -418,3 +418,69 @@ fn a_procmon_configuration_from_procmon_parser_imports_its_rules() {
     assert_eq!(pane.highlight().rules.len(), 1);
     let _ = PaneId::Timeline;
 }
+
+/// `>` scrolls the 80-column table sideways until PID and Detail show (Time of Day stays),
+/// `C` hides a column, `Z` gives the table the whole pane; Esc leaves the zoom.
+#[test]
+fn wide_tables_scroll_sideways_choose_columns_and_zoom() {
+    let (_dir, case) = demo();
+    let analysis = CaseAnalysis::build(&case);
+    let mut pane = TimelinePane::from_case(&case).expect("timeline");
+    let press = |p: &mut TimelinePane, c| ctx_press(p, &case, &analysis, c);
+    let header = |text: &str| {
+        text.lines()
+            .find(|l| l.contains('│') && l.contains("Time"))
+            .unwrap_or("")
+            .to_string()
+    };
+    let before = draw(&mut pane, &case, &analysis, 80, 24);
+    let h = header(&before);
+    assert!(!h.contains("PID") && !h.contains("Detail"), "{h}");
+    // Past Process, PID, Operation and Path: Detail fits beside Result.
+    for _ in 0..4 {
+        press(&mut pane, KeyCode::Char('>'));
+    }
+    let moved = draw(&mut pane, &case, &analysis, 80, 24);
+    let h = header(&moved);
+    assert!(h.contains("Time of Day") && h.contains("Detail"), "{moved}");
+    assert!(!h.contains("Process"), "{h}");
+    insta::assert_snapshot!("timeline_sideways_80x24", moved);
+    for _ in 0..4 {
+        press(&mut pane, KeyCode::Char('<'));
+    }
+    assert_eq!(draw(&mut pane, &case, &analysis, 80, 24), before);
+    assert_eq!(
+        press(&mut pane, KeyCode::Char('<')),
+        Outcome::Message("no more columns that way".into())
+    );
+    // The chooser: hide Process (its second row); at 160 columns PID stays.
+    press(&mut pane, KeyCode::Char('C'));
+    press(&mut pane, KeyCode::Char('j'));
+    press(&mut pane, KeyCode::Char(' '));
+    let chooser = draw(&mut pane, &case, &analysis, 80, 24);
+    assert!(chooser.contains("[ ] hidden Process"), "{chooser}");
+    insta::assert_snapshot!("timeline_columns_80x24", chooser);
+    press(&mut pane, KeyCode::Esc);
+    let h = header(&draw(&mut pane, &case, &analysis, 160, 48));
+    assert!(!h.contains("Process") && h.contains("PID"), "{h}");
+    // Zoom: no header lines, no strip; the table's frame starts on the first row.
+    press(&mut pane, KeyCode::Char('Z'));
+    let zoomed = draw(&mut pane, &case, &analysis, 160, 48);
+    assert!(
+        zoomed.lines().next().unwrap_or("").contains("┌ Timeline"),
+        "{zoomed}"
+    );
+    insta::assert_snapshot!("timeline_zoom_160x48", zoomed);
+    insta::assert_snapshot!(
+        "timeline_zoom_80x24",
+        draw(&mut pane, &case, &analysis, 80, 24)
+    );
+    press(&mut pane, KeyCode::Esc);
+    assert!(
+        draw(&mut pane, &case, &analysis, 80, 24)
+            .lines()
+            .next()
+            .unwrap_or("")
+            .contains("Boot log")
+    );
+}

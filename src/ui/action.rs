@@ -187,6 +187,13 @@ pane_actions! {
     ScrollUp => "scroll-up",
     /// Notes: edit.
     Edit => "edit",
+    /// The table takes the whole pane (and back), as lazygit's `+`.
+    Zoom => "zoom",
+    /// Choose the columns a table shows.
+    Columns => "columns",
+    /// Scroll a wide table sideways, one column.
+    ColumnsLeft => "columns-left",
+    ColumnsRight => "columns-right",
 }
 
 impl PaneAction {
@@ -223,6 +230,10 @@ impl PaneAction {
                     UndoRule,
                     ToggleRule,
                     ValueRule,
+                    Zoom,
+                    Columns,
+                    ColumnsLeft,
+                    ColumnsRight,
                     ClearRules,
                     Failures,
                     ImageLoads,

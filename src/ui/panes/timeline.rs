@@ -20,7 +20,7 @@ use crate::ui::theme::Theme;
 use crate::ui::widgets::command::{Command, ExportFormat};
 use crate::ui::widgets::input::{InputEvent, LineInput};
 use crate::ui::widgets::popup::{self, PopupScroll};
-use crate::ui::widgets::table::{self, Column, DataTable, TableCell, TableRow, Width};
+use crate::ui::widgets::table::{self, Column, DataTable, TableCell, TableRow, TableView, Width};
 use crate::ui::widgets::{self, cursor::Cursor, fit};
 use ratatui::Frame;
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
@@ -58,6 +58,8 @@ enum Picker {
     /// `v`: a column of the event under the cursor, to include (i), exclude (e) or highlight
     /// (h) its value, as Procmon's right-click does.
     Value { at: usize },
+    /// `C`: the columns, each shown or hidden (Space).
+    Columns { at: usize },
 }
 
 /// The columns whose value under the cursor the value picker offers.
@@ -104,6 +106,10 @@ pub struct TimelinePane {
     filter: Filter,
     highlight: Filter,
     picker: Option<Picker>,
+    /// Columns hidden with the chooser, and the sideways scroll.
+    table_view: TableView,
+    /// The table takes the whole pane (header lines, strip and rule list hidden).
+    zoom: bool,
     /// The choices Tab left in the rule editor.
     input_hint: Option<String>,
     /// Where presets are saved and loaded (`~/.config/bsodwb/filters`).
@@ -149,6 +155,8 @@ impl TimelinePane {
             filter: Filter::default(),
             highlight: Filter::default(),
             picker: None,
+            table_view: TableView::default(),
+            zoom: false,
             input_hint: None,
             preset_dir: preset::presets_dir(),
             toggles: Toggles::default(),
@@ -277,10 +285,12 @@ impl TimelinePane {
         let (at, n) = match picker {
             Picker::Sort { at } => (at, SortColumn::ALL.len()),
             Picker::Value { at } => (at, VALUE_COLUMNS.len()),
+            Picker::Columns { at } => (at, COLUMN_NAMES.len()),
         };
         let moved = |to: usize| match picker {
             Picker::Sort { .. } => Picker::Sort { at: to },
             Picker::Value { .. } => Picker::Value { at: to },
+            Picker::Columns { .. } => Picker::Columns { at: to },
         };
         let outcome = match (picker, key.code) {
             (_, KeyCode::Esc) => {
@@ -316,6 +326,16 @@ impl TimelinePane {
                 self.picker = None;
                 self.value_rule(at, RuleKind::Highlight, true)
             }
+            (Picker::Columns { .. }, KeyCode::Char(' ') | KeyCode::Enter) => {
+                // The chooser's row `at` is table column `at + 1` (after the marker); one
+                // column always stays.
+                let shown = (1..=n).filter(|&i| !self.table_view.is_hidden(i)).count();
+                if shown > 1 || self.table_view.is_hidden(at + 1) {
+                    self.table_view.toggle(at + 1);
+                    self.table_view.skip = 0;
+                }
+                Outcome::Consumed
+            }
             _ => Outcome::Consumed,
         };
         Some(outcome)
@@ -347,6 +367,22 @@ impl TimelinePane {
                     .map(|(i, c)| {
                         let now = if *c == self.sort { "  (now)" } else { "" };
                         format!("{} {}{now}", i + 1, c.label())
+                    })
+                    .collect(),
+            ),
+            Picker::Columns { at } => (
+                "Columns: Space shows/hides (Esc)",
+                at,
+                COLUMN_NAMES
+                    .iter()
+                    .enumerate()
+                    .map(|(i, c)| {
+                        let on = if self.table_view.is_hidden(i + 1) {
+                            "[ ] hidden "
+                        } else {
+                            "[x] shown  "
+                        };
+                        format!("{on}{c}")
                     })
                     .collect(),
             ),
@@ -924,34 +960,9 @@ impl TimelinePane {
                 name.to_string()
             }
         };
-        // Each width of `cols` counts the gap after its column.
-        let gap = |w: usize| u16::try_from(w.saturating_sub(1)).unwrap_or(u16::MAX);
-        let mut columns = vec![
-            Column::fixed("", 1),
-            Column::fixed(label("Time of Day", SortColumn::Time), gap(cols.time)),
-            Column::fixed(label("Process", SortColumn::Process), gap(cols.process)).priority(3),
-        ];
-        if cols.pid > 0 {
-            columns.push(Column::fixed(label("PID", SortColumn::Pid), gap(cols.pid)).priority(1));
-        }
-        columns.push(Column::fixed(
-            label("Operation", SortColumn::Operation),
-            gap(cols.op),
-        ));
-        let path = Column::new(
-            label("Path", SortColumn::Path),
-            if cols.detail {
-                Width::Fill(6)
-            } else {
-                Width::Min(7)
-            },
-        );
-        columns.push(path.keep_end());
-        columns
-            .push(Column::fixed(label("Result", SortColumn::Result), gap(cols.result)).priority(2));
-        if cols.detail {
-            columns.push(Column::fill("Detail", 4));
-        }
+        // Every column, always in this order (the column chooser counts on it); on a narrow
+        // screen PID and Detail come into view by scrolling sideways.
+        let columns = timeline_columns(&cols, &label);
         let empty = if self.rows.is_empty() {
             let driver = self.focus.as_ref().filter(|_| self.driver_only);
             if self.job.is_some() {
@@ -1007,9 +1018,7 @@ impl TimelinePane {
                 time.into(),
                 proc.map_or("", |p| p.name.as_str()).into(),
             ];
-            if cols.pid > 0 {
-                cells.push(proc.map_or_else(String::new, |p| p.pid.to_string()).into());
-            }
+            cells.push(proc.map_or_else(String::new, |p| p.pid.to_string()).into());
             cells.push(op.into());
             cells.push(ix.path_of(e).into());
             let result_style = if view::is_failure(code) {
@@ -1018,8 +1027,8 @@ impl TimelinePane {
                 Style::new()
             };
             cells.push(TableCell::styled(names::result_text(code), result_style));
-            if cols.detail {
-                // Only the rows on screen are decoded.
+            // Only the rows on screen are decoded, and only when Detail shows.
+            if ctx.widths.get(7).is_some_and(|w| *w > 0) {
                 let detail = self
                     .log
                     .event(e)
@@ -1039,6 +1048,7 @@ impl TimelinePane {
         });
         let mut cursor = self.cursor;
         DataTable::new(&columns)
+            .view(&self.table_view)
             .header(theme.header)
             .empty(Line::styled(empty, theme.dim))
             .render(frame, inner, &mut cursor, &source);
@@ -1208,6 +1218,50 @@ impl Cols {
     }
 }
 
+/// The Timeline's columns: marker, Time of Day, Process, PID, Operation, Path, Result, Detail.
+fn timeline_columns(cols: &Cols, label: &dyn Fn(&str, SortColumn) -> String) -> Vec<Column> {
+    // Each width of `cols` counts the gap after its column.
+    let gap = |w: usize| u16::try_from(w.saturating_sub(1)).unwrap_or(u16::MAX);
+    let (pid, path, detail) = if cols.detail {
+        (
+            Column::fixed(label("PID", SortColumn::Pid), gap(cols.pid)).priority(1),
+            Column::new(label("Path", SortColumn::Path), Width::Fill(6)),
+            Column::fill("Detail", 4),
+        )
+    } else {
+        (
+            Column::fixed(label("PID", SortColumn::Pid), 5).priority(0),
+            Column::new(label("Path", SortColumn::Path), Width::Min(20)),
+            Column::fixed("Detail", 40).priority(0),
+        )
+    };
+    vec![
+        Column::fixed("", 1),
+        Column::fixed(label("Time of Day", SortColumn::Time), gap(cols.time)).short("Time"),
+        Column::fixed(label("Process", SortColumn::Process), gap(cols.process))
+            .priority(3)
+            .short("Proc"),
+        pid,
+        Column::fixed(label("Operation", SortColumn::Operation), gap(cols.op)).short("Op"),
+        path.keep_end(),
+        Column::fixed(label("Result", SortColumn::Result), gap(cols.result))
+            .priority(2)
+            .short("Res"),
+        detail,
+    ]
+}
+
+/// The column chooser's names, in [`timeline_columns`] order (the marker left out).
+const COLUMN_NAMES: [&str; 7] = [
+    "Time of Day",
+    "Process",
+    "PID",
+    "Operation",
+    "Path",
+    "Result",
+    "Detail",
+];
+
 /// 24-hour `HH:MM:SS.fffffff` for narrow tables (what the jump to a time takes).
 fn short_time(filetime: u64) -> String {
     let c = render::civil(filetime);
@@ -1274,9 +1328,10 @@ impl Pane for TimelinePane {
             .as_ref()
             .map_or(0, |l| (l.len() as u16 + 2).min(area.height / 3));
         // The activity strip over the list when there is room (a 24-row terminal keeps it).
-        let strip_h = u16::from(area.height >= 16 && self.open.is_none());
+        let strip_h = u16::from(area.height >= 16 && self.open.is_none() && !self.zoom);
+        let (head_h, rules_h) = if self.zoom { (0, 0) } else { (2, rules_h) };
         let [head, strip, body, error, input, rules_area] = Layout::vertical([
-            Constraint::Length(2),
+            Constraint::Length(head_h),
             Constraint::Length(strip_h),
             Constraint::Min(3),
             Constraint::Length(error_h),
@@ -1444,6 +1499,15 @@ impl Pane for TimelinePane {
                 }
             }
             A::Close if self.show_rules => self.show_rules = false,
+            A::Close if self.zoom => self.zoom = false,
+            A::Zoom => self.zoom = !self.zoom,
+            A::Columns => self.picker = Some(Picker::Columns { at: 0 }),
+            A::ColumnsLeft | A::ColumnsRight => {
+                let cols = timeline_columns(&Cols::for_width(0), &|n, _| n.to_string());
+                if !self.table_view.scroll(action == A::ColumnsRight, &cols) {
+                    return Outcome::Message("no more columns that way".into());
+                }
+            }
             A::Reverse => {
                 self.descending = !self.descending;
                 self.refresh();

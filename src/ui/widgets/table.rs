@@ -128,7 +128,10 @@ impl TableView {
             .position(|c| !c.title.is_empty())
             .map_or(columns.len(), |i| i + 1);
         let movable: Vec<usize> = (frozen..columns.len()).filter(|&i| !out[i]).collect();
-        for &i in movable.iter().take(self.skip.min(movable.len().saturating_sub(1))) {
+        for &i in movable
+            .iter()
+            .take(self.skip.min(movable.len().saturating_sub(1)))
+        {
             out[i] = true;
         }
         out
@@ -140,7 +143,9 @@ impl TableView {
             .iter()
             .position(|c| !c.title.is_empty())
             .map_or(columns.len(), |i| i + 1);
-        let movable = (frozen..columns.len()).filter(|&i| !self.is_hidden(i)).count();
+        let movable = (frozen..columns.len())
+            .filter(|&i| !self.is_hidden(i))
+            .count();
         match right {
             true if self.skip + 1 < movable => self.skip += 1,
             false if self.skip > 0 => self.skip -= 1,
