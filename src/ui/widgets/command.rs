@@ -61,7 +61,10 @@ pub enum Command {
 /// Command names with what they take, for completion and the error message.
 const COMMANDS: &[(&str, &str)] = &[
     ("export", "csv|tsv|md|json [FILE]"),
-    ("filter", "RULE, e.g. Path ends with .sys"),
+    (
+        "filter",
+        "RULE (Path ends with .sys), save|load NAME, presets, import FILE",
+    ),
     ("sort", "COLUMN"),
     ("goto", "TIME (HH:MM:SS)"),
     ("bugcheck", "CODE [P1 P2 P3 P4]"),
