@@ -475,6 +475,13 @@ fn wide_tables_scroll_sideways_choose_columns_and_zoom() {
         "timeline_zoom_80x24",
         draw(&mut pane, &case, &analysis, 80, 24)
     );
+    // Wrap: the full path of the first row, on as many lines as it takes.
+    press(&mut pane, KeyCode::Char('W'));
+    let wrapped = draw(&mut pane, &case, &analysis, 80, 24);
+    assert!(wrapped.contains("HKLM\\System\\CurrentC"), "{wrapped}");
+    assert!(!wrapped.contains("~olSet"), "{wrapped}");
+    insta::assert_snapshot!("timeline_wrap_80x24", wrapped);
+    press(&mut pane, KeyCode::Char('W'));
     press(&mut pane, KeyCode::Esc);
     assert!(
         draw(&mut pane, &case, &analysis, 80, 24)

@@ -189,6 +189,8 @@ pane_actions! {
     Edit => "edit",
     /// The table takes the whole pane (and back), as lazygit's `+`.
     Zoom => "zoom",
+    /// Wrap long cells of a table onto more lines (and back).
+    Wrap => "wrap",
     /// Choose the columns a table shows.
     Columns => "columns",
     /// Scroll a wide table sideways, one column.
@@ -231,6 +233,7 @@ impl PaneAction {
                     ToggleRule,
                     ValueRule,
                     Zoom,
+                    Wrap,
                     Columns,
                     ColumnsLeft,
                     ColumnsRight,

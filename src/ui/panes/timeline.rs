@@ -1501,6 +1501,17 @@ impl Pane for TimelinePane {
             A::Close if self.show_rules => self.show_rules = false,
             A::Close if self.zoom => self.zoom = false,
             A::Zoom => self.zoom = !self.zoom,
+            A::Wrap => {
+                self.table_view.wrap = !self.table_view.wrap;
+                return Outcome::Message(
+                    if self.table_view.wrap {
+                        "long cells wrap"
+                    } else {
+                        "long cells are shortened"
+                    }
+                    .into(),
+                );
+            }
             A::Columns => self.picker = Some(Picker::Columns { at: 0 }),
             A::ColumnsLeft | A::ColumnsRight => {
                 let cols = timeline_columns(&Cols::for_width(0), &|n, _| n.to_string());

@@ -103,6 +103,8 @@ pub struct TableView {
     /// By column index; a column past the end is shown.
     pub hidden: Vec<bool>,
     pub skip: usize,
+    /// Long cells wrap onto more lines instead of being cut (rows grow).
+    pub wrap: bool,
 }
 
 impl TableView {
@@ -425,23 +427,38 @@ impl<'a> DataTable<'a> {
             Layout::vertical([Constraint::Length(header_h), Constraint::Min(0)]).areas(area);
         let len = source.len();
         let range = cursor.window(len, body.height as usize);
-        let cells = |texts: Vec<TableCell>| -> Vec<Cell<'static>> {
+        let wrap = self.view.is_some_and(|v| v.wrap);
+        // Cells, and the lines the tallest takes (1 unless wrapping).
+        let cells = |texts: Vec<TableCell>| -> (Vec<Cell<'static>>, u16) {
             let mut texts = texts.into_iter();
             let mut out = Vec::with_capacity(shown.len());
+            let mut height = 1u16;
             for (i, c) in self.columns.iter().enumerate() {
                 let t = texts.next().unwrap_or_default();
                 if !kept[i] {
                     continue;
                 }
                 let w = usize::from(widths[i]);
-                let (text, align) = match c.align {
-                    Align::Left => (fit(&t.text, w), Alignment::Left),
-                    Align::Right => (fit(&t.text, w), Alignment::Right),
-                    Align::LeftKeepEnd => (fit_end(&t.text, w), Alignment::Left),
+                let align = match c.align {
+                    Align::Right => Alignment::Right,
+                    Align::Left | Align::LeftKeepEnd => Alignment::Left,
+                };
+                if wrap && display_width(&t.text) > w && w > 0 {
+                    let lines: Vec<Line<'static>> = super::popup::wrap_text(&t.text, w)
+                        .into_iter()
+                        .map(|l| Line::styled(l, t.style).alignment(align))
+                        .collect();
+                    height = height.max(u16::try_from(lines.len()).unwrap_or(u16::MAX));
+                    out.push(Cell::from(Text::from(lines)));
+                    continue;
+                }
+                let text = match c.align {
+                    Align::Left | Align::Right => fit(&t.text, w),
+                    Align::LeftKeepEnd => fit_end(&t.text, w),
                 };
                 out.push(Cell::from(Line::styled(text, t.style).alignment(align)));
             }
-            out
+            (out, height)
         };
         let constraints: Vec<Constraint> = shown
             .iter()
@@ -459,7 +476,7 @@ impl<'a> DataTable<'a> {
                     _ => TableCell::from(c.title.as_str()),
                 })
                 .collect();
-            let table = Table::new(vec![Row::new(cells(titles)).style(style)], &constraints)
+            let table = Table::new(vec![Row::new(cells(titles).0).style(style)], &constraints)
                 .column_spacing(SPACING);
             frame.render_widget(table, head);
         }
@@ -473,13 +490,44 @@ impl<'a> DataTable<'a> {
             return widths;
         }
         let mut rows = Vec::with_capacity(range.len());
-        for index in range {
+        let build = |index: usize| {
             let ctx = RowContext {
                 selected: index == cursor.selected,
                 widths: &widths,
             };
-            if let Some(r) = source.row(index, &ctx) {
-                rows.push(Row::new(cells(r.cells)).style(r.style));
+            source.row(index, &ctx).map(|r| {
+                let (c, h) = cells(r.cells);
+                (Row::new(c).style(r.style).height(h), h)
+            })
+        };
+        if wrap {
+            // Rows grow: start where the window starts, and move the start down until the
+            // selected row's last line is on screen.
+            let mut built: Vec<(Row, u16)> = Vec::new();
+            let mut start = range.start;
+            for index in range.start..len {
+                let Some(r) = build(index) else { continue };
+                built.push(r);
+                let lines = |b: &[(Row, u16)]| b.iter().map(|(_, h)| u32::from(*h)).sum::<u32>();
+                // Up to the selected row, drop rows from the top until it fits.
+                while index <= cursor.selected
+                    && built.len() > 1
+                    && lines(&built) > u32::from(body.height)
+                {
+                    built.remove(0);
+                    start += 1;
+                }
+                if index >= cursor.selected && lines(&built) >= u32::from(body.height) {
+                    break;
+                }
+            }
+            cursor.offset = start;
+            rows.extend(built.into_iter().map(|(r, _)| r));
+        } else {
+            for index in range {
+                if let Some((r, _)) = build(index) {
+                    rows.push(r);
+                }
             }
         }
         frame.render_widget(Table::new(rows, &constraints).column_spacing(SPACING), body);
@@ -502,6 +550,39 @@ mod view_tests {
         ];
         let mut v = TableView::default();
         assert_eq!(v.excluded(&cols), [false; 5]);
+        // Wrapping: a long path takes as many lines as it needs, and the selected row stays
+        // on screen.
+        let wide = [Column::fixed("Path", 10), Column::fixed("N", 3)];
+        let src = rows(20, |i, _| {
+            Some(TableRow::new(
+                vec![
+                    format!("C:\\Windows\\System32\\{i}.sys").into(),
+                    i.to_string().into(),
+                ],
+                Style::new(),
+            ))
+        });
+        let wrapped = TableView {
+            wrap: true,
+            ..TableView::default()
+        };
+        let mut cursor = Cursor {
+            selected: 5,
+            ..Cursor::default()
+        };
+        let mut t = ratatui::Terminal::new(ratatui::backend::TestBackend::new(14, 9)).expect("t");
+        t.draw(|f| {
+            DataTable::new(&wide)
+                .view(&wrapped)
+                .header(Style::new())
+                .render(f, f.area(), &mut cursor, &src);
+        })
+        .expect("draw");
+        let text = format!("{}", t.backend());
+        assert!(text.contains("\"C:\\Windows 5  \""), "{text}");
+        assert!(text.contains("\"\\System32\\    \""), "{text}");
+        assert!(text.contains("5.sys"), "the selected row shows: {text}");
+        assert!(cursor.offset > 0, "{cursor:?}");
         assert!(v.scroll(true, &cols));
         // The marker and Time stay; Process scrolls out.
         assert_eq!(v.excluded(&cols), [false, false, true, false, false]);
