@@ -548,3 +548,50 @@ fn tmux_open_a_second_case_in_a_tab_and_switch_with_gt() {
     t.keys(&["q"]);
     assert_eq!(t.exit_code(), 0);
 }
+
+/// A filter preset saved from the Timeline lands in `$HOME/.config/bsodwb/filters/NAME.toml`
+/// (no `$XDG_CONFIG_HOME`) and loads back after the rules are cleared.
+#[test]
+fn tmux_timeline_preset_saves_under_home_and_loads_back() {
+    if !tmux_available() {
+        return;
+    }
+    let case = tempfile::tempdir().expect("case");
+    bsod_workbench::synth::demo::write_demo_case(case.path()).expect("demo case");
+    let home = tempfile::tempdir().expect("home");
+    let work = tempfile::tempdir().expect("work");
+    let home_s = home.path().to_string_lossy().into_owned();
+    let t = Tmux::start(
+        "preset",
+        &[
+            ("TERM", "xterm-256color"),
+            ("HOME", home_s.as_str()),
+            ("XDG_CONFIG_HOME", ""),
+        ],
+        &[case.path()],
+        work.path(),
+    );
+    t.wait_for("Findings");
+    t.keys(&["3"]);
+    t.wait_for("Boot log");
+    t.keys(&[":"]);
+    t.text("filter Path ends with .sys");
+    t.keys(&["Enter"]);
+    t.wait_for("rules: 1 filter");
+    t.keys(&[":"]);
+    t.text("filter save boot-drivers");
+    t.keys(&["Enter"]);
+    t.wait_for("saved 1 rules");
+    let file = home.path().join(".config/bsodwb/filters/boot-drivers.toml");
+    let text = std::fs::read_to_string(&file).expect("preset under $HOME/.config");
+    assert!(text.contains("Path ends with .sys include"), "{text}");
+    t.keys(&["X"]);
+    t.wait_for("no rules");
+    t.keys(&[":"]);
+    t.text("filter load boot-drivers");
+    t.keys(&["Enter"]);
+    let s = t.wait_for("loaded preset boot-drivers (1 rules)");
+    assert!(s.contains("rules: 1 filter"), "{s}");
+    t.keys(&["q"]);
+    assert_eq!(t.exit_code(), 0);
+}
