@@ -499,3 +499,99 @@ fn tmux_mouse_is_captured_only_with_the_flag() {
         assert!(!captured(), "{name}: the mouse is given back");
     }
 }
+
+/// `:open CASE` opens a second case in a tab of its own (loaded while the screen stays
+/// live), the tab line names both cases, `gt`/`gT` switch and each tab keeps its pane; a
+/// path that does not exist says so and leaves the user on the case they were reading.
+#[test]
+fn tmux_open_a_second_case_in_a_tab_and_switch_with_gt() {
+    if !tmux_available() {
+        return;
+    }
+    let demo = tempfile::tempdir().expect("case");
+    let demo_case = demo.path().join("demo-case");
+    bsod_workbench::synth::demo::write_demo_case(&demo_case).expect("demo case");
+    let other = tempfile::tempdir().expect("other");
+    let other_case = other.path().join("second-case");
+    std::fs::create_dir_all(&other_case).expect("mkdir");
+    std::fs::write(other_case.join("SIGVERIF.TXT"), "not much\r\n").expect("write");
+    let work = tempfile::tempdir().expect("work");
+    let t = Tmux::start(
+        "tabs",
+        &[("TERM", "xterm-256color")],
+        &[&demo_case],
+        work.path(),
+    );
+    t.wait_for("Findings");
+    t.keys(&["2"]);
+    t.wait_for("CRITICAL_SERVICE_FAILED");
+    // A bad path: a message, the same case and pane.
+    t.keys(&[":"]);
+    t.text("open /no/such/case");
+    t.keys(&["Enter"]);
+    let s = t.wait_for("cannot open /no/such/case");
+    assert!(s.contains("CRITICAL_SERVICE_FAILED"), "{s}");
+    assert!(!s.contains("[2]"), "{s}");
+    t.keys(&[":"]);
+    t.text(&format!("open {}", other_case.display()));
+    t.keys(&["Enter"]);
+    let s = t.wait_for("[2] second-case");
+    assert!(s.contains("[1] demo-case"), "{s}");
+    t.wait_for("Everything in the case was read");
+    // gt: back to the demo's Dump pane (it wraps); gT: the second case again.
+    t.keys(&["g", "t"]);
+    let s = t.wait_for("CRITICAL_SERVICE_FAILED");
+    assert!(s.contains("case 1 of 2: demo-case"), "{s}");
+    t.keys(&["g", "T"]);
+    let s = t.wait_for("case 2 of 2: second-case");
+    assert!(!s.contains("CRITICAL_SERVICE_FAILED"), "{s}");
+    t.keys(&["q"]);
+    assert_eq!(t.exit_code(), 0);
+}
+
+/// A filter preset saved from the Timeline lands in `$HOME/.config/bsodwb/filters/NAME.toml`
+/// (no `$XDG_CONFIG_HOME`) and loads back after the rules are cleared.
+#[test]
+fn tmux_timeline_preset_saves_under_home_and_loads_back() {
+    if !tmux_available() {
+        return;
+    }
+    let case = tempfile::tempdir().expect("case");
+    bsod_workbench::synth::demo::write_demo_case(case.path()).expect("demo case");
+    let home = tempfile::tempdir().expect("home");
+    let work = tempfile::tempdir().expect("work");
+    let home_s = home.path().to_string_lossy().into_owned();
+    let t = Tmux::start(
+        "preset",
+        &[
+            ("TERM", "xterm-256color"),
+            ("HOME", home_s.as_str()),
+            ("XDG_CONFIG_HOME", ""),
+        ],
+        &[case.path()],
+        work.path(),
+    );
+    t.wait_for("Findings");
+    t.keys(&["3"]);
+    t.wait_for("Boot log");
+    t.keys(&[":"]);
+    t.text("filter Path ends with .sys");
+    t.keys(&["Enter"]);
+    t.wait_for("rules: 1 filter");
+    t.keys(&[":"]);
+    t.text("filter save boot-drivers");
+    t.keys(&["Enter"]);
+    t.wait_for("saved 1 rules");
+    let file = home.path().join(".config/bsodwb/filters/boot-drivers.toml");
+    let text = std::fs::read_to_string(&file).expect("preset under $HOME/.config");
+    assert!(text.contains("Path ends with .sys include"), "{text}");
+    t.keys(&["X"]);
+    t.wait_for("no rules");
+    t.keys(&[":"]);
+    t.text("filter load boot-drivers");
+    t.keys(&["Enter"]);
+    let s = t.wait_for("loaded preset boot-drivers (1 rules)");
+    assert!(s.contains("rules: 1 filter"), "{s}");
+    t.keys(&["q"]);
+    assert_eq!(t.exit_code(), 0);
+}

@@ -44,13 +44,17 @@ fn press(app: &mut App, name: &str) {
     app.handle_key(key_event(name).unwrap_or_else(|| panic!("{name:?} is no key")));
 }
 
-/// Actions that open a text input (or the notes editor): Esc leaves it before the next key.
-const OPENS_INPUT: [PaneAction; 5] = [
+/// Actions that open a text input, a picker (the Timeline's sort and value lists) or the
+/// notes editor: Esc leaves it before the next key.
+const OPENS_INPUT: [PaneAction; 8] = [
     PaneAction::Search,
     PaneAction::AddFilter,
     PaneAction::AddHighlight,
     PaneAction::GotoTime,
     PaneAction::Edit,
+    PaneAction::Sort,
+    PaneAction::ValueRule,
+    PaneAction::Columns,
 ];
 
 /// Every key of every pane section, pressed on that pane of the demo case in a state where it

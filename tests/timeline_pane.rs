@@ -450,10 +450,17 @@ fn sample_timeline_sorts_filters_and_renders() {
     let log = log_of(&case);
     insta::assert_snapshot!("sample_timeline_80x24", draw(&mut pane, &case, 80, 24));
     insta::assert_snapshot!("sample_timeline_160x48", draw(&mut pane, &case, 160, 48));
-    // s cycles the sort to Process, then PID, Operation, Path: rows sorted by path.
-    for _ in 0..4 {
-        press(&mut pane, &case, KeyCode::Char('s'));
-    }
+    // s opens the column list; 5 picks Path at once: one sort, rows sorted by path.
+    press(&mut pane, &case, KeyCode::Char('s'));
+    insta::assert_snapshot!(
+        "sample_timeline_sort_picker_80x24",
+        draw(&mut pane, &case, 80, 24)
+    );
+    assert_eq!(
+        press(&mut pane, &case, KeyCode::Char('5')),
+        Outcome::Message("sorted by path".into())
+    );
+    assert!(!pane.captures_input(), "the list closes after the pick");
     pane.wait_idle();
     let ix = log.index();
     let paths: Vec<String> = pane

@@ -7,6 +7,7 @@
 pub use procmon_pml::*;
 
 pub(crate) mod driver;
+pub mod preset;
 pub mod view;
 
 pub use driver::{DriverEvents, DriverQuery};

@@ -23,6 +23,10 @@ pub enum Action {
     Back,
     /// Undo a Back.
     Forward,
+    /// The next case tab (`:open CASE` opens one), as vim's `gt`.
+    NextTab,
+    /// The previous case tab (`gT`).
+    PrevTab,
     Help,
     Quit,
 }
@@ -39,6 +43,8 @@ impl Action {
             Action::Command,
             Action::Back,
             Action::Forward,
+            Action::NextTab,
+            Action::PrevTab,
             Action::Help,
             Action::Quit,
         ]);
@@ -58,6 +64,8 @@ impl TryFrom<String> for Action {
             "command" => Action::Command,
             "back" => Action::Back,
             "forward" => Action::Forward,
+            "next-tab" => Action::NextTab,
+            "prev-tab" => Action::PrevTab,
             "help" => Action::Help,
             "quit" => Action::Quit,
             other => match other.strip_prefix("pane:").and_then(PaneId::from_name) {
@@ -68,7 +76,7 @@ impl TryFrom<String> for Action {
                         .map(|p| format!("pane:{}", p.name()))
                         .collect();
                     return Err(format!(
-                        "unknown action \"{}\" (known: next-pane, prev-pane, {}, clear-focus, yank, yank-view, command, back, forward, help, quit)",
+                        "unknown action \"{}\" (known: next-pane, prev-pane, {}, clear-focus, yank, yank-view, command, back, forward, next-tab, prev-tab, help, quit)",
                         crate::escape::escape_field(other),
                         panes.join(", ")
                     ));
@@ -136,7 +144,7 @@ pane_actions! {
     Search => "search",
     NextMatch => "next-match",
     PrevMatch => "prev-match",
-    /// Sort by the next column.
+    /// Sort (by the next column; in the Timeline, by a column picked from a list).
     Sort => "sort",
     /// Reverse the sort.
     Reverse => "reverse",
@@ -150,8 +158,12 @@ pane_actions! {
     AddHighlight => "add-highlight",
     /// Timeline: show or hide the rule list.
     Rules => "rules",
-    /// Timeline: remove the last rule.
+    /// Timeline: remove the rule under the list's cursor (the newest when the list is hidden).
     UndoRule => "undo-rule",
+    /// Timeline: switch the rule under the list's cursor on or off.
+    ToggleRule => "toggle-rule",
+    /// Timeline: include, exclude or highlight a value of the event under the cursor.
+    ValueRule => "value-rule",
     /// Timeline: remove every rule.
     ClearRules => "clear-rules",
     /// Timeline: only failures.
@@ -177,6 +189,15 @@ pane_actions! {
     Edit => "edit",
     /// Overview: write the case's Markdown report beside the notes (`bsodwb-report.md`).
     WriteReport => "write-report",
+    /// The table takes the whole pane (and back), as lazygit's `+`.
+    Zoom => "zoom",
+    /// Wrap long cells of a table onto more lines (and back).
+    Wrap => "wrap",
+    /// Choose the columns a table shows.
+    Columns => "columns",
+    /// Scroll a wide table sideways, one column.
+    ColumnsLeft => "columns-left",
+    ColumnsRight => "columns-right",
 }
 
 impl PaneAction {
@@ -211,6 +232,13 @@ impl PaneAction {
                     AddHighlight,
                     Rules,
                     UndoRule,
+                    ToggleRule,
+                    ValueRule,
+                    Zoom,
+                    Wrap,
+                    Columns,
+                    ColumnsLeft,
+                    ColumnsRight,
                     ClearRules,
                     Failures,
                     ImageLoads,

@@ -81,6 +81,28 @@ macro_rules! pane_context {
     };
 }
 
+/// A case tab parked while another is shown: everything that belongs to one case.
+struct CaseTab {
+    name: String,
+    case: Arc<Case>,
+    analysis: Arc<CaseAnalysis>,
+    panes: Vec<Box<dyn Pane>>,
+    active: usize,
+    focus: Option<DriverKey>,
+    loading: Option<(Receiver<LoadMsg>, LoadProgress)>,
+    nav_back: Vec<Place>,
+    nav_forward: Vec<Place>,
+}
+
+/// The name a case tab shows: the folder's (or file's) last component.
+fn case_name(root: &std::path::Path) -> String {
+    let name = root
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| root.display().to_string());
+    crate::escape::escape_field(&name).into_owned()
+}
+
 pub struct App {
     pub case: Arc<Case>,
     pub analysis: Arc<CaseAnalysis>,
@@ -106,6 +128,14 @@ pub struct App {
     nav_forward: Vec<Place>,
     /// The last pane action a key reached, with the pane that did it (the keymap tests' trace).
     pub last_action: Option<(PaneId, PaneAction)>,
+    /// Every case tab in order; the shown one's slot is `None` (its state is in the fields
+    /// above).
+    tabs: Vec<Option<CaseTab>>,
+    /// The shown tab's index in `tabs` and its name.
+    tab: usize,
+    tab_name: String,
+    /// The first key of a two-key sequence (`g` of `gt`), waiting for the second.
+    pending: Option<KeyEvent>,
 }
 
 impl App {
@@ -137,13 +167,26 @@ impl App {
             nav_back: Vec::new(),
             nav_forward: Vec::new(),
             last_action: None,
+            tabs: vec![None],
+            tab: 0,
+            tab_name: String::new(),
+            pending: None,
         };
+        app.tab_name = case.root.as_deref().map(case_name).unwrap_or_default();
         app.install(case, analysis);
         app
     }
 
     /// An app that loads `root` on a worker thread; the UI draws progress meanwhile.
     pub fn loading(root: PathBuf, theme: Theme) -> App {
+        let mut app = App::with_analysis(Case::empty(), CaseAnalysis::default(), theme);
+        app.tab_name = case_name(&root);
+        app.loading = Some(App::spawn_loader(root));
+        app
+    }
+
+    /// Load `root` on a worker thread; the receiver gets its progress and the result.
+    fn spawn_loader(root: PathBuf) -> (Receiver<LoadMsg>, LoadProgress) {
         let (tx, rx) = crossbeam_channel::unbounded();
         std::thread::Builder::new()
             .name("case-loader".into())
@@ -172,15 +215,126 @@ impl App {
             })
             .map_err(|e| tracing::error!("cannot start the loader thread: {e}"))
             .ok();
-        let mut app = App::with_analysis(Case::empty(), CaseAnalysis::default(), theme);
-        app.loading = Some((
+        (
             rx,
             LoadProgress {
                 stage: "starting".into(),
                 ..LoadProgress::default()
             },
-        ));
-        app
+        )
+    }
+
+    /// How many case tabs are open, and which one shows.
+    pub fn tab_count(&self) -> (usize, usize) {
+        (self.tabs.len(), self.tab)
+    }
+
+    /// The case tabs' names, in order.
+    pub fn tab_names(&self) -> Vec<String> {
+        self.tabs
+            .iter()
+            .enumerate()
+            .map(|(i, t)| match t {
+                Some(t) => t.name.clone(),
+                None if i == self.tab => self.tab_name.clone(),
+                None => String::new(),
+            })
+            .collect()
+    }
+
+    /// Park the shown case in its slot and show tab `to` instead.
+    fn switch_tab(&mut self, to: usize) {
+        if to == self.tab || to >= self.tabs.len() {
+            return;
+        }
+        let Some(next) = self.tabs[to].take() else {
+            return;
+        };
+        let parked = CaseTab {
+            name: std::mem::replace(&mut self.tab_name, next.name),
+            case: std::mem::replace(&mut self.case, next.case),
+            analysis: std::mem::replace(&mut self.analysis, next.analysis),
+            panes: std::mem::replace(&mut self.panes, next.panes),
+            active: std::mem::replace(&mut self.active, next.active),
+            focus: std::mem::replace(&mut self.focus, next.focus),
+            loading: std::mem::replace(&mut self.loading, next.loading),
+            nav_back: std::mem::replace(&mut self.nav_back, next.nav_back),
+            nav_forward: std::mem::replace(&mut self.nav_forward, next.nav_forward),
+        };
+        self.tabs[self.tab] = Some(parked);
+        self.tab = to;
+        self.answer = None;
+    }
+
+    /// `gt` / `gT`: the next or previous case tab, wrapping.
+    fn step_tab(&mut self, forward: bool) {
+        let n = self.tabs.len();
+        if n < 2 {
+            self.message = Some("one case open: :open CASE opens another in a new tab".into());
+            return;
+        }
+        let to = if forward {
+            (self.tab + 1) % n
+        } else {
+            (self.tab + n - 1) % n
+        };
+        self.switch_tab(to);
+        self.message = Some(format!("case {} of {n}: {}", to + 1, self.tab_name));
+    }
+
+    /// `:open CASE`: load another case in a new tab (on a worker, as the first) and show it.
+    /// A path that does not exist or cannot be read is refused here, before a tab is made,
+    /// and a case that fails to load closes its tab again: the user stays where they were.
+    pub fn open_case(&mut self, path: &std::path::Path) {
+        let shown = crate::escape::escape_field(&path.display().to_string()).into_owned();
+        let root = match std::fs::metadata(path) {
+            Ok(m) if m.is_dir() || m.is_file() => path.to_path_buf(),
+            Ok(_) => {
+                self.message = Some(format!("cannot open {shown}: neither a folder nor a file"));
+                return;
+            }
+            Err(e) => {
+                self.message = Some(format!("cannot open {shown}: {e}"));
+                return;
+            }
+        };
+        let root = root.canonicalize().unwrap_or(root);
+        if self.case.root.as_deref() == Some(root.as_path()) {
+            self.message = Some(format!("{shown} is the case shown"));
+            return;
+        }
+        let empty = CaseTab {
+            name: case_name(&root),
+            case: Arc::new(Case::empty()),
+            analysis: Arc::new(CaseAnalysis::default()),
+            panes: panes::build(&Case::empty(), &CaseAnalysis::default()),
+            active: 0,
+            focus: None,
+            loading: Some(App::spawn_loader(root)),
+            nav_back: Vec::new(),
+            nav_forward: Vec::new(),
+        };
+        self.tabs.push(Some(empty));
+        let n = self.tabs.len();
+        self.switch_tab(n - 1);
+        self.message = Some(format!("opening {shown} in tab {n} (gt/gT switch)"));
+    }
+
+    /// The shown tab's case failed to load: close the tab and go back to the one before,
+    /// saying why; the only tab stays (empty) with the message.
+    fn close_failed_tab(&mut self, why: String) {
+        if self.tabs.len() < 2 {
+            self.message = Some(why);
+            return;
+        }
+        let failed = self.tab;
+        let back = if failed == 0 { 1 } else { failed - 1 };
+        self.switch_tab(back);
+        self.tabs.remove(failed);
+        if self.tab > failed {
+            self.tab -= 1;
+        }
+        self.message = Some(why);
     }
 
     fn install(&mut self, case: Case, analysis: CaseAnalysis) {
@@ -237,7 +391,10 @@ impl App {
             changed = true;
             match result {
                 Ok((case, analysis)) => self.install(case, analysis),
-                Err(e) => self.message = Some(e),
+                Err(e) => {
+                    let why = format!("cannot open {}: {e}", self.tab_name);
+                    self.close_failed_tab(why);
+                }
             }
         }
         for pane in &mut self.panes {
@@ -269,6 +426,8 @@ impl App {
             Action::YankView => self.yank(true),
             Action::Back => self.go(true),
             Action::Forward => self.go(false),
+            Action::NextTab => self.step_tab(true),
+            Action::PrevTab => self.step_tab(false),
             Action::Command => {
                 self.message = None;
                 self.command.open();
@@ -314,6 +473,7 @@ impl App {
         match cmd {
             Command::Quit => self.apply(Action::Quit),
             Command::WriteReport => self.message = Some(self.write_report()),
+            Command::Open(path) => self.open_case(&path),
             Command::Bugcheck(spec) => {
                 let mut words = spec.split_whitespace();
                 let code = words.next().and_then(crate::bugcheck::parse_code);
@@ -402,12 +562,14 @@ impl App {
         // Every jump (another pane, another focus) is remembered for Back, wherever it came
         // from: a global key, a pane's hint, a finding, a command.
         let before = self.place();
+        let tab = self.tab;
         let navigating = matches!(
             self.keymap.action_for(&key),
             Some(Action::Back | Action::Forward)
         );
         self.handle_key_inner(key);
-        if !navigating && self.place() != before {
+        // A tab switch is no jump inside a case: each tab keeps its own way back.
+        if !navigating && self.tab == tab && self.place() != before {
             self.nav_back.push(before);
             if self.nav_back.len() > NAV_DEPTH {
                 self.nav_back.remove(0);
@@ -506,6 +668,31 @@ impl App {
             }
             return;
         }
+        let captures = self
+            .panes
+            .get(self.active)
+            .is_some_and(|p| p.captures_input());
+        // A two-key sequence (`gt`): with more than one tab its first key waits for the
+        // second; a second key that completes none replays both. With one tab the first key
+        // does its own action at once (`g`: first row).
+        if !captures {
+            if let Some(first) = self.pending.take() {
+                if let Some(action) = self.keymap.sequence_action(&first, &key) {
+                    self.message = None;
+                    self.apply(action);
+                    return;
+                }
+                self.dispatch(first);
+            } else if self.tabs.len() > 1 && self.keymap.starts_sequence(&key) {
+                self.pending = Some(key);
+                return;
+            }
+        }
+        self.dispatch(key);
+    }
+
+    /// A key for the global keymap or the active pane.
+    fn dispatch(&mut self, key: KeyEvent) {
         let ctx = pane_context!(self);
         let Some(pane) = self.panes.get_mut(self.active) else {
             return;
@@ -577,12 +764,18 @@ impl App {
     /// Draw the whole screen.
     pub fn draw(&mut self, frame: &mut Frame) {
         let area = frame.area();
-        let [tabs, body, status] = Layout::vertical([
+        // With more than one case open, a line of case tabs over the pane tabs.
+        let cases_h = u16::from(self.tabs.len() > 1);
+        let [cases, tabs, body, status] = Layout::vertical([
+            Constraint::Length(cases_h),
             Constraint::Length(1),
             Constraint::Min(1),
             Constraint::Length(1),
         ])
         .areas(area);
+        if cases_h > 0 {
+            self.draw_case_tabs(frame, cases);
+        }
         self.draw_tabs(frame, tabs);
         if let Some((_, progress)) = &self.loading {
             draw_loading(frame, body, progress, &self.theme);
@@ -627,6 +820,48 @@ impl App {
                 .unwrap_or((PaneId::Overview.title(), Vec::new()));
             widgets::help::render(frame, body, title, &hints, &self.keymap, &self.theme);
         }
+    }
+
+    /// The case tabs: each case's number and name, the shown one in reverse video, the keys
+    /// that switch.
+    fn draw_case_tabs(&self, frame: &mut Frame, area: Rect) {
+        let names = self.tab_names();
+        let n = names.len();
+        let keys = format!(
+            " {}/{}",
+            self.keymap.label_for(Action::NextTab),
+            self.keymap.label_for(Action::PrevTab)
+        );
+        // Each name gets an even share of the width left after the keys.
+        let share = (area.width as usize)
+            .saturating_sub(keys.chars().count())
+            .checked_div(n)
+            .unwrap_or(0)
+            .saturating_sub(5)
+            .max(6);
+        let mut spans = Vec::new();
+        for (i, name) in names.iter().enumerate() {
+            let style = if i == self.tab {
+                self.theme.tab_active
+            } else {
+                self.theme.text
+            };
+            let loading = if i == self.tab && self.loading.is_some() {
+                "…"
+            } else {
+                ""
+            };
+            spans.push(Span::styled(
+                format!(
+                    " [{}] {}{loading} ",
+                    i + 1,
+                    widgets::fit_middle(name, share)
+                ),
+                style,
+            ));
+        }
+        spans.push(Span::styled(keys, self.theme.key));
+        frame.render_widget(Paragraph::new(Line::from(spans)), area);
     }
 
     fn draw_tabs(&self, frame: &mut Frame, area: Rect) {
@@ -829,9 +1064,24 @@ mod tests {
             // Start on a middle pane, with a focus, so each action has something to change.
             app.active = PaneId::Timeline.index();
             app.set_focus(focus.clone());
+            let what = format!("{:?} -> {:?}", b.key, b.action);
+            if matches!(b.action, Action::NextTab | Action::PrevTab) {
+                // A second case tab to switch to (the one shown after :open).
+                let other = tempfile::tempdir().expect("tempdir");
+                app.open_case(other.path());
+                assert_eq!(app.tab_count(), (2, 1), "{what}");
+                let [first, second] = keymap::key_sequence(&b.key)
+                    .unwrap_or_else(|| panic!("{what}: a two-key sequence"));
+                app.handle_key(first);
+                assert_eq!(app.tab_count(), (2, 1), "{what}: the first key waits");
+                app.handle_key(second);
+                assert_eq!(app.tab_count(), (2, 0), "{what}");
+                assert_eq!(app.active, PaneId::Timeline.index(), "{what}");
+                assert_eq!(app.focus, focus, "{what}");
+                continue;
+            }
             let ev = key_event(&b.key).unwrap_or_else(|| panic!("{:?} is no key", b.key));
             app.handle_key(ev);
-            let what = format!("{:?} -> {:?}", b.key, b.action);
             let n = PaneId::ALL.len();
             match b.action {
                 Action::NextPane => assert_eq!(app.active, PaneId::Timeline.index() + 1, "{what}"),
@@ -857,6 +1107,7 @@ mod tests {
                 ),
                 Action::Help => assert!(app.help, "{what}"),
                 Action::Quit => assert!(app.quit, "{what}"),
+                Action::NextTab | Action::PrevTab => unreachable!("switched above"),
             }
             assert_eq!(app.quit, b.action == Action::Quit, "{what}");
             assert_eq!(app.help, b.action == Action::Help, "{what}");
@@ -918,6 +1169,92 @@ mod tests {
         assert!(!app.quit && !app.help);
         app.handle_key(key_event("2").expect("2"));
         assert_eq!(app.active, 0);
+    }
+
+    /// Load the shown tab's case to the end (the loader is a worker thread).
+    fn settle(app: &mut App) {
+        for _ in 0..500 {
+            app.tick();
+            if !app.is_loading() {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        panic!("the case did not load");
+    }
+
+    #[test]
+    fn open_case_adds_a_tab_named_after_the_case_and_gt_switches() {
+        let first = tempfile::tempdir().expect("tempdir");
+        let second = tempfile::tempdir().expect("tempdir");
+        let case = Case::load(first.path(), &mut |_| {}).expect("load");
+        let mut app = App::new(case, Theme::ansi16());
+        app.active = PaneId::Drivers.index();
+        app.open_case(second.path());
+        assert_eq!(app.tab_count(), (2, 1));
+        settle(&mut app);
+        assert_eq!(
+            app.case.root.as_deref(),
+            second.path().canonicalize().ok().as_deref()
+        );
+        assert_eq!(app.active, 0, "a new tab opens on the Overview");
+        let names = app.tab_names();
+        let name = |d: &tempfile::TempDir| {
+            d.path()
+                .file_name()
+                .expect("name")
+                .to_string_lossy()
+                .into_owned()
+        };
+        assert_eq!(names, [name(&first), name(&second)]);
+        let text = screen(&mut app, 80, 24);
+        let top = text.lines().next().expect("a line");
+        assert!(top.contains("[1]") && top.contains("[2]"), "{text}");
+        assert!(top.contains("gt/gT"), "{text}");
+        // gt wraps to the first case, which kept its pane.
+        app.handle_key(key_event("g").expect("g"));
+        app.handle_key(key_event("t").expect("t"));
+        assert_eq!(app.tab_count(), (2, 0));
+        assert_eq!(app.active, PaneId::Drivers.index());
+        assert_eq!(app.case.root.as_deref(), Some(first.path()));
+        // `g` then another key: the first row, then that key's own action.
+        app.handle_key(key_event("g").expect("g"));
+        app.handle_key(key_event("2").expect("2"));
+        assert_eq!(app.active, PaneId::Dump.index());
+        assert_eq!(app.tab_count(), (2, 0));
+        // Each tab keeps its own way back.
+        app.handle_key(key_event("g").expect("g"));
+        app.handle_key(key_event("T").expect("T"));
+        assert_eq!(app.tab_count(), (2, 1));
+        app.apply(Action::Back);
+        assert_eq!(app.message.as_deref(), Some("nothing to go back to"));
+    }
+
+    #[test]
+    fn a_bad_path_never_strands_the_user() {
+        let mut app = App::new(Case::empty(), Theme::ansi16());
+        app.active = PaneId::Dump.index();
+        app.run_command(Command::Open(PathBuf::from("/no/such/case")));
+        assert_eq!(app.tab_count(), (1, 0));
+        assert_eq!(app.active, PaneId::Dump.index());
+        let m = app.message.clone().unwrap_or_default();
+        assert!(m.starts_with("cannot open /no/such/case: "), "{m}");
+        // A case that fails while loading closes its tab and says why, on the tab before.
+        let other = tempfile::tempdir().expect("tempdir");
+        app.open_case(other.path());
+        settle(&mut app);
+        assert_eq!(app.tab_count(), (2, 1));
+        app.close_failed_tab("cannot open x: broken".into());
+        assert_eq!(app.tab_count(), (1, 0));
+        assert_eq!(app.active, PaneId::Dump.index());
+        assert_eq!(app.message.as_deref(), Some("cannot open x: broken"));
+        assert!(
+            !screen(&mut app, 80, 24)
+                .lines()
+                .next()
+                .unwrap_or("")
+                .contains("[1]")
+        );
     }
 
     #[test]

@@ -206,6 +206,25 @@ impl Keymap {
         self.global.iter().find(|b| b.key == name).map(|b| b.action)
     }
 
+    /// Whether a key press starts a two-key global sequence (`g` of `gt`).
+    pub fn starts_sequence(&self, key: &KeyEvent) -> bool {
+        let Some(name) = key_name(key) else {
+            return false;
+        };
+        self.global
+            .iter()
+            .any(|b| key_sequence(&b.key).is_some() && b.key.starts_with(name.as_str()))
+    }
+
+    /// The global action of the two-key sequence `first` then `second`, if one is bound.
+    pub fn sequence_action(&self, first: &KeyEvent, second: &KeyEvent) -> Option<Action> {
+        let name = format!("{}{}", key_name(first)?, key_name(second)?);
+        self.global
+            .iter()
+            .find(|b| b.key == name && key_sequence(&b.key).is_some())
+            .map(|b| b.action)
+    }
+
     /// The key bound to a global action, as the keymap names it.
     pub fn key_for(&self, action: Action) -> Option<&str> {
         self.global
@@ -410,6 +429,8 @@ fn action_name(a: Action) -> String {
         Action::Command => "command".into(),
         Action::Back => "back".into(),
         Action::Forward => "forward".into(),
+        Action::NextTab => "next-tab".into(),
+        Action::PrevTab => "prev-tab".into(),
         Action::Help => "help".into(),
         Action::Quit => "quit".into(),
     }
@@ -491,11 +512,15 @@ fn parse_builtin(text: &str) -> Result<Keymap, String> {
 }
 
 fn check_key(key: &str) -> Result<(), String> {
-    match key_event(key) {
-        Some(_) => Ok(()),
+    match key_event(key)
+        .map(|_| ())
+        .or_else(|| key_sequence(key).map(|_| ()))
+    {
+        Some(()) => Ok(()),
         None => Err(format!(
             "unknown key \"{}\" (a character, or tab, backtab, esc, enter, space, up, down, \
-             left, right, pageup, pagedown, home, end, f1 ... f12)",
+             left, right, pageup, pagedown, home, end, f1 ... f12, or two characters typed one after \
+             the other, as gt)",
             crate::escape::escape_field(key)
         )),
     }
@@ -626,6 +651,22 @@ pub fn key_event(name: &str) -> Option<KeyEvent> {
     Some(KeyEvent::new(code, modifiers))
 }
 
+/// The two key presses of a sequence name ("gt": `g` then `t`, vim's tab keys): two printable
+/// characters that are no key name of their own; `None` for anything else.
+pub fn key_sequence(name: &str) -> Option<[KeyEvent; 2]> {
+    if key_event(name).is_some() {
+        return None;
+    }
+    let mut chars = name.chars();
+    match (chars.next(), chars.next(), chars.next()) {
+        (Some(a), Some(b), None) if a.is_ascii_graphic() && b.is_ascii_graphic() => Some([
+            KeyEvent::new(KeyCode::Char(a), KeyModifiers::NONE),
+            KeyEvent::new(KeyCode::Char(b), KeyModifiers::NONE),
+        ]),
+        _ => None,
+    }
+}
+
 /// A keymap key name as users type it, for the help, the tab bar and the hint bar: "Tab",
 /// "Shift-Tab", "PgDn", "Enter", "↓", "q".
 pub fn label(name: &str) -> String {
@@ -638,6 +679,7 @@ pub fn label(name: &str) -> String {
         "down" => "↓".into(),
         "left" => "←".into(),
         "right" => "→".into(),
+        n if key_sequence(n).is_some() => n.to_string(),
         n if n.chars().count() > 1 => {
             let mut c = n.chars();
             c.next()
@@ -691,9 +733,26 @@ mod tests {
         assert_eq!(km.key_for(Action::ShowPane(PaneId::Dump)), Some("2"));
         // Every name maps back to itself.
         for b in &km.global {
-            let ev = key_event(&b.key).expect("a key");
-            assert_eq!(key_name(&ev).as_deref(), Some(b.key.as_str()));
+            match key_sequence(&b.key) {
+                // A sequence's keys, named in turn, spell it.
+                Some([a, c]) => assert_eq!(
+                    format!("{}{}", key_name(&a).expect("a"), key_name(&c).expect("c")),
+                    b.key
+                ),
+                None => {
+                    let ev = key_event(&b.key).expect("a key");
+                    assert_eq!(key_name(&ev).as_deref(), Some(b.key.as_str()));
+                }
+            }
         }
+        // gt and gT are sequences; f1, tab and single characters are not.
+        assert!(key_sequence("gt").is_some() && key_sequence("gT").is_some());
+        assert!(key_sequence("f1").is_none() && key_sequence("tab").is_none());
+        assert!(key_sequence("g").is_none() && key_sequence("gtx").is_none());
+        let g = KeyEvent::new(KeyCode::Char('g'), KeyModifiers::NONE);
+        let t = KeyEvent::new(KeyCode::Char('t'), KeyModifiers::NONE);
+        assert!(km.starts_sequence(&g) && !km.starts_sequence(&t));
+        assert_eq!(km.sequence_action(&g, &t), Some(Action::NextTab));
     }
 
     #[test]

@@ -144,6 +144,7 @@ pub trait Pane {
             Command::Sort(_) => "sort",
             Command::Goto(_) => "goto",
             Command::Bugcheck(_) => "bugcheck",
+            Command::Open(_) => "open",
             Command::Export { .. } => "export",
             Command::WriteReport => "write",
             Command::Quit => "quit",

@@ -93,7 +93,8 @@ pub enum Relation {
 }
 
 impl Relation {
-    const ALL: &'static [(Relation, &'static str)] = &[
+    /// Every relation with its name ("is not" before "is", as a parser must try them).
+    pub const ALL: &'static [(Relation, &'static str)] = &[
         (Relation::IsNot, "is not"),
         (Relation::Is, "is"),
         (Relation::LessThan, "less than"),

@@ -414,11 +414,25 @@ impl Pane for DumpPane {
         let an = over.as_deref().unwrap_or(&a.analysis);
         let tall = area.height >= 40;
         let top_h = if info.is_some() { 8 } else { 3 };
+        let summary_h = if tall { 3 } else { 2 };
+        // The stack and module boxes sized to what they hold (frames or modules, the
+        // borders, the symbol line): a short stack leaves its rows to the modules.
+        let rest = area.height.saturating_sub(top_h + summary_h);
+        let need = |rows: usize, extra: u16| {
+            u16::try_from(rows)
+                .unwrap_or(u16::MAX)
+                .saturating_add(2 + extra)
+        };
+        let (stack_h, _) = share_rows(
+            rest,
+            need(an.stack.len(), u16::from(self.symbol_line.is_some())),
+            need(d.modules.len(), 0),
+        );
         let [top, summary, stack_area, module_area] = Layout::vertical([
             Constraint::Length(top_h),
-            Constraint::Length(if tall { 3 } else { 2 }),
-            Constraint::Fill(3),
-            Constraint::Fill(2),
+            Constraint::Length(summary_h),
+            Constraint::Length(stack_h),
+            Constraint::Fill(1),
         ])
         .areas(area);
 
@@ -834,6 +848,20 @@ impl Pane for DumpPane {
     }
 }
 
+/// Rows for two stacked boxes that need `a` and `b` rows in `total`: a box that needs less
+/// than half gets what it needs and the other the rest; when both need more, 3:2 as before.
+fn share_rows(total: u16, a: u16, b: u16) -> (u16, u16) {
+    let half = total / 2;
+    let first = if a <= half {
+        a
+    } else if b <= total - half {
+        total - b
+    } else {
+        total * 3 / 5
+    };
+    (first, total - first)
+}
+
 fn row_style(theme: &Theme, selected: bool, focused: bool, matched: bool, faulting: bool) -> Style {
     if selected {
         theme.selected
@@ -1060,4 +1088,22 @@ fn target_name(a: &DumpArtefact, va: u64) -> Option<String> {
         Some((n, off)) => format!("{}!{n}+{off:#x}", m.short_name()),
         None => format!("{}+{:#x}", m.short_name(), va - m.base),
     })
+}
+
+#[cfg(test)]
+mod share_tests {
+    use super::share_rows;
+
+    #[test]
+    fn boxes_take_what_they_hold() {
+        // 7 frames (9 rows with borders) and 18 modules (20) in 35 rows: the stack keeps 9.
+        assert_eq!(share_rows(35, 9, 20), (9, 26));
+        // A short module list gives its rows to the stack.
+        assert_eq!(share_rows(35, 40, 6), (29, 6));
+        // Both long: 3:2.
+        assert_eq!(share_rows(12, 40, 40), (7, 5));
+        // An empty stack collapses to its borders.
+        assert_eq!(share_rows(12, 2, 40), (2, 10));
+        assert_eq!(share_rows(0, 9, 20), (0, 0));
+    }
 }

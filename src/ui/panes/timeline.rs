@@ -9,20 +9,21 @@
 use crate::analysis::CaseAnalysis;
 use crate::case::Case;
 use crate::pml::csv::{HEADER, Renderer};
+use crate::pml::preset::{self, RuleEntry, RuleKind};
 use crate::pml::view::{
     self, Activity, DriverScope, DriverTarget, Find, Rows, SortColumn, Toggles, ViewJob, ViewSpec,
 };
-use crate::pml::{DriverQuery, Filter, PmlLog, Rule, names, render};
+use crate::pml::{Column as PmlColumn, DriverQuery, Filter, PmlLog, Rule, names, render};
 use crate::ui::action::{Outcome, PaneAction};
 use crate::ui::pane::{Pane, PaneContext, Yank};
 use crate::ui::theme::Theme;
 use crate::ui::widgets::command::{Command, ExportFormat};
 use crate::ui::widgets::input::{InputEvent, LineInput};
 use crate::ui::widgets::popup::{self, PopupScroll};
-use crate::ui::widgets::table::{self, Column, DataTable, TableCell, TableRow, Width};
+use crate::ui::widgets::table::{self, Column, DataTable, TableCell, TableRow, TableView, Width};
 use crate::ui::widgets::{self, cursor::Cursor, fit};
 use ratatui::Frame;
-use ratatui::crossterm::event::KeyEvent;
+use ratatui::crossterm::event::{KeyCode, KeyEvent};
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
@@ -48,6 +49,27 @@ impl InputKind {
         }
     }
 }
+
+/// A small menu over the table, answered by one key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Picker {
+    /// `s`: the column to sort by (1-6, or move and Enter).
+    Sort { at: usize },
+    /// `v`: a column of the event under the cursor, to include (i), exclude (e) or highlight
+    /// (h) its value, as Procmon's right-click does.
+    Value { at: usize },
+    /// `C`: the columns, each shown or hidden (Space).
+    Columns { at: usize },
+}
+
+/// The columns whose value under the cursor the value picker offers.
+const VALUE_COLUMNS: [PmlColumn; 5] = [
+    PmlColumn::ProcessName,
+    PmlColumn::Pid,
+    PmlColumn::Operation,
+    PmlColumn::Path,
+    PmlColumn::Result,
+];
 
 /// One event opened with Enter.
 struct EventView {
@@ -76,8 +98,22 @@ pub struct TimelinePane {
     log: Arc<PmlLog>,
     /// The log's path in the case.
     name: String,
+    /// The rule list, in the order the rules were added; each on or off.
+    rules: Vec<RuleEntry>,
+    /// The rule under the list's cursor (while the list shows).
+    rule_at: usize,
+    /// The filter and highlight rules that are on (built from `rules`).
     filter: Filter,
     highlight: Filter,
+    picker: Option<Picker>,
+    /// Columns hidden with the chooser, and the sideways scroll.
+    table_view: TableView,
+    /// The table takes the whole pane (header lines, strip and rule list hidden).
+    zoom: bool,
+    /// The choices Tab left in the rule editor.
+    input_hint: Option<String>,
+    /// Where presets are saved and loaded (`~/.config/bsodwb/filters`).
+    preset_dir: Option<std::path::PathBuf>,
     toggles: Toggles,
     sort: SortColumn,
     descending: bool,
@@ -114,8 +150,15 @@ impl TimelinePane {
         TimelinePane {
             log,
             name: name.to_string(),
+            rules: Vec::new(),
+            rule_at: 0,
             filter: Filter::default(),
             highlight: Filter::default(),
+            picker: None,
+            table_view: TableView::default(),
+            zoom: false,
+            input_hint: None,
+            preset_dir: preset::presets_dir(),
             toggles: Toggles::default(),
             sort: SortColumn::Time,
             descending: false,
@@ -168,6 +211,290 @@ impl TimelinePane {
     /// The filter rules in force.
     pub fn filter(&self) -> &Filter {
         &self.filter
+    }
+
+    /// The rule list (filter and highlight rules, each on or off).
+    pub fn rule_list(&self) -> &[RuleEntry] {
+        &self.rules
+    }
+
+    /// The highlight rules in force.
+    pub fn highlight(&self) -> &Filter {
+        &self.highlight
+    }
+
+    /// Save and load presets in `dir` instead of the configuration folder.
+    pub fn set_preset_dir(&mut self, dir: std::path::PathBuf) {
+        self.preset_dir = Some(dir);
+    }
+
+    /// The rule list changed: rebuild the rules in force and refilter when the filter moved.
+    fn rules_changed(&mut self) {
+        self.rule_at = self.rule_at.min(self.rules.len().saturating_sub(1));
+        self.highlight = preset::active(&self.rules, RuleKind::Highlight);
+        let filter = preset::active(&self.rules, RuleKind::Filter);
+        if filter != self.filter {
+            self.filter = filter;
+            self.refresh();
+        }
+    }
+
+    /// Add a rule to the list (on) and apply it.
+    fn add_rule(&mut self, rule: Rule, kind: RuleKind) {
+        self.rules.push(RuleEntry::new(rule, kind));
+        // The list's cursor follows the new rule.
+        self.rule_at = self.rules.len() - 1;
+        self.rules_changed();
+    }
+
+    /// The value picker's answer: a rule on `column`'s value in the event under the cursor.
+    fn value_rule(&mut self, at: usize, kind: RuleKind, include: bool) -> Outcome {
+        let Some(e) = self.selected_event() else {
+            return Outcome::Message("no event under the cursor".into());
+        };
+        let column = VALUE_COLUMNS[at.min(VALUE_COLUMNS.len() - 1)];
+        let value = self.cell(e, column);
+        let rule = Rule::new(column, crate::pml::Relation::Is, &value, include);
+        let what = match (kind, include) {
+            (RuleKind::Highlight, _) => "highlighting",
+            (_, true) => "including",
+            (_, false) => "excluding",
+        };
+        let msg = format!("{what} {}", crate::escape::escape_field(&rule.to_string()));
+        self.add_rule(rule, kind);
+        Outcome::Message(msg)
+    }
+
+    /// The text of one column of event `e`, as the filter compares it.
+    fn cell(&self, e: usize, column: PmlColumn) -> String {
+        let ix = self.log.index();
+        let proc = ix.process_of(e).and_then(|s| self.log.process(s));
+        match column {
+            PmlColumn::ProcessName => proc.map_or_else(String::new, |p| p.name.clone()),
+            PmlColumn::Pid => proc.map_or_else(String::new, |p| p.pid.to_string()),
+            PmlColumn::Operation => ix.op_of(e).map(|o| o.name()).unwrap_or_default(),
+            PmlColumn::Path => ix.path_of(e).to_string(),
+            PmlColumn::Result => names::result_text(ix.result_of(e)).to_string(),
+            _ => String::new(),
+        }
+    }
+
+    /// A key while a picker shows: `Some` with what it did.
+    fn picker_key(&mut self, key: KeyEvent) -> Option<Outcome> {
+        let picker = self.picker?;
+        let (at, n) = match picker {
+            Picker::Sort { at } => (at, SortColumn::ALL.len()),
+            Picker::Value { at } => (at, VALUE_COLUMNS.len()),
+            Picker::Columns { at } => (at, COLUMN_NAMES.len()),
+        };
+        let moved = |to: usize| match picker {
+            Picker::Sort { .. } => Picker::Sort { at: to },
+            Picker::Value { .. } => Picker::Value { at: to },
+            Picker::Columns { .. } => Picker::Columns { at: to },
+        };
+        let outcome = match (picker, key.code) {
+            (_, KeyCode::Esc) => {
+                self.picker = None;
+                Outcome::Consumed
+            }
+            (_, KeyCode::Down | KeyCode::Char('j')) => {
+                self.picker = Some(moved((at + 1) % n));
+                Outcome::Consumed
+            }
+            (_, KeyCode::Up | KeyCode::Char('k')) => {
+                self.picker = Some(moved((at + n - 1) % n));
+                Outcome::Consumed
+            }
+            (Picker::Sort { .. }, KeyCode::Enter) => self.sort_by(at),
+            (Picker::Sort { .. }, KeyCode::Char(c @ '1'..='9')) => {
+                let i = c as usize - '1' as usize;
+                if i < n {
+                    self.sort_by(i)
+                } else {
+                    Outcome::Consumed
+                }
+            }
+            (Picker::Value { .. }, KeyCode::Char('i') | KeyCode::Enter) => {
+                self.picker = None;
+                self.value_rule(at, RuleKind::Filter, true)
+            }
+            (Picker::Value { .. }, KeyCode::Char('e')) => {
+                self.picker = None;
+                self.value_rule(at, RuleKind::Filter, false)
+            }
+            (Picker::Value { .. }, KeyCode::Char('h')) => {
+                self.picker = None;
+                self.value_rule(at, RuleKind::Highlight, true)
+            }
+            (Picker::Columns { .. }, KeyCode::Char(' ') | KeyCode::Enter) => {
+                // The chooser's row `at` is table column `at + 1` (after the marker); one
+                // column always stays.
+                let shown = (1..=n).filter(|&i| !self.table_view.is_hidden(i)).count();
+                if shown > 1 || self.table_view.is_hidden(at + 1) {
+                    self.table_view.toggle(at + 1);
+                    self.table_view.skip = 0;
+                }
+                Outcome::Consumed
+            }
+            _ => Outcome::Consumed,
+        };
+        Some(outcome)
+    }
+
+    /// Sort by the picker's column `i` (once, on the worker) and close the picker.
+    fn sort_by(&mut self, i: usize) -> Outcome {
+        self.picker = None;
+        let c = SortColumn::ALL[i.min(SortColumn::ALL.len() - 1)];
+        if c != self.sort {
+            self.sort = c;
+            self.refresh();
+        }
+        Outcome::Message(format!("sorted by {}", c.label()))
+    }
+
+    /// The picker's box over the table.
+    fn render_picker(&self, frame: &mut Frame, area: Rect, theme: &Theme) {
+        let Some(picker) = self.picker else {
+            return;
+        };
+        let (title, at, rows): (&str, usize, Vec<String>) = match picker {
+            Picker::Sort { at } => (
+                "Sort by (1-6 or Enter, Esc)",
+                at,
+                SortColumn::ALL
+                    .iter()
+                    .enumerate()
+                    .map(|(i, c)| {
+                        let now = if *c == self.sort { "  (now)" } else { "" };
+                        format!("{} {}{now}", i + 1, c.label())
+                    })
+                    .collect(),
+            ),
+            Picker::Columns { at } => (
+                "Columns: Space shows/hides (Esc)",
+                at,
+                COLUMN_NAMES
+                    .iter()
+                    .enumerate()
+                    .map(|(i, c)| {
+                        let on = if self.table_view.is_hidden(i + 1) {
+                            "[ ] hidden "
+                        } else {
+                            "[x] shown  "
+                        };
+                        format!("{on}{c}")
+                    })
+                    .collect(),
+            ),
+            Picker::Value { at } => {
+                let e = self.selected_event();
+                (
+                    "i include, e exclude, h highlight (Esc)",
+                    at,
+                    VALUE_COLUMNS
+                        .iter()
+                        .map(|c| {
+                            let v = e.map(|e| self.cell(e, *c)).unwrap_or_default();
+                            format!("{:<13}{}", c.name(), crate::escape::escape_field(&v))
+                        })
+                        .collect(),
+                )
+            }
+        };
+        // As wide as its longest line or title, no wider than the table.
+        let longest = rows
+            .iter()
+            .map(|r| r.chars().count())
+            .chain([title.chars().count() + 2])
+            .max()
+            .unwrap_or(0);
+        let width = (longest as u16 + 2)
+            .min(area.width.saturating_sub(4))
+            .min(90);
+        let rect = popup::centred(area, width, rows.len() as u16 + 2);
+        frame.render_widget(ratatui::widgets::Clear, rect);
+        let inner_w = usize::from(width.saturating_sub(2));
+        let lines: Vec<Line> = rows
+            .iter()
+            .enumerate()
+            .map(|(i, r)| {
+                let style = if i == at { theme.selected } else { theme.text };
+                Line::styled(widgets::fit_middle(r, inner_w), style)
+            })
+            .collect();
+        frame.render_widget(
+            Paragraph::new(lines).block(widgets::block(title, theme, true)),
+            rect,
+        );
+    }
+
+    /// `:filter save|load|import|presets ...`: the rule list as a preset.
+    fn preset_command(&mut self, text: &str) -> Option<Outcome> {
+        let (verb, arg) = text.split_once(char::is_whitespace).unwrap_or((text, ""));
+        let arg = arg.trim();
+        let dir = || {
+            self.preset_dir
+                .clone()
+                .ok_or_else(|| preset::PresetError::NoConfigDir.to_string())
+        };
+        let esc = |s: &str| crate::escape::escape_field(s).into_owned();
+        let msg = match verb {
+            "save" if !arg.is_empty() => match dir()
+                .and_then(|d| preset::save_in(&d, arg, &self.rules).map_err(|e| e.to_string()))
+            {
+                Ok(path) => format!(
+                    "saved {} rules as {}",
+                    self.rules.len(),
+                    esc(&path.display().to_string())
+                ),
+                Err(e) => e,
+            },
+            "load" if !arg.is_empty() => {
+                match dir().and_then(|d| preset::load_in(&d, arg).map_err(|e| e.to_string())) {
+                    Ok(rules) => {
+                        let n = rules.len();
+                        self.rules = rules;
+                        self.rules_changed();
+                        format!("loaded preset {} ({n} rules)", esc(arg))
+                    }
+                    Err(e) => e,
+                }
+            }
+            "import" if !arg.is_empty() => {
+                match preset::import_procmon(std::path::Path::new(arg)) {
+                    Ok(got) => {
+                        let n = got.entries.len();
+                        self.rules.extend(got.entries);
+                        self.rules_changed();
+                        let skipped = match got.skipped.first() {
+                            Some(first) => {
+                                format!("; {} left out ({})", got.skipped.len(), esc(first))
+                            }
+                            None => String::new(),
+                        };
+                        format!("imported {n} rules from {}{skipped}", esc(arg))
+                    }
+                    Err(e) => e.to_string(),
+                }
+            }
+            "presets" => match dir() {
+                Ok(d) => {
+                    let names = preset::list_in(&d);
+                    if names.is_empty() {
+                        format!(
+                            "no presets in {} (:filter save NAME saves the rules)",
+                            esc(&d.display().to_string())
+                        )
+                    } else {
+                        format!("presets: {}", names.join(", "))
+                    }
+                }
+                Err(e) => e,
+            },
+            "save" | "load" | "import" => format!(":filter {verb} needs a name"),
+            _ => return None,
+        };
+        Some(Outcome::Message(msg))
     }
 
     /// The focused driver's events, once computed.
@@ -281,12 +608,12 @@ impl TimelinePane {
             InputKind::Filter | InputKind::Highlight => match Rule::parse(&text) {
                 Ok(rule) => {
                     self.input_error = None;
-                    if kind == InputKind::Filter {
-                        self.filter.rules.push(rule);
-                        self.refresh();
+                    let kind = if kind == InputKind::Filter {
+                        RuleKind::Filter
                     } else {
-                        self.highlight.rules.push(rule);
-                    }
+                        RuleKind::Highlight
+                    };
+                    self.add_rule(rule, kind);
                     Outcome::Consumed
                 }
                 Err(e) => {
@@ -472,9 +799,18 @@ impl TimelinePane {
         }
         let rules = self.filter.rules.len();
         let hl = self.highlight.rules.len();
-        second.push(match (rules, hl) {
-            (0, 0) => Span::styled(" no rules", theme.dim),
-            _ => Span::styled(format!(" rules: {rules} filter, {hl} highlight"), theme.key),
+        let off = self.rules.iter().filter(|r| !r.on).count();
+        let off = if off > 0 {
+            format!(", {off} off")
+        } else {
+            String::new()
+        };
+        second.push(match (rules, hl, self.rules.len()) {
+            (_, _, 0) => Span::styled(" no rules", theme.dim),
+            _ => Span::styled(
+                format!(" rules: {rules} filter, {hl} highlight{off}"),
+                theme.key,
+            ),
         });
         if let Some(f) = &self.find {
             second.push(Span::styled(format!("  find: {}", f.query), theme.dim));
@@ -487,16 +823,26 @@ impl TimelinePane {
             crate::ui::keymap::current().pane_label(crate::ui::pane_id::PaneId::Timeline, a)
         };
         let mut lines = Vec::new();
-        for r in &self.filter.rules {
+        for (i, r) in self.rules.iter().enumerate() {
+            let mark = if r.on { "[x] on  " } else { "[ ] off " };
+            let kind = match r.kind {
+                RuleKind::Filter => "filter    ",
+                RuleKind::Highlight => "highlight ",
+            };
+            let cursor = if i == self.rule_at {
+                theme.cursor()
+            } else {
+                "  "
+            };
+            let style = match (i == self.rule_at, r.on) {
+                (true, _) => theme.selected,
+                (false, true) => theme.text,
+                (false, false) => theme.dim,
+            };
             lines.push(Line::from(vec![
-                Span::styled("filter    ", theme.key),
-                Span::raw(r.to_string()),
-            ]));
-        }
-        for r in &self.highlight.rules {
-            lines.push(Line::from(vec![
-                Span::styled("highlight ", theme.key),
-                Span::raw(r.to_string()),
+                Span::styled(format!("{cursor}{mark}"), style),
+                Span::styled(kind, if r.on { theme.key } else { theme.dim }),
+                Span::styled(r.rule.to_string(), style),
             ]));
         }
         if lines.is_empty() {
@@ -511,7 +857,8 @@ impl TimelinePane {
         } else {
             lines.push(Line::styled(
                 format!(
-                    "{} removes the last rule, {} clears them all, {} hides this list",
+                    "{} on/off, {} removes the rule, {} clears all, {} hides; :filter save NAME",
+                    key(PaneAction::ToggleRule),
                     key(PaneAction::UndoRule),
                     key(PaneAction::ClearRules),
                     key(PaneAction::Rules)
@@ -543,13 +890,22 @@ impl TimelinePane {
             })
             .unwrap_or_default();
         let label = "events/time ";
-        let [l, bars, r] = Layout::horizontal([
+        // Failures in a word too, not only in the bars' colour.
+        let failed: u64 = a.failures.iter().sum();
+        let failed = if failed > 0 {
+            format!(" !{failed} failed")
+        } else {
+            String::new()
+        };
+        let [l, bars, f, r] = Layout::horizontal([
             Constraint::Length(label.len() as u16),
             Constraint::Min(8),
+            Constraint::Length(failed.chars().count() as u16),
             Constraint::Length(stall.chars().count() as u16),
         ])
         .areas(area);
         frame.render_widget(Paragraph::new(Span::styled(label, theme.dim)), l);
+        frame.render_widget(Paragraph::new(Span::styled(failed, theme.bad)), f);
         frame.render_widget(Paragraph::new(Span::styled(stall, theme.warn)), r);
         let cols = bars.width as usize;
         let n = a.events.len();
@@ -604,34 +960,9 @@ impl TimelinePane {
                 name.to_string()
             }
         };
-        // Each width of `cols` counts the gap after its column.
-        let gap = |w: usize| u16::try_from(w.saturating_sub(1)).unwrap_or(u16::MAX);
-        let mut columns = vec![
-            Column::fixed("", 1),
-            Column::fixed(label("Time of Day", SortColumn::Time), gap(cols.time)),
-            Column::fixed(label("Process", SortColumn::Process), gap(cols.process)).priority(3),
-        ];
-        if cols.pid > 0 {
-            columns.push(Column::fixed(label("PID", SortColumn::Pid), gap(cols.pid)).priority(1));
-        }
-        columns.push(Column::fixed(
-            label("Operation", SortColumn::Operation),
-            gap(cols.op),
-        ));
-        let path = Column::new(
-            label("Path", SortColumn::Path),
-            if cols.detail {
-                Width::Fill(6)
-            } else {
-                Width::Min(7)
-            },
-        );
-        columns.push(path.keep_end());
-        columns
-            .push(Column::fixed(label("Result", SortColumn::Result), gap(cols.result)).priority(2));
-        if cols.detail {
-            columns.push(Column::fill("Detail", 4));
-        }
+        // Every column, always in this order (the column chooser counts on it); on a narrow
+        // screen PID and Detail come into view by scrolling sideways.
+        let columns = timeline_columns(&cols, &label);
         let empty = if self.rows.is_empty() {
             let driver = self.focus.as_ref().filter(|_| self.driver_only);
             if self.job.is_some() {
@@ -647,9 +978,20 @@ impl TimelinePane {
                     t.key
                 )
             } else {
-                "No event matches: l lists the rules, x removes the last, c clears them; \
-                 e/o/p/d switch the toggles."
-                    .to_string()
+                let key = |a: PaneAction| {
+                    crate::ui::keymap::current().pane_label(crate::ui::pane_id::PaneId::Timeline, a)
+                };
+                format!(
+                    "No event matches: {} lists the rules ({} switches one off), {} clears them; \
+                     {}/{}/{}/{} switch the toggles.",
+                    key(PaneAction::Rules),
+                    key(PaneAction::ToggleRule),
+                    key(PaneAction::ClearRules),
+                    key(PaneAction::Failures),
+                    key(PaneAction::ImageLoads),
+                    key(PaneAction::SystemProcess),
+                    key(PaneAction::DriverOnly)
+                )
             }
         } else {
             String::new()
@@ -676,9 +1018,7 @@ impl TimelinePane {
                 time.into(),
                 proc.map_or("", |p| p.name.as_str()).into(),
             ];
-            if cols.pid > 0 {
-                cells.push(proc.map_or_else(String::new, |p| p.pid.to_string()).into());
-            }
+            cells.push(proc.map_or_else(String::new, |p| p.pid.to_string()).into());
             cells.push(op.into());
             cells.push(ix.path_of(e).into());
             let result_style = if view::is_failure(code) {
@@ -687,8 +1027,8 @@ impl TimelinePane {
                 Style::new()
             };
             cells.push(TableCell::styled(names::result_text(code), result_style));
-            if cols.detail {
-                // Only the rows on screen are decoded.
+            // Only the rows on screen are decoded, and only when Detail shows.
+            if ctx.widths.get(7).is_some_and(|w| *w > 0) {
                 let detail = self
                     .log
                     .event(e)
@@ -700,7 +1040,7 @@ impl TimelinePane {
             let style = if ctx.selected {
                 theme.selected
             } else if highlighted {
-                theme.key
+                theme.highlight
             } else {
                 theme.text
             };
@@ -708,6 +1048,7 @@ impl TimelinePane {
         });
         let mut cursor = self.cursor;
         DataTable::new(&columns)
+            .view(&self.table_view)
             .header(theme.header)
             .empty(Line::styled(empty, theme.dim))
             .render(frame, inner, &mut cursor, &source);
@@ -877,6 +1218,50 @@ impl Cols {
     }
 }
 
+/// The Timeline's columns: marker, Time of Day, Process, PID, Operation, Path, Result, Detail.
+fn timeline_columns(cols: &Cols, label: &dyn Fn(&str, SortColumn) -> String) -> Vec<Column> {
+    // Each width of `cols` counts the gap after its column.
+    let gap = |w: usize| u16::try_from(w.saturating_sub(1)).unwrap_or(u16::MAX);
+    let (pid, path, detail) = if cols.detail {
+        (
+            Column::fixed(label("PID", SortColumn::Pid), gap(cols.pid)).priority(1),
+            Column::new(label("Path", SortColumn::Path), Width::Fill(6)),
+            Column::fill("Detail", 4),
+        )
+    } else {
+        (
+            Column::fixed(label("PID", SortColumn::Pid), 5).priority(0),
+            Column::new(label("Path", SortColumn::Path), Width::Min(20)),
+            Column::fixed("Detail", 40).priority(0),
+        )
+    };
+    vec![
+        Column::fixed("", 1),
+        Column::fixed(label("Time of Day", SortColumn::Time), gap(cols.time)).short("Time"),
+        Column::fixed(label("Process", SortColumn::Process), gap(cols.process))
+            .priority(3)
+            .short("Proc"),
+        pid,
+        Column::fixed(label("Operation", SortColumn::Operation), gap(cols.op)).short("Op"),
+        path.keep_end(),
+        Column::fixed(label("Result", SortColumn::Result), gap(cols.result))
+            .priority(2)
+            .short("Res"),
+        detail,
+    ]
+}
+
+/// The column chooser's names, in [`timeline_columns`] order (the marker left out).
+const COLUMN_NAMES: [&str; 7] = [
+    "Time of Day",
+    "Process",
+    "PID",
+    "Operation",
+    "Path",
+    "Result",
+    "Detail",
+];
+
 /// 24-hour `HH:MM:SS.fffffff` for narrow tables (what the jump to a time takes).
 fn short_time(filetime: u64) -> String {
     let c = render::civil(filetime);
@@ -931,7 +1316,9 @@ impl Pane for TimelinePane {
     fn render(&mut self, frame: &mut Frame, area: Rect, ctx: &PaneContext) {
         let theme = ctx.theme;
         let input_h = if self.input.is_some() { 3 } else { 0 };
-        let error_h = u16::from(self.input.is_some() && self.input_error.is_some());
+        let error_h = u16::from(
+            self.input.is_some() && (self.input_error.is_some() || self.input_hint.is_some()),
+        );
         let rules = if self.show_rules {
             Some(self.rules_lines(theme))
         } else {
@@ -941,9 +1328,10 @@ impl Pane for TimelinePane {
             .as_ref()
             .map_or(0, |l| (l.len() as u16 + 2).min(area.height / 3));
         // The activity strip over the list when there is room (a 24-row terminal keeps it).
-        let strip_h = u16::from(area.height >= 16 && self.open.is_none());
+        let strip_h = u16::from(area.height >= 16 && self.open.is_none() && !self.zoom);
+        let (head_h, rules_h) = if self.zoom { (0, 0) } else { (2, rules_h) };
         let [head, strip, body, error, input, rules_area] = Layout::vertical([
-            Constraint::Length(2),
+            Constraint::Length(head_h),
             Constraint::Length(strip_h),
             Constraint::Min(3),
             Constraint::Length(error_h),
@@ -985,21 +1373,47 @@ impl Pane for TimelinePane {
                 Paragraph::new(Line::styled(fit(e, error.width as usize), theme.bad)),
                 error,
             );
+        } else if let (Some(h), true) = (&self.input_hint, error_h > 0) {
+            frame.render_widget(
+                Paragraph::new(Line::styled(fit(h, error.width as usize), theme.text)),
+                error,
+            );
         }
         if let Some((_, i)) = &mut self.input {
             i.render(frame, input, theme);
         }
         if let Some(lines) = rules {
+            // The list keeps its cursor row in view.
+            let inner = usize::from(rules_area.height.saturating_sub(2));
+            let skip = (self.rule_at + 1).saturating_sub(inner) as u16;
             frame.render_widget(
-                Paragraph::new(lines).block(widgets::block("Rules", theme, false)),
+                Paragraph::new(lines)
+                    .scroll((skip, 0))
+                    .block(widgets::block("Rules", theme, true)),
                 rules_area,
             );
         }
+        self.render_picker(frame, body, theme);
     }
 
     fn edit_key(&mut self, key: KeyEvent, _ctx: &PaneContext) -> Option<Outcome> {
+        if let Some(outcome) = self.picker_key(key) {
+            return Some(outcome);
+        }
         let (kind, input) = self.input.as_mut()?;
         let kind = *kind;
+        // Tab completes a rule's column, relation and action; the choices left show below.
+        if key.code == KeyCode::Tab && matches!(kind, InputKind::Filter | InputKind::Highlight) {
+            let done = preset::complete_rule(&input.text());
+            if let Some(text) = &done.text {
+                *input = LineInput::new(kind.label(), text);
+            }
+            self.input_error = None;
+            self.input_hint =
+                (!done.choices.is_empty()).then(|| format!("Tab: {}", done.choices.join(" | ")));
+            return Some(Outcome::Consumed);
+        }
+        self.input_hint = None;
         Some(match input.handle(key) {
             InputEvent::Submit(text) => {
                 self.input = None;
@@ -1018,6 +1432,21 @@ impl Pane for TimelinePane {
         use PaneAction as A;
         if self.open.is_some() {
             return self.handle_open_action(action, ctx.analysis);
+        }
+        // While the rule list shows, moves go through it.
+        if self.show_rules && !self.rules.is_empty() {
+            let last = self.rules.len() - 1;
+            let to = match action {
+                A::Down => Some((self.rule_at + 1).min(last)),
+                A::Up => Some(self.rule_at.saturating_sub(1)),
+                A::First => Some(0),
+                A::Last => Some(last),
+                _ => None,
+            };
+            if let Some(to) = to {
+                self.rule_at = to;
+                return Outcome::Consumed;
+            }
         }
         if self.cursor.act(action, self.rows.len()) {
             return Outcome::Consumed;
@@ -1039,8 +1468,56 @@ impl Pane for TimelinePane {
                 };
             }
             A::Sort => {
-                self.sort = self.sort.next();
-                self.refresh();
+                let at = SortColumn::ALL
+                    .iter()
+                    .position(|c| *c == self.sort)
+                    .unwrap_or(0);
+                self.picker = Some(Picker::Sort { at });
+            }
+            A::ValueRule => {
+                if self.selected_event().is_none() {
+                    return Outcome::Message("no event under the cursor".into());
+                }
+                self.picker = Some(Picker::Value { at: 3 });
+            }
+            A::ToggleRule => {
+                if !self.show_rules {
+                    self.show_rules = true;
+                }
+                match self.rules.get_mut(self.rule_at) {
+                    Some(r) => {
+                        r.on = !r.on;
+                        let msg = format!(
+                            "rule {} {}",
+                            crate::escape::escape_field(&r.rule.to_string()),
+                            if r.on { "on" } else { "off" }
+                        );
+                        self.rules_changed();
+                        return Outcome::Message(msg);
+                    }
+                    None => return Outcome::Message("no rules yet".into()),
+                }
+            }
+            A::Close if self.show_rules => self.show_rules = false,
+            A::Close if self.zoom => self.zoom = false,
+            A::Zoom => self.zoom = !self.zoom,
+            A::Wrap => {
+                self.table_view.wrap = !self.table_view.wrap;
+                return Outcome::Message(
+                    if self.table_view.wrap {
+                        "long cells wrap"
+                    } else {
+                        "long cells are shortened"
+                    }
+                    .into(),
+                );
+            }
+            A::Columns => self.picker = Some(Picker::Columns { at: 0 }),
+            A::ColumnsLeft | A::ColumnsRight => {
+                let cols = timeline_columns(&Cols::for_width(0), &|n, _| n.to_string());
+                if !self.table_view.scroll(action == A::ColumnsRight, &cols) {
+                    return Outcome::Message("no more columns that way".into());
+                }
             }
             A::Reverse => {
                 self.descending = !self.descending;
@@ -1059,16 +1536,25 @@ impl Pane for TimelinePane {
             A::GotoTime => self.input = start(InputKind::Time, ""),
             A::Rules => self.show_rules = !self.show_rules,
             A::UndoRule => {
-                if self.highlight.rules.pop().is_none() && self.filter.rules.pop().is_some() {
-                    self.refresh();
+                // The rule under the list's cursor while it shows, else the newest.
+                let at = if self.show_rules {
+                    self.rule_at
+                } else {
+                    self.rules.len().saturating_sub(1)
+                };
+                if at < self.rules.len() {
+                    let gone = self.rules.remove(at);
+                    self.rules_changed();
+                    return Outcome::Message(format!(
+                        "removed {}",
+                        crate::escape::escape_field(&gone.rule.to_string())
+                    ));
                 }
+                return Outcome::Message("no rules to remove".into());
             }
             A::ClearRules => {
-                self.highlight.rules.clear();
-                if !self.filter.rules.is_empty() {
-                    self.filter.rules.clear();
-                    self.refresh();
-                }
+                self.rules.clear();
+                self.rules_changed();
             }
             A::Failures => {
                 self.toggles.failures = !self.toggles.failures;
@@ -1125,7 +1611,10 @@ impl Pane for TimelinePane {
     /// `:filter RULE` adds a rule, `:sort COLUMN` sorts, `:goto TIME` jumps.
     fn command(&mut self, _ctx: &PaneContext, cmd: &Command) -> Outcome {
         match cmd {
-            Command::Filter(rule) => self.submit(InputKind::Filter, rule.clone()),
+            Command::Filter(rule) => match self.preset_command(rule.trim()) {
+                Some(outcome) => outcome,
+                None => self.submit(InputKind::Filter, rule.clone()),
+            },
             Command::Goto(time) => self.submit(InputKind::Time, time.clone()),
             Command::Sort(col) => {
                 let want = col.trim().to_ascii_lowercase();
@@ -1147,6 +1636,7 @@ impl Pane for TimelinePane {
             Command::Export { .. }
             | Command::Bugcheck(_)
             | Command::WriteReport
+            | Command::Open(_)
             | Command::Quit => Outcome::Ignored,
         }
     }
@@ -1210,7 +1700,7 @@ impl Pane for TimelinePane {
     }
 
     fn captures_input(&self) -> bool {
-        self.input.is_some()
+        self.input.is_some() || self.picker.is_some()
     }
 
     fn tick(&mut self) -> bool {

@@ -5,7 +5,8 @@
 //! filters and focus), `:filter RULE` and `:sort COLUMN` (the Timeline's, in `bsodwb pml
 //! --filter` form), `:goto TIME` (the Timeline's time of day), `:bugcheck CODE [P1..P4]` (what
 //! `bsodwb bugcheck` prints, in a popup), `:w` / `:write` (the case's Markdown report, written
-//! to `bsodwb-report.md` beside the notes), `:q` / `:quit`.
+//! to `bsodwb-report.md` beside the notes), `:open CASE` (another case in a new tab), `:q` /
+//! `:quit`.
 
 use super::input::{InputEvent, LineInput};
 use crate::ui::theme::Theme;
@@ -56,17 +57,23 @@ pub enum Command {
     Bugcheck(String),
     /// `:w`: write the case's report (`bsodwb-report.md`) beside the notes.
     WriteReport,
+    /// `:open CASE`: another case in a new tab.
+    Open(PathBuf),
     Quit,
 }
 
 /// Command names with what they take, for completion and the error message.
 const COMMANDS: &[(&str, &str)] = &[
     ("export", "csv|tsv|md|json [FILE]"),
-    ("filter", "RULE, e.g. Path ends with .sys"),
+    (
+        "filter",
+        "RULE (Path ends with .sys), save|load NAME, presets, import FILE",
+    ),
     ("sort", "COLUMN"),
     ("goto", "TIME (HH:MM:SS)"),
     ("bugcheck", "CODE [P1 P2 P3 P4]"),
     ("write", "(the case's report to bsodwb-report.md)"),
+    ("open", "CASE (a folder or file, in a new tab)"),
     ("quit", ""),
 ];
 
@@ -110,6 +117,7 @@ pub fn parse(line: &str) -> Result<Command, String> {
                 crate::report::REPORT_FILE
             ));
         }
+        "open" => Command::Open(expand_home(&need("a case folder or file")?)),
         "q" | "quit" => Command::Quit,
         "" => return Err("no command".into()),
         other => {
@@ -121,6 +129,17 @@ pub fn parse(line: &str) -> Result<Command, String> {
             ));
         }
     })
+}
+
+/// `~/x` as `$HOME/x`, as a shell would read it.
+fn expand_home(path: &str) -> PathBuf {
+    match (path.strip_prefix("~/"), std::env::var_os("HOME")) {
+        (Some(rest), Some(home)) => PathBuf::from(home).join(rest),
+        _ if path == "~" => {
+            std::env::var_os("HOME").map_or_else(|| PathBuf::from(path), PathBuf::from)
+        }
+        _ => PathBuf::from(path),
+    }
 }
 
 /// Tab completion: the longest unambiguous completion of a command name, or of `:export`'s
@@ -275,6 +294,11 @@ mod tests {
         assert_eq!(parse("w"), Ok(Command::WriteReport));
         assert_eq!(parse(" write "), Ok(Command::WriteReport));
         assert!(parse("w /etc/passwd").is_err_and(|e| e.contains("bsodwb-report.md")));
+        assert_eq!(
+            parse("open /tmp/case 2"),
+            Ok(Command::Open(PathBuf::from("/tmp/case 2")))
+        );
+        assert!(parse("open").unwrap_err().contains("needs a case"));
         assert!(
             parse("export xml")
                 .unwrap_err()

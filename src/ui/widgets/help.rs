@@ -91,7 +91,7 @@ pub fn render(
 ) {
     let single = lines(pane_title, hints, keymap, theme);
     if single.len() as u16 + 2 <= area.height {
-        let inner = draw_block(frame, area, 60, single.len() as u16, theme);
+        let inner = draw_block(frame, area, 60, single.len() as u16, "Help", theme);
         frame.render_widget(Paragraph::new(single), inner);
         return;
     }
@@ -99,11 +99,8 @@ pub fn render(
     for b in &keymap.global {
         right.push(key_line(&label(&b.key), &b.desc, theme));
     }
-    right.push(Line::raw(""));
-    right.push(Line::styled(
-        format!("Esc or {} closes", help_key(keymap)),
-        theme.dim,
-    ));
+    // The closing keys go in the frame's title: every row of a 24-line terminal holds keys.
+    let title = format!("Help (Esc or {} closes)", help_key(keymap));
     let right_w = right.iter().map(Line::width).max().unwrap_or(0) as u16 + 1;
     let width = 100.min(area.width);
     let left_w = width.saturating_sub(2 + right_w + 1);
@@ -116,7 +113,7 @@ pub fn render(
         }
     }
     let rows = left.len().max(right.len()) as u16;
-    let popup = draw_block(frame, area, width, rows, theme);
+    let popup = draw_block(frame, area, width, rows, &title, theme);
     let [l, _, r] = Layout::horizontal([
         Constraint::Length(left_w),
         Constraint::Length(1),
@@ -148,10 +145,17 @@ fn wrap(text: &str, width: usize) -> Vec<String> {
 }
 
 /// Clear and frame a centred popup of `width` and `rows` inner rows; returns its inner area.
-fn draw_block(frame: &mut Frame, area: Rect, width: u16, rows: u16, theme: &Theme) -> Rect {
+fn draw_block(
+    frame: &mut Frame,
+    area: Rect,
+    width: u16,
+    rows: u16,
+    title: &str,
+    theme: &Theme,
+) -> Rect {
     let popup = super::popup::centred(area, width, rows.saturating_add(2));
     frame.render_widget(Clear, popup);
-    let block = super::block("Help", theme, true);
+    let block = super::block(title, theme, true);
     let inner = block.inner(popup);
     frame.render_widget(block, popup);
     inner

@@ -38,6 +38,9 @@ pub enum Align {
 #[derive(Clone, Debug)]
 pub struct Column {
     pub title: String,
+    /// The title shown when the whole one does not fit ("Op" for "Operation"): a header is
+    /// shortened on purpose, never cut mid-word.
+    pub short: Option<String>,
     pub width: Width,
     pub align: Align,
     pub priority: u8,
@@ -50,6 +53,7 @@ impl Column {
     pub fn new(title: impl Into<String>, width: Width) -> Column {
         Column {
             title: title.into(),
+            short: None,
             width,
             align: Align::Left,
             priority: Column::KEEP,
@@ -82,6 +86,75 @@ impl Column {
         self.priority = priority;
         self
     }
+
+    /// The title to show when the whole one does not fit.
+    pub fn short(mut self, title: impl Into<String>) -> Column {
+        self.short = Some(title.into());
+        self
+    }
+}
+
+/// What the user chose to see of a table: columns hidden with the column chooser, and how
+/// many columns it is scrolled sideways. The first titled column (and the untitled marker
+/// columns before it) stays put, as a spreadsheet's frozen column; the scroll hides the
+/// columns after it, one by one, so the ones dropped for width come into view.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TableView {
+    /// By column index; a column past the end is shown.
+    pub hidden: Vec<bool>,
+    pub skip: usize,
+    /// Long cells wrap onto more lines instead of being cut (rows grow).
+    pub wrap: bool,
+}
+
+impl TableView {
+    /// Whether column `i` is hidden by the chooser.
+    pub fn is_hidden(&self, i: usize) -> bool {
+        self.hidden.get(i).copied().unwrap_or(false)
+    }
+
+    /// Show or hide column `i`.
+    pub fn toggle(&mut self, i: usize) {
+        if self.hidden.len() <= i {
+            self.hidden.resize(i + 1, false);
+        }
+        self.hidden[i] = !self.hidden[i];
+    }
+
+    /// The columns the view leaves out of `columns`: hidden ones, and the first `skip` of
+    /// those after the frozen column (never all of them: the last stays).
+    pub fn excluded(&self, columns: &[Column]) -> Vec<bool> {
+        let mut out: Vec<bool> = (0..columns.len()).map(|i| self.is_hidden(i)).collect();
+        let frozen = columns
+            .iter()
+            .position(|c| !c.title.is_empty())
+            .map_or(columns.len(), |i| i + 1);
+        let movable: Vec<usize> = (frozen..columns.len()).filter(|&i| !out[i]).collect();
+        for &i in movable
+            .iter()
+            .take(self.skip.min(movable.len().saturating_sub(1)))
+        {
+            out[i] = true;
+        }
+        out
+    }
+
+    /// Scroll one column right (`true`) or left; false when it cannot go further.
+    pub fn scroll(&mut self, right: bool, columns: &[Column]) -> bool {
+        let frozen = columns
+            .iter()
+            .position(|c| !c.title.is_empty())
+            .map_or(columns.len(), |i| i + 1);
+        let movable = (frozen..columns.len())
+            .filter(|&i| !self.is_hidden(i))
+            .count();
+        match right {
+            true if self.skip + 1 < movable => self.skip += 1,
+            false if self.skip > 0 => self.skip -= 1,
+            _ => return false,
+        }
+        true
+    }
 }
 
 /// The gap between two columns.
@@ -91,12 +164,15 @@ pub const SPACING: u16 = 1;
 /// lowest priorities dropped until the fixed and minimum widths (and the gaps) fit, then the
 /// rest shared by the `Min` and `Fill` columns by weight, the last of them taking the remainder.
 pub fn allocate(columns: &[Column], total: u16) -> Vec<u16> {
-    plan(columns, total).1
+    plan(columns, total, &[]).1
 }
 
-/// Which columns are kept, and the width of each.
-fn plan(columns: &[Column], total: u16) -> (Vec<bool>, Vec<u16>) {
-    let mut kept: Vec<bool> = vec![true; columns.len()];
+/// Which columns are kept, and the width of each; `excluded` columns (by index) are left out
+/// first.
+fn plan(columns: &[Column], total: u16, excluded: &[bool]) -> (Vec<bool>, Vec<u16>) {
+    let mut kept: Vec<bool> = (0..columns.len())
+        .map(|i| !excluded.get(i).copied().unwrap_or(false))
+        .collect();
     let need = |kept: &[bool]| -> u32 {
         let mut n = 0u32;
         let mut count = 0u32;
@@ -299,6 +375,7 @@ pub struct DataTable<'a> {
     columns: &'a [Column],
     header: Option<Style>,
     empty: Option<Text<'a>>,
+    view: Option<&'a TableView>,
 }
 
 impl<'a> DataTable<'a> {
@@ -308,7 +385,14 @@ impl<'a> DataTable<'a> {
             columns,
             header: None,
             empty: None,
+            view: None,
         }
+    }
+
+    /// Leave out what the user hid or scrolled past.
+    pub fn view(mut self, view: &'a TableView) -> DataTable<'a> {
+        self.view = Some(view);
+        self
     }
 
     /// Draw the column titles on the first row, in `style`.
@@ -332,30 +416,49 @@ impl<'a> DataTable<'a> {
         cursor: &mut Cursor,
         source: &S,
     ) -> Vec<u16> {
-        let (kept, widths) = plan(self.columns, area.width);
+        let excluded = self
+            .view
+            .map(|v| v.excluded(self.columns))
+            .unwrap_or_default();
+        let (kept, widths) = plan(self.columns, area.width, &excluded);
         let shown: Vec<usize> = (0..self.columns.len()).filter(|&i| kept[i]).collect();
         let header_h = u16::from(self.header.is_some()).min(area.height);
         let [head, body] =
             Layout::vertical([Constraint::Length(header_h), Constraint::Min(0)]).areas(area);
         let len = source.len();
         let range = cursor.window(len, body.height as usize);
-        let cells = |texts: Vec<TableCell>| -> Vec<Cell<'static>> {
+        let wrap = self.view.is_some_and(|v| v.wrap);
+        // Cells, and the lines the tallest takes (1 unless wrapping).
+        let cells = |texts: Vec<TableCell>| -> (Vec<Cell<'static>>, u16) {
             let mut texts = texts.into_iter();
             let mut out = Vec::with_capacity(shown.len());
+            let mut height = 1u16;
             for (i, c) in self.columns.iter().enumerate() {
                 let t = texts.next().unwrap_or_default();
                 if !kept[i] {
                     continue;
                 }
                 let w = usize::from(widths[i]);
-                let (text, align) = match c.align {
-                    Align::Left => (fit(&t.text, w), Alignment::Left),
-                    Align::Right => (fit(&t.text, w), Alignment::Right),
-                    Align::LeftKeepEnd => (fit_end(&t.text, w), Alignment::Left),
+                let align = match c.align {
+                    Align::Right => Alignment::Right,
+                    Align::Left | Align::LeftKeepEnd => Alignment::Left,
+                };
+                if wrap && display_width(&t.text) > w && w > 0 {
+                    let lines: Vec<Line<'static>> = super::popup::wrap_text(&t.text, w)
+                        .into_iter()
+                        .map(|l| Line::styled(l, t.style).alignment(align))
+                        .collect();
+                    height = height.max(u16::try_from(lines.len()).unwrap_or(u16::MAX));
+                    out.push(Cell::from(Text::from(lines)));
+                    continue;
+                }
+                let text = match c.align {
+                    Align::Left | Align::Right => fit(&t.text, w),
+                    Align::LeftKeepEnd => fit_end(&t.text, w),
                 };
                 out.push(Cell::from(Line::styled(text, t.style).alignment(align)));
             }
-            out
+            (out, height)
         };
         let constraints: Vec<Constraint> = shown
             .iter()
@@ -365,9 +468,15 @@ impl<'a> DataTable<'a> {
             let titles = self
                 .columns
                 .iter()
-                .map(|c| TableCell::from(c.title.as_str()))
+                .zip(&widths)
+                .map(|(c, &w)| match &c.short {
+                    Some(short) if display_width(&c.title) > usize::from(w) => {
+                        TableCell::from(short.as_str())
+                    }
+                    _ => TableCell::from(c.title.as_str()),
+                })
                 .collect();
-            let table = Table::new(vec![Row::new(cells(titles)).style(style)], &constraints)
+            let table = Table::new(vec![Row::new(cells(titles).0).style(style)], &constraints)
                 .column_spacing(SPACING);
             frame.render_widget(table, head);
         }
@@ -381,17 +490,113 @@ impl<'a> DataTable<'a> {
             return widths;
         }
         let mut rows = Vec::with_capacity(range.len());
-        for index in range {
+        let build = |index: usize| {
             let ctx = RowContext {
                 selected: index == cursor.selected,
                 widths: &widths,
             };
-            if let Some(r) = source.row(index, &ctx) {
-                rows.push(Row::new(cells(r.cells)).style(r.style));
+            source.row(index, &ctx).map(|r| {
+                let (c, h) = cells(r.cells);
+                (Row::new(c).style(r.style).height(h), h)
+            })
+        };
+        if wrap {
+            // Rows grow: start where the window starts, and move the start down until the
+            // selected row's last line is on screen.
+            let mut built: Vec<(Row, u16)> = Vec::new();
+            let mut start = range.start;
+            for index in range.start..len {
+                let Some(r) = build(index) else { continue };
+                built.push(r);
+                let lines = |b: &[(Row, u16)]| b.iter().map(|(_, h)| u32::from(*h)).sum::<u32>();
+                // Up to the selected row, drop rows from the top until it fits.
+                while index <= cursor.selected
+                    && built.len() > 1
+                    && lines(&built) > u32::from(body.height)
+                {
+                    built.remove(0);
+                    start += 1;
+                }
+                if index >= cursor.selected && lines(&built) >= u32::from(body.height) {
+                    break;
+                }
+            }
+            cursor.offset = start;
+            rows.extend(built.into_iter().map(|(r, _)| r));
+        } else {
+            for index in range {
+                if let Some((r, _)) = build(index) {
+                    rows.push(r);
+                }
             }
         }
         frame.render_widget(Table::new(rows, &constraints).column_spacing(SPACING), body);
         widths
+    }
+}
+
+#[cfg(test)]
+mod view_tests {
+    use super::*;
+
+    #[test]
+    fn the_view_hides_chosen_columns_and_scrolls_past_the_frozen_one() {
+        let cols = [
+            Column::fixed("", 1),
+            Column::fixed("Time", 8),
+            Column::fixed("Process", 10).priority(1),
+            Column::fixed("Path", 20).priority(2),
+            Column::fixed("Result", 10).priority(3),
+        ];
+        let mut v = TableView::default();
+        assert_eq!(v.excluded(&cols), [false; 5]);
+        // Wrapping: a long path takes as many lines as it needs, and the selected row stays
+        // on screen.
+        let wide = [Column::fixed("Path", 10), Column::fixed("N", 3)];
+        let src = rows(20, |i, _| {
+            Some(TableRow::new(
+                vec![
+                    format!("C:\\Windows\\System32\\{i}.sys").into(),
+                    i.to_string().into(),
+                ],
+                Style::new(),
+            ))
+        });
+        let wrapped = TableView {
+            wrap: true,
+            ..TableView::default()
+        };
+        let mut cursor = Cursor {
+            selected: 5,
+            ..Cursor::default()
+        };
+        let mut t = ratatui::Terminal::new(ratatui::backend::TestBackend::new(14, 9)).expect("t");
+        t.draw(|f| {
+            DataTable::new(&wide)
+                .view(&wrapped)
+                .header(Style::new())
+                .render(f, f.area(), &mut cursor, &src);
+        })
+        .expect("draw");
+        let text = format!("{}", t.backend());
+        assert!(text.contains("\"C:\\Windows 5  \""), "{text}");
+        assert!(text.contains("\"\\System32\\    \""), "{text}");
+        assert!(text.contains("5.sys"), "the selected row shows: {text}");
+        assert!(cursor.offset > 0, "{cursor:?}");
+        assert!(v.scroll(true, &cols));
+        // The marker and Time stay; Process scrolls out.
+        assert_eq!(v.excluded(&cols), [false, false, true, false, false]);
+        assert!(v.scroll(true, &cols));
+        assert!(!v.scroll(true, &cols), "the last column stays");
+        assert_eq!(v.excluded(&cols), [false, false, true, true, false]);
+        v.skip = 0;
+        v.toggle(3);
+        assert_eq!(v.excluded(&cols), [false, false, false, true, false]);
+        // Hidden columns give their width to the others: Result now fits in 30 columns.
+        let (kept, _) = plan(&cols, 34, &v.excluded(&cols));
+        assert_eq!(kept, [true, true, true, false, true]);
+        let (kept, _) = plan(&cols, 34, &[]);
+        assert!(kept.iter().filter(|k| **k).count() < 5);
     }
 }
 
