@@ -216,6 +216,31 @@ pub fn index_by_name(
     index
 }
 
+/// Remove the regular files of `dir` whose names start with `prefix` (the temp files a killed
+/// atomic save left behind); returns how many. Links with that name are left alone.
+pub fn remove_leftovers(dir: &Path, prefix: &str) -> usize {
+    let dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    let mut n = 0;
+    for e in entries.flatten() {
+        let is_temp = e.file_name().to_string_lossy().starts_with(prefix);
+        // file_type() does not follow links.
+        if is_temp
+            && e.file_type().is_ok_and(|t| t.is_file())
+            && std::fs::remove_file(e.path()).is_ok()
+        {
+            n += 1;
+        }
+    }
+    n
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -176,26 +176,7 @@ fn file_mode(_path: &Path) -> Option<u32> {
 /// Remove the temp files (`.bsodwb-notes-*`, regular files only) that a killed save left in
 /// `dir`; returns how many.
 pub fn clean_leftovers(dir: &Path) -> usize {
-    let dir = if dir.as_os_str().is_empty() {
-        Path::new(".")
-    } else {
-        dir
-    };
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return 0;
-    };
-    let mut n = 0;
-    for e in entries.flatten() {
-        let is_temp = e.file_name().to_string_lossy().starts_with(TEMP_PREFIX);
-        // file_type() does not follow links: a link with that name is left alone.
-        if is_temp
-            && e.file_type().is_ok_and(|t| t.is_file())
-            && std::fs::remove_file(e.path()).is_ok()
-        {
-            n += 1;
-        }
-    }
-    n
+    crate::input::remove_leftovers(dir, TEMP_PREFIX)
 }
 
 /// The cause of an error without the temp file's name that `tempfile` adds to its messages.

@@ -401,20 +401,7 @@ pub fn write(path: &Path, text: &str) -> Result<(), String> {
 
 /// Remove the temp files (`.bsodwb-report-*`, regular files only) a killed write left in `dir`.
 pub fn clean_leftovers(dir: &Path) -> usize {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return 0;
-    };
-    let mut n = 0;
-    for e in entries.flatten() {
-        let is_temp = e.file_name().to_string_lossy().starts_with(TEMP_PREFIX);
-        if is_temp
-            && e.file_type().is_ok_and(|t| t.is_file())
-            && std::fs::remove_file(e.path()).is_ok()
-        {
-            n += 1;
-        }
-    }
-    n
+    crate::input::remove_leftovers(dir, TEMP_PREFIX)
 }
 
 /// Build the report of `case` and write it beside the notes; returns where.

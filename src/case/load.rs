@@ -268,19 +268,24 @@ impl Case {
             }
         };
         let sig_progress = |files: usize, bytes: u64| tracker.reach(ROW_SIGNATURES, files, bytes);
+        let cx = Loader {
+            inv: &inventory,
+            say: &say,
+            problem: &problem,
+        };
         let ((mut dumps, boot_log), (event_logs, (hive, signatures))) = rayon::join(
             || {
                 rayon::join(
-                    || load_dumps(root, &inventory, &say, &problem, &|f| done(ROW_DUMPS, f)),
-                    || load_boot_log(&inventory, &say, &problem, &|f| done(ROW_BOOT_LOG, f)),
+                    || load_dumps(root, &cx, &|f| done(ROW_DUMPS, f)),
+                    || load_boot_log(&cx, &|f| done(ROW_BOOT_LOG, f)),
                 )
             },
             || {
                 rayon::join(
-                    || load_event_logs(&inventory, &say, &problem, &|f| done(ROW_EVENT_LOGS, f)),
+                    || load_event_logs(&cx, &|f| done(ROW_EVENT_LOGS, f)),
                     || {
                         rayon::join(
-                            || load_hive(&inventory, &say, &problem, &|f| done(ROW_HIVES, f)),
+                            || load_hive(&cx, &|f| done(ROW_HIVES, f)),
                             || load_signatures(root, &drivers, &say, &sig_progress),
                         )
                     },
@@ -342,13 +347,16 @@ fn readable(f: &CaseFile) -> Option<&Path> {
 
 type Done<'a> = &'a (dyn Fn(&CaseFile) + Sync);
 
-fn load_dumps(
-    root: &Path,
-    inv: &Inventory,
-    say: &(dyn Fn(String) + Sync),
-    problem: &(dyn Fn(&CaseFile, String) + Sync),
-    done: Done,
-) -> Vec<DumpArtefact> {
+/// What every artefact loader is given: the case's files, the stage line, the problem list.
+#[derive(Clone, Copy)]
+struct Loader<'a> {
+    inv: &'a Inventory,
+    say: &'a (dyn Fn(String) + Sync),
+    problem: &'a (dyn Fn(&CaseFile, String) + Sync),
+}
+
+fn load_dumps(root: &Path, cx: &Loader<'_>, done: Done) -> Vec<DumpArtefact> {
+    let Loader { inv, say, problem } = *cx;
     let symbol_path = crate::symbols::SymbolPath::from_arg_or_env(None);
     let folders: Vec<PathBuf> = vec![if root.is_file() {
         root.parent().unwrap_or(root).to_path_buf()
@@ -389,12 +397,8 @@ fn load_dumps(
 }
 
 /// The first Procmon log (by path); rollover siblings beside it join as one timeline.
-fn load_boot_log(
-    inv: &Inventory,
-    say: &(dyn Fn(String) + Sync),
-    problem: &(dyn Fn(&CaseFile, String) + Sync),
-    done: Done,
-) -> Option<(String, PmlLog)> {
+fn load_boot_log(cx: &Loader<'_>, done: Done) -> Option<(String, PmlLog)> {
+    let Loader { inv, say, problem } = *cx;
     let f = inv.of_kind(Kind::ProcmonLog).find(|f| f.local.is_some())?;
     let path = readable(f)?;
     say(format!("indexing the boot log {}", f.path));
@@ -414,12 +418,8 @@ fn load_boot_log(
     }
 }
 
-fn load_event_logs(
-    inv: &Inventory,
-    say: &(dyn Fn(String) + Sync),
-    problem: &(dyn Fn(&CaseFile, String) + Sync),
-    done: Done,
-) -> Vec<EventLog> {
+fn load_event_logs(cx: &Loader<'_>, done: Done) -> Vec<EventLog> {
+    let Loader { inv, say, problem } = *cx;
     let mut out = Vec::new();
     for f in inv.of_kind(Kind::EventLog) {
         let Some(path) = readable(f) else { continue };
@@ -439,12 +439,8 @@ fn load_event_logs(
     out
 }
 
-fn load_hive(
-    inv: &Inventory,
-    say: &(dyn Fn(String) + Sync),
-    problem: &(dyn Fn(&CaseFile, String) + Sync),
-    done: Done,
-) -> (Option<SystemHive>, Vec<BcdArtefact>) {
+fn load_hive(cx: &Loader<'_>, done: Done) -> (Option<SystemHive>, Vec<BcdArtefact>) {
+    let Loader { inv, say, problem } = *cx;
     let mut found = None;
     let mut stores = Vec::new();
     for f in inv.of_kind(Kind::RegistryHive) {
