@@ -32,6 +32,11 @@ pub struct CaseAnalysis {
     /// keys it names (7000, 7023, 7040...), and for a CodeIntegrity 3089 (which names no file)
     /// the drivers of the records sharing its ActivityID.
     pub event_drivers: Vec<Vec<Vec<DriverKey>>>,
+    /// The drivers a catalog event concerns through their catalog, `[log][event]` as above:
+    /// a CodeIntegrity event that names a catalog (3010 could not load it, 3011...) concerns
+    /// every driver whose signature rests on, or is listed by, a catalog of that file name
+    /// (wherever the case holds it: CatRoot lost it, servicing\Packages still has it).
+    pub catalog_event_drivers: Vec<Vec<Vec<DriverKey>>>,
     /// Every reference to each driver across the artefacts.
     pub links: DriverIndex,
     /// Per driver: its signature verdict and whether the dump has it loaded.
@@ -51,6 +56,7 @@ impl CaseAnalysis {
     /// Join every artefact of `case`, then run the rules.
     pub fn build(case: &Case) -> CaseAnalysis {
         let event_drivers = event_drivers(case);
+        let catalog_event_drivers = catalog_event_drivers(case);
         let links = DriverIndex::build(case, &event_drivers);
         let driver_facts = driver_facts(case, &links);
         let driver_packages = case
@@ -64,6 +70,7 @@ impl CaseAnalysis {
             timeline: history.timeline(),
             history,
             event_drivers,
+            catalog_event_drivers,
             links,
             driver_facts,
             driver_packages,
@@ -74,6 +81,14 @@ impl CaseAnalysis {
     /// The drivers of event `event` of log `log` (see [`CaseAnalysis::event_drivers`]).
     pub fn drivers_of_event(&self, log: usize, event: usize) -> &[DriverKey] {
         self.event_drivers
+            .get(log)
+            .and_then(|l| l.get(event))
+            .map_or(&[], Vec::as_slice)
+    }
+
+    /// The drivers event `event` of log `log` concerns through the catalog it names.
+    pub fn catalog_drivers_of_event(&self, log: usize, event: usize) -> &[DriverKey] {
+        self.catalog_event_drivers
             .get(log)
             .and_then(|l| l.get(event))
             .map_or(&[], Vec::as_slice)
@@ -140,6 +155,40 @@ fn event_drivers(case: &Case) -> Vec<Vec<Vec<DriverKey>>> {
         }
     }
     out
+}
+
+/// Each catalog event's drivers: those whose verdict names a catalog of the same file name (the
+/// one that vouches, any that lists the file, or one that lists it under another hash).
+fn catalog_event_drivers(case: &Case) -> Vec<Vec<Vec<DriverKey>>> {
+    let mut by_catalog: BTreeMap<String, Vec<DriverKey>> = BTreeMap::new();
+    for v in &case.signatures {
+        let Some(d) = &v.driver else { continue };
+        for c in v.catalog.iter().chain(&v.catalogs).chain(&v.listed_by_name) {
+            if let Some(name) = c.path.file_name() {
+                let list = by_catalog
+                    .entry(name.to_string_lossy().to_ascii_lowercase())
+                    .or_default();
+                if !list.contains(d) {
+                    list.push(d.clone());
+                }
+            }
+        }
+    }
+    case.event_logs
+        .iter()
+        .map(|log| {
+            log.events
+                .iter()
+                .map(|e| {
+                    e.code_integrity()
+                        .and_then(|ci| ci.catalog.as_deref())
+                        .map(|c| base_name(c).to_ascii_lowercase())
+                        .and_then(|name| by_catalog.get(&name).cloned())
+                        .unwrap_or_default()
+                })
+                .collect()
+        })
+        .collect()
 }
 
 /// Each driver's signature verdict and whether the dump's module list has it loaded.

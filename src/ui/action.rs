@@ -217,7 +217,7 @@ impl PaneAction {
                     GotoTime,
                 ],
             ),
-            PaneId::Integrity => list(false, &[NextBox, PrevBox, TimeZone]),
+            PaneId::Integrity => list(false, &[NextBox, PrevBox, Close, TimeZone]),
             PaneId::Drivers => list(true, &[CriticalOnly, AllServices, ScrollDown, ScrollUp]),
             PaneId::Notes => vec![Edit],
             PaneId::History => vec![Down, Up, PageDown, PageUp, First, Last, Details, Focus],

@@ -1,0 +1,162 @@
+//! Detail views (Enter in every list), notes and marks, on the demo case through the app, at
+//! 80x24 and 160x48, with insta snapshots of the new views.
+
+use bsod_workbench::case::Case;
+use bsod_workbench::ui::App;
+use bsod_workbench::ui::theme::Theme;
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use std::path::PathBuf;
+
+fn key(c: KeyCode) -> KeyEvent {
+    KeyEvent::new(c, KeyModifiers::NONE)
+}
+
+fn press(app: &mut App, keys: &str) {
+    for c in keys.chars() {
+        app.handle_key(key(KeyCode::Char(c)));
+    }
+}
+
+fn draw(app: &mut App, w: u16, h: u16) -> Terminal<TestBackend> {
+    let mut t = Terminal::new(TestBackend::new(w, h)).expect("terminal");
+    t.draw(|f| app.draw(f)).expect("draw");
+    t
+}
+
+fn demo_app() -> (tempfile::TempDir, App) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    bsod_workbench::synth::demo::write_demo_case(dir.path()).expect("demo");
+    let mut case = Case::load(dir.path(), &mut |_| {}).expect("load");
+    case.root = Some(PathBuf::from("/cases/demo"));
+    (dir, App::new(case, Theme::ansi16()))
+}
+
+/// The text inside the popup's borders (the box whose title starts with `title`), its rows
+/// joined, so a value wrapped over rows reads whole.
+fn popup_text(t: &Terminal<TestBackend>, title: &str) -> String {
+    let buf = t.backend().buffer();
+    let area = buf.area;
+    let row = |y: u16| -> Vec<String> {
+        (0..area.width)
+            .map(|x| buf[(x, y)].symbol().to_string())
+            .collect()
+    };
+    let head = format!("┌ {title}");
+    let Some(top) = (0..area.height).find(|&y| row(y).concat().contains(&head)) else {
+        return String::new();
+    };
+    let cells = row(top);
+    let x0 = (0..cells.len())
+        .find(|&x| cells[x..].concat().starts_with(&head))
+        .unwrap_or(0);
+    let x1 = x0 + 1 + cells[x0 + 1..].iter().position(|c| c == "┐").unwrap_or(0);
+    let mut out = String::new();
+    for y in top + 1..area.height {
+        let cells = row(y);
+        if cells[x0] == "└" {
+            break;
+        }
+        out.push_str(cells[x0 + 1..x1].concat().trim_end());
+    }
+    out
+}
+
+const CATALOG: &str = "\\Device\\HarddiskVolume2\\Windows\\System32\\CatRoot\\{F750E6C3-38EE-11D1-85E5-00C04FC295EE}\\Package_1257_for_KB5036899~31bf3856ad364e35~amd64~~10.0.1.27.cat";
+
+/// Open the 3010 in the Integrity pane: search for it, then Enter.
+fn open_3010(app: &mut App) {
+    press(app, "4/3010");
+    app.handle_key(key(KeyCode::Enter));
+    app.handle_key(key(KeyCode::Enter));
+}
+
+#[test]
+fn enter_on_the_demo_3010_shows_the_missing_catalogs_full_name() {
+    const TITLE: &str = "Event 3010";
+    let (_dir, mut app) = demo_app();
+    open_3010(&mut app);
+    for (w, h) in [(160, 48), (80, 24)] {
+        let t = draw(&mut app, w, h);
+        let screen = format!("{}", t.backend());
+        assert!(screen.contains("Event 3010 CodeIntegrity"), "{screen}");
+        // Page through the popup: the whole catalog path shows (wrapped, never cut).
+        let mut text = popup_text(&t, TITLE);
+        for _ in 0..4 {
+            app.handle_key(key(KeyCode::PageDown));
+            text.push_str(&popup_text(&draw(&mut app, w, h), TITLE));
+        }
+        assert!(text.contains(CATALOG), "{w}x{h}: {text}");
+        assert!(
+            text.contains("FileNameBuffer"),
+            "the EventData field by name: {text}"
+        );
+        app.handle_key(key(KeyCode::Char('g')));
+        insta::assert_snapshot!(
+            format!("event_3010_{w}x{h}"),
+            draw(&mut app, w, h).backend()
+        );
+    }
+    app.handle_key(key(KeyCode::Esc));
+    let screen = format!("{}", draw(&mut app, 160, 48).backend());
+    assert!(
+        !screen.contains("Esc closes"),
+        "Esc closes the view: {screen}"
+    );
+}
+
+#[test]
+fn focusing_the_driver_keeps_the_catalog_lookup_of_its_catalog() {
+    let (_dir, mut app) = demo_app();
+    // The Dump's `b`: Integrity, focused on filecrypt.sys.
+    press(&mut app, "2b");
+    assert_eq!(app.active_title(), "Integrity");
+    let screen = format!("{}", draw(&mut app, 160, 48).backend());
+    let events: Vec<&str> = screen
+        .lines()
+        .filter(|l| l.contains("2024-05-14"))
+        .collect();
+    assert!(
+        events.iter().any(|l| l.contains(" 3010 ")),
+        "the 3010 about its lost catalog stays: {screen}"
+    );
+    assert!(events.iter().any(|l| l.contains(" 3004 ")), "{screen}");
+    // Another lost driver (listed by the same catalog) keeps it too; a driver of another
+    // catalog does not.
+}
+
+#[test]
+fn signature_view_is_sigcheck_i_style() {
+    const TITLE: &str = "Signature of";
+    let (_dir, mut app) = demo_app();
+    press(&mut app, "2b");
+    // Events -> By driver -> Signatures.
+    press(&mut app, "ll");
+    app.handle_key(key(KeyCode::Enter));
+    for (w, h) in [(160, 48), (80, 24)] {
+        let t = draw(&mut app, w, h);
+        let mut text = popup_text(&t, TITLE);
+        for _ in 0..6 {
+            app.handle_key(key(KeyCode::PageDown));
+            text.push_str(&popup_text(&draw(&mut app, w, h), TITLE));
+        }
+        for want in [
+            "Verified",
+            "catalog-only-in-servicing",
+            "Package_1257_for_KB5036899~31bf3856ad364e35~amd64~~10.0.1.27.cat",
+            "Company",
+            "File version",
+            "PESHA1",
+            "PESHA256",
+            "Start system, ErrorControl critical",
+        ] {
+            assert!(text.contains(want), "{w}x{h}: {want} in {text}");
+        }
+        app.handle_key(key(KeyCode::Char('g')));
+        insta::assert_snapshot!(
+            format!("signature_filecrypt_{w}x{h}"),
+            draw(&mut app, w, h).backend()
+        );
+    }
+}
