@@ -9,6 +9,9 @@
 
 use crate::case::{Case, Inventory, Kind};
 use crate::driver::DriverKey;
+use crate::dump::analysis::Analysis as DumpAnalysis;
+use crate::dump::lmvm::VersionFacts;
+use crate::dump::{CrashDump, Module};
 use crate::findings::Finding;
 use crate::history::{History, TimelineRow};
 use crate::inf::{self, InfPackage, LinkedFile, MAX_INF_BYTES};
@@ -187,6 +190,104 @@ fn catalog_event_drivers(case: &Case) -> Vec<Vec<Vec<DriverKey>>> {
                         .unwrap_or_default()
                 })
                 .collect()
+        })
+        .collect()
+}
+
+/// What the Dump pane's module list shows beside a module, joined across the case: its link
+/// date, version resource (from a case file of the same build, else the dump's memory), the
+/// frames it has on the stack, and whether it is Microsoft's.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ModuleFacts {
+    /// The link date (`2024-04-18`), or `repro hash` for a reproducible build, whose time
+    /// stamp is a hash of the build (WinDbg says so too).
+    pub date: String,
+    pub version: Option<VersionFacts>,
+    /// Frames of the analysed stack inside the module (BlueScreenView marks such modules).
+    pub frames: usize,
+    /// `Some(false)`: not Microsoft's (by its CompanyName, or by the chain that vouches for its
+    /// file); `None`: nothing in the case tells.
+    pub microsoft: Option<bool>,
+}
+
+/// A dump module's version resource: a file of the case for the same driver and the same
+/// build (its link time stamp equals the module's), else FileVersion from the dump's memory.
+pub fn module_version(case: &Case, dump: &CrashDump, m: &Module) -> Option<VersionFacts> {
+    let file = m.key().and_then(|k| {
+        crate::signing::for_driver(&case.signatures, &k)
+            .into_iter()
+            .find(|v| v.image.as_ref().is_some_and(|i| i.timestamp == m.timestamp))
+    });
+    if let Some(v) = file
+        && let Some(img) = &v.image
+    {
+        let path = v.path.display().to_string();
+        return Some(VersionFacts {
+            file_version: img.file_version.clone(),
+            product_version: None,
+            company: img.company.clone(),
+            product: img.product.clone(),
+            description: img.description.clone(),
+            original_filename: img.original_filename.clone(),
+            source: case
+                .inventory
+                .as_ref()
+                .map_or(path.clone(), |inv| inv.shorten(&path)),
+        });
+    }
+    crate::dump::lmvm::version_in_dump(dump, m).map(|fv| VersionFacts {
+        file_version: Some(fv),
+        source: "the dump's memory (VS_FIXEDFILEINFO)".to_string(),
+        ..VersionFacts::default()
+    })
+}
+
+/// [`ModuleFacts`] of every module of `dump`, in its module order.
+pub fn module_facts(case: &Case, dump: &CrashDump, an: &DumpAnalysis) -> Vec<ModuleFacts> {
+    let crash = dump
+        .system_time
+        .map(|t| crate::filetime::FileTime(t).unix_seconds());
+    dump.modules
+        .iter()
+        .map(|m| {
+            let version = module_version(case, dump, m);
+            // The vendor: the CompanyName of this build, else of any file of the driver in
+            // the case (vendors do not change between builds), else the name of the signer
+            // that vouches for its file.
+            let files = m
+                .key()
+                .map(|k| crate::signing::for_driver(&case.signatures, &k))
+                .unwrap_or_default();
+            let company = version
+                .as_ref()
+                .and_then(|v| v.company.clone())
+                .or_else(|| {
+                    files
+                        .iter()
+                        .find_map(|v| v.image.as_ref().and_then(|i| i.company.clone()))
+                });
+            let signer = files.first().and_then(|v| {
+                v.catalog
+                    .as_ref()
+                    .and_then(|c| c.signer.clone())
+                    .or_else(|| v.embedded.signer.clone())
+            });
+            let microsoft = company
+                .or(signer)
+                .map(|c| c.to_ascii_lowercase().contains("microsoft"));
+            ModuleFacts {
+                // A time stamp after the crash is no link time either: a build hash.
+                date: if crate::dump::lmvm::reproducible_in_dump(dump, m) == Some(true) {
+                    "repro hash".to_string()
+                } else if crash.is_some_and(|c| i64::from(m.timestamp) > c) {
+                    "hash?".to_string()
+                } else {
+                    crate::dump::lmvm::link_day(m.timestamp)
+                },
+                frames: crate::dump::lmvm::frames_in(an, m),
+                microsoft,
+                version,
+            }
         })
         .collect()
 }

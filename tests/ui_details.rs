@@ -160,3 +160,70 @@ fn signature_view_is_sigcheck_i_style() {
         );
     }
 }
+
+#[test]
+fn dump_modules_show_dates_versions_stack_and_vendor_marks() {
+    let (_dir, mut app) = demo_app();
+    press(&mut app, "2l");
+    for (w, h) in [(160, 48), (80, 24)] {
+        let screen = format!("{}", draw(&mut app, w, h).backend());
+        assert!(screen.contains("Date"), "{screen}");
+        assert!(screen.contains("Stk"), "{screen}");
+        insta::assert_snapshot!(format!("dump_modules_{w}x{h}"), screen);
+    }
+    let screen = format!("{}", draw(&mut app, 160, 48).backend());
+    // nt has frames on the stack: its row carries their count in Stk.
+    let nt = screen
+        .lines()
+        .find(|l| l.contains("│ fffff") && l.contains("ntoskrnl.exe"))
+        .expect("the kernel's row");
+    // Its link date (WinDbg: Thu Jan  7 10:12:00 2021 (5FF6DE70)) and its 7 frames.
+    assert!(nt.contains("2021-01-07"), "a link date: {nt}");
+    assert!(nt.contains("ntoskrnl.exe           7 "), "{nt}");
+    // T: raw time stamps, and back.
+    press(&mut app, "T");
+    let raw = format!("{}", draw(&mut app, 160, 48).backend());
+    assert!(raw.contains("5ff6de70"), "{raw}");
+    press(&mut app, "T");
+    let body = |s: &str| s.lines().take(47).collect::<Vec<_>>().join("\n");
+    let back = format!("{}", draw(&mut app, 160, 48).backend());
+    assert_eq!(
+        body(&back),
+        body(&screen),
+        "dates again (the status line says so)"
+    );
+}
+
+#[test]
+fn module_view_is_lmvm_style() {
+    const TITLE: &str = "Module ";
+    let (_dir, mut app) = demo_app();
+    press(&mut app, "2l");
+    app.handle_key(key(KeyCode::Enter));
+    for (w, h) in [(160, 48), (80, 24)] {
+        let t = draw(&mut app, w, h);
+        let mut text = popup_text(&t, TITLE);
+        for _ in 0..3 {
+            app.handle_key(key(KeyCode::PageDown));
+            text.push_str(&popup_text(&draw(&mut app, w, h), TITLE));
+        }
+        for want in [
+            "start",
+            "end",
+            "Image path",
+            "Timestamp",
+            "CheckSum",
+            "ImageSize",
+            "module name",
+        ] {
+            assert!(text.contains(want), "{w}x{h}: {want} in {text}");
+        }
+        app.handle_key(key(KeyCode::Char('g')));
+        insta::assert_snapshot!(
+            format!("module_lmvm_{w}x{h}"),
+            draw(&mut app, w, h).backend()
+        );
+    }
+    app.handle_key(key(KeyCode::Esc));
+    assert!(!format!("{}", draw(&mut app, 160, 48).backend()).contains("(lmvm)"));
+}

@@ -144,6 +144,8 @@ pane_actions! {
     BugCheckPane => "bug-check-pane",
     /// Dump: the next dump of the case.
     NextDump => "next-dump",
+    /// Dump: module time stamps as dates or raw.
+    RawTimes => "raw-times",
     /// Timeline: add a filter rule.
     AddFilter => "add-filter",
     /// Timeline: add a highlight rule.
@@ -200,7 +202,10 @@ impl PaneAction {
         };
         match pane {
             PaneId::Overview => list(false, &[NextBox, PrevBox, Close]),
-            PaneId::Dump => list(true, &[NextBox, PrevBox, Close, BugCheckPane, NextDump]),
+            PaneId::Dump => list(
+                true,
+                &[NextBox, PrevBox, Close, BugCheckPane, NextDump, RawTimes],
+            ),
             PaneId::Timeline => list(
                 true,
                 &[
