@@ -227,3 +227,82 @@ fn module_view_is_lmvm_style() {
     app.handle_key(key(KeyCode::Esc));
     assert!(!format!("{}", draw(&mut app, 160, 48).backend()).contains("(lmvm)"));
 }
+
+#[test]
+fn a_key_appends_the_selected_event_frame_and_finding_to_the_notes_with_their_source() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    bsod_workbench::synth::demo::write_demo_case(dir.path()).expect("demo");
+    let case = Case::load(dir.path(), &mut |_| {}).expect("load");
+    let mut app = App::new(case, Theme::ansi16());
+    let notes = dir.path().join("bsodwb-notes.md");
+    // The 3010 in Integrity: its log file and record ID.
+    press(&mut app, "4/3010");
+    app.handle_key(key(KeyCode::Enter));
+    press(&mut app, "A");
+    let m = app.message.clone().unwrap_or_default();
+    assert!(
+        m.contains("Microsoft-Windows-CodeIntegrity%4Operational.evtx record 1"),
+        "{m}"
+    );
+    let text = std::fs::read_to_string(&notes).expect("notes written");
+    assert!(
+        text.contains("### Microsoft-Windows-CodeIntegrity%4Operational.evtx record 1"),
+        "{text}"
+    );
+    assert!(text.contains(" 3010 "), "{text}");
+    // A Dump frame: the dump file and frame number, the STACK_TEXT line.
+    press(&mut app, "2j");
+    press(&mut app, "A");
+    let text = std::fs::read_to_string(&notes).expect("notes");
+    assert!(text.contains("### MEMORY.DMP frame 01"), "{text}");
+    assert!(text.contains("nt!IopLoadDriver+0x2ff"), "{text}");
+    // The Overview's first finding with its evidence.
+    press(&mut app, "1A");
+    let text = std::fs::read_to_string(&notes).expect("notes");
+    assert!(text.contains("### finding 1: "), "{text}");
+    assert!(text.contains("    - "), "its clues: {text}");
+    // Appended in order, the earlier entries kept; the Notes pane shows them.
+    let a = text.find("record 1").expect("event");
+    let b = text.find("frame 01").expect("frame");
+    let c = text.find("finding 1").expect("finding");
+    assert!(a < b && b < c, "{text}");
+    press(&mut app, "6");
+    let screen = format!("{}", draw(&mut app, 160, 48).backend());
+    assert!(screen.contains("### MEMORY.DMP frame 01"), "{screen}");
+}
+
+#[test]
+fn marks_set_show_and_jump_back_in_any_list() {
+    let (_dir, mut app) = demo_app();
+    // Integrity's events: mark the third row, go to the end, jump back.
+    press(&mut app, "4jjm");
+    assert!(
+        app.message
+            .as_deref()
+            .is_some_and(|m| m.starts_with("marked row 3"))
+    );
+    press(&mut app, "G'");
+    assert_eq!(app.message.as_deref(), Some("at the mark, row 3"));
+    for (w, h) in [(160, 48), (80, 24)] {
+        let t = draw(&mut app, w, h);
+        let screen = format!("{}", t.backend());
+        // The mark sits on the box's left border, on the selected (marked) row.
+        let marked: Vec<&str> = screen.lines().filter(|l| l.starts_with("\"'")).collect();
+        assert_eq!(marked.len(), 1, "{screen}");
+        assert!(marked[0].contains("2024-05-14"), "{marked:?}");
+        insta::assert_snapshot!(format!("integrity_mark_{w}x{h}"), t.backend());
+    }
+    // The Dump's stack keeps its own mark.
+    press(&mut app, "2jm");
+    press(&mut app, "jj'");
+    assert_eq!(app.message.as_deref(), Some("at the mark, row 2"));
+    let screen = format!("{}", draw(&mut app, 80, 24).backend());
+    assert!(screen.lines().any(|l| l.starts_with("\"'*01 ")), "{screen}");
+    // A list without a mark says how to set one.
+    press(&mut app, "5'");
+    assert!(
+        app.message
+            .as_deref()
+            .is_some_and(|m| m.starts_with("no mark in this list"))
+    );
+}

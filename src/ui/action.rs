@@ -23,6 +23,12 @@ pub enum Action {
     Back,
     /// Undo a Back.
     Forward,
+    /// Set a mark on the row under the cursor of the list (`m`), shown beside it.
+    Mark,
+    /// Jump back to the list's mark (`'`).
+    JumpMark,
+    /// Append the selected finding, row, event or frame to the notes, with its source.
+    Note,
     Help,
     Quit,
 }
@@ -39,6 +45,9 @@ impl Action {
             Action::Command,
             Action::Back,
             Action::Forward,
+            Action::Mark,
+            Action::JumpMark,
+            Action::Note,
             Action::Help,
             Action::Quit,
         ]);
@@ -58,6 +67,9 @@ impl TryFrom<String> for Action {
             "command" => Action::Command,
             "back" => Action::Back,
             "forward" => Action::Forward,
+            "mark" => Action::Mark,
+            "jump-mark" => Action::JumpMark,
+            "note" => Action::Note,
             "help" => Action::Help,
             "quit" => Action::Quit,
             other => match other.strip_prefix("pane:").and_then(PaneId::from_name) {
@@ -68,7 +80,7 @@ impl TryFrom<String> for Action {
                         .map(|p| format!("pane:{}", p.name()))
                         .collect();
                     return Err(format!(
-                        "unknown action \"{}\" (known: next-pane, prev-pane, {}, clear-focus, yank, yank-view, command, back, forward, help, quit)",
+                        "unknown action \"{}\" (known: next-pane, prev-pane, {}, clear-focus, yank, yank-view, command, back, forward, mark, jump-mark, note, help, quit)",
                         crate::escape::escape_field(other),
                         panes.join(", ")
                     ));

@@ -269,6 +269,8 @@ impl App {
             Action::YankView => self.yank(true),
             Action::Back => self.go(true),
             Action::Forward => self.go(false),
+            Action::Mark | Action::JumpMark => self.mark(action == Action::Mark),
+            Action::Note => self.note(),
             Action::Command => {
                 self.message = None;
                 self.command.open();
@@ -283,6 +285,48 @@ impl App {
                 None => self.quit = true,
             },
         }
+    }
+
+    /// `m` (`set`) marks the row under the cursor of the active list; `'` jumps back to it.
+    fn mark(&mut self, set: bool) {
+        let Some(c) = self.panes.get_mut(self.active).and_then(|p| p.cursor_mut()) else {
+            self.message = Some("no list here to mark".into());
+            return;
+        };
+        self.message = Some(match (set, c.mark) {
+            (true, _) => {
+                c.mark = Some(c.selected);
+                format!(
+                    "marked row {}; {} jumps back to it",
+                    c.selected + 1,
+                    self.keymap.label_for(Action::JumpMark)
+                )
+            }
+            (false, Some(m)) => {
+                c.center(m);
+                format!("at the mark, row {}", m + 1)
+            }
+            (false, None) => format!(
+                "no mark in this list: {} sets one",
+                self.keymap.label_for(Action::Mark)
+            ),
+        });
+    }
+
+    /// `A`: append what is selected in the active pane to the notes, with its source, and save.
+    fn note(&mut self) {
+        let ctx = pane_context!(self);
+        let Some(entry) = self.panes.get(self.active).and_then(|p| p.note(&ctx)) else {
+            self.message = Some("nothing selected here to add to the notes".into());
+            return;
+        };
+        let md = entry.markdown();
+        let outcome = self.panes.iter_mut().find_map(|p| p.append_note(&md));
+        self.message = Some(match outcome {
+            Some(Outcome::Message(m)) => format!("added {} to the notes: {m}", entry.source),
+            Some(_) => format!("added {} to the notes", entry.source),
+            None => "no notes in this session".into(),
+        });
     }
 
     /// Copy from the active pane (`whole`: the whole view) to the clipboard queue.

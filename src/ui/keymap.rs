@@ -410,6 +410,9 @@ fn action_name(a: Action) -> String {
         Action::Command => "command".into(),
         Action::Back => "back".into(),
         Action::Forward => "forward".into(),
+        Action::Mark => "mark".into(),
+        Action::JumpMark => "jump-mark".into(),
+        Action::Note => "note".into(),
         Action::Help => "help".into(),
         Action::Quit => "quit".into(),
     }

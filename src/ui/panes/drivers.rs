@@ -599,6 +599,10 @@ impl Pane for DriversPane {
         Some(self.cursor.selected)
     }
 
+    fn cursor_mut(&mut self) -> Option<&mut Cursor> {
+        Some(&mut self.cursor)
+    }
+
     fn on_focus(&mut self, ctx: &PaneContext) {
         let focus = ctx.focus;
         self.focus = focus.cloned();

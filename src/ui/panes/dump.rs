@@ -694,6 +694,7 @@ impl Pane for DumpPane {
             })
             .collect();
         frame.render_widget(Paragraph::new(lines), inner);
+        widgets::cursor::draw_mark(frame, inner, &self.stack, an.stack.len());
 
         // The module list.
         let order = self.module_order(d);
@@ -931,6 +932,29 @@ impl Pane for DumpPane {
 
     fn captures_input(&self) -> bool {
         self.search.is_open()
+    }
+
+    fn cursor_mut(&mut self) -> Option<&mut Cursor> {
+        Some(match self.list {
+            List::Stack => &mut self.stack,
+            List::Modules => &mut self.modules,
+        })
+    }
+
+    /// A frame or module as STACK_TEXT / the module list shows it, its source the dump file
+    /// and the frame number or module name.
+    fn note(&self, ctx: &PaneContext) -> Option<crate::ui::pane::NoteEntry> {
+        let a = self.artefact(ctx.case)?;
+        let text = self.yank(ctx, false)?.text;
+        let source = match self.list {
+            List::Stack => format!("{} frame {:02}", a.file, self.stack.selected),
+            List::Modules => format!("{} module {}", a.file, self.selected_module(&a.dump)?.name),
+        };
+        let text = match &self.module_detail {
+            Some(d) => d.text(),
+            None => format!("    {text}"),
+        };
+        Some(crate::ui::pane::NoteEntry { text, source })
     }
 
     /// Take the download worker's news: progress into the symbol line, new analyses into view.

@@ -1187,6 +1187,68 @@ impl Pane for IntegrityPane {
         Some(self.cursors[self.active.index()].selected)
     }
 
+    fn cursor_mut(&mut self) -> Option<&mut Cursor> {
+        Some(&mut self.cursors[self.active.index()])
+    }
+
+    /// An event with its log file and record ID; a signature with its file; the open detail
+    /// view whole.
+    fn note(&self, ctx: &PaneContext) -> Option<crate::ui::pane::NoteEntry> {
+        use crate::ui::pane::NoteEntry;
+        let model = self.model.as_ref()?;
+        let focus = ctx.focus.or(self.focus.as_ref());
+        let (ev, _, sg) = IntegrityPane::visible(model, focus);
+        let sel = self.cursors[self.active.index()].selected;
+        match self.active {
+            Table::Events => {
+                let r = model.events.get(*ev.get(sel)?)?;
+                let text = match &self.detail {
+                    Some(d) => d.text(),
+                    None => format!(
+                        "{} {} {} {} {}: {} {}",
+                        r.time, r.source, r.id, r.level, r.subject, r.status, r.summary
+                    ),
+                };
+                Some(NoteEntry {
+                    text,
+                    source: format!("{} record {}", r.file, r.record),
+                })
+            }
+            Table::Signatures => {
+                let r = model.signatures.get(*sg.get(sel)?)?;
+                let file = signing::for_driver(&ctx.case.signatures, &r.driver)
+                    .first()
+                    .map(|v| v.path.display().to_string());
+                let source = match (file, &ctx.case.inventory) {
+                    (Some(f), Some(inv)) => inv.shorten(&f),
+                    (Some(f), None) => f,
+                    (None, _) => format!("Integrity pane, signature of {}", r.driver),
+                };
+                Some(NoteEntry {
+                    text: match &self.detail {
+                        Some(d) => d.text(),
+                        None => format!(
+                            "{}: {}",
+                            r.driver,
+                            r.reason
+                                .as_deref()
+                                .unwrap_or("no file of this driver in the case")
+                        ),
+                    },
+                    source,
+                })
+            }
+            Table::Drivers => {
+                let t = self.table(ctx)?;
+                let row = t.rows.get(sel)?;
+                Some(NoteEntry {
+                    text: row.join(" "),
+                    source: format!("Integrity pane, events of {}", row.first()?),
+                })
+            }
+        }
+    }
+
     fn on_focus(&mut self, ctx: &PaneContext) {
         self.focus = ctx.focus.cloned();
         self.cursors = [Cursor::default(); 3];

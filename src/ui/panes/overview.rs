@@ -215,9 +215,15 @@ impl Pane for OverviewPane {
                 };
                 let focused = f.driver.is_some() && f.driver.as_ref() == ctx.focus;
                 // Severity in a word as well as a colour (palettes and NO_COLOR lose colours).
+                // A marked finding (m) leads with the mark.
+                let mark = if self.finding.mark == Some(i) {
+                    "'"
+                } else {
+                    ""
+                };
                 flines.push(Line::styled(
                     fit(
-                        &format!("{} {}", severity_tag(f.severity), f.title),
+                        &format!("{mark}{} {}", severity_tag(f.severity), f.title),
                         found.width.saturating_sub(2) as usize,
                     ),
                     if selected {
@@ -337,6 +343,7 @@ impl Pane for OverviewPane {
             })
             .collect();
         frame.render_widget(Paragraph::new(lines), inner);
+        widgets::cursor::draw_mark(frame, inner, &self.cursor, files.len());
 
         // One line a problem (Enter shows it whole), scrolled to keep the cursor in view.
         let title = if problems.is_empty() {
@@ -372,6 +379,7 @@ impl Pane for OverviewPane {
             }
         }
         frame.render_widget(Paragraph::new(plines), inner);
+        widgets::cursor::draw_mark(frame, inner, &self.problem, problems.len());
         self.search.render(frame, search_area, theme);
         // The popup goes over everything else.
         if self.detail {
@@ -521,6 +529,49 @@ impl Pane for OverviewPane {
 
     /// `y`: the selected finding's fix (else the finding), file path or load problem; `Y`:
     /// every finding as `bsodwb analyze` prints them, then the load problems.
+    fn cursor_mut(&mut self) -> Option<&mut Cursor> {
+        Some(match self.list {
+            List::Findings => &mut self.finding,
+            List::Files => &mut self.cursor,
+            List::Problems => &mut self.problem,
+        })
+    }
+
+    /// A finding with every clue (each naming its artefact) and the fix; a file with its
+    /// path; a load problem with its file.
+    fn note(&self, ctx: &PaneContext) -> Option<crate::ui::pane::NoteEntry> {
+        use crate::ui::pane::NoteEntry;
+        Some(match self.list(ctx) {
+            List::Findings => {
+                let f = ctx.analysis.findings.get(self.finding.selected)?;
+                NoteEntry {
+                    text: f.to_text(),
+                    source: format!("finding {}: {}", self.finding.selected + 1, f.title),
+                }
+            }
+            List::Files => {
+                let f = files_of(ctx.case).get(self.cursor.selected)?.clone();
+                NoteEntry {
+                    text: format!(
+                        "- {} ({}, {} bytes): {}",
+                        f.path,
+                        f.kind.as_str(),
+                        f.size,
+                        f.detail
+                    ),
+                    source: f.path.clone(),
+                }
+            }
+            List::Problems => {
+                let p = ctx.case.problems.get(self.problem.selected)?;
+                NoteEntry {
+                    text: p.message.clone(),
+                    source: format!("load problem: {}", p.path),
+                }
+            }
+        })
+    }
+
     fn yank(&self, ctx: &PaneContext, whole: bool) -> Option<Yank> {
         let findings = &ctx.analysis.findings;
         if whole {
