@@ -306,3 +306,71 @@ fn marks_set_show_and_jump_back_in_any_list() {
             .is_some_and(|m| m.starts_with("no mark in this list"))
     );
 }
+
+/// The selected rows (reversed) inside boxes.
+fn selected_rows(t: &Terminal<TestBackend>) -> Vec<String> {
+    let buf = t.backend().buffer();
+    let area = buf.area;
+    (0..area.height)
+        .filter(|&y| {
+            buf[(1, y)]
+                .modifier
+                .contains(ratatui::style::Modifier::REVERSED)
+        })
+        .map(|y| {
+            (0..area.width)
+                .map(|x| buf[(x, y)].symbol().to_string())
+                .collect::<String>()
+        })
+        .filter(|r| r.starts_with('│'))
+        .collect()
+}
+
+#[test]
+fn evidence_lines_jump_to_their_source_row_and_back_returns() {
+    let (_dir, mut app) = demo_app();
+    // The filecrypt.sys finding (the second): its clues, the CodeIntegrity event first.
+    press(&mut app, "1j");
+    app.handle_key(key(KeyCode::Enter));
+    press(&mut app, "l");
+    for (w, h) in [(160, 48), (80, 24)] {
+        insta::assert_snapshot!(
+            format!("evidence_clue_{w}x{h}"),
+            draw(&mut app, w, h).backend()
+        );
+    }
+    app.handle_key(key(KeyCode::Enter));
+    assert_eq!(app.active_title(), "Integrity");
+    let t = draw(&mut app, 160, 48);
+    let rows = selected_rows(&t);
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert!(
+        rows[0].contains(" 3004 ") && rows[0].contains("filecrypt.sys"),
+        "{rows:?}"
+    );
+    // Back: the Overview, the evidence still open; the next clue (its signature) opens the
+    // signatures table on filecrypt.sys.
+    app.handle_key(key(KeyCode::Backspace));
+    assert_eq!(app.active_title(), "Overview");
+    press(&mut app, "l");
+    app.handle_key(key(KeyCode::Enter));
+    assert_eq!(app.active_title(), "Integrity");
+    let rows = selected_rows(&draw(&mut app, 160, 48));
+    assert!(
+        rows.iter()
+            .any(|r| r.contains("filecrypt.sys") && r.contains("catalog-only-in-servicing")),
+        "{rows:?}"
+    );
+    // The bug check's faulting frame opens the Dump on frame 01.
+    app.handle_key(key(KeyCode::Backspace));
+    app.handle_key(key(KeyCode::Esc));
+    press(&mut app, "k");
+    app.handle_key(key(KeyCode::Enter));
+    press(&mut app, "h");
+    app.handle_key(key(KeyCode::Enter));
+    assert_eq!(app.active_title(), "Dump");
+    let rows = selected_rows(&draw(&mut app, 160, 48));
+    assert!(rows.iter().any(|r| r.starts_with("│*01 ")), "{rows:?}");
+    app.handle_key(key(KeyCode::Backspace));
+    assert_eq!(app.active_title(), "Overview");
+}

@@ -489,6 +489,18 @@ impl EventLog {
             .unwrap_or_default()
     }
 
+    /// [`EventLog::by_driver`] with each event's index in `events`.
+    pub fn by_driver_indexed(&self, driver: &DriverKey) -> Vec<(usize, &Event)> {
+        self.by_driver
+            .get(driver)
+            .map(|ix| {
+                ix.iter()
+                    .filter_map(|&i| self.events.get(i).map(|e| (i, e)))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
     /// The events that name the service key `name` (case-insensitive), time-ordered.
     pub fn by_service(&self, name: &str) -> Vec<&Event> {
         self.by_service

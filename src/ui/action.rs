@@ -107,6 +107,8 @@ pub enum Outcome {
     Message(String),
     /// Open dump `n` of the case (`case.dumps[n]`) in the Dump pane.
     OpenDump(usize),
+    /// Show the row a clue comes from in its pane (an evidence line of a finding).
+    Reveal(crate::findings::SourceRef),
 }
 
 /// Declares [`PaneAction`] and its keymap names once: `Variant => "name"`, with its docs.

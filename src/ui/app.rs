@@ -599,6 +599,31 @@ impl App {
                 self.active = i.min(self.panes.len().saturating_sub(1));
             }
             Outcome::Message(m) => self.message = Some(m),
+            Outcome::Reveal(src) => self.reveal(&src),
+        }
+    }
+
+    /// Open the pane that shows `src` on its row (Back returns to the finding).
+    fn reveal(&mut self, src: &crate::findings::SourceRef) {
+        use crate::findings::SourceRef as S;
+        let pane = match src {
+            S::Dump { .. } | S::Frame { .. } => PaneId::Dump,
+            S::Event { .. } | S::Signature { .. } => PaneId::Integrity,
+            S::Service { .. } => PaneId::Drivers,
+        };
+        let i = pane.index();
+        let ctx = pane_context!(self);
+        let Some(p) = self.panes.get_mut(i) else {
+            return;
+        };
+        if p.reveal(src, &ctx) {
+            self.active = i;
+            self.message = Some(format!("{}: the clue's row", pane.title()));
+        } else {
+            self.message = Some(format!(
+                "the {} pane does not show this row (under the focus?)",
+                pane.title()
+            ));
         }
     }
 

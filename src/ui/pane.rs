@@ -160,6 +160,12 @@ pub trait Pane {
         None
     }
 
+    /// Select the row `source` names (an event, a frame, a signature, a service); false when
+    /// the pane does not show it.
+    fn reveal(&mut self, _source: &crate::findings::SourceRef, _ctx: &PaneContext) -> bool {
+        false
+    }
+
     /// Show dump `index` of the case (the Dump pane; others ignore it).
     fn open_dump(&mut self, _index: usize) {}
 

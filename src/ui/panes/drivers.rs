@@ -603,6 +603,27 @@ impl Pane for DriversPane {
         Some(&mut self.cursor)
     }
 
+    /// A driver's service row.
+    fn reveal(&mut self, source: &crate::findings::SourceRef, ctx: &PaneContext) -> bool {
+        let crate::findings::SourceRef::Service { driver } = source else {
+            return false;
+        };
+        let hive = ctx.case.hive.as_ref();
+        self.sync(hive);
+        let Some(hive) = hive else { return false };
+        match self.rows.iter().position(|&i| {
+            hive.services
+                .get(i)
+                .is_some_and(|s| s.driver.as_ref() == Some(driver))
+        }) {
+            Some(pos) => {
+                self.cursor.center(pos);
+                true
+            }
+            None => false,
+        }
+    }
+
     fn on_focus(&mut self, ctx: &PaneContext) {
         let focus = ctx.focus;
         self.focus = focus.cloned();

@@ -934,6 +934,33 @@ impl Pane for DumpPane {
         self.search.is_open()
     }
 
+    /// A dump's bug check (its first frame) or one frame of its stack.
+    fn reveal(&mut self, source: &crate::findings::SourceRef, ctx: &PaneContext) -> bool {
+        use crate::findings::SourceRef as S;
+        let (dump, frame) = match source {
+            S::Dump { dump } => (*dump, None),
+            S::Frame { dump, frame } => (*dump, Some(*frame)),
+            _ => return false,
+        };
+        if dump >= ctx.case.dumps.len() {
+            return false;
+        }
+        self.open_dump(dump);
+        self.list = List::Stack;
+        if let Some(f) = frame {
+            let over = self.refreshed();
+            let Some(a) = self.artefact(ctx.case) else {
+                return false;
+            };
+            let an = over.as_deref().unwrap_or(&a.analysis);
+            match an.stack.iter().position(|x| x.index == f) {
+                Some(row) => self.stack.center(row),
+                None => return false,
+            }
+        }
+        true
+    }
+
     fn cursor_mut(&mut self) -> Option<&mut Cursor> {
         Some(match self.list {
             List::Stack => &mut self.stack,

@@ -1191,6 +1191,39 @@ impl Pane for IntegrityPane {
         Some(&mut self.cursors[self.active.index()])
     }
 
+    /// An event (by log and index) in the events table, a driver's row in the signatures.
+    fn reveal(&mut self, source: &crate::findings::SourceRef, ctx: &PaneContext) -> bool {
+        use crate::findings::SourceRef as S;
+        let focus = ctx.focus.or(self.focus.as_ref()).cloned();
+        let model = self.model(ctx);
+        let (ev, _, sg) = IntegrityPane::visible(&model, focus.as_ref());
+        let (table, row) = match source {
+            S::Event { log, event, .. } => (
+                Table::Events,
+                ev.iter().position(|&i| {
+                    model
+                        .events
+                        .get(i)
+                        .is_some_and(|r| r.log == *log && r.index == *event)
+                }),
+            ),
+            S::Signature { driver } => (
+                Table::Signatures,
+                sg.iter()
+                    .position(|&i| model.signatures.get(i).is_some_and(|r| r.driver == *driver)),
+            ),
+            _ => return false,
+        };
+        let Some(row) = row else { return false };
+        self.detail = None;
+        self.active = table;
+        if table != Table::Events {
+            self.lower = table;
+        }
+        self.cursors[table.index()].center(row);
+        true
+    }
+
     /// An event with its log file and record ID; a signature with its file; the open detail
     /// view whole.
     fn note(&self, ctx: &PaneContext) -> Option<crate::ui::pane::NoteEntry> {

@@ -22,8 +22,8 @@ pub fn lines(
     }
     out.push(Line::raw(""));
     out.push(Line::styled("Everywhere", theme.header));
-    for b in &keymap.global {
-        out.push(key_line(&label(&b.key), &b.desc, theme));
+    for h in keymap.global_hints() {
+        out.push(key_line(&h.key, &h.desc, theme));
     }
     out.push(Line::raw(""));
     out.push(Line::styled(
@@ -96,8 +96,8 @@ pub fn render(
         return;
     }
     let mut right = vec![Line::styled("Everywhere", theme.header)];
-    for b in &keymap.global {
-        right.push(key_line(&label(&b.key), &b.desc, theme));
+    for h in keymap.global_hints() {
+        right.push(key_line(&h.key, &h.desc, theme));
     }
     right.push(Line::raw(""));
     right.push(Line::styled(
