@@ -906,6 +906,18 @@ mod tests {
                 ),
                 Action::Help => assert!(app.help, "{what}"),
                 Action::Quit => assert!(app.quit, "{what}"),
+                // The empty case's Timeline has no list: nothing to mark, no event to add to
+                // the notes.
+                Action::Mark | Action::JumpMark => assert_eq!(
+                    app.message.as_deref(),
+                    Some("no list here to mark"),
+                    "{what}"
+                ),
+                Action::Note => assert_eq!(
+                    app.message.as_deref(),
+                    Some("nothing selected here to add to the notes"),
+                    "{what}"
+                ),
             }
             assert_eq!(app.quit, b.action == Action::Quit, "{what}");
             assert_eq!(app.help, b.action == Action::Help, "{what}");
@@ -927,9 +939,29 @@ mod tests {
             app.handle_key(key_event(help).expect("help key"));
             assert!(app.help);
             let text = screen(&mut app, size.0, size.1);
-            for b in &keymap.global {
-                let line = format!("  {:<12}{}", keymap::label(&b.key), b.desc);
+            // Adjacent keys of one description share a line.
+            for h in keymap.global_hints() {
+                let key = if h.key.chars().count() >= 12 {
+                    format!("{} ", h.key)
+                } else {
+                    h.key.clone()
+                };
+                let line = format!("  {key:<12}{}", h.desc);
                 assert!(text.contains(&line), "{size:?}: `?` lacks {line:?}\n{text}");
+                for k in h.key.split('/') {
+                    assert!(
+                        keymap.global.iter().any(|b| keymap::label(&b.key) == k),
+                        "{k}"
+                    );
+                }
+            }
+            for b in &keymap.global {
+                assert!(
+                    keymap.global_hints().iter().any(|h| h.desc == b.desc
+                        && h.key.split('/').any(|k| k == keymap::label(&b.key))),
+                    "{:?} has a help line",
+                    b.key
+                );
             }
             // The same key closes it.
             app.handle_key(key_event(help).expect("help key"));

@@ -69,6 +69,9 @@ impl Sort {
     }
 }
 
+/// Module facts built for (dump index, analysis refreshed with symbols).
+type FactsCache = ((usize, bool), Arc<Vec<ModuleFacts>>);
+
 pub struct DumpPane {
     /// Which of the case's dumps is shown (`d` cycles).
     dump: usize,
@@ -94,7 +97,7 @@ pub struct DumpPane {
     symbol_line: Option<String>,
     /// What the module list shows beside each module (date, version, company, frames on the
     /// stack), by dump index and whether a refreshed analysis was used; built on first draw.
-    facts: Option<((usize, bool), Arc<Vec<ModuleFacts>>)>,
+    facts: Option<FactsCache>,
     /// Module time stamps raw (hex) rather than as dates.
     raw_times: bool,
     /// A module's `lmvm` view (Enter on the module list).

@@ -1,7 +1,7 @@
 //! The help overlay: generated from the keymap (the global keys and the active pane's section),
 //! never by hand; keys are named as users type them (`Shift-Tab`, `PgDn`, `Enter`).
 
-use super::super::keymap::{Keymap, label};
+use super::super::keymap::Keymap;
 use super::super::pane::Hint;
 use super::super::theme::Theme;
 use ratatui::Frame;
