@@ -58,7 +58,8 @@ fn popup_text(t: &Terminal<TestBackend>, title: &str) -> String {
         if cells[x0] == "└" {
             break;
         }
-        out.push_str(cells[x0 + 1..x1].concat().trim_end());
+        // Wrapped values hang under their first line: the row's text without its indent.
+        out.push_str(cells[x0 + 1..x1].concat().trim());
     }
     out
 }
@@ -373,4 +374,37 @@ fn evidence_lines_jump_to_their_source_row_and_back_returns() {
     assert!(rows.iter().any(|r| r.starts_with("│*01 ")), "{rows:?}");
     app.handle_key(key(KeyCode::Backspace));
     assert_eq!(app.active_title(), "Overview");
+}
+
+#[test]
+fn drivers_enter_shows_the_service_and_its_signature() {
+    const TITLE: &str = "Service FileCrypt";
+    let (_dir, mut app) = demo_app();
+    // Focused on filecrypt.sys, the Drivers pane opens on its service.
+    press(&mut app, "2b5");
+    assert_eq!(app.active_title(), "Drivers");
+    app.handle_key(key(KeyCode::Enter));
+    for (w, h) in [(160, 48), (80, 24)] {
+        let mut text = popup_text(&draw(&mut app, w, h), TITLE);
+        for _ in 0..6 {
+            app.handle_key(key(KeyCode::PageDown));
+            text.push_str(&popup_text(&draw(&mut app, w, h), TITLE));
+        }
+        for want in [
+            "ErrorControl",
+            "critical",
+            "FSFilter Encryption",
+            "catalog-only-in-servicing",
+            "PESHA256",
+        ] {
+            assert!(text.contains(want), "{w}x{h}: {want} in {text}");
+        }
+        app.handle_key(key(KeyCode::Char('g')));
+        insta::assert_snapshot!(
+            format!("drivers_service_{w}x{h}"),
+            draw(&mut app, w, h).backend()
+        );
+    }
+    app.handle_key(key(KeyCode::Esc));
+    assert!(!format!("{}", draw(&mut app, 160, 48).backend()).contains(TITLE));
 }

@@ -237,7 +237,10 @@ impl PaneAction {
                 ],
             ),
             PaneId::Integrity => list(false, &[NextBox, PrevBox, Close, TimeZone]),
-            PaneId::Drivers => list(true, &[CriticalOnly, AllServices, ScrollDown, ScrollUp]),
+            PaneId::Drivers => list(
+                true,
+                &[Close, CriticalOnly, AllServices, ScrollDown, ScrollUp],
+            ),
             PaneId::Notes => vec![Edit],
             PaneId::History => vec![Down, Up, PageDown, PageUp, First, Last, Details, Focus],
         }

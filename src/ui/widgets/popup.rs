@@ -215,11 +215,25 @@ impl Detail {
         for (k, v) in &self.fields {
             let value = crate::escape::escape_field(v).into_owned();
             let label = crate::escape::escape_field(k).into_owned();
-            let line = Line::from(vec![
-                Span::styled(format!("{label:<label_w$} "), theme.header),
-                Span::styled(value, theme.text),
-            ]);
-            rows.extend(wrap_line(&line, iw));
+            let lead = format!("{label:<label_w$} ");
+            let lead_w = lead.chars().count();
+            // The value wraps under itself (a hanging indent), unless the label leaves it no room.
+            if lead_w + 16 <= iw {
+                for (i, part) in wrap_text(&value, iw - lead_w).into_iter().enumerate() {
+                    let head = if i == 0 {
+                        Span::styled(lead.clone(), theme.header)
+                    } else {
+                        Span::raw(" ".repeat(lead_w))
+                    };
+                    rows.push(Line::from(vec![head, Span::styled(part, theme.text)]));
+                }
+            } else {
+                let line = Line::from(vec![
+                    Span::styled(lead, theme.header),
+                    Span::styled(value, theme.text),
+                ]);
+                rows.extend(wrap_line(&line, iw));
+            }
         }
         // "Esc closes" while the title leaves room for the rows shown ("1-18 of 30 ...").
         let title = if self.title.chars().count() + 50 <= usize::from(w) {
