@@ -267,6 +267,15 @@ fn a_key_appends_the_selected_event_frame_and_finding_to_the_notes_with_their_so
     let b = text.find("frame 01").expect("frame");
     let c = text.find("finding 1").expect("finding");
     assert!(a < b && b < c, "{text}");
+    // A service row of the Drivers pane: the hive file and the service's key.
+    press(&mut app, "5");
+    draw(&mut app, 80, 24);
+    press(&mut app, "A");
+    let text = std::fs::read_to_string(&notes).expect("notes");
+    assert!(
+        text.contains("### SYSTEM ControlSet001\\Services\\"),
+        "{text}"
+    );
     press(&mut app, "6");
     let screen = format!("{}", draw(&mut app, 160, 48).backend());
     assert!(screen.contains("### MEMORY.DMP frame 01"), "{screen}");

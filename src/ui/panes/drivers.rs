@@ -659,6 +659,31 @@ impl Pane for DriversPane {
         Some(&mut self.cursor)
     }
 
+    /// A service's configuration (its detail view when open), its source the hive file and
+    /// the service's key.
+    fn note(&self, ctx: &PaneContext) -> Option<crate::ui::pane::NoteEntry> {
+        let hive = ctx.case.hive.as_ref()?;
+        let s = hive.services.get(*self.rows.get(self.cursor.selected)?)?;
+        let text = match &self.detail {
+            Some(d) => d.text(),
+            None => {
+                let c = service_cells(s);
+                format!(
+                    "- Start {}, Type {}, ErrorControl {}, Group {}, ImagePath {}",
+                    c[1], c[2], c[3], c[4], c[5]
+                )
+            }
+        };
+        let file = hive.path.file_name().map_or_else(
+            || "SYSTEM".to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        );
+        Some(crate::ui::pane::NoteEntry {
+            text,
+            source: format!("{file} {}\\Services\\{}", hive.control_set.key, s.name),
+        })
+    }
+
     /// A driver's service row.
     fn reveal(&mut self, source: &crate::findings::SourceRef, ctx: &PaneContext) -> bool {
         let crate::findings::SourceRef::Service { driver } = source else {

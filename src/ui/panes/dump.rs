@@ -606,27 +606,8 @@ impl Pane for DumpPane {
         // The culprit line says when it rests on a frame the unwinder did not find (a stack
         // scan or frame-pointer guess) or below frames it could not verify.
         let shaky = an
-            .faulting_frame
-            .and_then(|i| an.stack.iter().find(|f| f.index == i))
-            .map_or(String::new(), |c| {
-                let above = an
-                    .stack
-                    .iter()
-                    .filter(|f| f.index < c.index && !f.trusted())
-                    .count();
-                let mut notes = Vec::new();
-                if !matches!(c.method, FrameMethod::Unwind | FrameMethod::Trap) || !c.trusted() {
-                    notes.push(format!("a {} frame", c.walk_label()));
-                }
-                if above > 0 {
-                    notes.push(format!("{above} unverified frame(s) above it"));
-                }
-                if notes.is_empty() {
-                    String::new()
-                } else {
-                    format!(" (rests on {})", notes.join(", "))
-                }
-            });
+            .culprit_basis()
+            .map_or(String::new(), |b| format!(" (rests on {b})"));
         let l2 = format!(
             "SYMBOL_NAME {}  MODULE {}  IMAGE {} {}  FAULTING {}{shaky}  BUCKET {}",
             opt(&an.symbol_name),
