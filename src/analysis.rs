@@ -213,6 +213,15 @@ pub struct ModuleFacts {
 /// A dump module's version resource: a file of the case for the same driver and the same
 /// build (its link time stamp equals the module's), else FileVersion from the dump's memory.
 pub fn module_version(case: &Case, dump: &CrashDump, m: &Module) -> Option<VersionFacts> {
+    version_with(case, m, || crate::dump::lmvm::version_in_dump(dump, m))
+}
+
+/// [`module_version`] with the dump's FileVersion given lazily (read only without a case file).
+fn version_with(
+    case: &Case,
+    m: &Module,
+    in_dump: impl FnOnce() -> Option<String>,
+) -> Option<VersionFacts> {
     let file = m.key().and_then(|k| {
         crate::signing::for_driver(&case.signatures, &k)
             .into_iter()
@@ -235,7 +244,7 @@ pub fn module_version(case: &Case, dump: &CrashDump, m: &Module) -> Option<Versi
                 .map_or(path.clone(), |inv| inv.shorten(&path)),
         });
     }
-    crate::dump::lmvm::version_in_dump(dump, m).map(|fv| VersionFacts {
+    in_dump().map(|fv| VersionFacts {
         file_version: Some(fv),
         source: "the dump's memory (VS_FIXEDFILEINFO)".to_string(),
         ..VersionFacts::default()
@@ -250,7 +259,10 @@ pub fn module_facts(case: &Case, dump: &CrashDump, an: &DumpAnalysis) -> Vec<Mod
     dump.modules
         .iter()
         .map(|m| {
-            let version = module_version(case, dump, m);
+            // One read of the image's headers in the dump: its FileVersion and whether its
+            // time stamp is a build hash.
+            let (dump_version, repro) = crate::dump::lmvm::image_in_dump(dump, m);
+            let version = version_with(case, m, || dump_version);
             // The vendor: the CompanyName of this build, else of any file of the driver in
             // the case (vendors do not change between builds), else the name of the signer
             // that vouches for its file.
@@ -277,7 +289,7 @@ pub fn module_facts(case: &Case, dump: &CrashDump, an: &DumpAnalysis) -> Vec<Mod
                 .map(|c| c.to_ascii_lowercase().contains("microsoft"));
             ModuleFacts {
                 // A time stamp after the crash is no link time either: a build hash.
-                date: if crate::dump::lmvm::reproducible_in_dump(dump, m) == Some(true) {
+                date: if repro == Some(true) {
                     "repro hash".to_string()
                 } else if crash.is_some_and(|c| i64::from(m.timestamp) > c) {
                     "hash?".to_string()

@@ -67,6 +67,18 @@ pub fn reproducible_in_dump(dump: &CrashDump, m: &Module) -> Option<bool> {
     .is_reproducible()
 }
 
+/// FileVersion and whether it is a reproducible build, from one read of the image in the
+/// dump's memory (`(None, None)` when the dump does not hold its headers).
+pub fn image_in_dump(dump: &CrashDump, m: &Module) -> (Option<String>, Option<bool>) {
+    match Image::load(ImageSource::Memory {
+        memory: &dump.memory,
+        base: m.base,
+    }) {
+        Some(img) => (img.version(), img.is_reproducible()),
+        None => (None, None),
+    }
+}
+
 /// How many frames of the stack run in `m`.
 pub fn frames_in(an: &Analysis, m: &Module) -> usize {
     an.stack.iter().filter(|f| m.contains(f.ip)).count()
