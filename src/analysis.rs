@@ -9,6 +9,9 @@
 
 use crate::case::{Case, Inventory, Kind};
 use crate::driver::DriverKey;
+use crate::dump::analysis::Analysis as DumpAnalysis;
+use crate::dump::lmvm::VersionFacts;
+use crate::dump::{CrashDump, Module};
 use crate::findings::Finding;
 use crate::history::{History, TimelineRow};
 use crate::inf::{self, InfPackage, LinkedFile, MAX_INF_BYTES};
@@ -32,6 +35,11 @@ pub struct CaseAnalysis {
     /// keys it names (7000, 7023, 7040...), and for a CodeIntegrity 3089 (which names no file)
     /// the drivers of the records sharing its ActivityID.
     pub event_drivers: Vec<Vec<Vec<DriverKey>>>,
+    /// The drivers a catalog event concerns through their catalog, `[log][event]` as above:
+    /// a CodeIntegrity event that names a catalog (3010 could not load it, 3011...) concerns
+    /// every driver whose signature rests on, or is listed by, a catalog of that file name
+    /// (wherever the case holds it: CatRoot lost it, servicing\Packages still has it).
+    pub catalog_event_drivers: Vec<Vec<Vec<DriverKey>>>,
     /// Every reference to each driver across the artefacts.
     pub links: DriverIndex,
     /// Per driver: its signature verdict and whether the dump has it loaded.
@@ -51,6 +59,7 @@ impl CaseAnalysis {
     /// Join every artefact of `case`, then run the rules.
     pub fn build(case: &Case) -> CaseAnalysis {
         let event_drivers = event_drivers(case);
+        let catalog_event_drivers = catalog_event_drivers(case);
         let links = DriverIndex::build(case, &event_drivers);
         let driver_facts = driver_facts(case, &links);
         let driver_packages = case
@@ -64,6 +73,7 @@ impl CaseAnalysis {
             timeline: history.timeline(),
             history,
             event_drivers,
+            catalog_event_drivers,
             links,
             driver_facts,
             driver_packages,
@@ -74,6 +84,14 @@ impl CaseAnalysis {
     /// The drivers of event `event` of log `log` (see [`CaseAnalysis::event_drivers`]).
     pub fn drivers_of_event(&self, log: usize, event: usize) -> &[DriverKey] {
         self.event_drivers
+            .get(log)
+            .and_then(|l| l.get(event))
+            .map_or(&[], Vec::as_slice)
+    }
+
+    /// The drivers event `event` of log `log` concerns through the catalog it names.
+    pub fn catalog_drivers_of_event(&self, log: usize, event: usize) -> &[DriverKey] {
+        self.catalog_event_drivers
             .get(log)
             .and_then(|l| l.get(event))
             .map_or(&[], Vec::as_slice)
@@ -140,6 +158,150 @@ fn event_drivers(case: &Case) -> Vec<Vec<Vec<DriverKey>>> {
         }
     }
     out
+}
+
+/// Each catalog event's drivers: those whose verdict names a catalog of the same file name (the
+/// one that vouches, any that lists the file, or one that lists it under another hash).
+fn catalog_event_drivers(case: &Case) -> Vec<Vec<Vec<DriverKey>>> {
+    let mut by_catalog: BTreeMap<String, Vec<DriverKey>> = BTreeMap::new();
+    for v in &case.signatures {
+        let Some(d) = &v.driver else { continue };
+        for c in v.catalog.iter().chain(&v.catalogs).chain(&v.listed_by_name) {
+            if let Some(name) = c.path.file_name() {
+                let list = by_catalog
+                    .entry(name.to_string_lossy().to_ascii_lowercase())
+                    .or_default();
+                if !list.contains(d) {
+                    list.push(d.clone());
+                }
+            }
+        }
+    }
+    case.event_logs
+        .iter()
+        .map(|log| {
+            log.events
+                .iter()
+                .map(|e| {
+                    e.code_integrity()
+                        .and_then(|ci| ci.catalog.as_deref())
+                        .map(|c| base_name(c).to_ascii_lowercase())
+                        .and_then(|name| by_catalog.get(&name).cloned())
+                        .unwrap_or_default()
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// What the Dump pane's module list shows beside a module, joined across the case: its link
+/// date, version resource (from a case file of the same build, else the dump's memory), the
+/// frames it has on the stack, and whether it is Microsoft's.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ModuleFacts {
+    /// The link date (`2024-04-18`), or `repro hash` for a reproducible build, whose time
+    /// stamp is a hash of the build (WinDbg says so too).
+    pub date: String,
+    pub version: Option<VersionFacts>,
+    /// Frames of the analysed stack inside the module (BlueScreenView marks such modules).
+    pub frames: usize,
+    /// `Some(false)`: not Microsoft's (by its CompanyName, or by the chain that vouches for its
+    /// file); `None`: nothing in the case tells.
+    pub microsoft: Option<bool>,
+}
+
+/// A dump module's version resource: a file of the case for the same driver and the same
+/// build (its link time stamp equals the module's), else FileVersion from the dump's memory.
+pub fn module_version(case: &Case, dump: &CrashDump, m: &Module) -> Option<VersionFacts> {
+    version_with(case, m, || crate::dump::lmvm::version_in_dump(dump, m))
+}
+
+/// [`module_version`] with the dump's FileVersion given lazily (read only without a case file).
+fn version_with(
+    case: &Case,
+    m: &Module,
+    in_dump: impl FnOnce() -> Option<String>,
+) -> Option<VersionFacts> {
+    let file = m.key().and_then(|k| {
+        crate::signing::for_driver(&case.signatures, &k)
+            .into_iter()
+            .find(|v| v.image.as_ref().is_some_and(|i| i.timestamp == m.timestamp))
+    });
+    if let Some(v) = file
+        && let Some(img) = &v.image
+    {
+        let path = v.path.display().to_string();
+        return Some(VersionFacts {
+            file_version: img.file_version.clone(),
+            product_version: None,
+            company: img.company.clone(),
+            product: img.product.clone(),
+            description: img.description.clone(),
+            original_filename: img.original_filename.clone(),
+            source: case
+                .inventory
+                .as_ref()
+                .map_or(path.clone(), |inv| inv.shorten(&path)),
+        });
+    }
+    in_dump().map(|fv| VersionFacts {
+        file_version: Some(fv),
+        source: "the dump's memory (VS_FIXEDFILEINFO)".to_string(),
+        ..VersionFacts::default()
+    })
+}
+
+/// [`ModuleFacts`] of every module of `dump`, in its module order.
+pub fn module_facts(case: &Case, dump: &CrashDump, an: &DumpAnalysis) -> Vec<ModuleFacts> {
+    let crash = dump
+        .system_time
+        .map(|t| crate::filetime::FileTime(t).unix_seconds());
+    dump.modules
+        .iter()
+        .map(|m| {
+            // One read of the image's headers in the dump: its FileVersion and whether its
+            // time stamp is a build hash.
+            let (dump_version, repro) = crate::dump::lmvm::image_in_dump(dump, m);
+            let version = version_with(case, m, || dump_version);
+            // The vendor: the CompanyName of this build, else of any file of the driver in
+            // the case (vendors do not change between builds), else the name of the signer
+            // that vouches for its file.
+            let files = m
+                .key()
+                .map(|k| crate::signing::for_driver(&case.signatures, &k))
+                .unwrap_or_default();
+            let company = version
+                .as_ref()
+                .and_then(|v| v.company.clone())
+                .or_else(|| {
+                    files
+                        .iter()
+                        .find_map(|v| v.image.as_ref().and_then(|i| i.company.clone()))
+                });
+            let signer = files.first().and_then(|v| {
+                v.catalog
+                    .as_ref()
+                    .and_then(|c| c.signer.clone())
+                    .or_else(|| v.embedded.signer.clone())
+            });
+            let microsoft = company
+                .or(signer)
+                .map(|c| c.to_ascii_lowercase().contains("microsoft"));
+            ModuleFacts {
+                // A time stamp after the crash is no link time either: a build hash.
+                date: if repro == Some(true) {
+                    "repro hash".to_string()
+                } else if crash.is_some_and(|c| i64::from(m.timestamp) > c) {
+                    "hash?".to_string()
+                } else {
+                    crate::dump::lmvm::link_day(m.timestamp)
+                },
+                frames: crate::dump::lmvm::frames_in(an, m),
+                microsoft,
+                version,
+            }
+        })
+        .collect()
 }
 
 /// Each driver's signature verdict and whether the dump's module list has it loaded.

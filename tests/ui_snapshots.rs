@@ -342,7 +342,7 @@ fn overview_search_goes_through_findings_then_files_of_the_demo_case() {
         let line = f
             .remediation
             .clone()
-            .or_else(|| f.evidence.first().cloned())
+            .or_else(|| f.evidence.first().map(|e| e.text.clone()))
             .unwrap_or_default();
         if f.title.to_lowercase().contains(q) || line.to_lowercase().contains(q) {
             expected.push((List::Findings, i));

@@ -72,6 +72,23 @@ pub struct Inventory {
 }
 
 impl Inventory {
+    /// `text` with every path under the case folder (or under its private temp folder of
+    /// inflated archives) shown relative to the case: `/tmp/x/Windows/System32/...` reads
+    /// `Windows/System32/...`, the way the case's file list names it.
+    pub fn shorten(&self, text: &str) -> String {
+        let mut out = text.to_string();
+        let mut roots: Vec<String> = vec![self.root.display().to_string()];
+        if let Some(t) = &self.temp {
+            roots.push(t.path().display().to_string());
+        }
+        for r in roots.iter().filter(|r| r.len() > 1) {
+            for sep in ['/', '\\'] {
+                out = out.replace(&format!("{r}{sep}"), "");
+            }
+        }
+        out
+    }
+
     /// Walk `root` (a folder, or a single file), sniff every file; with [`Extract::ToTempDir`],
     /// inflate archives and compressed streams so each file has a readable `local` path.
     /// `progress` is called as files are reached and read (files and bytes done of the total).

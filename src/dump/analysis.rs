@@ -181,6 +181,30 @@ pub struct Analysis {
     pub warnings: Vec<Warning>,
 }
 
+impl Analysis {
+    /// What the culprit frame rests on, when it is less than an unwound frame: `a
+    /// scan-verified frame` (found by a stack scan, its call checked in the code bytes), and
+    /// how many frames above it the walk could not verify. `None`: an unwound (or trap)
+    /// frame under verified frames, or no culprit frame.
+    pub fn culprit_basis(&self) -> Option<String> {
+        let i = self.faulting_frame?;
+        let c = self.stack.iter().find(|f| f.index == i)?;
+        let above = self
+            .stack
+            .iter()
+            .filter(|f| f.index < c.index && !f.trusted())
+            .count();
+        let mut notes = Vec::new();
+        if !matches!(c.method, FrameMethod::Unwind | FrameMethod::Trap) || !c.trusted() {
+            notes.push(format!("a {} frame", c.walk_label()));
+        }
+        if above > 0 {
+            notes.push(format!("{above} unverified frame(s) above it"));
+        }
+        (!notes.is_empty()).then(|| notes.join(", "))
+    }
+}
+
 /// Size of an x86 CONTEXT (with the extended registers area).
 const X86_CONTEXT_SIZE: usize = 0x2cc;
 
@@ -1634,4 +1658,33 @@ pub fn disassemble(machine: u32, ip: u64, bytes: &[u8], count: usize) -> Vec<(u6
         out.push((ins.ip(), listing_line(bytes, ip, &ins, &text)));
     }
     out
+}
+
+#[cfg(test)]
+mod culprit_basis_tests {
+    use super::*;
+
+    #[test]
+    fn the_culprit_line_says_what_the_frame_rests_on() {
+        let mut a = Analysis {
+            stack: vec![
+                blank_frame(0, 0x1000, 0x10, FrameMethod::Unwind),
+                blank_frame(1, 0x2000, 0x20, FrameMethod::Unwind),
+            ],
+            faulting_frame: Some(1),
+            ..Analysis::default()
+        };
+        assert_eq!(a.culprit_basis(), None, "unwound frames");
+        // A scan frame whose call was checked, under a stray (unverified) scan hit.
+        a.stack[0].method = FrameMethod::Scan;
+        a.stack[0].verified = false;
+        a.stack[1].method = FrameMethod::Scan;
+        a.stack[1].verified = true;
+        assert_eq!(
+            a.culprit_basis().as_deref(),
+            Some("a scan-verified frame, 1 unverified frame(s) above it")
+        );
+        a.faulting_frame = None;
+        assert_eq!(a.culprit_basis(), None);
+    }
 }

@@ -121,6 +121,16 @@ impl<'a> Image<'a> {
             .filter(|d| d.0 != 0 && d.1 != 0)
     }
 
+    /// Whether the image is a reproducible build (an IMAGE_DEBUG_TYPE_REPRO entry in its debug
+    /// directory): its TimeDateStamp is then a hash of the build, not a time. `None` when
+    /// the debug directory cannot be read.
+    pub fn is_reproducible(&self) -> Option<bool> {
+        let (rva, size) = self.directory(6)?;
+        let n = (size as usize / 28).min(64);
+        let bytes = self.read(rva, n * 28)?;
+        Some((0..n).any(|i| u32_at(&bytes, i * 28 + 12) == Some(16)))
+    }
+
     /// Whether `rva` lies in a section that holds code (IMAGE_SCN_CNT_CODE or MEM_EXECUTE).
     /// `None` when the section table is unknown.
     pub fn is_code(&self, rva: u32) -> Option<bool> {

@@ -17,6 +17,7 @@ pub use crate::bugcheck;
 pub mod followup;
 pub(crate) mod header;
 pub mod image;
+pub mod lmvm;
 pub mod memory;
 pub mod physical;
 pub mod report;

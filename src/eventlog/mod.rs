@@ -241,6 +241,53 @@ impl Event {
         }
     }
 
+    /// The event as Event Viewer's detail shows it: the General text (the summary built from the
+    /// key fields), the General tab's properties (Log Name, Source, Event ID, Level, Logged...),
+    /// then every EventData/UserData field as logged (Details, Friendly View), in document
+    /// order. Labels, then values; case text is returned as read (callers escape it).
+    pub fn detail(&self) -> Vec<(String, String)> {
+        let mut out: Vec<(String, String)> = Vec::new();
+        let mut put = |k: &str, v: String| out.push((k.to_string(), v));
+        put("General", self.summary());
+        put("Log Name", self.channel.clone());
+        put("Source", self.provider.clone());
+        put("Event ID", self.event_id.to_string());
+        put(
+            "Level",
+            match (self.level_name(), self.level) {
+                (Some(n), Some(l)) => format!("{n} ({l})"),
+                (_, Some(l)) => l.to_string(),
+                _ => "-".to_string(),
+            },
+        );
+        put(
+            "Logged (UTC)",
+            self.time.strftime("%Y-%m-%d %H:%M:%S%.3f").to_string(),
+        );
+        if let Some(t) = self.task {
+            put("Task Category", t.to_string());
+        }
+        if let Some(o) = self.opcode {
+            put("OpCode", o.to_string());
+        }
+        if let Some(k) = &self.keywords {
+            put("Keywords", k.clone());
+        }
+        put("Computer", self.computer.clone());
+        put("Record", self.record_id.to_string());
+        if let (Some(p), Some(t)) = (self.process_id, self.thread_id) {
+            put("Process/Thread", format!("{p} / {t}"));
+        }
+        if let Some(a) = &self.activity_id {
+            put("Activity ID", a.clone());
+        }
+        for (i, f) in self.fields.iter().enumerate() {
+            let name = f.name.clone().unwrap_or_else(|| format!("Data[{i}]"));
+            out.push((format!("EventData {name}"), f.value.clone()));
+        }
+        out
+    }
+
     /// A one-line description built from the key fields (no message DLL needed).
     pub fn summary(&self) -> String {
         match &self.kind {
@@ -452,6 +499,18 @@ impl EventLog {
         self.by_driver
             .get(driver)
             .map(|ix| ix.iter().filter_map(|i| self.events.get(*i)).collect())
+            .unwrap_or_default()
+    }
+
+    /// [`EventLog::by_driver`] with each event's index in `events`.
+    pub fn by_driver_indexed(&self, driver: &DriverKey) -> Vec<(usize, &Event)> {
+        self.by_driver
+            .get(driver)
+            .map(|ix| {
+                ix.iter()
+                    .filter_map(|&i| self.events.get(i).map(|e| (i, e)))
+                    .collect()
+            })
             .unwrap_or_default()
     }
 

@@ -9,7 +9,7 @@
 //! integrity options are ignored while Secure Boot is on ("The value is protected by Secure
 //! Boot policy").
 
-use super::{Finding, Severity};
+use super::{Evidence, Finding, Severity};
 use crate::case::{BcdArtefact, Case};
 use crate::driver::DriverKey;
 use crate::links::DriverIndex;
@@ -168,7 +168,7 @@ fn test_signed_drivers(ctx: &Ctx, case: &Case, ix: &DriverIndex, out: &mut Vec<F
             severity,
             title,
             driver: Some(key.clone()),
-            evidence,
+            evidence: evidence.into_iter().map(Evidence::from).collect(),
             remediation: Some(format!(
                 "install the vendor's release-signed (WHQL or attestation) driver; on a test machine only, with Secure Boot off: {}",
                 ctx.fix(&format!("/set {} testsigning on", ctx.id()))
@@ -203,7 +203,7 @@ fn safeboot(ctx: &Ctx, out: &mut Vec<Finding>) {
             ctx.id()
         ),
         driver: None,
-        evidence,
+        evidence: evidence.into_iter().map(Evidence::from).collect(),
         remediation: Some(ctx.fix(&format!("/deletevalue {on} safeboot"))),
     });
 }
@@ -285,7 +285,7 @@ fn integrity_off(ctx: &Ctx, ix: &DriverIndex, out: &mut Vec<Finding>) {
             what.join(", ")
         ),
         driver: relying.first().map(|k| (*k).clone()),
-        evidence,
+        evidence: evidence.into_iter().map(Evidence::from).collect(),
         remediation: Some(format!(
             "once the case no longer needs it (replace test-signed drivers first, or they stop loading): {}",
             fixes.join(" ; ")
@@ -306,7 +306,7 @@ fn bootlog(ctx: &Ctx, out: &mut Vec<Finding>) {
             ctx.id()
         ),
         driver: None,
-        evidence: vec![ctx.setting(BOOTLOG, "bootlog")],
+        evidence: vec![ctx.setting(BOOTLOG, "bootlog").into()],
         remediation: Some(format!(
             "collect Windows\\ntbtlog.txt with the case; when done: {}",
             ctx.fix(&format!("/deletevalue {from} bootlog"))

@@ -22,6 +22,87 @@ pub enum Severity {
     Info,
 }
 
+/// Where a clue comes from, typed, so a viewer can open its source row.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SourceRef {
+    /// `case.dumps[dump]`: its bug check and parameters.
+    Dump { dump: usize },
+    /// Frame `frame` (STACK_TEXT index) of `case.dumps[dump]`'s analysed stack.
+    Frame { dump: usize, frame: usize },
+    /// `case.event_logs[log].events[event]`, with the event's record ID.
+    Event {
+        log: usize,
+        event: usize,
+        record: u64,
+    },
+    /// A driver's signature verdict (its row of the signature table).
+    Signature { driver: DriverKey },
+    /// A driver's service in the SYSTEM hive.
+    Service { driver: DriverKey },
+}
+
+/// One clue of a finding: the sentence, naming its artefact, and where it comes from when it
+/// is one row of an artefact. Serialised as the sentence alone.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Evidence {
+    pub text: String,
+    pub source: Option<SourceRef>,
+}
+
+impl Evidence {
+    pub fn at(text: String, source: SourceRef) -> Evidence {
+        Evidence {
+            text,
+            source: Some(source),
+        }
+    }
+}
+
+impl Evidence {
+    /// A clue pointing at a driver's row when the driver is known.
+    fn maybe(
+        text: String,
+        driver: Option<DriverKey>,
+        source: impl FnOnce(DriverKey) -> SourceRef,
+    ) -> Evidence {
+        Evidence {
+            text,
+            source: driver.map(source),
+        }
+    }
+}
+
+impl From<String> for Evidence {
+    fn from(text: String) -> Evidence {
+        Evidence { text, source: None }
+    }
+}
+
+impl std::ops::Deref for Evidence {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.text
+    }
+}
+
+impl std::borrow::Borrow<str> for Evidence {
+    fn borrow(&self) -> &str {
+        &self.text
+    }
+}
+
+impl std::fmt::Display for Evidence {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+impl Serialize for Evidence {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.text)
+    }
+}
+
 /// One conclusion with its evidence.
 #[derive(Clone, Debug, Serialize)]
 pub struct Finding {
@@ -29,8 +110,8 @@ pub struct Finding {
     pub title: String,
     /// The driver the finding is about, when it is about one (focus it to see every clue).
     pub driver: Option<DriverKey>,
-    /// One line per clue, each naming its artefact.
-    pub evidence: Vec<String>,
+    /// One line per clue, each naming its artefact (and pointing at its row when it is one).
+    pub evidence: Vec<Evidence>,
     /// What to do, when the finding implies a fix.
     pub remediation: Option<String>,
 }
@@ -74,7 +155,15 @@ fn bugcheck(case: &Case, out: &mut Vec<Finding>) {
         return;
     };
     let name = info.name.unwrap_or("unknown bug check");
-    let mut evidence = vec![format!("{}: bug check 0x{:x} {name}", d.file, info.code)];
+    let di = case
+        .dumps
+        .iter()
+        .position(|x| std::ptr::eq(x, d))
+        .unwrap_or(0);
+    let mut evidence = vec![Evidence::at(
+        format!("{}: bug check 0x{:x} {name}", d.file, info.code),
+        SourceRef::Dump { dump: di },
+    )];
     for (i, p) in info.params.iter().enumerate() {
         let mut line = format!("P{} = 0x{:x}", i + 1, p.value);
         if let Some(m) = p.meaning {
@@ -83,10 +172,14 @@ fn bugcheck(case: &Case, out: &mut Vec<Finding>) {
         if let Some(dec) = &p.decoded {
             line.push_str(&format!(" ({dec})"));
         }
-        evidence.push(line);
+        evidence.push(Evidence::at(line, SourceRef::Dump { dump: di }));
     }
     if let Some(sym) = &d.analysis.symbol_name {
-        evidence.push(format!("stack: faulting frame {sym}"));
+        let text = format!("stack: faulting frame {sym}");
+        evidence.push(match d.analysis.faulting_frame {
+            Some(frame) => Evidence::at(text, SourceRef::Frame { dump: di, frame }),
+            None => text.into(),
+        });
     }
     let driver = d
         .analysis
@@ -96,7 +189,7 @@ fn bugcheck(case: &Case, out: &mut Vec<Finding>) {
         .and_then(DriverKey::from_path)
         .filter(|k| !crate::dump::is_kernel_image(k.name()));
     if let Some(k) = &driver {
-        evidence.push(format!("the dump points at {k}"));
+        evidence.push(format!("the dump points at {k}").into());
     }
     out.push(Finding {
         severity: Severity::Critical,
@@ -219,7 +312,7 @@ fn changes_before_first_crash(h: &History, out: &mut Vec<Finding>) {
         severity,
         title,
         driver,
-        evidence,
+        evidence: evidence.into_iter().map(Evidence::from).collect(),
         remediation: hit.map(|(d, _)| {
             format!("roll back or repair the change that touched {d} (the update or driver install listed), then check it boots")
         }),
@@ -229,17 +322,29 @@ fn changes_before_first_crash(h: &History, out: &mut Vec<Finding>) {
 /// CodeIntegrity (or a 0x5A status) refused a driver: the chain from the event to the service.
 fn refused_drivers(case: &Case, ix: &DriverIndex, out: &mut Vec<Finding>) {
     for (key, links) in &ix.drivers {
-        let ci_failures: Vec<String> = case
+        let ci_failures: Vec<Evidence> = case
             .event_logs
             .iter()
-            .flat_map(|l| l.by_driver(key))
-            .filter(|e| e.code_integrity().is_some() && e.severity() >= 2)
-            .map(|e| {
-                format!(
-                    "CodeIntegrity {} at {}: {}",
-                    e.event_id,
-                    e.time,
-                    e.summary()
+            .enumerate()
+            .flat_map(|(li, l)| {
+                l.by_driver_indexed(key)
+                    .into_iter()
+                    .map(move |(ei, e)| (li, ei, e))
+            })
+            .filter(|(_, _, e)| e.code_integrity().is_some() && e.severity() >= 2)
+            .map(|(li, ei, e)| {
+                Evidence::at(
+                    format!(
+                        "CodeIntegrity {} at {}: {}",
+                        e.event_id,
+                        e.time,
+                        e.summary()
+                    ),
+                    SourceRef::Event {
+                        log: li,
+                        event: ei,
+                        record: e.record_id,
+                    },
                 )
             })
             .collect();
@@ -302,20 +407,24 @@ fn refused_drivers(case: &Case, ix: &DriverIndex, out: &mut Vec<Finding>) {
     }
 }
 
-fn push_driver_context(case: &Case, links: &DriverLinks, evidence: &mut Vec<String>) {
+fn push_driver_context(case: &Case, links: &DriverLinks, evidence: &mut Vec<Evidence>) {
     if let Some(s) = &links.signature {
         let cat = s
             .catalog
             .as_deref()
             .map(|c| format!(" ({c})"))
             .unwrap_or_default();
-        evidence.push(format!("signature: {}{cat}", s.verdict.as_str()));
+        evidence.push(Evidence::maybe(
+            format!("signature: {}{cat}", s.verdict.as_str()),
+            links.key.clone(),
+            |driver| SourceRef::Signature { driver },
+        ));
         for t in &s.third_party {
-            evidence.push(format!("report: {t}"));
+            evidence.push(format!("report: {t}").into());
         }
     }
     if let Some(s) = &links.service {
-        evidence.push(format!(
+        let text = format!(
             "service {}: Start={} ({}), ErrorControl={} ({}), Group \"{}\"",
             s.name,
             s.start.map_or("?".into(), |v| v.to_string()),
@@ -323,20 +432,26 @@ fn push_driver_context(case: &Case, links: &DriverLinks, evidence: &mut Vec<Stri
             s.error_control.map_or("?".into(), |v| v.to_string()),
             s.error_control_name.unwrap_or("?"),
             s.group.as_deref().unwrap_or("")
-        ));
+        );
+        evidence.push(Evidence::maybe(text, links.key.clone(), |driver| {
+            SourceRef::Service { driver }
+        }));
     }
     if let Some(d) = case.dump() {
         match &links.dump {
             Some(l) if l.base.is_some() => {
-                evidence.push(format!("{}: loaded when the machine crashed", d.file))
+                evidence.push(format!("{}: loaded when the machine crashed", d.file).into())
             }
             Some(l) if l.named_by_parameter => {
-                evidence.push(format!("{}: named by the bug-check parameters", d.file))
+                evidence.push(format!("{}: named by the bug-check parameters", d.file).into())
             }
-            _ => evidence.push(format!(
-                "{}: not in the loaded-module list (it never loaded)",
-                d.file
-            )),
+            _ => evidence.push(
+                format!(
+                    "{}: not in the loaded-module list (it never loaded)",
+                    d.file
+                )
+                .into(),
+            ),
         }
     }
     if case.boot_log.is_some() {
@@ -345,10 +460,13 @@ fn push_driver_context(case: &Case, links: &DriverLinks, evidence: &mut Vec<Stri
         } else {
             "no Load Image: it never loaded"
         };
-        evidence.push(format!(
-            "boot log: {} events on its image and service key; {loaded}",
-            links.boot_log_events
-        ));
+        evidence.push(
+            format!(
+                "boot log: {} events on its image and service key; {loaded}",
+                links.boot_log_events
+            )
+            .into(),
+        );
     }
 }
 
@@ -373,7 +491,7 @@ fn lost_catalogs(ix: &DriverIndex, out: &mut Vec<Finding>) {
         .collect();
     catalogs.sort();
     catalogs.dedup();
-    let mut evidence: Vec<String> = lost
+    let mut evidence: Vec<Evidence> = lost
         .iter()
         .map(|(k, l)| {
             let cat = l
@@ -381,12 +499,17 @@ fn lost_catalogs(ix: &DriverIndex, out: &mut Vec<Finding>) {
                 .as_ref()
                 .and_then(|s| s.catalog.as_deref())
                 .unwrap_or("?");
-            format!("{k}: listed only in {cat}")
+            Evidence::at(
+                format!("{k}: listed only in {cat}"),
+                SourceRef::Signature {
+                    driver: (*k).clone(),
+                },
+            )
         })
         .collect();
     evidence.insert(
         0,
-        format!("catalogs missing from CatRoot: {}", catalogs.join(", ")),
+        format!("catalogs missing from CatRoot: {}", catalogs.join(", ")).into(),
     );
     out.push(Finding {
         severity: Severity::Error,
@@ -478,10 +601,10 @@ fn bad_signatures(case: &Case, ix: &DriverIndex, out: &mut Vec<Finding>) {
         if links.events.code_integrity > 0 && links.events.worst_severity >= 3 {
             continue;
         }
-        let mut evidence = Vec::new();
+        let mut evidence: Vec<Evidence> = Vec::new();
         if let Some(v) = file_verdict(case, key) {
-            evidence.push(format!("why: {}", v.reason));
-            evidence.push(format!("Windows: {}", v.verdict.windows()));
+            evidence.push(format!("why: {}", v.reason).into());
+            evidence.push(format!("Windows: {}", v.verdict.windows()).into());
         }
         push_driver_context(case, links, &mut evidence);
         out.push(Finding {
@@ -517,12 +640,15 @@ fn boot_driver_checksums(case: &Case, ix: &DriverIndex, out: &mut Vec<Finding>) 
         let Some(c) = v.checksum.as_ref().filter(|c| c.mismatch()) else {
             continue;
         };
-        let mut evidence = vec![format!(
-            "{}: CheckSum {:#010x} in the header, {:#010x} computed from the file",
-            v.path.display(),
-            c.header,
-            c.computed
-        )];
+        let mut evidence: Vec<Evidence> = vec![
+            format!(
+                "{}: CheckSum {:#010x} in the header, {:#010x} computed from the file",
+                v.path.display(),
+                c.header,
+                c.computed
+            )
+            .into(),
+        ];
         push_driver_context(case, links, &mut evidence);
         out.push(Finding {
             severity: Severity::Error,
@@ -543,12 +669,19 @@ fn boot_driver_checksums(case: &Case, ix: &DriverIndex, out: &mut Vec<Finding>) 
 fn drivers_not_loaded(case: &Case, ix: &DriverIndex, out: &mut Vec<Finding>) {
     let mut names: Vec<String> = Vec::new();
     let mut evidence = Vec::new();
-    for log in &case.event_logs {
-        for e in &log.events {
+    for (li, log) in case.event_logs.iter().enumerate() {
+        for (ei, e) in log.events.iter().enumerate() {
             let Some(SystemEvent::BootDriversNotLoaded { drivers }) = e.system() else {
                 continue;
             };
-            evidence.push(format!("System 7026 at {}: {}", e.time, drivers.join(", ")));
+            evidence.push(Evidence::at(
+                format!("System 7026 at {}: {}", e.time, drivers.join(", ")),
+                SourceRef::Event {
+                    log: li,
+                    event: ei,
+                    record: e.record_id,
+                },
+            ));
             for d in drivers {
                 if !names.iter().any(|n| n.eq_ignore_ascii_case(d)) {
                     names.push(d.clone());
@@ -559,8 +692,8 @@ fn drivers_not_loaded(case: &Case, ix: &DriverIndex, out: &mut Vec<Finding>) {
     if names.is_empty() {
         return;
     }
-    evidence.sort();
-    evidence.dedup();
+    evidence.sort_by(|a, b| a.text.cmp(&b.text));
+    evidence.dedup_by(|a, b| a.text == b.text);
     let driver = names.iter().find_map(|d| ix.by_service(d).cloned());
     out.push(Finding {
         severity: Severity::Warning,

@@ -22,6 +22,7 @@ pub mod embedded;
 pub mod imported;
 pub mod pkcs7;
 pub mod policy;
+pub mod report;
 
 pub use authenticode::{AuthenticodeHashes, PeLayout, PeLayoutError, authenticode_hashes};
 pub use catalog::{

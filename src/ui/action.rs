@@ -27,6 +27,12 @@ pub enum Action {
     NextTab,
     /// The previous case tab (`gT`).
     PrevTab,
+    /// Set a mark on the row under the cursor of the list (`m`), shown beside it.
+    Mark,
+    /// Jump back to the list's mark (`'`).
+    JumpMark,
+    /// Append the selected finding, row, event or frame to the notes, with its source.
+    Note,
     Help,
     Quit,
 }
@@ -45,6 +51,9 @@ impl Action {
             Action::Forward,
             Action::NextTab,
             Action::PrevTab,
+            Action::Mark,
+            Action::JumpMark,
+            Action::Note,
             Action::Help,
             Action::Quit,
         ]);
@@ -66,6 +75,9 @@ impl TryFrom<String> for Action {
             "forward" => Action::Forward,
             "next-tab" => Action::NextTab,
             "prev-tab" => Action::PrevTab,
+            "mark" => Action::Mark,
+            "jump-mark" => Action::JumpMark,
+            "note" => Action::Note,
             "help" => Action::Help,
             "quit" => Action::Quit,
             other => match other.strip_prefix("pane:").and_then(PaneId::from_name) {
@@ -76,7 +88,7 @@ impl TryFrom<String> for Action {
                         .map(|p| format!("pane:{}", p.name()))
                         .collect();
                     return Err(format!(
-                        "unknown action \"{}\" (known: next-pane, prev-pane, {}, clear-focus, yank, yank-view, command, back, forward, next-tab, prev-tab, help, quit)",
+                        "unknown action \"{}\" (known: next-pane, prev-pane, {}, clear-focus, yank, yank-view, command, back, forward, next-tab, prev-tab, mark, jump-mark, note, help, quit)",
                         crate::escape::escape_field(other),
                         panes.join(", ")
                     ));
@@ -103,6 +115,8 @@ pub enum Outcome {
     Message(String),
     /// Open dump `n` of the case (`case.dumps[n]`) in the Dump pane.
     OpenDump(usize),
+    /// Show the row a clue comes from in its pane (an evidence line of a finding).
+    Reveal(crate::findings::SourceRef),
 }
 
 /// Declares [`PaneAction`] and its keymap names once: `Variant => "name"`, with its docs.
@@ -152,6 +166,8 @@ pane_actions! {
     BugCheckPane => "bug-check-pane",
     /// Dump: the next dump of the case.
     NextDump => "next-dump",
+    /// Dump: module time stamps as dates or raw.
+    RawTimes => "raw-times",
     /// Timeline: add a filter rule.
     AddFilter => "add-filter",
     /// Timeline: add a highlight rule.
@@ -223,7 +239,10 @@ impl PaneAction {
         };
         match pane {
             PaneId::Overview => list(false, &[NextBox, PrevBox, Close, WriteReport]),
-            PaneId::Dump => list(true, &[NextBox, PrevBox, Close, BugCheckPane, NextDump]),
+            PaneId::Dump => list(
+                true,
+                &[NextBox, PrevBox, Close, BugCheckPane, NextDump, RawTimes],
+            ),
             PaneId::Timeline => list(
                 true,
                 &[
@@ -247,8 +266,11 @@ impl PaneAction {
                     GotoTime,
                 ],
             ),
-            PaneId::Integrity => list(false, &[NextBox, PrevBox, TimeZone]),
-            PaneId::Drivers => list(true, &[CriticalOnly, AllServices, ScrollDown, ScrollUp]),
+            PaneId::Integrity => list(false, &[NextBox, PrevBox, Close, TimeZone]),
+            PaneId::Drivers => list(
+                true,
+                &[Close, CriticalOnly, AllServices, ScrollDown, ScrollUp],
+            ),
             PaneId::Notes => vec![Edit],
             PaneId::History => vec![Down, Up, PageDown, PageUp, First, Last, Details, Focus],
         }

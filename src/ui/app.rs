@@ -428,6 +428,8 @@ impl App {
             Action::Forward => self.go(false),
             Action::NextTab => self.step_tab(true),
             Action::PrevTab => self.step_tab(false),
+            Action::Mark | Action::JumpMark => self.mark(action == Action::Mark),
+            Action::Note => self.note(),
             Action::Command => {
                 self.message = None;
                 self.command.open();
@@ -442,6 +444,48 @@ impl App {
                 None => self.quit = true,
             },
         }
+    }
+
+    /// `m` (`set`) marks the row under the cursor of the active list; `'` jumps back to it.
+    fn mark(&mut self, set: bool) {
+        let Some(c) = self.panes.get_mut(self.active).and_then(|p| p.cursor_mut()) else {
+            self.message = Some("no list here to mark".into());
+            return;
+        };
+        self.message = Some(match (set, c.mark) {
+            (true, _) => {
+                c.mark = Some(c.selected);
+                format!(
+                    "marked row {}; {} jumps back to it",
+                    c.selected + 1,
+                    self.keymap.label_for(Action::JumpMark)
+                )
+            }
+            (false, Some(m)) => {
+                c.center(m);
+                format!("at the mark, row {}", m + 1)
+            }
+            (false, None) => format!(
+                "no mark in this list: {} sets one",
+                self.keymap.label_for(Action::Mark)
+            ),
+        });
+    }
+
+    /// `A`: append what is selected in the active pane to the notes, with its source, and save.
+    fn note(&mut self) {
+        let ctx = pane_context!(self);
+        let Some(entry) = self.panes.get(self.active).and_then(|p| p.note(&ctx)) else {
+            self.message = Some("nothing selected here to add to the notes".into());
+            return;
+        };
+        let md = entry.markdown();
+        let outcome = self.panes.iter_mut().find_map(|p| p.append_note(&md));
+        self.message = Some(match outcome {
+            Some(Outcome::Message(m)) => format!("added {} to the notes: {m}", entry.source),
+            Some(_) => format!("added {} to the notes", entry.source),
+            None => "no notes in this session".into(),
+        });
     }
 
     /// Copy from the active pane (`whole`: the whole view) to the clipboard queue.
@@ -749,6 +793,31 @@ impl App {
                 self.active = i.min(self.panes.len().saturating_sub(1));
             }
             Outcome::Message(m) => self.message = Some(m),
+            Outcome::Reveal(src) => self.reveal(&src),
+        }
+    }
+
+    /// Open the pane that shows `src` on its row (Back returns to the finding).
+    fn reveal(&mut self, src: &crate::findings::SourceRef) {
+        use crate::findings::SourceRef as S;
+        let pane = match src {
+            S::Dump { .. } | S::Frame { .. } => PaneId::Dump,
+            S::Event { .. } | S::Signature { .. } => PaneId::Integrity,
+            S::Service { .. } => PaneId::Drivers,
+        };
+        let i = pane.index();
+        let ctx = pane_context!(self);
+        let Some(p) = self.panes.get_mut(i) else {
+            return;
+        };
+        if p.reveal(src, &ctx) {
+            self.active = i;
+            self.message = Some(format!("{}: the clue's row", pane.title()));
+        } else {
+            self.message = Some(format!(
+                "the {} pane does not show this row (under the focus?)",
+                pane.title()
+            ));
         }
     }
 
@@ -1108,6 +1177,18 @@ mod tests {
                 Action::Help => assert!(app.help, "{what}"),
                 Action::Quit => assert!(app.quit, "{what}"),
                 Action::NextTab | Action::PrevTab => unreachable!("switched above"),
+                // The empty case's Timeline has no list: nothing to mark, no event to add to
+                // the notes.
+                Action::Mark | Action::JumpMark => assert_eq!(
+                    app.message.as_deref(),
+                    Some("no list here to mark"),
+                    "{what}"
+                ),
+                Action::Note => assert_eq!(
+                    app.message.as_deref(),
+                    Some("nothing selected here to add to the notes"),
+                    "{what}"
+                ),
             }
             assert_eq!(app.quit, b.action == Action::Quit, "{what}");
             assert_eq!(app.help, b.action == Action::Help, "{what}");
@@ -1129,9 +1210,29 @@ mod tests {
             app.handle_key(key_event(help).expect("help key"));
             assert!(app.help);
             let text = screen(&mut app, size.0, size.1);
-            for b in &keymap.global {
-                let line = format!("  {:<12}{}", keymap::label(&b.key), b.desc);
+            // Adjacent keys of one description share a line.
+            for h in keymap.global_hints() {
+                let key = if h.key.chars().count() >= 12 {
+                    format!("{} ", h.key)
+                } else {
+                    h.key.clone()
+                };
+                let line = format!("  {key:<12}{}", h.desc);
                 assert!(text.contains(&line), "{size:?}: `?` lacks {line:?}\n{text}");
+                for k in h.key.split('/') {
+                    assert!(
+                        keymap.global.iter().any(|b| keymap::label(&b.key) == k),
+                        "{k}"
+                    );
+                }
+            }
+            for b in &keymap.global {
+                assert!(
+                    keymap.global_hints().iter().any(|h| h.desc == b.desc
+                        && h.key.split('/').any(|k| k == keymap::label(&b.key))),
+                    "{:?} has a help line",
+                    b.key
+                );
             }
             // The same key closes it.
             app.handle_key(key_event(help).expect("help key"));

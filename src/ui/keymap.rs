@@ -289,6 +289,26 @@ impl Keymap {
         out
     }
 
+    /// The help overlay's lines for the global keys: adjacent bindings with the same
+    /// description share a line, their keys side by side (`m/'  mark the row / jump to it`).
+    pub fn global_hints(&self) -> Vec<Hint> {
+        let mut out: Vec<Hint> = Vec::new();
+        let mut last_desc: Option<&str> = None;
+        for b in &self.global {
+            match out.last_mut() {
+                Some(h) if last_desc == Some(b.desc.as_str()) => {
+                    h.key = format!("{}/{}", h.key, label(&b.key));
+                }
+                _ => out.push(Hint {
+                    key: label(&b.key),
+                    desc: b.desc.clone(),
+                }),
+            }
+            last_desc = Some(b.desc.as_str());
+        }
+        out
+    }
+
     /// The hint bar's entries for a pane: (keys as read, short name).
     pub fn bar(&self, pane: PaneId) -> Vec<(PaneAction, String, String)> {
         self.pane(pane)
@@ -431,6 +451,9 @@ fn action_name(a: Action) -> String {
         Action::Forward => "forward".into(),
         Action::NextTab => "next-tab".into(),
         Action::PrevTab => "prev-tab".into(),
+        Action::Mark => "mark".into(),
+        Action::JumpMark => "jump-mark".into(),
+        Action::Note => "note".into(),
         Action::Help => "help".into(),
         Action::Quit => "quit".into(),
     }

@@ -31,6 +31,22 @@ pub struct Yank {
     pub text: String,
 }
 
+/// What `A` appends to the notes: the selected finding, row, event or frame, and where it
+/// comes from (file and record, or pane and row).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NoteEntry {
+    pub text: String,
+    pub source: String,
+}
+
+impl NoteEntry {
+    /// The entry as Markdown: a heading naming the source, then the text.
+    pub fn markdown(&self) -> String {
+        let text = self.text.trim_end();
+        format!("### {}\n\n{text}\n", self.source.trim())
+    }
+}
+
 /// One line of the help overlay: keys (as users type them) and what they do.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Hint {
@@ -112,6 +128,42 @@ pub trait Pane {
                 text: t.row_tsv(self.table_row()?)?,
             }
         })
+    }
+
+    /// The cursor of the list that moves with j/k (for `m` and `'`); `None`: no list here.
+    fn cursor_mut(&mut self) -> Option<&mut super::widgets::cursor::Cursor> {
+        None
+    }
+
+    /// What `A` appends to the notes; by default the selected row of [`Pane::table`] as
+    /// `Column: value` lines, its source the pane and row.
+    fn note(&self, ctx: &PaneContext) -> Option<NoteEntry> {
+        let t = self.table(ctx)?;
+        let i = self.table_row()?;
+        let row = t.rows.get(i)?;
+        let text = t
+            .header
+            .iter()
+            .zip(row)
+            .filter(|(_, v)| !v.is_empty())
+            .map(|(h, v)| format!("- {h}: {v}"))
+            .collect::<Vec<_>>()
+            .join("\n");
+        Some(NoteEntry {
+            text,
+            source: format!("{} pane, row {}", self.title(), i + 1),
+        })
+    }
+
+    /// Append Markdown to the notes and save (the Notes pane); `None`: not the notes.
+    fn append_note(&mut self, _markdown: &str) -> Option<Outcome> {
+        None
+    }
+
+    /// Select the row `source` names (an event, a frame, a signature, a service); false when
+    /// the pane does not show it.
+    fn reveal(&mut self, _source: &crate::findings::SourceRef, _ctx: &PaneContext) -> bool {
+        false
     }
 
     /// Show dump `index` of the case (the Dump pane; others ignore it).

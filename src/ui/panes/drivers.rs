@@ -86,6 +86,8 @@ pub struct DriversPane {
     focus: Option<DriverKey>,
     /// First line shown in the detail box (`]` and `[` scroll it).
     detail_scroll: u16,
+    /// The service's detail view (Enter): its configuration and its file's signature.
+    detail: Option<crate::ui::widgets::popup::Detail>,
 }
 
 /// The files this pane needs when the case has no hive.
@@ -105,6 +107,7 @@ impl DriversPane {
             search: Search::default(),
             focus: None,
             detail_scroll: 0,
+            detail: None,
         }
     }
 
@@ -265,6 +268,58 @@ fn coded(code: Option<u32>, name: Option<&str>) -> String {
 }
 
 /// One service's cells: name, Start, Type, ErrorControl, Group, ImagePath.
+/// A service's detail view: its configuration as the hive holds it, then (for a driver) the
+/// signature of its file in the case, `sigcheck -i` style.
+fn service_detail(ctx: &PaneContext, s: &Service) -> crate::ui::widgets::popup::Detail {
+    let c = service_cells(s);
+    let mut fields: Vec<(String, String)> = [
+        ("Service", c[0].clone()),
+        ("Start", c[1].clone()),
+        ("Type", c[2].clone()),
+        ("ErrorControl", c[3].clone()),
+        ("Group", c[4].clone()),
+        ("ImagePath", c[5].clone()),
+    ]
+    .into_iter()
+    .filter(|(_, v)| !v.is_empty())
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+    if let Some(d) = &s.display_name {
+        fields.push(("DisplayName".into(), d.clone()));
+    }
+    if let Some(t) = s.tag {
+        fields.push(("Tag".into(), t.to_string()));
+    }
+    if !s.depend_on_service.is_empty() {
+        fields.push(("DependOnService".into(), s.depend_on_service.join(", ")));
+    }
+    if !s.depend_on_group.is_empty() {
+        fields.push(("DependOnGroup".into(), s.depend_on_group.join(", ")));
+    }
+    match s.driver.as_ref().and_then(|k| {
+        crate::signing::for_driver(&ctx.case.signatures, k)
+            .first()
+            .copied()
+    }) {
+        Some(v) => {
+            fields.push((String::new(), String::new()));
+            let mut report = crate::signing::report::sigcheck_info(v);
+            if let Some(inv) = &ctx.case.inventory {
+                for (_, val) in report.iter_mut() {
+                    *val = inv.shorten(val);
+                }
+            }
+            fields.extend(report);
+        }
+        None if s.driver.is_some() => fields.push((
+            "Verified".into(),
+            "no file of this driver in the case: nothing to judge".into(),
+        )),
+        None => {}
+    }
+    crate::ui::widgets::popup::Detail::new(format!("Service {}", s.name), fields)
+}
+
 fn service_cells(s: &Service) -> Vec<String> {
     vec![
         s.name.clone(),
@@ -501,6 +556,9 @@ impl Pane for DriversPane {
                 detail_area,
             );
         }
+        if let Some(d) = self.detail.as_mut() {
+            d.render(frame, area, theme);
+        }
     }
 
     fn edit_key(&mut self, key: KeyEvent, ctx: &PaneContext) -> Option<Outcome> {
@@ -521,10 +579,23 @@ impl Pane for DriversPane {
         let Some(hive) = hive else {
             return Outcome::Ignored;
         };
+        if let Some(d) = self.detail.as_mut() {
+            match action {
+                A::Close | A::Details => self.detail = None,
+                A::Focus => {}
+                a => {
+                    d.scroll.act(a);
+                }
+            }
+            if action != A::Focus {
+                return Outcome::Consumed;
+            }
+        }
         if self.cursor.act(action, self.rows.len()) {
             return Outcome::Consumed;
         }
         match action {
+            A::Close => Outcome::Ignored,
             A::Focus => match self.selected_in(hive) {
                 Some(s) => match &s.driver {
                     Some(k) => Outcome::Focus(k.clone()),
@@ -532,26 +603,11 @@ impl Pane for DriversPane {
                 },
                 None => Outcome::Consumed,
             },
-            // The row's configuration in the status line (f shows the whole key).
+            // The service's configuration, then its file's signature as `sigcheck -i` reports it.
             A::Details => match self.selected_in(hive) {
                 Some(s) => {
-                    let c = service_cells(s);
-                    let or_dash = |v: &str| {
-                        if v.is_empty() {
-                            "-".to_string()
-                        } else {
-                            v.to_string()
-                        }
-                    };
-                    Outcome::Message(format!(
-                        "{}: Start {}, Type {}, ErrorControl {}, Group {}, ImagePath {}",
-                        c[0],
-                        c[1],
-                        c[2],
-                        c[3],
-                        or_dash(&c[4]),
-                        or_dash(&c[5])
-                    ))
+                    self.detail = Some(service_detail(ctx, s));
+                    Outcome::Consumed
                 }
                 None => Outcome::Consumed,
             },
@@ -609,6 +665,56 @@ impl Pane for DriversPane {
 
     fn table_row(&self) -> Option<usize> {
         Some(self.cursor.selected)
+    }
+
+    fn cursor_mut(&mut self) -> Option<&mut Cursor> {
+        Some(&mut self.cursor)
+    }
+
+    /// A service's configuration (its detail view when open), its source the hive file and
+    /// the service's key.
+    fn note(&self, ctx: &PaneContext) -> Option<crate::ui::pane::NoteEntry> {
+        let hive = ctx.case.hive.as_ref()?;
+        let s = hive.services.get(*self.rows.get(self.cursor.selected)?)?;
+        let text = match &self.detail {
+            Some(d) => d.text(),
+            None => {
+                let c = service_cells(s);
+                format!(
+                    "- Start {}, Type {}, ErrorControl {}, Group {}, ImagePath {}",
+                    c[1], c[2], c[3], c[4], c[5]
+                )
+            }
+        };
+        let file = hive.path.file_name().map_or_else(
+            || "SYSTEM".to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        );
+        Some(crate::ui::pane::NoteEntry {
+            text,
+            source: format!("{file} {}\\Services\\{}", hive.control_set.key, s.name),
+        })
+    }
+
+    /// A driver's service row.
+    fn reveal(&mut self, source: &crate::findings::SourceRef, ctx: &PaneContext) -> bool {
+        let crate::findings::SourceRef::Service { driver } = source else {
+            return false;
+        };
+        let hive = ctx.case.hive.as_ref();
+        self.sync(hive);
+        let Some(hive) = hive else { return false };
+        match self.rows.iter().position(|&i| {
+            hive.services
+                .get(i)
+                .is_some_and(|s| s.driver.as_ref() == Some(driver))
+        }) {
+            Some(pos) => {
+                self.cursor.center(pos);
+                true
+            }
+            None => false,
+        }
     }
 
     fn on_focus(&mut self, ctx: &PaneContext) {

@@ -3,6 +3,7 @@
 //! address where the dump holds the bytes); `f` focuses its driver; the focused driver's frames
 //! and module row are highlighted.
 
+use crate::analysis::{ModuleFacts, module_facts, module_version};
 use crate::bugcheck::BugcheckInfo;
 use crate::case::{Case, DumpArtefact};
 use crate::driver::DriverKey;
@@ -15,7 +16,7 @@ use crate::ui::action::{Outcome, PaneAction};
 use crate::ui::pane::{Pane, PaneContext, Yank};
 use crate::ui::pane_id::PaneId;
 use crate::ui::theme::Theme;
-use crate::ui::widgets::popup::PopupScroll;
+use crate::ui::widgets::popup::{Detail, PopupScroll};
 use crate::ui::widgets::search::{Jump, Search};
 use crate::ui::widgets::table::{self, Column, DataTable, TableCell, TableRow};
 use crate::ui::widgets::{self, cursor::Cursor, fit};
@@ -68,6 +69,9 @@ impl Sort {
     }
 }
 
+/// Module facts built for (dump index, analysis refreshed with symbols).
+type FactsCache = ((usize, bool), Arc<Vec<ModuleFacts>>);
+
 pub struct DumpPane {
     /// Which of the case's dumps is shown (`d` cycles).
     dump: usize,
@@ -91,6 +95,13 @@ pub struct DumpPane {
     /// One line about symbols: download progress, its outcome, or the symbol path that would
     /// name the frames.
     symbol_line: Option<String>,
+    /// What the module list shows beside each module (date, version, company, frames on the
+    /// stack), by dump index and whether a refreshed analysis was used; built on first draw.
+    facts: Option<FactsCache>,
+    /// Module time stamps raw (hex) rather than as dates.
+    raw_times: bool,
+    /// A module's `lmvm` view (Enter on the module list).
+    module_detail: Option<Detail>,
 }
 
 impl Default for DumpPane {
@@ -115,6 +126,9 @@ impl DumpPane {
             refreshed: HashMap::new(),
             downloads: None,
             symbol_line: None,
+            facts: None,
+            raw_times: false,
+            module_detail: None,
         }
     }
 
@@ -238,12 +252,36 @@ impl DumpPane {
         ])
     }
 
-    /// A module matches on its name, path, base and end, timestamp, checksum or size.
-    fn module_matches(&self, m: &Module, faulting: bool) -> bool {
+    /// The module facts of the dump shown, built once per dump (and analysis).
+    fn facts(&mut self, case: &Case) -> Arc<Vec<ModuleFacts>> {
+        let key = (self.dump, self.refreshed.contains_key(&self.dump));
+        if let Some((k, f)) = &self.facts
+            && *k == key
+        {
+            return Arc::clone(f);
+        }
+        let over = self.refreshed();
+        let facts = Arc::new(match self.artefact(case) {
+            Some(a) => module_facts(case, &a.dump, over.as_deref().unwrap_or(&a.analysis)),
+            None => Vec::new(),
+        });
+        self.facts = Some((key, Arc::clone(&facts)));
+        facts
+    }
+
+    /// The facts of module `i` (in the dump's order), once built.
+    fn fact(&self, i: usize) -> Option<&ModuleFacts> {
+        self.facts.as_ref().and_then(|(_, f)| f.get(i))
+    }
+
+    /// A module matches on what its rows show: name, path, base and end, time stamp, date,
+    /// checksum, size, version, company.
+    fn module_matches(&self, m: &Module, i: usize, faulting: bool) -> bool {
+        let f = self.fact(i);
         self.search.matches_any([
             m.name.as_str(),
-            module_text(m, faulting, true).as_str(),
-            module_text(m, faulting, false).as_str(),
+            module_text(m, f, faulting, true, false).as_str(),
+            module_text(m, f, faulting, false, true).as_str(),
         ])
     }
 
@@ -265,12 +303,11 @@ impl DumpPane {
             "frame or module",
             |i| match stack.get(i) {
                 Some(f) => self.frame_matches(f, an.faulting_frame == Some(f.index)),
-                None => order
-                    .get(i - stack.len())
-                    .and_then(|&m| a.dump.modules.get(m))
-                    .is_some_and(|m| {
-                        self.module_matches(m, faulting_module == Some(m.name.as_str()))
-                    }),
+                None => order.get(i - stack.len()).is_some_and(|&mi| {
+                    a.dump.modules.get(mi).is_some_and(|m| {
+                        self.module_matches(m, mi, faulting_module == Some(m.name.as_str()))
+                    })
+                }),
             },
         );
         if let Some(i) = to {
@@ -325,56 +362,108 @@ fn frame_text(f: &StackFrame, faulting: bool, wide: bool) -> String {
     }
 }
 
-/// The module table's columns: with the end address, the time stamp, the checksum and the path
-/// when wide, with the size when narrow. The `*` of the faulting module leads its base.
+/// The module table's columns: base, name, the stack and vendor marks, the date (or raw time
+/// stamp), then when wide the end, checksum, version, company and path; when narrow the
+/// size. The `*` of the faulting module leads its base.
 fn module_columns(wide: bool) -> Vec<Column> {
     if wide {
         vec![
-            Column::fixed("", 17),
-            Column::fixed("", 16).priority(2),
-            Column::fixed("", 24),
-            Column::fixed("", 8).priority(3),
-            Column::fixed("", 8).priority(1),
-            Column::fill("", 1),
+            Column::fixed("Base", 17),
+            Column::fixed("End", 16).priority(4),
+            Column::fixed("Module", 22),
+            Column::fixed("Stk", 3),
+            Column::fixed("3rd", 3),
+            Column::fixed("Date", 10),
+            Column::fixed("CheckSum", 8).priority(5),
+            Column::fixed("Version", 16).priority(2),
+            Column::fixed("Company", 22).priority(3),
+            Column::fill("Path", 1).keep_end().priority(1),
         ]
     } else {
         vec![
-            Column::fixed("", 17),
-            Column::fixed("", 20),
-            Column::fixed("", 8).right().priority(2),
-            Column::fixed("", 8).priority(1),
+            Column::fixed("Base", 17),
+            Column::fixed("Module", 16),
+            Column::fixed("Stk", 3),
+            Column::fixed("3rd", 3),
+            Column::fixed("Date", 10).priority(1),
+            Column::fixed("Size", 7).right().priority(3),
+            Column::fill("Version", 1).priority(2),
         ]
     }
 }
 
-/// A module row's cells as one line of text (what `/` searches).
-fn module_text(m: &Module, faulting: bool, wide: bool) -> String {
-    let cells: Vec<String> = module_cells(m, faulting, wide)
+/// A module row's cells as one line of text (what `/` searches and `y` copies).
+fn module_text(
+    m: &Module,
+    facts: Option<&ModuleFacts>,
+    faulting: bool,
+    wide: bool,
+    raw: bool,
+) -> String {
+    let cells: Vec<String> = module_cells(m, facts, faulting, wide, raw)
         .into_iter()
         .map(|c| c.text)
         .collect();
     cells.join(" ")
 }
 
-/// A module row's cells for [`module_columns`].
-fn module_cells(m: &Module, faulting: bool, wide: bool) -> Vec<TableCell> {
+/// A module row's cells for [`module_columns`]: `Stk` holds the frames the stack has in the
+/// module (BlueScreenView's mark), `3rd` says `yes` for a module that is not Microsoft's (by
+/// its CompanyName or the chain that vouches for its file; blank when the case cannot tell).
+fn module_cells(
+    m: &Module,
+    facts: Option<&ModuleFacts>,
+    faulting: bool,
+    wide: bool,
+    raw: bool,
+) -> Vec<TableCell> {
     let star = if faulting { "*" } else { " " };
     let base = format!("{star}{}", hex(m.base));
+    let frames = facts.map_or(0, |f| f.frames);
+    let stack = if frames > 0 {
+        frames.to_string()
+    } else {
+        String::new()
+    };
+    let third = match facts.and_then(|f| f.microsoft) {
+        Some(false) => "yes",
+        _ => "",
+    };
+    let date = if raw {
+        format!("{:08x}", m.timestamp)
+    } else {
+        facts.map_or_else(|| format!("{:08x}", m.timestamp), |f| f.date.clone())
+    };
+    let version = facts
+        .and_then(|f| f.version.as_ref())
+        .and_then(|v| v.file_version.clone())
+        .unwrap_or_default();
+    let company = facts
+        .and_then(|f| f.version.as_ref())
+        .and_then(|v| v.company.clone())
+        .unwrap_or_default();
     if wide {
         vec![
             base.into(),
             hex(m.base.wrapping_add(u64::from(m.size))).into(),
             m.name.as_str().into(),
-            format!("{:08x}", m.timestamp).into(),
+            stack.into(),
+            third.into(),
+            date.into(),
             format!("{:08x}", m.checksum).into(),
+            version.into(),
+            company.into(),
             m.path.as_str().into(),
         ]
     } else {
         vec![
             base.into(),
             m.name.as_str().into(),
+            stack.into(),
+            third.into(),
+            date.into(),
             format!("{:x}", m.size).into(),
-            format!("{:08x}", m.timestamp).into(),
+            version.into(),
         ]
     }
 }
@@ -528,8 +617,13 @@ impl Pane for DumpPane {
             up,
             d.process_name.as_deref().unwrap_or("")
         );
+        // The culprit line says when it rests on a frame the unwinder did not find (a stack
+        // scan or frame-pointer guess) or below frames it could not verify.
+        let shaky = an
+            .culprit_basis()
+            .map_or(String::new(), |b| format!(" (rests on {b})"));
         let l2 = format!(
-            "SYMBOL_NAME {}  MODULE {}  IMAGE {} {}  FAULTING {}  BUCKET {}",
+            "SYMBOL_NAME {}  MODULE {}  IMAGE {} {}  FAULTING {}{shaky}  BUCKET {}",
             opt(&an.symbol_name),
             opt(&an.module_name),
             opt(&an.image_name),
@@ -598,6 +692,7 @@ impl Pane for DumpPane {
             })
             .collect();
         frame.render_widget(Paragraph::new(lines), inner);
+        widgets::cursor::draw_mark(frame, inner, &self.stack, an.stack.len());
 
         // The module list.
         let order = self.module_order(d);
@@ -617,26 +712,37 @@ impl Pane for DumpPane {
         let wide = inner.width >= 120;
         let faulting = an.faulting_module.as_deref();
         let on_modules = self.list == List::Modules;
+        let facts = self.facts(ctx.case);
+        let raw = self.raw_times;
         let source = table::rows(order.len(), |row, ctx| {
-            let m = d.modules.get(*order.get(row)?)?;
+            let mi = *order.get(row)?;
+            let m = d.modules.get(mi)?;
             let is_faulting = faulting == Some(m.name.as_str());
             let focused = focus.is_some_and(|k| m.key().as_ref() == Some(k));
             let style = row_style(
                 theme,
                 on_modules && ctx.selected,
                 focused,
-                self.module_matches(m, is_faulting),
+                self.module_matches(m, mi, is_faulting),
                 is_faulting,
             );
-            Some(TableRow::new(module_cells(m, is_faulting, wide), style))
+            Some(TableRow::new(
+                module_cells(m, facts.get(mi), is_faulting, wide, raw),
+                style,
+            ))
         });
         let mut cursor = self.modules;
-        DataTable::new(&module_columns(wide)).render(frame, inner, &mut cursor, &source);
+        DataTable::new(&module_columns(wide))
+            .header(theme.header)
+            .render(frame, inner, &mut cursor, &source);
         self.modules = cursor;
         self.search.render(frame, search_area, theme);
 
         if self.detail {
             self.render_detail(frame, area, a, theme);
+        }
+        if let Some(d) = self.module_detail.as_mut() {
+            d.render(frame, area, theme);
         }
     }
 
@@ -657,6 +763,18 @@ impl Pane for DumpPane {
         let Some(a) = self.artefact(ctx.case) else {
             return Outcome::Ignored;
         };
+        if self.module_detail.is_some() {
+            match action {
+                A::Close | A::Details => self.module_detail = None,
+                A::Focus => return self.focus_selected(a),
+                other => {
+                    if let Some(d) = self.module_detail.as_mut() {
+                        d.scroll.act(other);
+                    }
+                }
+            }
+            return Outcome::Consumed;
+        }
         if self.detail {
             return match action {
                 A::Close | A::Details => {
@@ -696,10 +814,31 @@ impl Pane for DumpPane {
                 self.descending = !self.descending;
                 Outcome::Consumed
             }
+            // A module: WinDbg's `lmvm`; a frame: where it was found and the code around it.
+            A::Details if self.list == List::Modules => match self.selected_module(&a.dump) {
+                Some(m) => {
+                    let version = module_version(ctx.case, &a.dump, m);
+                    self.module_detail = Some(Detail::new(
+                        format!("Module {} (lmvm)", m.short_name()),
+                        crate::dump::lmvm::lmvm(&a.dump, an, m, version.as_ref()),
+                    ));
+                    Outcome::Consumed
+                }
+                None => Outcome::Message("no module selected".into()),
+            },
             A::Details => {
                 self.detail = true;
                 self.detail_scroll = PopupScroll::default();
                 Outcome::Consumed
+            }
+            A::RawTimes => {
+                self.raw_times = !self.raw_times;
+                self.list = List::Modules;
+                Outcome::Message(if self.raw_times {
+                    "module time stamps raw (hex)".into()
+                } else {
+                    "module time stamps as link dates (UTC)".into()
+                })
             }
             A::Focus => self.focus_selected(a),
             A::Search => {
@@ -738,6 +877,7 @@ impl Pane for DumpPane {
         self.stack = Cursor::default();
         self.modules = Cursor::default();
         self.detail = false;
+        self.module_detail = None;
     }
 
     /// `y`: the selected STACK_TEXT line or module row as shown at full width; `Y`: the whole
@@ -761,11 +901,13 @@ impl Pane for DumpPane {
                 }
             }
             List::Modules => {
-                let m = self.selected_module(&a.dump)?;
+                let order = self.module_order(&a.dump);
+                let mi = *order.get(self.modules.selected)?;
+                let m = a.dump.modules.get(mi)?;
                 let faulting = an.faulting_module.as_deref() == Some(m.name.as_str());
                 Yank {
                     what: "the module",
-                    text: module_text(m, faulting, true),
+                    text: module_text(m, self.fact(mi), faulting, true, self.raw_times),
                 }
             }
         })
@@ -788,6 +930,56 @@ impl Pane for DumpPane {
 
     fn captures_input(&self) -> bool {
         self.search.is_open()
+    }
+
+    /// A dump's bug check (its first frame) or one frame of its stack.
+    fn reveal(&mut self, source: &crate::findings::SourceRef, ctx: &PaneContext) -> bool {
+        use crate::findings::SourceRef as S;
+        let (dump, frame) = match source {
+            S::Dump { dump } => (*dump, None),
+            S::Frame { dump, frame } => (*dump, Some(*frame)),
+            _ => return false,
+        };
+        if dump >= ctx.case.dumps.len() {
+            return false;
+        }
+        self.open_dump(dump);
+        self.list = List::Stack;
+        if let Some(f) = frame {
+            let over = self.refreshed();
+            let Some(a) = self.artefact(ctx.case) else {
+                return false;
+            };
+            let an = over.as_deref().unwrap_or(&a.analysis);
+            match an.stack.iter().position(|x| x.index == f) {
+                Some(row) => self.stack.center(row),
+                None => return false,
+            }
+        }
+        true
+    }
+
+    fn cursor_mut(&mut self) -> Option<&mut Cursor> {
+        Some(match self.list {
+            List::Stack => &mut self.stack,
+            List::Modules => &mut self.modules,
+        })
+    }
+
+    /// A frame or module as STACK_TEXT / the module list shows it, its source the dump file
+    /// and the frame number or module name.
+    fn note(&self, ctx: &PaneContext) -> Option<crate::ui::pane::NoteEntry> {
+        let a = self.artefact(ctx.case)?;
+        let text = self.yank(ctx, false)?.text;
+        let source = match self.list {
+            List::Stack => format!("{} frame {:02}", a.file, self.stack.selected),
+            List::Modules => format!("{} module {}", a.file, self.selected_module(&a.dump)?.name),
+        };
+        let text = match &self.module_detail {
+            Some(d) => d.text(),
+            None => format!("    {text}"),
+        };
+        Some(crate::ui::pane::NoteEntry { text, source })
     }
 
     /// Take the download worker's news: progress into the symbol line, new analyses into view.

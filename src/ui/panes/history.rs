@@ -292,4 +292,8 @@ impl Pane for HistoryPane {
     fn table_row(&self) -> Option<usize> {
         Some(self.cursor.selected)
     }
+
+    fn cursor_mut(&mut self) -> Option<&mut Cursor> {
+        Some(&mut self.cursor)
+    }
 }

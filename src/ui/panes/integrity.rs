@@ -11,10 +11,11 @@ use crate::eventlog::{Event, SystemEvent};
 use crate::registry::{FileTime, TimeZone};
 use crate::signing::{self, CatalogLocation, Verdict};
 use crate::ui::action::{Outcome, PaneAction};
-use crate::ui::pane::{Pane, PaneContext};
+use crate::ui::pane::{Pane, PaneContext, Yank};
 use crate::ui::pane_id::PaneId;
 use crate::ui::theme::Theme;
 use crate::ui::widgets::export::ViewTable;
+use crate::ui::widgets::popup::Detail;
 use crate::ui::widgets::search::{Jump, Search};
 use crate::ui::widgets::table::{self, Column, DataTable, TableCell, TableRow};
 use crate::ui::widgets::{self, cursor::Cursor};
@@ -64,6 +65,15 @@ pub struct EventRow {
     /// The status, error or bug check the event reports, by name.
     pub status: String,
     pub summary: String,
+    /// The drivers whose catalog the event names (a 3010 about a lost catalog), kept under
+    /// their focus beside the drivers the event names.
+    pub catalog_drivers: Vec<DriverKey>,
+    /// Where the event is: `case.event_logs[log].events[index]`.
+    pub log: usize,
+    pub index: usize,
+    /// The log's file name and the event's record ID (the source a note names).
+    pub file: String,
+    pub record: u64,
 }
 
 /// The events of one driver.
@@ -226,6 +236,14 @@ impl IntegrityModel {
                     subject,
                     status: status_label(e),
                     summary: e.summary(),
+                    catalog_drivers: analysis.catalog_drivers_of_event(li, ei).to_vec(),
+                    log: li,
+                    index: ei,
+                    file: log
+                        .path
+                        .file_name()
+                        .map_or_else(String::new, |n| n.to_string_lossy().into_owned()),
+                    record: e.record_id,
                 };
                 events.push((e, row));
             }
@@ -379,6 +397,8 @@ pub struct IntegrityPane {
     search: Search,
     /// Show times on the machine's clock (`z`) instead of UTC.
     local_time: bool,
+    /// The detail view open over the tables (Enter): an event, a driver's events, a signature.
+    detail: Option<Detail>,
 }
 
 impl Default for IntegrityPane {
@@ -416,6 +436,7 @@ impl IntegrityPane {
             focus: None,
             search: Search::default(),
             local_time: false,
+            detail: None,
         }
     }
 
@@ -453,8 +474,9 @@ impl IntegrityPane {
         fn kept<T>(rows: &[T], keep: impl Fn(&T) -> bool) -> Vec<usize> {
             (0..rows.len()).filter(|&i| keep(&rows[i])).collect()
         }
+        // A driver's events: those that name it, and the catalog events about its catalog.
         let ev = kept(&model.events, |r| {
-            focus.is_none_or(|f| r.drivers.contains(f))
+            focus.is_none_or(|f| r.drivers.contains(f) || r.catalog_drivers.contains(f))
         });
         let gr = kept(&model.groups, |r| focus.is_none_or(|f| r.driver == *f));
         let sg = kept(&model.signatures, |r| focus.is_none_or(|f| r.driver == *f));
@@ -672,6 +694,67 @@ fn signature_spec<'a>(v: View<'a>, rows: &'a [usize], width: u16) -> Spec<'a> {
     }
 }
 
+/// An event's detail view: Event Viewer's General text and properties, then every field.
+fn event_detail(case: &Case, r: &EventRow) -> Option<Detail> {
+    let e = case.event_logs.get(r.log)?.events.get(r.index)?;
+    let mut fields = e.detail();
+    fields.insert(1, ("File".to_string(), r.file.clone()));
+    Some(Detail::new(
+        format!("Event {} {}, record {}", r.id, r.source, r.record),
+        fields,
+    ))
+}
+
+/// A driver's events, one line each.
+fn group_detail(model: &IntegrityModel, g: &GroupRow) -> Detail {
+    let mut fields = vec![
+        ("Driver".to_string(), g.driver.to_string()),
+        (
+            "Events".to_string(),
+            format!("{} from {} to {} (UTC)", g.count, g.first, g.last),
+        ),
+        ("Worst".to_string(), g.worst.clone()),
+    ];
+    for r in model
+        .events
+        .iter()
+        .filter(|r| r.drivers.contains(&g.driver))
+    {
+        fields.push((
+            format!("{} {}", r.id, r.level),
+            format!("{} {} {}", r.time, r.status, r.summary),
+        ));
+    }
+    Detail::new(format!("Events of {}", g.driver), fields)
+}
+
+/// A driver's signature as `sigcheck -i` reports it, with its service's Start and
+/// ErrorControl; a driver without a file in the case says so.
+fn signature_detail(ctx: &PaneContext, r: &SignatureRow) -> Detail {
+    let mut fields = match signing::for_driver(&ctx.case.signatures, &r.driver).first() {
+        Some(v) => signing::report::sigcheck_info(v),
+        None => vec![(
+            "Verified".to_string(),
+            "no file of this driver in the case: nothing to judge".to_string(),
+        )],
+    };
+    fields.push((
+        "Service".to_string(),
+        format!(
+            "Start {}, ErrorControl {}",
+            r.start.as_deref().unwrap_or("-"),
+            r.error_control.as_deref().unwrap_or("-")
+        ),
+    ));
+    // Paths as the case names them, not where this machine keeps the case.
+    if let Some(inv) = &ctx.case.inventory {
+        for (_, v) in fields.iter_mut() {
+            *v = inv.shorten(v);
+        }
+    }
+    Detail::new(format!("Signature of {}", r.driver), fields)
+}
+
 fn row_style(theme: &Theme, selected: bool, matched: bool, severity: u8) -> Style {
     if selected {
         theme.selected
@@ -881,6 +964,9 @@ impl Pane for IntegrityPane {
             draw_table(frame, a, &title, active, cursor, spec, theme);
         }
         self.search.render(frame, search_area, theme);
+        if let Some(d) = self.detail.as_mut() {
+            d.render(frame, area, theme);
+        }
     }
 
     fn edit_key(&mut self, key: KeyEvent, ctx: &PaneContext) -> Option<Outcome> {
@@ -890,7 +976,21 @@ impl Pane for IntegrityPane {
 
     fn handle_action(&mut self, action: PaneAction, ctx: &PaneContext) -> Outcome {
         use PaneAction as A;
+        if let Some(d) = self.detail.as_mut() {
+            match action {
+                A::Close | A::Details => self.detail = None,
+                A::Focus => {}
+                a => {
+                    d.scroll.act(a);
+                    return Outcome::Consumed;
+                }
+            }
+            if action != A::Focus {
+                return Outcome::Consumed;
+            }
+        }
         match action {
+            A::Close => return Outcome::Ignored,
             A::Search if has_artefacts(ctx.case) => {
                 self.search.open("Search events, drivers and signatures");
                 return Outcome::Consumed;
@@ -951,31 +1051,31 @@ impl Pane for IntegrityPane {
         }
         let sel = cursor.selected;
         match action {
-            // The row's details in the status line: a signature's reason for its verdict and
-            // what Windows does with it, an event's text, a driver's events.
-            A::Details => Outcome::Message(match self.active {
-                Table::Signatures => match sg.get(sel).and_then(|i| model.signatures.get(*i)) {
-                    Some(r) => match &r.reason {
-                        Some(why) => format!("{}: {why}", r.driver),
-                        None => format!("{}: no file of this driver in the case", r.driver),
-                    },
-                    None => "no row selected".to_string(),
-                },
-                Table::Events => match ev.get(sel).and_then(|i| model.events.get(*i)) {
-                    Some(r) => format!(
-                        "{} {} {} {}: {} {}",
-                        r.time, r.source, r.id, r.level, r.status, r.summary
-                    ),
-                    None => "no row selected".to_string(),
-                },
-                Table::Drivers => match gr.get(sel).and_then(|i| model.groups.get(*i)) {
-                    Some(r) => format!(
-                        "{}: {} event(s) from {} to {}, worst {}",
-                        r.driver, r.count, r.first, r.last, r.worst
-                    ),
-                    None => "no row selected".to_string(),
-                },
-            }),
+            // The row's detail view: an event as Event Viewer shows it, a driver's events, a
+            // signature as `sigcheck -i` reports it.
+            A::Details => {
+                let detail = match self.active {
+                    Table::Events => ev
+                        .get(sel)
+                        .and_then(|i| model.events.get(*i))
+                        .and_then(|r| event_detail(ctx.case, r)),
+                    Table::Drivers => gr
+                        .get(sel)
+                        .and_then(|i| model.groups.get(*i))
+                        .map(|g| group_detail(&model, g)),
+                    Table::Signatures => sg
+                        .get(sel)
+                        .and_then(|i| model.signatures.get(*i))
+                        .map(|r| signature_detail(ctx, r)),
+                };
+                match detail {
+                    Some(d) => {
+                        self.detail = Some(d);
+                        Outcome::Consumed
+                    }
+                    None => Outcome::Message("no row selected".to_string()),
+                }
+            }
             A::Focus => {
                 let driver = match self.active {
                     Table::Events => ev
@@ -1087,6 +1187,101 @@ impl Pane for IntegrityPane {
         Some(self.cursors[self.active.index()].selected)
     }
 
+    fn cursor_mut(&mut self) -> Option<&mut Cursor> {
+        Some(&mut self.cursors[self.active.index()])
+    }
+
+    /// An event (by log and index) in the events table, a driver's row in the signatures.
+    fn reveal(&mut self, source: &crate::findings::SourceRef, ctx: &PaneContext) -> bool {
+        use crate::findings::SourceRef as S;
+        let focus = ctx.focus.or(self.focus.as_ref()).cloned();
+        let model = self.model(ctx);
+        let (ev, _, sg) = IntegrityPane::visible(&model, focus.as_ref());
+        let (table, row) = match source {
+            S::Event { log, event, .. } => (
+                Table::Events,
+                ev.iter().position(|&i| {
+                    model
+                        .events
+                        .get(i)
+                        .is_some_and(|r| r.log == *log && r.index == *event)
+                }),
+            ),
+            S::Signature { driver } => (
+                Table::Signatures,
+                sg.iter()
+                    .position(|&i| model.signatures.get(i).is_some_and(|r| r.driver == *driver)),
+            ),
+            _ => return false,
+        };
+        let Some(row) = row else { return false };
+        self.detail = None;
+        self.active = table;
+        if table != Table::Events {
+            self.lower = table;
+        }
+        self.cursors[table.index()].center(row);
+        true
+    }
+
+    /// An event with its log file and record ID; a signature with its file; the open detail
+    /// view whole.
+    fn note(&self, ctx: &PaneContext) -> Option<crate::ui::pane::NoteEntry> {
+        use crate::ui::pane::NoteEntry;
+        let model = self.model.as_ref()?;
+        let focus = ctx.focus.or(self.focus.as_ref());
+        let (ev, _, sg) = IntegrityPane::visible(model, focus);
+        let sel = self.cursors[self.active.index()].selected;
+        match self.active {
+            Table::Events => {
+                let r = model.events.get(*ev.get(sel)?)?;
+                let text = match &self.detail {
+                    Some(d) => d.text(),
+                    None => format!(
+                        "{} {} {} {} {}: {} {}",
+                        r.time, r.source, r.id, r.level, r.subject, r.status, r.summary
+                    ),
+                };
+                Some(NoteEntry {
+                    text,
+                    source: format!("{} record {}", r.file, r.record),
+                })
+            }
+            Table::Signatures => {
+                let r = model.signatures.get(*sg.get(sel)?)?;
+                let file = signing::for_driver(&ctx.case.signatures, &r.driver)
+                    .first()
+                    .map(|v| v.path.display().to_string());
+                let source = match (file, &ctx.case.inventory) {
+                    (Some(f), Some(inv)) => inv.shorten(&f),
+                    (Some(f), None) => f,
+                    (None, _) => format!("Integrity pane, signature of {}", r.driver),
+                };
+                Some(NoteEntry {
+                    text: match &self.detail {
+                        Some(d) => d.text(),
+                        None => format!(
+                            "{}: {}",
+                            r.driver,
+                            r.reason
+                                .as_deref()
+                                .unwrap_or("no file of this driver in the case")
+                        ),
+                    },
+                    source,
+                })
+            }
+            Table::Drivers => {
+                let t = self.table(ctx)?;
+                let row = t.rows.get(sel)?;
+                Some(NoteEntry {
+                    text: row.join(" "),
+                    source: format!("Integrity pane, events of {}", row.first()?),
+                })
+            }
+        }
+    }
+
     fn on_focus(&mut self, ctx: &PaneContext) {
         self.focus = ctx.focus.cloned();
         self.cursors = [Cursor::default(); 3];
@@ -1094,5 +1289,26 @@ impl Pane for IntegrityPane {
 
     fn captures_input(&self) -> bool {
         self.search.is_open()
+    }
+
+    fn yank(&self, ctx: &PaneContext, whole: bool) -> Option<Yank> {
+        if let Some(d) = &self.detail {
+            return Some(Yank {
+                what: "the details",
+                text: d.text(),
+            });
+        }
+        let t = self.table(ctx)?;
+        Some(if whole {
+            Yank {
+                what: "the table (TSV)",
+                text: t.to_tsv(),
+            }
+        } else {
+            Yank {
+                what: "the row (TSV)",
+                text: t.row_tsv(self.table_row()?)?,
+            }
+        })
     }
 }

@@ -238,6 +238,32 @@ impl Pane for NotesPane {
         self.unsaved_reason()
     }
 
+    /// Append at the end of the notes (after a blank line) and save at once, atomically.
+    fn append_note(&mut self, markdown: &str) -> Option<Outcome> {
+        if self.notes.is_none() && self.loading.is_some() {
+            self.wait_loaded();
+        }
+        let Some(n) = &self.notes else {
+            return Some(Outcome::Message(self.status.clone()));
+        };
+        if let Some(why) = &n.read_only {
+            return Some(Outcome::Message(format!(
+                "not added: the notes are read-only ({why})"
+            )));
+        }
+        let mut lines: Vec<String> = self.editor.lines().to_vec();
+        while lines.last().is_some_and(|l| l.trim().is_empty()) {
+            lines.pop();
+        }
+        if !lines.is_empty() {
+            lines.push(String::new());
+        }
+        lines.extend(markdown.lines().map(str::to_string));
+        self.editor = TextArea::new(lines);
+        self.dirty = true;
+        Some(self.save())
+    }
+
     fn handle_paste(&mut self, text: &str) -> Outcome {
         self.paste(text)
     }

@@ -40,6 +40,8 @@ pub struct OverviewPane {
     popup: PopupScroll,
     /// `/` over the findings, the files, then the load problems.
     search: Search,
+    /// The clue picked in the evidence popup (h/l), whose row Enter opens in its pane.
+    clue: Option<usize>,
 }
 
 impl OverviewPane {
@@ -217,9 +219,15 @@ impl Pane for OverviewPane {
                 };
                 let focused = f.driver.is_some() && f.driver.as_ref() == ctx.focus;
                 // Severity in a word as well as a colour (palettes and NO_COLOR lose colours).
+                // A marked finding (m) leads with the mark.
+                let mark = if self.finding.mark == Some(i) {
+                    "'"
+                } else {
+                    ""
+                };
                 flines.push(Line::styled(
                     fit(
-                        &format!("{} {}", severity_tag(f.severity), f.title),
+                        &format!("{mark}{} {}", severity_tag(f.severity), f.title),
                         found.width.saturating_sub(2) as usize,
                     ),
                     if selected {
@@ -356,6 +364,7 @@ impl Pane for OverviewPane {
             })
             .collect();
         frame.render_widget(Paragraph::new(lines), inner);
+        widgets::cursor::draw_mark(frame, inner, &self.cursor, files.len());
 
         // One line a problem (Enter shows it whole), scrolled to keep the cursor in view.
         let title = if problems.is_empty() {
@@ -391,13 +400,18 @@ impl Pane for OverviewPane {
             }
         }
         frame.render_widget(Paragraph::new(plines), inner);
+        widgets::cursor::draw_mark(frame, inner, &self.problem, problems.len());
         self.search.render(frame, search_area, theme);
         // The popup goes over everything else.
         if self.detail {
             match active {
                 List::Findings => {
                     if let Some(f) = ctx.analysis.findings.get(self.finding.selected) {
-                        render_evidence(frame, area, f, theme, &mut self.popup);
+                        let shown = Shown {
+                            clue: self.clue,
+                            inventory: ctx.case.inventory.as_ref(),
+                        };
+                        render_evidence(frame, area, f, shown, theme, &mut self.popup);
                     }
                 }
                 List::Problems => {
@@ -426,7 +440,39 @@ impl Pane for OverviewPane {
         if self.detail {
             // The popup takes the scroll keys, Enter and Esc (close) and, over a finding, f
             // (focus). The render clamps the scroll to the text.
+            let clues = findings
+                .get(self.finding.selected)
+                .filter(|_| list == List::Findings)
+                .map(|f| f.evidence.as_slice())
+                .unwrap_or_default();
+            // The clues that point at a row of an artefact.
+            let linked: Vec<usize> = (0..clues.len())
+                .filter(|&i| clues[i].source.is_some())
+                .collect();
             match action {
+                // Enter on a picked clue opens its row (the popup stays for Back).
+                A::Details if self.clue.is_some() => {
+                    return match self.clue.and_then(|i| clues.get(i)?.source.clone()) {
+                        Some(src) => Outcome::Reveal(src),
+                        None => Outcome::Consumed,
+                    };
+                }
+                A::NextBox | A::PrevBox if linked.is_empty() => {
+                    return Outcome::Message("no clue of this finding points at a row".into());
+                }
+                A::NextBox => {
+                    self.clue = Some(match self.clue {
+                        Some(c) => *linked.iter().find(|&&i| i > c).unwrap_or(&linked[0]),
+                        None => linked[0],
+                    });
+                }
+                A::PrevBox => {
+                    let last = linked[linked.len() - 1];
+                    self.clue = Some(match self.clue {
+                        Some(c) => *linked.iter().rev().find(|&&i| i < c).unwrap_or(&last),
+                        None => last,
+                    });
+                }
                 A::Close | A::Details => self.detail = false,
                 A::Focus if list == List::Findings => return self.focus_finding(ctx),
                 a => {
@@ -543,6 +589,49 @@ impl Pane for OverviewPane {
 
     /// `y`: the selected finding's fix (else the finding), file path or load problem; `Y`:
     /// every finding as `bsodwb analyze` prints them, then the load problems.
+    fn cursor_mut(&mut self) -> Option<&mut Cursor> {
+        Some(match self.list {
+            List::Findings => &mut self.finding,
+            List::Files => &mut self.cursor,
+            List::Problems => &mut self.problem,
+        })
+    }
+
+    /// A finding with every clue (each naming its artefact) and the fix; a file with its
+    /// path; a load problem with its file.
+    fn note(&self, ctx: &PaneContext) -> Option<crate::ui::pane::NoteEntry> {
+        use crate::ui::pane::NoteEntry;
+        Some(match self.list(ctx) {
+            List::Findings => {
+                let f = ctx.analysis.findings.get(self.finding.selected)?;
+                NoteEntry {
+                    text: f.to_text(),
+                    source: format!("finding {}: {}", self.finding.selected + 1, f.title),
+                }
+            }
+            List::Files => {
+                let f = files_of(ctx.case).get(self.cursor.selected)?.clone();
+                NoteEntry {
+                    text: format!(
+                        "- {} ({}, {} bytes): {}",
+                        f.path,
+                        f.kind.as_str(),
+                        f.size,
+                        f.detail
+                    ),
+                    source: f.path.clone(),
+                }
+            }
+            List::Problems => {
+                let p = ctx.case.problems.get(self.problem.selected)?;
+                NoteEntry {
+                    text: p.message.clone(),
+                    source: format!("load problem: {}", p.path),
+                }
+            }
+        })
+    }
+
     fn yank(&self, ctx: &PaneContext, whole: bool) -> Option<Yank> {
         let findings = &ctx.analysis.findings;
         if whole {
@@ -588,6 +677,7 @@ impl OverviewPane {
     /// Enter: the selected finding's evidence, or the whole load problem, over the pane.
     fn open_detail(&mut self) -> Outcome {
         self.detail = true;
+        self.clue = None;
         self.popup = PopupScroll::default();
         Outcome::Consumed
     }
@@ -606,10 +696,18 @@ impl OverviewPane {
 }
 
 /// The evidence of one finding, over the pane.
+/// What the evidence popup shows beside the finding: the picked clue, and the case's files
+/// (to show paths relative to the case).
+struct Shown<'a> {
+    clue: Option<usize>,
+    inventory: Option<&'a crate::case::Inventory>,
+}
+
 fn render_evidence(
     frame: &mut Frame,
     area: Rect,
     f: &crate::findings::Finding,
+    shown: Shown,
     theme: &crate::ui::theme::Theme,
     scroll: &mut PopupScroll,
 ) {
@@ -617,8 +715,21 @@ fn render_evidence(
         (f.title.clone(), theme.header),
         (String::new(), ratatui::style::Style::default()),
     ];
-    for e in &f.evidence {
-        lines.push((format!("- {e}"), ratatui::style::Style::default()));
+    // A clue that points at a row leads with an arrow; the picked one is selected.
+    let arrow = if theme.ascii { ">" } else { "→" };
+    for (i, e) in f.evidence.iter().enumerate() {
+        let lead = if e.source.is_some() { arrow } else { "-" };
+        let style = if shown.clue == Some(i) {
+            theme.selected
+        } else {
+            ratatui::style::Style::default()
+        };
+        // Paths as the case names them, not where this machine keeps it.
+        let text = match shown.inventory {
+            Some(inv) => inv.shorten(e),
+            None => e.to_string(),
+        };
+        lines.push((format!("{lead} {text}"), style));
     }
     if let Some(r) = &f.remediation {
         lines.push((String::new(), ratatui::style::Style::default()));
@@ -628,6 +739,12 @@ fn render_evidence(
         lines.push((String::new(), ratatui::style::Style::default()));
         lines.push((
             format!("f focuses {k} in every pane; Esc closes"),
+            theme.dim,
+        ));
+    }
+    if f.evidence.iter().any(|e| e.source.is_some()) {
+        lines.push((
+            format!("h/l pick a clue marked {arrow}, Enter opens its row, Backspace returns"),
             theme.dim,
         ));
     }

@@ -1703,6 +1703,23 @@ impl Pane for TimelinePane {
         self.input.is_some() || self.picker.is_some()
     }
 
+    fn cursor_mut(&mut self) -> Option<&mut Cursor> {
+        Some(&mut self.cursor)
+    }
+
+    /// The selected event as Procmon's CSV writes it, its source the log and event number.
+    fn note(&self, ctx: &PaneContext) -> Option<crate::ui::pane::NoteEntry> {
+        let e = self.selected_event()?;
+        let text = self.yank(ctx, false)?.text;
+        Some(crate::ui::pane::NoteEntry {
+            text: format!("    {text}"),
+            source: format!(
+                "{} event {e}",
+                ctx.case.boot_log_path.as_deref().unwrap_or("the boot log")
+            ),
+        })
+    }
+
     fn tick(&mut self) -> bool {
         if let Some(a) = self
             .all_activity_rx

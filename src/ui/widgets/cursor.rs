@@ -9,6 +9,34 @@ pub struct Cursor {
     pub offset: usize,
     /// Rows visible at the last render (page size).
     pub page: usize,
+    /// The row marked with `m` (`'` jumps back to it).
+    pub mark: Option<usize>,
+}
+
+/// Draw the mark of `cursor` (set with `m`) on the left border of the box whose inner area is
+/// `inner`, beside its row, when the row is in view (call after the rows are drawn); `len`:
+/// the list's rows.
+pub fn draw_mark(
+    frame: &mut ratatui::Frame,
+    inner: ratatui::layout::Rect,
+    cursor: &Cursor,
+    len: usize,
+) {
+    let Some(m) = cursor.mark.filter(|&m| m < len) else {
+        return;
+    };
+    if inner.x == 0 || m < cursor.offset {
+        return;
+    }
+    let row = m - cursor.offset;
+    if row >= usize::from(inner.height) || row >= cursor.page.max(1) {
+        return;
+    }
+    let y = inner.y + row as u16;
+    if let Some(cell) = frame.buffer_mut().cell_mut((inner.x - 1, y)) {
+        cell.set_symbol("'");
+        cell.set_style(ratatui::style::Style::new().add_modifier(ratatui::style::Modifier::BOLD));
+    }
 }
 
 impl Cursor {

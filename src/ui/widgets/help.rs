@@ -1,7 +1,7 @@
 //! The help overlay: generated from the keymap (the global keys and the active pane's section),
 //! never by hand; keys are named as users type them (`Shift-Tab`, `PgDn`, `Enter`).
 
-use super::super::keymap::{Keymap, label};
+use super::super::keymap::Keymap;
 use super::super::pane::Hint;
 use super::super::theme::Theme;
 use ratatui::Frame;
@@ -22,8 +22,8 @@ pub fn lines(
     }
     out.push(Line::raw(""));
     out.push(Line::styled("Everywhere", theme.header));
-    for b in &keymap.global {
-        out.push(key_line(&label(&b.key), &b.desc, theme));
+    for h in keymap.global_hints() {
+        out.push(key_line(&h.key, &h.desc, theme));
     }
     out.push(Line::raw(""));
     out.push(Line::styled(
@@ -96,8 +96,8 @@ pub fn render(
         return;
     }
     let mut right = vec![Line::styled("Everywhere", theme.header)];
-    for b in &keymap.global {
-        right.push(key_line(&label(&b.key), &b.desc, theme));
+    for h in keymap.global_hints() {
+        right.push(key_line(&h.key, &h.desc, theme));
     }
     // The closing keys go in the frame's title: every row of a 24-line terminal holds keys.
     let title = format!("Help (Esc or {} closes)", help_key(keymap));

@@ -166,6 +166,85 @@ pub fn render_rows(
     );
 }
 
+/// A detail view: a title and label/value lines (an event's fields, a `sigcheck -i` report, an
+/// `lmvm` listing), built by the library and shown in a popup that scrolls.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Detail {
+    pub title: String,
+    pub fields: Vec<(String, String)>,
+    pub scroll: PopupScroll,
+}
+
+impl Detail {
+    pub fn new(title: impl Into<String>, fields: Vec<(String, String)>) -> Detail {
+        Detail {
+            title: title.into(),
+            fields,
+            scroll: PopupScroll::default(),
+        }
+    }
+
+    /// The view as text, one `Label: value` a line (what `y` copies and a note holds).
+    pub fn text(&self) -> String {
+        let mut out = String::new();
+        for (k, v) in &self.fields {
+            if k.is_empty() {
+                out.push_str(&format!("  {v}\n"));
+            } else {
+                out.push_str(&format!("{k}: {v}\n"));
+            }
+        }
+        out
+    }
+
+    /// Draw the view over `area` (nearly all of it): each label in the header style, its value
+    /// wrapped under the popup's width; case text escaped.
+    pub fn render(&mut self, frame: &mut Frame, area: Rect, theme: &Theme) {
+        let w = area.width.saturating_sub(4).min(120);
+        let h = area.height.saturating_sub(2);
+        let rect = centred(area, w, h);
+        let iw = usize::from(w.saturating_sub(2));
+        let label_w = self
+            .fields
+            .iter()
+            .map(|(k, _)| k.chars().count())
+            .max()
+            .unwrap_or(0)
+            .min(18);
+        let mut rows: Vec<Line<'static>> = Vec::new();
+        for (k, v) in &self.fields {
+            let value = crate::escape::escape_field(v).into_owned();
+            let label = crate::escape::escape_field(k).into_owned();
+            let lead = format!("{label:<label_w$} ");
+            let lead_w = lead.chars().count();
+            // The value wraps under itself (a hanging indent), unless the label leaves it no room.
+            if lead_w + 16 <= iw {
+                for (i, part) in wrap_text(&value, iw - lead_w).into_iter().enumerate() {
+                    let head = if i == 0 {
+                        Span::styled(lead.clone(), theme.header)
+                    } else {
+                        Span::raw(" ".repeat(lead_w))
+                    };
+                    rows.push(Line::from(vec![head, Span::styled(part, theme.text)]));
+                }
+            } else {
+                let line = Line::from(vec![
+                    Span::styled(lead, theme.header),
+                    Span::styled(value, theme.text),
+                ]);
+                rows.extend(wrap_line(&line, iw));
+            }
+        }
+        // "Esc closes" while the title leaves room for the rows shown ("1-18 of 30 ...").
+        let title = if self.title.chars().count() + 50 <= usize::from(w) {
+            format!("{} (Esc closes)", self.title)
+        } else {
+            self.title.clone()
+        };
+        render_rows(frame, rect, &title, rows, theme, &mut self.scroll);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -531,6 +531,7 @@ impl<'a> DataTable<'a> {
             }
         }
         frame.render_widget(Table::new(rows, &constraints).column_spacing(SPACING), body);
+        super::cursor::draw_mark(frame, body, cursor, len);
         widths
     }
 }

@@ -1,0 +1,419 @@
+//! Detail views (Enter in every list), notes and marks, on the demo case through the app, at
+//! 80x24 and 160x48, with insta snapshots of the new views.
+
+use bsod_workbench::case::Case;
+use bsod_workbench::ui::App;
+use bsod_workbench::ui::theme::Theme;
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use std::path::PathBuf;
+
+fn key(c: KeyCode) -> KeyEvent {
+    KeyEvent::new(c, KeyModifiers::NONE)
+}
+
+fn press(app: &mut App, keys: &str) {
+    for c in keys.chars() {
+        app.handle_key(key(KeyCode::Char(c)));
+    }
+}
+
+fn draw(app: &mut App, w: u16, h: u16) -> Terminal<TestBackend> {
+    let mut t = Terminal::new(TestBackend::new(w, h)).expect("terminal");
+    t.draw(|f| app.draw(f)).expect("draw");
+    t
+}
+
+fn demo_app() -> (tempfile::TempDir, App) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    bsod_workbench::synth::demo::write_demo_case(dir.path()).expect("demo");
+    let mut case = Case::load(dir.path(), &mut |_| {}).expect("load");
+    case.root = Some(PathBuf::from("/cases/demo"));
+    (dir, App::new(case, Theme::ansi16()))
+}
+
+/// The text inside the popup's borders (the box whose title starts with `title`), its rows
+/// joined, so a value wrapped over rows reads whole.
+fn popup_text(t: &Terminal<TestBackend>, title: &str) -> String {
+    let buf = t.backend().buffer();
+    let area = buf.area;
+    let row = |y: u16| -> Vec<String> {
+        (0..area.width)
+            .map(|x| buf[(x, y)].symbol().to_string())
+            .collect()
+    };
+    let head = format!("┌ {title}");
+    let Some(top) = (0..area.height).find(|&y| row(y).concat().contains(&head)) else {
+        return String::new();
+    };
+    let cells = row(top);
+    let x0 = (0..cells.len())
+        .find(|&x| cells[x..].concat().starts_with(&head))
+        .unwrap_or(0);
+    let x1 = x0 + 1 + cells[x0 + 1..].iter().position(|c| c == "┐").unwrap_or(0);
+    let mut out = String::new();
+    for y in top + 1..area.height {
+        let cells = row(y);
+        if cells[x0] == "└" {
+            break;
+        }
+        // Wrapped values hang under their first line: the row's text without its indent.
+        out.push_str(cells[x0 + 1..x1].concat().trim());
+    }
+    out
+}
+
+const CATALOG: &str = "\\Device\\HarddiskVolume2\\Windows\\System32\\CatRoot\\{F750E6C3-38EE-11D1-85E5-00C04FC295EE}\\Package_1257_for_KB5036899~31bf3856ad364e35~amd64~~10.0.1.27.cat";
+
+/// Open the 3010 in the Integrity pane: search for it, then Enter.
+fn open_3010(app: &mut App) {
+    press(app, "4/3010");
+    app.handle_key(key(KeyCode::Enter));
+    app.handle_key(key(KeyCode::Enter));
+}
+
+#[test]
+fn enter_on_the_demo_3010_shows_the_missing_catalogs_full_name() {
+    const TITLE: &str = "Event 3010";
+    let (_dir, mut app) = demo_app();
+    open_3010(&mut app);
+    for (w, h) in [(160, 48), (80, 24)] {
+        let t = draw(&mut app, w, h);
+        let screen = format!("{}", t.backend());
+        assert!(screen.contains("Event 3010 CodeIntegrity"), "{screen}");
+        // Page through the popup: the whole catalog path shows (wrapped, never cut).
+        let mut text = popup_text(&t, TITLE);
+        for _ in 0..4 {
+            app.handle_key(key(KeyCode::PageDown));
+            text.push_str(&popup_text(&draw(&mut app, w, h), TITLE));
+        }
+        assert!(text.contains(CATALOG), "{w}x{h}: {text}");
+        assert!(
+            text.contains("FileNameBuffer"),
+            "the EventData field by name: {text}"
+        );
+        app.handle_key(key(KeyCode::Char('g')));
+        insta::assert_snapshot!(
+            format!("event_3010_{w}x{h}"),
+            draw(&mut app, w, h).backend()
+        );
+    }
+    app.handle_key(key(KeyCode::Esc));
+    let screen = format!("{}", draw(&mut app, 160, 48).backend());
+    assert!(
+        !screen.contains("Esc closes"),
+        "Esc closes the view: {screen}"
+    );
+}
+
+#[test]
+fn focusing_the_driver_keeps_the_catalog_lookup_of_its_catalog() {
+    let (_dir, mut app) = demo_app();
+    // The Dump's `b`: Integrity, focused on filecrypt.sys.
+    press(&mut app, "2b");
+    assert_eq!(app.active_title(), "Integrity");
+    let screen = format!("{}", draw(&mut app, 160, 48).backend());
+    let events: Vec<&str> = screen
+        .lines()
+        .filter(|l| l.contains("2024-05-14"))
+        .collect();
+    assert!(
+        events.iter().any(|l| l.contains(" 3010 ")),
+        "the 3010 about its lost catalog stays: {screen}"
+    );
+    assert!(events.iter().any(|l| l.contains(" 3004 ")), "{screen}");
+    // Another lost driver (listed by the same catalog) keeps it too; a driver of another
+    // catalog does not.
+}
+
+#[test]
+fn signature_view_is_sigcheck_i_style() {
+    const TITLE: &str = "Signature of";
+    let (_dir, mut app) = demo_app();
+    press(&mut app, "2b");
+    // Events -> By driver -> Signatures.
+    press(&mut app, "ll");
+    app.handle_key(key(KeyCode::Enter));
+    for (w, h) in [(160, 48), (80, 24)] {
+        let t = draw(&mut app, w, h);
+        let mut text = popup_text(&t, TITLE);
+        for _ in 0..6 {
+            app.handle_key(key(KeyCode::PageDown));
+            text.push_str(&popup_text(&draw(&mut app, w, h), TITLE));
+        }
+        for want in [
+            "Verified",
+            "catalog-only-in-servicing",
+            "Package_1257_for_KB5036899~31bf3856ad364e35~amd64~~10.0.1.27.cat",
+            "Company",
+            "File version",
+            "PESHA1",
+            "PESHA256",
+            "Start system, ErrorControl critical",
+        ] {
+            assert!(text.contains(want), "{w}x{h}: {want} in {text}");
+        }
+        app.handle_key(key(KeyCode::Char('g')));
+        insta::assert_snapshot!(
+            format!("signature_filecrypt_{w}x{h}"),
+            draw(&mut app, w, h).backend()
+        );
+    }
+}
+
+#[test]
+fn dump_modules_show_dates_versions_stack_and_vendor_marks() {
+    let (_dir, mut app) = demo_app();
+    press(&mut app, "2l");
+    for (w, h) in [(160, 48), (80, 24)] {
+        let screen = format!("{}", draw(&mut app, w, h).backend());
+        assert!(screen.contains("Date"), "{screen}");
+        assert!(screen.contains("Stk"), "{screen}");
+        insta::assert_snapshot!(format!("dump_modules_{w}x{h}"), screen);
+    }
+    let screen = format!("{}", draw(&mut app, 160, 48).backend());
+    // nt has frames on the stack: its row carries their count in Stk.
+    let nt = screen
+        .lines()
+        .find(|l| l.contains("│ fffff") && l.contains("ntoskrnl.exe"))
+        .expect("the kernel's row");
+    // Its link date (WinDbg: Thu Jan  7 10:12:00 2021 (5FF6DE70)) and its 7 frames.
+    assert!(nt.contains("2021-01-07"), "a link date: {nt}");
+    assert!(nt.contains("ntoskrnl.exe           7 "), "{nt}");
+    // T: raw time stamps, and back.
+    press(&mut app, "T");
+    let raw = format!("{}", draw(&mut app, 160, 48).backend());
+    assert!(raw.contains("5ff6de70"), "{raw}");
+    press(&mut app, "T");
+    let body = |s: &str| s.lines().take(47).collect::<Vec<_>>().join("\n");
+    let back = format!("{}", draw(&mut app, 160, 48).backend());
+    assert_eq!(
+        body(&back),
+        body(&screen),
+        "dates again (the status line says so)"
+    );
+}
+
+#[test]
+fn module_view_is_lmvm_style() {
+    const TITLE: &str = "Module ";
+    let (_dir, mut app) = demo_app();
+    press(&mut app, "2l");
+    app.handle_key(key(KeyCode::Enter));
+    for (w, h) in [(160, 48), (80, 24)] {
+        let t = draw(&mut app, w, h);
+        let mut text = popup_text(&t, TITLE);
+        for _ in 0..3 {
+            app.handle_key(key(KeyCode::PageDown));
+            text.push_str(&popup_text(&draw(&mut app, w, h), TITLE));
+        }
+        for want in [
+            "start",
+            "end",
+            "Image path",
+            "Timestamp",
+            "CheckSum",
+            "ImageSize",
+            "module name",
+        ] {
+            assert!(text.contains(want), "{w}x{h}: {want} in {text}");
+        }
+        app.handle_key(key(KeyCode::Char('g')));
+        insta::assert_snapshot!(
+            format!("module_lmvm_{w}x{h}"),
+            draw(&mut app, w, h).backend()
+        );
+    }
+    app.handle_key(key(KeyCode::Esc));
+    assert!(!format!("{}", draw(&mut app, 160, 48).backend()).contains("(lmvm)"));
+}
+
+#[test]
+fn a_key_appends_the_selected_event_frame_and_finding_to_the_notes_with_their_source() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    bsod_workbench::synth::demo::write_demo_case(dir.path()).expect("demo");
+    let case = Case::load(dir.path(), &mut |_| {}).expect("load");
+    let mut app = App::new(case, Theme::ansi16());
+    let notes = dir.path().join("bsodwb-notes.md");
+    // The 3010 in Integrity: its log file and record ID.
+    press(&mut app, "4/3010");
+    app.handle_key(key(KeyCode::Enter));
+    press(&mut app, "A");
+    let m = app.message.clone().unwrap_or_default();
+    assert!(
+        m.contains("Microsoft-Windows-CodeIntegrity%4Operational.evtx record 1"),
+        "{m}"
+    );
+    let text = std::fs::read_to_string(&notes).expect("notes written");
+    assert!(
+        text.contains("### Microsoft-Windows-CodeIntegrity%4Operational.evtx record 1"),
+        "{text}"
+    );
+    assert!(text.contains(" 3010 "), "{text}");
+    // A Dump frame: the dump file and frame number, the STACK_TEXT line.
+    press(&mut app, "2j");
+    press(&mut app, "A");
+    let text = std::fs::read_to_string(&notes).expect("notes");
+    assert!(text.contains("### MEMORY.DMP frame 01"), "{text}");
+    assert!(text.contains("nt!IopLoadDriver+0x2ff"), "{text}");
+    // The Overview's first finding with its evidence.
+    press(&mut app, "1A");
+    let text = std::fs::read_to_string(&notes).expect("notes");
+    assert!(text.contains("### finding 1: "), "{text}");
+    assert!(text.contains("    - "), "its clues: {text}");
+    // Appended in order, the earlier entries kept; the Notes pane shows them.
+    let a = text.find("record 1").expect("event");
+    let b = text.find("frame 01").expect("frame");
+    let c = text.find("finding 1").expect("finding");
+    assert!(a < b && b < c, "{text}");
+    // A service row of the Drivers pane: the hive file and the service's key.
+    press(&mut app, "5");
+    draw(&mut app, 80, 24);
+    press(&mut app, "A");
+    let text = std::fs::read_to_string(&notes).expect("notes");
+    assert!(
+        text.contains("### SYSTEM ControlSet001\\Services\\"),
+        "{text}"
+    );
+    press(&mut app, "6");
+    let screen = format!("{}", draw(&mut app, 160, 48).backend());
+    assert!(screen.contains("### MEMORY.DMP frame 01"), "{screen}");
+}
+
+#[test]
+fn marks_set_show_and_jump_back_in_any_list() {
+    let (_dir, mut app) = demo_app();
+    // Integrity's events: mark the third row, go to the end, jump back.
+    press(&mut app, "4jjm");
+    assert!(
+        app.message
+            .as_deref()
+            .is_some_and(|m| m.starts_with("marked row 3"))
+    );
+    press(&mut app, "G'");
+    assert_eq!(app.message.as_deref(), Some("at the mark, row 3"));
+    for (w, h) in [(160, 48), (80, 24)] {
+        let t = draw(&mut app, w, h);
+        let screen = format!("{}", t.backend());
+        // The mark sits on the box's left border, on the selected (marked) row.
+        let marked: Vec<&str> = screen.lines().filter(|l| l.starts_with("\"'")).collect();
+        assert_eq!(marked.len(), 1, "{screen}");
+        assert!(marked[0].contains("2024-05-14"), "{marked:?}");
+        insta::assert_snapshot!(format!("integrity_mark_{w}x{h}"), t.backend());
+    }
+    // The Dump's stack keeps its own mark.
+    press(&mut app, "2jm");
+    press(&mut app, "jj'");
+    assert_eq!(app.message.as_deref(), Some("at the mark, row 2"));
+    let screen = format!("{}", draw(&mut app, 80, 24).backend());
+    assert!(screen.lines().any(|l| l.starts_with("\"'*01 ")), "{screen}");
+    // A list without a mark says how to set one.
+    press(&mut app, "5'");
+    assert!(
+        app.message
+            .as_deref()
+            .is_some_and(|m| m.starts_with("no mark in this list"))
+    );
+}
+
+/// The selected rows (reversed) inside boxes.
+fn selected_rows(t: &Terminal<TestBackend>) -> Vec<String> {
+    let buf = t.backend().buffer();
+    let area = buf.area;
+    (0..area.height)
+        .filter(|&y| {
+            buf[(1, y)]
+                .modifier
+                .contains(ratatui::style::Modifier::REVERSED)
+        })
+        .map(|y| {
+            (0..area.width)
+                .map(|x| buf[(x, y)].symbol().to_string())
+                .collect::<String>()
+        })
+        .filter(|r| r.starts_with('│'))
+        .collect()
+}
+
+#[test]
+fn evidence_lines_jump_to_their_source_row_and_back_returns() {
+    let (_dir, mut app) = demo_app();
+    // The filecrypt.sys finding (the second): its clues, the CodeIntegrity event first.
+    press(&mut app, "1j");
+    app.handle_key(key(KeyCode::Enter));
+    press(&mut app, "l");
+    for (w, h) in [(160, 48), (80, 24)] {
+        insta::assert_snapshot!(
+            format!("evidence_clue_{w}x{h}"),
+            draw(&mut app, w, h).backend()
+        );
+    }
+    app.handle_key(key(KeyCode::Enter));
+    assert_eq!(app.active_title(), "Integrity");
+    let t = draw(&mut app, 160, 48);
+    let rows = selected_rows(&t);
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert!(
+        rows[0].contains(" 3004 ") && rows[0].contains("filecrypt.sys"),
+        "{rows:?}"
+    );
+    // Back: the Overview, the evidence still open; the next clue (its signature) opens the
+    // signatures table on filecrypt.sys.
+    app.handle_key(key(KeyCode::Backspace));
+    assert_eq!(app.active_title(), "Overview");
+    press(&mut app, "l");
+    app.handle_key(key(KeyCode::Enter));
+    assert_eq!(app.active_title(), "Integrity");
+    let rows = selected_rows(&draw(&mut app, 160, 48));
+    assert!(
+        rows.iter()
+            .any(|r| r.contains("filecrypt.sys") && r.contains("catalog-only-in-servicing")),
+        "{rows:?}"
+    );
+    // The bug check's faulting frame opens the Dump on frame 01.
+    app.handle_key(key(KeyCode::Backspace));
+    app.handle_key(key(KeyCode::Esc));
+    press(&mut app, "k");
+    app.handle_key(key(KeyCode::Enter));
+    press(&mut app, "h");
+    app.handle_key(key(KeyCode::Enter));
+    assert_eq!(app.active_title(), "Dump");
+    let rows = selected_rows(&draw(&mut app, 160, 48));
+    assert!(rows.iter().any(|r| r.starts_with("│*01 ")), "{rows:?}");
+    app.handle_key(key(KeyCode::Backspace));
+    assert_eq!(app.active_title(), "Overview");
+}
+
+#[test]
+fn drivers_enter_shows_the_service_and_its_signature() {
+    const TITLE: &str = "Service FileCrypt";
+    let (_dir, mut app) = demo_app();
+    // Focused on filecrypt.sys, the Drivers pane opens on its service.
+    press(&mut app, "2b5");
+    assert_eq!(app.active_title(), "Drivers");
+    app.handle_key(key(KeyCode::Enter));
+    for (w, h) in [(160, 48), (80, 24)] {
+        let mut text = popup_text(&draw(&mut app, w, h), TITLE);
+        for _ in 0..6 {
+            app.handle_key(key(KeyCode::PageDown));
+            text.push_str(&popup_text(&draw(&mut app, w, h), TITLE));
+        }
+        for want in [
+            "ErrorControl",
+            "critical",
+            "FSFilter Encryption",
+            "catalog-only-in-servicing",
+            "PESHA256",
+        ] {
+            assert!(text.contains(want), "{w}x{h}: {want} in {text}");
+        }
+        app.handle_key(key(KeyCode::Char('g')));
+        insta::assert_snapshot!(
+            format!("drivers_service_{w}x{h}"),
+            draw(&mut app, w, h).backend()
+        );
+    }
+    app.handle_key(key(KeyCode::Esc));
+    assert!(!format!("{}", draw(&mut app, 160, 48).backend()).contains(TITLE));
+}
