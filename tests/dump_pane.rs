@@ -346,3 +346,28 @@ fn search_the_real_triage_dump() {
     }
     assert!(seen_module, "n reaches the amdppm.sys module row");
 }
+
+#[test]
+fn z_zooms_the_list_with_the_cursor_and_back() {
+    let (_dir, case) = demo_case();
+    let mut pane = DumpPane::new();
+    press(&mut pane, &case, KeyCode::Char('l')); // the modules
+    assert_eq!(
+        press(&mut pane, &case, KeyCode::Char('Z')),
+        Outcome::Consumed
+    );
+    let zoomed = draw(&mut pane, &case, None, 80, 24);
+    let first = zoomed.lines().next().unwrap_or_default();
+    assert!(first.contains("Modules"), "{zoomed}");
+    assert!(!zoomed.contains("Stack ("), "{zoomed}");
+    assert!(!zoomed.contains("CRITICAL_SERVICE_FAILED"), "{zoomed}");
+    // 22 module rows (24 minus the borders) where the unzoomed pane shows a handful.
+    let rows = zoomed.lines().filter(|l| l.contains("│ fffff")).count();
+    assert!(rows >= 20, "{rows}: {zoomed}");
+    press(&mut pane, &case, KeyCode::Char('Z'));
+    let back = draw(&mut pane, &case, None, 80, 24);
+    assert!(
+        back.contains("CRITICAL_SERVICE_FAILED") && back.contains("Stack ("),
+        "{back}"
+    );
+}

@@ -238,10 +238,18 @@ impl PaneAction {
             LIST[..n].iter().chain(more).copied().collect()
         };
         match pane {
-            PaneId::Overview => list(false, &[NextBox, PrevBox, Close, WriteReport]),
+            PaneId::Overview => list(false, &[NextBox, PrevBox, Close, WriteReport, Zoom]),
             PaneId::Dump => list(
                 true,
-                &[NextBox, PrevBox, Close, BugCheckPane, NextDump, RawTimes],
+                &[
+                    NextBox,
+                    PrevBox,
+                    Close,
+                    BugCheckPane,
+                    NextDump,
+                    RawTimes,
+                    Zoom,
+                ],
             ),
             PaneId::Timeline => list(
                 true,
@@ -266,7 +274,7 @@ impl PaneAction {
                     GotoTime,
                 ],
             ),
-            PaneId::Integrity => list(false, &[NextBox, PrevBox, Close, TimeZone]),
+            PaneId::Integrity => list(false, &[NextBox, PrevBox, Close, TimeZone, Zoom]),
             PaneId::Drivers => list(
                 true,
                 &[Close, CriticalOnly, AllServices, ScrollDown, ScrollUp],

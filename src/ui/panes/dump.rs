@@ -76,6 +76,8 @@ pub struct DumpPane {
     /// Which of the case's dumps is shown (`d` cycles).
     dump: usize,
     list: List,
+    /// The list with the cursor (stack or modules) takes the whole pane (`Z`).
+    zoom: bool,
     stack: Cursor,
     modules: Cursor,
     sort: Sort,
@@ -113,6 +115,7 @@ impl Default for DumpPane {
 impl DumpPane {
     pub fn new() -> DumpPane {
         DumpPane {
+            zoom: false,
             dump: 0,
             list: List::Stack,
             stack: Cursor::default(),
@@ -524,6 +527,16 @@ impl Pane for DumpPane {
             Constraint::Fill(1),
         ])
         .areas(area);
+        // Zoomed, the list with the cursor has the pane; the others are not drawn.
+        let (top, summary, stack_area, module_area) = if self.zoom {
+            let none = Rect::default();
+            match self.list {
+                List::Stack => (none, none, area, none),
+                List::Modules => (none, none, none, area),
+            }
+        } else {
+            (top, summary, stack_area, module_area)
+        };
 
         // The bug check and its parameters.
         let w = top.width.saturating_sub(2) as usize;
@@ -798,6 +811,10 @@ impl Pane for DumpPane {
             return Outcome::Consumed;
         }
         match action {
+            A::Zoom => {
+                self.zoom = !self.zoom;
+                Outcome::Consumed
+            }
             A::PrevBox | A::NextBox => {
                 self.list = match self.list {
                     List::Stack => List::Modules,

@@ -389,6 +389,8 @@ pub struct IntegrityPane {
     built_from: Option<(usize, usize, usize, usize, usize)>,
     boot_log: Option<BTreeSet<DriverKey>>,
     active: Table,
+    /// The table with the cursor takes the whole pane (`Z`).
+    zoom: bool,
     /// The lower table shown when there is room for only one (Drivers or Signatures).
     lower: Table,
     cursors: [Cursor; 3],
@@ -427,6 +429,7 @@ const NEEDS: &[&str] = &[
 impl IntegrityPane {
     pub fn new() -> IntegrityPane {
         IntegrityPane {
+            zoom: false,
             model: None,
             built_from: None,
             boot_log: None,
@@ -937,6 +940,21 @@ impl Pane for IntegrityPane {
                 _ => (top, events, None, Some(lower)),
             }
         };
+        // Zoomed, the table with the cursor has the pane under the head line.
+        let (events_area, groups_area, sigs_area) = if self.zoom {
+            let full = Rect {
+                y: area.y + 1,
+                height: area.height.saturating_sub(1),
+                ..area
+            };
+            match self.active {
+                Table::Events => (full, None, None),
+                Table::Drivers => (Rect::default(), Some(full), None),
+                Table::Signatures => (Rect::default(), None, Some(full)),
+            }
+        } else {
+            (events_area, groups_area, sigs_area)
+        };
         frame.render_widget(Paragraph::new(Line::from(head)), top);
         let view = View {
             model: &model,
@@ -944,12 +962,15 @@ impl Pane for IntegrityPane {
             local: self.local_time,
         };
         let inner = |a: Rect| a.width.saturating_sub(2);
-        let mut tables = vec![(
-            Table::Events,
-            events_area,
-            title,
-            event_spec(view, &ev, inner(events_area)),
-        )];
+        let mut tables = Vec::new();
+        if events_area.height > 0 {
+            tables.push((
+                Table::Events,
+                events_area,
+                title,
+                event_spec(view, &ev, inner(events_area)),
+            ));
+        }
         if let Some(a) = groups_area {
             let spec = group_spec(view, &gr, inner(a));
             tables.push((Table::Drivers, a, "By driver".to_string(), spec));
@@ -1020,6 +1041,10 @@ impl Pane for IntegrityPane {
             }
             A::NextMatch => return self.search_jump(ctx, Jump::Next),
             A::PrevMatch => return self.search_jump(ctx, Jump::Prev),
+            A::Zoom => {
+                self.zoom = !self.zoom;
+                return Outcome::Consumed;
+            }
             // h/l (←/→) go round the three tables.
             A::NextBox | A::PrevBox => {
                 let order = [Table::Events, Table::Drivers, Table::Signatures];

@@ -42,6 +42,8 @@ pub struct OverviewPane {
     search: Search,
     /// The clue picked in the evidence popup (h/l), whose row Enter opens in its pane.
     clue: Option<usize>,
+    /// The list with the cursor takes the whole pane (`Z`).
+    zoom: bool,
 }
 
 impl OverviewPane {
@@ -200,6 +202,17 @@ impl Pane for OverviewPane {
             Constraint::Length(problem_rows + 2),
         ])
         .areas(area);
+        // Zoomed, the list with the cursor has the pane; the others are not drawn.
+        let (head, found, list, probs) = if self.zoom {
+            let none = Rect::default();
+            match active {
+                List::Findings => (none, area, none, none),
+                List::Files => (none, none, area, none),
+                List::Problems => (none, none, none, area),
+            }
+        } else {
+            (head, found, list, probs)
+        };
         if !findings.is_empty() {
             let mut flines = Vec::new();
             let rows = found.height.saturating_sub(2) as usize;
@@ -493,6 +506,10 @@ impl Pane for OverviewPane {
         let at = lists.iter().position(|l| *l == list).unwrap_or(0);
         let n = lists.len();
         match action {
+            A::Zoom => {
+                self.zoom = !self.zoom;
+                return Outcome::Consumed;
+            }
             A::NextBox | A::PrevBox if n < 2 => {
                 return Outcome::Message("this case has one list here".into());
             }
