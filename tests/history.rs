@@ -476,3 +476,35 @@ fn minidumps_join_their_boot_reports_and_a_live_dump_stays_apart() {
         "filecrypt.sys in 4 of 4 crashes since 2024-05-14"
     );
 }
+
+#[test]
+fn a_renamed_wer_manifest_inside_a_zip_is_found_by_its_content() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    small_case(dir.path());
+    // Move the WER folder into a zip under another name.
+    let wer_dir = dir
+        .path()
+        .join("ProgramData/Microsoft/Windows/WER/ReportArchive/Kernel_5a_0a1b");
+    let bytes = std::fs::read(wer_dir.join("Report.wer")).unwrap();
+    std::fs::remove_dir_all(dir.path().join("ProgramData")).unwrap();
+    {
+        let mut z = zip::ZipWriter::new(std::fs::File::create(dir.path().join("wer.zip")).unwrap());
+        z.start_file(
+            "Kernel_5a_0a1b/manifest.txt",
+            zip::write::SimpleFileOptions::default(),
+        )
+        .unwrap();
+        z.write_all(&bytes).unwrap();
+        z.finish().unwrap();
+    }
+    let case = Case::load(dir.path(), &mut |_| {}).unwrap();
+    let h = History::build(&case);
+    assert_eq!(h.crashes.len(), 1, "{:#?}", h.crashes);
+    let wer = h.crashes[0]
+        .sources
+        .iter()
+        .find(|s| s.kind == SourceKind::WerReport)
+        .unwrap_or_else(|| panic!("the manifest joins the crash: {:?}", h.crashes[0].sources));
+    assert!(wer.file.ends_with("manifest.txt"), "{}", wer.file);
+}

@@ -34,6 +34,8 @@ pub enum Kind {
     DismLog,
     /// `ntbtlog.txt`, the boot log Windows writes with "Enable boot logging".
     Ntbtlog,
+    /// A Windows Error Reporting manifest (`Report.wer`), by its `Name=Value` lines.
+    WerReport,
     Unknown,
 }
 
@@ -58,6 +60,7 @@ impl Kind {
             Kind::CbsLog => "cbs-log",
             Kind::DismLog => "dism-log",
             Kind::Ntbtlog => "ntbtlog",
+            Kind::WerReport => "wer-report",
             Kind::Unknown => "unknown",
         }
     }
@@ -568,6 +571,19 @@ fn servicing_component(line: &str) -> Option<&str> {
 /// setupapi.dev.log / setupapi.app.log, CBS.log, dism.log and ntbtlog.txt, by their lines.
 fn sniff_windows_logs(text: &str) -> Option<(Kind, String)> {
     let lines: Vec<&str> = text.lines().take(200).collect();
+    // A WER manifest: `Version=` and `EventType=` lines, whatever the file is called.
+    let value = |key: &str| {
+        lines
+            .iter()
+            .find_map(|l| l.trim().strip_prefix(key).map(str::trim))
+    };
+    if let (Some(_), Some(event_type)) = (value("Version="), value("EventType=")) {
+        let event_type: String = event_type.chars().take(40).collect();
+        return Some((
+            Kind::WerReport,
+            format!("Windows Error Reporting manifest ({event_type})"),
+        ));
+    }
     // SetupAPI: a "[Device Install Log]" header, or sections ">>>  [..." / "<<<  [Exit status".
     let setupapi_header = lines.iter().find(|l| {
         let t = l.trim();
@@ -730,6 +746,20 @@ mod tests {
         );
         log[0x1c] = 0;
         assert_eq!(sniff(&log).0, Kind::RegistryHive);
+    }
+
+    #[test]
+    fn a_wer_manifest_by_its_lines_in_utf16_or_utf8() {
+        let text = "Version=1\r\nEventType=BlueScreen\r\nEventTime=133569540000000000\r\nSig[0].Name=BCCode\r\nSig[0].Value=5a\r\n";
+        let mut utf16 = vec![0xff, 0xfe];
+        utf16.extend(text.encode_utf16().flat_map(u16::to_le_bytes));
+        for bytes in [utf16, text.as_bytes().to_vec()] {
+            let (kind, detail) = sniff(&bytes);
+            assert_eq!(kind, Kind::WerReport, "{detail}");
+            assert!(detail.contains("BlueScreen"), "{detail}");
+        }
+        // Name=Value lines without EventType are not a manifest.
+        assert_ne!(sniff(b"Version=1\r\nName=x\r\n").0, Kind::WerReport);
     }
 
     #[test]

@@ -14,6 +14,7 @@
 use super::wer::{self, WerReport};
 use super::{MachineClock, base_name, case_path, iso_utc};
 use crate::bugcheck::Bugcheck;
+use crate::case::Kind;
 use crate::case::{Case, DumpArtefact, Problem};
 use crate::driver::DriverKey;
 use crate::eventlog::Event;
@@ -573,7 +574,7 @@ fn join_dumps(case: &Case, clock: MachineClock, crashes: &mut Vec<Crash>) {
     }
 }
 
-/// `Report.wer` files of the case (by name, then by content: the manifest's `EventType=`).
+/// `Report.wer` manifests of the case, found by content (any name, inside archives too).
 fn join_wer(
     case: &Case,
     clock: MachineClock,
@@ -582,10 +583,7 @@ fn join_wer(
 ) {
     let Some(inv) = &case.inventory else { return };
     let mut reports: Vec<(String, WerReport)> = Vec::new();
-    for f in &inv.files {
-        if !base_name(&f.path).eq_ignore_ascii_case("Report.wer") {
-            continue;
-        }
+    for f in inv.of_kind(Kind::WerReport) {
         let Some(local) = &f.local else { continue };
         let bytes = match crate::input::read_bounded(local, wer::MAX_WER_BYTES) {
             Ok(b) => b,

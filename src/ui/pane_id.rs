@@ -97,7 +97,9 @@ impl PaneId {
             | Kind::Certificate => Some(PaneId::Integrity),
             Kind::RegistryHive => Some(PaneId::Drivers),
             // What was installed, when: the History's change rows.
-            Kind::SetupapiLog | Kind::CbsLog | Kind::DismLog => Some(PaneId::History),
+            Kind::SetupapiLog | Kind::CbsLog | Kind::DismLog | Kind::WerReport => {
+                Some(PaneId::History)
+            }
             Kind::RegistryLog | Kind::ProcmonCsv | Kind::Ntbtlog | Kind::Unknown => None,
         }
     }
