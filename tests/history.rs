@@ -385,6 +385,18 @@ fn the_demo_timeline_has_the_update_then_the_first_crash_and_the_finding_joins_t
         .expect("the 0x5A");
     assert!(update < crash);
     assert_eq!(rows[crash].bugcheck_code, Some(0x5a));
+    // One crash, reported by the dump, Kernel-Power 41, EventLog 6008, BugCheck 1001 and WER.
+    assert_eq!(h.crashes.len(), 1, "{:#?}", h.crashes);
+    let kinds: Vec<SourceKind> = h.crashes[0].sources.iter().map(|s| s.kind).collect();
+    for k in [
+        SourceKind::Event41,
+        SourceKind::Event6008,
+        SourceKind::Event1001,
+        SourceKind::WerReport,
+    ] {
+        assert!(kinds.contains(&k), "{kinds:?}");
+    }
+    assert!(h.crashes[0].sources.len() >= 5, "{kinds:?}");
     // 18:40 PDT is 01:40 UTC: the hive's time zone turned the CBS local time into UTC.
     assert_eq!(rows[update].time, 1_715_650_800);
     let f = analysis

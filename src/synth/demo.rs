@@ -8,7 +8,8 @@
 //! MEMORY.DMP                                  bitmap kernel dump, 0x5A, P4 = c0000428
 //! Bootlog.pml                                 Procmon boot log, cut short where the machine died
 //! Microsoft-Windows-CodeIntegrity%4Operational.evtx   3001/3004/3010 events
-//! System.evtx                                 7000, 7026, Kernel-Power 41, EventLog 6008
+//! System.evtx                                 7000, 7026, Kernel-Power 41, EventLog 6008, BugCheck 1001
+//! ProgramData/Microsoft/Windows/WER/ReportArchive/Kernel_5a_*/Report.wer   the crash's WER report
 //! SYSTEM                                      the registry hive (FileCrypt: Start=1, ErrorControl=3)
 //! Windows/System32/drivers/*.sys              the story's drivers (System32 for the .dll ones)
 //! Windows/System32/CatRoot/{F750E6C3-...}/    catalogs, without the one listing filecrypt.sys
@@ -34,7 +35,7 @@ use std::path::{Path, PathBuf};
 pub const SYNTHETIC_ROOT_FILE: &str = "synthetic-root.pem";
 
 /// Bumped whenever the demo case's content changes, so a cached copy is rewritten.
-pub const DEMO_VERSION: &str = "bsodwb-demo-6";
+pub const DEMO_VERSION: &str = "bsodwb-demo-7";
 const STAMP: &str = ".bsodwb-demo";
 
 /// The crash: 2024-05-14 02:13:41 UTC, as a FILETIME.
@@ -298,23 +299,44 @@ fn write_event_logs(root: &Path, summary: &mut DemoSummary) -> io::Result<()> {
         .computer("SRV-FS01")
         .kernel_general_12(evtx_time(next, 0)?, [10, 0, 14393, 6795])
         .eventlog_6008(evtx_time(next + 20, 0)?, "2:13:41 AM", "5/14/2024")
-        .kernel_power_41(
-            evtx_time(next + 21, 0)?,
+        .kernel_power_41(evtx_time(next + 21, 0)?, 0x5a, REPORTED_PARAMS)
+        // The boot after the crash reports it: BugCheck 1001 names the dump it saved.
+        .wer_1001(
+            evtx_time(next + 25, 0)?,
             0x5a,
-            [
-                1,
-                0xffff9907_c7d23060,
-                0xffffd50f_e22139c0,
-                0xffffffff_c0000428,
-            ],
+            REPORTED_PARAMS,
+            "C:\\Windows\\MEMORY.DMP",
+            REPORT_ID,
         );
     if let Some(c) = culprit {
         // 577: Windows cannot verify the digital signature for this file.
         sys = sys.scm_7000(evtx_time(next + 30, 0)?, c.display_name, 577, c.service);
     }
     sys = sys.scm_7026(evtx_time(next + 31, 0)?, &boot_drivers);
-    write(root, "System.evtx", &sys.to_bytes(), summary)
+    write(root, "System.evtx", &sys.to_bytes(), summary)?;
+    // Windows Error Reporting keeps the same report (its manifest, UTF-16).
+    write(
+        root,
+        &format!(
+            "ProgramData/Microsoft/Windows/WER/ReportArchive/Kernel_5a_{REPORT_ID}/Report.wer"
+        ),
+        &super::casefiles::report_wer(false, filetime(next + 25, 0), 0x5a, REPORTED_PARAMS),
+        summary,
+    )
 }
+
+/// The bug check parameters the next boot reported (Kernel-Power 41, BugCheck 1001, WER): the
+/// dump's own, P2 and P3 the addresses where the dump writer put the driver object's name and
+/// the image path (`tests/history.rs` checks that every report joins the dump's crash).
+const REPORTED_PARAMS: [u64; 4] = [
+    1,
+    0xffff_c08b_e400_0030,
+    0xffff_c08b_e400_00a0,
+    0xffff_ffff_c000_0428,
+];
+
+/// The WER report of the crash (its folder name and the 1001 event's Report Id).
+const REPORT_ID: &str = "051424-13843-01";
 
 /// CBS.log: KB5036899 installed half an hour before the crash (the machine's local time,
 /// Pacific: 18:40 PDT on 2024-05-13 is 01:40 UTC on the 14th). Its catalog is the one CatRoot
