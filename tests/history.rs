@@ -520,3 +520,76 @@ fn a_renamed_wer_manifest_inside_a_zip_is_found_by_its_content() {
         .unwrap_or_else(|| panic!("the manifest joins the crash: {:?}", h.crashes[0].sources));
     assert!(wer.file.ends_with("manifest.txt"), "{}", wer.file);
 }
+
+#[test]
+fn kernel_pnp_events_are_changes_naming_the_device_and_driver() {
+    use bsod_workbench::history::ChangeKind;
+    use bsod_workbench::synth::evtx::{DataItem, EventSpec, Value};
+    // The real System log: Kernel-PnP 219, WudfRd failing to load for a HID device.
+    if let Some(path) = common::sample("omerbenamram-evtx/system.evtx") {
+        let case = case_of_logs(&[&path]);
+        let h = History::build(&case);
+        let failed: Vec<_> = h
+            .changes
+            .iter()
+            .filter(|c| c.kind == ChangeKind::DeviceDriverFailed)
+            .collect();
+        assert!(!failed.is_empty(), "no Kernel-PnP 219 change");
+        assert!(
+            failed
+                .iter()
+                .all(|c| c.message.contains("WudfRd") && c.message.contains("Kernel-PnP 219")),
+            "{:?}",
+            failed.iter().map(|c| &c.message).collect::<Vec<_>>()
+        );
+        assert!(failed[0].record_id.is_some());
+    }
+    // The Configuration log: a device configured with a driver package, then started with its
+    // service, whose driver the focus then finds.
+    let dir = tempfile::tempdir().unwrap();
+    let field = |n: &str, v: &str| DataItem::Named(n.into(), Value::Str(v.into()));
+    let channel = "Microsoft-Windows-Kernel-PnP/Configuration";
+    let pnp = "Microsoft-Windows-Kernel-PnP";
+    let dev = "PCI\\VEN_144D&DEV_A808\\4&1f0a6d1&0&0008";
+    let log = EvtxWriter::new()
+        .event(EventSpec::new(
+            ts(1_715_650_000),
+            pnp,
+            400,
+            channel,
+            vec![
+                field("DeviceInstanceId", dev),
+                field("DriverName", "oem42.inf"),
+                field("DriverVersion", "1.2.3.4"),
+                field("DriverProvider", "Contoso"),
+            ],
+        ))
+        .event(EventSpec::new(
+            ts(1_715_650_010),
+            pnp,
+            410,
+            channel,
+            vec![
+                field("DeviceInstanceId", dev),
+                field("DriverName", "oem42.inf"),
+                field("ServiceName", "contnvme"),
+            ],
+        ));
+    let path = dir.path().join("Kernel-PnP.evtx");
+    std::fs::write(&path, log.to_bytes()).unwrap();
+    let case = case_of_logs(&[&path]);
+    let h = History::build(&case);
+    let kinds: Vec<ChangeKind> = h.changes.iter().map(|c| c.kind).collect();
+    assert_eq!(
+        kinds,
+        [ChangeKind::DeviceConfigured, ChangeKind::DeviceStarted],
+        "{:?}",
+        h.changes
+    );
+    assert!(
+        h.changes[0]
+            .message
+            .contains("oem42.inf 1.2.3.4 from Contoso")
+    );
+    assert!(h.changes[1].message.contains("service contnvme"));
+}

@@ -124,7 +124,8 @@ impl Selection {
             (system::WER_SYSTEM, &[1001]),
             (system::BUGCHECK_SOURCE, &[1001]),
             (system::EVENTLOG, &[6005, 6006, 6008, 6009, 6013]),
-            (system::KERNEL_PNP, &[219]),
+            // 219 in the System log; 400-430 in Kernel-PnP/Configuration: the case history.
+            (system::KERNEL_PNP, &[219, 400, 410, 411, 420, 430]),
             (system::KERNEL_GENERAL, &[12, 13]),
             ("Microsoft-Windows-Kernel-Boot", &[20, 153]),
             ("User32", &[1074]),

@@ -8,7 +8,10 @@
 //!   error lines with an HRESULT that name no package are changes of their own.
 //! * `servicing\Packages`: `*.mum` manifests and `*.cat` catalogs grouped by KB, each catalog
 //!   with whether CatRoot still has it.
-//! * System log: SCM 7045 and 7040, WindowsUpdateClient 19 (installed), 20 (failed), 43 (started).
+//! * System log: SCM 7045 and 7040, WindowsUpdateClient 19 (installed), 20 (failed), 43 (started),
+//!   Kernel-PnP 219 (a device's driver failed to load); Kernel-PnP/Configuration 400, 410, 411,
+//!   420, 430 (a device configured with a driver package, started, a problem, deleted, needing
+//!   installation).
 //! * SYSTEM hive: each service key's last-write time. Driver files: the PE link date.
 //!
 //! A change is linked to the drivers it concerns: files it copied, the service it names, or,
@@ -50,6 +53,18 @@ pub enum ChangeKind {
     ServiceKeyWritten,
     /// A driver file's PE link date (when it was built, not installed).
     DriverLinked,
+    /// Kernel-PnP 219: a device's driver failed to load.
+    DeviceDriverFailed,
+    /// Kernel-PnP 400 (Configuration log): a device was configured with a driver package.
+    DeviceConfigured,
+    /// Kernel-PnP 410: a device was started after its configuration.
+    DeviceStarted,
+    /// Kernel-PnP 411: a device had a problem starting.
+    DeviceProblem,
+    /// Kernel-PnP 420: a device was deleted.
+    DeviceDeleted,
+    /// Kernel-PnP 430: a device requires further installation.
+    DeviceNeedsInstall,
 }
 
 impl ChangeKind {
@@ -65,6 +80,12 @@ impl ChangeKind {
             ChangeKind::UpdateFailed => "update-failed",
             ChangeKind::ServiceKeyWritten => "service-key-written",
             ChangeKind::DriverLinked => "driver-linked",
+            ChangeKind::DeviceDriverFailed => "device-driver-failed",
+            ChangeKind::DeviceConfigured => "device-configured",
+            ChangeKind::DeviceStarted => "device-started",
+            ChangeKind::DeviceProblem => "device-problem",
+            ChangeKind::DeviceDeleted => "device-deleted",
+            ChangeKind::DeviceNeedsInstall => "device-needs-install",
         }
     }
 
@@ -633,6 +654,44 @@ fn raw_field<'a>(e: &'a crate::eventlog::Event, name: &str) -> Option<&'a str> {
         .map(|f| f.value.trim())
 }
 
+/// What a Kernel-PnP Configuration event says: the device, and its driver package, service or
+/// problem (fields as the event logs them; a missing one is left out).
+fn pnp_message(kind: ChangeKind, e: &crate::eventlog::Event) -> String {
+    let f = |n: &str| raw_field(e, n).filter(|v| !v.is_empty());
+    let device = f("DeviceInstanceId").unwrap_or("a device");
+    let text = match kind {
+        ChangeKind::DeviceConfigured => {
+            let mut t = format!("device {device} configured");
+            if let Some(inf) = f("DriverName") {
+                t.push_str(&format!(" with {inf}"));
+            }
+            if let Some(v) = f("DriverVersion") {
+                t.push_str(&format!(" {v}"));
+            }
+            if let Some(p) = f("DriverProvider") {
+                t.push_str(&format!(" from {p}"));
+            }
+            t
+        }
+        ChangeKind::DeviceStarted => match f("ServiceName") {
+            Some(s) => format!("device {device} started (service {s})"),
+            None => format!("device {device} started"),
+        },
+        ChangeKind::DeviceProblem => format!(
+            "device {device} had a problem starting (problem {}, status {})",
+            f("Problem").unwrap_or("?"),
+            f("ProblemStatus").or_else(|| f("Status")).unwrap_or("?")
+        ),
+        ChangeKind::DeviceDeleted => format!("device {device} deleted"),
+        _ => format!("device {device} requires further installation"),
+    };
+    format!(
+        "{} (Kernel-PnP {})",
+        text.chars().take(400).collect::<String>(),
+        e.event_id
+    )
+}
+
 fn events(
     case: &Case,
     drivers_of_kb: &dyn Fn(&Option<String>) -> Vec<DriverKey>,
@@ -648,6 +707,12 @@ fn events(
                 (sys::WINDOWS_UPDATE_CLIENT, 19, _) => ChangeKind::UpdateInstalled,
                 (sys::WINDOWS_UPDATE_CLIENT, 20, _) => ChangeKind::UpdateFailed,
                 (sys::WINDOWS_UPDATE_CLIENT, 43, _) => ChangeKind::UpdateStarted,
+                (sys::KERNEL_PNP, 219, _) => ChangeKind::DeviceDriverFailed,
+                (sys::KERNEL_PNP, 400, _) => ChangeKind::DeviceConfigured,
+                (sys::KERNEL_PNP, 410, _) => ChangeKind::DeviceStarted,
+                (sys::KERNEL_PNP, 411, _) => ChangeKind::DeviceProblem,
+                (sys::KERNEL_PNP, 420, _) => ChangeKind::DeviceDeleted,
+                (sys::KERNEL_PNP, 430, _) => ChangeKind::DeviceNeedsInstall,
                 _ => continue,
             };
             if !seen.insert((
@@ -659,7 +724,9 @@ fn events(
                 continue;
             }
             let mut drivers = e.drivers.clone();
-            for s in &e.services {
+            // Kernel-PnP 410/411 name the device's service (function driver).
+            let pnp_service = raw_field(e, "ServiceName").filter(|s| !s.is_empty());
+            for s in e.services.iter().map(String::as_str).chain(pnp_service) {
                 if let Some(d) = case
                     .hive
                     .as_ref()
@@ -686,6 +753,22 @@ fn events(
                 }
             }
             let message = match (kind, e.system()) {
+                (ChangeKind::DeviceDriverFailed, _) => format!(
+                    "{} (Kernel-PnP 219)",
+                    e.summary()
+                        .replace('\n', " ")
+                        .chars()
+                        .take(400)
+                        .collect::<String>()
+                ),
+                (
+                    ChangeKind::DeviceConfigured
+                    | ChangeKind::DeviceStarted
+                    | ChangeKind::DeviceProblem
+                    | ChangeKind::DeviceDeleted
+                    | ChangeKind::DeviceNeedsInstall,
+                    _,
+                ) => pnp_message(kind, e),
                 (
                     _,
                     Some(
