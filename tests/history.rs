@@ -593,3 +593,41 @@ fn kernel_pnp_events_are_changes_naming_the_device_and_driver() {
     );
     assert!(h.changes[1].message.contains("service contnvme"));
 }
+
+#[test]
+fn zipped_driver_files_keep_their_times_on_the_timeline() {
+    use bsod_workbench::history::ChangeKind;
+    use bsod_workbench::synth::pe::{PeSpec, write_pe};
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let mut z =
+            zip::ZipWriter::new(std::fs::File::create(dir.path().join("drivers.zip")).unwrap());
+        // The DOS date and time of the entry: the archiving machine's local time.
+        let when = zip::DateTime::from_date_and_time(2024, 5, 14, 1, 35, 0).unwrap();
+        let opts = zip::write::SimpleFileOptions::default().last_modified_time(when);
+        z.start_file("Windows/System32/drivers/filecrypt.sys", opts)
+            .unwrap();
+        z.write_all(&write_pe(&PeSpec::driver("filecrypt.sys")))
+            .unwrap();
+        z.finish().unwrap();
+    }
+    let case = Case::load(dir.path(), &mut |_| {}).unwrap();
+    let f = case
+        .inventory
+        .as_ref()
+        .and_then(|inv| inv.files.iter().find(|f| f.path.ends_with("filecrypt.sys")))
+        .expect("the zipped driver");
+    let stamp = f.modified.expect("the entry's time");
+    assert_eq!(stamp.source, bsod_workbench::case::StampSource::ZipDos);
+    let h = History::build(&case);
+    let row = h
+        .changes
+        .iter()
+        .find(|c| c.kind == ChangeKind::DriverFileTime)
+        .unwrap_or_else(|| panic!("a file-time change: {:#?}", h.changes));
+    // No hive, no time zone: the local time stays as it is.
+    assert_eq!(row.time, 1_715_650_500);
+    assert_eq!(row.drivers[0].name(), "filecrypt.sys");
+    assert!(row.message.contains("zip DOS time"), "{}", row.message);
+}

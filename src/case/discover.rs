@@ -96,6 +96,8 @@ pub(super) struct Walker<'a> {
     last_written: u64,
     next_slot: usize,
     free_checked_at: Option<u64>,
+    /// The time of the zip entry being visited, for the files it holds (gzip inside too).
+    entry_stamp: Option<super::FileStamp>,
 }
 
 fn env_bytes(name: &str, default: u64) -> u64 {
@@ -140,6 +142,7 @@ impl<'a> Walker<'a> {
             last_written: 0,
             next_slot: 0,
             free_checked_at: None,
+            entry_stamp: None,
         }
     }
 
@@ -349,6 +352,7 @@ impl<'a> Walker<'a> {
             size,
             detail,
             wrapper: None,
+            modified: file_system_stamp(path),
         });
     }
 
@@ -400,6 +404,7 @@ impl<'a> Walker<'a> {
                             wrapper_article(w)
                         ),
                         wrapper: Some(w),
+                        modified: self.entry_stamp,
                     });
                     return Ok(());
                 }
@@ -484,6 +489,7 @@ impl<'a> Walker<'a> {
                 size,
                 detail: join_detail(&detail, &how),
                 wrapper: Some(w),
+                modified: self.entry_stamp,
             });
             return Ok(());
         }
@@ -528,6 +534,7 @@ impl<'a> Walker<'a> {
             size,
             detail: join_detail(&detail, &how),
             wrapper: Some(w),
+            modified: self.entry_stamp,
         });
         Ok(())
     }
@@ -744,7 +751,9 @@ impl<'a> Walker<'a> {
             claimed_total = claimed_total.saturating_add(declared);
             let name = inner.rsplit('/').next().unwrap_or(&inner).to_string();
             let w = Wrapper::Zip;
-            if let Err(e) = self.visit_content(
+            let outer_stamp = self.entry_stamp;
+            self.entry_stamp = zip_entry_stamp(entry.extra_data(), entry.last_modified());
+            let visited = self.visit_content(
                 Box::new(entry),
                 &entry_rel,
                 &name,
@@ -752,7 +761,9 @@ impl<'a> Walker<'a> {
                 packed,
                 Some(declared),
                 depth + 1,
-            ) {
+            );
+            self.entry_stamp = outer_stamp;
+            if let Err(e) = visited {
                 self.problems.push(Problem::new(
                     entry_rel,
                     format!("zip entry unreadable: {e}"),
@@ -1006,9 +1017,115 @@ impl<R: BufRead> Read for ZlibReader<R> {
     }
 }
 
+/// A plain file's mtime.
+fn file_system_stamp(path: &Path) -> Option<super::FileStamp> {
+    let t = std::fs::symlink_metadata(path).ok()?.modified().ok()?;
+    let seconds = match t.duration_since(std::time::UNIX_EPOCH) {
+        Ok(d) => i64::try_from(d.as_secs()).ok()?,
+        Err(e) => -i64::try_from(e.duration().as_secs()).ok()?,
+    };
+    Some(super::FileStamp {
+        seconds,
+        source: super::StampSource::FileSystem,
+    })
+}
+
+/// A zip entry's modification time: the extended timestamp extra field (0x5455) when it has
+/// one, else the NTFS extra field (0x000a), else the MS-DOS date and time of its header (APPNOTE
+/// 4.5 and 4.4.6; Info-ZIP's extra field list).
+fn zip_entry_stamp(extra: Option<&[u8]>, dos: Option<zip::DateTime>) -> Option<super::FileStamp> {
+    use super::{FileStamp, StampSource};
+    let mut ntfs = None;
+    let mut rest = extra.unwrap_or(&[]);
+    while rest.len() >= 4 {
+        let id = u16::from_le_bytes([rest[0], rest[1]]);
+        let size = usize::from(u16::from_le_bytes([rest[2], rest[3]]));
+        let Some(body) = rest.get(4..4 + size) else {
+            break;
+        };
+        match id {
+            // UT: flags, then the modification time (bit 0) as Unix seconds.
+            0x5455 if body.first().is_some_and(|f| f & 1 == 1) && body.len() >= 5 => {
+                let t = u32::from_le_bytes([body[1], body[2], body[3], body[4]]);
+                return Some(FileStamp {
+                    seconds: i64::from(t),
+                    source: StampSource::ZipExtended,
+                });
+            }
+            // NTFS: 4 reserved bytes, then tagged attributes; tag 1 holds mtime, atime,
+            // ctime as FILETIMEs.
+            0x000a => {
+                let mut attrs = body.get(4..).unwrap_or(&[]);
+                while attrs.len() >= 4 {
+                    let tag = u16::from_le_bytes([attrs[0], attrs[1]]);
+                    let len = usize::from(u16::from_le_bytes([attrs[2], attrs[3]]));
+                    let Some(value) = attrs.get(4..4 + len) else {
+                        break;
+                    };
+                    if tag == 1
+                        && let Some(m) = value.get(..8)
+                    {
+                        let ft = u64::from_le_bytes(m.try_into().unwrap_or([0; 8]));
+                        if ft != 0 {
+                            ntfs = Some(FileStamp {
+                                seconds: crate::filetime::FileTime(ft).unix_seconds(),
+                                source: StampSource::ZipNtfs,
+                            });
+                        }
+                    }
+                    attrs = &attrs[4 + len..];
+                }
+            }
+            _ => {}
+        }
+        rest = &rest[4 + size..];
+    }
+    if ntfs.is_some() {
+        return ntfs;
+    }
+    let d = dos.filter(zip::DateTime::is_valid)?;
+    let days = crate::filetime::days_from_civil(
+        i64::from(d.year()),
+        u32::from(d.month()),
+        u32::from(d.day()),
+    );
+    Some(FileStamp {
+        seconds: days * 86_400
+            + i64::from(d.hour()) * 3600
+            + i64::from(d.minute()) * 60
+            + i64::from(d.second()),
+        source: StampSource::ZipDos,
+    })
+}
+
 #[cfg(test)]
 mod zip_path_tests {
-    use super::zip_entry_path;
+    use super::{zip_entry_path, zip_entry_stamp};
+
+    #[test]
+    fn zip_entry_times_by_extra_field_then_dos() {
+        use crate::case::StampSource;
+        // UT with the modification time: 2024-05-14 01:30:00 UTC.
+        let mut ut = vec![0x55, 0x54, 5, 0, 1];
+        ut.extend(1_715_650_200u32.to_le_bytes());
+        let s = zip_entry_stamp(Some(&ut), None).expect("stamp");
+        assert_eq!(
+            (s.seconds, s.source),
+            (1_715_650_200, StampSource::ZipExtended)
+        );
+        // NTFS: reserved, tag 1 of 24 bytes (mtime, atime, ctime FILETIMEs).
+        let ft = crate::filetime::FileTime::from_unix_seconds(1_715_650_200).0;
+        let mut ntfs = vec![0x0a, 0, 32, 0, 0, 0, 0, 0, 1, 0, 24, 0];
+        ntfs.extend(ft.to_le_bytes());
+        ntfs.extend([0u8; 16]);
+        let s = zip_entry_stamp(Some(&ntfs), None).expect("stamp");
+        assert_eq!((s.seconds, s.source), (1_715_650_200, StampSource::ZipNtfs));
+        // A UT field without the modification-time flag, and a cut field, leave the DOS time.
+        let dos = zip::DateTime::from_date_and_time(2024, 5, 13, 18, 30, 0).ok();
+        let s = zip_entry_stamp(Some(&[0x55, 0x54, 1, 0, 2, 0x0a, 0, 40, 0]), dos).expect("stamp");
+        assert_eq!((s.seconds, s.source), (1_715_625_000, StampSource::ZipDos));
+        assert_eq!(zip_entry_stamp(None, None), None);
+    }
 
     #[test]
     fn entry_paths_that_escape_are_refused_with_either_separator() {

@@ -35,6 +35,49 @@ pub struct CaseFile {
     pub detail: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub wrapper: Option<Wrapper>,
+    /// When the file was last written, as its archive entry (or the file system) says.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub modified: Option<FileStamp>,
+}
+
+/// When a case file was last written, and what says so.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct FileStamp {
+    /// Seconds since the Unix epoch: UTC, except for [`StampSource::ZipDos`], which is the
+    /// local time of the machine that made the archive (its zone is not recorded).
+    pub seconds: i64,
+    pub source: StampSource,
+}
+
+/// Where a [`FileStamp`] comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum StampSource {
+    /// The file's mtime on this machine's file system (a copy may have reset it).
+    FileSystem,
+    /// A zip entry's extended timestamp extra field (0x5455, "UT"): UTC seconds.
+    ZipExtended,
+    /// A zip entry's NTFS extra field (0x000a): the file's FILETIME on the machine, UTC.
+    ZipNtfs,
+    /// A zip entry's MS-DOS date and time: local time, zone unknown, two-second steps.
+    ZipDos,
+}
+
+impl StampSource {
+    /// In words, for the timeline.
+    pub fn words(self) -> &'static str {
+        match self {
+            StampSource::FileSystem => "file system time",
+            StampSource::ZipExtended => "zip extended timestamp, UTC",
+            StampSource::ZipNtfs => "zip NTFS time, UTC",
+            StampSource::ZipDos => "zip DOS time, the archiving machine's local time",
+        }
+    }
+
+    /// Whether the time is the archive's record of the file (copies keep it).
+    pub fn from_archive(self) -> bool {
+        self != StampSource::FileSystem
+    }
 }
 
 /// Something in the case that could not be read, and why.

@@ -53,6 +53,8 @@ pub enum ChangeKind {
     ServiceKeyWritten,
     /// A driver file's PE link date (when it was built, not installed).
     DriverLinked,
+    /// A driver file's modification time as its archive entry keeps it.
+    DriverFileTime,
     /// Kernel-PnP 219: a device's driver failed to load.
     DeviceDriverFailed,
     /// Kernel-PnP 400 (Configuration log): a device was configured with a driver package.
@@ -80,6 +82,7 @@ impl ChangeKind {
             ChangeKind::UpdateFailed => "update-failed",
             ChangeKind::ServiceKeyWritten => "service-key-written",
             ChangeKind::DriverLinked => "driver-linked",
+            ChangeKind::DriverFileTime => "driver-file-time",
             ChangeKind::DeviceDriverFailed => "device-driver-failed",
             ChangeKind::DeviceConfigured => "device-configured",
             ChangeKind::DeviceStarted => "device-started",
@@ -194,6 +197,7 @@ pub(crate) fn collect(
                 _ => {}
             }
         }
+        file_times(inv, clock, &mut out);
     }
     events(case, &drivers_of_kb, &mut out);
     if let Some(hive) = &case.hive {
@@ -652,6 +656,38 @@ fn raw_field<'a>(e: &'a crate::eventlog::Event, name: &str) -> Option<&'a str> {
                 .is_some_and(|n| n.eq_ignore_ascii_case(name))
         })
         .map(|f| f.value.trim())
+}
+
+/// Driver files' modification times where the case keeps them: archive entries (a copy to a
+/// jump box resets a plain file's mtime, so those are not used). A DOS time is the archiving
+/// machine's local time and goes through the hive's time zone.
+fn file_times(inv: &crate::case::Inventory, clock: MachineClock, out: &mut Vec<Change>) {
+    use crate::case::StampSource;
+    for f in inv.of_kind(Kind::PeImage) {
+        let Some(stamp) = f.modified.filter(|s| s.source.from_archive()) else {
+            continue;
+        };
+        let Some(driver) = DriverKey::from_path(&f.path) else {
+            continue;
+        };
+        let time = if stamp.source == StampSource::ZipDos {
+            clock.to_utc(stamp.seconds)
+        } else {
+            stamp.seconds
+        };
+        out.push(Change {
+            time,
+            timestamp_desc: format!("file modified ({})", stamp.source.words()),
+            kind: ChangeKind::DriverFileTime,
+            message: format!("{driver} last written ({})", stamp.source.words()),
+            drivers: vec![driver],
+            kb: None,
+            status: None,
+            file: f.path.clone(),
+            line: None,
+            record_id: None,
+        });
+    }
 }
 
 /// What a Kernel-PnP Configuration event says: the device, and its driver package, service or
