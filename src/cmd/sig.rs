@@ -322,19 +322,7 @@ fn write_text(out: &mut impl Write, verdicts: &[FileVerdict]) -> std::io::Result
             writeln!(out, "    Embedded:    none")?;
         }
         if let Some(c) = &v.checksum {
-            writeln!(
-                out,
-                "    CheckSum:    {:#010x} in the header, {:#010x} computed{}",
-                c.header,
-                c.computed,
-                if c.header == 0 {
-                    " (not set)"
-                } else if c.mismatch() {
-                    " (MISMATCH)"
-                } else {
-                    ""
-                }
-            )?;
+            writeln!(out, "    CheckSum:    {c}")?;
         }
         if let Some(img) = &v.image {
             if let Some(c) = &img.company {

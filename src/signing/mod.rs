@@ -174,6 +174,25 @@ impl PeChecksum {
     }
 }
 
+impl std::fmt::Display for PeChecksum {
+    /// `0x00012345 in the header, 0x00012345 computed`, with "(not set)" or "(MISMATCH)".
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{:#010x} in the header, {:#010x} computed{}",
+            self.header,
+            self.computed,
+            if self.header == 0 {
+                " (not set)"
+            } else if self.mismatch() {
+                " (MISMATCH)"
+            } else {
+                ""
+            }
+        )
+    }
+}
+
 /// Everything known about one file's signature.
 #[derive(Clone, Debug, Serialize)]
 pub struct FileVerdict {

@@ -133,21 +133,7 @@ pub fn sigcheck_info(v: &FileVerdict) -> Vec<(String, String)> {
         );
     }
     if let Some(c) = &v.checksum {
-        put(
-            "CheckSum",
-            format!(
-                "{:#010x} in the header, {:#010x} computed{}",
-                c.header,
-                c.computed,
-                if c.header == 0 {
-                    " (not set)"
-                } else if c.mismatch() {
-                    " (MISMATCH)"
-                } else {
-                    ""
-                }
-            ),
-        );
+        put("CheckSum", c.to_string());
     }
     let (k1, k256) = match v.hash_kind {
         HashKind::Authenticode => ("PESHA1", "PESHA256"),

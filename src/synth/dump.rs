@@ -12,6 +12,7 @@
 //! generic export fallback (no hidden side channel).
 
 use crate::dump::Amd64Context;
+use crate::synth::minidump::MinidumpModule;
 use crate::synth::pe::{self as synth_pe, ImageLayout, ImageSpec, SectionSpec};
 use std::collections::BTreeMap;
 use std::io::{Seek, SeekFrom, Write};
@@ -1450,15 +1451,19 @@ pub struct Dump32Options {
     pub pae_flag: bool,
 }
 
-/// A module as the writer placed it.
+/// A module as the writer placed it: its name, then where and what it is (the fields a
+/// module list entry has, as [`MinidumpModule`] names them; read through `Deref`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Written32Module {
     pub name: String,
-    pub path: String,
-    pub base: u64,
-    pub size: u32,
-    pub timestamp: u32,
-    pub checksum: u32,
+    pub module: MinidumpModule,
+}
+
+impl std::ops::Deref for Written32Module {
+    type Target = MinidumpModule;
+    fn deref(&self) -> &MinidumpModule {
+        &self.module
+    }
 }
 
 /// What a 32-bit writer placed: the facts a reader must find.
@@ -1861,11 +1866,13 @@ pub fn write_dump32(
             .iter()
             .map(|p| Written32Module {
                 name: p.spec.name.clone(),
-                path: p.spec.path.clone(),
-                base: p.base,
-                size: p.image.len() as u32,
-                timestamp: p.timestamp,
-                checksum: p.checksum,
+                module: MinidumpModule {
+                    path: p.spec.path.clone(),
+                    base: p.base,
+                    size: p.image.len() as u32,
+                    timestamp: p.timestamp,
+                    checksum: p.checksum,
+                },
             })
             .collect(),
         cr3,

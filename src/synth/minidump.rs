@@ -7,7 +7,7 @@ use crate::dump::Amd64Context;
 use crate::pe::Pe;
 
 /// A module of the dump's module list.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MinidumpModule {
     /// The path as the loader recorded it (`C:\tests\xcpt4.exe`).
     pub path: String,

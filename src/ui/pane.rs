@@ -61,6 +61,37 @@ pub fn hint(key: &str, desc: &str) -> Hint {
     }
 }
 
+/// The cursor of a pane with one list, in its field `$field`: [`Pane::table_row`] is its
+/// selected row, [`Pane::cursor_mut`] the cursor itself.
+macro_rules! one_cursor {
+    ($field:ident) => {
+        fn table_row(&self) -> Option<usize> {
+            Some(self.$field.selected)
+        }
+
+        fn cursor_mut(&mut self) -> Option<&mut crate::ui::widgets::cursor::Cursor> {
+            Some(&mut self.$field)
+        }
+    };
+}
+pub(crate) use one_cursor;
+
+/// What `y`/`Y` copy from a pane's table: the whole table as TSV, or the selected row.
+pub fn table_yank<P: Pane + ?Sized>(pane: &P, ctx: &PaneContext, whole: bool) -> Option<Yank> {
+    let t = pane.table(ctx)?;
+    Some(if whole {
+        Yank {
+            what: "the table (TSV)",
+            text: t.to_tsv(),
+        }
+    } else {
+        Yank {
+            what: "the row (TSV)",
+            text: t.row_tsv(pane.table_row()?)?,
+        }
+    })
+}
+
 /// A pane of the workbench. Panes read the loaded [`Case`] and its [`CaseAnalysis`] through
 /// [`PaneContext`] and keep only view state; they never parse bytes.
 pub trait Pane {
@@ -116,18 +147,7 @@ pub trait Pane {
     /// nothing to copy here.
     /// By default: the pane's [`Pane::table`] as TSV, or its selected row ([`Pane::table_row`]).
     fn yank(&self, ctx: &PaneContext, whole: bool) -> Option<Yank> {
-        let t = self.table(ctx)?;
-        Some(if whole {
-            Yank {
-                what: "the table (TSV)",
-                text: t.to_tsv(),
-            }
-        } else {
-            Yank {
-                what: "the row (TSV)",
-                text: t.row_tsv(self.table_row()?)?,
-            }
-        })
+        table_yank(self, ctx, whole)
     }
 
     /// The cursor of the list that moves with j/k (for `m` and `'`); `None`: no list here.

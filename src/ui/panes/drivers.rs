@@ -663,13 +663,7 @@ impl Pane for DriversPane {
         Some(t)
     }
 
-    fn table_row(&self) -> Option<usize> {
-        Some(self.cursor.selected)
-    }
-
-    fn cursor_mut(&mut self) -> Option<&mut Cursor> {
-        Some(&mut self.cursor)
-    }
+    crate::ui::pane::one_cursor!(cursor);
 
     /// A service's configuration (its detail view when open), its source the hive file and
     /// the service's key.

@@ -289,11 +289,5 @@ impl Pane for HistoryPane {
         Some(t)
     }
 
-    fn table_row(&self) -> Option<usize> {
-        Some(self.cursor.selected)
-    }
-
-    fn cursor_mut(&mut self) -> Option<&mut Cursor> {
-        Some(&mut self.cursor)
-    }
+    crate::ui::pane::one_cursor!(cursor);
 }

@@ -1323,17 +1323,6 @@ impl Pane for IntegrityPane {
                 text: d.text(),
             });
         }
-        let t = self.table(ctx)?;
-        Some(if whole {
-            Yank {
-                what: "the table (TSV)",
-                text: t.to_tsv(),
-            }
-        } else {
-            Yank {
-                what: "the row (TSV)",
-                text: t.row_tsv(self.table_row()?)?,
-            }
-        })
+        crate::ui::pane::table_yank(self, ctx, whole)
     }
 }
