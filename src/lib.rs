@@ -55,6 +55,7 @@ pub(crate) mod le;
 pub mod links;
 pub mod mapped;
 pub mod notes;
+pub mod ntbtlog;
 pub mod pe;
 pub mod pml;
 pub mod registry;

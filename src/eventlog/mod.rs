@@ -113,6 +113,8 @@ impl Selection {
     pub fn boot_failure() -> Selection {
         let mut providers: HashMap<String, Option<Vec<u16>>> = HashMap::new();
         providers.insert(codeintegrity::PROVIDER.into(), None);
+        // Hardware errors (0x124 WHEA_UNCORRECTABLE_ERROR): every WHEA-Logger event.
+        providers.insert("Microsoft-Windows-WHEA-Logger".into(), None);
         let lists: [(&str, &[u16]); 11] = [
             (
                 system::SCM,

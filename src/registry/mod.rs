@@ -124,6 +124,13 @@ pub struct SystemHive {
     pub computer_name: Option<String>,
     /// `Control\ServiceGroupOrder\List`: the order in which service groups load at boot.
     pub service_group_order: Vec<String>,
+    /// The class-wide filter drivers of the storage device classes ([`STORAGE_CLASSES`]), read
+    /// from `Control\Class\{GUID}`; a class whose key is absent is not listed.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub class_filters: Vec<ClassFilters>,
+    /// Driver Verifier's settings (`Control\Session Manager\Memory Management`), when set.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verifier: Option<VerifierSettings>,
     /// Transaction logs replayed onto the primary.
     pub logs_applied: Vec<PathBuf>,
     /// How the transaction logs of a dirty hive were used (`None` for a clean hive).
@@ -418,6 +425,8 @@ pub fn from_bytes_with_logs(
         })
         .and_then(|v| v.data.as_strings().map(<[String]>::to_vec))
         .unwrap_or_default();
+    let class_filters = read_class_filters(&hive, &set, &mut warnings);
+    let verifier = read_verifier(&hive, &set, &mut warnings);
     Ok(SystemHive {
         path: path.to_path_buf(),
         header,
@@ -426,6 +435,8 @@ pub fn from_bytes_with_logs(
         time_zone,
         computer_name,
         service_group_order,
+        class_filters,
+        verifier,
         logs_applied,
         recovery,
         warnings: warnings
@@ -575,6 +586,124 @@ fn control_set(
             path: path.to_path_buf(),
             reason: "no Select key and no ControlSet00N key below the root".into(),
         }),
+    }
+}
+
+/// The device setup classes whose class-wide filters sit in the boot disk's stack: a filter
+/// named there whose service is absent or disabled stops the disk or volume stack from
+/// starting, and the boot fails with 0x7B INACCESSIBLE_BOOT_DEVICE. GUIDs from Microsoft's
+/// "System-Defined Device Setup Classes Available to Vendors"
+/// (<https://learn.microsoft.com/en-us/windows-hardware/drivers/install/system-defined-device-setup-classes-available-to-vendors>):
+/// DiskDrive, Volume, SCSIAdapter, HDC.
+pub const STORAGE_CLASSES: &[(&str, &str)] = &[
+    ("{4d36e967-e325-11ce-bfc1-08002be10318}", "DiskDrive"),
+    ("{71a27cdd-812a-11d0-bec7-08002be2092f}", "Volume"),
+    ("{4d36e97b-e325-11ce-bfc1-08002be10318}", "SCSIAdapter"),
+    ("{4d36e96a-e325-11ce-bfc1-08002be10318}", "HDC"),
+];
+
+/// `Control\Class\{GUID}`'s `UpperFilters` and `LowerFilters` of one device setup class.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ClassFilters {
+    /// The class GUID as written in the hive's key name.
+    pub guid: String,
+    /// The class name (`Class` value, else the name Microsoft documents for the GUID).
+    pub class: String,
+    pub upper: Vec<String>,
+    pub lower: Vec<String>,
+}
+
+impl ClassFilters {
+    /// The key path below the control set, for evidence lines.
+    pub fn key_path(&self) -> String {
+        format!("Control\\Class\\{}", self.guid)
+    }
+
+    /// `(value name, its list)` for both filter values.
+    pub fn lists(&self) -> [(&'static str, &[String]); 2] {
+        [("UpperFilters", &self.upper), ("LowerFilters", &self.lower)]
+    }
+}
+
+fn read_class_filters(hive: &Hive, set: &KeyNode, warnings: &mut Vec<String>) -> Vec<ClassFilters> {
+    let Some(class_key) = hive.descend(set, "Control\\Class", warnings) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for (guid, name) in STORAGE_CLASSES {
+        let Some(key) = hive.subkey(&class_key, guid, warnings) else {
+            continue;
+        };
+        let values = values_of(hive, &key, warnings);
+        let list = |n: &str| -> Vec<String> {
+            let Some(v) = values.iter().find(|v| v.name.eq_ignore_ascii_case(n)) else {
+                return Vec::new();
+            };
+            // REG_MULTI_SZ as Windows writes it; a REG_SZ filter list is read as one name.
+            match (v.data.as_strings(), v.data.as_str()) {
+                (Some(l), _) => l.iter().filter(|s| !s.trim().is_empty()).cloned().collect(),
+                (None, Some(s)) if !s.trim().is_empty() => vec![s.to_string()],
+                _ => Vec::new(),
+            }
+        };
+        let class = values
+            .iter()
+            .find(|v| v.name.eq_ignore_ascii_case("Class"))
+            .and_then(|v| v.data.as_str())
+            .unwrap_or(name)
+            .to_string();
+        out.push(ClassFilters {
+            guid: key.name.clone(),
+            class,
+            upper: list("UpperFilters"),
+            lower: list("LowerFilters"),
+        });
+    }
+    out
+}
+
+/// Driver Verifier's registry settings, as `verifier /querysettings` reads them
+/// (<https://learn.microsoft.com/en-us/windows-hardware/drivers/devtest/driver-verifier-command-syntax>):
+/// `VerifyDrivers` (REG_SZ, space-separated driver names, `*` for all) and
+/// `VerifyDriverLevel` (the flags).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct VerifierSettings {
+    /// The drivers named by `VerifyDrivers` (`*`: every driver).
+    pub drivers: Vec<String>,
+    pub level: Option<u32>,
+}
+
+fn read_verifier(
+    hive: &Hive,
+    set: &KeyNode,
+    warnings: &mut Vec<String>,
+) -> Option<VerifierSettings> {
+    let key = hive.descend(set, "Control\\Session Manager\\Memory Management", warnings)?;
+    let values = values_of(hive, &key, warnings);
+    let get = |n: &str| values.iter().find(|v| v.name.eq_ignore_ascii_case(n));
+    let drivers: Vec<String> = get("VerifyDrivers")
+        .and_then(|v| {
+            v.data
+                .as_str()
+                .map(|s| vec![s.to_string()])
+                .or_else(|| v.data.as_strings().map(<[String]>::to_vec))
+        })
+        .unwrap_or_default()
+        .iter()
+        .flat_map(|s| s.split_whitespace().map(str::to_string).collect::<Vec<_>>())
+        .collect();
+    let level = get("VerifyDriverLevel").and_then(|v| v.data.as_dword());
+    // Verifier is on when it names drivers; a level alone (left after /reset on some builds)
+    // verifies nothing.
+    (!drivers.is_empty()).then_some(VerifierSettings { drivers, level })
+}
+
+impl VerifierSettings {
+    /// Whether Verifier checks `image` (a file name such as `contoso.sys`).
+    pub fn verifies(&self, image: &str) -> bool {
+        self.drivers
+            .iter()
+            .any(|d| d == "*" || d.eq_ignore_ascii_case(image))
     }
 }
 
