@@ -68,7 +68,14 @@ impl CaseAnalysis {
             .map(driver_packages)
             .unwrap_or_default();
         let history = History::build(case);
-        let findings = crate::findings::analyze(case, &links, &history);
+        let ntbtlogs = ntbtlogs(case);
+        let findings = crate::findings::analyze(&crate::findings::Inputs {
+            case,
+            ix: &links,
+            history: &history,
+            ntbtlogs: &ntbtlogs,
+            packages: &driver_packages,
+        });
         CaseAnalysis {
             timeline: history.timeline(),
             history,
@@ -331,6 +338,24 @@ fn driver_facts(case: &Case, links: &DriverIndex) -> BTreeMap<DriverKey, DriverF
         }
     }
     facts
+}
+
+/// Every `ntbtlog.txt` of the case, parsed (files that cannot be read are skipped: the
+/// inventory names them).
+pub fn ntbtlogs(case: &Case) -> Vec<crate::ntbtlog::Ntbtlog> {
+    let Some(inv) = &case.inventory else {
+        return Vec::new();
+    };
+    inv.of_kind(Kind::Ntbtlog)
+        .filter_map(|f| {
+            let local = f.local.as_ref()?;
+            let bytes = crate::input::read_bounded(local, crate::ntbtlog::MAX_BYTES).ok()?;
+            Some(crate::ntbtlog::parse(
+                &f.path,
+                &crate::text::decode_text(&bytes),
+            ))
+        })
+        .collect()
 }
 
 /// Every INF of the inventory, parsed, with its catalog and drivers found in the case (same

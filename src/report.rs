@@ -209,6 +209,11 @@ fn findings(out: &mut String, a: &CaseAnalysis) {
             out.push_str(&fenced(r));
             out.push('\n');
         }
+        if let Some(r) = &f.remediation_winre {
+            let _ = writeln!(out, "Fix from WinRE (the machine does not boot):\n");
+            out.push_str(&fenced(r));
+            out.push('\n');
+        }
     }
 }
 

@@ -3,6 +3,15 @@
 //! hand across WinDbg, the event viewer, sigcheck and regedit.
 
 mod bcd;
+mod boot_device;
+pub mod catalogue;
+mod code_integrity;
+mod driver_fault;
+mod load_failure;
+mod stop_families;
+
+pub use catalogue::{Rule, Weight};
+pub use code_integrity::{DRIVER_POLICY_ID, DRIVER_POLICY_NAME};
 
 use crate::case::Case;
 use crate::driver::DriverKey;
@@ -13,12 +22,13 @@ use crate::signing::Verdict;
 use serde::Serialize;
 
 /// How much a finding matters.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     Critical,
     Error,
     Warning,
+    #[default]
     Info,
 }
 
@@ -104,7 +114,7 @@ impl Serialize for Evidence {
 }
 
 /// One conclusion with its evidence.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Default, Serialize)]
 pub struct Finding {
     pub severity: Severity,
     pub title: String,
@@ -114,6 +124,14 @@ pub struct Finding {
     pub evidence: Vec<Evidence>,
     /// What to do, when the finding implies a fix.
     pub remediation: Option<String>,
+    /// The same fix from the recovery environment (WinRE), for a machine that does not boot.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub remediation_winre: Option<String>,
+    /// The catalogue rule (`assets/findings_rules.tsv`) behind the finding, when it has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rule: Option<&'static str>,
+    /// Whether the evidence proves the finding or only suggests it ("may").
+    pub weight: Weight,
 }
 
 impl Finding {
@@ -127,6 +145,9 @@ impl Finding {
         if let Some(r) = &self.remediation {
             out.push_str(&format!("    => {r}\n"));
         }
+        if let Some(r) = &self.remediation_winre {
+            out.push_str(&format!("    => from WinRE: {r}\n"));
+        }
         out
     }
 }
@@ -134,8 +155,95 @@ impl Finding {
 /// The CatRoot database folder (sigcheck's and the seed's `{F750E6C3-...}`).
 pub const CATROOT: &str = r"C:\Windows\System32\CatRoot\{F750E6C3-38EE-11D1-85E5-00C04FC295EE}";
 
-/// Every finding of `case` (with `ix`, its drivers' links), most severe first.
-pub fn analyze(case: &Case, ix: &DriverIndex, history: &History) -> Vec<Finding> {
+/// What the rules read: the case, its drivers' links, its history, and the text artefacts
+/// parsed for the rules (`ntbtlog.txt`, driver INFs).
+pub struct Inputs<'a> {
+    pub case: &'a Case,
+    pub ix: &'a DriverIndex,
+    pub history: &'a History,
+    pub ntbtlogs: &'a [crate::ntbtlog::Ntbtlog],
+    pub packages: &'a [crate::inf::InfPackage],
+}
+
+/// The crash the case's first dump records, explained.
+pub(crate) struct Crash<'a> {
+    /// Its index in `case.dumps`.
+    pub index: usize,
+    pub art: &'a crate::case::DumpArtefact,
+    pub info: crate::bugcheck::BugcheckInfo,
+}
+
+impl Crash<'_> {
+    /// `0xD1 DRIVER_IRQL_NOT_LESS_OR_EQUAL`.
+    pub fn label(&self) -> String {
+        format!(
+            "0x{:X} {}",
+            self.info.code,
+            self.info.name.unwrap_or("unknown bug check")
+        )
+    }
+
+    /// Parameter `n` (1-based).
+    pub fn param(&self, n: usize) -> Option<&crate::bugcheck::ParamInfo> {
+        self.info.params.get(n.wrapping_sub(1))
+    }
+
+    /// The evidence line of parameter `n`, pointing at the dump.
+    pub fn param_line(&self, n: usize) -> Option<Evidence> {
+        let p = self.param(n)?;
+        let mut line = format!("{}: P{n} = 0x{:x}", self.art.file, p.value);
+        if let Some(m) = p.meaning {
+            line.push_str(&format!(" ({m})"));
+        }
+        if let Some(d) = &p.decoded {
+            line.push_str(&format!(": {d}"));
+        }
+        Some(Evidence::at(line, SourceRef::Dump { dump: self.index }))
+    }
+
+    /// The evidence line of the bug check itself.
+    pub fn line(&self) -> Evidence {
+        Evidence::at(
+            format!("{}: bug check {}", self.art.file, self.label()),
+            SourceRef::Dump { dump: self.index },
+        )
+    }
+}
+
+impl<'a> Inputs<'a> {
+    pub(crate) fn crash(&self) -> Option<Crash<'a>> {
+        let art = self.case.dump()?;
+        let info = crate::dump::report::bugcheck_info(&art.dump)?;
+        Some(Crash {
+            index: 0,
+            art,
+            info,
+        })
+    }
+
+    /// The current control set's key name (`ControlSet001`), for offline `reg` commands.
+    pub(crate) fn control_set(&self) -> String {
+        self.case
+            .hive
+            .as_ref()
+            .map_or("ControlSet001".to_string(), |h| h.control_set.key.clone())
+    }
+
+    /// The service key name of a driver (through the hive, else the file's stem), for `sc`
+    /// and `reg` commands.
+    pub(crate) fn service_name(&self, key: &DriverKey) -> String {
+        self.case
+            .hive
+            .as_ref()
+            .and_then(|h| h.service_for_driver(key))
+            .map_or_else(|| key.stem().to_string(), |s| s.name.clone())
+    }
+}
+
+/// Every finding of `case` (with `ix`, its drivers' links), most severe first; when the case
+/// has a crash, the findings that explain its bug check come before the others.
+pub fn analyze(inputs: &Inputs) -> Vec<Finding> {
+    let (case, ix, history) = (inputs.case, inputs.ix, inputs.history);
     let mut out = Vec::new();
     bugcheck(case, &mut out);
     changes_before_first_crash(history, &mut out);
@@ -145,8 +253,23 @@ pub fn analyze(case: &Case, ix: &DriverIndex, history: &History) -> Vec<Finding>
     boot_driver_checksums(case, ix, &mut out);
     drivers_not_loaded(case, ix, &mut out);
     bcd::findings(case, ix, &mut out);
-    out.sort_by_key(|f| f.severity);
+    boot_device::findings(inputs, &mut out);
+    load_failure::findings(inputs, &mut out);
+    driver_fault::findings(inputs, &mut out);
+    stop_families::findings(inputs, &mut out);
+    code_integrity::findings(inputs, &mut out);
+    let code = inputs.crash().map(|c| c.info.code);
+    out.sort_by_key(|f| (!code.is_some_and(|c| f.explains(c)), f.severity));
     out
+}
+
+impl Finding {
+    /// Whether the finding's rule explains bug check `code`.
+    pub fn explains(&self, code: u32) -> bool {
+        self.rule
+            .and_then(catalogue::rule)
+            .is_some_and(|r| r.explains(code))
+    }
 }
 
 fn bugcheck(case: &Case, out: &mut Vec<Finding>) {
@@ -197,6 +320,7 @@ fn bugcheck(case: &Case, out: &mut Vec<Finding>) {
         driver,
         evidence,
         remediation: info.hint.map(|h| h.text.to_string()),
+        ..Default::default()
     });
 }
 
@@ -316,6 +440,7 @@ fn changes_before_first_crash(h: &History, out: &mut Vec<Finding>) {
         remediation: hit.map(|(d, _)| {
             format!("roll back or repair the change that touched {d} (the update or driver install listed), then check it boots")
         }),
+        ..Default::default()
     });
 }
 
@@ -331,7 +456,11 @@ fn refused_drivers(case: &Case, ix: &DriverIndex, out: &mut Vec<Finding>) {
                     .into_iter()
                     .map(move |(ei, e)| (li, ei, e))
             })
-            .filter(|(_, _, e)| e.code_integrity().is_some() && e.severity() >= 2)
+            .filter(|(_, _, e)| {
+                e.code_integrity().is_some()
+                    && e.severity() >= 2
+                    && !code_integrity::HANDLED.contains(&e.event_id)
+            })
             .map(|(li, ei, e)| {
                 Evidence::at(
                     format!(
@@ -361,7 +490,11 @@ fn refused_drivers(case: &Case, ix: &DriverIndex, out: &mut Vec<Finding>) {
             .event_logs
             .iter()
             .flat_map(|l| l.by_driver(key))
-            .any(|e| e.code_integrity().is_some() && e.severity() >= 3);
+            .any(|e| {
+                e.code_integrity().is_some()
+                    && e.severity() >= 3
+                    && !code_integrity::HANDLED.contains(&e.event_id)
+            });
         if !critical && !ci_error {
             continue;
         }
@@ -403,11 +536,12 @@ fn refused_drivers(case: &Case, ix: &DriverIndex, out: &mut Vec<Finding>) {
             driver: Some(key.clone()),
             evidence,
             remediation,
+            ..Default::default()
         });
     }
 }
 
-fn push_driver_context(case: &Case, links: &DriverLinks, evidence: &mut Vec<Evidence>) {
+pub(crate) fn push_driver_context(case: &Case, links: &DriverLinks, evidence: &mut Vec<Evidence>) {
     if let Some(s) = &links.signature {
         let cat = s
             .catalog
@@ -522,6 +656,7 @@ fn lost_catalogs(ix: &DriverIndex, out: &mut Vec<Finding>) {
         remediation: Some(format!(
             "boot with driver signature enforcement disabled, then: xcopy C:\\Windows\\servicing\\Packages\\*.cat {CATROOT}\\ ; check with sigcheck -i on each driver; re-enable enforcement"
         )),
+        ..Default::default()
     });
 }
 
@@ -613,6 +748,7 @@ fn bad_signatures(case: &Case, ix: &DriverIndex, out: &mut Vec<Finding>) {
             driver: Some(key.clone()),
             evidence,
             remediation: remediation.map(str::to_string),
+            ..Default::default()
         });
     }
 }
@@ -661,6 +797,7 @@ fn boot_driver_checksums(case: &Case, ix: &DriverIndex, out: &mut Vec<Finding>) 
                 "the file was altered or damaged: replace it from the install media or a healthy machine"
                     .into(),
             ),
+            ..Default::default()
         });
     }
 }
@@ -704,5 +841,129 @@ fn drivers_not_loaded(case: &Case, ix: &DriverIndex, out: &mut Vec<Finding>) {
         driver,
         evidence,
         remediation: None,
+        ..Default::default()
     });
+}
+
+/// A service as an evidence line: `SYSTEM ControlSet001\Services\X: Start=0 (boot),
+/// ErrorControl=3 (critical), Group "...", ImagePath ..., DependOnService ...`.
+pub(crate) fn service_line(
+    case: &Case,
+    hive: &crate::registry::SystemHive,
+    s: &crate::registry::Service,
+) -> Evidence {
+    let mut text = format!(
+        "{} {}\\Services\\{}: Start={} ({}), ErrorControl={} ({}), Group \"{}\", ImagePath {}",
+        hive_path(case, hive),
+        hive.control_set.key,
+        s.name,
+        s.start.map_or("?".into(), |v| v.0.to_string()),
+        s.start.and_then(|v| v.name()).unwrap_or("?"),
+        s.error_control.map_or("?".into(), |v| v.0.to_string()),
+        s.error_control.and_then(|v| v.name()).unwrap_or("?"),
+        s.group.as_deref().unwrap_or(""),
+        s.image_path.as_deref().unwrap_or("(default)")
+    );
+    if !s.depend_on_service.is_empty() {
+        text.push_str(&format!(
+            ", DependOnService {}",
+            s.depend_on_service.join(", ")
+        ));
+    }
+    if !s.depend_on_group.is_empty() {
+        text.push_str(&format!(", DependOnGroup {}", s.depend_on_group.join(", ")));
+    }
+    Evidence::maybe(text, s.driver.clone(), |driver| SourceRef::Service {
+        driver,
+    })
+}
+
+/// The hive's path as the case names it (relative to the case folder).
+pub(crate) fn hive_path(case: &Case, hive: &crate::registry::SystemHive) -> String {
+    let p = hive.path.display().to_string();
+    case.inventory
+        .as_ref()
+        .map_or(p.clone(), |inv| inv.shorten(&p))
+}
+
+/// The `ntbtlog.txt` lines about `image` (a file name): whether the last boot of each log
+/// loaded it, and where that boot stopped.
+pub(crate) fn ntbtlog_lines(
+    logs: &[crate::ntbtlog::Ntbtlog],
+    image: Option<&str>,
+) -> Vec<Evidence> {
+    let mut out = Vec::new();
+    for log in logs {
+        let Some(boot) = log.last_boot() else {
+            continue;
+        };
+        let when = boot
+            .when
+            .as_deref()
+            .map(|w| format!(" (boot of {w})"))
+            .unwrap_or_default();
+        if let Some(image) = image {
+            if let Some(line) = log.not_loaded_in_last_boot(image) {
+                out.push(format!("{}{when}: Did not load driver {line}", log.file).into());
+            } else if boot.loaded.iter().any(|p| {
+                p.rsplit('\\')
+                    .next()
+                    .is_some_and(|n| n.eq_ignore_ascii_case(image))
+            }) {
+                out.push(format!("{}{when}: loaded {image}", log.file).into());
+            }
+        }
+        if let Some((loaded, last)) = &boot.last {
+            out.push(
+                format!(
+                    "{}{when}: the boot's last line, of {} driver lines, is \"{} {last}\"",
+                    log.file,
+                    boot.loaded.len() + boot.not_loaded.len(),
+                    if *loaded {
+                        "Loaded driver"
+                    } else {
+                        "Did not load driver"
+                    },
+                )
+                .into(),
+            );
+        }
+    }
+    out
+}
+
+/// The last `n` events of the boot log, oldest first, as evidence lines: where the boot stopped.
+pub(crate) fn boot_log_tail(case: &Case, n: usize) -> Vec<Evidence> {
+    let Some(log) = &case.boot_log else {
+        return Vec::new();
+    };
+    let file = case.boot_log_path.as_deref().unwrap_or("Bootlog.pml");
+    let len = log.len();
+    (len.saturating_sub(n)..len)
+        .filter_map(|i| log.event(i).ok())
+        .map(|e| {
+            let result = procmon_pml::names::result_name(e.result)
+                .map_or_else(|| format!("0x{:08X}", e.result), str::to_string);
+            format!(
+                "{file}: event {} of {len} (one of the last): {} {} -> {result}",
+                e.number + 1,
+                e.operation_name,
+                e.path
+            )
+            .into()
+        })
+        .collect()
+}
+
+/// A case path as Windows spells it on the machine (`Windows/System32/x` ->
+/// `C:\Windows\System32\x`), when the path runs through a `Windows` folder.
+pub(crate) fn machine_path(case_path: &str) -> Option<String> {
+    let p = case_path.replace(['/', '!'], "\\");
+    let lower = p.to_ascii_lowercase();
+    let at = if lower.starts_with("windows\\") {
+        0
+    } else {
+        lower.find("\\windows\\")? + 1
+    };
+    Some(format!("C:\\{}", &p[at..]))
 }

@@ -27,6 +27,8 @@ pub struct ModuleSpec {
     pub path: String,
     /// Extra exported functions beside those of the call chain.
     pub functions: Vec<String>,
+    /// The image's TimeDateStamp; `None` derives one from the name.
+    pub timestamp: Option<u32>,
 }
 
 impl ModuleSpec {
@@ -36,6 +38,7 @@ impl ModuleSpec {
             name: name.to_string(),
             path: format!("\\SystemRoot\\System32\\drivers\\{name}"),
             functions: vec!["DriverEntry".to_string()],
+            timestamp: None,
         }
     }
 
@@ -45,6 +48,7 @@ impl ModuleSpec {
             name: name.to_string(),
             path: format!("\\SystemRoot\\system32\\{name}"),
             functions: Vec::new(),
+            timestamp: None,
         }
     }
 }
@@ -455,7 +459,7 @@ fn place_modules(spec: &DumpSpec, width: Width) -> Result<Vec<Placed>, SynthDump
             version: (spec.build, revision),
             base,
             image: Vec::new(),
-            timestamp: tag | (fnv(&m.name) & 0x00ff_ffff),
+            timestamp: m.timestamp.unwrap_or(tag | (fnv(&m.name) & 0x00ff_ffff)),
             checksum: fnv(&m.path) & 0x00ff_ffff,
             funcs,
         });

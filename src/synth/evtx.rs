@@ -215,6 +215,8 @@ const CI_CHANNEL: &str = "Microsoft-Windows-CodeIntegrity/Operational";
 const SCM_GUID: u128 = 0x555908d1_a6d7_4695_8e1e_26931d2012f4;
 const KERNEL_POWER_GUID: u128 = 0x331c3b3a_2005_44c2_ac5e_77220c37d6b4;
 const WER_GUID: u128 = 0xabce23e7_de45_4366_8631_84fa6c525952;
+/// Microsoft-Windows-WHEA-Logger.
+const WHEA_GUID: u128 = 0xc26c4f3c_3f66_4e99_8f8a_39405cfed220;
 const KERNEL_GENERAL_GUID: u128 = 0xa68ca8b7_004f_d7b6_a698_07e2de0f1f5d;
 
 /// The signature information of a 3089 event (docs/formats/evtx.md §2.2, v2 fields).
@@ -367,6 +369,65 @@ impl EvtxWriter {
         self.ci(time, 3033, 2, 111, activity, data)
     }
 
+    /// A CodeIntegrity event `id` about `file` loaded by `process`, with only those two
+    /// fields (3023 revoked, 3083 WHQL, 3087 HVCI...), at `level` (2 error, 3 warning).
+    pub fn code_integrity_file(
+        self,
+        time: Timestamp,
+        id: u16,
+        level: u8,
+        file: &str,
+        process: &str,
+    ) -> Self {
+        let data = file_and_process(file, process);
+        self.ci(time, id, level, 0, None, data)
+    }
+
+    /// CodeIntegrity 3077: an App Control policy blocked the file (the enforced twin of
+    /// 3076), with the policy's name and ID, as Microsoft's event documentation lists them.
+    #[allow(clippy::too_many_arguments)]
+    pub fn code_integrity_3077(
+        self,
+        time: Timestamp,
+        file: &str,
+        process: &str,
+        requested_level: u8,
+        validated_level: u8,
+        policy_name: &str,
+        policy_id: &str,
+    ) -> Self {
+        let mut data = vec![
+            named("File Name", file.into()),
+            named("Process Name", process.into()),
+            named("Requested Signing Level", Value::U8(requested_level)),
+            named("Validated Signing Level", Value::U8(validated_level)),
+            named("Status", Value::U32(0xC000_0428)),
+        ];
+        data.extend([
+            named("PolicyName", policy_name.into()),
+            named("PolicyID", policy_id.into()),
+        ]);
+        self.ci(time, 3077, 2, 0, None, data)
+    }
+
+    /// WHEA-Logger 18: a fatal hardware error (`component` such as "Processor Core",
+    /// `source` such as "Machine Check Exception"), level error.
+    pub fn whea_18(self, time: Timestamp, source: &str, component: &str, processor: u32) -> Self {
+        let data = vec![
+            named("ErrorSource", source.into()),
+            named("ErrorType", "Cache Hierarchy Error".into()),
+            named("ProcessorAPICID", Value::U32(processor)),
+            named("ComponentName", component.into()),
+        ];
+        self.event(EventSpec {
+            provider_guid: Some(Guid::from_u128(WHEA_GUID)),
+            level: 2,
+            process_id: 4,
+            thread_id: 200,
+            ..EventSpec::new(time, "Microsoft-Windows-WHEA-Logger", 18, "System", data)
+        })
+    }
+
     /// CodeIntegrity 3089 (v2): one signature of the file of the event with the same ActivityID.
     pub fn code_integrity_3089(self, time: Timestamp, activity: Guid, s: &Signature3089) -> Self {
         let data = vec![
@@ -449,6 +510,17 @@ impl EvtxWriter {
             DataItem::Binary(key),
         ];
         self.scm(time, 7000, 2, data)
+    }
+
+    /// SCM 7001: `service` depends on `dependency` (display names), which failed to start
+    /// with Win32 error `error` (`%%1068` is the usual: the dependency failed).
+    pub fn scm_7001(self, time: Timestamp, service: &str, dependency: &str, error: u32) -> Self {
+        let data = vec![
+            named("param1", service.into()),
+            named("param2", dependency.into()),
+            named("param3", Value::Str(format!("%%{error}"))),
+        ];
+        self.scm(time, 7001, 2, data)
     }
 
     /// SCM 7026: boot-start or system-start drivers that did not load (key names).

@@ -9,5 +9,6 @@ pub mod minidump;
 pub mod pe;
 pub mod pml;
 pub mod regf;
+pub mod scenarios;
 pub mod signer;
 pub mod story;

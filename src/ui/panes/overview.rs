@@ -752,6 +752,22 @@ fn render_evidence(
         lines.push((String::new(), ratatui::style::Style::default()));
         lines.push((format!("=> {r}"), theme.good));
     }
+    if let Some(r) = &f.remediation_winre {
+        lines.push((format!("=> from WinRE: {r}"), theme.good));
+    }
+    if let Some(rule) = f.rule.and_then(crate::findings::catalogue::rule) {
+        let weight = match rule.weight {
+            crate::findings::Weight::Proves => "proves",
+            crate::findings::Weight::Suggests => "suggests (may)",
+        };
+        lines.push((
+            format!(
+                "rule {} ({}, {weight}): {}",
+                rule.id, rule.family, rule.source
+            ),
+            theme.dim,
+        ));
+    }
     if let Some(k) = &f.driver {
         lines.push((String::new(), ratatui::style::Style::default()));
         lines.push((
