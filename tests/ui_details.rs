@@ -417,3 +417,70 @@ fn drivers_enter_shows_the_service_and_its_signature() {
     app.handle_key(key(KeyCode::Esc));
     assert!(!format!("{}", draw(&mut app, 160, 48).backend()).contains(TITLE));
 }
+
+fn text(t: &Terminal<TestBackend>) -> String {
+    let b = t.backend().buffer();
+    let mut out = String::new();
+    for y in 0..b.area.height {
+        for x in 0..b.area.width {
+            out.push_str(b[(x, y)].symbol());
+        }
+        out.push('\n');
+    }
+    out
+}
+
+#[test]
+fn drivers_zoom_wrap_and_sideways_columns() {
+    let (_dir, mut app) = demo_app();
+    press(&mut app, "5");
+    assert_eq!(app.active_title(), "Drivers");
+    let before = text(&draw(&mut app, 80, 24));
+    assert!(before.contains("Hive "), "{before}");
+    // Z: the table takes the pane (the summary goes), Esc brings it back.
+    press(&mut app, "Z");
+    let zoomed = text(&draw(&mut app, 80, 24));
+    assert!(!zoomed.contains("Hive "), "{zoomed}");
+    app.handle_key(key(KeyCode::Esc));
+    assert!(text(&draw(&mut app, 80, 24)).contains("Hive "));
+    // >: the columns after the frozen name column scroll by one; < brings them back.
+    let header = |s: &str| -> String {
+        s.lines()
+            .find(|l| l.contains("NAME"))
+            .unwrap_or_default()
+            .to_string()
+    };
+    let h0 = header(&before);
+    press(&mut app, ">");
+    let h1 = header(&text(&draw(&mut app, 80, 24)));
+    assert_ne!(h0, h1, "the header moved sideways");
+    assert!(h1.contains("NAME"), "the name column stays: {h1}");
+    assert!(!h1.contains("START"), "the first movable column left: {h1}");
+    press(&mut app, "<");
+    assert_eq!(header(&text(&draw(&mut app, 80, 24))), h0);
+    // W: long cells wrap instead of being cut (a narrow terminal cuts the long groups).
+    let cut = text(&draw(&mut app, 64, 24));
+    assert!(!cut.contains("Extender"), "{cut}");
+    press(&mut app, "W");
+    let wrapped = text(&draw(&mut app, 64, 24));
+    assert_ne!(cut, wrapped);
+    assert!(wrapped.contains("Extender"), "{wrapped}");
+}
+
+#[test]
+fn history_zoom_gives_the_table_the_pane() {
+    let (_dir, mut app) = demo_app();
+    press(&mut app, "7");
+    assert_eq!(app.active_title(), "History");
+    let before = text(&draw(&mut app, 80, 24));
+    press(&mut app, "Z");
+    let zoomed = text(&draw(&mut app, 80, 24));
+    assert_ne!(before, zoomed);
+    assert!(
+        before.contains("Crashes") || before.contains("crash"),
+        "{before}"
+    );
+    assert!(!zoomed.contains("crashes/day"), "{zoomed}");
+    app.handle_key(key(KeyCode::Esc));
+    assert!(text(&draw(&mut app, 80, 24)).contains("crashes/day"));
+}

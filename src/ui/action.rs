@@ -277,10 +277,22 @@ impl PaneAction {
             PaneId::Integrity => list(false, &[NextBox, PrevBox, Close, TimeZone, Zoom]),
             PaneId::Drivers => list(
                 true,
-                &[Close, CriticalOnly, AllServices, ScrollDown, ScrollUp],
+                &[
+                    Close,
+                    CriticalOnly,
+                    AllServices,
+                    ScrollDown,
+                    ScrollUp,
+                    Zoom,
+                    Wrap,
+                    ColumnsLeft,
+                    ColumnsRight,
+                ],
             ),
             PaneId::Notes => vec![Edit],
-            PaneId::History => vec![Down, Up, PageDown, PageUp, First, Last, Details, Focus],
+            PaneId::History => vec![
+                Down, Up, PageDown, PageUp, First, Last, Details, Focus, Close, Zoom,
+            ],
         }
     }
 }

@@ -14,7 +14,7 @@ use crate::ui::pane_id::PaneId;
 use crate::ui::theme::Theme;
 use crate::ui::widgets::export::ViewTable;
 use crate::ui::widgets::search::{Jump, Search};
-use crate::ui::widgets::table::{self, Column, DataTable, TableCell, TableRow};
+use crate::ui::widgets::table::{self, Column, DataTable, TableCell, TableRow, TableView};
 use crate::ui::widgets::{self, cursor::Cursor, fit};
 use ratatui::Frame;
 use ratatui::crossterm::event::KeyEvent;
@@ -88,6 +88,12 @@ pub struct DriversPane {
     detail_scroll: u16,
     /// The service's detail view (Enter): its configuration and its file's signature.
     detail: Option<crate::ui::widgets::popup::Detail>,
+    /// `Z`: the table takes the whole pane (no summary, no focused key).
+    zoom: bool,
+    /// `W` wraps long cells; `<`/`>` scroll the columns sideways.
+    table_view: TableView,
+    /// The columns of the last render (the sideways scroll counts them).
+    shown_columns: Vec<Column>,
 }
 
 /// The files this pane needs when the case has no hive.
@@ -108,6 +114,9 @@ impl DriversPane {
             focus: None,
             detail_scroll: 0,
             detail: None,
+            zoom: false,
+            table_view: TableView::default(),
+            shown_columns: Vec::new(),
         }
     }
 
@@ -394,6 +403,7 @@ impl Pane for DriversPane {
             .map(|k| detail(k, focused, hive, ctx.analysis.driver_facts.get(k), theme));
         let detail_height = detail_lines
             .as_ref()
+            .filter(|_| !self.zoom)
             .map_or(0, |l| (l.len() as u16 + 2).min(area.height / 2));
         let search_height = if self.search.is_open() { 3 } else { 0 };
         // The BCD store's integrity settings take a line when the case has one.
@@ -402,8 +412,13 @@ impl Pane for DriversPane {
                 .integrity()
                 .map_or_else(|| "BCD: no default boot entry".to_string(), |i| i.summary())
         });
+        let head_height = if self.zoom {
+            0
+        } else {
+            2 + u16::from(bcd_line.is_some())
+        };
         let [head, table, search, detail_area] = Layout::vertical([
-            Constraint::Length(2 + u16::from(bcd_line.is_some())),
+            Constraint::Length(head_height),
             Constraint::Min(3),
             Constraint::Length(search_height),
             Constraint::Length(detail_height),
@@ -530,12 +545,14 @@ impl Pane for DriversPane {
         });
         let mut cursor = self.cursor;
         DataTable::new(&columns)
+            .view(&self.table_view)
             .header(theme.header)
             .render(frame, inner, &mut cursor, &source);
+        self.shown_columns = columns.clone();
         self.cursor = cursor;
 
         self.search.render(frame, search, theme);
-        if let (Some(lines), Some(k)) = (detail_lines, &self.focus) {
+        if let (Some(lines), Some(k), false) = (detail_lines, &self.focus, self.zoom) {
             let title = match &focused {
                 Some(s) => format!("Services\\{} ({})", s.name, k),
                 None => format!("{k}: no service key"),
@@ -595,7 +612,36 @@ impl Pane for DriversPane {
             return Outcome::Consumed;
         }
         match action {
+            A::Close if self.zoom => {
+                self.zoom = false;
+                Outcome::Consumed
+            }
             A::Close => Outcome::Ignored,
+            A::Zoom => {
+                self.zoom = !self.zoom;
+                Outcome::Consumed
+            }
+            A::Wrap => {
+                self.table_view.wrap = !self.table_view.wrap;
+                Outcome::Message(
+                    if self.table_view.wrap {
+                        "long cells wrap"
+                    } else {
+                        "long cells are shortened"
+                    }
+                    .into(),
+                )
+            }
+            A::ColumnsLeft | A::ColumnsRight => {
+                if self
+                    .table_view
+                    .scroll(action == A::ColumnsRight, &self.shown_columns)
+                {
+                    Outcome::Consumed
+                } else {
+                    Outcome::Message("no more columns that way".into())
+                }
+            }
             A::Focus => match self.selected_in(hive) {
                 Some(s) => match &s.driver {
                     Some(k) => Outcome::Focus(k.clone()),

@@ -32,6 +32,8 @@ pub struct HistoryPane {
     cursor: Cursor,
     /// The cursor was placed on the first crash (done once, at the first render).
     placed: bool,
+    /// `Z`: the table takes the whole pane (no summary, no strip).
+    zoom: bool,
 }
 
 impl HistoryPane {
@@ -117,9 +119,9 @@ impl Pane for HistoryPane {
             return;
         }
         let h = &a.history;
-        let strip_h = u16::from(area.height >= 16);
+        let strip_h = u16::from(area.height >= 16 && !self.zoom);
         let [head, strip, body] = Layout::vertical([
-            Constraint::Length(2),
+            Constraint::Length(if self.zoom { 0 } else { 2 }),
             Constraint::Length(strip_h),
             Constraint::Min(3),
         ])
@@ -232,6 +234,17 @@ impl Pane for HistoryPane {
         let n = HistoryPane::visible(ctx.analysis, ctx.focus).len();
         if self.cursor.act(action, n) {
             return Outcome::Consumed;
+        }
+        match action {
+            A::Zoom => {
+                self.zoom = !self.zoom;
+                return Outcome::Consumed;
+            }
+            A::Close if self.zoom => {
+                self.zoom = false;
+                return Outcome::Consumed;
+            }
+            _ => {}
         }
         let Some(row) = self.selected(ctx) else {
             return Outcome::Message("the case records no crash and no change".into());
