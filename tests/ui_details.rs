@@ -484,3 +484,28 @@ fn history_zoom_gives_the_table_the_pane() {
     app.handle_key(key(KeyCode::Esc));
     assert!(text(&draw(&mut app, 80, 24)).contains("crashes/day"));
 }
+
+#[test]
+fn integrity_tables_wrap_and_scroll_sideways() {
+    let (_dir, mut app) = demo_app();
+    press(&mut app, "4");
+    assert_eq!(app.active_title(), "Integrity");
+    let header = |s: &str| -> String {
+        s.lines()
+            .find(|l| l.contains("Time") && l.contains("ID"))
+            .unwrap_or_default()
+            .to_string()
+    };
+    let before = text(&draw(&mut app, 80, 24));
+    let h0 = header(&before);
+    assert!(!h0.is_empty(), "{before}");
+    press(&mut app, ">");
+    let h1 = header(&text(&draw(&mut app, 80, 24)));
+    assert_ne!(h0, h1, "the events table moved sideways");
+    press(&mut app, "<");
+    assert_eq!(header(&text(&draw(&mut app, 80, 24))), h0);
+    // W: the events' long details wrap (the 3010's catalog name shows whole).
+    press(&mut app, "W");
+    let wrapped = text(&draw(&mut app, 80, 24));
+    assert_ne!(before, wrapped);
+}

@@ -274,7 +274,19 @@ impl PaneAction {
                     GotoTime,
                 ],
             ),
-            PaneId::Integrity => list(false, &[NextBox, PrevBox, Close, TimeZone, Zoom]),
+            PaneId::Integrity => list(
+                false,
+                &[
+                    NextBox,
+                    PrevBox,
+                    Close,
+                    TimeZone,
+                    Zoom,
+                    Wrap,
+                    ColumnsLeft,
+                    ColumnsRight,
+                ],
+            ),
             PaneId::Drivers => list(
                 true,
                 &[

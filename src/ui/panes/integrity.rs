@@ -17,7 +17,7 @@ use crate::ui::theme::Theme;
 use crate::ui::widgets::export::ViewTable;
 use crate::ui::widgets::popup::Detail;
 use crate::ui::widgets::search::{Jump, Search};
-use crate::ui::widgets::table::{self, Column, DataTable, TableCell, TableRow};
+use crate::ui::widgets::table::{self, Column, DataTable, TableCell, TableRow, TableView};
 use crate::ui::widgets::{self, cursor::Cursor};
 use ratatui::Frame;
 use ratatui::crossterm::event::KeyEvent;
@@ -394,6 +394,10 @@ pub struct IntegrityPane {
     /// The lower table shown when there is room for only one (Drivers or Signatures).
     lower: Table,
     cursors: [Cursor; 3],
+    /// Per table: wrap (`W`) and the sideways scroll (`<`/`>`).
+    views: [TableView; 3],
+    /// Per table: the columns of the last render (the sideways scroll counts them).
+    shown_columns: [Vec<Column>; 3],
     focus: Option<DriverKey>,
     /// `/` over the events, the drivers, then the signatures (the rows under the focus).
     search: Search,
@@ -436,6 +440,8 @@ impl IntegrityPane {
             active: Table::Events,
             lower: Table::Signatures,
             cursors: [Cursor::default(); 3],
+            views: Default::default(),
+            shown_columns: Default::default(),
             focus: None,
             search: Search::default(),
             local_time: false,
@@ -500,7 +506,7 @@ fn draw_table(
     area: Rect,
     title: &str,
     active: bool,
-    cursor: &mut Cursor,
+    (cursor, view): (&mut Cursor, &TableView),
     spec: Spec,
     theme: &Theme,
 ) {
@@ -513,6 +519,7 @@ fn draw_table(
         Some(TableRow::new(cells, style))
     });
     DataTable::new(&spec.columns)
+        .view(view)
         .header(theme.header)
         .empty(Line::styled(spec.empty, theme.dim))
         .render(frame, inner, cursor, &source);
@@ -981,8 +988,11 @@ impl Pane for IntegrityPane {
         }
         for (which, a, title, spec) in tables {
             let active = self.active == which;
-            let cursor = &mut self.cursors[which.index()];
-            draw_table(frame, a, &title, active, cursor, spec, theme);
+            let i = which.index();
+            self.shown_columns[i] = spec.columns.clone();
+            let cursor = &mut self.cursors[i];
+            let state = (cursor, &self.views[i]);
+            draw_table(frame, a, &title, active, state, spec, theme);
         }
         self.search.render(frame, search_area, theme);
         if let Some(d) = self.detail.as_mut() {
@@ -1043,6 +1053,26 @@ impl Pane for IntegrityPane {
             A::PrevMatch => return self.search_jump(ctx, Jump::Prev),
             A::Zoom => {
                 self.zoom = !self.zoom;
+                return Outcome::Consumed;
+            }
+            // W, </> act on the table with the cursor.
+            A::Wrap => {
+                let v = &mut self.views[self.active.index()];
+                v.wrap = !v.wrap;
+                return Outcome::Message(
+                    if v.wrap {
+                        "long cells wrap"
+                    } else {
+                        "long cells are shortened"
+                    }
+                    .into(),
+                );
+            }
+            A::ColumnsLeft | A::ColumnsRight => {
+                let i = self.active.index();
+                if !self.views[i].scroll(action == A::ColumnsRight, &self.shown_columns[i]) {
+                    return Outcome::Message("no more columns that way".into());
+                }
                 return Outcome::Consumed;
             }
             // h/l (←/→) go round the three tables.
