@@ -515,7 +515,7 @@ impl Pane for DumpPane {
                 .unwrap_or(u16::MAX)
                 .saturating_add(2 + extra)
         };
-        let (stack_h, _) = share_rows(
+        let (stack_h, _) = widgets::share_rows(
             rest,
             need(an.stack.len(), u16::from(self.symbol_line.is_some())),
             need(d.modules.len(), 0),
@@ -1057,20 +1057,6 @@ impl Pane for DumpPane {
     }
 }
 
-/// Rows for two stacked boxes that need `a` and `b` rows in `total`: a box that needs less
-/// than half gets what it needs and the other the rest; when both need more, 3:2 as before.
-fn share_rows(total: u16, a: u16, b: u16) -> (u16, u16) {
-    let half = total / 2;
-    let first = if a <= half {
-        a
-    } else if b <= total - half {
-        total - b
-    } else {
-        total * 3 / 5
-    };
-    (first, total - first)
-}
-
 fn row_style(theme: &Theme, selected: bool, focused: bool, matched: bool, faulting: bool) -> Style {
     if selected {
         theme.selected
@@ -1301,7 +1287,7 @@ fn target_name(a: &DumpArtefact, va: u64) -> Option<String> {
 
 #[cfg(test)]
 mod share_tests {
-    use super::share_rows;
+    use crate::ui::widgets::share_rows;
 
     #[test]
     fn boxes_take_what_they_hold() {

@@ -924,22 +924,37 @@ impl Pane for IntegrityPane {
             Some(f) => format!("Events of {}: {}", f.name(), ev.len()),
             None => format!("Events: {}", ev.len()),
         };
+        // Each box sized to what it holds (a short table leaves its rows to the others), the
+        // events first.
+        let need = widgets::table_need;
+        let body = area.height.saturating_sub(1);
         let (top, events_area, groups_area, sigs_area) = if area.height >= 36 {
             // Room for all three tables, one under the other, each at full width.
+            let (events_h, lower_h) = widgets::share_rows(
+                body,
+                need(ev.len()),
+                need(gr.len()).saturating_add(need(sg.len())),
+            );
+            let (groups_h, _) = widgets::share_rows(lower_h, need(gr.len()), need(sg.len()));
             let [top, events, groups, sigs] = Layout::vertical([
                 Constraint::Length(1),
-                Constraint::Percentage(40),
-                Constraint::Percentage(22),
-                Constraint::Min(5),
+                Constraint::Length(events_h),
+                Constraint::Length(groups_h),
+                Constraint::Fill(1),
             ])
             .areas(area);
             (top, events, Some(groups), Some(sigs))
         } else {
             // The events, and under them the table last chosen with d or s.
+            let lower_rows = match self.lower {
+                Table::Drivers => gr.len(),
+                _ => sg.len(),
+            };
+            let (events_h, _) = widgets::share_rows(body, need(ev.len()), need(lower_rows));
             let [top, events, lower] = Layout::vertical([
                 Constraint::Length(1),
-                Constraint::Percentage(45),
-                Constraint::Min(4),
+                Constraint::Length(events_h),
+                Constraint::Fill(1),
             ])
             .areas(area);
             match self.lower {

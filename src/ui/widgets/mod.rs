@@ -97,6 +97,29 @@ pub fn fit(s: &str, width: usize) -> String {
     table::fit(s, width)
 }
 
+/// Rows for two stacked boxes that need `a` and `b` rows in `total`: a box that needs less
+/// than half gets what it needs and the other the rest; when both need more, 3:2 as before.
+pub fn share_rows(total: u16, a: u16, b: u16) -> (u16, u16) {
+    let half = total / 2;
+    let first = if a <= half {
+        a
+    } else if b <= total - half {
+        total - b
+    } else {
+        total * 3 / 5
+    };
+    (first, total - first)
+}
+
+/// The rows a table box needs for `rows` rows: its borders and header line, and at least one
+/// line for its "nothing here" text.
+pub fn table_need(rows: usize) -> u16 {
+    u16::try_from(rows)
+        .unwrap_or(u16::MAX)
+        .max(1)
+        .saturating_add(3)
+}
+
 #[cfg(test)]
 mod fit_tests {
     use super::*;
