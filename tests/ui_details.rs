@@ -509,3 +509,33 @@ fn integrity_tables_wrap_and_scroll_sideways() {
     let wrapped = text(&draw(&mut app, 80, 24));
     assert_ne!(before, wrapped);
 }
+
+#[test]
+fn the_column_chooser_hides_and_shows_columns_of_drivers_and_integrity() {
+    let (_dir, mut app) = demo_app();
+    press(&mut app, "5");
+    press(&mut app, "C");
+    let open = text(&draw(&mut app, 80, 24));
+    assert!(open.contains("Columns: Space shows/hides"), "{open}");
+    assert!(open.contains("[x] shown  START"), "{open}");
+    // The second listed column (START) hidden, then the chooser closed.
+    press(&mut app, "j ");
+    assert!(text(&draw(&mut app, 80, 24)).contains("[ ] hidden START"));
+    app.handle_key(key(KeyCode::Esc));
+    let hidden = text(&draw(&mut app, 80, 24));
+    assert!(!hidden.contains("Columns: Space"), "{hidden}");
+    let header = hidden
+        .lines()
+        .find(|l| l.contains("NAME"))
+        .unwrap_or_default();
+    assert!(!header.contains("START"), "{header}");
+    // Integrity: the events table's chooser.
+    press(&mut app, "4C");
+    let open = text(&draw(&mut app, 80, 24));
+    assert!(open.contains("[x] shown  Time"), "{open}");
+    press(&mut app, " ");
+    app.handle_key(key(KeyCode::Esc));
+    let t = text(&draw(&mut app, 80, 24));
+    let header = t.lines().find(|l| l.contains(" ID ")).unwrap_or_default();
+    assert!(!header.contains("Time"), "{header}");
+}

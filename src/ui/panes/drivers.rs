@@ -94,6 +94,8 @@ pub struct DriversPane {
     table_view: TableView,
     /// The columns of the last render (the sideways scroll counts them).
     shown_columns: Vec<Column>,
+    /// `C`: the column chooser, open.
+    chooser: Option<crate::ui::widgets::chooser::ColumnChooser>,
 }
 
 /// The files this pane needs when the case has no hive.
@@ -117,6 +119,7 @@ impl DriversPane {
             zoom: false,
             table_view: TableView::default(),
             shown_columns: Vec::new(),
+            chooser: None,
         }
     }
 
@@ -573,12 +576,21 @@ impl Pane for DriversPane {
                 detail_area,
             );
         }
+        if let Some(c) = &self.chooser {
+            c.render(frame, area, theme, &self.table_view, &self.shown_columns);
+        }
         if let Some(d) = self.detail.as_mut() {
             d.render(frame, area, theme);
         }
     }
 
     fn edit_key(&mut self, key: KeyEvent, ctx: &PaneContext) -> Option<Outcome> {
+        if let Some(c) = self.chooser.as_mut() {
+            if !c.key(key, &mut self.table_view, &self.shown_columns) {
+                self.chooser = None;
+            }
+            return Some(Outcome::Consumed);
+        }
         let applied = self.search.edit_open(key)?;
         let hive = ctx.case.hive.as_ref();
         self.sync(hive);
@@ -631,6 +643,10 @@ impl Pane for DriversPane {
                     }
                     .into(),
                 )
+            }
+            A::Columns => {
+                self.chooser = Some(Default::default());
+                Outcome::Consumed
             }
             A::ColumnsLeft | A::ColumnsRight => {
                 if self

@@ -398,6 +398,8 @@ pub struct IntegrityPane {
     views: [TableView; 3],
     /// Per table: the columns of the last render (the sideways scroll counts them).
     shown_columns: [Vec<Column>; 3],
+    /// `C`: the column chooser of the table with the cursor, open.
+    chooser: Option<crate::ui::widgets::chooser::ColumnChooser>,
     focus: Option<DriverKey>,
     /// `/` over the events, the drivers, then the signatures (the rows under the focus).
     search: Search,
@@ -442,6 +444,7 @@ impl IntegrityPane {
             cursors: [Cursor::default(); 3],
             views: Default::default(),
             shown_columns: Default::default(),
+            chooser: None,
             focus: None,
             search: Search::default(),
             local_time: false,
@@ -1010,12 +1013,23 @@ impl Pane for IntegrityPane {
             draw_table(frame, a, &title, active, state, spec, theme);
         }
         self.search.render(frame, search_area, theme);
+        if let Some(c) = &self.chooser {
+            let i = self.active.index();
+            c.render(frame, area, theme, &self.views[i], &self.shown_columns[i]);
+        }
         if let Some(d) = self.detail.as_mut() {
             d.render(frame, area, theme);
         }
     }
 
     fn edit_key(&mut self, key: KeyEvent, ctx: &PaneContext) -> Option<Outcome> {
+        if let Some(c) = self.chooser.as_mut() {
+            let i = self.active.index();
+            if !c.key(key, &mut self.views[i], &self.shown_columns[i]) {
+                self.chooser = None;
+            }
+            return Some(Outcome::Consumed);
+        }
         let jump = self.search.edit_open(key)?.then_some(Jump::First);
         Some(jump.map_or(Outcome::Consumed, |j| self.search_jump(ctx, j)))
     }
@@ -1082,6 +1096,10 @@ impl Pane for IntegrityPane {
                     }
                     .into(),
                 );
+            }
+            A::Columns => {
+                self.chooser = Some(Default::default());
+                return Outcome::Consumed;
             }
             A::ColumnsLeft | A::ColumnsRight => {
                 let i = self.active.index();

@@ -1,5 +1,6 @@
 //! Widgets shared by the panes.
 
+pub mod chooser;
 pub mod command;
 pub mod cursor;
 pub mod export;
