@@ -539,3 +539,32 @@ fn the_column_chooser_hides_and_shows_columns_of_drivers_and_integrity() {
     let header = t.lines().find(|l| l.contains(" ID ")).unwrap_or_default();
     assert!(!header.contains("Time"), "{header}");
 }
+
+#[test]
+fn dump_modules_and_history_tables_have_the_same_column_keys() {
+    let (_dir, mut app) = demo_app();
+    for (pane, first) in [("2", "Module"), ("7", "Time (UTC)")] {
+        press(&mut app, pane);
+        press(&mut app, "C");
+        let open = text(&draw(&mut app, 160, 48));
+        assert!(
+            open.contains("Columns: Space shows/hides"),
+            "{pane}: {open}"
+        );
+        assert!(
+            open.contains(&format!("[x] shown  {first}")),
+            "{pane}: {open}"
+        );
+        press(&mut app, "j ");
+        assert!(
+            text(&draw(&mut app, 160, 48)).contains("[ ] hidden "),
+            "{pane}"
+        );
+        app.handle_key(key(KeyCode::Esc));
+        let closed = text(&draw(&mut app, 160, 48));
+        assert!(!closed.contains("Columns: Space"), "{pane}: {closed}");
+        // Wrap answers with its message, and again turns it off.
+        press(&mut app, "W");
+        press(&mut app, "W");
+    }
+}

@@ -249,6 +249,10 @@ impl PaneAction {
                     NextDump,
                     RawTimes,
                     Zoom,
+                    Wrap,
+                    Columns,
+                    ColumnsLeft,
+                    ColumnsRight,
                 ],
             ),
             PaneId::Timeline => list(
@@ -305,7 +309,20 @@ impl PaneAction {
             ),
             PaneId::Notes => vec![Edit],
             PaneId::History => vec![
-                Down, Up, PageDown, PageUp, First, Last, Details, Focus, Close, Zoom,
+                Down,
+                Up,
+                PageDown,
+                PageUp,
+                First,
+                Last,
+                Details,
+                Focus,
+                Close,
+                Zoom,
+                Wrap,
+                Columns,
+                ColumnsLeft,
+                ColumnsRight,
             ],
         }
     }

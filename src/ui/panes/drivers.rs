@@ -12,9 +12,10 @@ use crate::ui::action::{Outcome, PaneAction};
 use crate::ui::pane::{Pane, PaneContext};
 use crate::ui::pane_id::PaneId;
 use crate::ui::theme::Theme;
+use crate::ui::widgets::chooser::TableLayout;
 use crate::ui::widgets::export::ViewTable;
 use crate::ui::widgets::search::{Jump, Search};
-use crate::ui::widgets::table::{self, Column, DataTable, TableCell, TableRow, TableView};
+use crate::ui::widgets::table::{self, Column, DataTable, TableCell, TableRow};
 use crate::ui::widgets::{self, cursor::Cursor, fit};
 use ratatui::Frame;
 use ratatui::crossterm::event::KeyEvent;
@@ -90,12 +91,8 @@ pub struct DriversPane {
     detail: Option<crate::ui::widgets::popup::Detail>,
     /// `Z`: the table takes the whole pane (no summary, no focused key).
     zoom: bool,
-    /// `W` wraps long cells; `<`/`>` scroll the columns sideways.
-    table_view: TableView,
-    /// The columns of the last render (the sideways scroll counts them).
-    shown_columns: Vec<Column>,
-    /// `C`: the column chooser, open.
-    chooser: Option<crate::ui::widgets::chooser::ColumnChooser>,
+    /// `W` wraps long cells, `C` chooses the columns, `<`/`>` scroll them sideways.
+    layout: TableLayout,
 }
 
 /// The files this pane needs when the case has no hive.
@@ -117,9 +114,7 @@ impl DriversPane {
             detail_scroll: 0,
             detail: None,
             zoom: false,
-            table_view: TableView::default(),
-            shown_columns: Vec::new(),
-            chooser: None,
+            layout: TableLayout::default(),
         }
     }
 
@@ -548,10 +543,10 @@ impl Pane for DriversPane {
         });
         let mut cursor = self.cursor;
         DataTable::new(&columns)
-            .view(&self.table_view)
+            .view(&self.layout.view)
             .header(theme.header)
             .render(frame, inner, &mut cursor, &source);
-        self.shown_columns = columns.clone();
+        self.layout.drawn(&columns);
         self.cursor = cursor;
 
         self.search.render(frame, search, theme);
@@ -576,20 +571,15 @@ impl Pane for DriversPane {
                 detail_area,
             );
         }
-        if let Some(c) = &self.chooser {
-            c.render(frame, area, theme, &self.table_view, &self.shown_columns);
-        }
+        self.layout.render_chooser(frame, area, theme);
         if let Some(d) = self.detail.as_mut() {
             d.render(frame, area, theme);
         }
     }
 
     fn edit_key(&mut self, key: KeyEvent, ctx: &PaneContext) -> Option<Outcome> {
-        if let Some(c) = self.chooser.as_mut() {
-            if !c.key(key, &mut self.table_view, &self.shown_columns) {
-                self.chooser = None;
-            }
-            return Some(Outcome::Consumed);
+        if let Some(o) = self.layout.key(key) {
+            return Some(o);
         }
         let applied = self.search.edit_open(key)?;
         let hive = ctx.case.hive.as_ref();
@@ -633,30 +623,8 @@ impl Pane for DriversPane {
                 self.zoom = !self.zoom;
                 Outcome::Consumed
             }
-            A::Wrap => {
-                self.table_view.wrap = !self.table_view.wrap;
-                Outcome::Message(
-                    if self.table_view.wrap {
-                        "long cells wrap"
-                    } else {
-                        "long cells are shortened"
-                    }
-                    .into(),
-                )
-            }
-            A::Columns => {
-                self.chooser = Some(Default::default());
-                Outcome::Consumed
-            }
-            A::ColumnsLeft | A::ColumnsRight => {
-                if self
-                    .table_view
-                    .scroll(action == A::ColumnsRight, &self.shown_columns)
-                {
-                    Outcome::Consumed
-                } else {
-                    Outcome::Message("no more columns that way".into())
-                }
+            A::Wrap | A::Columns | A::ColumnsLeft | A::ColumnsRight => {
+                self.layout.act(action).unwrap_or(Outcome::Consumed)
             }
             A::Focus => match self.selected_in(hive) {
                 Some(s) => match &s.driver {

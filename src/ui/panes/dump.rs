@@ -78,6 +78,8 @@ pub struct DumpPane {
     list: List,
     /// The list with the cursor (stack or modules) takes the whole pane (`Z`).
     zoom: bool,
+    /// The module table's wrap, columns and sideways scroll (`W`, `C`, `<`/`>`).
+    module_layout: crate::ui::widgets::chooser::TableLayout,
     stack: Cursor,
     modules: Cursor,
     sort: Sort,
@@ -115,6 +117,7 @@ impl Default for DumpPane {
 impl DumpPane {
     pub fn new() -> DumpPane {
         DumpPane {
+            module_layout: Default::default(),
             zoom: false,
             dump: 0,
             list: List::Stack,
@@ -745,10 +748,13 @@ impl Pane for DumpPane {
             ))
         });
         let mut cursor = self.modules;
-        DataTable::new(&module_columns(wide))
+        let columns = module_columns(wide);
+        DataTable::new(&columns)
+            .view(&self.module_layout.view)
             .header(theme.header)
             .render(frame, inner, &mut cursor, &source);
         self.modules = cursor;
+        self.module_layout.drawn(&columns);
         self.search.render(frame, search_area, theme);
 
         if self.detail {
@@ -757,9 +763,13 @@ impl Pane for DumpPane {
         if let Some(d) = self.module_detail.as_mut() {
             d.render(frame, area, theme);
         }
+        self.module_layout.render_chooser(frame, area, theme);
     }
 
     fn edit_key(&mut self, key: KeyEvent, ctx: &PaneContext) -> Option<Outcome> {
+        if let Some(o) = self.module_layout.key(key) {
+            return Some(o);
+        }
         let applied = self.search.edit_open(key)?;
         let Some(a) = self.artefact(ctx.case) else {
             return Some(Outcome::Ignored);
@@ -809,6 +819,9 @@ impl Pane for DumpPane {
         };
         if handled {
             return Outcome::Consumed;
+        }
+        if let Some(o) = self.module_layout.act(action) {
+            return o;
         }
         match action {
             A::Zoom => {

@@ -11,11 +11,13 @@ use crate::ui::action::{Outcome, PaneAction};
 use crate::ui::pane::{Pane, PaneContext};
 use crate::ui::pane_id::PaneId;
 use crate::ui::theme::Theme;
+use crate::ui::widgets::chooser::TableLayout;
 use crate::ui::widgets::cursor::Cursor;
 use crate::ui::widgets::export::ViewTable;
 use crate::ui::widgets::table::{self, Column, DataTable, TableRow};
 use crate::ui::widgets::{self, fit};
 use ratatui::Frame;
+use ratatui::crossterm::event::KeyEvent;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Sparkline, SparklineBar};
@@ -34,6 +36,8 @@ pub struct HistoryPane {
     placed: bool,
     /// `Z`: the table takes the whole pane (no summary, no strip).
     zoom: bool,
+    /// `W`, `C`, `<`/`>`: the table's wrap, columns and sideways scroll.
+    layout: TableLayout,
 }
 
 impl HistoryPane {
@@ -223,10 +227,17 @@ impl Pane for HistoryPane {
         });
         let mut cursor = self.cursor;
         DataTable::new(&columns)
+            .view(&self.layout.view)
             .header(theme.header)
             .empty("No row concerns the focused driver.")
             .render(frame, inner, &mut cursor, &source);
         self.cursor = cursor;
+        self.layout.drawn(&columns);
+        self.layout.render_chooser(frame, area, theme);
+    }
+
+    fn edit_key(&mut self, key: KeyEvent, _ctx: &PaneContext) -> Option<Outcome> {
+        self.layout.key(key)
     }
 
     fn handle_action(&mut self, action: PaneAction, ctx: &PaneContext) -> Outcome {
@@ -234,6 +245,9 @@ impl Pane for HistoryPane {
         let n = HistoryPane::visible(ctx.analysis, ctx.focus).len();
         if self.cursor.act(action, n) {
             return Outcome::Consumed;
+        }
+        if let Some(o) = self.layout.act(action) {
+            return o;
         }
         match action {
             A::Zoom => {

@@ -14,6 +14,7 @@ use crate::ui::action::{Outcome, PaneAction};
 use crate::ui::pane::{Pane, PaneContext, Yank};
 use crate::ui::pane_id::PaneId;
 use crate::ui::theme::Theme;
+use crate::ui::widgets::chooser::TableLayout;
 use crate::ui::widgets::export::ViewTable;
 use crate::ui::widgets::popup::Detail;
 use crate::ui::widgets::search::{Jump, Search};
@@ -394,12 +395,8 @@ pub struct IntegrityPane {
     /// The lower table shown when there is room for only one (Drivers or Signatures).
     lower: Table,
     cursors: [Cursor; 3],
-    /// Per table: wrap (`W`) and the sideways scroll (`<`/`>`).
-    views: [TableView; 3],
-    /// Per table: the columns of the last render (the sideways scroll counts them).
-    shown_columns: [Vec<Column>; 3],
-    /// `C`: the column chooser of the table with the cursor, open.
-    chooser: Option<crate::ui::widgets::chooser::ColumnChooser>,
+    /// Per table: wrap (`W`), the columns (`C`) and the sideways scroll (`<`/`>`).
+    layouts: [TableLayout; 3],
     focus: Option<DriverKey>,
     /// `/` over the events, the drivers, then the signatures (the rows under the focus).
     search: Search,
@@ -442,9 +439,7 @@ impl IntegrityPane {
             active: Table::Events,
             lower: Table::Signatures,
             cursors: [Cursor::default(); 3],
-            views: Default::default(),
-            shown_columns: Default::default(),
-            chooser: None,
+            layouts: Default::default(),
             focus: None,
             search: Search::default(),
             local_time: false,
@@ -1007,28 +1002,21 @@ impl Pane for IntegrityPane {
         for (which, a, title, spec) in tables {
             let active = self.active == which;
             let i = which.index();
-            self.shown_columns[i] = spec.columns.clone();
+            self.layouts[i].drawn(&spec.columns);
             let cursor = &mut self.cursors[i];
-            let state = (cursor, &self.views[i]);
+            let state = (cursor, &self.layouts[i].view);
             draw_table(frame, a, &title, active, state, spec, theme);
         }
         self.search.render(frame, search_area, theme);
-        if let Some(c) = &self.chooser {
-            let i = self.active.index();
-            c.render(frame, area, theme, &self.views[i], &self.shown_columns[i]);
-        }
+        self.layouts[self.active.index()].render_chooser(frame, area, theme);
         if let Some(d) = self.detail.as_mut() {
             d.render(frame, area, theme);
         }
     }
 
     fn edit_key(&mut self, key: KeyEvent, ctx: &PaneContext) -> Option<Outcome> {
-        if let Some(c) = self.chooser.as_mut() {
-            let i = self.active.index();
-            if !c.key(key, &mut self.views[i], &self.shown_columns[i]) {
-                self.chooser = None;
-            }
-            return Some(Outcome::Consumed);
+        if let Some(o) = self.layouts[self.active.index()].key(key) {
+            return Some(o);
         }
         let jump = self.search.edit_open(key)?.then_some(Jump::First);
         Some(jump.map_or(Outcome::Consumed, |j| self.search_jump(ctx, j)))
@@ -1084,29 +1072,11 @@ impl Pane for IntegrityPane {
                 self.zoom = !self.zoom;
                 return Outcome::Consumed;
             }
-            // W, </> act on the table with the cursor.
-            A::Wrap => {
-                let v = &mut self.views[self.active.index()];
-                v.wrap = !v.wrap;
-                return Outcome::Message(
-                    if v.wrap {
-                        "long cells wrap"
-                    } else {
-                        "long cells are shortened"
-                    }
-                    .into(),
-                );
-            }
-            A::Columns => {
-                self.chooser = Some(Default::default());
-                return Outcome::Consumed;
-            }
-            A::ColumnsLeft | A::ColumnsRight => {
-                let i = self.active.index();
-                if !self.views[i].scroll(action == A::ColumnsRight, &self.shown_columns[i]) {
-                    return Outcome::Message("no more columns that way".into());
-                }
-                return Outcome::Consumed;
+            // W, C, </> act on the table with the cursor.
+            A::Wrap | A::Columns | A::ColumnsLeft | A::ColumnsRight => {
+                return self.layouts[self.active.index()]
+                    .act(action)
+                    .unwrap_or(Outcome::Consumed);
             }
             // h/l (←/→) go round the three tables.
             A::NextBox | A::PrevBox => {

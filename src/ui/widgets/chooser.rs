@@ -3,6 +3,7 @@
 //! It edits the table's [`TableView`], which the table reads at its next render.
 
 use super::table::{Column, TableView};
+use crate::ui::action::{Outcome, PaneAction};
 use crate::ui::theme::Theme;
 use ratatui::Frame;
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
@@ -92,5 +93,71 @@ impl ColumnChooser {
             Paragraph::new(lines).block(super::block(title, theme, true)),
             rect,
         );
+    }
+}
+
+/// What a pane keeps of one of its tables' layout: the view (hidden columns, sideways scroll,
+/// wrap), the columns of its last render, and the chooser when open. `W`, `C`, `<`/`>` act the
+/// same in every table through it.
+#[derive(Clone, Debug, Default)]
+pub struct TableLayout {
+    pub view: TableView,
+    /// The columns of the last render (the scroll and the chooser count them).
+    pub columns: Vec<Column>,
+    pub chooser: Option<ColumnChooser>,
+}
+
+impl TableLayout {
+    /// Remember the columns drawn this time.
+    pub fn drawn(&mut self, columns: &[Column]) {
+        columns.clone_into(&mut self.columns);
+    }
+
+    /// A key while the chooser is open (`None`: it is not).
+    pub fn key(&mut self, key: KeyEvent) -> Option<Outcome> {
+        let c = self.chooser.as_mut()?;
+        if !c.key(key, &mut self.view, &self.columns) {
+            self.chooser = None;
+        }
+        Some(Outcome::Consumed)
+    }
+
+    /// `W`, `C`, `<`, `>` (`None` for any other action).
+    pub fn act(&mut self, action: PaneAction) -> Option<Outcome> {
+        Some(match action {
+            PaneAction::Wrap => {
+                self.view.wrap = !self.view.wrap;
+                Outcome::Message(
+                    if self.view.wrap {
+                        "long cells wrap"
+                    } else {
+                        "long cells are shortened"
+                    }
+                    .into(),
+                )
+            }
+            PaneAction::Columns => {
+                self.chooser = Some(ColumnChooser::default());
+                Outcome::Consumed
+            }
+            PaneAction::ColumnsLeft | PaneAction::ColumnsRight => {
+                if self
+                    .view
+                    .scroll(action == PaneAction::ColumnsRight, &self.columns)
+                {
+                    Outcome::Consumed
+                } else {
+                    Outcome::Message("no more columns that way".into())
+                }
+            }
+            _ => return None,
+        })
+    }
+
+    /// Draw the chooser when open.
+    pub fn render_chooser(&self, frame: &mut Frame, area: Rect, theme: &Theme) {
+        if let Some(c) = &self.chooser {
+            c.render(frame, area, theme, &self.view, &self.columns);
+        }
     }
 }
