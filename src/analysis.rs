@@ -69,13 +69,13 @@ impl CaseAnalysis {
             .unwrap_or_default();
         let history = History::build(case);
         let ntbtlogs = ntbtlogs(case);
-        let findings = crate::findings::analyze(&crate::findings::Inputs {
+        let findings = crate::findings::analyze(&crate::findings::Inputs::new(
             case,
-            ix: &links,
-            history: &history,
-            ntbtlogs: &ntbtlogs,
-            packages: &driver_packages,
-        });
+            &links,
+            &history,
+            &ntbtlogs,
+            &driver_packages,
+        ));
         CaseAnalysis {
             timeline: history.timeline(),
             history,

@@ -3,6 +3,8 @@
 //! `bsodwb analyze` runs in its own process, which does not trust the synthetic root: the
 //! driver is test-signed there, as a driver signed by a test certificate is on a real machine.
 
+mod common;
+
 use bsod_workbench::registry::bcd;
 use bsod_workbench::signing::authenticode_hashes;
 use bsod_workbench::synth::bcd::{BcdWriter, Element, LOADER};
@@ -11,7 +13,6 @@ use bsod_workbench::synth::pe::{PeSpec, write_pe};
 use bsod_workbench::synth::regf::{HiveWriter, ServiceSpec};
 use serde_json::Value;
 use std::path::Path;
-use std::process::Command;
 
 const CATROOT: &str = "Windows/System32/CatRoot/{F750E6C3-38EE-11D1-85E5-00C04FC295EE}";
 
@@ -47,16 +48,7 @@ fn write_case(dir: &Path, store: &BcdWriter, store_path: &str, driver: bool) {
 }
 
 fn findings(dir: &Path) -> Vec<Value> {
-    let out = Command::new(env!("CARGO_BIN_EXE_bsodwb"))
-        .args(["analyze", dir.to_str().expect("utf-8"), "--format", "json"])
-        .output()
-        .expect("run bsodwb");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: Value = serde_json::from_slice(&out.stdout).expect("json");
+    let v = common::analyze_json(dir);
     // The stores are listed with their default entry's integrity settings.
     assert!(
         v["bcd"]

@@ -3,6 +3,8 @@
 //! twin (the same machine without the fault) gives no error. Then one negative case per rule
 //! the scenarios do not reach: the similar case without the fault stays quiet.
 
+mod common;
+
 use bsod_workbench::findings::catalogue;
 use bsod_workbench::synth::dump::{DumpSpec, write_bitmap_dump};
 use bsod_workbench::synth::evtx::EvtxWriter;
@@ -10,20 +12,12 @@ use bsod_workbench::synth::regf::{HiveWriter, RegData, ServiceSpec};
 use bsod_workbench::synth::scenarios::{SCENARIOS, find};
 use serde_json::Value;
 use std::path::Path;
-use std::process::Command;
 
 fn analyze(dir: &Path) -> Vec<Value> {
-    let out = Command::new(env!("CARGO_BIN_EXE_bsodwb"))
-        .args(["analyze", dir.to_str().expect("utf-8"), "--format", "json"])
-        .output()
-        .expect("run bsodwb");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: Value = serde_json::from_slice(&out.stdout).expect("json");
-    v["findings"].as_array().cloned().unwrap_or_default()
+    common::analyze_json(dir)["findings"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
 }
 
 fn scenario(name: &str, healthy: bool) -> (tempfile::TempDir, Vec<Value>) {

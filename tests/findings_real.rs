@@ -6,21 +6,8 @@
 
 mod common;
 
-use serde_json::Value;
-use std::process::Command;
-
 fn serious(dir: &std::path::Path) -> Vec<(String, String, String)> {
-    let out = Command::new(env!("CARGO_BIN_EXE_bsodwb"))
-        .args(["analyze", dir.to_str().expect("utf-8"), "--format", "json"])
-        .output()
-        .expect("run bsodwb");
-    assert!(
-        out.status.success(),
-        "{}: {}",
-        dir.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: Value = serde_json::from_slice(&out.stdout).expect("json");
+    let v = common::analyze_json(dir);
     v["findings"]
         .as_array()
         .cloned()

@@ -16,7 +16,7 @@
 //! driver gets one finding, of the strongest rule its events meet, with every event and its
 //! signature state (test-signed, untrusted root, revoked) as evidence.
 
-use super::{Evidence, Finding, Inputs, SourceRef, catalogue, push_driver_context};
+use super::{Evidence, Finding, Inputs, catalogue, push_driver_context};
 use crate::driver::DriverKey;
 
 /// The CodeIntegrity event IDs this family judges (the refused-driver finding leaves them).
@@ -103,23 +103,10 @@ pub(super) fn findings(inputs: &Inputs, out: &mut Vec<Finding>) {
                 )),
                 _ => None,
             };
-            let mut text = format!(
-                "CodeIntegrity {} at {}: {}",
-                e.event_id,
-                e.time,
-                e.summary()
-            );
+            let mut ev = Evidence::event("CodeIntegrity", li, ei, e);
             if let Some(p) = &policy_name {
-                text.push_str(&format!(" (policy {p})"));
+                ev.text.push_str(&format!(" (policy {p})"));
             }
-            let ev = Evidence::at(
-                text,
-                SourceRef::Event {
-                    log: li,
-                    event: ei,
-                    record: e.record_id,
-                },
-            );
             let hit = by_driver.entry(key).or_insert(Hit {
                 strength,
                 rule,

@@ -243,19 +243,21 @@ pub(super) fn findings(inputs: &Inputs, out: &mut Vec<Finding>) {
     if !CODES.contains(&crash.info.code) {
         return;
     }
-    let unverified = culprit(inputs, &crash).is_some_and(|c| c.unverified.is_some());
-    let id = if unverified {
-        "driver-fault-unverified"
-    } else {
-        "driver-fault"
+    // A culprit resting on an unverified frame only suggests.
+    let id = |c: &Culprit| {
+        if c.unverified.is_some() {
+            "driver-fault-unverified"
+        } else {
+            "driver-fault"
+        }
     };
-    culprit_finding(id, inputs, &crash, &[], out);
+    culprit_finding(id, inputs, crash, &[], out);
 }
 
-/// The finding of rule `id` about the crash's culprit (when it is not Microsoft's), with its
-/// evidence and fix; `extra` fills further placeholders. Whether one was made.
+/// The finding of rule `id(culprit)` about the crash's culprit (when it is not Microsoft's),
+/// with its evidence and fix; `extra` fills further placeholders. Whether one was made.
 pub(super) fn culprit_finding(
-    id: &str,
+    id: impl FnOnce(&Culprit) -> &'static str,
     inputs: &Inputs,
     crash: &Crash,
     extra: &[(&str, &str)],
@@ -283,6 +285,11 @@ pub(super) fn culprit_finding(
         ("set", &set),
     ];
     vars.extend_from_slice(extra);
-    out.extend(catalogue::finding(id, &vars, Some(c.key.clone()), evidence));
+    out.extend(catalogue::finding(
+        id(&c),
+        &vars,
+        Some(c.key.clone()),
+        evidence,
+    ));
     true
 }

@@ -12,8 +12,7 @@
 //! `ntbtlog.txt` joins each: whether the last boot loaded the driver, and its last line.
 
 use super::{
-    Evidence, Finding, Inputs, SourceRef, catalogue, ntbtlog_lines, push_driver_context,
-    service_line,
+    Evidence, Finding, Inputs, catalogue, ntbtlog_lines, push_driver_context, service_line,
 };
 use crate::driver::DriverKey;
 use crate::eventlog::SystemEvent;
@@ -82,19 +81,11 @@ fn events_about(inputs: &Inputs, key: &DriverKey, service: Option<&str>) -> Vec<
                 || matches!(e.system(), Some(SystemEvent::BootDriversNotLoaded { drivers })
                     if service.is_some_and(|s| drivers.iter().any(|d| d.eq_ignore_ascii_case(s))));
             if named && e.severity() >= 2 {
-                out.push(Evidence::at(
-                    format!(
-                        "{} {} at {}: {}",
-                        e.provider.trim_start_matches("Microsoft-Windows-"),
-                        e.event_id,
-                        e.time,
-                        e.summary()
-                    ),
-                    SourceRef::Event {
-                        log: li,
-                        event: ei,
-                        record: e.record_id,
-                    },
+                out.push(Evidence::event(
+                    e.provider.trim_start_matches("Microsoft-Windows-"),
+                    li,
+                    ei,
+                    e,
                 ));
             }
         }
@@ -200,17 +191,7 @@ fn scm_chains(inputs: &Inputs, out: &mut Vec<Finding>) {
     let mut deps: Vec<(String, String, Evidence)> = Vec::new();
     for (li, log) in inputs.case.event_logs.iter().enumerate() {
         for (ei, e) in log.events.iter().enumerate() {
-            let at = || SourceRef::Event {
-                log: li,
-                event: ei,
-                record: e.record_id,
-            };
-            let line = || {
-                Evidence::at(
-                    format!("System {} at {}: {}", e.event_id, e.time, e.summary()),
-                    at(),
-                )
-            };
+            let line = || Evidence::event("System", li, ei, e);
             match e.system() {
                 Some(
                     SystemEvent::ServiceStartFailed {

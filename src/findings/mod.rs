@@ -69,6 +69,24 @@ impl Evidence {
 }
 
 impl Evidence {
+    /// A clue about event `event` of log `log`: `{label} {id} at {time}: {summary}`,
+    /// pointing at the event's row.
+    pub(crate) fn event(
+        label: &str,
+        log: usize,
+        event: usize,
+        e: &crate::eventlog::Event,
+    ) -> Evidence {
+        Evidence::at(
+            format!("{label} {} at {}: {}", e.event_id, e.time, e.summary()),
+            SourceRef::Event {
+                log,
+                event,
+                record: e.record_id,
+            },
+        )
+    }
+
     /// A clue pointing at a driver's row when the driver is known.
     fn maybe(
         text: String,
@@ -163,6 +181,8 @@ pub struct Inputs<'a> {
     pub history: &'a History,
     pub ntbtlogs: &'a [crate::ntbtlog::Ntbtlog],
     pub packages: &'a [crate::inf::InfPackage],
+    /// The first dump's bug check, explained once for every rule ([`Inputs::new`]).
+    crash: Option<Crash<'a>>,
 }
 
 /// The crash the case's first dump records, explained.
@@ -211,14 +231,33 @@ impl Crash<'_> {
 }
 
 impl<'a> Inputs<'a> {
-    pub(crate) fn crash(&self) -> Option<Crash<'a>> {
-        let art = self.case.dump()?;
-        let info = crate::dump::report::bugcheck_info(&art.dump)?;
-        Some(Crash {
-            index: 0,
-            art,
-            info,
-        })
+    /// The inputs of the rules; the crash's bug check is explained here, once.
+    pub fn new(
+        case: &'a Case,
+        ix: &'a DriverIndex,
+        history: &'a History,
+        ntbtlogs: &'a [crate::ntbtlog::Ntbtlog],
+        packages: &'a [crate::inf::InfPackage],
+    ) -> Inputs<'a> {
+        let crash = case.dump().and_then(|art| {
+            Some(Crash {
+                index: 0,
+                art,
+                info: crate::dump::report::bugcheck_info(&art.dump)?,
+            })
+        });
+        Inputs {
+            case,
+            ix,
+            history,
+            ntbtlogs,
+            packages,
+            crash,
+        }
+    }
+
+    pub(crate) fn crash(&self) -> Option<&Crash<'a>> {
+        self.crash.as_ref()
     }
 
     /// The current control set's key name (`ControlSet001`), for offline `reg` commands.
@@ -461,21 +500,7 @@ fn refused_drivers(case: &Case, ix: &DriverIndex, out: &mut Vec<Finding>) {
                     && e.severity() >= 2
                     && !code_integrity::HANDLED.contains(&e.event_id)
             })
-            .map(|(li, ei, e)| {
-                Evidence::at(
-                    format!(
-                        "CodeIntegrity {} at {}: {}",
-                        e.event_id,
-                        e.time,
-                        e.summary()
-                    ),
-                    SourceRef::Event {
-                        log: li,
-                        event: ei,
-                        record: e.record_id,
-                    },
-                )
-            })
+            .map(|(li, ei, e)| Evidence::event("CodeIntegrity", li, ei, e))
             .collect();
         if ci_failures.is_empty() {
             continue;

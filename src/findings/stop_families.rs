@@ -14,7 +14,7 @@
 //!   (`Session Manager\Memory Management\VerifyDrivers`); and Verifier left on.
 
 use super::driver_fault::culprit_finding;
-use super::{Evidence, Finding, Inputs, SourceRef, catalogue};
+use super::{Evidence, Finding, Inputs, catalogue};
 
 /// The bug checks Driver Verifier raises when it catches a driver (Microsoft's Driver
 /// Verifier page and the bug check reference).
@@ -26,11 +26,11 @@ pub const WHEA_LOGGER: &str = "Microsoft-Windows-WHEA-Logger";
 pub(super) fn findings(inputs: &Inputs, out: &mut Vec<Finding>) {
     if let Some(crash) = inputs.crash() {
         match crash.info.code {
-            0x9f => power(inputs, &crash, out),
-            0x133 => watchdog(inputs, &crash, out),
-            0x124 => whea(inputs, &crash, out),
-            0xef | 0xf4 | 0xc000_021a => critical_process(inputs, &crash, out),
-            c if VERIFIER_CODES.contains(&c) => verifier_caught(inputs, &crash, out),
+            0x9f => power(inputs, crash, out),
+            0x133 => watchdog(inputs, crash, out),
+            0x124 => whea(inputs, crash, out),
+            0xef | 0xf4 | 0xc000_021a => critical_process(inputs, crash, out),
+            c if VERIFIER_CODES.contains(&c) => verifier_caught(inputs, crash, out),
             _ => {}
         }
     }
@@ -96,7 +96,7 @@ fn watchdog(inputs: &Inputs, crash: &super::Crash, out: &mut Vec<Finding>) {
         Some(1) => "dpc-watchdog-cumulative",
         _ => return,
     };
-    culprit_finding(id, inputs, crash, &[], out);
+    culprit_finding(|_| id, inputs, crash, &[], out);
 }
 
 fn whea(inputs: &Inputs, crash: &super::Crash, out: &mut Vec<Finding>) {
@@ -155,17 +155,7 @@ fn whea_events(inputs: &Inputs) -> Vec<(Evidence, bool)> {
                 continue;
             }
             let fatal = e.severity() >= 3;
-            out.push((
-                Evidence::at(
-                    format!("WHEA-Logger {} at {}: {}", e.event_id, e.time, e.summary()),
-                    SourceRef::Event {
-                        log: li,
-                        event: ei,
-                        record: e.record_id,
-                    },
-                ),
-                fatal,
-            ));
+            out.push((Evidence::event("WHEA-Logger", li, ei, e), fatal));
         }
     }
     out.sort_by_key(|(_, fatal)| !fatal);
@@ -236,7 +226,7 @@ fn verifier_caught(inputs: &Inputs, crash: &super::Crash, out: &mut Vec<Finding>
     });
     let before = out.len();
     if culprit_finding(
-        "verifier-caught",
+        |_| "verifier-caught",
         inputs,
         crash,
         &[("verified", &verified)],

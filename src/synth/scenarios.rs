@@ -137,6 +137,23 @@ fn chain(frames: &[&str]) -> Vec<String> {
     frames.iter().map(|s| s.to_string()).collect()
 }
 
+/// A scenario's crash: the demo's machine and modules with bug check `code`, its parameters
+/// and its call chain (innermost first), in a 16 MiB sparse dump.
+fn crash_spec(code: u32, params: [u64; 4], frames: &[&str]) -> DumpSpec {
+    let mut spec = DumpSpec::demo_0x5a();
+    spec.bugcheck = code;
+    spec.params = params;
+    spec.string_params.clear();
+    spec.call_chain = chain(frames);
+    spec.size_bytes = 16 << 20;
+    spec
+}
+
+/// The crash written where Windows writes it, `Windows/MEMORY.DMP`.
+fn write_crash(dir: &Path, spec: &DumpSpec) -> io::Result<()> {
+    write_bitmap_dump(&dir.join("Windows/MEMORY.DMP"), spec).map_err(dump_error)
+}
+
 /// A SYSTEM hive with the inbox storage stack (AHCI boot disk) and its class filters, as a
 /// Windows 10 machine has them.
 fn base_hive() -> HiveWriter {
@@ -211,22 +228,21 @@ fn boot_filter(dir: &Path, healthy: bool) -> io::Result<()> {
     let failed: &[&str] = if healthy { &[] } else { &["bkfilter.sys"] };
     put(dir, "Windows/ntbtlog.txt", &ntbtlog(&loaded, failed))?;
     if !healthy {
-        let mut spec = DumpSpec::demo_0x5a();
-        spec.bugcheck = 0x7b;
-        spec.params = [0xffff_e10b_2c6f_5a90, 0xffff_ffff_c000_0034, 0, 0];
-        spec.string_params.clear();
-        spec.call_chain = chain(&[
-            "nt!KeBugCheckEx",
-            "nt!PnpBootDeviceWait",
-            "nt!IopInitializeBootDrivers",
-            "nt!IoInitSystemPreDrivers",
-            "nt!IoInitSystem",
-            "nt!Phase1Initialization",
-            "nt!PspSystemThreadStartup",
-            "nt!KiStartSystemThread",
-        ]);
-        spec.size_bytes = 16 << 20;
-        write_bitmap_dump(&dir.join("Windows/MEMORY.DMP"), &spec).map_err(dump_error)?;
+        let spec = crash_spec(
+            0x7b,
+            [0xffff_e10b_2c6f_5a90, 0xffff_ffff_c000_0034, 0, 0],
+            &[
+                "nt!KeBugCheckEx",
+                "nt!PnpBootDeviceWait",
+                "nt!IopInitializeBootDrivers",
+                "nt!IoInitSystemPreDrivers",
+                "nt!IoInitSystem",
+                "nt!Phase1Initialization",
+                "nt!PspSystemThreadStartup",
+                "nt!KiStartSystemThread",
+            ],
+        );
+        write_crash(dir, &spec)?;
     }
     Ok(())
 }
@@ -284,7 +300,7 @@ fn critical_missing(dir: &Path, healthy: bool) -> io::Result<()> {
         ];
         spec.params[3] = 0xffff_ffff_c000_0034;
         spec.size_bytes = 16 << 20;
-        write_bitmap_dump(&dir.join("Windows/MEMORY.DMP"), &spec).map_err(dump_error)?;
+        write_crash(dir, &spec)?;
     }
     put(
         dir,
@@ -350,7 +366,7 @@ fn driver_fault(dir: &Path, healthy: bool) -> io::Result<()> {
         return Ok(());
     }
     let spec = contosonet_spec(0xd1);
-    write_bitmap_dump(&dir.join("Windows/MEMORY.DMP"), &spec).map_err(dump_error)?;
+    write_crash(dir, &spec)?;
     // Two earlier crashes of the same driver, a day and two days before.
     std::fs::create_dir_all(dir.join("Windows/Minidump"))?;
     for (i, name) in ["031224-10093-01.dmp", "031324-9812-01.dmp"]
@@ -386,19 +402,18 @@ fn power_irp(dir: &Path, healthy: bool) -> io::Result<()> {
     if healthy {
         return Ok(());
     }
-    let mut spec = DumpSpec::demo_0x5a();
-    spec.bugcheck = 0x9f;
-    spec.params = [3, 0, 0xffff_f801_3bb1_1850, 0];
-    spec.string_params.clear();
+    let mut spec = crash_spec(
+        0x9f,
+        [3, 0, 0xffff_f801_3bb1_1850, 0],
+        &[
+            "nt!KeBugCheckEx",
+            "nt!PopIrpWatchdogBugcheck",
+            "nt!PopIrpWatchdog",
+        ],
+    );
     spec.modules.push(ModuleSpec::driver("contosousb.sys"));
     spec.power_irp = Some(("pci.sys".into(), "contosousb.sys".into()));
-    spec.call_chain = chain(&[
-        "nt!KeBugCheckEx",
-        "nt!PopIrpWatchdogBugcheck",
-        "nt!PopIrpWatchdog",
-    ]);
-    spec.size_bytes = 16 << 20;
-    write_bitmap_dump(&dir.join("Windows/MEMORY.DMP"), &spec).map_err(dump_error)
+    write_crash(dir, &spec)
 }
 
 fn dpc_watchdog(dir: &Path, healthy: bool) -> io::Result<()> {
@@ -406,36 +421,36 @@ fn dpc_watchdog(dir: &Path, healthy: bool) -> io::Result<()> {
     if healthy {
         return Ok(());
     }
-    write_bitmap_dump(&dir.join("Windows/MEMORY.DMP"), &dpc_watchdog_spec(0)).map_err(dump_error)
+    write_crash(dir, &dpc_watchdog_spec(0))
 }
 
 /// 0x133 with P1 `p1` (0: one DPC ran too long; 1: the cumulative watchdog): the clock
 /// interrupt's trap frame interrupted contosowlan.sys's DPC.
 pub fn dpc_watchdog_spec(p1: u64) -> DumpSpec {
-    let mut spec = DumpSpec::demo_0x5a();
-    spec.bugcheck = 0x133;
-    spec.params = if p1 == 0 {
+    let params = if p1 == 0 {
         [0, 0x501, 0x500, 0]
     } else {
         [1, 0x1e00, 0, 0]
     };
-    spec.string_params.clear();
+    let mut spec = crash_spec(
+        0x133,
+        params,
+        &[
+            "nt!KeBugCheckEx",
+            "nt!KeAccumulateTicks",
+            "nt!KeClockInterruptNotify",
+            "hal!HalpTimerClockInterrupt",
+            "nt!KiCallInterruptServiceNoLock",
+            "nt!KiInterruptDispatchNoLockNoEtw",
+            "contosowlan!DpcRoutine",
+            "nt!KiExecuteAllDpcs",
+            "nt!KiRetireDpcList",
+        ],
+    );
     let mut drv = ModuleSpec::driver("contosowlan.sys");
     drv.functions.push("DpcRoutine".into());
     drv.timestamp = Some(0x6100_0000);
     spec.modules.push(drv);
-    spec.call_chain = chain(&[
-        "nt!KeBugCheckEx",
-        "nt!KeAccumulateTicks",
-        "nt!KeClockInterruptNotify",
-        "hal!HalpTimerClockInterrupt",
-        "nt!KiCallInterruptServiceNoLock",
-        "nt!KiInterruptDispatchNoLockNoEtw",
-        "contosowlan!DpcRoutine",
-        "nt!KiExecuteAllDpcs",
-        "nt!KiRetireDpcList",
-    ]);
-    spec.size_bytes = 16 << 20;
     spec
 }
 
@@ -457,19 +472,18 @@ fn whea(dir: &Path, healthy: bool) -> io::Result<()> {
                 0x124,
                 [0, 0xffff_a50f_3d6e_9028, 0xbe00_0000, 0x0080_0400],
             );
-        let mut spec = DumpSpec::demo_0x5a();
-        spec.bugcheck = 0x124;
-        spec.params = [0, 0xffff_a50f_3d6e_9028, 0xbe00_0000, 0x0080_0400];
-        spec.string_params.clear();
-        spec.call_chain = chain(&[
-            "nt!KeBugCheckEx",
-            "nt!WheaReportHwError",
-            "nt!KiMcheckAlternateReturn",
-            "nt!KxMcheckAbort",
-            "nt!KiMcheckAbort",
-        ]);
-        spec.size_bytes = 16 << 20;
-        write_bitmap_dump(&dir.join("Windows/MEMORY.DMP"), &spec).map_err(dump_error)?;
+        let spec = crash_spec(
+            0x124,
+            [0, 0xffff_a50f_3d6e_9028, 0xbe00_0000, 0x0080_0400],
+            &[
+                "nt!KeBugCheckEx",
+                "nt!WheaReportHwError",
+                "nt!KiMcheckAlternateReturn",
+                "nt!KxMcheckAbort",
+                "nt!KiMcheckAbort",
+            ],
+        );
+        write_crash(dir, &spec)?;
     }
     put(
         dir,
@@ -483,20 +497,19 @@ fn critical_process(dir: &Path, healthy: bool) -> io::Result<()> {
     if healthy {
         return Ok(());
     }
-    let mut spec = DumpSpec::demo_0x5a();
-    spec.bugcheck = 0xef;
-    spec.params = [0xffff_c08b_e5a2_1080, 0, 0, 0];
-    spec.string_params.clear();
+    let mut spec = crash_spec(
+        0xef,
+        [0xffff_c08b_e5a2_1080, 0, 0, 0],
+        &[
+            "nt!KeBugCheckEx",
+            "nt!PspCatchCriticalBreak",
+            "nt!PspTerminateAllThreads",
+            "nt!PspTerminateProcess",
+            "nt!NtTerminateProcess",
+        ],
+    );
     spec.process_name = "svchost.exe".into();
-    spec.call_chain = chain(&[
-        "nt!KeBugCheckEx",
-        "nt!PspCatchCriticalBreak",
-        "nt!PspTerminateAllThreads",
-        "nt!PspTerminateProcess",
-        "nt!NtTerminateProcess",
-    ]);
-    spec.size_bytes = 16 << 20;
-    write_bitmap_dump(&dir.join("Windows/MEMORY.DMP"), &spec).map_err(dump_error)
+    write_crash(dir, &spec)
 }
 
 fn verifier(dir: &Path, healthy: bool) -> io::Result<()> {
@@ -522,7 +535,7 @@ fn verifier(dir: &Path, healthy: bool) -> io::Result<()> {
         "contosonet!DispatchDeviceControl",
         "nt!IofCallDriver",
     ]);
-    write_bitmap_dump(&dir.join("Windows/MEMORY.DMP"), &spec).map_err(dump_error)
+    write_crash(dir, &spec)
 }
 
 fn ci_blocklist(dir: &Path, healthy: bool) -> io::Result<()> {

@@ -60,3 +60,19 @@ pub fn python_oracle(module: &str) -> bool {
     }
     ok
 }
+
+/// `bsodwb analyze DIR --format json`, run as a user would (its own process), parsed; the
+/// test fails with bsodwb's stderr when it does not succeed.
+pub fn analyze_json(dir: &std::path::Path) -> serde_json::Value {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_bsodwb"))
+        .args(["analyze", dir.to_str().expect("utf-8"), "--format", "json"])
+        .output()
+        .expect("run bsodwb");
+    assert!(
+        out.status.success(),
+        "{}: {}",
+        dir.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("json")
+}
