@@ -537,7 +537,7 @@ fn tmux_open_a_second_case_in_a_tab_and_switch_with_gt() {
     t.keys(&["Enter"]);
     let s = t.wait_for("[2] second-case");
     assert!(s.contains("[1] demo-case"), "{s}");
-    t.wait_for("Everything in the case was read");
+    t.wait_for("everything in the case was read");
     // gt: back to the demo's Dump pane (it wraps); gT: the second case again.
     t.keys(&["g", "t"]);
     let s = t.wait_for("CRITICAL_SERVICE_FAILED");

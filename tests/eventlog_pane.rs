@@ -235,7 +235,7 @@ fn the_focus_filters_every_table_to_one_driver() {
     });
     for (w, h) in [(80, 24), (160, 48)] {
         let text = draw(&mut pane, &case, Some(&fc), w, h);
-        assert!(text.contains("Events of filecrypt.sys: 4"), "{text}");
+        assert!(text.contains("Events of filecrypt.sys (4)"), "{text}");
         assert!(!text.contains("cdrom.sys"), "{text}");
         assert!(
             !text.contains("bugcheck 0x5a"),

@@ -541,9 +541,10 @@ fn the_column_chooser_hides_and_shows_columns_of_drivers_and_integrity() {
 }
 
 #[test]
-fn dump_modules_and_history_tables_have_the_same_column_keys() {
+fn dump_stack_modules_and_history_tables_have_the_same_column_keys() {
     let (_dir, mut app) = demo_app();
-    for (pane, first) in [("2", "Module"), ("7", "Time (UTC)")] {
+    // `l` moves the Dump's cursor from the stack to the modules.
+    for (pane, first) in [("2", "Call Site"), ("2l", "Module"), ("7", "Time (UTC)")] {
         press(&mut app, pane);
         press(&mut app, "C");
         let open = text(&draw(&mut app, 160, 48));
@@ -567,4 +568,73 @@ fn dump_modules_and_history_tables_have_the_same_column_keys() {
         press(&mut app, "W");
         press(&mut app, "W");
     }
+}
+
+#[test]
+fn the_stack_scrolls_sideways_to_windbg_columns_at_80x24() {
+    let (_dir, mut app) = demo_app();
+    press(&mut app, "2");
+    let before = text(&draw(&mut app, 80, 24));
+    let header = |t: &str| {
+        t.lines()
+            .find(|l| l.contains("Call Site"))
+            .unwrap_or_default()
+            .to_string()
+    };
+    // 80 columns hold the frame, Child-SP and the call site; the stack's title counts what
+    // is off screen.
+    assert!(header(&before).contains("Child-SP"), "{before}");
+    assert!(!header(&before).contains("RetAddr"), "{before}");
+    assert!(before.contains("Stack (7 frames, 1-"), "{before}");
+    // `>` scrolls Child-SP away and brings RetAddr in, as WinDbg's STACK_TEXT has it.
+    press(&mut app, ">");
+    let after = text(&draw(&mut app, 80, 24));
+    assert!(header(&after).contains("RetAddr"), "{after}");
+    assert!(!header(&after).contains("Child-SP"), "{after}");
+    assert!(after.contains("fffff8031200135f"), "{after}");
+}
+
+#[test]
+fn overview_findings_wrap_whole_and_the_files_are_a_table_with_columns() {
+    let (_dir, mut app) = demo_app();
+    press(&mut app, "1");
+    let cut = text(&draw(&mut app, 80, 24));
+    // The fix's CatRoot GUID is past the 80th column: cut, until W wraps the findings.
+    assert!(
+        !cut.contains("F750E6C3-38EE-11D1-85E5-00C04FC295EE"),
+        "{cut}"
+    );
+    press(&mut app, "W");
+    assert_eq!(
+        app.message.as_deref(),
+        Some("findings and load problems show whole")
+    );
+    let whole = text(&draw(&mut app, 80, 24));
+    assert!(
+        whole.contains("F750E6C3-38EE-11D1-85E5-00C04FC295EE"),
+        "{whole}"
+    );
+    // The files: a table whose columns the chooser hides, and an empty load-problem list
+    // is one line.
+    press(&mut app, "l");
+    let files = text(&draw(&mut app, 80, 24));
+    assert!(
+        files.contains("Path") && files.contains("Detail"),
+        "{files}"
+    );
+    assert!(
+        files.contains(" Load problems (0): everything in the case was read ─"),
+        "{files}"
+    );
+    press(&mut app, "C");
+    let open = text(&draw(&mut app, 80, 24));
+    assert!(open.contains("[x] shown  Kind"), "{open}");
+    press(&mut app, "j ");
+    app.handle_key(key(KeyCode::Esc));
+    let hidden = text(&draw(&mut app, 80, 24));
+    let header = hidden
+        .lines()
+        .find(|l| l.contains("Path") && l.contains("Size"))
+        .unwrap_or_default();
+    assert!(!header.contains("Kind"), "{hidden}");
 }

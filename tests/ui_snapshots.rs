@@ -323,7 +323,10 @@ fn overview_search_on_the_sample_case_through_the_app() {
     // The help overlay lists the search keys, and still every global key at 80x24.
     app.handle_key(key(KeyCode::Char('?')));
     let text = format!("{}", draw(&mut app, 80, 24).backend());
-    assert!(text.contains("/           search findings"), "{text}");
+    assert!(
+        text.contains("/           search all three lists"),
+        "{text}"
+    );
     assert!(text.contains("n/N         next/previous match"), "{text}");
     for b in &app.keymap.global {
         assert!(text.contains(&b.desc), "help lacks {:?}", b.desc);

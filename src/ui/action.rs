@@ -238,7 +238,20 @@ impl PaneAction {
             LIST[..n].iter().chain(more).copied().collect()
         };
         match pane {
-            PaneId::Overview => list(false, &[NextBox, PrevBox, Close, WriteReport, Zoom]),
+            PaneId::Overview => list(
+                false,
+                &[
+                    NextBox,
+                    PrevBox,
+                    Close,
+                    WriteReport,
+                    Zoom,
+                    Wrap,
+                    Columns,
+                    ColumnsLeft,
+                    ColumnsRight,
+                ],
+            ),
             PaneId::Dump => list(
                 true,
                 &[

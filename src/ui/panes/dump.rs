@@ -80,6 +80,8 @@ pub struct DumpPane {
     zoom: bool,
     /// The module table's wrap, columns and sideways scroll (`W`, `C`, `<`/`>`).
     module_layout: crate::ui::widgets::chooser::TableLayout,
+    /// The stack table's, the same keys.
+    stack_layout: crate::ui::widgets::chooser::TableLayout,
     stack: Cursor,
     modules: Cursor,
     sort: Sort,
@@ -118,6 +120,7 @@ impl DumpPane {
     pub fn new() -> DumpPane {
         DumpPane {
             module_layout: Default::default(),
+            stack_layout: Default::default(),
             zoom: false,
             dump: 0,
             list: List::Stack,
@@ -330,8 +333,13 @@ impl DumpPane {
 }
 
 /// A stack row as the wide table shows it (the narrow one drops the return address and args).
-fn frame_text(f: &StackFrame, faulting: bool, wide: bool) -> String {
-    let mut mark = match (f.method, f.verified, f.trap_frame) {
+/// How the unwinder found a frame, when it is worth saying: ` (scan)`, ` (ebp?)`, a trap
+/// frame (with its address when `wide`).
+fn frame_mark(f: &StackFrame, wide: bool) -> String {
+    if let Some(t) = f.trap_frame_address.filter(|_| wide) {
+        return format!(" (TrapFrame @ {:08x}`{:08x})", t >> 32, t & 0xffff_ffff);
+    }
+    match (f.method, f.verified, f.trap_frame) {
         (FrameMethod::Scan, true, _) => " (scan)",
         (FrameMethod::Scan, false, _) => " (scan?)",
         (FrameMethod::FramePointer, false, _) => " (ebp?)",
@@ -339,23 +347,31 @@ fn frame_text(f: &StackFrame, faulting: bool, wide: bool) -> String {
         (_, _, true) => " (TrapFrame)",
         _ => "",
     }
-    .to_string();
-    if let Some(t) = f.trap_frame_address.filter(|_| wide) {
-        mark = format!(" (TrapFrame @ {:08x}`{:08x})", t >> 32, t & 0xffff_ffff);
-    }
+    .to_string()
+}
+
+/// A frame's arguments as WinDbg's STACK_TEXT prints them (`?` for one not read).
+fn frame_args(f: &StackFrame) -> String {
+    let args: Vec<String> = f
+        .args
+        .iter()
+        .map(|a| a.map_or_else(|| "?".repeat(16), hex))
+        .collect();
+    args.join(" ")
+}
+
+/// A frame as one line of text (what `/` searches and `y` copies): WinDbg's STACK_TEXT line
+/// when `wide`, the index, Child-SP and call site otherwise. `*` marks the faulting frame.
+fn frame_text(f: &StackFrame, faulting: bool, wide: bool) -> String {
+    let mark = frame_mark(f, wide);
     let star = if faulting { "*" } else { " " };
     if wide {
-        let args: Vec<String> = f
-            .args
-            .iter()
-            .map(|a| a.map_or_else(|| "?".repeat(16), hex))
-            .collect();
         format!(
             "{star}{:02} {} {} : {} : {}{mark}",
             f.index,
             hex(f.child_sp),
             hex(f.return_address),
-            args.join(" "),
+            frame_args(f),
             f.call_site
         )
     } else {
@@ -366,6 +382,32 @@ fn frame_text(f: &StackFrame, faulting: bool, wide: bool) -> String {
             f.call_site
         )
     }
+}
+
+/// The stack table's columns, WinDbg's STACK_TEXT split into cells: the frame number (`*`
+/// for the faulting frame), Child-SP, RetAddr, the four arguments and the call site (with
+/// how the frame was found). The call site is never dropped; the arguments go first, then
+/// RetAddr, then Child-SP, and `<`/`>` bring them back.
+fn stack_columns() -> Vec<Column> {
+    vec![
+        Column::fixed("#", 3),
+        Column::fixed("Child-SP", 16).priority(3),
+        Column::fixed("RetAddr", 16).priority(2),
+        Column::fixed("Args to Child", 67).priority(1).short("Args"),
+        Column::min("Call Site", 44),
+    ]
+}
+
+/// A frame's cells, in [`stack_columns`]' order.
+fn frame_cells(f: &StackFrame, faulting: bool, wide: bool) -> Vec<TableCell> {
+    let star = if faulting { "*" } else { " " };
+    vec![
+        format!("{star}{:02}", f.index).into(),
+        hex(f.child_sp).into(),
+        hex(f.return_address).into(),
+        frame_args(f).into(),
+        format!("{}{}", f.call_site, frame_mark(f, wide)).into(),
+    ]
 }
 
 /// The module table's columns: base, name, the stack and vendor marks, the date (or raw time
@@ -383,7 +425,7 @@ fn module_columns(wide: bool) -> Vec<Column> {
             Column::fixed("CheckSum", 8).priority(5),
             Column::fixed("Version", 16).priority(2),
             Column::fixed("Company", 22).priority(3),
-            Column::fill("Path", 1).keep_end().priority(1),
+            Column::fill("Path", 1).path().priority(1),
         ]
     } else {
         vec![
@@ -513,11 +555,7 @@ impl Pane for DumpPane {
         // The stack and module boxes sized to what they hold (frames or modules, the
         // borders, the symbol line): a short stack leaves its rows to the modules.
         let rest = area.height.saturating_sub(top_h + summary_h);
-        let need = |rows: usize, extra: u16| {
-            u16::try_from(rows)
-                .unwrap_or(u16::MAX)
-                .saturating_add(2 + extra)
-        };
+        let need = widgets::table_box_need;
         let (stack_h, _) = widgets::share_rows(
             rest,
             need(an.stack.len(), u16::from(self.symbol_line.is_some())),
@@ -662,7 +700,9 @@ impl Pane for DumpPane {
 
         // A line about symbols (downloads, or the path that would name the frames).
         let stack_area = match &self.symbol_line {
-            Some(text) if stack_area.height > 3 => {
+            Some(text)
+                if stack_area.height > 3 || (an.stack.is_empty() && stack_area.height > 1) =>
+            {
                 let [line, rest] = Layout::vertical([Constraint::Length(1), Constraint::Fill(1)])
                     .areas(stack_area);
                 let style = if self.downloads.is_some() {
@@ -681,51 +721,45 @@ impl Pane for DumpPane {
 
         // The stack.
         let focus = ctx.focus;
-        let block = widgets::block(
-            &format!("Stack ({} frames)", an.stack.len()),
-            theme,
-            self.list == List::Stack,
-        );
-        let inner = block.inner(stack_area);
-        frame.render_widget(block, stack_area);
-        let range = self.stack.window(an.stack.len(), inner.height as usize);
-        let w = inner.width as usize;
-        let wide = w >= 120;
-        let lines: Vec<Line> = an.stack[range.clone()]
-            .iter()
-            .map(|f| {
-                let faulting = an.faulting_frame == Some(f.index);
-                let text = frame_text(f, faulting, wide);
-                let focused = focus.is_some_and(|k| frame_key(d, f).as_ref() == Some(k));
-                let style = row_style(
-                    theme,
-                    self.list == List::Stack && f.index == self.stack.selected,
-                    focused,
-                    self.frame_matches(f, faulting),
-                    faulting,
-                );
-                Line::styled(fit(&text, w), style)
-            })
-            .collect();
-        frame.render_widget(Paragraph::new(lines), inner);
-        widgets::cursor::draw_mark(frame, inner, &self.stack, an.stack.len());
+        let wide = stack_area.width.saturating_sub(2) >= 120;
+        let on_stack = self.list == List::Stack;
+        let source = table::rows(an.stack.len(), |row, rc| {
+            let f = an.stack.get(row)?;
+            let faulting = an.faulting_frame == Some(f.index);
+            let focused = focus.is_some_and(|k| frame_key(d, f).as_ref() == Some(k));
+            let style = row_style(
+                theme,
+                on_stack && rc.selected,
+                focused,
+                self.frame_matches(f, faulting),
+                faulting,
+            );
+            Some(TableRow::new(frame_cells(f, faulting, wide), style))
+        });
+        let mut cursor = self.stack;
+        let columns = stack_columns();
+        let stack_box = widgets::TableBox {
+            name: "Stack",
+            noun: "frames",
+            tail: "",
+            after: "",
+            active: on_stack,
+            len: an.stack.len(),
+            empty: "the unwinder found no frames",
+        };
+        stack_box.render(frame, stack_area, theme, |frame, inner| {
+            DataTable::new(&columns)
+                .view(&self.stack_layout.view)
+                .header(theme.header)
+                .render(frame, inner, &mut cursor, &source)
+                .shown
+        });
+        self.stack = cursor;
+        self.stack_layout.drawn(&columns);
 
         // The module list.
         let order = self.module_order(d);
-        let block = widgets::block(
-            &format!(
-                "Modules ({}; {}: sort by {}{})",
-                d.modules.len(),
-                crate::ui::keymap::current().pane_label(PaneId::Dump, PaneAction::Sort),
-                self.sort.label(),
-                if self.descending { " desc" } else { "" }
-            ),
-            theme,
-            self.list == List::Modules,
-        );
-        let inner = block.inner(module_area);
-        frame.render_widget(block, module_area);
-        let wide = inner.width >= 120;
+        let wide = module_area.width.saturating_sub(2) >= 120;
         let faulting = an.faulting_module.as_deref();
         let on_modules = self.list == List::Modules;
         let facts = self.facts(ctx.case);
@@ -749,10 +783,28 @@ impl Pane for DumpPane {
         });
         let mut cursor = self.modules;
         let columns = module_columns(wide);
-        DataTable::new(&columns)
-            .view(&self.module_layout.view)
-            .header(theme.header)
-            .render(frame, inner, &mut cursor, &source);
+        let tail = format!(
+            "; {}: sort by {}{}",
+            crate::ui::keymap::current().pane_label(PaneId::Dump, PaneAction::Sort),
+            self.sort.label(),
+            if self.descending { " desc" } else { "" }
+        );
+        let module_box = widgets::TableBox {
+            name: "Modules",
+            noun: "",
+            tail: &tail,
+            after: "",
+            active: on_modules,
+            len: d.modules.len(),
+            empty: "the dump lists no loaded modules",
+        };
+        module_box.render(frame, module_area, theme, |frame, inner| {
+            DataTable::new(&columns)
+                .view(&self.module_layout.view)
+                .header(theme.header)
+                .render(frame, inner, &mut cursor, &source)
+                .shown
+        });
         self.modules = cursor;
         self.module_layout.drawn(&columns);
         self.search.render(frame, search_area, theme);
@@ -764,10 +816,14 @@ impl Pane for DumpPane {
             d.render(frame, area, theme);
         }
         self.module_layout.render_chooser(frame, area, theme);
+        self.stack_layout.render_chooser(frame, area, theme);
     }
 
     fn edit_key(&mut self, key: KeyEvent, ctx: &PaneContext) -> Option<Outcome> {
         if let Some(o) = self.module_layout.key(key) {
+            return Some(o);
+        }
+        if let Some(o) = self.stack_layout.key(key) {
             return Some(o);
         }
         let applied = self.search.edit_open(key)?;
@@ -820,7 +876,11 @@ impl Pane for DumpPane {
         if handled {
             return Outcome::Consumed;
         }
-        if let Some(o) = self.module_layout.act(action) {
+        let layout = match self.list {
+            List::Stack => &mut self.stack_layout,
+            List::Modules => &mut self.module_layout,
+        };
+        if let Some(o) = layout.act(action) {
             return o;
         }
         match action {

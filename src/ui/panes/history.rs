@@ -106,7 +106,7 @@ fn columns() -> [Column; 5] {
         // What happened comes first: at 80 columns the drivers and sources make way for it.
         Column::min("What", 30),
         Column::min("Driver", 14).priority(1),
-        Column::min("Source", 12).keep_end().priority(0),
+        Column::min("Source", 12).path().priority(0),
     ]
 }
 

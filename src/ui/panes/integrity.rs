@@ -508,19 +508,27 @@ fn draw_table(
     spec: Spec,
     theme: &Theme,
 ) {
-    let block = widgets::block(title, theme, active);
-    let inner = block.inner(area);
-    frame.render_widget(block, area);
     let source = table::rows(spec.len, |i, ctx| {
         let (cells, matched, severity) = (spec.row)(i, ctx.widths)?;
         let style = row_style(theme, active && ctx.selected, matched, severity);
         Some(TableRow::new(cells, style))
     });
-    DataTable::new(&spec.columns)
-        .view(view)
-        .header(theme.header)
-        .empty(Line::styled(spec.empty, theme.dim))
-        .render(frame, inner, cursor, &source);
+    let table_box = widgets::TableBox {
+        name: title,
+        noun: "",
+        tail: "",
+        after: "",
+        active,
+        len: spec.len,
+        empty: spec.empty,
+    };
+    table_box.render(frame, area, theme, |frame, inner| {
+        DataTable::new(&spec.columns)
+            .view(view)
+            .header(theme.header)
+            .render(frame, inner, cursor, &source)
+            .shown
+    });
 }
 
 /// What the three tables read.
@@ -589,7 +597,7 @@ fn event_spec<'a>(v: View<'a>, rows: &'a [usize], width: u16) -> Spec<'a> {
     };
     Spec {
         columns,
-        empty: "No events.",
+        empty: "no events",
         len: rows.len(),
         row: Box::new(row),
     }
@@ -628,7 +636,7 @@ fn group_spec<'a>(v: View<'a>, rows: &'a [usize], width: u16) -> Spec<'a> {
     };
     Spec {
         columns: columns.to_vec(),
-        empty: "No event names a driver.",
+        empty: "no event names a driver",
         len: rows.len(),
         row: Box::new(row),
     }
@@ -696,7 +704,7 @@ fn signature_spec<'a>(v: View<'a>, rows: &'a [usize], width: u16) -> Spec<'a> {
     };
     Spec {
         columns,
-        empty: "No driver known to the case.",
+        empty: "no driver known to the case",
         len: rows.len(),
         row: Box::new(row),
     }
@@ -919,12 +927,12 @@ impl Pane for IntegrityPane {
         }
 
         let title = match &focus {
-            Some(f) => format!("Events of {}: {}", f.name(), ev.len()),
-            None => format!("Events: {}", ev.len()),
+            Some(f) => format!("Events of {}", f.name()),
+            None => "Events".to_string(),
         };
         // Each box sized to what it holds (a short table leaves its rows to the others), the
         // events first.
-        let need = widgets::table_need;
+        let need = |rows| widgets::table_box_need(rows, 0);
         let body = area.height.saturating_sub(1);
         let (top, events_area, groups_area, sigs_area) = if area.height >= 36 {
             // Room for all three tables, one under the other, each at full width.

@@ -7,10 +7,12 @@ use crate::findings::Severity;
 use crate::ui::action::{Outcome, PaneAction};
 use crate::ui::pane::{Pane, PaneContext, Yank};
 use crate::ui::pane_id::PaneId;
+use crate::ui::widgets::chooser::TableLayout;
 use crate::ui::widgets::export::ViewTable;
 use crate::ui::widgets::popup::{self, PopupScroll};
 use crate::ui::widgets::search::{Jump, Search};
-use crate::ui::widgets::{self, cursor::Cursor, fit, fit_middle};
+use crate::ui::widgets::table::{self, Column, DataTable, TableRow};
+use crate::ui::widgets::{self, cursor::Cursor, fit};
 use ratatui::Frame;
 use ratatui::crossterm::event::KeyEvent;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -44,6 +46,10 @@ pub struct OverviewPane {
     clue: Option<usize>,
     /// The list with the cursor takes the whole pane (`Z`).
     zoom: bool,
+    /// The file table's wrap, columns and sideways scroll (`W`, `C`, `<`/`>`).
+    files_layout: TableLayout,
+    /// Findings and load problems shown whole, wrapped onto more lines (`W` there).
+    wrap: bool,
 }
 
 impl OverviewPane {
@@ -111,6 +117,18 @@ impl OverviewPane {
         }
         outcome
     }
+}
+
+/// The file table's columns in `width` columns: the path (as wide as the longest, leaving
+/// the other columns 38), its kind, size and what was read of it.
+fn file_columns(longest: usize, width: u16) -> Vec<Column> {
+    let path_w = longest.min(usize::from(width).saturating_sub(38)).max(10);
+    vec![
+        Column::fixed("Path", u16::try_from(path_w).unwrap_or(u16::MAX)).path(),
+        Column::fixed("Kind", 13).priority(3),
+        Column::fixed("Size", 10).right().priority(2),
+        Column::fill("Detail", 1).priority(1),
+    ]
 }
 
 fn files_of(case: &Case) -> &[crate::case::CaseFile] {
@@ -186,20 +204,76 @@ impl Pane for OverviewPane {
         let files = files_of(ctx.case);
         let problems = &ctx.case.problems;
         let active = self.list(ctx);
-        let problem_rows = problems.len().clamp(1, 4) as u16;
         let findings = &ctx.analysis.findings;
+        // Each finding's lines: its title and its fix (or first clue), cut to the width, or
+        // whole when wrapping (`W`).
+        let fw = usize::from(area.width.saturating_sub(2));
+        let wrap = self.wrap;
+        let cut = |text: &str| -> Vec<String> {
+            if wrap {
+                popup::wrap_text(text, fw)
+            } else {
+                vec![fit(text, fw)]
+            }
+        };
+        let finding_texts: Vec<(Vec<String>, Vec<String>)> = findings
+            .iter()
+            .enumerate()
+            .map(|(i, f)| {
+                // Severity in a word as well as a colour (palettes and NO_COLOR lose
+                // colours). A marked finding (m) leads with the mark.
+                let mark = if self.finding.mark == Some(i) {
+                    "'"
+                } else {
+                    ""
+                };
+                let title = cut(&format!("{mark}{} {}", severity_tag(f.severity), f.title));
+                let second = finding_line(f).map(|l| cut(&l)).unwrap_or_default();
+                (title, second)
+            })
+            .collect();
+        let heights: Vec<usize> = finding_texts
+            .iter()
+            .map(|(t, s)| t.len() + s.len())
+            .collect();
         let finding_rows = if findings.is_empty() {
             0
         } else {
-            (findings.len() as u16 * 2).min(area.height / 3) + 2
+            let all = u16::try_from(heights.iter().sum::<usize>()).unwrap_or(u16::MAX);
+            let share = if wrap {
+                area.height / 2
+            } else {
+                area.height / 3
+            };
+            all.min(share) + 2
         };
         // A line more for the BCD store's integrity settings, when the case has one.
         let head_rows = 3 + u16::from(!ctx.case.bcd.is_empty());
+        // The load problems, one line each (whole when wrapping); none: the box's title line.
+        let problem_texts: Vec<Vec<String>> = problems
+            .iter()
+            .map(|p| {
+                if wrap {
+                    popup::wrap_text(&format!("{}: {}", p.path, p.message), fw)
+                } else {
+                    vec![String::new()]
+                }
+            })
+            .collect();
+        let problem_heights: Vec<usize> = problem_texts.iter().map(Vec::len).collect();
+        let problem_rows = if problems.is_empty() {
+            1
+        } else {
+            u16::try_from(problem_heights.iter().sum::<usize>())
+                .unwrap_or(u16::MAX)
+                .clamp(1, 4)
+                + 2
+        };
         let [head, found, list, probs] = Layout::vertical([
             Constraint::Length(head_rows),
             Constraint::Length(finding_rows),
             Constraint::Min(3),
-            Constraint::Length(problem_rows + 2),
+            Constraint::Length(problem_rows),
         ])
         .areas(area);
         // Zoomed, the list with the cursor has the pane; the others are not drawn.
@@ -216,8 +290,7 @@ impl Pane for OverviewPane {
         if !findings.is_empty() {
             let mut flines = Vec::new();
             let rows = found.height.saturating_sub(2) as usize;
-            // Two lines a finding: keep the selected one on screen.
-            let range = self.finding.window(findings.len(), (rows / 2).max(1));
+            let range = self.finding.window_tall(&heights, rows);
             for (i, f) in findings
                 .iter()
                 .enumerate()
@@ -231,31 +304,18 @@ impl Pane for OverviewPane {
                     Severity::Info => theme.text,
                 };
                 let focused = f.driver.is_some() && f.driver.as_ref() == ctx.focus;
-                // Severity in a word as well as a colour (palettes and NO_COLOR lose colours).
-                // A marked finding (m) leads with the mark.
-                let mark = if self.finding.mark == Some(i) {
-                    "'"
+                let style = if selected {
+                    theme.selected
+                } else if focused {
+                    theme.focused_driver
+                } else if finding_matches(&self.search, f) {
+                    theme.key
                 } else {
-                    ""
+                    style
                 };
-                flines.push(Line::styled(
-                    fit(
-                        &format!("{mark}{} {}", severity_tag(f.severity), f.title),
-                        found.width.saturating_sub(2) as usize,
-                    ),
-                    if selected {
-                        theme.selected
-                    } else if focused {
-                        theme.focused_driver
-                    } else if finding_matches(&self.search, f) {
-                        theme.key
-                    } else {
-                        style
-                    },
-                ));
-                if let Some(l) = finding_line(f) {
-                    flines.push(Line::styled(l, theme.dim));
-                }
+                let (title, second) = &finding_texts[i];
+                flines.extend(title.iter().map(|l| Line::styled(l.clone(), style)));
+                flines.extend(second.iter().map(|l| Line::styled(l.clone(), theme.dim)));
             }
             let title = format!(
                 "Findings ({}): Enter evidence, f focus its driver",
@@ -329,70 +389,89 @@ impl Pane for OverviewPane {
         }
         frame.render_widget(Paragraph::new(head_lines), head);
 
-        let inner = widgets::block("", theme, false).inner(list);
-        let range = self.cursor.window(files.len(), inner.height as usize);
-        let block = widgets::block(
-            &format!(
-                "Files ({}): Enter opens the pane that shows a file",
-                widgets::count_shown(files.len(), range.clone(), theme.ascii)
-            ),
-            theme,
-            active == List::Files,
-        );
-        frame.render_widget(block, list);
-        let w = inner.width as usize;
+        let source = table::rows(files.len(), |row, rc| {
+            let f = files.get(row)?;
+            let focused = ctx
+                .focus
+                .is_some_and(|k| k.matches_path(&f.path.replace('/', "\\")));
+            let style = if active == List::Files && rc.selected {
+                theme.selected
+            } else if focused {
+                theme.focused_driver
+            } else if file_matches(&self.search, f) {
+                theme.key
+            } else if f.kind == Kind::Unknown {
+                theme.dim
+            } else {
+                theme.text
+            };
+            Some(TableRow::new(
+                vec![
+                    f.path.as_str().into(),
+                    f.kind.as_str().into(),
+                    crate::text::human_size(f.size).into(),
+                    f.detail.as_str().into(),
+                ],
+                style,
+            ))
+        });
         let longest = files
             .iter()
-            .map(|f| f.path.chars().count())
+            .map(|f| table::display_width(&f.path))
             .max()
             .unwrap_or(4);
-        let path_w = longest.min(w.saturating_sub(38)).max(10);
-        let lines: Vec<Line> = files[range.clone()]
-            .iter()
-            .enumerate()
-            .map(|(i, f)| {
-                let row = range.start + i;
-                let text = format!(
-                    "{:<path_w$} {:<13} {:>10}  {}",
-                    fit_middle(&f.path, path_w),
-                    f.kind.as_str(),
-                    crate::text::human_size(f.size),
-                    f.detail
-                );
-                let focused = ctx
-                    .focus
-                    .is_some_and(|k| k.matches_path(&f.path.replace('/', "\\")));
-                let style = if active == List::Files && row == self.cursor.selected {
-                    theme.selected
-                } else if focused {
-                    theme.focused_driver
-                } else if file_matches(&self.search, f) {
-                    theme.key
-                } else if f.kind == Kind::Unknown {
-                    theme.dim
-                } else {
-                    theme.text
-                };
-                Line::styled(fit(&text, w), style)
-            })
-            .collect();
-        frame.render_widget(Paragraph::new(lines), inner);
-        widgets::cursor::draw_mark(frame, inner, &self.cursor, files.len());
-
-        // One line a problem (Enter shows it whole), scrolled to keep the cursor in view.
-        let title = if problems.is_empty() {
-            "Load problems (0)".to_string()
-        } else {
-            format!("Load problems ({}): Enter shows one", problems.len())
+        let columns = file_columns(longest, list.width.saturating_sub(2));
+        let mut cursor = self.cursor;
+        let files_box = widgets::TableBox {
+            name: "Files",
+            noun: "",
+            tail: "",
+            after: ": Enter opens the pane that shows a file",
+            active: active == List::Files,
+            len: files.len(),
+            empty: "the case folder holds no file",
         };
-        let block = widgets::block(&title, theme, active == List::Problems);
-        let inner = block.inner(probs);
-        frame.render_widget(block, probs);
-        let mut plines = Vec::new();
+        files_box.render(frame, list, theme, |frame, inner| {
+            DataTable::new(&columns)
+                .view(&self.files_layout.view)
+                .header(theme.header)
+                .render(frame, inner, &mut cursor, &source)
+                .shown
+        });
+        self.cursor = cursor;
+        self.files_layout.drawn(&columns);
+
+        // One line a problem (Enter shows it whole; `W` wraps them all), scrolled to keep the
+        // cursor in view; none, and the box is its title line.
         if problems.is_empty() {
-            plines.push(Line::styled("Everything in the case was read.", theme.good));
+            let b = widgets::block(
+                "Load problems (0): everything in the case was read",
+                theme,
+                false,
+            )
+            .borders(ratatui::widgets::Borders::TOP);
+            frame.render_widget(
+                b,
+                Rect {
+                    height: probs.height.min(1),
+                    ..probs
+                },
+            );
         } else {
-            let range = self.problem.window(problems.len(), inner.height as usize);
+            let inner = widgets::block("", theme, false).inner(probs);
+            let range = if wrap {
+                self.problem
+                    .window_tall(&problem_heights, inner.height as usize)
+            } else {
+                self.problem.window(problems.len(), inner.height as usize)
+            };
+            let title = format!(
+                "Load problems ({}): Enter shows one",
+                widgets::count_shown(problems.len(), range.clone(), theme.ascii)
+            );
+            let block = widgets::block(&title, theme, active == List::Problems);
+            frame.render_widget(block, probs);
+            let mut plines = Vec::new();
             let w = inner.width as usize;
             for (i, p) in problems
                 .iter()
@@ -400,21 +479,38 @@ impl Pane for OverviewPane {
                 .skip(range.start)
                 .take(range.len())
             {
+                let selected = active == List::Problems && i == self.problem.selected;
+                let matched = self.search.matches_any([p.path.as_str(), &p.message]);
+                if wrap {
+                    let style = if selected {
+                        theme.selected
+                    } else if matched {
+                        theme.key
+                    } else {
+                        theme.text
+                    };
+                    plines.extend(
+                        problem_texts[i]
+                            .iter()
+                            .map(|l| Line::styled(l.clone(), style)),
+                    );
+                    continue;
+                }
                 let path = fit(&format!("{}: ", p.path), w);
                 let message = fit(&p.message, w.saturating_sub(path.chars().count()));
-                let line = if active == List::Problems && i == self.problem.selected {
+                plines.push(if selected {
                     Line::styled(format!("{path}{message}"), theme.selected)
-                } else if self.search.matches_any([p.path.as_str(), &p.message]) {
+                } else if matched {
                     Line::styled(format!("{path}{message}"), theme.key)
                 } else {
                     Line::from(vec![Span::styled(path, theme.bad), Span::raw(message)])
-                };
-                plines.push(line);
+                });
             }
+            frame.render_widget(Paragraph::new(plines), inner);
+            widgets::cursor::draw_mark(frame, inner, &self.problem, problems.len());
         }
-        frame.render_widget(Paragraph::new(plines), inner);
-        widgets::cursor::draw_mark(frame, inner, &self.problem, problems.len());
         self.search.render(frame, search_area, theme);
+        self.files_layout.render_chooser(frame, area, theme);
         // The popup goes over everything else.
         if self.detail {
             match active {
@@ -438,6 +534,9 @@ impl Pane for OverviewPane {
     }
 
     fn edit_key(&mut self, key: KeyEvent, ctx: &PaneContext) -> Option<Outcome> {
+        if let Some(o) = self.files_layout.key(key) {
+            return Some(o);
+        }
         let jump = self.search.edit_open(key)?.then_some(Jump::First);
         Some(jump.map_or(Outcome::Consumed, |j| self.search_jump(ctx, j)))
     }
@@ -509,6 +608,26 @@ impl Pane for OverviewPane {
             A::Zoom => {
                 self.zoom = !self.zoom;
                 return Outcome::Consumed;
+            }
+            // The files are a table; the findings and load problems are text, which wraps.
+            A::Wrap | A::Columns | A::ColumnsLeft | A::ColumnsRight if list == List::Files => {
+                return self.files_layout.act(action).unwrap_or(Outcome::Ignored);
+            }
+            A::Wrap => {
+                self.wrap = !self.wrap;
+                return Outcome::Message(
+                    if self.wrap {
+                        "findings and load problems show whole"
+                    } else {
+                        "findings and load problems take a line each"
+                    }
+                    .into(),
+                );
+            }
+            A::Columns | A::ColumnsLeft | A::ColumnsRight => {
+                return Outcome::Message(
+                    "this list has no columns: W wraps it, Enter shows one whole".into(),
+                );
             }
             A::NextBox | A::PrevBox if n < 2 => {
                 return Outcome::Message("this case has one list here".into());

@@ -1243,7 +1243,7 @@ fn timeline_columns(cols: &Cols, label: &dyn Fn(&str, SortColumn) -> String) -> 
             .short("Proc"),
         pid,
         Column::fixed(label("Operation", SortColumn::Operation), gap(cols.op)).short("Op"),
-        path.keep_end(),
+        path.path(),
         Column::fixed(label("Result", SortColumn::Result), gap(cols.result))
             .priority(2)
             .short("Res"),

@@ -99,6 +99,28 @@ impl Cursor {
         self.offset = self.offset.min(len.saturating_sub(height.max(1)));
         self.offset..(self.offset + height).min(len)
     }
+
+    /// [`Cursor::window`] for items of several lines each (`heights`, wrapped text) in
+    /// `lines` lines: the items from the offset that fit, the offset moved down until the
+    /// selected item's last line shows (an item taller than the window still shows its top).
+    pub fn window_tall(&mut self, heights: &[usize], lines: usize) -> std::ops::Range<usize> {
+        let len = heights.len();
+        if len == 0 {
+            return self.window(0, lines);
+        }
+        self.selected = self.selected.min(len - 1);
+        self.offset = self.offset.min(self.selected);
+        let sum = |r: std::ops::Range<usize>| heights[r].iter().sum::<usize>();
+        while self.offset < self.selected && sum(self.offset..self.selected + 1) > lines {
+            self.offset += 1;
+        }
+        let mut end = self.offset + 1;
+        while end < len && sum(self.offset..end + 1) <= lines {
+            end += 1;
+        }
+        self.page = (end - self.offset).max(1);
+        self.offset..end
+    }
 }
 
 #[cfg(test)]
@@ -125,6 +147,23 @@ mod tests {
         c.selected = 50;
         assert_eq!(c.window(5, 10), 0..5);
         assert_eq!(c.selected, 4);
+    }
+
+    #[test]
+    fn tall_items_scroll_until_the_selected_one_shows_whole() {
+        let mut c = Cursor::default();
+        let heights = [2, 3, 1, 4, 2];
+        assert_eq!(c.window_tall(&heights, 6), 0..3);
+        c.selected = 3;
+        // Items 2 and 3 take 5 lines; adding item 1 would take 8.
+        assert_eq!(c.window_tall(&heights, 6), 2..4);
+        c.selected = 4;
+        assert_eq!(c.window_tall(&heights, 6), 3..5);
+        c.selected = 0;
+        assert_eq!(c.window_tall(&heights, 6), 0..3);
+        // An item taller than the window shows alone.
+        assert_eq!(c.window_tall(&[9, 1], 4), 0..1);
+        assert_eq!(c.window_tall(&[], 4), 0..0);
     }
 
     #[test]

@@ -49,6 +49,86 @@ pub fn count_shown(total: usize, shown: std::ops::Range<usize>, ascii: bool) -> 
     )
 }
 
+/// A table's box: drawn around what `draw` puts inside it, with a title that counts what the
+/// table holds and says when some rows are off screen ("Stack (39 frames, 1-5 shown ↓)"). An
+/// empty table's box collapses to its title line, which says why it is empty.
+pub struct TableBox<'a> {
+    /// The box's name ("Stack").
+    pub name: &'a str,
+    /// What the count counts ("frames"; empty for a bare number).
+    pub noun: &'a str,
+    /// After the count in the title ("; s: sort by name").
+    pub tail: &'a str,
+    /// After the parenthesis (": Enter opens a file's pane").
+    pub after: &'a str,
+    pub active: bool,
+    /// How many rows the table holds.
+    pub len: usize,
+    /// Why an empty table is empty.
+    pub empty: &'a str,
+}
+
+impl TableBox<'_> {
+    /// Draw the box in `area` and, unless the table is empty, the table inside it with
+    /// `draw`, which returns the rows it showed.
+    pub fn render(
+        &self,
+        frame: &mut Frame,
+        area: Rect,
+        theme: &Theme,
+        draw: impl FnOnce(&mut Frame, Rect) -> std::ops::Range<usize>,
+    ) {
+        let noun = if self.noun.is_empty() {
+            String::new()
+        } else {
+            format!(" {}", self.noun)
+        };
+        if self.len == 0 {
+            let title = format!("{} (0{noun}): {}", self.name, self.empty);
+            let line = Rect {
+                height: area.height.min(1),
+                ..area
+            };
+            frame.render_widget(
+                block(&title, theme, self.active).borders(Borders::TOP),
+                line,
+            );
+            return;
+        }
+        let b = block("", theme, self.active);
+        let inner = b.inner(area);
+        frame.render_widget(b, area);
+        let shown = draw(frame, inner);
+        let count = count_shown(self.len, shown, theme.ascii);
+        let count = match count.split_once(',') {
+            Some((n, rest)) => format!("{n}{noun},{rest}"),
+            None => format!("{count}{noun}"),
+        };
+        let title = format!("{} ({count}{}){}", self.name, self.tail, self.after);
+        // Only the top line is redrawn with the title: the table may have marked the left
+        // border (the cursor's mark).
+        let mut scratch = ratatui::buffer::Buffer::empty(area);
+        ratatui::widgets::Widget::render(block(&title, theme, self.active), area, &mut scratch);
+        let buf = frame.buffer_mut();
+        for x in area.left()..area.right() {
+            if area.height > 0 {
+                buf[(x, area.y)] = scratch[(x, area.y)].clone();
+            }
+        }
+    }
+}
+
+/// The rows a box needs for a table of `rows` rows: its borders and header line, and one
+/// more line per `extra`; an empty table's box needs only its title line (and the extras).
+pub fn table_box_need(rows: usize, extra: u16) -> u16 {
+    if rows == 0 {
+        return extra.saturating_add(1);
+    }
+    u16::try_from(rows)
+        .unwrap_or(u16::MAX)
+        .saturating_add(3 + extra)
+}
+
 /// What a pane shows when the case lacks its artefact: which file it needs and how to get it.
 pub fn missing(frame: &mut Frame, area: Rect, title: &str, needs: &[&str], theme: &Theme) {
     let mut lines = vec![
@@ -77,19 +157,7 @@ pub fn missing(frame: &mut Frame, area: Rect, title: &str, needs: &[&str], theme
 /// for paths, whose start says where and whose end says what (CatRoot or servicing, which
 /// catalog), so neither end is lost. Keeps a little more of the end than of the start.
 pub fn fit_middle(s: &str, width: usize) -> String {
-    let count = s.chars().count();
-    if count <= width {
-        return s.to_string();
-    }
-    if width < 8 {
-        return fit(s, width);
-    }
-    let tail = (width - 1) * 3 / 5;
-    let head = width - 1 - tail;
-    let mut out: String = s.chars().take(head).collect();
-    out.push('~');
-    out.extend(s.chars().skip(count - tail));
-    out
+    table::fit_middle(s, width)
 }
 
 /// Truncate to `width` display columns (a CJK character is two, a combining mark none),
@@ -112,15 +180,6 @@ pub fn share_rows(total: u16, a: u16, b: u16) -> (u16, u16) {
     (first, total - first)
 }
 
-/// The rows a table box needs for `rows` rows: its borders and header line, and at least one
-/// line for its "nothing here" text.
-pub fn table_need(rows: usize) -> u16 {
-    u16::try_from(rows)
-        .unwrap_or(u16::MAX)
-        .max(1)
-        .saturating_add(3)
-}
-
 #[cfg(test)]
 mod fit_tests {
     use super::*;
@@ -134,6 +193,54 @@ mod fit_tests {
     }
 
     #[test]
+    fn an_empty_table_box_collapses_to_its_title_line() {
+        use ratatui::{Terminal, backend::TestBackend};
+        let theme = Theme::ansi16();
+        let draw = |len: usize, shown: std::ops::Range<usize>| {
+            let mut t = Terminal::new(TestBackend::new(60, 6)).expect("terminal");
+            t.draw(|f| {
+                let b = TableBox {
+                    name: "Stack",
+                    noun: "frames",
+                    tail: "; s: sort",
+                    after: "",
+                    active: false,
+                    len,
+                    empty: "the unwinder found no frames",
+                };
+                b.render(f, f.area(), &theme, |f, inner| {
+                    f.render_widget(Paragraph::new("row"), inner);
+                    shown.clone()
+                });
+            })
+            .expect("draw");
+            let buf = t.backend().buffer().clone();
+            (0..6)
+                .map(|y| (0..60).map(|x| buf[(x, y)].symbol()).collect::<String>())
+                .collect::<Vec<_>>()
+        };
+        let empty = draw(0, 0..0);
+        assert!(
+            empty[0].contains("Stack (0 frames): the unwinder found no frames"),
+            "{empty:?}"
+        );
+        // One line: nothing under the title, not even a border.
+        assert!(empty[1..].iter().all(|l| l.trim().is_empty()), "{empty:?}");
+        let full = draw(10, 0..3);
+        assert!(
+            full[0].contains("Stack (10 frames, 1-3 shown ↓; s: sort)"),
+            "{full:?}"
+        );
+        assert!(
+            full[1].contains("row") && full[5].starts_with('└'),
+            "{full:?}"
+        );
+        assert_eq!(table_box_need(0, 0), 1);
+        assert_eq!(table_box_need(0, 1), 2);
+        assert_eq!(table_box_need(4, 1), 8);
+    }
+
+    #[test]
     fn a_path_cut_in_the_middle_keeps_both_ends() {
         let p = r"Windows/System32/CatRoot/{F750E6C3-38EE-11D1-85E5-00C04FC295EE}/Package_1257_for_KB5036899~31bf3856ad364e35~amd64~~10.0.1.27.cat";
         let s = fit_middle(p, 60);
@@ -141,6 +248,6 @@ mod fit_tests {
         assert!(s.starts_with("Windows/System32/CatRoo"), "{s}");
         assert!(s.ends_with("~amd64~~10.0.1.27.cat"), "{s}");
         assert_eq!(fit_middle("short", 60), "short");
-        assert_eq!(fit_middle(p, 5), fit(p, 5));
+        assert_eq!(fit_middle(p, 5), "~.cat");
     }
 }

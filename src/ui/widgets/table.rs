@@ -28,8 +28,9 @@ pub enum Align {
     #[default]
     Left,
     Right,
-    /// Left-aligned, but a long text keeps its end (`~` and the file name of a path).
-    LeftKeepEnd,
+    /// Left-aligned, a long text cut in the middle so that both ends stay (a path's start
+    /// says where, CatRoot or servicing; its end says which file).
+    Path,
 }
 
 /// One column: its title, width rule, alignment and priority. When the columns do not fit, the
@@ -77,8 +78,9 @@ impl Column {
         self
     }
 
-    pub fn keep_end(mut self) -> Column {
-        self.align = Align::LeftKeepEnd;
+    /// A path column: a long path is cut in the middle.
+    pub fn path(mut self) -> Column {
+        self.align = Align::Path;
         self
     }
 
@@ -249,16 +251,34 @@ pub fn fit(s: &str, width: usize) -> String {
     out
 }
 
-/// Cut `s` to at most `width` display columns keeping its end, marking a cut with `~` first.
-pub fn fit_end(s: &str, width: usize) -> String {
+/// Cut `s` to at most `width` display columns in the middle (`C:\\Windows\\Sys~\\x.cat`),
+/// keeping a little more of the end than of the start, and the whole last component of a
+/// path when it takes at most four fifths. A cell narrower than 32 columns keeps the end
+/// (`~ivers\\filecrypt.sys`): there the start says little.
+pub fn fit_middle(s: &str, width: usize) -> String {
     if display_width(s) <= width {
         return s.to_string();
     }
-    let tail = take_width(s.chars().rev(), width);
-    if width == 0 {
-        return tail;
+    if width < 32 {
+        let tail: String = take_width(s.chars().rev(), width).chars().rev().collect();
+        return if width == 0 { tail } else { format!("~{tail}") };
     }
-    std::iter::once('~').chain(tail.chars().rev()).collect()
+    let name_w = s
+        .rfind(['\\', '/'])
+        .map_or(usize::MAX, |i| display_width(&s[i..]));
+    let tail_w = if name_w <= (width - 1) * 4 / 5 {
+        name_w.max((width - 1) * 3 / 5)
+    } else {
+        (width - 1) * 3 / 5
+    };
+    let head_w = width - 1 - tail_w;
+    // `take_width` leaves a column for the `~`: ask for one more.
+    let head = take_width(s.chars(), head_w + 1);
+    let tail: String = take_width(s.chars().rev(), tail_w + 1)
+        .chars()
+        .rev()
+        .collect();
+    format!("{head}~{tail}")
 }
 
 /// The leading characters of `chars` that fill at most `width - 1` display columns (room for
@@ -408,14 +428,14 @@ impl<'a> DataTable<'a> {
     }
 
     /// Draw into `area`: the header, then the rows of `cursor`'s window (which this moves to
-    /// keep the selection in view). Returns the widths the columns got.
+    /// keep the selection in view). Returns the widths the columns got and the rows shown.
     pub fn render<S: RowSource + ?Sized>(
         &self,
         frame: &mut Frame,
         area: Rect,
         cursor: &mut Cursor,
         source: &S,
-    ) -> Vec<u16> {
+    ) -> Drawn {
         let excluded = self
             .view
             .map(|v| v.excluded(self.columns))
@@ -441,7 +461,7 @@ impl<'a> DataTable<'a> {
                 let w = usize::from(widths[i]);
                 let align = match c.align {
                     Align::Right => Alignment::Right,
-                    Align::Left | Align::LeftKeepEnd => Alignment::Left,
+                    Align::Left | Align::Path => Alignment::Left,
                 };
                 if wrap && display_width(&t.text) > w && w > 0 {
                     let lines: Vec<Line<'static>> = super::popup::wrap_text(&t.text, w)
@@ -454,7 +474,7 @@ impl<'a> DataTable<'a> {
                 }
                 let text = match c.align {
                     Align::Left | Align::Right => fit(&t.text, w),
-                    Align::LeftKeepEnd => fit_end(&t.text, w),
+                    Align::Path => fit_middle(&t.text, w),
                 };
                 out.push(Cell::from(Line::styled(text, t.style).alignment(align)));
             }
@@ -487,7 +507,10 @@ impl<'a> DataTable<'a> {
                     body,
                 );
             }
-            return widths;
+            return Drawn {
+                widths,
+                shown: 0..0,
+            };
         }
         let mut rows = Vec::with_capacity(range.len());
         let build = |index: usize| {
@@ -500,6 +523,7 @@ impl<'a> DataTable<'a> {
                 (Row::new(c).style(r.style).height(h), h)
             })
         };
+        let mut shown = range.clone();
         if wrap {
             // Rows grow: start where the window starts, and move the start down until the
             // selected row's last line is on screen.
@@ -522,6 +546,7 @@ impl<'a> DataTable<'a> {
                 }
             }
             cursor.offset = start;
+            shown = start..start + built.len();
             rows.extend(built.into_iter().map(|(r, _)| r));
         } else {
             for index in range {
@@ -532,8 +557,16 @@ impl<'a> DataTable<'a> {
         }
         frame.render_widget(Table::new(rows, &constraints).column_spacing(SPACING), body);
         super::cursor::draw_mark(frame, body, cursor, len);
-        widths
+        Drawn { widths, shown }
     }
+}
+
+/// What a [`DataTable`] drew: each column's width (0 for a dropped one) and the rows on
+/// screen (for a title's "40, 11-20 shown").
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Drawn {
+    pub widths: Vec<u16>,
+    pub shown: std::ops::Range<usize>,
 }
 
 #[cfg(test)]
@@ -715,7 +748,23 @@ mod tests {
         assert_eq!(fit("驱动程序.sys", 6), "驱动~");
         assert_eq!(display_width(&fit("驱动程序.sys", 6)), 5);
         assert_eq!(fit("e\u{301}cran.sys", 5), "e\u{301}cra~");
-        assert_eq!(fit_end("C:\\Windows\\驱动.sys", 9), "~驱动.sys");
+        // A path cut in the middle keeps both ends, counting display columns, and the
+        // whole file name when it fits in four fifths.
+        let p = "C:\\Windows\\System32\\drivers\\驱动程序\\驱动.sys";
+        let cut = fit_middle(p, 32);
+        assert!(display_width(&cut) <= 32, "{cut}");
+        assert!(
+            cut.starts_with("C:\\Windows\\") && cut.ends_with("\\驱动程序\\驱动.sys"),
+            "{cut}"
+        );
+        let sys = "C:\\Windows\\System32\\drivers\\filecrypt.sys";
+        assert_eq!(
+            fit_middle(sys, 36),
+            "C:\\Windows\\Sys~drivers\\filecrypt.sys"
+        );
+        // A narrow cell keeps the end.
+        assert_eq!(fit_middle(sys, 20), "~ivers\\filecrypt.sys");
+        assert_eq!(fit_middle("驱动程序.sys", 7), "~序.sys");
 
         let cols = [Column::fixed("Name", 8), Column::fixed("Size", 5).right()];
         let names = ["驱动程序", "e\u{301}cran", "disk", "驱动程序.sys"];
