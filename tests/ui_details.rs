@@ -376,7 +376,8 @@ fn evidence_lines_jump_to_their_source_row_and_back_returns() {
     app.handle_key(key(KeyCode::Esc));
     press(&mut app, "k");
     app.handle_key(key(KeyCode::Enter));
-    press(&mut app, "h");
+    // From the last clue ("the dump points at filecrypt.sys", the dump) back one.
+    press(&mut app, "hh");
     app.handle_key(key(KeyCode::Enter));
     assert_eq!(app.active_title(), "Dump");
     let rows = selected_rows(&draw(&mut app, 160, 48));
@@ -637,4 +638,76 @@ fn overview_findings_wrap_whole_and_the_files_are_a_table_with_columns() {
         .find(|l| l.contains("Path") && l.contains("Size"))
         .unwrap_or_default();
     assert!(!header.contains("Kind"), "{hidden}");
+}
+
+#[test]
+fn notes_wrap_long_lines_and_w_runs_them_on() {
+    // The case where it was written (demo_app names another root), so the notes are kept.
+    let dir = tempfile::tempdir().expect("tempdir");
+    bsod_workbench::synth::demo::write_demo_case(dir.path()).expect("demo");
+    let case = Case::load(dir.path(), &mut |_| {}).expect("load");
+    let mut app = App::new(case, Theme::ansi16());
+    // The first finding (its long fix) appended to the notes.
+    press(&mut app, "1A");
+    press(&mut app, "6");
+    let wrapped = text(&draw(&mut app, 80, 24));
+    assert!(wrapped.contains("3001/3004/3010 events"), "{wrapped}");
+    press(&mut app, "W");
+    assert!(
+        app.message
+            .as_deref()
+            .is_some_and(|m| m.starts_with("long lines run on")),
+        "{:?}",
+        app.message
+    );
+    let run_on = text(&draw(&mut app, 80, 24));
+    assert!(!run_on.contains("3001/3004/3010 events"), "{run_on}");
+    press(&mut app, "W");
+    let again = text(&draw(&mut app, 80, 24));
+    assert!(again.contains("3001/3004/3010 events"), "{again}");
+}
+
+/// A clue that counts several rows (the culprit's crashes in the history) points at the
+/// first of them: Enter on it opens that row in the History.
+#[test]
+fn a_counting_clue_opens_the_first_row_it_counts() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    bsod_workbench::synth::scenarios::find("driver-fault-0xd1")
+        .expect("scenario")
+        .write(dir.path(), false)
+        .expect("write");
+    let case = Case::load(dir.path(), &mut |_| {}).expect("load");
+    let mut app = App::new(case, Theme::ansi16());
+    press(&mut app, "1");
+    draw(&mut app, 160, 48);
+    app.handle_key(key(KeyCode::Enter));
+    // Pick the linked clues one by one (l) and open each (Enter) until one opens the
+    // History; Back returns to the evidence between tries.
+    let mut opened = Vec::new();
+    for _ in 0..20 {
+        press(&mut app, "l");
+        app.handle_key(key(KeyCode::Enter));
+        opened.push(app.active_title().to_string());
+        if app.active_title() == "History" {
+            break;
+        }
+        app.handle_key(key(KeyCode::Backspace));
+    }
+    assert_eq!(app.active_title(), "History", "{opened:?}");
+    // The Dump's clues (the bug check, the culprit's version line) opened the Dump first.
+    assert!(opened.iter().any(|p| p == "Dump"), "{opened:?}");
+    let t = draw(&mut app, 160, 48);
+    let buf = t.backend().buffer();
+    let selected: Vec<String> = (0..buf.area.height)
+        .filter(|&y| {
+            buf[(1, y)]
+                .modifier
+                .contains(ratatui::style::Modifier::REVERSED)
+        })
+        .map(|y| (0..buf.area.width).map(|x| buf[(x, y)].symbol()).collect())
+        .filter(|r: &String| r.starts_with('│'))
+        .collect();
+    assert_eq!(selected.len(), 1, "{selected:?}");
+    assert!(selected[0].contains("contosonet.sys"), "{selected:?}");
+    assert!(selected[0].contains("crash"), "{selected:?}");
 }

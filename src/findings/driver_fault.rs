@@ -118,11 +118,11 @@ pub(super) fn culprit_evidence(
                     frame,
                 },
             ),
-            None => text.into(),
+            None => Evidence::at(text, SourceRef::Dump { dump: crash.index }),
         });
     }
     if let Some(why) = &c.unverified {
-        evidence.push(format!("{}: the culprit rests on {why}", crash.art.file).into());
+        evidence.push(crash.about(format_args!("the culprit rests on {why}")));
     }
     let crash_unix = dump
         .system_time
@@ -222,7 +222,14 @@ pub(super) fn culprit_evidence(
         .iter()
         .find(|n| n.what.eq_ignore_ascii_case(c.key.name()))
     {
-        evidence.push(format!("history: {}", count.sentence()).into());
+        evidence.push(Evidence::at(
+            format!("history: {}", count.sentence()),
+            SourceRef::History {
+                driver: Some(c.key.clone()),
+                crash: None,
+                change: None,
+            },
+        ));
     }
     if let Some(l) = inputs.ix.drivers.get(&c.key) {
         push_driver_context(inputs.case, l, evidence);

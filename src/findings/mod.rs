@@ -49,6 +49,14 @@ pub enum SourceRef {
     Signature { driver: DriverKey },
     /// A driver's service in the SYSTEM hive.
     Service { driver: DriverKey },
+    /// A row of the case's history of crashes and changes: `History::changes[change]`, else
+    /// `History::crashes[crash]`, else the first row about `driver`, else the first crash. A
+    /// clue that counts several of its rows points at the first.
+    History {
+        driver: Option<DriverKey>,
+        crash: Option<usize>,
+        change: Option<usize>,
+    },
 }
 
 /// One clue of a finding: the sentence, naming its artefact, and where it comes from when it
@@ -221,6 +229,14 @@ impl Crash<'_> {
         Some(Evidence::at(line, SourceRef::Dump { dump: self.index }))
     }
 
+    /// A clue read from the dump: `{file}: {text}`, pointing at the dump.
+    pub fn about(&self, text: impl std::fmt::Display) -> Evidence {
+        Evidence::at(
+            format!("{}: {text}", self.art.file),
+            SourceRef::Dump { dump: self.index },
+        )
+    }
+
     /// The evidence line of the bug check itself.
     pub fn line(&self) -> Evidence {
         Evidence::at(
@@ -340,7 +356,7 @@ fn bugcheck(case: &Case, out: &mut Vec<Finding>) {
         let text = format!("stack: faulting frame {sym}");
         evidence.push(match d.analysis.faulting_frame {
             Some(frame) => Evidence::at(text, SourceRef::Frame { dump: di, frame }),
-            None => text.into(),
+            None => Evidence::at(text, SourceRef::Dump { dump: di }),
         });
     }
     let driver = d
@@ -351,7 +367,10 @@ fn bugcheck(case: &Case, out: &mut Vec<Finding>) {
         .and_then(DriverKey::from_path)
         .filter(|k| !crate::dump::is_kernel_image(k.name()));
     if let Some(k) = &driver {
-        evidence.push(format!("the dump points at {k}").into());
+        evidence.push(Evidence::at(
+            format!("the dump points at {k}"),
+            SourceRef::Dump { dump: di },
+        ));
     }
     out.push(Finding {
         severity: Severity::Critical,
@@ -397,19 +416,28 @@ fn changes_before_first_crash(h: &History, out: &mut Vec<Finding>) {
         .bugcheck_label()
         .unwrap_or_else(|| first.kind.as_str().to_string());
     let when = crate::history::iso_utc(t);
-    let mut evidence = vec![format!(
-        "first crash: {label} at {when}{} ({})",
-        first
-            .machine_time
-            .as_deref()
-            .map(|m| format!(", machine time {m}"))
-            .unwrap_or_default(),
-        first
-            .sources
-            .iter()
-            .map(|s| s.describe())
-            .collect::<Vec<_>>()
-            .join("; ")
+    let index_of = |c: &crate::history::Change| h.changes.iter().position(|x| std::ptr::eq(x, c));
+    let first_row = SourceRef::History {
+        driver: None,
+        crash: h.crashes.iter().position(|c| std::ptr::eq(c, first)),
+        change: None,
+    };
+    let mut evidence = vec![Evidence::at(
+        format!(
+            "first crash: {label} at {when}{} ({})",
+            first
+                .machine_time
+                .as_deref()
+                .map(|m| format!(", machine time {m}"))
+                .unwrap_or_default(),
+            first
+                .sources
+                .iter()
+                .map(|s| s.describe())
+                .collect::<Vec<_>>()
+                .join("; ")
+        ),
+        first_row,
     )];
     // The changes touching a blamed driver first, then the rest, newest first.
     let mut listed: Vec<&&crate::history::Change> = changes.iter().collect();
@@ -420,23 +448,41 @@ fn changes_before_first_crash(h: &History, out: &mut Vec<Finding>) {
         )
     });
     for c in listed.iter().take(8) {
-        evidence.push(format!(
-            "{} {}: {} ({}{})",
-            crate::history::iso_utc(c.time),
-            c.kind.as_str(),
-            c.message,
-            c.file,
-            c.line.map(|l| format!(" line {l}")).unwrap_or_default()
+        evidence.push(Evidence::at(
+            format!(
+                "{} {}: {} ({}{})",
+                crate::history::iso_utc(c.time),
+                c.kind.as_str(),
+                c.message,
+                c.file,
+                c.line.map(|l| format!(" line {l}")).unwrap_or_default()
+            ),
+            SourceRef::History {
+                driver: c.drivers.first().cloned(),
+                crash: None,
+                change: index_of(c),
+            },
         ));
     }
-    if listed.len() > 8 {
-        evidence.push(format!(
-            "... and {} more changes in the window",
-            listed.len() - 8
+    if let Some(ninth) = listed.get(8) {
+        evidence.push(Evidence::at(
+            format!("... and {} more changes in the window", listed.len() - 8),
+            SourceRef::History {
+                driver: None,
+                crash: None,
+                change: index_of(ninth),
+            },
         ));
     }
     for c in h.by_culprit.iter().take(3) {
-        evidence.push(c.sentence());
+        evidence.push(Evidence::at(
+            c.sentence(),
+            SourceRef::History {
+                driver: DriverKey::from_path(&c.what),
+                crash: None,
+                change: None,
+            },
+        ));
     }
     // An update of the window whose catalogs CatRoot no longer has.
     for p in &h.packages {
@@ -447,10 +493,13 @@ fn changes_before_first_crash(h: &History, out: &mut Vec<Finding>) {
             continue;
         }
         for cat in p.missing_from_catroot().take(3) {
-            evidence.push(format!(
-                "{}'s catalog {cat} is in servicing\\Packages but missing from CatRoot",
-                p.kb
-            ));
+            evidence.push(
+                format!(
+                    "{}'s catalog {cat} is in servicing\\Packages but missing from CatRoot",
+                    p.kb
+                )
+                .into(),
+            );
         }
     }
     let (severity, title, driver) = match hit {
@@ -475,7 +524,7 @@ fn changes_before_first_crash(h: &History, out: &mut Vec<Finding>) {
         severity,
         title,
         driver,
-        evidence: evidence.into_iter().map(Evidence::from).collect(),
+        evidence,
         remediation: hit.map(|(d, _)| {
             format!("roll back or repair the change that touched {d} (the update or driver install listed), then check it boots")
         }),
@@ -597,21 +646,16 @@ pub(crate) fn push_driver_context(case: &Case, links: &DriverLinks, evidence: &m
         }));
     }
     if let Some(d) = case.dump() {
-        match &links.dump {
-            Some(l) if l.base.is_some() => {
-                evidence.push(format!("{}: loaded when the machine crashed", d.file).into())
-            }
-            Some(l) if l.named_by_parameter => {
-                evidence.push(format!("{}: named by the bug-check parameters", d.file).into())
-            }
-            _ => evidence.push(
-                format!(
-                    "{}: not in the loaded-module list (it never loaded)",
-                    d.file
-                )
-                .into(),
-            ),
-        }
+        let what = match &links.dump {
+            Some(l) if l.base.is_some() => "loaded when the machine crashed",
+            Some(l) if l.named_by_parameter => "named by the bug-check parameters",
+            _ => "not in the loaded-module list (it never loaded)",
+        };
+        // `case.dump()` is the first dump.
+        evidence.push(Evidence::at(
+            format!("{}: {what}", d.file),
+            SourceRef::Dump { dump: 0 },
+        ));
     }
     if case.boot_log.is_some() {
         let loaded = if links.boot_log_loaded {

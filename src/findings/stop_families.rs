@@ -105,7 +105,7 @@ fn whea(inputs: &Inputs, crash: &super::Crash, out: &mut Vec<Finding>) {
     evidence.extend((1..=2).filter_map(|n| crash.param_line(n)));
     let mut error = String::new();
     if let Some(b) = &an.failure_bucket_id {
-        evidence.push(format!("{}: FAILURE_BUCKET_ID {b}", crash.art.file).into());
+        evidence.push(crash.about(format_args!("FAILURE_BUCKET_ID {b}")));
         if let Some(kind) = ["PROCESSOR_CACHE", "_UNKNOWN"]
             .iter()
             .find(|k| b.contains(*k))
@@ -123,18 +123,19 @@ fn whea(inputs: &Inputs, crash: &super::Crash, out: &mut Vec<Finding>) {
         .as_deref()
         .filter(|v| an.image_name.as_deref() == Some(&format!("{v}.sys")))
     {
-        evidence.push(format!("{}: the processor is {v}", crash.art.file).into());
+        evidence.push(crash.about(format_args!("the processor is {v}")));
     }
     let events = whea_events(inputs);
     let fatal = events.iter().filter(|(_, fatal)| *fatal).count();
     if !events.is_empty() {
-        evidence.push(
-            format!(
+        // The count points at the first (fatal first) of the events it counts.
+        evidence.push(Evidence {
+            text: format!(
                 "System log: {} WHEA-Logger events, {fatal} of them fatal hardware errors",
                 events.len()
-            )
-            .into(),
-        );
+            ),
+            source: events.first().and_then(|(e, _)| e.source.clone()),
+        });
     }
     evidence.extend(events.into_iter().take(5).map(|(e, _)| e));
     let set = inputs.control_set();
@@ -175,7 +176,7 @@ fn critical_process(inputs: &Inputs, crash: &super::Crash, out: &mut Vec<Finding
     let mut evidence = vec![crash.line()];
     evidence.extend((1..=4).filter_map(|n| crash.param_line(n)));
     if let Some(p) = &crash.art.dump.process_name {
-        evidence.push(format!("{}: PROCESS_NAME {p}", crash.art.file).into());
+        evidence.push(crash.about(format_args!("PROCESS_NAME {p}")));
     }
     let status = status.map(|s| format!(" with {s}")).unwrap_or_default();
     let code = format!("{:X}", crash.info.code);
@@ -247,7 +248,14 @@ fn verifier_on(inputs: &Inputs, out: &mut Vec<Finding>) {
     };
     let mut evidence = vec![line];
     if let Some(h) = inputs.history.by_culprit.first() {
-        evidence.push(format!("history: {}", h.sentence()).into());
+        evidence.push(Evidence::at(
+            format!("history: {}", h.sentence()),
+            super::SourceRef::History {
+                driver: crate::driver::DriverKey::from_path(&h.what),
+                crash: None,
+                change: None,
+            },
+        ));
     }
     let set = inputs.control_set();
     out.extend(catalogue::finding(

@@ -320,7 +320,7 @@ impl PaneAction {
                     ColumnsRight,
                 ],
             ),
-            PaneId::Notes => vec![Edit],
+            PaneId::Notes => vec![Edit, Wrap, Zoom],
             PaneId::History => vec![
                 Down,
                 Up,

@@ -804,6 +804,7 @@ impl App {
             S::Dump { .. } | S::Frame { .. } => PaneId::Dump,
             S::Event { .. } | S::Signature { .. } => PaneId::Integrity,
             S::Service { .. } => PaneId::Drivers,
+            S::History { .. } => PaneId::History,
         };
         let i = pane.index();
         let ctx = pane_context!(self);

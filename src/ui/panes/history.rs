@@ -295,6 +295,35 @@ impl Pane for HistoryPane {
         self.placed = false;
     }
 
+    /// A clue about the history: its change's or crash's row, else the first crash about its
+    /// driver (any row about it when none crashed), else the first crash.
+    fn reveal(&mut self, source: &crate::findings::SourceRef, ctx: &PaneContext) -> bool {
+        let crate::findings::SourceRef::History {
+            driver,
+            crash,
+            change,
+        } = source
+        else {
+            return false;
+        };
+        let rows = HistoryPane::visible(ctx.analysis, ctx.focus);
+        let about = |r: &TimelineRow| driver.as_ref().is_none_or(|d| r.drivers.contains(d));
+        let at = if let Some(c) = change {
+            rows.iter().position(|r| r.change == Some(*c))
+        } else if let Some(c) = crash {
+            rows.iter().position(|r| r.crash == Some(*c))
+        } else {
+            rows.iter()
+                .position(|r| r.crash.is_some() && about(r))
+                .or_else(|| rows.iter().position(|r| about(r)))
+        };
+        let Some(i) = at else { return false };
+        // The row stays selected at the first render (which would place the first crash).
+        self.placed = true;
+        self.cursor.center(i);
+        true
+    }
+
     fn table(&self, ctx: &PaneContext) -> Option<ViewTable> {
         let mut t = ViewTable::new(&["Time (UTC)", "Kind", "What", "Drivers", "Sources"]);
         t.rows = HistoryPane::visible(ctx.analysis, ctx.focus)

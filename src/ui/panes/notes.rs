@@ -9,7 +9,7 @@ use crossbeam_channel::{Receiver, RecvTimeoutError, TryRecvError};
 use ratatui::Frame;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::layout::Rect;
-use ratatui_textarea::TextArea;
+use ratatui_textarea::{TextArea, WrapMode};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -28,6 +28,9 @@ pub struct NotesPane {
     /// The last save failed: `q` asks before the changes are lost.
     save_failed: bool,
     status: String,
+    /// Long lines wrap at words (the default: appended fixes are long); `W` cuts them
+    /// instead and scrolls sideways.
+    wrap: bool,
 }
 
 impl NotesPane {
@@ -45,6 +48,7 @@ impl NotesPane {
             dirty: false,
             save_failed: false,
             status: "no case open: notes are not kept".to_string(),
+            wrap: true,
         };
         if let Some(p) = path {
             let (tx, rx) = crossbeam_channel::bounded(1);
@@ -180,6 +184,14 @@ impl Pane for NotesPane {
         self.editor
             .set_block(widgets::block(&title, ctx.theme, self.editing));
         self.editor.set_cursor_line_style(ctx.theme.text);
+        let mode = if self.wrap {
+            WrapMode::WordOrGlyph
+        } else {
+            WrapMode::None
+        };
+        if self.editor.wrap_mode() != mode {
+            self.editor.set_wrap_mode(mode);
+        }
         self.editor.set_cursor_style(if self.editing {
             ctx.theme.selected
         } else {
@@ -220,6 +232,18 @@ impl Pane for NotesPane {
                 Outcome::Consumed
             }
             PaneAction::Edit => Outcome::Message(self.status.clone()),
+            PaneAction::Wrap => {
+                self.wrap = !self.wrap;
+                Outcome::Message(
+                    if self.wrap {
+                        "long lines wrap"
+                    } else {
+                        "long lines run on (the cursor scrolls them)"
+                    }
+                    .into(),
+                )
+            }
+            PaneAction::Zoom => Outcome::Message("the notes already have the whole pane".into()),
             _ => Outcome::Ignored,
         }
     }
