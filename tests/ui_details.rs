@@ -593,6 +593,13 @@ fn the_stack_scrolls_sideways_to_windbg_columns_at_80x24() {
     assert!(header(&after).contains("RetAddr"), "{after}");
     assert!(!header(&after).contains("Child-SP"), "{after}");
     assert!(after.contains("fffff8031200135f"), "{after}");
+    // The open chooser takes every key: a digit neither switches panes nor leaves it open.
+    press(&mut app, "C4");
+    assert_eq!(app.active_title(), "Dump");
+    assert!(text(&draw(&mut app, 80, 24)).contains("Columns: Space"));
+    app.handle_key(key(KeyCode::Esc));
+    press(&mut app, "4");
+    assert_eq!(app.active_title(), "Integrity");
 }
 
 #[test]

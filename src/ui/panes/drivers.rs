@@ -484,18 +484,8 @@ impl Pane for DriversPane {
         }
         frame.render_widget(Paragraph::new(head_lines), head);
 
-        let block = widgets::block(
-            &format!(
-                "Services of {} ({} rows)",
-                hive.control_set.key,
-                self.rows.len()
-            ),
-            theme,
-            true,
-        );
-        let inner = block.inner(table);
-        frame.render_widget(block, table);
-        let wide = inner.width >= 120;
+        let name = format!("Services of {}", hive.control_set.key);
+        let wide = table.width.saturating_sub(2) >= 120;
         let driver_facts = &ctx.analysis.driver_facts;
         let with_facts = wide && !driver_facts.is_empty();
         let columns = columns(wide, with_facts);
@@ -542,10 +532,22 @@ impl Pane for DriversPane {
             Some(TableRow::new(cells, self.row_style(s, ctx.selected, theme)))
         });
         let mut cursor = self.cursor;
-        DataTable::new(&columns)
-            .view(&self.layout.view)
-            .header(theme.header)
-            .render(frame, inner, &mut cursor, &source);
+        let table_box = widgets::TableBox {
+            name: &name,
+            noun: "rows",
+            tail: "",
+            after: "",
+            active: true,
+            len: self.rows.len(),
+            empty: "no service matches the view (a: all services, c: critical only)",
+        };
+        table_box.render(frame, table, theme, |frame, inner| {
+            DataTable::new(&columns)
+                .view(&self.layout.view)
+                .header(theme.header)
+                .render(frame, inner, &mut cursor, &source)
+                .shown
+        });
         self.layout.drawn(&columns);
         self.cursor = cursor;
 
@@ -759,7 +761,7 @@ impl Pane for DriversPane {
     }
 
     fn captures_input(&self) -> bool {
-        self.search.is_open()
+        self.search.is_open() || self.layout.is_open()
     }
 }
 

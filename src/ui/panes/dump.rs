@@ -1019,7 +1019,7 @@ impl Pane for DumpPane {
     }
 
     fn captures_input(&self) -> bool {
-        self.search.is_open()
+        self.search.is_open() || self.module_layout.is_open() || self.stack_layout.is_open()
     }
 
     /// A dump's bug check (its first frame) or one frame of its stack.

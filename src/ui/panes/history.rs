@@ -203,13 +203,10 @@ impl Pane for HistoryPane {
                 self.cursor.center(i);
             }
         }
-        let title = match ctx.focus {
-            Some(k) => format!("Timeline of {k} ({})", rows.len()),
-            None => format!("Timeline ({})", rows.len()),
+        let name = match ctx.focus {
+            Some(k) => format!("Timeline of {k}"),
+            None => "Timeline".to_string(),
         };
-        let block = widgets::block(&title, theme, true);
-        let inner = block.inner(body);
-        frame.render_widget(block, body);
         let columns = columns();
         let source = table::rows(rows.len(), |i, rc| {
             let r = rows.get(i)?;
@@ -226,11 +223,22 @@ impl Pane for HistoryPane {
             ))
         });
         let mut cursor = self.cursor;
-        DataTable::new(&columns)
-            .view(&self.layout.view)
-            .header(theme.header)
-            .empty("No row concerns the focused driver.")
-            .render(frame, inner, &mut cursor, &source);
+        let table_box = widgets::TableBox {
+            name: &name,
+            noun: "rows",
+            tail: "",
+            after: "",
+            active: true,
+            len: rows.len(),
+            empty: "no row concerns the focused driver",
+        };
+        table_box.render(frame, body, theme, |frame, inner| {
+            DataTable::new(&columns)
+                .view(&self.layout.view)
+                .header(theme.header)
+                .render(frame, inner, &mut cursor, &source)
+                .shown
+        });
         self.cursor = cursor;
         self.layout.drawn(&columns);
         self.layout.render_chooser(frame, area, theme);
@@ -238,6 +246,10 @@ impl Pane for HistoryPane {
 
     fn edit_key(&mut self, key: KeyEvent, _ctx: &PaneContext) -> Option<Outcome> {
         self.layout.key(key)
+    }
+
+    fn captures_input(&self) -> bool {
+        self.layout.is_open()
     }
 
     fn handle_action(&mut self, action: PaneAction, ctx: &PaneContext) -> Outcome {

@@ -1354,7 +1354,7 @@ impl Pane for IntegrityPane {
     }
 
     fn captures_input(&self) -> bool {
-        self.search.is_open()
+        self.search.is_open() || self.layouts.iter().any(TableLayout::is_open)
     }
 
     fn yank(&self, ctx: &PaneContext, whole: bool) -> Option<Yank> {

@@ -700,7 +700,7 @@ impl Pane for OverviewPane {
     fn on_focus(&mut self, _ctx: &PaneContext) {}
 
     fn captures_input(&self) -> bool {
-        self.search.is_open()
+        self.search.is_open() || self.files_layout.is_open()
     }
 
     /// The findings: severity, title, driver, evidence (one clue a line), fix.

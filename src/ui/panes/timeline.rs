@@ -17,10 +17,11 @@ use crate::pml::{Column as PmlColumn, DriverQuery, Filter, PmlLog, Rule, names, 
 use crate::ui::action::{Outcome, PaneAction};
 use crate::ui::pane::{Pane, PaneContext, Yank};
 use crate::ui::theme::Theme;
+use crate::ui::widgets::chooser::TableLayout;
 use crate::ui::widgets::command::{Command, ExportFormat};
 use crate::ui::widgets::input::{InputEvent, LineInput};
 use crate::ui::widgets::popup::{self, PopupScroll};
-use crate::ui::widgets::table::{self, Column, DataTable, TableCell, TableRow, TableView, Width};
+use crate::ui::widgets::table::{self, Column, DataTable, TableCell, TableRow, Width};
 use crate::ui::widgets::{self, cursor::Cursor, fit};
 use ratatui::Frame;
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
@@ -58,8 +59,6 @@ enum Picker {
     /// `v`: a column of the event under the cursor, to include (i), exclude (e) or highlight
     /// (h) its value, as Procmon's right-click does.
     Value { at: usize },
-    /// `C`: the columns, each shown or hidden (Space).
-    Columns { at: usize },
 }
 
 /// The columns whose value under the cursor the value picker offers.
@@ -106,8 +105,8 @@ pub struct TimelinePane {
     filter: Filter,
     highlight: Filter,
     picker: Option<Picker>,
-    /// Columns hidden with the chooser, and the sideways scroll.
-    table_view: TableView,
+    /// The table's wrap, columns and sideways scroll (`W`, `C`, `<`/`>`), as every table's.
+    layout: TableLayout,
     /// The table takes the whole pane (header lines, strip and rule list hidden).
     zoom: bool,
     /// The choices Tab left in the rule editor.
@@ -155,7 +154,7 @@ impl TimelinePane {
             filter: Filter::default(),
             highlight: Filter::default(),
             picker: None,
-            table_view: TableView::default(),
+            layout: TableLayout::default(),
             zoom: false,
             input_hint: None,
             preset_dir: preset::presets_dir(),
@@ -285,12 +284,10 @@ impl TimelinePane {
         let (at, n) = match picker {
             Picker::Sort { at } => (at, SortColumn::ALL.len()),
             Picker::Value { at } => (at, VALUE_COLUMNS.len()),
-            Picker::Columns { at } => (at, COLUMN_NAMES.len()),
         };
         let moved = |to: usize| match picker {
             Picker::Sort { .. } => Picker::Sort { at: to },
             Picker::Value { .. } => Picker::Value { at: to },
-            Picker::Columns { .. } => Picker::Columns { at: to },
         };
         let outcome = match (picker, key.code) {
             (_, KeyCode::Esc) => {
@@ -326,16 +323,6 @@ impl TimelinePane {
                 self.picker = None;
                 self.value_rule(at, RuleKind::Highlight, true)
             }
-            (Picker::Columns { .. }, KeyCode::Char(' ') | KeyCode::Enter) => {
-                // The chooser's row `at` is table column `at + 1` (after the marker); one
-                // column always stays.
-                let shown = (1..=n).filter(|&i| !self.table_view.is_hidden(i)).count();
-                if shown > 1 || self.table_view.is_hidden(at + 1) {
-                    self.table_view.toggle(at + 1);
-                    self.table_view.skip = 0;
-                }
-                Outcome::Consumed
-            }
             _ => Outcome::Consumed,
         };
         Some(outcome)
@@ -367,22 +354,6 @@ impl TimelinePane {
                     .map(|(i, c)| {
                         let now = if *c == self.sort { "  (now)" } else { "" };
                         format!("{} {}{now}", i + 1, c.label())
-                    })
-                    .collect(),
-            ),
-            Picker::Columns { at } => (
-                "Columns: Space shows/hides (Esc)",
-                at,
-                COLUMN_NAMES
-                    .iter()
-                    .enumerate()
-                    .map(|(i, c)| {
-                        let on = if self.table_view.is_hidden(i + 1) {
-                            "[ ] hidden "
-                        } else {
-                            "[x] shown  "
-                        };
-                        format!("{on}{c}")
                     })
                     .collect(),
             ),
@@ -1048,11 +1019,12 @@ impl TimelinePane {
         });
         let mut cursor = self.cursor;
         DataTable::new(&columns)
-            .view(&self.table_view)
+            .view(&self.layout.view)
             .header(theme.header)
             .empty(Line::styled(empty, theme.dim))
             .render(frame, inner, &mut cursor, &source);
         self.cursor = cursor;
+        self.layout.drawn(&columns);
     }
 
     /// Every field of one event, its detail, its stack and the focused driver's module entry.
@@ -1251,17 +1223,6 @@ fn timeline_columns(cols: &Cols, label: &dyn Fn(&str, SortColumn) -> String) -> 
     ]
 }
 
-/// The column chooser's names, in [`timeline_columns`] order (the marker left out).
-const COLUMN_NAMES: [&str; 7] = [
-    "Time of Day",
-    "Process",
-    "PID",
-    "Operation",
-    "Path",
-    "Result",
-    "Detail",
-];
-
 /// 24-hour `HH:MM:SS.fffffff` for narrow tables (what the jump to a time takes).
 fn short_time(filetime: u64) -> String {
     let c = render::civil(filetime);
@@ -1394,9 +1355,13 @@ impl Pane for TimelinePane {
             );
         }
         self.render_picker(frame, body, theme);
+        self.layout.render_chooser(frame, body, theme);
     }
 
     fn edit_key(&mut self, key: KeyEvent, _ctx: &PaneContext) -> Option<Outcome> {
+        if let Some(outcome) = self.layout.key(key) {
+            return Some(outcome);
+        }
         if let Some(outcome) = self.picker_key(key) {
             return Some(outcome);
         }
@@ -1501,23 +1466,8 @@ impl Pane for TimelinePane {
             A::Close if self.show_rules => self.show_rules = false,
             A::Close if self.zoom => self.zoom = false,
             A::Zoom => self.zoom = !self.zoom,
-            A::Wrap => {
-                self.table_view.wrap = !self.table_view.wrap;
-                return Outcome::Message(
-                    if self.table_view.wrap {
-                        "long cells wrap"
-                    } else {
-                        "long cells are shortened"
-                    }
-                    .into(),
-                );
-            }
-            A::Columns => self.picker = Some(Picker::Columns { at: 0 }),
-            A::ColumnsLeft | A::ColumnsRight => {
-                let cols = timeline_columns(&Cols::for_width(0), &|n, _| n.to_string());
-                if !self.table_view.scroll(action == A::ColumnsRight, &cols) {
-                    return Outcome::Message("no more columns that way".into());
-                }
+            A::Wrap | A::Columns | A::ColumnsLeft | A::ColumnsRight => {
+                return self.layout.act(action).unwrap_or(Outcome::Ignored);
             }
             A::Reverse => {
                 self.descending = !self.descending;
@@ -1700,7 +1650,7 @@ impl Pane for TimelinePane {
     }
 
     fn captures_input(&self) -> bool {
-        self.input.is_some() || self.picker.is_some()
+        self.input.is_some() || self.picker.is_some() || self.layout.is_open()
     }
 
     fn cursor_mut(&mut self) -> Option<&mut Cursor> {

@@ -108,6 +108,11 @@ pub struct TableLayout {
 }
 
 impl TableLayout {
+    /// The chooser is open: it takes every key (`q` and the digits too) until Esc.
+    pub fn is_open(&self) -> bool {
+        self.chooser.is_some()
+    }
+
     /// Remember the columns drawn this time.
     pub fn drawn(&mut self, columns: &[Column]) {
         columns.clone_into(&mut self.columns);
