@@ -532,22 +532,17 @@ impl Pane for DriversPane {
             Some(TableRow::new(cells, self.row_style(s, ctx.selected, theme)))
         });
         let mut cursor = self.cursor;
-        let table_box = widgets::TableBox {
-            name: &name,
-            noun: "rows",
-            tail: "",
-            after: "",
-            active: true,
-            len: self.rows.len(),
-            empty: "no service matches the view (a: all services, c: critical only)",
-        };
-        table_box.render(frame, table, theme, |frame, inner| {
-            DataTable::new(&columns)
-                .view(&self.layout.view)
-                .header(theme.header)
-                .render(frame, inner, &mut cursor, &source)
-                .shown
-        });
+        let empty = "no service matches the view (a: all services, c: critical only)";
+        widgets::TableBox::new(&name, self.rows.len(), empty)
+            .noun("rows")
+            .table(
+                frame,
+                table,
+                theme,
+                DataTable::new(&columns).view(&self.layout.view),
+                &mut cursor,
+                &source,
+            );
         self.layout.drawn(&columns);
         self.cursor = cursor;
 

@@ -738,22 +738,17 @@ impl Pane for DumpPane {
         });
         let mut cursor = self.stack;
         let columns = stack_columns();
-        let stack_box = widgets::TableBox {
-            name: "Stack",
-            noun: "frames",
-            tail: "",
-            after: "",
-            active: on_stack,
-            len: an.stack.len(),
-            empty: "the unwinder found no frames",
-        };
-        stack_box.render(frame, stack_area, theme, |frame, inner| {
-            DataTable::new(&columns)
-                .view(&self.stack_layout.view)
-                .header(theme.header)
-                .render(frame, inner, &mut cursor, &source)
-                .shown
-        });
+        widgets::TableBox::new("Stack", an.stack.len(), "the unwinder found no frames")
+            .noun("frames")
+            .active(on_stack)
+            .table(
+                frame,
+                stack_area,
+                theme,
+                DataTable::new(&columns).view(&self.stack_layout.view),
+                &mut cursor,
+                &source,
+            );
         self.stack = cursor;
         self.stack_layout.drawn(&columns);
 
@@ -789,22 +784,18 @@ impl Pane for DumpPane {
             self.sort.label(),
             if self.descending { " desc" } else { "" }
         );
-        let module_box = widgets::TableBox {
-            name: "Modules",
-            noun: "",
-            tail: &tail,
-            after: "",
-            active: on_modules,
-            len: d.modules.len(),
-            empty: "the dump lists no loaded modules",
-        };
-        module_box.render(frame, module_area, theme, |frame, inner| {
-            DataTable::new(&columns)
-                .view(&self.module_layout.view)
-                .header(theme.header)
-                .render(frame, inner, &mut cursor, &source)
-                .shown
-        });
+        let empty = "the dump lists no loaded modules";
+        widgets::TableBox::new("Modules", d.modules.len(), empty)
+            .tail(&tail)
+            .active(on_modules)
+            .table(
+                frame,
+                module_area,
+                theme,
+                DataTable::new(&columns).view(&self.module_layout.view),
+                &mut cursor,
+                &source,
+            );
         self.modules = cursor;
         self.module_layout.drawn(&columns);
         self.search.render(frame, search_area, theme);

@@ -223,22 +223,16 @@ impl Pane for HistoryPane {
             ))
         });
         let mut cursor = self.cursor;
-        let table_box = widgets::TableBox {
-            name: &name,
-            noun: "rows",
-            tail: "",
-            after: "",
-            active: true,
-            len: rows.len(),
-            empty: "no row concerns the focused driver",
-        };
-        table_box.render(frame, body, theme, |frame, inner| {
-            DataTable::new(&columns)
-                .view(&self.layout.view)
-                .header(theme.header)
-                .render(frame, inner, &mut cursor, &source)
-                .shown
-        });
+        widgets::TableBox::new(&name, rows.len(), "no row concerns the focused driver")
+            .noun("rows")
+            .table(
+                frame,
+                body,
+                theme,
+                DataTable::new(&columns).view(&self.layout.view),
+                &mut cursor,
+                &source,
+            );
         self.cursor = cursor;
         self.layout.drawn(&columns);
         self.layout.render_chooser(frame, area, theme);

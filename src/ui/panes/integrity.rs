@@ -513,22 +513,16 @@ fn draw_table(
         let style = row_style(theme, active && ctx.selected, matched, severity);
         Some(TableRow::new(cells, style))
     });
-    let table_box = widgets::TableBox {
-        name: title,
-        noun: "",
-        tail: "",
-        after: "",
-        active,
-        len: spec.len,
-        empty: spec.empty,
-    };
-    table_box.render(frame, area, theme, |frame, inner| {
-        DataTable::new(&spec.columns)
-            .view(view)
-            .header(theme.header)
-            .render(frame, inner, cursor, &source)
-            .shown
-    });
+    widgets::TableBox::new(title, spec.len, spec.empty)
+        .active(active)
+        .table(
+            frame,
+            area,
+            theme,
+            DataTable::new(&spec.columns).view(view),
+            cursor,
+            &source,
+        );
 }
 
 /// What the three tables read.

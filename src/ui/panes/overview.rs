@@ -422,22 +422,17 @@ impl Pane for OverviewPane {
             .unwrap_or(4);
         let columns = file_columns(longest, list.width.saturating_sub(2));
         let mut cursor = self.cursor;
-        let files_box = widgets::TableBox {
-            name: "Files",
-            noun: "",
-            tail: "",
-            after: ": Enter opens the pane that shows a file",
-            active: active == List::Files,
-            len: files.len(),
-            empty: "the case folder holds no file",
-        };
-        files_box.render(frame, list, theme, |frame, inner| {
-            DataTable::new(&columns)
-                .view(&self.files_layout.view)
-                .header(theme.header)
-                .render(frame, inner, &mut cursor, &source)
-                .shown
-        });
+        widgets::TableBox::new("Files", files.len(), "the case folder holds no file")
+            .after(": Enter opens the pane that shows a file")
+            .active(active == List::Files)
+            .table(
+                frame,
+                list,
+                theme,
+                DataTable::new(&columns).view(&self.files_layout.view),
+                &mut cursor,
+                &source,
+            );
         self.cursor = cursor;
         self.files_layout.drawn(&columns);
 

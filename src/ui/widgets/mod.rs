@@ -68,7 +68,59 @@ pub struct TableBox<'a> {
     pub empty: &'a str,
 }
 
-impl TableBox<'_> {
+impl<'a> TableBox<'a> {
+    /// The box of a table named `name` holding `len` rows, which says `empty` when it holds
+    /// none; active (its border lit), no noun, nothing after the count.
+    pub fn new(name: &'a str, len: usize, empty: &'a str) -> TableBox<'a> {
+        TableBox {
+            name,
+            noun: "",
+            tail: "",
+            after: "",
+            active: true,
+            len,
+            empty,
+        }
+    }
+
+    pub fn noun(mut self, noun: &'a str) -> TableBox<'a> {
+        self.noun = noun;
+        self
+    }
+
+    pub fn tail(mut self, tail: &'a str) -> TableBox<'a> {
+        self.tail = tail;
+        self
+    }
+
+    pub fn after(mut self, after: &'a str) -> TableBox<'a> {
+        self.after = after;
+        self
+    }
+
+    pub fn active(mut self, active: bool) -> TableBox<'a> {
+        self.active = active;
+        self
+    }
+
+    /// Draw the box and `table` (with its header) inside it: the rows of `cursor`'s window.
+    pub fn table<S: table::RowSource + ?Sized>(
+        &self,
+        frame: &mut Frame,
+        area: Rect,
+        theme: &Theme,
+        table: table::DataTable,
+        cursor: &mut cursor::Cursor,
+        source: &S,
+    ) {
+        self.render(frame, area, theme, |frame, inner| {
+            table
+                .header(theme.header)
+                .render(frame, inner, cursor, source)
+                .shown
+        });
+    }
+
     /// Draw the box in `area` and, unless the table is empty, the table inside it with
     /// `draw`, which returns the rows it showed.
     pub fn render(
