@@ -718,3 +718,46 @@ fn a_counting_clue_opens_the_first_row_it_counts() {
     assert!(selected[0].contains("contosonet.sys"), "{selected:?}");
     assert!(selected[0].contains("crash"), "{selected:?}");
 }
+
+#[test]
+fn history_search_says_which_match_of_how_many() {
+    let (_dir, mut app) = demo_app();
+    // From the first row (the search goes forward from the cursor, as vim's does).
+    press(&mut app, "7");
+    draw(&mut app, 80, 24);
+    press(&mut app, "g/filecrypt");
+    app.handle_key(key(KeyCode::Enter));
+    let first = app.message.clone().unwrap_or_default();
+    assert!(first.starts_with("/filecrypt: match 1 of "), "{first}");
+    let total: usize = first
+        .trim_start_matches("/filecrypt: match 1 of ")
+        .split(' ')
+        .next()
+        .and_then(|n| n.parse().ok())
+        .expect("a count");
+    assert!(total >= 1);
+    press(&mut app, "n");
+    let next = app.message.clone().unwrap_or_default();
+    if total > 1 {
+        assert!(next.starts_with("/filecrypt: match 2 of "), "{next}");
+    } else {
+        assert!(next.contains("search hit the bottom"), "{next}");
+    }
+    // The selected row is a match.
+    let t = draw(&mut app, 160, 48);
+    let buf = t.backend().buffer();
+    let selected: Vec<String> = (0..buf.area.height)
+        .filter(|&y| {
+            buf[(1, y)]
+                .modifier
+                .contains(ratatui::style::Modifier::REVERSED)
+        })
+        .map(|y| (0..buf.area.width).map(|x| buf[(x, y)].symbol()).collect())
+        .filter(|r: &String| r.starts_with('│'))
+        .collect();
+    assert_eq!(selected.len(), 1, "{selected:?}");
+    assert!(
+        selected[0].to_lowercase().contains("filecrypt"),
+        "{selected:?}"
+    );
+}

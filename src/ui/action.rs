@@ -336,6 +336,9 @@ impl PaneAction {
                 Columns,
                 ColumnsLeft,
                 ColumnsRight,
+                Search,
+                NextMatch,
+                PrevMatch,
             ],
         }
     }

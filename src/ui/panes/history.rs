@@ -14,6 +14,7 @@ use crate::ui::theme::Theme;
 use crate::ui::widgets::chooser::TableLayout;
 use crate::ui::widgets::cursor::Cursor;
 use crate::ui::widgets::export::ViewTable;
+use crate::ui::widgets::search::{Jump, Search};
 use crate::ui::widgets::table::{self, Column, DataTable, TableRow};
 use crate::ui::widgets::{self, fit};
 use ratatui::Frame;
@@ -38,6 +39,8 @@ pub struct HistoryPane {
     zoom: bool,
     /// `W`, `C`, `<`/`>`: the table's wrap, columns and sideways scroll.
     layout: TableLayout,
+    /// `/` over the rows' time, kind, what, drivers and sources.
+    search: Search,
 }
 
 impl HistoryPane {
@@ -52,6 +55,20 @@ impl HistoryPane {
             .iter()
             .filter(|r| focus.is_none_or(|f| r.drivers.contains(f)))
             .collect()
+    }
+
+    /// Move to a match of the search among the rows shown, centred.
+    fn search_jump(&mut self, ctx: &PaneContext, how: Jump) -> Outcome {
+        let rows = HistoryPane::visible(ctx.analysis, ctx.focus);
+        let search = &self.search;
+        let (to, outcome) = search.jump(rows.len(), self.cursor.selected, how, "row", |i| {
+            search.matches_any(row_fields(rows[i]).iter().map(String::as_str))
+        });
+        if let Some(i) = to {
+            self.placed = true;
+            self.cursor.center(i);
+        }
+        outcome
     }
 
     fn selected<'a>(&self, ctx: &PaneContext<'a>) -> Option<&'a TimelineRow> {
@@ -86,9 +103,28 @@ fn plural(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
 
-fn row_style(r: &TimelineRow, theme: &Theme, selected: bool) -> ratatui::style::Style {
+/// The row as the search sees it: what every column shows.
+fn row_fields(r: &TimelineRow) -> [String; 5] {
+    let drivers: Vec<&str> = r.drivers.iter().map(|d| d.name()).collect();
+    [
+        iso_utc(r.time)[..19].replace('T', " "),
+        r.kind.clone(),
+        r.message.clone(),
+        drivers.join(", "),
+        r.source_files.join(", "),
+    ]
+}
+
+fn row_style(
+    r: &TimelineRow,
+    theme: &Theme,
+    selected: bool,
+    matched: bool,
+) -> ratatui::style::Style {
     if selected {
         theme.selected
+    } else if matched {
+        theme.key
     } else {
         match r.kind.as_str() {
             "crash" | "live-dump" => theme.bad,
@@ -122,6 +158,7 @@ impl Pane for HistoryPane {
             widgets::missing(frame, area, PaneId::History.title(), NEEDS, theme);
             return;
         }
+        let (area, search_area) = self.search.split(area);
         let h = &a.history;
         let strip_h = u16::from(area.height >= 16 && !self.zoom);
         let [head, strip, body] = Layout::vertical([
@@ -208,18 +245,14 @@ impl Pane for HistoryPane {
             None => "Timeline".to_string(),
         };
         let columns = columns();
+        let search = &self.search;
         let source = table::rows(rows.len(), |i, rc| {
             let r = rows.get(i)?;
-            let drivers: Vec<&str> = r.drivers.iter().map(|d| d.name()).collect();
+            let fields = row_fields(r);
+            let matched = search.matches_any(fields.iter().map(String::as_str));
             Some(TableRow::new(
-                vec![
-                    iso_utc(r.time)[..19].replace('T', " ").into(),
-                    r.kind.as_str().into(),
-                    r.message.as_str().into(),
-                    drivers.join(", ").into(),
-                    r.source_files.join(", ").into(),
-                ],
-                row_style(r, theme, rc.selected),
+                fields.into_iter().map(Into::into).collect(),
+                row_style(r, theme, rc.selected, matched),
             ))
         });
         let mut cursor = self.cursor;
@@ -235,15 +268,24 @@ impl Pane for HistoryPane {
             );
         self.cursor = cursor;
         self.layout.drawn(&columns);
+        self.search.render(frame, search_area, theme);
         self.layout.render_chooser(frame, area, theme);
     }
 
-    fn edit_key(&mut self, key: KeyEvent, _ctx: &PaneContext) -> Option<Outcome> {
-        self.layout.key(key)
+    fn edit_key(&mut self, key: KeyEvent, ctx: &PaneContext) -> Option<Outcome> {
+        if let Some(o) = self.layout.key(key) {
+            return Some(o);
+        }
+        let applied = self.search.edit_open(key)?;
+        Some(if applied {
+            self.search_jump(ctx, Jump::First)
+        } else {
+            Outcome::Consumed
+        })
     }
 
     fn captures_input(&self) -> bool {
-        self.layout.is_open()
+        self.search.is_open() || self.layout.is_open()
     }
 
     fn handle_action(&mut self, action: PaneAction, ctx: &PaneContext) -> Outcome {
@@ -256,6 +298,12 @@ impl Pane for HistoryPane {
             return o;
         }
         match action {
+            A::Search => {
+                self.search.open("Search the history");
+                return Outcome::Consumed;
+            }
+            A::NextMatch => return self.search_jump(ctx, Jump::Next),
+            A::PrevMatch => return self.search_jump(ctx, Jump::Prev),
             A::Zoom => {
                 self.zoom = !self.zoom;
                 return Outcome::Consumed;
