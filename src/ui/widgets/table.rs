@@ -159,6 +159,30 @@ impl TableView {
     }
 }
 
+/// A column's title in `width` columns: whole, else its short title, else its leading whole
+/// words ("Args to Child" → "Args"); cut with `~` only when not even a word fits.
+fn header_title(c: &Column, width: usize) -> String {
+    if display_width(&c.title) <= width {
+        return c.title.clone();
+    }
+    if let Some(short) = &c.short {
+        return short.clone();
+    }
+    let mut out = String::new();
+    for word in c.title.split(' ') {
+        let next = if out.is_empty() {
+            word.to_string()
+        } else {
+            format!("{out} {word}")
+        };
+        if display_width(&next) > width {
+            break;
+        }
+        out = next;
+    }
+    if out.is_empty() { c.title.clone() } else { out }
+}
+
 /// The gap between two columns.
 pub const SPACING: u16 = 1;
 
@@ -489,12 +513,7 @@ impl<'a> DataTable<'a> {
                 .columns
                 .iter()
                 .zip(&widths)
-                .map(|(c, &w)| match &c.short {
-                    Some(short) if display_width(&c.title) > usize::from(w) => {
-                        TableCell::from(short.as_str())
-                    }
-                    _ => TableCell::from(c.title.as_str()),
-                })
+                .map(|(c, &w)| TableCell::from(header_title(c, usize::from(w))))
                 .collect();
             let table = Table::new(vec![Row::new(cells(titles).0).style(style)], &constraints)
                 .column_spacing(SPACING);
@@ -738,6 +757,21 @@ mod tests {
             s[1].starts_with(&line("12:00", "7026", "FileCrypt", "more")),
             "{s:?}"
         );
+    }
+
+    #[test]
+    fn a_header_that_does_not_fit_is_shortened_at_a_word() {
+        assert_eq!(
+            header_title(&Column::fixed("Time of Day", 12), 12),
+            "Time of Day"
+        );
+        assert_eq!(header_title(&Column::fixed("Time of Day", 8), 8), "Time of");
+        assert_eq!(
+            header_title(&Column::fixed("Operation", 5).short("Op"), 5),
+            "Op"
+        );
+        // Not even a word fits: the cell cuts it with `~`.
+        assert_eq!(header_title(&Column::fixed("Operation", 5), 5), "Operation");
     }
 
     #[test]
