@@ -237,7 +237,7 @@ impl Pane for OverviewPane {
             .map(|(t, s)| t.len() + s.len())
             .collect();
         let finding_rows = if findings.is_empty() {
-            0
+            1
         } else {
             let all = u16::try_from(heights.iter().sum::<usize>()).unwrap_or(u16::MAX);
             let share = if wrap {
@@ -287,7 +287,17 @@ impl Pane for OverviewPane {
         } else {
             (head, found, list, probs)
         };
-        if !findings.is_empty() {
+        if findings.is_empty() {
+            let b = widgets::block("Findings (0): no rule matched this case", theme, false)
+                .borders(ratatui::widgets::Borders::TOP);
+            frame.render_widget(
+                b,
+                Rect {
+                    height: found.height.min(1),
+                    ..found
+                },
+            );
+        } else {
             let mut flines = Vec::new();
             let rows = found.height.saturating_sub(2) as usize;
             let range = self.finding.window_tall(&heights, rows);
