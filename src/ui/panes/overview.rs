@@ -239,13 +239,20 @@ impl Pane for OverviewPane {
         let finding_rows = if findings.is_empty() {
             1
         } else {
-            let all = u16::try_from(heights.iter().sum::<usize>()).unwrap_or(u16::MAX);
-            let share = if wrap {
+            let share = usize::from(if wrap {
                 area.height / 2
             } else {
                 area.height / 3
-            };
-            all.min(share) + 2
+            });
+            // Whole findings only: no blank line where half a finding would go.
+            let mut used = 0;
+            for h in &heights {
+                if used > 0 && used + h > share {
+                    break;
+                }
+                used += h;
+            }
+            u16::try_from(used.min(share)).unwrap_or(u16::MAX) + 2
         };
         // A line more for the BCD store's integrity settings, when the case has one.
         let head_rows = 3 + u16::from(!ctx.case.bcd.is_empty());
