@@ -13,6 +13,7 @@ use bsod_workbench::analysis::CaseAnalysis;
 use bsod_workbench::case::Case;
 use bsod_workbench::pml::{self, Filter};
 use bsod_workbench::synth::pml::write_boot_log;
+use bsod_workbench::ui::action::Outcome;
 use bsod_workbench::ui::pane::{Pane, PaneContext};
 use bsod_workbench::ui::panes::timeline::TimelinePane;
 use bsod_workbench::ui::theme::Theme;
@@ -270,7 +271,7 @@ fn timeline_frames(log: &Arc<pml::PmlLog>) -> anyhow::Result<()> {
             focus: None,
             theme: &theme,
         };
-        pane.handle_key(key(c), &ctx);
+        pane.handle_key(key(c), &ctx)
     };
     let mut idle: Vec<f64> = Vec::new();
     for k in 0..20 {
@@ -301,11 +302,14 @@ fn timeline_frames(log: &Arc<pml::PmlLog>) -> anyhow::Result<()> {
         frames,
         worst
     );
-    // `X`: clear the rules; `s` four times: sort by path.
+    // `X`: clear the rules; `s` then `5`: the sort picker's fifth column, the path.
     press(&mut pane, KeyCode::Char('X'));
-    for _ in 0..4 {
-        press(&mut pane, KeyCode::Char('s'));
-    }
+    press(&mut pane, KeyCode::Char('s'));
+    let sorted = press(&mut pane, KeyCode::Char('5'));
+    anyhow::ensure!(
+        matches!(&sorted, Outcome::Message(m) if m.starts_with("sorted by")),
+        "the sort keys did not sort: {sorted:?}"
+    );
     let (frames, worst, secs) =
         frames_while_busy(&mut term, &mut pane, (&case, &analysis), &theme)?;
     println!(
