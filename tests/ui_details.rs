@@ -703,17 +703,7 @@ fn a_counting_clue_opens_the_first_row_it_counts() {
     assert_eq!(app.active_title(), "History", "{opened:?}");
     // The Dump's clues (the bug check, the culprit's version line) opened the Dump first.
     assert!(opened.iter().any(|p| p == "Dump"), "{opened:?}");
-    let t = draw(&mut app, 160, 48);
-    let buf = t.backend().buffer();
-    let selected: Vec<String> = (0..buf.area.height)
-        .filter(|&y| {
-            buf[(1, y)]
-                .modifier
-                .contains(ratatui::style::Modifier::REVERSED)
-        })
-        .map(|y| (0..buf.area.width).map(|x| buf[(x, y)].symbol()).collect())
-        .filter(|r: &String| r.starts_with('│'))
-        .collect();
+    let selected = selected_rows(&draw(&mut app, 160, 48));
     assert_eq!(selected.len(), 1, "{selected:?}");
     assert!(selected[0].contains("contosonet.sys"), "{selected:?}");
     assert!(selected[0].contains("crash"), "{selected:?}");
@@ -744,17 +734,7 @@ fn history_search_says_which_match_of_how_many() {
         assert!(next.contains("search hit the bottom"), "{next}");
     }
     // The selected row is a match.
-    let t = draw(&mut app, 160, 48);
-    let buf = t.backend().buffer();
-    let selected: Vec<String> = (0..buf.area.height)
-        .filter(|&y| {
-            buf[(1, y)]
-                .modifier
-                .contains(ratatui::style::Modifier::REVERSED)
-        })
-        .map(|y| (0..buf.area.width).map(|x| buf[(x, y)].symbol()).collect())
-        .filter(|r: &String| r.starts_with('│'))
-        .collect();
+    let selected = selected_rows(&draw(&mut app, 160, 48));
     assert_eq!(selected.len(), 1, "{selected:?}");
     assert!(
         selected[0].to_lowercase().contains("filecrypt"),

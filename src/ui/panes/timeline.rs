@@ -372,31 +372,7 @@ impl TimelinePane {
                 )
             }
         };
-        // As wide as its longest line or title, no wider than the table.
-        let longest = rows
-            .iter()
-            .map(|r| r.chars().count())
-            .chain([title.chars().count() + 2])
-            .max()
-            .unwrap_or(0);
-        let width = (longest as u16 + 2)
-            .min(area.width.saturating_sub(4))
-            .min(90);
-        let rect = popup::centred(area, width, rows.len() as u16 + 2);
-        frame.render_widget(ratatui::widgets::Clear, rect);
-        let inner_w = usize::from(width.saturating_sub(2));
-        let lines: Vec<Line> = rows
-            .iter()
-            .enumerate()
-            .map(|(i, r)| {
-                let style = if i == at { theme.selected } else { theme.text };
-                Line::styled(widgets::fit_middle(r, inner_w), style)
-            })
-            .collect();
-        frame.render_widget(
-            Paragraph::new(lines).block(widgets::block(title, theme, true)),
-            rect,
-        );
+        popup::choice_list(frame, area, title, &rows, at, theme);
     }
 
     /// `:filter save|load|import|presets ...`: the rule list as a preset.

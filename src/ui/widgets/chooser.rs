@@ -8,8 +8,6 @@ use crate::ui::theme::Theme;
 use ratatui::Frame;
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
 use ratatui::layout::Rect;
-use ratatui::text::Line;
-use ratatui::widgets::{Clear, Paragraph};
 
 /// An open chooser: the row under its cursor.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -68,31 +66,7 @@ impl ColumnChooser {
                 format!("{on}{}", columns[i].title)
             })
             .collect();
-        let longest = rows
-            .iter()
-            .map(|r| r.chars().count())
-            .chain([title.chars().count() + 2])
-            .max()
-            .unwrap_or(0);
-        let width = (longest as u16 + 2).min(area.width.saturating_sub(4));
-        let rect = super::popup::centred(area, width, rows.len() as u16 + 2);
-        frame.render_widget(Clear, rect);
-        let lines: Vec<Line> = rows
-            .iter()
-            .enumerate()
-            .map(|(i, r)| {
-                let style = if i == self.at {
-                    theme.selected
-                } else {
-                    theme.text
-                };
-                Line::styled(r.clone(), style)
-            })
-            .collect();
-        frame.render_widget(
-            Paragraph::new(lines).block(super::block(title, theme, true)),
-            rect,
-        );
+        super::popup::choice_list(frame, area, title, &rows, self.at, theme);
     }
 }
 

@@ -36,6 +36,48 @@ impl PopupScroll {
     }
 }
 
+/// A small list to pick from, centred over `area` (the column chooser, the Timeline's sort
+/// and value pickers): as wide as its longest row or title (at most 90 columns and the area),
+/// row `at` selected, a long row cut in the middle.
+pub fn choice_list(
+    frame: &mut Frame,
+    area: Rect,
+    title: &str,
+    rows: &[String],
+    at: usize,
+    theme: &Theme,
+) {
+    let longest = rows
+        .iter()
+        .map(|r| r.chars().count())
+        .chain([title.chars().count() + 2])
+        .max()
+        .unwrap_or(0);
+    let width = u16::try_from(longest + 2)
+        .unwrap_or(u16::MAX)
+        .min(area.width.saturating_sub(4))
+        .min(90);
+    let rect = centred(
+        area,
+        width,
+        u16::try_from(rows.len() + 2).unwrap_or(u16::MAX),
+    );
+    frame.render_widget(Clear, rect);
+    let inner_w = usize::from(width.saturating_sub(2));
+    let lines: Vec<Line> = rows
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let style = if i == at { theme.selected } else { theme.text };
+            Line::styled(super::fit_middle(r, inner_w), style)
+        })
+        .collect();
+    frame.render_widget(
+        Paragraph::new(lines).block(super::block(title, theme, true)),
+        rect,
+    );
+}
+
 /// A `width` x `height` rect centred in `area` (both cut to it).
 pub fn centred(area: Rect, width: u16, height: u16) -> Rect {
     let width = width.min(area.width);
