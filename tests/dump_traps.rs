@@ -351,37 +351,13 @@ fn exception_address_outside_the_stack_is_named_from_the_image() {
     );
 }
 
-/// 0x133 DPC_WATCHDOG_VIOLATION: the clock interrupt's trap frame interrupted a driver's DPC.
-fn dpc_watchdog_spec() -> DumpSpec {
-    let mut spec = DumpSpec::demo_0x5a();
-    spec.bugcheck = 0x133;
-    spec.params = [0, 0x501, 0x500, 0];
-    spec.string_params.clear();
-    let mut drv = bsod_workbench::synth::dump::ModuleSpec::driver("rtwlane.sys");
-    drv.functions.push("DpcRoutine".into());
-    spec.modules.push(drv);
-    spec.call_chain = [
-        "nt!KeBugCheckEx",
-        "nt!KeAccumulateTicks",
-        "nt!KeClockInterruptNotify",
-        "hal!HalpTimerClockInterrupt",
-        "nt!KiCallInterruptServiceNoLock",
-        "nt!KiInterruptDispatchNoLockNoEtw",
-        "rtwlane!DpcRoutine",
-        "nt!KiExecuteAllDpcs",
-        "nt!KiRetireDpcList",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
-    spec
-}
-
 #[test]
 fn interrupt_trap_frame_names_the_interrupted_dpc() {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("Mini120426-07.dmp");
-    let spec = dpc_watchdog_spec();
+    // 0x133 DPC_WATCHDOG_VIOLATION (P1 0): the clock interrupt's trap frame interrupted
+    // contosowlan.sys's DPC (the findings scenario's dump).
+    let spec = bsod_workbench::synth::scenarios::dpc_watchdog_spec(0);
     write_triage_dump(&p, &spec).unwrap();
     let d = dump::open(&p).unwrap();
     // Without images: the scan stops at the interrupt's KTRAP_FRAME; the DPC it interrupted is
@@ -390,10 +366,10 @@ fn interrupt_trap_frame_names_the_interrupted_dpc() {
     let i = a.faulting_frame.expect("a culprit frame");
     assert_eq!(a.stack[i].method, FrameMethod::Trap);
     assert!(a.stack[i - 1].trap_frame_address.is_some());
-    assert_eq!(a.module_name.as_deref(), Some("rtwlane"));
+    assert_eq!(a.module_name.as_deref(), Some("contosowlan"));
     assert_eq!(
         a.failure_bucket_id.as_deref(),
-        Some("0x133_DPC_rtwlane!unknown_function")
+        Some("0x133_DPC_contosowlan!unknown_function")
     );
     // With images: unwound and named.
     let store = tempfile::tempdir().unwrap();
@@ -413,12 +389,12 @@ fn interrupt_trap_frame_names_the_interrupted_dpc() {
     assert_eq!(sites, spec.call_chain, "{:?}", a.warnings);
     assert_eq!(
         a.failure_bucket_id.as_deref(),
-        Some("0x133_DPC_rtwlane!DpcRoutine")
+        Some("0x133_DPC_contosowlan!DpcRoutine")
     );
     assert!(
         a.symbol_name
             .as_deref()
-            .is_some_and(|s| s.starts_with("rtwlane!DpcRoutine+"))
+            .is_some_and(|s| s.starts_with("contosowlan!DpcRoutine+"))
     );
 }
 
