@@ -396,17 +396,15 @@ impl EvtxWriter {
         policy_name: &str,
         policy_id: &str,
     ) -> Self {
-        let mut data = vec![
+        let data = vec![
             named("File Name", file.into()),
             named("Process Name", process.into()),
             named("Requested Signing Level", Value::U8(requested_level)),
             named("Validated Signing Level", Value::U8(validated_level)),
             named("Status", Value::U32(0xC000_0428)),
-        ];
-        data.extend([
             named("PolicyName", policy_name.into()),
             named("PolicyID", policy_id.into()),
-        ]);
+        ];
         self.ci(time, 3077, 2, 0, None, data)
     }
 

@@ -257,17 +257,20 @@ impl Pane for OverviewPane {
         // A line more for the BCD store's integrity settings, when the case has one.
         let head_rows = 3 + u16::from(!ctx.case.bcd.is_empty());
         // The load problems, one line each (whole when wrapping); none: the box's title line.
-        let problem_texts: Vec<Vec<String>> = problems
-            .iter()
-            .map(|p| {
-                if wrap {
-                    popup::wrap_text(&format!("{}: {}", p.path, p.message), fw)
-                } else {
-                    vec![String::new()]
-                }
-            })
-            .collect();
-        let problem_heights: Vec<usize> = problem_texts.iter().map(Vec::len).collect();
+        // Wrapped, each problem's lines (one line each otherwise, drawn below).
+        let problem_texts: Vec<Vec<String>> = if wrap {
+            problems
+                .iter()
+                .map(|p| popup::wrap_text(&format!("{}: {}", p.path, p.message), fw))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let problem_heights: Vec<usize> = if wrap {
+            problem_texts.iter().map(Vec::len).collect()
+        } else {
+            vec![1; problems.len()]
+        };
         let problem_rows = if problems.is_empty() {
             1
         } else {

@@ -54,18 +54,18 @@ pub fn count_shown(total: usize, shown: std::ops::Range<usize>, ascii: bool) -> 
 /// empty table's box collapses to its title line, which says why it is empty.
 pub struct TableBox<'a> {
     /// The box's name ("Stack").
-    pub name: &'a str,
+    name: &'a str,
     /// What the count counts ("frames"; empty for a bare number).
-    pub noun: &'a str,
+    noun: &'a str,
     /// After the count in the title ("; s: sort by name").
-    pub tail: &'a str,
+    tail: &'a str,
     /// After the parenthesis (": Enter opens a file's pane").
-    pub after: &'a str,
-    pub active: bool,
+    after: &'a str,
+    active: bool,
     /// How many rows the table holds.
-    pub len: usize,
+    len: usize,
     /// Why an empty table is empty.
-    pub empty: &'a str,
+    empty: &'a str,
 }
 
 impl<'a> TableBox<'a> {
@@ -251,15 +251,10 @@ mod fit_tests {
         let draw = |len: usize, shown: std::ops::Range<usize>| {
             let mut t = Terminal::new(TestBackend::new(60, 6)).expect("terminal");
             t.draw(|f| {
-                let b = TableBox {
-                    name: "Stack",
-                    noun: "frames",
-                    tail: "; s: sort",
-                    after: "",
-                    active: false,
-                    len,
-                    empty: "the unwinder found no frames",
-                };
+                let b = TableBox::new("Stack", len, "the unwinder found no frames")
+                    .noun("frames")
+                    .tail("; s: sort")
+                    .active(false);
                 b.render(f, f.area(), &theme, |f, inner| {
                     f.render_widget(Paragraph::new("row"), inner);
                     shown.clone()
